@@ -1,0 +1,62 @@
+# Switchyard build. `make` builds the BPF objects and the TypeScript; `make test` first
+# installs whatever is missing (`make deps`), so on a fresh machine it alone gets there.
+SHELL       := /bin/bash
+CLANG       ?= clang
+MULTIARCH   := $(shell uname -m)-linux-gnu
+BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -I bpf -I /usr/include/$(MULTIARCH)
+BPF_SRCS    := $(wildcard bpf/*.c)
+BPF_OBJS    := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRCS))
+TS_SRCS     := $(shell find src -name '*.ts' 2>/dev/null)
+DEB_PKGS    := clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables curl procps
+
+.PHONY: all bpf ts deps test test-unit test-kernel lab lab-down clean
+
+all: bpf ts
+
+bpf: $(BPF_OBJS)
+
+build/bpf/%.o: bpf/%.c $(wildcard bpf/*.h)
+	@mkdir -p build/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+ts: dist/.built
+
+dist/.built: $(TS_SRCS) tsconfig.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.json
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# Installs the Debian packages the build and the tests use, then the npm packages.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to install: $$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(MAKE) --no-print-directory node_modules/.package-lock.json
+
+test: deps all
+	npx tsc -p tsconfig.test.json
+	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-report.json
+
+test-unit: deps all
+	npx vitest run --project unit
+
+test-kernel: deps all
+	npx vitest run --project kernel
+
+lab: deps all
+	bin/switchyard lab up
+	bin/switchyard lab demo
+	@echo
+	@echo "Explore:   bin/switchyard lab status | bin/switchyard inspect services --pin-dir \$$(bin/switchyard lab status -o json | node -e 'process.stdin.on(\"data\",d=>console.log(JSON.parse(d).nodes[0].pinDir))')"
+	@echo "Tear down: bin/switchyard lab down"
+
+lab-down:
+	bin/switchyard lab down
+
+clean:
+	rm -rf build dist

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Switchyard map layouts: the single source of truth shared by the BPF programs
+ * and the TypeScript control plane. src/bpf/layouts.ts mirrors every struct here
+ * and test/kernel/btf-layouts.test.ts checks the mirror against the object's BTF.
+ *
+ * Byte order: addresses and ports are kept in network byte order (__be32/__be16)
+ * so the data path compares and copies them straight from packet headers.
+ * Keys are fully packed (no implicit padding) because hash maps compare raw bytes.
+ */
+#ifndef SWITCHYARD_H
+#define SWITCHYARD_H
+
+#include <linux/types.h>
+
+/* Capacities. The control plane reads them back from the maps, never from here. */
+#define SY_MAX_FRONTENDS   65536
+#define SY_MAX_SLOTS       262144
+#define SY_MAX_BACKENDS    262144
+#define SY_MAX_SERVICES    65536   /* svc_id < SY_MAX_SERVICES: it indexes the stats array */
+#define SY_MAX_CONNTRACK   262144
+#define SY_MAX_AFFINITY    65536
+
+/* Frontend scopes: where the packet entered the node decides which view of a
+ * service it sees (externalTrafficPolicy / internalTrafficPolicy). */
+#define SY_SCOPE_INTERNAL  0   /* from a pod or the node itself */
+#define SY_SCOPE_EXTERNAL  1   /* from outside the cluster, via an uplink device */
+
+/* sy_frontend.flags */
+#define SY_FE_NODEPORT       (1 << 0) /* NodePort / external frontend: remote backends need SNAT */
+#define SY_FE_LOCAL_ONLY     (1 << 1) /* traffic policy Local: no backend means drop, not reject */
+#define SY_FE_SOURCE_RANGES  (1 << 2) /* loadBalancerSourceRanges apply: check sy_source_range */
+
+/* sy_backend.flags */
+#define SY_BE_LOCAL          (1 << 0) /* the backend runs on this node */
+
+/* sy_ct_entry.flags */
+#define SY_CT_SEEN_REPLY     (1 << 0) /* a reply has passed: TCP handshake or UDP answer seen */
+#define SY_CT_CLOSING        (1 << 1) /* FIN or RST seen: age out fast */
+#define SY_CT_HAIRPIN        (1 << 2) /* client is its own backend: source was rewritten too */
+
+/* sy_ct_key.dir */
+#define SY_CT_FORWARD  0   /* client → frontend, as the client sent it */
+#define SY_CT_REPLY    1   /* backend → (client or SNAT address), as the backend sends it */
+
+/* frontends (HASH): a service's address as clients see it. */
+struct sy_frontend_key {
+	__be32 addr;   /* ClusterIP, externalIP, load-balancer IP, or a node address (NodePort) */
+	__be16 port;   /* service port or nodePort */
+	__u8   proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8   scope;  /* SY_SCOPE_* */
+};
+
+struct sy_frontend {
+	__u32 svc_id;           /* service port identity: stats index */
+	__u32 set_id;           /* backend set to pick from (slots key) and affinity namespace */
+	__u32 affinity_timeout; /* ClientIP affinity in seconds; 0 = off */
+	__u16 count;            /* backends in generation `gen`; 0 = reject (or drop if LOCAL_ONLY) */
+	__u8  gen;              /* active slot generation of the set: 0 or 1 */
+	__u8  flags;            /* SY_FE_* */
+};
+
+/* slots (HASH): position → backend, per backend set and generation. slot is 1-based. */
+struct sy_slot_key {
+	__u32 set_id;
+	__u16 slot;
+	__u8  gen;
+	__u8  pad;    /* always 0 */
+};
+
+/* backends (HASH): backend_id → where to send. IDs are per (service port, endpoint):
+ * a backend leaves this map when it leaves its service, which is how stale
+ * affinity and UDP conntrack entries notice. */
+struct sy_backend {
+	__be32 addr;
+	__be16 port;
+	__u8   flags;   /* SY_BE_* */
+	__u8   pad;
+};
+
+/* conntrack (LRU_HASH): one entry per direction of a translated flow. */
+struct sy_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8   proto;
+	__u8   dir;     /* SY_CT_* direction */
+	__u16  pad;     /* always 0 */
+};
+
+/* What to write into a matching packet: each non-zero field replaces the packet's. */
+struct sy_nat {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+};
+
+struct sy_ct_entry {
+	__u64 last_seen_ns;   /* bpf_ktime_get_ns() of the last packet, either direction */
+	struct sy_nat nat;    /* the rewrite for packets matching this key */
+	__u32 backend_id;     /* chosen backend; UDP entries die with it */
+	__u32 svc_id;         /* for stats */
+	__u8  flags;          /* SY_CT_* flags */
+	__u8  pad[7];
+};
+
+/* affinity (LRU_HASH): ClientIP session affinity, per backend set. */
+struct sy_affinity_key {
+	__u32  set_id;
+	__be32 client_addr;   /* the original client, before any SNAT */
+};
+
+struct sy_affinity {
+	__u64 last_used_ns;   /* expires at last_used_ns + timeout; refreshed on use */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* stats (PERCPU_ARRAY): svc_id → counters, summed over CPUs by the reader. */
+struct sy_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 no_backend;     /* rejected or dropped for want of a backend */
+};
+
+#endif /* SWITCHYARD_H */

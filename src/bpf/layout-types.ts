@@ -1,0 +1,32 @@
+// TypeScript views of the structs in bpf/switchyard.h. Addresses are dotted IPv4 strings and
+// ports host-order numbers here; the codecs in layouts.ts convert to the kernel's byte order.
+// Field names follow the C names (camelCase), so a reader can hold the two side by side.
+
+export const SCOPE_INTERNAL = 0;
+export const SCOPE_EXTERNAL = 1;
+
+export const FE_NODEPORT = 1 << 0;
+export const FE_LOCAL_ONLY = 1 << 1;
+export const FE_SOURCE_RANGES = 1 << 2;
+
+export const BE_LOCAL = 1 << 0;
+
+export const CT_SEEN_REPLY = 1 << 0;
+export const CT_CLOSING = 1 << 1;
+export const CT_HAIRPIN = 1 << 2;
+export const CT_FORWARD = 0;
+export const CT_REPLY = 1;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+export interface FrontendKey { addr: string; port: number; proto: number; scope: number }
+export interface Frontend { svcId: number; setId: number; affinityTimeout: number; count: number; gen: number; flags: number }
+export interface SlotKey { setId: number; slot: number; gen: number }
+export interface Backend { addr: string; port: number; flags: number }
+export interface CtKey { saddr: string; daddr: string; sport: number; dport: number; proto: number; dir: number }
+export interface Nat { saddr: string; daddr: string; sport: number; dport: number }
+export interface CtEntry { lastSeenNs: bigint; nat: Nat; backendId: number; svcId: number; flags: number }
+export interface AffinityKey { setId: number; clientAddr: string }
+export interface Affinity { lastUsedNs: bigint; backendId: number }
+export interface Stats { packets: bigint; bytes: bigint; newFlows: bigint; noBackend: bigint }
