@@ -1,6 +1,7 @@
 // The `switchyard` command line: one entry point, subcommands registered from their modules.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { agentCommand } from './agent.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -9,7 +10,20 @@ export function buildCli(): Command {
     .description('An eBPF replacement for kube-proxy: Services in the kernel, driven from Kubernetes objects')
     .version(pkg.version, '-V, --version')
     .showHelpAfterError();
+  program.addCommand(agentCommand());
   return program;
 }
 
-await buildCli().parseAsync(process.argv);
+// Bad flags print one line and exit 2, as kube-proxy does; a failing command exits 1.
+const cli = buildCli();
+cli.exitOverride();
+for (const sub of cli.commands) sub.exitOverride();
+try {
+  await cli.parseAsync(process.argv);
+} catch (err) {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+  if (code.startsWith('commander.')) process.exit(2);
+  console.error(`switchyard: ${(err as Error).message}`);
+  process.exit(1);
+}

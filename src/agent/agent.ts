@@ -1,0 +1,91 @@
+// The composition root of the node agent: open the pinned data path, wire a source into the
+// sync pipeline, attach the programs to the devices, and keep going until told to stop.
+// Stopping leaves programs attached and maps pinned: traffic flows while the agent is away.
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
+import type { NodeConfig } from '../compile/index.js';
+import { dataplaneMaps } from '../dataplane/maps.js';
+import { Reconciler } from '../dataplane/reconciler.js';
+import { ManifestSource } from '../sources/manifests.js';
+import type { Source } from '../sources/types.js';
+import { DeviceWatcher, globsToRegExp } from './devices.js';
+import { Pipeline } from './pipeline.js';
+
+export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
+export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
+
+export interface AgentOptions {
+  manifests?: string;
+  source?: Source;               // a ready-made source (the Kubernetes one); wins over manifests
+  podDevices?: string;
+  pinDir: string;
+  bpfObject: string;
+  hostnameOverride?: string;
+  nodePortAddresses?: string[];
+  minSyncPeriodMs: number;
+  log: Logger;
+}
+
+export class Agent {
+  private readonly watchers: DeviceWatcher[] = [];
+
+  private constructor(
+    readonly pipeline: Pipeline,
+    private readonly source: Source,
+    private readonly obj: BpfObject,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const { log } = opts;
+    silenceLibbpf();
+    ensureBpffs(opts.pinDir, { mountIfMissing: opts.pinDir === DEFAULT_PIN_DIR });
+    const obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir });
+    const source = opts.source ?? manifestSource(opts);
+    const node: NodeConfig = {
+      nodeName: opts.hostnameOverride ?? hostname(),
+      nodePortAddresses: opts.nodePortAddresses ?? [],
+    };
+    const pipeline = new Pipeline({
+      source, node: () => node, reconciler: new Reconciler(dataplaneMaps(obj), log), log,
+      minSyncPeriodMs: opts.minSyncPeriodMs,
+    });
+    const agent = new Agent(pipeline, source, obj, log);
+    // Reconcile only once the source holds everything: a partial view would delete services.
+    await source.start(() => pipeline.request());
+    pipeline.syncNow();
+    if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
+    log.info({ node: node.nodeName, pinDir: opts.pinDir, source: source.name }, 'agent started');
+    return agent;
+  }
+
+  private attachPrograms(globs: string, programName: string): void {
+    const prog = this.obj.program(programName);
+    const watcher: DeviceWatcher = new DeviceWatcher(globsToRegExp(globs), (ifname) => {
+      try {
+        attachTc(ifname, 'ingress', prog);
+        this.log.info({ device: ifname, program: programName }, 'attached');
+      } catch (err) {
+        // The interface may have vanished between the scan and the attach; try again next scan.
+        this.log.warn({ device: ifname, program: programName, err: (err as Error).message }, 'attach failed');
+        watcher.forget(ifname);
+      }
+    });
+    watcher.start();
+    this.watchers.push(watcher);
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watchers) w.stop();
+    this.pipeline.stop();
+    await this.source.stop();
+    this.obj.close();
+    this.log.info('agent stopped; programs stay attached and maps pinned');
+  }
+}
+
+function manifestSource(opts: AgentOptions): Source {
+  if (!opts.manifests) throw new Error('agent: give --manifests DIR or --kubeconfig');
+  return new ManifestSource({ dir: opts.manifests, logger: opts.log });
+}

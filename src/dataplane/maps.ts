@@ -1,0 +1,26 @@
+// Opens the data-path object with its maps pinned, and hands out the typed maps.
+import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
+import * as layouts from '../bpf/layouts.js';
+import type {
+  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, SlotKey, Stats,
+} from '../bpf/layout-types.js';
+
+export interface DataplaneMaps {
+  frontends: TypedMap<FrontendKey, Frontend>;
+  slots: TypedMap<SlotKey, number>;
+  backends: TypedMap<number, Backend>;
+  conntrack: TypedMap<CtKey, CtEntry>;
+  affinity: TypedMap<AffinityKey, Affinity>;
+  stats: PercpuMap<number, Stats>;
+}
+
+export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
+  return {
+    frontends: obj.map('frontends', layouts.frontendKey, layouts.frontend),
+    slots: obj.map('slots', layouts.slotKey, layouts.u32),
+    backends: obj.map('backends', layouts.u32, layouts.backend),
+    conntrack: obj.map('conntrack', layouts.ctKey, layouts.ctEntry),
+    affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),
+    stats: obj.percpuMap('stats', layouts.u32, layouts.stats),
+  };
+}

@@ -1,0 +1,62 @@
+// Applies the desired state to the maps: diff against what the maps hold, then write in
+// the hitless order planWrites() lays out, each phase as one batch.
+import type { Logger } from 'pino';
+import type { DesiredState } from '../compile/index.js';
+import type { DataplaneMaps } from './maps.js';
+import { type CurrentState, planWrites, stateFromMaps } from './plan.js';
+
+export interface SyncResult {
+  frontends: number;
+  backends: number;
+  sets: number;
+  writes: number;
+  deletes: number;
+  durationMs: number;
+}
+
+export class Reconciler {
+  private current: CurrentState;
+
+  /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
+  constructor(private readonly maps: DataplaneMaps, private readonly log: Logger) {
+    this.current = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
+    log.info({ frontends: this.current.frontends.size, backends: this.current.backends.size }, 'read existing map state');
+  }
+
+  sync(desired: DesiredState): SyncResult {
+    const started = performance.now();
+    const plan = planWrites(this.current, desired);
+    const { maps } = this;
+    // If a phase throws (a full map), this.current stays as it was: the next sync re-plans from
+    // the old view and rewrites whatever the failed phase left half done.
+    maps.backends.setMany(plan.upsertBackends);
+    maps.slots.setMany(plan.writeSlots);
+    maps.frontends.setMany(plan.upsertFrontends);
+    maps.frontends.deleteMany(plan.deleteFrontends);
+    maps.slots.deleteMany(plan.deleteSlots);
+    maps.backends.deleteMany(plan.deleteBackends);
+    const removedBackends = new Set(plan.deleteBackends);
+    const liveSets = new Set(plan.next.sets.keys());
+    if (removedBackends.size > 0 || [...this.current.sets.keys()].some((id) => !liveSets.has(id))) {
+      this.pruneAffinity(liveSets, removedBackends);
+    }
+    this.current = plan.next;
+    return {
+      frontends: plan.next.frontends.size,
+      backends: plan.next.backends.size,
+      sets: plan.next.sets.size,
+      writes: plan.upsertBackends.length + plan.writeSlots.length + plan.upsertFrontends.length,
+      deletes: plan.deleteFrontends.length + plan.deleteSlots.length + plan.deleteBackends.length,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Stale affinity entries (deleted services or backends) would only sit in the LRU until
+   *  evicted; the data path already ignores them, this keeps `inspect affinity` honest. */
+  private pruneAffinity(liveSets: Set<number>, removedBackends: Set<number>): void {
+    const stale = this.maps.affinity.entries()
+      .filter(([key, value]) => !liveSets.has(key.setId) || removedBackends.has(value.backendId))
+      .map(([key]) => key);
+    if (stale.length > 0) this.maps.affinity.deleteMany(stale);
+  }
+}

@@ -1,0 +1,24 @@
+// A pod's workload in the lab and the e2e tests: HTTP on :80 like the classic "myapp" demo
+// (/ says hello with the version, /hostname.html the pod name) and a UDP echo that names the pod.
+// Run inside a pod's namespace: node dist/lab/podserver.js NAME [VERSION] [HTTP_PORT] [UDP_PORT]
+import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
+
+const [name = 'pod', version = 'v1', httpPort = '80', udpPort = '5353'] = process.argv.slice(2);
+
+const http = createServer((req, res) => {
+  const body = req.url === '/hostname.html'
+    ? `${name}\n`
+    : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
+  res.writeHead(200, { 'content-type': 'text/html', connection: 'close' });
+  res.end(body);
+});
+http.listen(Number(httpPort), '0.0.0.0');
+
+const udp = createSocket('udp4');
+udp.on('message', (msg, peer) => udp.send(`${name} ${msg.toString()}`, peer.port, peer.address));
+udp.bind(Number(udpPort), '0.0.0.0');
+
+const stop = () => { http.close(); udp.close(); process.exit(0); };
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,129 @@
+// ClusterIP end to end on one node: real pods, a real agent fed from manifests, real TCP and UDP.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeRoot } from '../lib/root.js';
+import { OneNodeCluster } from '../lib/onenode.js';
+
+const VIP = '10.96.100.10';
+
+function webService(ports: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: ${VIP}
+  ports:
+${ports}`;
+}
+const WEB_PORTS = `  - {name: http, port: 80, targetPort: http, protocol: TCP}
+  - {name: echo, port: 53, targetPort: 5353, protocol: UDP}
+`;
+
+function webSlice(ips: string[]): string {
+  return `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports:
+  - {name: http, port: 80, protocol: TCP}
+  - {name: echo, port: 5353, protocol: UDP}
+endpoints:
+${ips.map((ip) => `  - addresses: ["${ip}"]\n    conditions: {ready: true}\n    nodeName: node1`).join('\n')}
+`;
+}
+
+const EMPTY_SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: empty, namespace: default}
+spec:
+  clusterIP: 10.96.100.20
+  ports: [{name: http, port: 80, protocol: TCP}]
+`;
+
+describeRoot('ClusterIP end to end', () => {
+  let c: OneNodeCluster;
+  const backends: string[] = [];
+
+  beforeAll(async () => {
+    c = new OneNodeCluster();
+    for (const name of ['web1', 'web2', 'web3']) backends.push(c.addPod(name));
+    c.addPod('client1', { serve: false });
+    c.addPod('client2', { serve: false });
+    c.writeManifest('web.yaml', `${webService(WEB_PORTS)}---\n${webSlice(backends)}`);
+    c.writeManifest('empty.yaml', EMPTY_SERVICE);
+    c.writeManifest('broken.yaml', 'kind: Service\n  metadata: [unclosed\n');
+    c.writeManifest('bad-port.yaml', `apiVersion: v1
+kind: Service
+metadata: {name: badport, namespace: default}
+spec:
+  clusterIP: 10.96.100.30
+  ports: [{name: http, port: 0, protocol: TCP}]
+`);
+    c.startAgent();
+    await c.waitFor('the ClusterIP to answer', () => c.probe('client1', ['http', `http://${VIP}/hostname.html`]).ok === 1, 20_000);
+  });
+
+  afterAll(async () => { await c?.destroy(); });
+
+  it('spreads 300 new connections over every backend, each at least 15%', () => {
+    const r = c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '300']);
+    expect(r.failed).toBe(0);
+    expect(Object.keys(r.answers).sort()).toEqual(['web1', 'web2', 'web3']);
+    for (const n of Object.values(r.answers)) expect(n).toBeGreaterThanOrEqual(45);
+  });
+
+  it('answers UDP through the ClusterIP, from the backend, translated back', () => {
+    const r = c.probe('client2', ['udp', `${VIP}:53`, '--count', '30']);
+    expect(r.failed).toBe(0);
+    expect(Object.keys(r.answers).every((pod) => pod.startsWith('web'))).toBe(true);
+  });
+
+  it('lets a pod reach its own Service (hairpin)', () => {
+    const r = c.probe('web1', ['http', `http://${VIP}/hostname.html`, '--count', '30']);
+    expect(r.failed).toBe(0);
+    expect(r.answers.web1).toBeGreaterThan(0);
+  });
+
+  it('refuses connections at once when a Service has no endpoints', () => {
+    const r = c.probe('client1', ['http', 'http://10.96.100.20/', '--count', '3', '--timeout-ms', '1500']);
+    expect(r.failed).toBe(3);
+    expect(r.errors).toEqual({ ECONNREFUSED: 3 });
+  });
+
+  it('logs invalid manifests with file and field, and keeps serving the rest', () => {
+    const log = c.agentLogText();
+    expect(log).toMatch(/broken\.yaml/);
+    expect(log).toMatch(/bad-port\.yaml.*default\/badport.*spec\.ports\[0\]\.port/);
+    expect(c.probe('client1', ['http', `http://${VIP}/`]).ok).toBe(1);
+  });
+
+  it('scales endpoints down without failing a new connection', async () => {
+    const loop = c.probeAsync('client1', ['http', `http://${VIP}/hostname.html`, '--duration-ms', '3000']);
+    await new Promise((r) => setTimeout(r, 800));
+    c.writeManifest('web.yaml', `${webService(WEB_PORTS)}---\n${webSlice(backends.slice(0, 2))}`);
+    const during = await loop;
+    expect(during.failed).toBe(0);
+    const after = c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '60']);
+    expect(Object.keys(after.answers).sort()).toEqual(['web1', 'web2']);
+  });
+
+  it('applies a Service edit to new connections and keeps established ones', async () => {
+    const held = c.probeAsync('client2', ['hold', `http://${VIP}/hostname.html`, '--duration-ms', '2500', '--gap-ms', '100']);
+    await new Promise((r) => setTimeout(r, 700));
+    c.writeManifest('web.yaml', `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2))}`);
+    await c.waitFor('the new port to answer', () => c.probe('client1', ['http', `http://${VIP}:8080/hostname.html`]).ok === 1);
+    const r = await held;
+    expect(r.failed).toBe(0);
+    expect(r.connections).toBe(1);
+    expect(Object.keys(r.answers)).toHaveLength(1);
+  });
+
+  it('stops answering on the ClusterIP once the Service is deleted', async () => {
+    c.removeManifest('web.yaml');
+    await c.waitFor('the ClusterIP to go quiet', () => c.probe('client1', ['http', `http://${VIP}/`, '--timeout-ms', '500']).failed === 1);
+    const r = c.probe('client1', ['http', `http://${VIP}/`, '--count', '3', '--timeout-ms', '500']);
+    expect(r.ok).toBe(0);
+  });
+});

@@ -1,0 +1,106 @@
+// A one-node cluster for e2e tests: a node namespace, pods behind veths, client pods, and a
+// real agent process fed from a manifest directory. Names are unique to the run; destroy()
+// removes every namespace, process, pin and file it made.
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import {
+  createNode, createPod, deleteNamespace, mountBpffs, nsRun, run, spawnIn, unmountBpffs,
+} from '../../src/lab/netns.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+export const NODE_BIN = process.execPath;
+
+export interface Probe { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
+
+export class OneNodeCluster {
+  readonly id = `${process.pid % 100000}${Math.random().toString(36).slice(2, 4)}`;
+  readonly nodeNs = `sy${this.id}-node`;
+  readonly workDir = mkdtempSync(join(tmpdir(), `sy${this.id}-`));
+  readonly manifests = join(this.workDir, 'manifests');
+  readonly pinDir = `/run/sy${this.id}-bpf`;
+  readonly agentLog = join(this.workDir, 'agent.log');
+  readonly pods = new Map<string, { ns: string; ip: string; server?: ChildProcess }>();
+  private agent?: ChildProcess;
+  private podCount = 0;
+
+  constructor() {
+    run('mkdir', ['-p', this.manifests]);
+    createNode(this.nodeNs, '10.250.0.1');
+    mountBpffs(this.pinDir);
+  }
+
+  /** A pod running the lab's HTTP/UDP server (or nothing, for a client). */
+  addPod(name: string, opts: { serve?: boolean; version?: string } = {}): string {
+    const n = ++this.podCount;
+    const ns = `sy${this.id}-${name}`;
+    const ip = `10.244.0.${n + 10}`;
+    createPod(this.nodeNs, ns, `sy${this.id}h${n}`, ip);
+    const pod: { ns: string; ip: string; server?: ChildProcess } = { ns, ip };
+    if (opts.serve !== false) {
+      pod.server = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/podserver.js'), name, opts.version ?? 'v1', '80', '5353']);
+    }
+    this.pods.set(name, pod);
+    return ip;
+  }
+
+  writeManifest(file: string, yaml: string): void {
+    writeFileSync(join(this.manifests, file), yaml);
+  }
+
+  removeManifest(file: string): void {
+    rmSync(join(this.manifests, file), { force: true });
+  }
+
+  startAgent(): void {
+    const log = openSync(this.agentLog, 'a');
+    this.agent = spawnIn(this.nodeNs, [
+      NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', '--manifests', this.manifests,
+      '--pod-devices', `sy${this.id}h*`, '--pin-dir', this.pinDir, '--hostname-override', 'node1',
+    ], { logFd: log });
+  }
+
+  async stopAgent(): Promise<void> {
+    const agent = this.agent;
+    if (!agent || agent.exitCode !== null) return;
+    await new Promise<void>((resolve) => { agent.once('exit', () => resolve()); agent.kill('SIGTERM'); });
+  }
+
+  agentLogText(): string {
+    try { return readFileSync(this.agentLog, 'utf8'); } catch { return ''; }
+  }
+
+  /** Runs the probe client inside a pod and returns its tally. */
+  probe(from: string, args: string[]): Probe {
+    const ns = this.pods.get(from)?.ns ?? from;
+    return JSON.parse(nsRun(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args])) as Probe;
+  }
+
+  /** Starts the probe in the background; resolves with its tally when it ends. */
+  probeAsync(from: string, args: string[]): Promise<Probe> {
+    const ns = this.pods.get(from)?.ns ?? from;
+    const out = join(this.workDir, `probe-${Math.random().toString(36).slice(2)}.json`);
+    const child = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args], { logFd: openSync(out, 'w') });
+    return new Promise((resolve, reject) => child.once('exit', () => {
+      try { resolve(JSON.parse(readFileSync(out, 'utf8')) as Probe); } catch (err) { reject(err); }
+    }));
+  }
+
+  async waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try { if (check()) return; } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for ${what}; agent log:\n${this.agentLogText().slice(-3000)}`);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopAgent();
+    for (const pod of this.pods.values()) deleteNamespace(pod.ns);
+    deleteNamespace(this.nodeNs);
+    unmountBpffs(this.pinDir);
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
