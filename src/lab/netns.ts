@@ -38,13 +38,14 @@ function sysctl(ns: string, key: string, value: string): void {
   nsRun(ns, ['sysctl', '-qw', `${key}=${value}`]);
 }
 
-/** A node: forwards between its pods, with no route out of the namespace. */
-export function createNode(ns: string, address: string): void {
+/** A node: forwards between its pods, with no route out of the namespace. A node with no
+ *  uplink gets its address on lo, so ARP and ICMP have a source to use. */
+export function createNode(ns: string, loopbackAddress?: string): void {
   createNamespace(ns);
   sysctl(ns, 'net.ipv4.ip_forward', '1');
   sysctl(ns, 'net.ipv4.conf.all.rp_filter', '0');
   sysctl(ns, 'net.ipv4.conf.default.rp_filter', '0');
-  ip('-n', ns, 'addr', 'add', `${address}/32`, 'dev', 'lo');
+  if (loopbackAddress) ip('-n', ns, 'addr', 'add', `${loopbackAddress}/32`, 'dev', 'lo');
 }
 
 export function macOf(ns: string, ifname: string): string {

@@ -1,0 +1,105 @@
+// A cluster made of network namespaces: an underlay (a bridge in its own namespace, where the
+// API server lives), nodes joined to it, pods routed behind veths on each node, and an
+// external client that reaches the nodes but not the pods. Addresses:
+//   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
+//   pods on node i: 10.244.i.0/24, pod k at .(10+k)
+import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './netns.js';
+
+export const UNDERLAY_PREFIX = '10.250.0';
+export const API_ADDRESS = `${UNDERLAY_PREFIX}.254`;
+export const EXTERNAL_ADDRESS = `${UNDERLAY_PREFIX}.200`;
+
+export interface NodeInfo { name: string; ns: string; address: string; podCidr: string; index: number }
+export interface PodInfo { name: string; ns: string; node: string; ip: string; hostIf: string; index: number }
+
+export interface Topology {
+  /** Short and unique: every namespace and interface name starts with it. */
+  prefix: string;
+  underlayNs: string;
+  externalNs: string;
+  nodes: NodeInfo[];
+  pods: PodInfo[];
+}
+
+const BRIDGE = 'br0';
+
+export function namespacesOf(prefix: string): string[] {
+  return listNamespaces().filter((n) => n.startsWith(`${prefix}-`));
+}
+
+/** Builds the underlay, the nodes and the external client. Pods come later. */
+export function createTopology(prefix: string, nodeCount: number): Topology {
+  if (prefix.length > 9) throw new Error(`topology prefix "${prefix}" is too long for interface names (max 9)`);
+  const topo: Topology = { prefix, underlayNs: `${prefix}-underlay`, externalNs: `${prefix}-external`, nodes: [], pods: [] };
+  createNamespace(topo.underlayNs);
+  ip('-n', topo.underlayNs, 'link', 'add', BRIDGE, 'type', 'bridge');
+  ip('-n', topo.underlayNs, 'addr', 'add', `${API_ADDRESS}/24`, 'dev', BRIDGE);
+  ip('-n', topo.underlayNs, 'link', 'set', BRIDGE, 'up');
+  for (let i = 1; i <= nodeCount; i++) {
+    const node: NodeInfo = {
+      name: `node${i}`, ns: `${prefix}-node${i}`, address: `${UNDERLAY_PREFIX}.${10 + i}`, podCidr: `10.244.${i}.0/24`, index: i,
+    };
+    createNode(node.ns);
+    joinUnderlay(topo, node.ns, `${prefix}u${i}`, node.address);
+    topo.nodes.push(node);
+  }
+  for (const node of topo.nodes) {
+    for (const other of topo.nodes) {
+      if (other !== node) ip('-n', node.ns, 'route', 'add', other.podCidr, 'via', other.address, 'dev', 'eth0');
+    }
+  }
+  createNamespace(topo.externalNs);
+  joinUnderlay(topo, topo.externalNs, `${prefix}ux`, EXTERNAL_ADDRESS);
+  return topo;
+}
+
+function joinUnderlay(topo: Topology, ns: string, bridgePort: string, address: string): void {
+  ip('-n', topo.underlayNs, 'link', 'add', bridgePort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+  ip('-n', topo.underlayNs, 'link', 'set', bridgePort, 'master', BRIDGE);
+  ip('-n', topo.underlayNs, 'link', 'set', bridgePort, 'up');
+  ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+}
+
+/** Adds a pod on a node; the pod's index is unique in the cluster and never reused. */
+export function addPod(topo: Topology, nodeName: string, podName: string): PodInfo {
+  const node = topo.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node "${nodeName}" in the lab (have ${topo.nodes.map((n) => n.name).join(', ')})`);
+  const index = Math.max(0, ...topo.pods.map((p) => p.index)) + 1;
+  const onNode = topo.pods.filter((p) => p.node === nodeName).map((p) => Number(p.ip.split('.')[3]));
+  let host = 11;
+  while (onNode.includes(host)) host++;
+  if (host > 250) throw new Error(`node ${nodeName} has no pod address left`);
+  const pod: PodInfo = {
+    name: podName, ns: `${topo.prefix}-${podName}`, node: nodeName, ip: `10.244.${node.index}.${host}`,
+    hostIf: `${topo.prefix}p${index}`, index,
+  };
+  createPod(node.ns, pod.ns, pod.hostIf, pod.ip);
+  topo.pods.push(pod);
+  return pod;
+}
+
+export function removePod(topo: Topology, podName: string): void {
+  const pod = topo.pods.find((p) => p.name === podName);
+  if (!pod) throw new Error(`no pod "${podName}" in the lab`);
+  deleteNamespace(pod.ns); // the veth pair dies with it
+  topo.pods = topo.pods.filter((p) => p !== pod);
+}
+
+/** Removes every namespace with the prefix, including leftovers of a crashed run. */
+export function destroyTopology(prefix: string): string[] {
+  const gone = namespacesOf(prefix);
+  for (const ns of gone) deleteNamespace(ns);
+  return gone;
+}
+
+export function nsOf(topo: Topology, name: string): string {
+  if (name === 'external' || name === 'client') return topo.externalNs;
+  const node = topo.nodes.find((n) => n.name === name);
+  if (node) return node.ns;
+  const pod = topo.pods.find((p) => p.name === name);
+  if (pod) return pod.ns;
+  throw new Error(`"${name}" is no pod, node or "external" of this lab`);
+}
+
+export { nsRun };
