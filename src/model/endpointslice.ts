@@ -1,0 +1,101 @@
+// EndpointSlice and Node: raw JSON → validated, normalized model objects.
+import { isIPv4, isIPv6 } from 'node:net';
+import { Checker, isObject, show } from './check.js';
+import { readMetadata, readProtocol, type Parsed } from './service.js';
+import type { Endpoint, EndpointPort, EndpointSlice, Node, NodeAddress } from './types.js';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+/** `skipped` is set (and `value` absent, with no problems) for slices this proxy does not use:
+ *  addressType IPv6 or FQDN. Dual-stack clusters have those routinely, so they are not errors. */
+export function parseEndpointSlice(raw: unknown, origin: string): Parsed<EndpointSlice> & { skipped?: string } {
+  const c = new Checker();
+  if (!isObject(raw)) {
+    c.fail('', `must be an object (got ${show(raw)})`);
+    return { namespace: '', name: '', problems: c.problems };
+  }
+  const { namespace, name, meta } = readMetadata(c, raw, true);
+  const labels = c.stringMap(meta.labels, 'metadata.labels') ?? {};
+  const annotations = c.stringMap(meta.annotations, 'metadata.annotations') ?? {};
+  const serviceName = labels[SERVICE_NAME_LABEL];
+  if (!serviceName) c.fail('metadata.labels', `needs label ${SERVICE_NAME_LABEL} naming the Service`);
+
+  const addressType = raw.addressType ?? 'IPv4';
+  if (addressType === 'IPv6' || addressType === 'FQDN') {
+    return { namespace, name, problems: c.problems, skipped: `addressType ${addressType}` };
+  }
+  if (addressType !== 'IPv4') c.fail('addressType', `must be IPv4, IPv6 or FQDN (got ${show(addressType)})`);
+
+  const ports: EndpointPort[] = [];
+  (c.array(raw.ports, 'ports') ?? []).forEach((entry, i) => {
+    const p = c.object(entry, `ports[${i}]`);
+    if (!p) return;
+    const portName = c.string(p.name, `ports[${i}].name`, '');
+    // A nil port means "all ports" (selector-less special cases); a proxy cannot use it.
+    if (p.port === undefined || p.port === null) return;
+    const port = c.int(p.port, `ports[${i}].port`, 1, 65535);
+    // SCTP ports can only match SCTP Service ports, which the model rejects: drop them quietly.
+    if (p.protocol === 'SCTP') return;
+    const protocol = readProtocol(c, p.protocol, `ports[${i}].protocol`);
+    if (portName !== undefined && port !== undefined && protocol) ports.push({ name: portName, port, protocol });
+  });
+
+  const endpoints: Endpoint[] = [];
+  (c.array(raw.endpoints, 'endpoints') ?? []).forEach((entry, i) => {
+    const f = `endpoints[${i}]`;
+    const e = c.object(entry, f);
+    if (!e) return;
+    const addrs = c.array(e.addresses, `${f}.addresses`) ?? [];
+    const address = addrs[0];
+    if (typeof address !== 'string' || !isIPv4(address)) {
+      c.fail(`${f}.addresses[0]`, `must be an IPv4 address (got ${show(address)})`);
+      return;
+    }
+    const cond = c.object(e.conditions, `${f}.conditions`) ?? {};
+    // Nil conditions: ready → true, serving → ready, terminating → false (the API's documented meaning).
+    const ready = c.bool(cond.ready, `${f}.conditions.ready`) ?? true;
+    const serving = c.bool(cond.serving, `${f}.conditions.serving`) ?? ready;
+    const terminating = c.bool(cond.terminating, `${f}.conditions.terminating`) ?? false;
+    const nodeName = c.string(e.nodeName, `${f}.nodeName`, '');
+    const zone = c.string(e.zone, `${f}.zone`, '');
+    const ep: Endpoint = { address, ready, serving, terminating };
+    if (nodeName) ep.nodeName = nodeName;
+    if (zone) ep.zone = zone;
+    endpoints.push(ep);
+  });
+
+  if (!c.ok || !serviceName) return { namespace, name, problems: c.problems };
+  const slice: EndpointSlice = {
+    origin, namespace, name, serviceName, serviceKey: `${namespace}/${serviceName}`, ports, endpoints,
+  };
+  const trigger = annotations[TRIGGER_TIME_ANNOTATION];
+  if (trigger) {
+    const t = new Date(trigger);
+    if (!Number.isNaN(t.getTime())) slice.lastChangeTriggerTime = t; // a bad timestamp only costs a metric
+  }
+  return { value: slice, namespace, name, problems: [] };
+}
+
+export function parseNode(raw: unknown, origin: string): Parsed<Node> {
+  const c = new Checker();
+  if (!isObject(raw)) {
+    c.fail('', `must be an object (got ${show(raw)})`);
+    return { namespace: '', name: '', problems: c.problems };
+  }
+  const { name } = readMetadata(c, raw, false);
+  const status = c.object(raw.status, 'status') ?? {};
+  const addresses: NodeAddress[] = [];
+  (c.array(status.addresses, 'status.addresses') ?? []).forEach((entry, i) => {
+    const a = c.object(entry, `status.addresses[${i}]`);
+    if (!a) return;
+    if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') return; // Hostname, InternalDNS, ...
+    if (typeof a.address === 'string' && isIPv4(a.address)) {
+      if (!addresses.some((x) => x.address === a.address)) addresses.push({ type: a.type, address: a.address });
+    } else if (typeof a.address !== 'string' || !isIPv6(a.address)) {
+      c.fail(`status.addresses[${i}].address`, `must be an IP address (got ${show(a.address)})`);
+    } // IPv6 addresses are skipped.
+  });
+  if (!c.ok) return { namespace: '', name, problems: c.problems };
+  return { value: { origin, name, addresses }, namespace: '', name, problems: [] };
+}

@@ -1,0 +1,96 @@
+// The model: a Snapshot of raw objects → a ClusterModel everything downstream can trust, plus the
+// problems found. A bad object is reported and skipped (the whole object: a Service with one bad
+// port is not half-programmed); everything else carries on.
+import type { Snapshot, SourcedObject } from '../sources/types.js';
+import type { FieldProblem } from './check.js';
+import { parseEndpointSlice, parseNode } from './endpointslice.js';
+import { resolvePort } from './ports.js';
+import { parseService, type Parsed } from './service.js';
+import { ValidationError, type ClusterModel, type EndpointSlice, type Service } from './types.js';
+
+export * from './types.js';
+export { resolvePort } from './ports.js';
+export { parseService } from './service.js';
+export { parseEndpointSlice, parseNode, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from './endpointslice.js';
+
+export interface BuildResult {
+  model: ClusterModel;
+  errors: ValidationError[];
+}
+
+export function emptyModel(): ClusterModel {
+  return { services: new Map(), slicesByService: new Map(), nodes: new Map(), triggerTimes: [] };
+}
+
+export function buildModel(snapshot: Snapshot): BuildResult {
+  const model = emptyModel();
+  const errors: ValidationError[] = [];
+
+  const take = <T extends { origin: string }>(
+    kind: string, objects: SourcedObject[], parse: (raw: unknown, origin: string) => Parsed<T>,
+    keyOf: (v: T) => string, store: Map<string, T>,
+  ) => {
+    for (const { object, origin } of objects) {
+      const r = parse(object, origin);
+      report(errors, origin, kind, r.namespace, r.name, r.problems);
+      if (!r.value) continue;
+      const key = keyOf(r.value);
+      const first = store.get(key);
+      if (first) {
+        errors.push(new ValidationError(origin, kind, r.namespace, r.name, 'metadata.name',
+          `duplicates the ${kind} of the same name from ${first.origin}; this one is ignored`));
+        continue;
+      }
+      store.set(key, r.value);
+    }
+  };
+
+  take('Service', snapshot.services, parseService, (s) => s.key, model.services);
+  take('Node', snapshot.nodes, parseNode, (n) => n.name, model.nodes);
+  const slices = new Map<string, EndpointSlice>();
+  take('EndpointSlice', snapshot.endpointSlices, parseEndpointSlice, (s) => `${s.namespace}/${s.name}`, slices);
+
+  for (const slice of [...slices.values()].sort((a, b) => cmp(a.name, b.name))) {
+    const list = model.slicesByService.get(slice.serviceKey);
+    if (slice.lastChangeTriggerTime) model.triggerTimes.push(slice.lastChangeTriggerTime);
+    if (list) list.push(slice);
+    else model.slicesByService.set(slice.serviceKey, [slice]);
+  }
+
+  for (const svc of model.services.values()) errors.push(...checkTargetPorts(svc, model.slicesByService.get(svc.key) ?? []));
+  return { model, errors };
+}
+
+/**
+ * A Service port that no endpoint slice of the Service resolves (see resolvePort) gets no backends.
+ * That is reported on the Service (field spec.ports[i].targetPort) but the Service is kept: its
+ * other ports work, and the port itself answers "no backends" (reject) until the slices match.
+ * Only slices with endpoints count, so a Service without pods is not reported.
+ */
+export function checkTargetPorts(svc: Service, slices: EndpointSlice[]): ValidationError[] {
+  const withEndpoints = slices.filter((s) => s.endpoints.length > 0);
+  if (withEndpoints.length === 0 || svc.headless || svc.type === 'ExternalName') return [];
+  const out: ValidationError[] = [];
+  for (const sp of svc.ports) {
+    if (withEndpoints.some((s) => resolvePort(sp, s) !== undefined)) continue;
+    const have = [...new Set(withEndpoints.flatMap((s) => s.ports.filter((p) => p.protocol === sp.protocol)
+      .map((p) => (p.name ? `"${p.name}"` : '(unnamed)'))))];
+    const haveText = have.length ? `they have ${have.join(', ')}` : `they list no ${sp.protocol} ports`;
+    const message = typeof sp.targetPort === 'string'
+      ? `no ${sp.protocol} port named "${sp.targetPort}"${sp.name ? ` or "${sp.name}"` : ''} in the EndpointSlices of ` +
+        `${svc.key} (${haveText}); this port has no backends`
+      : `no ${sp.protocol} port of the EndpointSlices of ${svc.key} matches port "${sp.name}" (${haveText}); ` +
+        'this port has no backends';
+    out.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}].targetPort`,
+      message, false));
+  }
+  return out;
+}
+
+function report(errors: ValidationError[], origin: string, kind: string, ns: string, name: string, problems: FieldProblem[]) {
+  for (const p of problems) errors.push(new ValidationError(origin, kind, ns, name, p.field, p.message));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,191 @@
+// Service: raw JSON → validated, normalized Service. Mirrors the API server's own validation where
+// it matters to a proxy, so a manifest accepted here would also be accepted by kubectl apply.
+import { Checker, DNS_LABEL, isIanaSvcName, isObject, show, type FieldProblem, type Raw } from './check.js';
+import {
+  DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT,
+  type Protocol, type Service, type ServicePort, type ServiceType, type SessionAffinity, type TrafficPolicy,
+} from './types.js';
+
+export interface Parsed<T> {
+  value?: T;
+  namespace: string;
+  name: string;
+  problems: FieldProblem[];
+}
+
+const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+const POLICIES: readonly TrafficPolicy[] = ['Cluster', 'Local'];
+const AFFINITIES: readonly SessionAffinity[] = ['None', 'ClientIP'];
+const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/** metadata.name (required) and metadata.namespace (default "default", or '' when cluster-scoped). */
+export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { namespace: string; name: string; meta: Raw } {
+  const meta = c.object(raw.metadata, 'metadata') ?? {};
+  let name = '';
+  if (typeof meta.name === 'string' && meta.name !== '') name = meta.name;
+  else c.fail('metadata.name', `is required: a non-empty string (got ${show(meta.name)})`);
+  const namespace = namespaced ? (c.string(meta.namespace, 'metadata.namespace', 'default') || 'default') : '';
+  return { namespace, name, meta };
+}
+
+/** A protocol a proxy can program: TCP or UDP. SCTP is valid Kubernetes but not supported here. */
+export function readProtocol(c: Checker, value: unknown, field: string): Protocol | undefined {
+  if (value === undefined || value === null || value === '') return 'TCP';
+  if (value === 'TCP' || value === 'UDP') return value;
+  if (value === 'SCTP') return c.fail(field, 'SCTP is not supported (TCP or UDP)');
+  return c.fail(field, `must be TCP or UDP (got ${show(value)})`);
+}
+
+export function parseService(raw: unknown, origin: string): Parsed<Service> {
+  const c = new Checker();
+  if (!isObject(raw)) {
+    c.fail('', `must be an object (got ${show(raw)})`);
+    return { namespace: '', name: '', problems: c.problems };
+  }
+  const { namespace, name, meta } = readMetadata(c, raw, true);
+  const labels = c.stringMap(meta.labels, 'metadata.labels') ?? {};
+  const annotations = c.stringMap(meta.annotations, 'metadata.annotations') ?? {};
+  const spec = c.object(raw.spec, 'spec') ?? {};
+  const status = c.object(raw.status, 'status') ?? {};
+  const type = c.oneOf(spec.type, 'spec.type', SERVICE_TYPES, 'ClusterIP');
+  let ipv6Ignored = false;
+
+  // Cluster IPs: clusterIPs wins; clusterIP alone is the single-stack form. ExternalName has none.
+  let headless = false;
+  const clusterIPs: string[] = [];
+  let externalName: string | undefined;
+  if (type === 'ExternalName') {
+    externalName = c.string(spec.externalName, 'spec.externalName', '') || undefined;
+  } else {
+    const list = c.array(spec.clusterIPs, 'spec.clusterIPs') ?? [];
+    const single = c.string(spec.clusterIP, 'spec.clusterIP', '');
+    const given = list.length > 0 ? list : single ? [single] : [];
+    const field = (i: number) => (list.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
+    if (list.length > 0 && single && single !== list[0]) {
+      c.fail('spec.clusterIP', `must equal spec.clusterIPs[0] (got ${show(single)} and ${show(list[0])})`);
+    }
+    if (given[0] === 'None') {
+      headless = true;
+      if (given.length > 1) c.fail('spec.clusterIPs', 'must hold only "None" for a headless Service');
+    } else {
+      given.forEach((v, i) => {
+        const ip = c.ip(v, field(i));
+        if (ip?.v6) ipv6Ignored = true;
+        else if (ip) clusterIPs.push(ip.addr);
+      });
+    }
+  }
+
+  const ports = readPorts(c, spec.ports, type);
+
+  const sessionAffinity = c.oneOf(spec.sessionAffinity, 'spec.sessionAffinity', AFFINITIES, 'None');
+  const affCfg = c.object(spec.sessionAffinityConfig, 'spec.sessionAffinityConfig') ?? {};
+  const clientIP = c.object(affCfg.clientIP, 'spec.sessionAffinityConfig.clientIP') ?? {};
+  const sessionAffinityTimeout = c.int(clientIP.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+    1, MAX_AFFINITY_TIMEOUT) ?? DEFAULT_AFFINITY_TIMEOUT;
+
+  const externalTrafficPolicy = c.oneOf(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
+  const internalTrafficPolicy = c.oneOf(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
+
+  const externalIPs: string[] = [];
+  (c.array(spec.externalIPs, 'spec.externalIPs') ?? []).forEach((v, i) => {
+    const ip = c.ip(v, `spec.externalIPs[${i}]`);
+    if (ip?.v6) ipv6Ignored = true;
+    else if (ip) externalIPs.push(ip.addr);
+  });
+
+  // status.loadBalancer.ingress[].ip; hostname-only entries and ipMode Proxy (the LB proxies to
+  // the node itself, KEP-1860) are not programmed, as in kube-proxy.
+  const loadBalancerIPs: string[] = [];
+  const lb = c.object(status.loadBalancer, 'status.loadBalancer') ?? {};
+  (c.array(lb.ingress, 'status.loadBalancer.ingress') ?? []).forEach((entry, i) => {
+    const e = c.object(entry, `status.loadBalancer.ingress[${i}]`);
+    if (!e || e.ip === undefined || e.ip === null || e.ip === '' || e.ipMode === 'Proxy') return;
+    const ip = c.ip(e.ip, `status.loadBalancer.ingress[${i}].ip`);
+    if (ip?.v6) ipv6Ignored = true;
+    else if (ip && !loadBalancerIPs.includes(ip.addr)) loadBalancerIPs.push(ip.addr);
+  });
+
+  // The field, or (like kube-proxy) the legacy annotation when the field is empty.
+  const loadBalancerSourceRanges: string[] = [];
+  let ranges = c.array(spec.loadBalancerSourceRanges, 'spec.loadBalancerSourceRanges') ?? [];
+  let rangesField = 'spec.loadBalancerSourceRanges';
+  if (ranges.length === 0 && annotations[SOURCE_RANGES_ANNOTATION]) {
+    ranges = annotations[SOURCE_RANGES_ANNOTATION].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    rangesField = `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`;
+  }
+  ranges.forEach((v, i) => {
+    const r = c.cidr(v, `${rangesField}[${i}]`);
+    if (r?.v6) ipv6Ignored = true;
+    else if (r) loadBalancerSourceRanges.push(r.cidr);
+  });
+
+  const hc = c.int(spec.healthCheckNodePort === 0 ? undefined : spec.healthCheckNodePort, 'spec.healthCheckNodePort', 1, 65535);
+  const publishNotReadyAddresses = c.bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses') ?? false;
+
+  if (!c.ok || !type || !ports || !sessionAffinity || !externalTrafficPolicy || !internalTrafficPolicy) {
+    return { namespace, name, problems: c.problems };
+  }
+  const service: Service = {
+    origin, namespace, name, key: `${namespace}/${name}`, type, headless, clusterIPs, ipv6Ignored,
+    ports, sessionAffinity, sessionAffinityTimeout, externalTrafficPolicy, internalTrafficPolicy,
+    externalIPs, loadBalancerIPs, loadBalancerSourceRanges, publishNotReadyAddresses, labels,
+  };
+  if (externalName !== undefined) service.externalName = externalName;
+  if (hc !== undefined) service.healthCheckNodePort = hc;
+  return { value: service, namespace, name, problems: [] };
+}
+
+function readPorts(c: Checker, value: unknown, type: ServiceType | undefined): ServicePort[] | undefined {
+  const list = c.array(value, 'spec.ports');
+  if (!list) return undefined;
+  const ports: ServicePort[] = [];
+  const before = c.problems.length;
+  list.forEach((entry, i) => {
+    const f = `spec.ports[${i}]`;
+    const p = c.object(entry, f);
+    if (!p) return;
+    const name = c.string(p.name, `${f}.name`, '');
+    if (name && !DNS_LABEL.test(name)) c.fail(`${f}.name`, `must be a lowercase DNS label such as "http" (got ${show(name)})`);
+    if (name === '' && list.length > 1) c.fail(`${f}.name`, 'is required when a Service has more than one port');
+    const protocol = readProtocol(c, p.protocol, `${f}.protocol`);
+    const port = c.int(p.port, `${f}.port`, 1, 65535, true);
+    const targetPort = readTargetPort(c, p.targetPort, `${f}.targetPort`, port);
+    // nodePort 0 means "allocate one": nothing to program until the API server has.
+    const nodePort = c.int(p.nodePort === 0 ? undefined : p.nodePort, `${f}.nodePort`, 1, 65535);
+    if (name === undefined || !protocol || port === undefined || targetPort === undefined) return;
+    const sp: ServicePort = { index: i, name, protocol, port, targetPort };
+    // Only NodePort and LoadBalancer Services open node ports; elsewhere the field is ignored.
+    if (nodePort !== undefined && (type === 'NodePort' || type === 'LoadBalancer')) sp.nodePort = nodePort;
+    ports.push(sp);
+  });
+  if (c.problems.length > before) return undefined;
+  // The API server's uniqueness rules: names, (port, protocol) and (nodePort, protocol).
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = ports[j], b = ports[i], f = `spec.ports[${b.index}]`;
+      if (a.name === b.name && a.name !== '') c.fail(`${f}.name`, `duplicates spec.ports[${a.index}].name ${show(a.name)}`);
+      if (a.port === b.port && a.protocol === b.protocol) {
+        c.fail(`${f}.port`, `duplicates spec.ports[${a.index}] (${a.port}/${a.protocol})`);
+      }
+      if (a.nodePort !== undefined && a.nodePort === b.nodePort && a.protocol === b.protocol) {
+        c.fail(`${f}.nodePort`, `duplicates spec.ports[${a.index}].nodePort (${a.nodePort}/${a.protocol})`);
+      }
+    }
+  }
+  return c.problems.length > before ? undefined : ports;
+}
+
+/** IntOrString: absent, 0 or '' → the service port (API server defaulting). */
+function readTargetPort(c: Checker, value: unknown, field: string, port: number | undefined): number | string | undefined {
+  if (value === undefined || value === null || value === 0 || value === '') return port;
+  if (typeof value === 'number') return c.int(value, field, 1, 65535);
+  if (typeof value === 'string') {
+    if (isIanaSvcName(value)) return value;
+    if (/^\d+$/.test(value)) {
+      return c.fail(field, `must be an integer 1..65535 or a port name (got ${show(value)}: write the number without quotes)`);
+    }
+    return c.fail(field, `must be an integer 1..65535 or an IANA service name like "http" (got ${show(value)})`);
+  }
+  return c.fail(field, `must be an integer 1..65535 or a port name (got ${show(value)})`);
+}

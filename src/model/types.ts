@@ -1,0 +1,133 @@
+// The normalized model: what the rest of the control plane may trust. Every value here has been
+// validated by src/model (addresses are dotted IPv4 strings, ports are integers in range, enums
+// hold one of their listed values), so compile and the CLI never re-check input.
+
+export type Protocol = 'TCP' | 'UDP';
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+export type TrafficPolicy = 'Cluster' | 'Local';
+export type SessionAffinity = 'None' | 'ClientIP';
+
+/** kube-apiserver's default for sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
+export const DEFAULT_AFFINITY_TIMEOUT = 10800;
+export const MAX_AFFINITY_TIMEOUT = 86400;
+
+export interface ServicePort {
+  /** Position in spec.ports, so later checks can name the field (spec.ports[i]...). */
+  index: number;
+  /** '' when the Service has a single unnamed port. */
+  name: string;
+  protocol: Protocol;
+  port: number;
+  /** A port number, or an IANA_SVC_NAME naming a container port (resolved through EndpointSlices). */
+  targetPort: number | string;
+  nodePort?: number;
+}
+
+export interface Service {
+  origin: string;
+  namespace: string;
+  name: string;
+  /** "namespace/name" */
+  key: string;
+  type: ServiceType;
+  /** clusterIP "None": DNS only, nothing to program. */
+  headless: boolean;
+  /** IPv4 cluster IPs, primary first. Empty when headless, ExternalName, or not allocated. */
+  clusterIPs: string[];
+  /** Some IPv6 address (clusterIPs, externalIPs, LB ingress, source ranges) was dropped: the caller
+   *  reports "IPv6 not supported yet" once per Service. Not an error. */
+  ipv6Ignored: boolean;
+  externalName?: string;
+  ports: ServicePort[];
+  sessionAffinity: SessionAffinity;
+  /** Seconds; meaningful only with ClientIP affinity (defaults to 10800 either way). */
+  sessionAffinityTimeout: number;
+  externalTrafficPolicy: TrafficPolicy;
+  internalTrafficPolicy: TrafficPolicy;
+  externalIPs: string[];
+  /** status.loadBalancer.ingress[].ip (IPv4 only). */
+  loadBalancerIPs: string[];
+  /** Validated CIDRs in "a.b.c.d/n" form (IPv4 only). */
+  loadBalancerSourceRanges: string[];
+  healthCheckNodePort?: number;
+  publishNotReadyAddresses: boolean;
+  labels: Record<string, string>;
+}
+
+export interface EndpointPort {
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Endpoint {
+  /** addresses[0]: the only one kube-proxy uses. */
+  address: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  nodeName?: string;
+  zone?: string;
+}
+
+export interface EndpointSlice {
+  origin: string;
+  namespace: string;
+  name: string;
+  /** From label kubernetes.io/service-name. */
+  serviceName: string;
+  /** "namespace/serviceName": the Service this slice belongs to. */
+  serviceKey: string;
+  ports: EndpointPort[];
+  endpoints: Endpoint[];
+  /** Annotation endpoints.kubernetes.io/last-change-trigger-time, for sync-latency metrics. */
+  lastChangeTriggerTime?: Date;
+}
+
+export interface NodeAddress {
+  type: 'InternalIP' | 'ExternalIP';
+  address: string;
+}
+
+export interface Node {
+  origin: string;
+  name: string;
+  addresses: NodeAddress[];
+}
+
+export interface ClusterModel {
+  /** "namespace/name" → Service. */
+  services: Map<string, Service>;
+  /** "namespace/serviceName" → the IPv4 slices of that Service, sorted by slice name. A Service's
+   *  slices are merged by compile; slices whose Service is absent are kept (the Service may come). */
+  slicesByService: Map<string, EndpointSlice[]>;
+  nodes: Map<string, Node>;
+  /** lastChangeTriggerTime of every slice that has one: the pipeline turns them into the
+   *  "change seen → programmed" latency metric. */
+  triggerTimes: Date[];
+}
+
+/** A problem with one object (or one field of it). `rejected` says whether the whole object was
+ *  skipped (true) or kept with that one part not working (false, e.g. an unresolvable targetPort). */
+export class ValidationError {
+  constructor(
+    readonly origin: string,
+    readonly kind: string,
+    readonly namespace: string,
+    readonly name: string,
+    readonly field: string,
+    readonly message: string,
+    readonly rejected: boolean = true,
+  ) {}
+
+  /** e.g. `manifests/web.yaml: Service default/web: spec.ports[1].port: must be an integer 1..65535 (got 0)` */
+  describe(): string {
+    const who = this.namespace ? `${this.namespace}/${this.name || '<unnamed>'}` : this.name || '<unnamed>';
+    const field = this.field ? `${this.field}: ` : '';
+    return `${this.origin}: ${this.kind} ${who}: ${field}${this.message}`;
+  }
+
+  toString(): string {
+    return this.describe();
+  }
+}
