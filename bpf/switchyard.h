@@ -43,6 +43,21 @@
 #define SY_CT_FORWARD  0   /* client → frontend, as the client sent it */
 #define SY_CT_REPLY    1   /* backend → (client or SNAT address), as the backend sends it */
 
+/* Conntrack lifetimes in seconds since an entry's last_seen_ns. Expiry is lazy: the data path
+ * treats an expired entry as a miss and overwrites it; LRU eviction reclaims the rest. An entry
+ * whose lifetime ran out still counts as live while the other direction's entry is live, so a
+ * one-way stream keeps both. */
+#define SY_CT_LIFETIME_TCP      21600  /* TCP after the first reply (established) */
+#define SY_CT_LIFETIME_SYN      60     /* TCP before any reply: an unanswered SYN */
+#define SY_CT_LIFETIME_CLOSING  10     /* TCP after FIN or RST */
+#define SY_CT_LIFETIME_UDP      60     /* UDP, refreshed by traffic either way */
+
+/* Hairpin SNAT address, 169.254.42.1 in host byte order (bpf_htonl() it). When a pod reaches a
+ * Service and is picked as its own backend, the source is rewritten to this address so the
+ * backend answers via its default route (the host), where the reply is translated back.
+ * Link-local: never routed off the node, and no pod or node owns it. */
+#define SY_HAIRPIN_ADDR         0xa9fe2a01
+
 /* frontends (HASH): a service's address as clients see it. */
 struct sy_frontend_key {
 	__be32 addr;   /* ClusterIP, externalIP, load-balancer IP, or a node address (NodePort) */

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Conntrack: one self-contained entry per direction of a translated flow. Each entry's
+ * `nat` is the rewrite for packets matching its key, so either direction is one lookup.
+ * The two entries of a flow name each other implicitly: the peer's key is the packet as
+ * rewritten, turned around (sy_ct_peer_key), and the peer is only looked up when state
+ * changes or a lifetime ran out — a handful of times per flow, not per packet.
+ */
+#ifndef SY_CT_H
+#define SY_CT_H
+
+#include "maps.h"
+#include "parse.h"
+
+#define SY_NSEC_PER_SEC  1000000000ULL
+
+static __always_inline void sy_ct_key_of(struct sy_ct_key *key, const struct sy_pkt *pkt, __u8 dir)
+{
+	key->saddr = pkt->saddr;
+	key->daddr = pkt->daddr;
+	key->sport = pkt->sport;
+	key->dport = pkt->dport;
+	key->proto = pkt->proto;
+	key->dir = dir;
+	key->pad = 0;
+}
+
+/* The other direction's key: a packet matching @key, rewritten by @nat, then reversed. */
+static __always_inline void sy_ct_peer_key(struct sy_ct_key *peer, const struct sy_ct_key *key,
+					   const struct sy_nat *nat)
+{
+	peer->saddr = nat->daddr ? nat->daddr : key->daddr;
+	peer->daddr = nat->saddr ? nat->saddr : key->saddr;
+	peer->sport = nat->dport ? nat->dport : key->dport;
+	peer->dport = nat->sport ? nat->sport : key->sport;
+	peer->proto = key->proto;
+	peer->dir = key->dir == SY_CT_FORWARD ? SY_CT_REPLY : SY_CT_FORWARD;
+	peer->pad = 0;
+}
+
+static __always_inline __u64 sy_ct_lifetime_ns(__u8 flags, __u8 proto)
+{
+	__u64 secs;
+
+	if (proto != IPPROTO_TCP)
+		secs = SY_CT_LIFETIME_UDP;
+	else if (flags & SY_CT_CLOSING)
+		secs = SY_CT_LIFETIME_CLOSING;
+	else if (flags & SY_CT_SEEN_REPLY)
+		secs = SY_CT_LIFETIME_TCP;
+	else
+		secs = SY_CT_LIFETIME_SYN;
+	return secs * SY_NSEC_PER_SEC;
+}
+
+/* Signed difference: another CPU may have stamped a time a little after our @now. */
+static __always_inline bool sy_ct_fresh(const struct sy_ct_entry *ct, __u8 proto, __u64 now)
+{
+	return (__s64)(now - ct->last_seen_ns) < (__s64)sy_ct_lifetime_ns(ct->flags, proto);
+}
+
+/* An entry is live while it, or its peer, has seen traffic within its lifetime. */
+static __always_inline bool sy_ct_live(const struct sy_ct_entry *ct, const struct sy_ct_key *key,
+				       __u64 now)
+{
+	struct sy_nat nat = ct->nat;
+	struct sy_ct_key peer;
+	struct sy_ct_entry *p;
+
+	if (sy_ct_fresh(ct, key->proto, now))
+		return true;
+	sy_ct_peer_key(&peer, key, &nat);
+	p = bpf_map_lookup_elem(&conntrack, &peer);
+	return p && sy_ct_fresh(p, key->proto, now);
+}
+
+/*
+ * Stamps a hit and records new state bits in both directions' entries. Flag updates are
+ * plain read-modify-writes: a bit lost to a race between CPUs is set again by the next
+ * packet, because the check below sees it missing.
+ */
+static __always_inline void sy_ct_touch(struct sy_ct_entry *ct, const struct sy_ct_key *key,
+					const struct sy_nat *nat, __u8 flags, __u64 now)
+{
+	struct sy_ct_key peer;
+	struct sy_ct_entry *p;
+
+	ct->last_seen_ns = now;
+	if ((ct->flags & flags) == flags)
+		return;
+	ct->flags |= flags;
+	sy_ct_peer_key(&peer, key, nat);
+	p = bpf_map_lookup_elem(&conntrack, &peer);
+	if (p) {
+		p->flags |= flags;
+		p->last_seen_ns = now;
+	}
+}
+
+/*
+ * Records a new flow: the forward entry under @fwd_key rewriting by @fwd_nat, and the reply
+ * entry that undoes it — each field the forward rewrite replaced is restored on the way
+ * back (frontend address and port as source; the client as destination when its source
+ * was rewritten). The reply entry goes first so a reply can never beat it.
+ */
+static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
+					__u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
+{
+	struct sy_ct_key reply_key;
+	struct sy_ct_entry e;
+
+	/* The value has tail padding an initializer may leave as stack garbage. */
+	__builtin_memset(&e, 0, sizeof(e));
+	e.last_seen_ns = now;
+	e.backend_id = backend_id;
+	e.svc_id = svc_id;
+	e.flags = flags;
+
+	sy_ct_peer_key(&reply_key, fwd_key, fwd_nat);
+	e.nat.saddr = fwd_nat->daddr ? fwd_key->daddr : 0;
+	e.nat.daddr = fwd_nat->saddr ? fwd_key->saddr : 0;
+	e.nat.sport = fwd_nat->dport ? fwd_key->dport : 0;
+	e.nat.dport = fwd_nat->sport ? fwd_key->sport : 0;
+	if (bpf_map_update_elem(&conntrack, &reply_key, &e, BPF_ANY))
+		return -1;
+
+	e.nat = *fwd_nat;
+	return bpf_map_update_elem(&conntrack, fwd_key, &e, BPF_ANY) ? -1 : 0;
+}
+
+#endif /* SY_CT_H */

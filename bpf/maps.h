@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The maps every Switchyard program shares. The loader pins them explicitly under
+ * --pin-dir (no LIBBPF_PIN_BY_NAME here) and reuses the pinned ones on restart, so
+ * their names, types and sizes are part of the contract with src/bpf.
+ */
+#ifndef SY_MAPS_H
+#define SY_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "switchyard.h"
+
+/* Service addresses as clients see them. Written by the control plane only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sy_frontend_key);
+	__type(value, struct sy_frontend);
+	__uint(max_entries, SY_MAX_FRONTENDS);
+} frontends SEC(".maps");
+
+/* Backend sets: {set_id, slot, gen} → backend_id. Two generations per set make a
+ * backend-set change one frontend write (see DESIGN.md, "Hitless updates"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sy_slot_key);
+	__type(value, __u32);
+	__uint(max_entries, SY_MAX_SLOTS);
+} slots SEC(".maps");
+
+/* backend_id → address and port. A missing ID means the backend left its service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sy_backend);
+	__uint(max_entries, SY_MAX_BACKENDS);
+} backends SEC(".maps");
+
+/* Translated flows, one entry per direction. Written by the data path only; LRU so a
+ * full table evicts the idlest flows instead of refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_ct_key);
+	__type(value, struct sy_ct_entry);
+	__uint(max_entries, SY_MAX_CONNTRACK);
+} conntrack SEC(".maps");
+
+/* ClientIP session affinity: {set_id, client} → last backend. Data path only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_affinity_key);
+	__type(value, struct sy_affinity);
+	__uint(max_entries, SY_MAX_AFFINITY);
+} affinity SEC(".maps");
+
+/* Per-CPU counters indexed by svc_id; the reader sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sy_stats);
+	__uint(max_entries, SY_MAX_SERVICES);
+} stats SEC(".maps");
+
+/* The counters of @svc_id, or NULL when it is out of range. */
+static __always_inline struct sy_stats *sy_stats_of(__u32 svc_id)
+{
+	if (svc_id >= SY_MAX_SERVICES)
+		return NULL;
+	return bpf_map_lookup_elem(&stats, &svc_id);
+}
+
+#endif /* SY_MAPS_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Reject: turn a packet for a Service without endpoints into an ICMP port unreachable
+ * from the Service address, and send it back out of the device it came in on — the pod's
+ * veth — so the client sees "connection refused" at once, as with kube-proxy.
+ *
+ *   before: | eth | ip (ihl*4) | tcp/udp ... |
+ *   after:  | eth (MACs swapped) | ip (20) | icmp (8) | ip (ihl*4) | tcp 20 / udp 8 |
+ */
+#ifndef SY_REJECT_H
+#define SY_REJECT_H
+
+#include <linux/icmp.h>
+#include <linux/pkt_cls.h>
+
+#include "parse.h"
+
+#define SY_ICMP_TTL  64
+
+/*
+ * How much of the original to quote: RFC 792 asks for the IP header and 8 bytes. For TCP
+ * we keep the whole 20-byte header, because a CHECKSUM_PARTIAL skb (every TCP segment a
+ * pod sends over veth) cannot be trimmed short of its checksum field: the kernel refuses.
+ */
+#define SY_ICMP_QUOTE_MAX  (60 + sizeof(struct tcphdr))
+
+/* The headers put in front of the quote. */
+struct sy_icmp_err {
+	struct iphdr   ip;
+	struct icmphdr icmp;
+};
+
+static __always_inline __sum16 sy_csum_fold(__u64 csum)
+{
+	csum = (csum & 0xffff) + (csum >> 16);
+	csum = (csum & 0xffff) + (csum >> 16);
+	csum = (csum & 0xffff) + (csum >> 16);
+	return (__sum16)~csum;
+}
+
+/*
+ * Rewrites the skb into the ICMP error and redirects it. Returns a tc verdict: the
+ * redirect, or TC_ACT_SHOT if the skb could not be reshaped (it may be half-built).
+ *
+ * A CHECKSUM_PARTIAL skb stays so, its csum_start now pointing at the quoted L4 header;
+ * the pod's stack takes PARTIAL as verified, and the ICMP checksum written here is right
+ * for the bytes as they stand, so a capture on either side shows a valid packet.
+ */
+static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt *pkt)
+{
+	__u32 quote[SY_ICMP_QUOTE_MAX / sizeof(__u32)] = {};
+	struct sy_icmp_err h = {};
+	struct ethhdr eth, reply_eth;
+	__u32 quote_len;
+	__s64 sum;
+
+	quote_len = pkt->ihl_len + (pkt->proto == IPPROTO_TCP ? sizeof(struct tcphdr)
+							      : sizeof(struct udphdr));
+	if (quote_len < sizeof(struct iphdr) + sizeof(struct udphdr) || quote_len > sizeof(quote))
+		return TC_ACT_SHOT;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
+	    bpf_skb_load_bytes(skb, SY_IP_OFF, quote, quote_len))
+		return TC_ACT_SHOT;
+
+	__builtin_memcpy(reply_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(reply_eth.h_source, eth.h_dest, ETH_ALEN);
+	reply_eth.h_proto = bpf_htons(ETH_P_IP);
+
+	h.ip.version = 4;
+	h.ip.ihl = sizeof(h.ip) / 4;
+	h.ip.tot_len = bpf_htons(sizeof(h) + quote_len);
+	h.ip.ttl = SY_ICMP_TTL;
+	h.ip.protocol = IPPROTO_ICMP;
+	h.ip.saddr = pkt->daddr;
+	h.ip.daddr = pkt->saddr;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
+	if (sum < 0)
+		return TC_ACT_SHOT;
+	h.ip.check = sy_csum_fold(sum);
+
+	h.icmp.type = ICMP_DEST_UNREACH;
+	h.icmp.code = ICMP_PORT_UNREACH;
+	sum = bpf_csum_diff(NULL, 0, quote, quote_len, 0);
+	if (sum < 0)
+		return TC_ACT_SHOT;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), sum);
+	if (sum < 0)
+		return TC_ACT_SHOT;
+	h.icmp.checksum = sy_csum_fold(sum);
+
+	/* Keep eth + quote, then open room for the new headers between L2 and the old L3. */
+	if (bpf_skb_change_tail(skb, SY_IP_OFF + quote_len, 0) ||
+	    bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
+		return TC_ACT_SHOT;
+	if (bpf_skb_store_bytes(skb, 0, &reply_eth, sizeof(reply_eth), BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, SY_IP_OFF, &h, sizeof(h), BPF_F_RECOMPUTE_CSUM))
+		return TC_ACT_SHOT;
+
+	/* Out of the same device: from the host side of the veth that is back into the pod. */
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+#endif /* SY_REJECT_H */

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * from_pod: the Service data path for packets leaving pods.
+ *
+ * Attached at tc ingress on the host side of every pod veth, it sees each packet a pod
+ * sends before the node routes it. Pods are clients (to a Service address: pick a
+ * backend, rewrite the destination) and backends (replying: rewrite the source back to
+ * the Service address). The kernel then routes the rewritten packet as usual.
+ *
+ * Verdicts:
+ *   TC_ACT_OK       the packet goes on to routing: translated, or untouched when it is not
+ *                   Service traffic — nothing we do not understand is ever dropped.
+ *   TC_ACT_SHOT     a Service packet we must not let out untranslated: no local backend
+ *                   under a Local traffic policy, a control-plane race, a failed rewrite.
+ *   TC_ACT_REDIRECT the packet became an ICMP port unreachable headed back into the pod.
+ *
+ * Known limits: IPv4 only; non-first fragments pass untranslated (their ports are in the
+ * first fragment), so fragmented UDP to a Service does not survive; a TCP flow whose
+ * conntrack entries were evicted is passed untouched (see sy_new_flow).
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "switchyard.h"
+#include "maps.h"
+#include "parse.h"
+#include "nat.h"
+#include "ct.h"
+#include "lb.h"
+#include "reject.h"
+
+static __always_inline void sy_count(__u32 svc_id, const struct sy_pkt *pkt, bool new_flow)
+{
+	struct sy_stats *st = sy_stats_of(svc_id);
+
+	if (!st)
+		return;
+	st->packets++;
+	st->bytes += pkt->len;
+	if (new_flow)
+		st->new_flows++;
+}
+
+static __always_inline void sy_count_no_backend(__u32 svc_id)
+{
+	struct sy_stats *st = sy_stats_of(svc_id);
+
+	if (st)
+		st->no_backend++;
+}
+
+static __always_inline bool sy_backend_exists(__u32 backend_id)
+{
+	return bpf_map_lookup_elem(&backends, &backend_id) != NULL;
+}
+
+/*
+ * Whether a live forward entry still decides where this packet goes. Packets that may
+ * start a flow — a TCP SYN, any UDP datagram — re-select when the entry's backend has left
+ * its service (kube-proxy flushes UDP conntrack for the same reason); a SYN on a closing
+ * entry is a new connection reusing the ports. Other TCP packets stay with their backend
+ * whatever the control plane did since: established flows survive Service edits.
+ */
+static __always_inline bool sy_ct_forward_usable(const struct sy_ct_entry *ct,
+						 const struct sy_pkt *pkt)
+{
+	if (pkt->proto == IPPROTO_TCP) {
+		if (!sy_tcp_is_syn(pkt))
+			return true;
+		if (ct->flags & SY_CT_CLOSING)
+			return false;
+	}
+	return sy_backend_exists(ct->backend_id);
+}
+
+/* A packet of a known flow, either direction: note its state, count it, rewrite it. */
+static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt *pkt,
+				     const struct sy_ct_key *key, struct sy_ct_entry *ct, __u64 now)
+{
+	struct sy_nat nat = ct->nat;
+	__u8 flags = 0;
+
+	if (key->dir == SY_CT_REPLY)
+		flags |= SY_CT_SEEN_REPLY;
+	if (pkt->tcp_flags & (SY_TCP_FIN | SY_TCP_RST))
+		flags |= SY_CT_CLOSING;
+	sy_ct_touch(ct, key, &nat, flags, now);
+
+	if (key->dir == SY_CT_FORWARD)
+		sy_count(ct->svc_id, pkt, false);
+	return sy_nat_apply(skb, pkt, &nat) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* A packet with no usable conntrack entry, keyed @fwd_key: maybe the start of a flow. */
+static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pkt *pkt,
+				       const struct sy_ct_key *fwd_key, __u64 now)
+{
+	struct sy_frontend_key fe_key = {
+		.addr = pkt->daddr,
+		.port = pkt->dport,
+		.proto = pkt->proto,
+		.scope = SY_SCOPE_INTERNAL,
+	};
+	struct sy_frontend *fep;
+	struct sy_frontend fe;
+	struct sy_backend be;
+	struct sy_nat nat = {};
+	__u32 backend_id;
+	__u8 ct_flags = 0;
+
+	fep = bpf_map_lookup_elem(&frontends, &fe_key);
+	if (!fep)
+		return TC_ACT_OK;	/* not a Service address and port */
+
+	/*
+	 * Only a SYN opens a TCP flow. Anything else without an entry is a flow we lost (LRU
+	 * eviction, a recreated map): choosing a backend now would have it answer with a reset
+	 * on a connection it never saw. Like Cilium we pass such packets on untouched.
+	 */
+	if (pkt->proto == IPPROTO_TCP && !sy_tcp_is_syn(pkt))
+		return TC_ACT_OK;
+
+	/* One copy: count and gen must come from the same frontend write. */
+	fe = *fep;
+	if (fe.count == 0) {
+		sy_count_no_backend(fe.svc_id);
+		if (fe.flags & SY_FE_LOCAL_ONLY)
+			return TC_ACT_SHOT;	/* Local policy: drop, like kube-proxy */
+		return sy_reject(skb, pkt);
+	}
+
+	/* Passing the packet on untranslated would leak the Service address: drop instead. */
+	if (sy_select_backend(&fe, pkt->saddr, now, &backend_id, &be)) {
+		sy_count_no_backend(fe.svc_id);
+		return TC_ACT_SHOT;
+	}
+
+	nat.daddr = be.addr;
+	nat.dport = be.port;
+	/* Hairpin: the client is its own backend. Without a new source it would answer itself. */
+	if (be.addr == pkt->saddr) {
+		nat.saddr = bpf_htonl(SY_HAIRPIN_ADDR);
+		ct_flags |= SY_CT_HAIRPIN;
+	}
+
+	/* A flow we cannot track would have its replies arrive from the backend address. */
+	if (sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now))
+		return TC_ACT_SHOT;
+
+	sy_count(fe.svc_id, pkt, true);
+	return sy_nat_apply(skb, pkt, &nat) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc")
+int from_pod(struct __sk_buff *skb)
+{
+	struct sy_ct_entry *ct;
+	struct sy_ct_key key;
+	struct sy_pkt pkt;
+	__u64 now;
+
+	if (sy_parse(skb, &pkt) != SY_PARSE_OK)
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
+
+	/* The pod as a client of a flow we know. */
+	sy_ct_key_of(&key, &pkt, SY_CT_FORWARD);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (ct) {
+		if (sy_ct_live(ct, &key, now) && sy_ct_forward_usable(ct, &pkt))
+			return sy_ct_hit(skb, &pkt, &key, ct, now);
+		return sy_new_flow(skb, &pkt, &key, now);
+	}
+
+	/* The pod as a backend (or a hairpinned client) answering. */
+	key.dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (ct && sy_ct_live(ct, &key, now))
+		return sy_ct_hit(skb, &pkt, &key, ct, now);
+
+	key.dir = SY_CT_FORWARD;
+	return sy_new_flow(skb, &pkt, &key, now);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
