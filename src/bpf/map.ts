@@ -1,0 +1,331 @@
+// Typed views of BPF maps: keys and values go through codecs, bulk writes and reads use the batch
+// syscalls (one FFI call per chunk instead of one per element), with per-element fallbacks for map
+// types that lack them. Buffers are allocated once per map and grown, never per call.
+import { readFileSync } from 'node:fs';
+import type { Codec } from './codec.js';
+import { BpfError, E2BIG, ENOENT, ENOSPC, ENOTSUPP, EOPNOTSUPP, EINVAL } from './errors.js';
+import * as ffi from './ffi.js';
+
+export const MAP_TYPE = { HASH: 1, ARRAY: 2, PERCPU_HASH: 5, PERCPU_ARRAY: 6, LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11 } as const;
+const PERCPU_TYPES = new Set([5, 6, 10, 21]);
+const ARRAY_TYPES = new Set([2, 6]);
+/** Map types whose inserts fail once max_entries is reached (LRU maps evict instead). */
+const FILLABLE_TYPES = new Set([1, 5, 11]);
+export const isPercpuType = (type: number) => PERCPU_TYPES.has(type);
+
+const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
+export type UpdateFlag = keyof typeof UPDATE_FLAGS;
+const CHUNK = 8192;
+
+let cpus = 0;
+/** Possible CPUs (libbpf_num_possible_cpus): the length of every per-CPU value array. */
+export function possibleCpus(): number {
+  if (!cpus) {
+    const n = ffi.numPossibleCpus();
+    if (n <= 0) throw new BpfError('libbpf_num_possible_cpus', 'system', n);
+    cpus = n;
+  }
+  return cpus;
+}
+
+export interface MapInfo { name: string; fd: number; type: number; keySize: number; valueSize: number; maxEntries: number }
+
+const unsupported = (ret: number) => ret === -ENOTSUPP || ret === -EOPNOTSUPP;
+
+/** Shared by TypedMap (values V) and PercpuMap (values V[]): W is what one entry's value is in JS. */
+abstract class MapBase<K, W> {
+  readonly name: string;
+  readonly fd: number;
+  readonly maxEntries: number;
+  /** BPF_MAP_TYPE_* number. */
+  readonly type: number;
+  protected readonly what: string;
+  /** Bytes of one value in syscalls (for per-CPU maps: every CPU's copy, each rounded up to 8). */
+  protected readonly stride: number;
+  private readonly keyBuf: Buffer;
+  private readonly keyBuf2: Buffer;
+  private readonly valBuf: Buffer;
+  private readonly count = Buffer.alloc(4);
+  private readonly opts = Buffer.alloc(24);
+  private batchKeys = Buffer.alloc(0);
+  private batchVals = Buffer.alloc(0);
+  private closed = false;
+  private noBatch = false;
+
+  protected constructor(info: MapInfo, protected readonly keyCodec: Codec<K>, stride: number, private readonly ownsFd: boolean) {
+    this.name = info.name;
+    this.fd = info.fd;
+    this.maxEntries = info.maxEntries;
+    this.type = info.type;
+    this.what = `map '${info.name}'`;
+    this.stride = stride;
+    this.keyBuf = Buffer.alloc(keyCodec.size);
+    this.keyBuf2 = Buffer.alloc(keyCodec.size);
+    this.valBuf = Buffer.alloc(stride);
+    this.opts.writeBigUInt64LE(24n, 0);
+  }
+
+  protected abstract encodeValue(value: W, buf: Buffer, offset: number): void;
+  protected abstract decodeValue(buf: Buffer, offset: number): W;
+
+  private fail(call: string, ret: number, detail = ''): never {
+    if ((ret === -E2BIG || ret === -ENOSPC) && FILLABLE_TYPES.has(this.type)) {
+      throw new BpfError(call, this.what, ret, `${call}(${this.what}): map '${this.name}' is full (max ${this.maxEntries})`);
+    }
+    const e = new BpfError(call, this.what, ret);
+    if (detail) e.message += ` ${detail}`;
+    throw e;
+  }
+
+  get(key: K): W | undefined {
+    this.keyCodec.encode(key, this.keyBuf, 0);
+    const ret = ffi.mapLookupElem(this.fd, this.keyBuf, this.valBuf);
+    if (ret === -ENOENT) return undefined;
+    if (ret < 0) this.fail('bpf_map_lookup_elem', ret);
+    return this.decodeValue(this.valBuf, 0);
+  }
+
+  set(key: K, value: W, flags: UpdateFlag = 'any'): void {
+    this.keyCodec.encode(key, this.keyBuf, 0);
+    this.encodeValue(value, this.valBuf, 0);
+    const ret = ffi.mapUpdateElem(this.fd, this.keyBuf, this.valBuf, UPDATE_FLAGS[flags]);
+    if (ret < 0) this.fail('bpf_map_update_elem', ret);
+  }
+
+  /** false when the key was absent. */
+  delete(key: K): boolean {
+    this.keyCodec.encode(key, this.keyBuf, 0);
+    const ret = ffi.mapDeleteElem(this.fd, this.keyBuf);
+    if (ret === -ENOENT) return false;
+    if (ret < 0) this.fail('bpf_map_delete_elem', ret);
+    return true;
+  }
+
+  private room(n: number, withValues: boolean): void {
+    if (this.batchKeys.length < n * this.keyCodec.size) this.batchKeys = Buffer.alloc(n * this.keyCodec.size);
+    if (withValues && this.batchVals.length < n * this.stride) this.batchVals = Buffer.alloc(n * this.stride);
+  }
+
+  /** Writes every entry with bpf_map_update_batch, in chunks; a full map is a BpfError naming it. */
+  setMany(entries: ReadonlyArray<readonly [K, W]>, flags: UpdateFlag = 'any'): void {
+    this.opts.writeBigUInt64LE(BigInt(UPDATE_FLAGS[flags]), 8);
+    for (let start = 0; start < entries.length; start += CHUNK) {
+      const n = Math.min(CHUNK, entries.length - start);
+      if (this.noBatch) {
+        for (let i = start; i < start + n; i++) this.set(entries[i][0], entries[i][1], flags);
+        continue;
+      }
+      this.room(n, true);
+      const ks = this.keyCodec.size;
+      for (let i = 0; i < n; i++) {
+        const [k, v] = entries[start + i];
+        this.keyCodec.encode(k, this.batchKeys, i * ks);
+        this.encodeValue(v, this.batchVals, i * this.stride);
+      }
+      this.count.writeUInt32LE(n, 0);
+      const ret = ffi.mapUpdateBatch(this.fd, this.batchKeys, this.batchVals, this.count, this.opts);
+      if (ret < 0) {
+        if (unsupported(ret) && start === 0) { this.noBatch = true; start -= CHUNK; continue; }
+        this.fail('bpf_map_update_batch', ret, `at entry ${start + this.count.readUInt32LE(0)}`);
+      }
+    }
+  }
+
+  /** Deletes the keys with bpf_map_delete_batch; absent keys are skipped. Returns how many were deleted. */
+  deleteMany(keys: readonly K[]): number {
+    this.opts.writeBigUInt64LE(0n, 8);
+    let deleted = 0;
+    let i = 0;
+    while (i < keys.length) {
+      if (this.noBatch) {
+        if (this.delete(keys[i])) deleted++;
+        i++;
+        continue;
+      }
+      const n = Math.min(CHUNK, keys.length - i);
+      this.room(n, false);
+      const ks = this.keyCodec.size;
+      for (let j = 0; j < n; j++) this.keyCodec.encode(keys[i + j], this.batchKeys, j * ks);
+      this.count.writeUInt32LE(n, 0);
+      const ret = ffi.mapDeleteBatch(this.fd, this.batchKeys, this.count, this.opts);
+      const done = ret < 0 ? this.count.readUInt32LE(0) : n;
+      deleted += done;
+      i += done;
+      if (ret === -ENOENT) { i++; continue; } // keys[i] was absent: skip it, go on with the rest
+      if (ret < 0) {
+        if (unsupported(ret)) { this.noBatch = true; continue; }
+        this.fail('bpf_map_delete_batch', ret, `at entry ${i}`);
+      }
+    }
+    return deleted;
+  }
+
+  /** Every entry, read with bpf_map_lookup_batch (get_next_key + lookup where batches are missing). */
+  entries(): Array<[K, W]> {
+    return this.noBatch ? this.entriesByKey() : this.entriesBatched();
+  }
+
+  private entriesBatched(): Array<[K, W]> {
+    const out: Array<[K, W]> = [];
+    const ks = this.keyCodec.size;
+    const tokenSize = Math.max(ks, 8);
+    let inBatch: Buffer | null = null;
+    const outBatch = Buffer.alloc(tokenSize);
+    let n = Math.max(64, Math.min(CHUNK, this.maxEntries));
+    this.opts.writeBigUInt64LE(0n, 8);
+    for (;;) {
+      this.room(n, true);
+      this.count.writeUInt32LE(n, 0);
+      const ret = ffi.mapLookupBatch(this.fd, inBatch, outBatch, this.batchKeys, this.batchVals, this.count, this.opts);
+      if (ret < 0 && ret !== -ENOENT) {
+        if (ret === -ENOSPC) { n *= 2; continue; } // a hash bucket holds more than n entries
+        if (unsupported(ret)) {
+          this.noBatch = true;
+          return this.entriesByKey();
+        }
+        this.fail('bpf_map_lookup_batch', ret);
+      }
+      const got = this.count.readUInt32LE(0);
+      for (let i = 0; i < got; i++) {
+        out.push([this.keyCodec.decode(this.batchKeys, i * ks), this.decodeValue(this.batchVals, i * this.stride)]);
+      }
+      if (ret === -ENOENT) return out;
+      inBatch ??= Buffer.alloc(tokenSize);
+      outBatch.copy(inBatch);
+    }
+  }
+
+  private entriesByKey(): Array<[K, W]> {
+    const out: Array<[K, W]> = [];
+    let prev: Buffer | null = null;
+    let cur = this.keyBuf, next = this.keyBuf2;
+    for (;;) {
+      const ret = ffi.mapGetNextKey(this.fd, prev, next);
+      if (ret === -ENOENT) return out;
+      if (ret < 0) this.fail('bpf_map_get_next_key', ret);
+      [cur, next] = [next, cur];
+      prev = cur;
+      const lr = ffi.mapLookupElem(this.fd, cur, this.valBuf);
+      if (lr === -ENOENT) continue; // deleted between the two calls
+      if (lr < 0) this.fail('bpf_map_lookup_elem', lr);
+      out.push([this.keyCodec.decode(cur, 0), this.decodeValue(this.valBuf, 0)]);
+    }
+  }
+
+  keys(): K[] {
+    return this.entries().map(([k]) => k);
+  }
+
+  /** Deletes every entry; array maps (whose entries can't be deleted) are zeroed instead. */
+  clear(): void {
+    const keys = this.keys();
+    if (!ARRAY_TYPES.has(this.type)) { this.deleteMany(keys); return; }
+    const zeros = Buffer.alloc(this.stride);
+    for (let start = 0; start < keys.length; start += CHUNK) {
+      const n = Math.min(CHUNK, keys.length - start);
+      this.room(n, true);
+      for (let i = 0; i < n; i++) {
+        this.keyCodec.encode(keys[start + i], this.batchKeys, i * this.keyCodec.size);
+        zeros.copy(this.batchVals, i * this.stride);
+      }
+      this.count.writeUInt32LE(n, 0);
+      this.opts.writeBigUInt64LE(0n, 8);
+      const ret = ffi.mapUpdateBatch(this.fd, this.batchKeys, this.batchVals, this.count, this.opts);
+      if (ret < 0) this.fail('bpf_map_update_batch', ret);
+    }
+  }
+
+  /** Closes the map's fd when this view owns it (openPinnedMap); a no-op for an object's maps. */
+  close(): void {
+    if (this.ownsFd && !this.closed) ffi.closeFd(this.fd);
+    this.closed = true;
+  }
+}
+
+export class TypedMap<K, V> extends MapBase<K, V> {
+  /** Use BpfObject.map() or openPinnedMap(); the sizes are checked there. */
+  constructor(info: MapInfo, key: Codec<K>, private readonly valueCodec: Codec<V>, ownsFd = false) {
+    super(info, key, info.valueSize, ownsFd);
+  }
+  protected encodeValue(value: V, buf: Buffer, offset: number): void { this.valueCodec.encode(value, buf, offset); }
+  protected decodeValue(buf: Buffer, offset: number): V { return this.valueCodec.decode(buf, offset); }
+}
+
+/** A per-CPU map: every value is an array with one element per possible CPU. */
+export class PercpuMap<K, V> extends MapBase<K, V[]> {
+  readonly cpus: number;
+  private readonly slot: number;
+  constructor(info: MapInfo, key: Codec<K>, private readonly valueCodec: Codec<V>, ownsFd = false) {
+    const slot = Math.ceil(info.valueSize / 8) * 8;
+    super(info, key, slot * possibleCpus(), ownsFd);
+    this.cpus = possibleCpus();
+    this.slot = slot;
+  }
+  protected encodeValue(values: V[], buf: Buffer, offset: number): void {
+    if (!Array.isArray(values) || values.length !== this.cpus) {
+      throw new BpfError('encode', this.what, EINVAL, `${this.what}: a per-CPU value needs ${this.cpus} elements (one per possible CPU), got ${Array.isArray(values) ? values.length : typeof values}`);
+    }
+    buf.fill(0, offset, offset + this.stride);
+    for (let i = 0; i < this.cpus; i++) this.valueCodec.encode(values[i], buf, offset + i * this.slot);
+  }
+  protected decodeValue(buf: Buffer, offset: number): V[] {
+    const out: V[] = new Array(this.cpus);
+    for (let i = 0; i < this.cpus; i++) out[i] = this.valueCodec.decode(buf, offset + i * this.slot);
+    return out;
+  }
+}
+
+/** Checks codec sizes against the map's; a mismatch names the map, the codec and both sizes. */
+export function checkSizes(info: MapInfo, key: Codec<unknown>, value: Codec<unknown>, call: string): void {
+  const name = (c: Codec<unknown>) => (c as { cName?: string }).cName ?? 'codec';
+  for (const [what, c, size] of [['key', key, info.keySize], ['value', value, info.valueSize]] as const) {
+    if (c.size !== size) {
+      throw new BpfError(call, `map '${info.name}'`, EINVAL,
+        `${call}(map '${info.name}'): ${what} size mismatch: codec ${name(c)} is ${c.size} bytes, the map's ${what} is ${size} bytes`);
+    }
+  }
+}
+
+function openPinned(path: string): MapInfo {
+  const fd = ffi.objGet(path);
+  if (fd < 0) throw new BpfError('bpf_obj_get', path, fd);
+  let fdinfo = '';
+  try { fdinfo = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'); } catch { /* checked below */ }
+  if (!/^map_type:/m.test(fdinfo)) {
+    ffi.closeFd(fd);
+    throw new BpfError('bpf_obj_get', path, EINVAL, `bpf_obj_get(${path}): not a BPF map`);
+  }
+  const info = Buffer.alloc(88);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(info.length, 0);
+  const ret = ffi.objGetInfoByFd(fd, info, len);
+  if (ret < 0) { ffi.closeFd(fd); throw new BpfError('bpf_obj_get_info_by_fd', path, ret); }
+  const nameEnd = info.indexOf(0, 24);
+  return {
+    fd, type: info.readUInt32LE(0), keySize: info.readUInt32LE(8), valueSize: info.readUInt32LE(12), maxEntries: info.readUInt32LE(16),
+    name: info.toString('latin1', 24, nameEnd >= 24 && nameEnd < 40 ? nameEnd : 40),
+  };
+}
+
+function openPinnedAs<M>(path: string, key: Codec<unknown>, value: Codec<unknown>, percpu: boolean, make: (info: MapInfo) => M): M {
+  const info = openPinned(path);
+  try {
+    if (isPercpuType(info.type) !== percpu) {
+      throw new BpfError('bpf_obj_get', path, EINVAL, `bpf_obj_get(${path}): map '${info.name}' is ${percpu ? 'not ' : ''}a per-CPU map; use ${percpu ? 'openPinnedMap' : 'openPinnedPercpuMap'}`);
+    }
+    checkSizes(info, key, value, 'bpf_obj_get');
+    return make(info);
+  } catch (err) {
+    ffi.closeFd(info.fd);
+    throw err;
+  }
+}
+
+/** Opens a pinned map without its object (e.g. to inspect a stopped agent). close() releases the fd. */
+export function openPinnedMap<K, V>(path: string, key: Codec<K>, value: Codec<V>): TypedMap<K, V> {
+  return openPinnedAs(path, key, value, false, (info) => new TypedMap(info, key, value, true));
+}
+
+export function openPinnedPercpuMap<K, V>(path: string, key: Codec<K>, value: Codec<V>): PercpuMap<K, V> {
+  return openPinnedAs(path, key, value, true, (info) => new PercpuMap(info, key, value, true));
+}

@@ -1,0 +1,172 @@
+// BpfObject: open + load a compiled BPF object, optionally with every map pinned under a bpffs
+// directory (existing pins are reused by libbpf, so map contents survive restarts).
+import { mkdirSync } from 'node:fs';
+import type { Codec } from './codec.js';
+import { BpfError, EINVAL, ENOENT } from './errors.js';
+import * as ffi from './ffi.js';
+import { checkSizes, isPercpuType, PercpuMap, TypedMap, type MapInfo } from './map.js';
+
+export interface BpfProgram { readonly name: string; readonly fd: number }
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** True when `dir` is on a bpffs mount. */
+export function isBpffs(dir: string): boolean {
+  const buf = Buffer.alloc(120);
+  const ret = ffi.statfs(dir, buf);
+  if (ret < 0) throw new BpfError('statfs', dir, ret);
+  return buf.readUInt32LE(0) === BPF_FS_MAGIC;
+}
+
+/** mkdir -p `dir`; when it is not on bpffs, mount one there if allowed, else BpfError. */
+export function ensureBpffs(dir: string, opts: { mountIfMissing: boolean }): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new BpfError('mkdir', dir, -(e.errno ?? -EINVAL), `mkdir(${dir}): ${e.message}`);
+  }
+  if (isBpffs(dir)) return;
+  if (!opts.mountIfMissing) throw notBpffs(dir);
+  const ret = ffi.mount('bpf', dir, 'bpf', 0);
+  if (ret < 0) throw new BpfError('mount', dir, ret);
+  if (!isBpffs(dir)) throw notBpffs(dir);
+}
+
+const notBpffs = (dir: string) => new BpfError('statfs', dir, EINVAL, `pin directory ${dir} is not on bpffs (mount -t bpf bpf ${dir})`);
+
+interface MapEntry { ptr: ffi.Ptr; info: MapInfo }
+
+export class BpfObject {
+  readonly path: string;
+  readonly pinDir: string | undefined;
+  private obj: ffi.Ptr | null;
+  private readonly maps = new Map<string, MapEntry>();
+  private readonly programs = new Map<string, BpfProgram>();
+  private readonly views = new Map<string, { key: Codec<unknown>; value: Codec<unknown>; view: unknown }>();
+
+  private constructor(path: string, pinDir: string | undefined, obj: ffi.Ptr) {
+    this.path = path;
+    this.pinDir = pinDir;
+    this.obj = obj;
+  }
+
+  /**
+   * Opens and loads the object at `path`. With `pinDir` (which must be on bpffs), every map except
+   * libbpf's internal .data/.rodata/.bss maps is pinned at <pinDir>/<mapName>; a pin that already exists
+   * is reused with its contents. On any failure the object is closed and no pin is left behind.
+   */
+  static open(path: string, opts: { pinDir?: string } = {}): BpfObject {
+    const pinDir = opts.pinDir?.replace(/\/+$/, '') || undefined;
+    if (pinDir !== undefined && !isBpffs(pinDir)) throw notBpffs(pinDir);
+    const obj = ffi.objectOpenFile(path);
+    if (typeof obj === 'number') throw new BpfError('bpf_object__open_file', path, obj);
+    const self = new BpfObject(path, pinDir, obj);
+    try {
+      for (let m = ffi.objectNextMap(obj, null); m; m = ffi.objectNextMap(obj, m)) {
+        const name = ffi.mapName(m);
+        if (pinDir !== undefined && !ffi.mapIsInternal(m)) {
+          const ret = ffi.mapSetPinPath(m, `${pinDir}/${name}`);
+          if (ret < 0) throw new BpfError('bpf_map__set_pin_path', `map '${name}'`, ret);
+        }
+        self.maps.set(name, { ptr: m, info: { name, fd: -1, type: 0, keySize: 0, valueSize: 0, maxEntries: 0 } });
+      }
+      // libbpf unpins the maps it pinned itself if the load fails part way.
+      const ret = ffi.objectLoad(obj);
+      if (ret < 0) throw new BpfError('bpf_object__load', path, ret);
+      for (const [name, e] of self.maps) {
+        e.info = {
+          name, fd: ffi.mapFd(e.ptr), type: ffi.mapType(e.ptr), keySize: ffi.mapKeySize(e.ptr),
+          valueSize: ffi.mapValueSize(e.ptr), maxEntries: ffi.mapMaxEntries(e.ptr),
+        };
+      }
+      for (let p = ffi.objectNextProgram(obj, null); p; p = ffi.objectNextProgram(obj, p)) {
+        const name = ffi.programName(p);
+        self.programs.set(name, Object.freeze({ name, fd: ffi.programFd(p) }));
+      }
+    } catch (err) {
+      self.close();
+      throw err;
+    }
+    return self;
+  }
+
+  programNames(): string[] {
+    return [...this.programs.keys()];
+  }
+
+  mapNames(): string[] {
+    return [...this.maps.keys()];
+  }
+
+  program(name: string): BpfProgram {
+    this.live('program');
+    const p = this.programs.get(name);
+    if (!p) {
+      throw new BpfError('bpf_object__find_program_by_name', `program '${name}'`, ENOENT,
+        `bpf_object__find_program_by_name(program '${name}'): no such program in ${this.path} (has: ${this.programNames().join(', ')})`);
+    }
+    return p;
+  }
+
+  /** Where map `name` is pinned, when the object was opened with a pinDir. */
+  pinPath(name: string): string | undefined {
+    return this.pinDir === undefined ? undefined : `${this.pinDir}/${name}`;
+  }
+
+  private entry(name: string, call: string): MapEntry {
+    this.live(call);
+    const e = this.maps.get(name);
+    if (!e) {
+      throw new BpfError(call, `map '${name}'`, ENOENT, `${call}(map '${name}'): no such map in ${this.path} (has: ${this.mapNames().join(', ')})`);
+    }
+    return e;
+  }
+
+  private view<M>(name: string, key: Codec<unknown>, value: Codec<unknown>, percpu: boolean, make: (info: MapInfo) => M): M {
+    const call = percpu ? 'BpfObject.percpuMap' : 'BpfObject.map';
+    const { info } = this.entry(name, call);
+    if (isPercpuType(info.type) !== percpu) {
+      throw new BpfError(call, `map '${name}'`, EINVAL,
+        `${call}(map '${name}'): map is ${percpu ? 'not ' : ''}per-CPU; use ${percpu ? 'map()' : 'percpuMap()'}`);
+    }
+    checkSizes(info, key, value, call);
+    const cached = this.views.get(name);
+    if (cached && cached.key === key && cached.value === value) return cached.view as M;
+    const view = make(info);
+    this.views.set(name, { key, value, view });
+    return view;
+  }
+
+  /** A typed view of map `name`; the codec sizes must equal the map's key and value sizes. */
+  map<K, V>(name: string, key: Codec<K>, value: Codec<V>): TypedMap<K, V> {
+    return this.view(name, key, value, false, (info) => new TypedMap(info, key, value));
+  }
+
+  /** A typed view of a per-CPU map: values are arrays with one element per possible CPU. */
+  percpuMap<K, V>(name: string, key: Codec<K>, value: Codec<V>): PercpuMap<K, V> {
+    return this.view(name, key, value, true, (info) => new PercpuMap(info, key, value));
+  }
+
+  /** Key size, value size, max entries and type of map `name`, without a codec. */
+  mapInfo(name: string): Readonly<MapInfo> {
+    return { ...this.entry(name, 'BpfObject.mapInfo').info };
+  }
+
+  get closed(): boolean {
+    return this.obj === null;
+  }
+
+  /** Closes the object (its fds); pinned maps and attached programs stay. Idempotent. */
+  close(): void {
+    if (this.obj === null) return;
+    const obj = this.obj;
+    this.obj = null;
+    this.views.clear();
+    ffi.objectClose(obj);
+  }
+
+  private live(call: string): void {
+    if (this.obj === null) throw new BpfError(call, this.path, 9 /* EBADF */, `${call}: object ${this.path} is closed`);
+  }
+}
