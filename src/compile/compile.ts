@@ -1,0 +1,199 @@
+// compile: (model, node config, id allocator) → desired map state. Pure apart from the allocator,
+// which is passed in and is the only thing carried between runs. What it encodes is kube-proxy's
+// behaviour; the data path only looks things up.
+//
+// Per Service port (one svc_id per namespace/name + port name + protocol):
+//  - two backend sets, "all" and "local" (endpoints on this node); a set exists only if a
+//    frontend uses it;
+//  - ClusterIP frontends (scope INTERNAL) use "local" with internalTrafficPolicy Local (flagged
+//    LOCAL_ONLY: no local endpoint → drop, as kube-proxy does), else "all";
+//  - NodePort (each node address × nodePort), externalIPs and LoadBalancer ingress IPs (× port)
+//    each get two frontends: EXTERNAL (from outside: "local" + LOCAL_ONLY under
+//    externalTrafficPolicy Local) and INTERNAL (from pods or the node: always "all"). All are
+//    flagged NODEPORT (remote backends need SNAT); LB IPs also SOURCE_RANGES when ranges are set;
+//  - headless and ExternalName Services program nothing.
+// A frontend key wanted by two Services goes to the first by namespace/name (ports in spec
+// order); the other is reported in `conflicts`.
+import {
+  FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
+  type Backend, type FrontendKey,
+} from '../bpf/layout-types.js';
+import { ipv4ToInt } from '../model/check.js';
+import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
+import { candidates, select, type Candidate } from './endpoints.js';
+import { IdExhaustedError, type IdAllocator } from './ids.js';
+import {
+  backendIdentity, setIdentity, svcIdentity,
+  type DesiredFrontend, type DesiredState, type HealthCheckService, type NodeConfig, type ServicePortInfo, type SetVariant,
+} from './types.js';
+import { isIPv4 } from 'node:net';
+
+interface Want {
+  key: FrontendKey;
+  variant: SetVariant;
+  flags: number;
+  /** The field that asked for it, for conflict reports. */
+  field: string;
+}
+
+export function frontendKeyText(key: FrontendKey): string {
+  return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+}
+
+const keyString = (k: FrontendKey) => `${k.addr}:${k.port}/${k.proto}/${k.scope}`;
+
+export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator): DesiredState {
+  ids.beginCompile();
+  const nodeAddrs = [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+  const frontends: DesiredFrontend[] = [];
+  const sets = new Map<number, number[]>();
+  const backends = new Map<number, Backend>();
+  const services = new Map<number, ServicePortInfo>();
+  const healthCheck: HealthCheckService[] = [];
+  const conflicts: ValidationError[] = [];
+  const identities = { svc: new Map<number, string>(), set: new Map<number, string>(), backend: new Map<number, string>() };
+  /** frontend key → who holds it */
+  const claimed = new Map<string, { svc: Service; sp: ServicePort }>();
+
+  const ordered = [...model.services.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const svc of ordered) {
+    if (svc.headless || svc.type === 'ExternalName') continue;
+    const slices = model.slicesByService.get(svc.key) ?? [];
+    const hcPort = svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : undefined;
+    if (hcPort !== undefined) {
+      healthCheck.push({ namespace: svc.namespace, name: svc.name, nodePort: hcPort, localEndpoints: localReady(svc, model, node) });
+    }
+
+    for (const sp of svc.ports) {
+      const wants = dedupe(frontendsFor(svc, sp, nodeAddrs));
+      if (wants.length === 0) continue;
+      const kept: Want[] = [];
+      const lost = new Map<string, string>(); // "addr:port/PROTO" → holder, reported once per address
+      for (const w of wants) {
+        const holder = claimed.get(keyString(w.key));
+        if (!holder) { kept.push(w); continue; }
+        const text = frontendKeyText(w.key);
+        if (lost.has(text)) continue;
+        lost.set(text, holder.svc.key);
+        const whose = holder.svc === svc ? `spec.ports[${holder.sp.index}] of this Service`
+          : `Service ${holder.svc.key} (port ${holder.sp.name ? `"${holder.sp.name}"` : holder.sp.port})`;
+        conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
+          `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
+      }
+      if (kept.length === 0) continue;
+
+      const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
+      let svcId: number;
+      try {
+        svcId = ids.get('svc', identity);
+      } catch (err) {
+        if (!(err instanceof IdExhaustedError)) throw err;
+        conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}]`,
+          `${err.message}; this port is not programmed`, false));
+        continue;
+      }
+      identities.svc.set(svcId, identity);
+      for (const w of kept) claimed.set(keyString(w.key), { svc, sp });
+
+      // Backend sets, only the variants some frontend uses.
+      const cands = candidates(sp, slices, node.nodeName);
+      const setIds: { all?: number; local?: number } = {};
+      for (const variant of ['all', 'local'] as const) {
+        if (!kept.some((w) => w.variant === variant)) continue;
+        const pool = variant === 'local' ? cands.filter((c) => c.local) : cands;
+        const members = select(pool, svc.publishNotReadyAddresses).map((c) => backendId(ids, identity, c, backends, identities));
+        const sid = ids.get('set', setIdentity(identity, variant));
+        identities.set.set(sid, setIdentity(identity, variant));
+        sets.set(sid, members);
+        setIds[variant] = sid;
+      }
+
+      const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
+      for (const w of kept) {
+        frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags: w.flags });
+      }
+      const info: ServicePortInfo = {
+        namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
+        targetPort: sp.targetPort, type: svc.type, clusterIP: svc.clusterIPs[0] ?? '', affinityTimeout,
+        externalTrafficPolicy: svc.externalTrafficPolicy, internalTrafficPolicy: svc.internalTrafficPolicy,
+        sourceRanges: svc.loadBalancerSourceRanges, frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
+        sets: setIds, identity,
+      };
+      if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
+      services.set(svcId, info);
+    }
+  }
+
+  frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
+    a.key.proto - b.key.proto || a.key.scope - b.key.scope);
+  return {
+    frontends, sets: sortedMap(sets), backends: sortedMap(backends), services: sortedMap(services), healthCheck,
+    conflicts, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
+  };
+}
+
+/** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
+ *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
+function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
+  const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
+  const f = `spec.ports[${sp.index}]`;
+  const out: Want[] = [];
+  const itpLocal = svc.internalTrafficPolicy === 'Local';
+  for (const addr of svc.clusterIPs) {
+    out.push({ key: { addr, port: sp.port, proto, scope: SCOPE_INTERNAL }, variant: itpLocal ? 'local' : 'all',
+      flags: itpLocal ? FE_LOCAL_ONLY : 0, field: `${f}.port` });
+  }
+  const etpLocal = svc.externalTrafficPolicy === 'Local';
+  const external = (addr: string, port: number, extraFlags: number, field: string) => {
+    out.push({ key: { addr, port, proto, scope: SCOPE_EXTERNAL }, variant: etpLocal ? 'local' : 'all',
+      flags: FE_NODEPORT | extraFlags | (etpLocal ? FE_LOCAL_ONLY : 0), field });
+    out.push({ key: { addr, port, proto, scope: SCOPE_INTERNAL }, variant: 'all', flags: FE_NODEPORT | extraFlags, field });
+  };
+  if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
+    for (const addr of nodeAddrs) external(addr, sp.nodePort, 0, `${f}.nodePort`);
+  }
+  svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
+  if (svc.type === 'LoadBalancer') {
+    const ranges = svc.loadBalancerSourceRanges.length > 0 ? FE_SOURCE_RANGES : 0;
+    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges, 'status.loadBalancer.ingress');
+  }
+  return out;
+}
+
+/** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
+ *  IP) is one frontend: the first ask wins. */
+function dedupe(wants: Want[]): Want[] {
+  const seen = new Set<string>();
+  return wants.filter((w) => {
+    const k = keyString(w.key);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function backendId(
+  ids: IdAllocator, svc: string, c: Candidate, backends: Map<number, Backend>, identities: DesiredState['identities'],
+): number {
+  const identity = backendIdentity(svc, c.addr, c.port);
+  const id = ids.get('backend', identity);
+  backends.set(id, { addr: c.addr, port: c.port, flags: c.local ? BE_LOCAL : 0 });
+  identities.backend.set(id, identity);
+  return id;
+}
+
+/** Distinct addresses of this node's ready endpoints of the Service (all of them with
+ *  publishNotReadyAddresses): what the health check node port reports. */
+function localReady(svc: Service, model: ClusterModel, node: NodeConfig): number {
+  const addrs = new Set<string>();
+  for (const slice of model.slicesByService.get(svc.key) ?? []) {
+    for (const ep of slice.endpoints) {
+      if (node.nodeName !== '' && ep.nodeName === node.nodeName && (ep.ready || svc.publishNotReadyAddresses)) addrs.add(ep.address);
+    }
+  }
+  return addrs.size;
+}
+
+function sortedMap<V>(m: Map<number, V>): Map<number, V> {
+  return new Map([...m].sort((a, b) => a[0] - b[0]));
+}

@@ -1,0 +1,51 @@
+// Endpoint selection for one service port: merge the Service's slices, resolve the backend port
+// per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints,
+// without topology hints).
+import { ipv4ToInt } from '../model/check.js';
+import { resolvePort } from '../model/ports.js';
+import type { EndpointSlice, ServicePort } from '../model/types.js';
+
+export interface Candidate {
+  addr: string;
+  port: number;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  local: boolean;
+}
+
+/** Every endpoint of the slices with a resolvable port for `sp`, one per addr:port (an endpoint
+ *  listed in two slices, as during a slice split, counts once: the most usable copy wins), in
+ *  address then port order. */
+export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: string): Candidate[] {
+  const byKey = new Map<string, Candidate>();
+  for (const slice of slices) {
+    const port = resolvePort(sp, slice);
+    if (port === undefined) continue;
+    for (const ep of slice.endpoints) {
+      const c: Candidate = {
+        addr: ep.address, port, ready: ep.ready, serving: ep.serving, terminating: ep.terminating,
+        local: nodeName !== '' && ep.nodeName === nodeName,
+      };
+      const key = `${c.addr}:${c.port}`;
+      const have = byKey.get(key);
+      if (!have || rank(c) > rank(have)) byKey.set(key, c);
+    }
+  }
+  return [...byKey.values()].sort((a, b) => ipv4ToInt(a.addr) - ipv4ToInt(b.addr) || a.port - b.port);
+}
+
+const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.local ? 1 : 0);
+
+/**
+ * The endpoints a set holds: the ready ones; if none is ready, the serving-and-terminating ones
+ * (KEP-1669: let connections drain to pods that are shutting down rather than refuse them);
+ * with publishNotReadyAddresses, every endpoint. The local set applies the same rule to the local
+ * endpoints alone, so a node whose local pods are all terminating still serves through them.
+ */
+export function select(cands: Candidate[], publishNotReady: boolean): Candidate[] {
+  if (publishNotReady) return cands;
+  const ready = cands.filter((c) => c.ready);
+  if (ready.length > 0) return ready;
+  return cands.filter((c) => c.serving && c.terminating);
+}

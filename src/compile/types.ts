@@ -1,0 +1,88 @@
+// What compile produces: the desired contents of the data-path maps (minus what only the
+// reconciler knows: frontend count/gen and slot generations), plus enough description of each id
+// for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
+import type { Backend, FrontendKey } from '../bpf/layout-types.js';
+import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
+
+export interface NodeConfig {
+  /** This node's name: endpoints with this nodeName are local. */
+  nodeName: string;
+  /** Node addresses NodePorts answer on (IPv4; others are ignored). */
+  nodePortAddresses: string[];
+}
+
+/** A frontends-map entry without count/gen (those belong to the reconciler). */
+export interface DesiredFrontend {
+  key: FrontendKey;
+  svcId: number;
+  setId: number;
+  affinityTimeout: number;
+  flags: number;
+}
+
+export interface ServicePortInfo {
+  namespace: string;
+  name: string;
+  portName: string;
+  protocol: Protocol;
+  port: number;
+  targetPort: number | string;
+  type: ServiceType;
+  /** Primary IPv4 cluster IP, '' if none. */
+  clusterIP: string;
+  nodePort?: number;
+  affinityTimeout: number;
+  externalTrafficPolicy: TrafficPolicy;
+  internalTrafficPolicy: TrafficPolicy;
+  /** loadBalancerSourceRanges, on frontends flagged FE_SOURCE_RANGES. */
+  sourceRanges: string[];
+  /** Every address this port answers on, e.g. '10.96.0.10:80/TCP', in frontend order, deduplicated. */
+  frontends: string[];
+  /** The backend sets its frontends use. */
+  sets: { all?: number; local?: number };
+  /** The allocator identity of this svc_id (see svcIdentity). */
+  identity: string;
+}
+
+export interface HealthCheckService {
+  namespace: string;
+  name: string;
+  nodePort: number;
+  /** Ready endpoints of the Service on this node (distinct addresses). 0 → the health check fails
+   *  so load balancers stop sending new traffic here. */
+  localEndpoints: number;
+}
+
+export interface DesiredState {
+  /** Sorted by address (numerically), port, protocol, scope. */
+  frontends: DesiredFrontend[];
+  /** set_id → backend ids in slot order (slot i+1 = ids[i]); ascending set_id. Only sets a
+   *  frontend uses; a set may be empty (count 0: reject, or drop when FE_LOCAL_ONLY). */
+  sets: Map<number, number[]>;
+  /** backend_id → backend, ascending id; exactly the backends some set names. */
+  backends: Map<number, Backend>;
+  /** svc_id → description, ascending id. */
+  services: Map<number, ServicePortInfo>;
+  /** Services with externalTrafficPolicy Local and a healthCheckNodePort, sorted by namespace/name. */
+  healthCheck: HealthCheckService[];
+  /** Frontends claimed twice (the first Service by namespace/name keeps them) and service ports
+   *  dropped for want of ids. */
+  conflicts: ValidationError[];
+  /** id → allocator identity for every id above, so ids can be mapped back (restart seeding). */
+  identities: { svc: Map<number, string>; set: Map<number, string>; backend: Map<number, string> };
+}
+
+export type SetVariant = 'all' | 'local';
+
+/** Allocator identities. Kubernetes names hold no '/', ':', '#' or '@', so these never collide. */
+export function svcIdentity(namespace: string, name: string, portName: string, protocol: Protocol): string {
+  return `${namespace}/${name}:${portName}/${protocol}`;
+}
+
+export function setIdentity(svc: string, variant: SetVariant): string {
+  return `${svc}#${variant}`;
+}
+
+export function backendIdentity(svc: string, addr: string, port: number): string {
+  return `${svc}@${addr}:${port}`;
+}
