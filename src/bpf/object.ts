@@ -10,6 +10,16 @@ export interface BpfProgram { readonly name: string; readonly fd: number }
 
 const BPF_FS_MAGIC = 0xcafe4a11;
 
+/** The kernel's id of a loaded program (what tc/XDP queries report), via bpf_obj_get_info_by_fd. */
+export function programId(prog: BpfProgram): number {
+  const info = Buffer.alloc(8); // struct bpf_prog_info starts with type, id
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(info.length, 0);
+  const ret = ffi.objGetInfoByFd(prog.fd, info, len);
+  if (ret < 0) throw new BpfError('bpf_obj_get_info_by_fd', `program '${prog.name}'`, ret);
+  return info.readUInt32LE(4);
+}
+
 /** True when `dir` is on a bpffs mount. */
 export function isBpffs(dir: string): boolean {
   const buf = Buffer.alloc(120);
