@@ -1,0 +1,190 @@
+// Prometheus metrics on --metrics-bind-address (default 127.0.0.1:10249), in a registry of our
+// own. kube-proxy's names where they mean the same, so its dashboards and alerts keep working:
+//   kubeproxy_sync_proxy_rules_duration_seconds          histogram: one reconcile (map writes)
+//   kubeproxy_network_programming_duration_seconds       histogram: EndpointSlice change
+//        (endpoints.kubernetes.io/last-change-trigger-time) → the sync that programmed it
+//   kubeproxy_sync_proxy_rules_last_timestamp_seconds    gauge: last successful sync
+//   kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds  gauge: last change queued
+// and ours, per service port {namespace, service, port, protocol}, read from the data path's
+// `stats` per-CPU array (summed over CPUs) at scrape time:
+//   switchyard_service_packets_total, _bytes_total, _new_connections_total, _no_endpoint_rejects_total
+// This module never touches the kernel: it is handed a StatsReader (a fake one in tests).
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Stats } from '../bpf/layout-types.js';
+import type { ServicePortInfo } from '../compile/types.js';
+import type { BindAddress } from './config.js';
+import { RetryingServer } from './health.js';
+
+/** svc ids → their counters summed over CPUs; ids without an entry are left out. */
+export type StatsReader = (svcIds: readonly number[]) => Map<number, Stats>;
+
+/** Labels of one service port, from DesiredState.services. */
+export type ServiceLabelInfo = Pick<ServicePortInfo, 'namespace' | 'name' | 'portName' | 'port' | 'protocol'>;
+
+/** A StatsReader over the per-CPU `stats` map (anything with get(id) → one Stats per CPU). */
+export function percpuStatsReader(map: { get(id: number): Stats[] | undefined }): StatsReader {
+  return (ids) => {
+    const out = new Map<number, Stats>();
+    for (const id of ids) {
+      const perCpu = map.get(id);
+      if (perCpu) out.set(id, sumStats(perCpu));
+    }
+    return out;
+  };
+}
+
+export function sumStats(perCpu: readonly Stats[]): Stats {
+  const sum: Stats = { packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n };
+  for (const s of perCpu) {
+    sum.packets += s.packets;
+    sum.bytes += s.bytes;
+    sum.newFlows += s.newFlows;
+    sum.noBackend += s.noBackend;
+  }
+  return sum;
+}
+
+/** kube-proxy's buckets: 1 ms … 16 s, doubling. */
+const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
+/** kube-proxy's: 0.25, 0.5, 1..59 s, 60..115 s by 5, 120..300 s by 30. */
+const PROGRAMMING_BUCKETS = [
+  0.25, 0.5,
+  ...Array.from({ length: 59 }, (_, i) => 1 + i),
+  ...Array.from({ length: 12 }, (_, i) => 60 + 5 * i),
+  ...Array.from({ length: 7 }, (_, i) => 120 + 30 * i),
+];
+
+const SERVICE_LABELS = ['namespace', 'service', 'port', 'protocol'] as const;
+
+export interface AgentMetricsOptions {
+  /** The service ports of the last applied DesiredState (svc id → labels). */
+  services?: () => ReadonlyMap<number, ServiceLabelInfo> | undefined;
+  /** Reads the data path's counters; set later with setStatsReader once the maps are open. */
+  stats?: StatsReader;
+  /** Failed syncs so far (the pipeline's status.failedSyncs). */
+  failedSyncs?: () => number;
+  /** Process metrics (CPU, memory, event loop) as every Prometheus client exports. Default true. */
+  processMetrics?: boolean;
+  now?: () => number;
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly syncDuration: Histogram;
+  private readonly programming: Histogram;
+  private readonly lastSync: Gauge;
+  private readonly lastQueued: Gauge;
+  private readonly failures: Counter;
+  private readonly servicePorts: Gauge;
+  private readonly perService: Record<keyof Stats, Counter<(typeof SERVICE_LABELS)[number]>>;
+  private stats: StatsReader | undefined;
+  private readonly now: () => number;
+  /** Trigger times (ms) reported by the previous sync: each change is observed once. */
+  private seenTriggers = new Set<number>();
+  /** Changes made before the agent started are not our latency (kube-proxy skips them too). */
+  private readonly startedAt: number;
+
+  constructor(private readonly opts: AgentMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+    this.stats = opts.stats;
+    this.syncDuration = new Histogram({
+      name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds: one reconcile of the BPF maps',
+      buckets: SYNC_BUCKETS, registers,
+    });
+    this.programming = new Histogram({
+      name: 'kubeproxy_network_programming_duration_seconds',
+      help: 'In Cluster Network Programming Latency in seconds: from an EndpointSlice change (its last-change-trigger-time) to the sync that programmed it',
+      buckets: PROGRAMMING_BUCKETS, registers,
+    });
+    this.lastSync = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time the maps were successfully synced', registers });
+    this.lastQueued = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', help: 'The last time a sync was queued', registers });
+    this.failures = new Counter({ name: 'switchyard_sync_failures_total', help: 'Syncs that failed (the maps kept their last good state)', registers });
+    this.servicePorts = new Gauge({ name: 'switchyard_service_ports', help: 'Service ports programmed by the last sync', registers });
+    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: SERVICE_LABELS, registers });
+    this.perService = {
+      packets: counter('switchyard_service_packets_total', 'Packets sent to the service port through the data path'),
+      bytes: counter('switchyard_service_bytes_total', 'Bytes sent to the service port through the data path'),
+      newFlows: counter('switchyard_service_new_connections_total', 'New connections (flows) load-balanced for the service port'),
+      noBackend: counter('switchyard_service_no_endpoint_rejects_total', 'Connections rejected because the service port had no usable endpoint'),
+    };
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setStatsReader(reader: StatsReader | undefined): void {
+    this.stats = reader;
+  }
+
+  /** A change arrived (the source's onChange). */
+  queued(): void {
+    this.lastQueued.set(this.now() / 1000);
+  }
+
+  /** After a successful sync: its duration and the trigger times of the objects it applied. */
+  synced(durationMs: number, triggerTimes: readonly Date[], servicePorts?: number): void {
+    const now = this.now();
+    this.syncDuration.observe(durationMs / 1000);
+    this.lastSync.set(now / 1000);
+    if (servicePorts !== undefined) this.servicePorts.set(servicePorts);
+    const seen = new Set<number>();
+    for (const t of triggerTimes) {
+      const ms = t.getTime();
+      if (Number.isNaN(ms)) continue;
+      seen.add(ms);
+      if (this.seenTriggers.has(ms) || ms < this.startedAt || ms > now) continue;
+      this.programming.observe((now - ms) / 1000);
+    }
+    this.seenTriggers = seen;
+  }
+
+  /** Reads the per-service counters, then renders the registry (Prometheus text format). */
+  async scrape(): Promise<string> {
+    this.refreshServiceCounters();
+    const failed = this.opts.failedSyncs?.();
+    if (failed !== undefined) { this.failures.reset(); this.failures.inc(failed); }
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private refreshServiceCounters(): void {
+    for (const c of Object.values(this.perService)) c.reset();
+    const services = this.opts.services?.();
+    if (!services || !this.stats) return;
+    const values = this.stats([...services.keys()]);
+    for (const [id, info] of services) {
+      const s = values.get(id);
+      if (!s) continue;
+      const labels = { namespace: info.namespace, service: info.name, port: info.portName || String(info.port), protocol: info.protocol };
+      for (const [field, counter] of Object.entries(this.perService) as Array<[keyof Stats, Counter<(typeof SERVICE_LABELS)[number]>]>) {
+        counter.inc(labels, Number(s[field]));
+      }
+    }
+  }
+}
+
+export function metricsHandler(metrics: AgentMetrics, log?: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    metrics.scrape().then(
+      (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+      (err: Error) => {
+        log?.error({ err: err.message }, 'metrics scrape failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`scrape failed: ${err.message}\n`);
+      },
+    );
+  };
+}
+
+export function metricsServer(address: BindAddress, metrics: AgentMetrics, log?: Logger): RetryingServer {
+  return new RetryingServer('metrics server', address, metricsHandler(metrics, log), log);
+}
