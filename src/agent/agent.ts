@@ -4,27 +4,40 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
-import type { NodeConfig } from '../compile/index.js';
-import { dataplaneMaps } from '../dataplane/maps.js';
+import type { DesiredState, NodeConfig } from '../compile/index.js';
+import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
+import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';
 import { Pipeline } from './pipeline.js';
+import { DEFAULT_PIN_DIR } from './config.js';
 
-export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
-export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
+// The defaults moved to config.ts (the flag table lives there); re-exported so importers keep working.
+export { DEFAULT_BPF_OBJECT, DEFAULT_PIN_DIR } from './config.js';
+
+/** Observers of the sync loop (health, metrics, health check node ports): wired by the CLI. */
+export interface AgentHooks {
+  /** The source reported a change; a sync is now pending. */
+  changed?: () => void;
+  /** A sync applied the desired state (the pipeline's onSynced). */
+  synced?: (desired: DesiredState, result: SyncResult, triggerTimes: Date[]) => void;
+}
 
 export interface AgentOptions {
   manifests?: string;
   source?: Source;               // a ready-made source (the Kubernetes one); wins over manifests
   podDevices?: string;
+  /** Uplink globs for from_netdev (NodePort from outside); attached once the object has it. */
+  devices?: string;
   pinDir: string;
   bpfObject: string;
   hostnameOverride?: string;
   nodePortAddresses?: string[];
   minSyncPeriodMs: number;
   log: Logger;
+  hooks?: AgentHooks;
 }
 
 export class Agent {
@@ -32,6 +45,8 @@ export class Agent {
 
   private constructor(
     readonly pipeline: Pipeline,
+    /** The typed maps, for readers outside the sync loop (the metrics' stats reader). */
+    readonly maps: DataplaneMaps,
     private readonly source: Source,
     private readonly obj: BpfObject,
     private readonly log: Logger,
@@ -47,15 +62,22 @@ export class Agent {
       nodeName: opts.hostnameOverride ?? hostname(),
       nodePortAddresses: opts.nodePortAddresses ?? [],
     };
+    const maps = dataplaneMaps(obj);
     const pipeline = new Pipeline({
-      source, node: () => node, reconciler: new Reconciler(dataplaneMaps(obj), log), log,
+      source, node: () => node, reconciler: new Reconciler(maps, log), log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
+      onSynced: opts.hooks?.synced,
     });
-    const agent = new Agent(pipeline, source, obj, log);
+    const agent = new Agent(pipeline, maps, source, obj, log);
     // Reconcile only once the source holds everything: a partial view would delete services.
-    await source.start(() => pipeline.request());
+    await source.start(() => { opts.hooks?.changed?.(); pipeline.request(); });
     pipeline.syncNow();
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
+    if (opts.devices) {
+      // from_netdev (NodePort from outside) is not in the data path yet: say so rather than fail.
+      if (obj.programNames().includes('from_netdev')) agent.attachPrograms(opts.devices, 'from_netdev');
+      else log.warn({ devices: opts.devices }, 'no from_netdev program in the object yet: uplinks not attached');
+    }
     log.info({ node: node.nodeName, pinDir: opts.pinDir, source: source.name }, 'agent started');
     return agent;
   }

@@ -1,37 +1,123 @@
 // `switchyard agent`: the node agent, with kube-proxy's flag names where they mean the same.
-import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
-import { Agent, DEFAULT_BPF_OBJECT, DEFAULT_PIN_DIR } from '../agent/agent.js';
+// The flags come from the option table in src/agent/config.ts (which also reads --config), so the
+// flags, the config-file keys and the DaemonSet's args are checked against one list.
+// Bad flags or settings: one line on stderr and exit code 2, like kube-proxy.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import {
+  AGENT_OPTIONS, ConfigError, healthTimeoutMs, loadKubeConfig, resolveAgentConfig,
+  type AgentConfig, type ResolveEnv,
+} from '../agent/config.js';
+import { healthzServer, nodeEligible, ProxyHealth, ServiceHealthServers, type RetryingServer } from '../agent/health.js';
+import { AgentMetrics, metricsServer, percpuStatsReader } from '../agent/metrics.js';
+import type { DesiredState } from '../compile/index.js';
+import type { Source } from '../sources/types.js';
 
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`"${text}" is not a duration (like 1s, 500ms)`);
-  const unit = m[2] ?? 's';
-  return Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
-}
+export { parseDuration } from '../agent/config.js';
 
 export function agentCommand(): Command {
-  return new Command('agent')
-    .description('run the node agent: watch Services and EndpointSlices, program the kernel')
-    .option('--manifests <dir>', 'standalone mode: a directory of Service/EndpointSlice YAML, watched for changes')
-    .option('--pod-devices <globs>', 'comma-separated interface globs of pod veths (host side), e.g. "lxc*,veth*"')
-    .option('--pin-dir <dir>', 'bpffs directory for the pinned maps', DEFAULT_PIN_DIR)
-    .option('--bpf-object <file>', 'the compiled data-path object', DEFAULT_BPF_OBJECT)
-    .option('--hostname-override <name>', 'this node\'s name, as in EndpointSlices\' nodeName')
-    .option('--min-sync-period <duration>', 'coalesce changes: at most one sync per period', parseDuration, 100)
-    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
-    .action(async (opts) => {
-      const log = pino({ level: opts.logLevel, base: { component: 'agent' } });
-      const agent = await Agent.start({
-        manifests: opts.manifests, podDevices: opts.podDevices, pinDir: opts.pinDir,
-        bpfObject: opts.bpfObject, hostnameOverride: opts.hostnameOverride,
-        minSyncPeriodMs: opts.minSyncPeriod, log,
-      });
-      const shutdown = (signal: string) => {
-        log.info({ signal }, 'stopping');
-        agent.stop().then(() => process.exit(0), (err) => { log.error({ err }, 'stop failed'); process.exit(1); });
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+  const cmd = new Command('agent')
+    .description('run the node agent: watch Services and EndpointSlices, program the kernel');
+  for (const spec of AGENT_OPTIONS) {
+    const opt = new Option(`${spec.flag} ${spec.arg}`, spec.help).argParser((value: string) => {
+      try {
+        return spec.parse(value);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
     });
+    if (spec.default) opt.default(spec.default.value, spec.default.shown);
+    cmd.addOption(opt);
+  }
+  cmd.action(async () => {
+    let cfg: AgentConfig;
+    try {
+      cfg = configFromCommand(cmd);
+    } catch (err) {
+      // cmd.error prints the one line and ends with exit code 2 (a CommanderError under exitOverride).
+      if (err instanceof ConfigError) cmd.error(`error: ${err.message}`, { exitCode: 2 });
+      throw err;
+    }
+    await runAgent(cfg, (message) => cmd.error(`error: ${message}`, { exitCode: 2 }));
+  });
+  return cmd;
+}
+
+/** The settings of a parsed `agent` command: flags over --config over defaults. */
+export function configFromCommand(cmd: Command, env?: ResolveEnv): AgentConfig {
+  return resolveAgentConfig(cmd.opts(), (key) => cmd.getOptionValueSource(key) === 'cli', env);
+}
+
+/** Starts the servers, the source and the agent; stops them all on SIGTERM/SIGINT. */
+async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never): Promise<void> {
+  const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
+  const nodeName = cfg.hostnameOverride ?? hostname();
+  let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
+  let desired: DesiredState | undefined;
+
+  // Health and metrics answer from the start: probes see the initial sync as pending.
+  const health = new ProxyHealth({ timeoutMs: healthTimeoutMs(cfg.minSyncPeriodMs), lastSyncError: () => pipelineStatus?.lastError });
+  health.queued();
+  const metrics = new AgentMetrics({ services: () => desired?.services, failedSyncs: () => pipelineStatus?.failedSyncs ?? 0 });
+  const nodePorts = new ServiceHealthServers({ proxyHealthy: () => health.check().healthy, log });
+  const servers: RetryingServer[] = [];
+  if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
+  if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
+  await Promise.all(servers.map((s) => s.start()));
+
+  let source: Source | undefined;
+  if (cfg.source.kind === 'kubernetes') {
+    let kubeConfig;
+    try {
+      kubeConfig = await loadKubeConfig(cfg.source);
+    } catch (err) {
+      await Promise.all(servers.map((s) => s.stop()));
+      if (err instanceof ConfigError) badConfig(err.message);
+      throw err;
+    }
+    const { KubeSource } = await import('../k8s/source.js');
+    source = new KubeSource({ kubeConfig, nodeName, logger: log });
+  }
+  if (cfg.clusterCidr.length > 0) log.info({ clusterCidr: cfg.clusterCidr }, '--cluster-cidr noted (not used by the data path yet)');
+
+  const { Agent } = await import('../agent/agent.js');
+  const agent = await Agent.start({
+    manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
+    source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
+    hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
+    hooks: {
+      changed: () => { health.queued(); metrics.queued(); },
+      synced: (d, result, triggerTimes) => guarded(log, () => {
+        desired = d;
+        health.updated();
+        metrics.synced(result.durationMs, triggerTimes, d.services.size);
+        if (source) health.setNodeEligible(nodeEligible(ownNode(source, nodeName)));
+        void nodePorts.sync(d.healthCheck);
+      }),
+    },
+  });
+  pipelineStatus = agent.pipeline.status;
+  metrics.setStatsReader(percpuStatsReader(agent.maps.stats));
+
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    Promise.all([agent.stop(), nodePorts.stop(), ...servers.map((s) => s.stop())])
+      .then(() => process.exit(0), (err) => { log.error({ err }, 'stop failed'); process.exit(1); });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The hooks run inside the pipeline's sync: a bug in an observer must not fail the sync. */
+function guarded(log: Logger, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log.error({ err }, 'after-sync hook failed');
+  }
+}
+
+function ownNode(source: Source, nodeName: string): Record<string, unknown> | undefined {
+  return source.snapshot().nodes.find((n) => (n.object.metadata as { name?: unknown } | undefined)?.name === nodeName)?.object;
 }
