@@ -39,6 +39,14 @@ struct {
 	__type(value, __u64);
 } big SEC(".maps");
 
+/* bench/ffi.ts: single vs batched writes of realistic keys and values, up to 100,000 entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct sy_frontend_key);
+	__type(value, struct sy_frontend);
+} bench SEC(".maps");
+
 /* Fills up after 8 entries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

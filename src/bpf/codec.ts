@@ -49,21 +49,31 @@ const U64_MAX = (1n << 64n) - 1n;
 
 export const snakeCase = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-function parseIpv4(s: unknown, where: string): number {
-  if (typeof s === 'string') {
-    const parts = s.split('.');
-    if (parts.length === 4) {
-      let v = 0;
-      for (const p of parts) {
-        if (!/^\d{1,3}$/.test(p)) { v = -1; break; }
-        const n = Number(p);
-        if (n > 255) { v = -1; break; }
-        v = v * 256 + n;
-      }
-      if (v >= 0) return v;
+/** Dotted quad -> u32 (host value of the network-order bytes); -1 when malformed. Hot path: no regex. */
+function ipv4Value(s: string): number {
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return -1;
+    } else {
+      return -1;
     }
   }
-  throw new CodecError(`${where}: invalid IPv4 address ${JSON.stringify(s)}`);
+  return dots === 3 && digits > 0 ? v * 256 + part : -1;
+}
+
+function parseIpv4(s: unknown, where: string): number {
+  const v = typeof s === 'string' ? ipv4Value(s) : -1;
+  if (v < 0) throw new CodecError(`${where}: invalid IPv4 address ${JSON.stringify(s)}`);
+  return v;
 }
 
 export const formatIpv4 = (buf: Buffer, off: number) => `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
@@ -105,6 +115,7 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
   const fields: FieldLayout[] = [];
   const encs: Array<[string, number, Enc | null]> = [];
   const decs: Array<[string, number, Dec]> = [];
+  const encNames: string[] = [], encOffs: number[] = [], encFns: Enc[] = [];
   let off = 0;
   let align = 1;
   for (const [name, kind, cn] of specs) {
@@ -141,14 +152,19 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
     }
   }
   const size = Math.ceil(off / align) * align;
+  for (const [name, o, enc] of encs) if (enc) { encNames.push(name); encOffs.push(o); encFns.push(enc); }
+  const nEnc = encFns.length;
+  // Only pad bytes need zeroing when the fields cover everything else.
+  const covered = fields.filter((f) => !f.kind.startsWith('pad:')).reduce((n, f) => n + f.size, 0);
+  const needsZero = covered !== size;
   return {
     cName, size, align, fields,
     encode(value: T, buf: Buffer, offset = 0): void {
       checkRoom(cName, size, buf, offset, 'encode');
       if (typeof value !== 'object' || value === null) throw new CodecError(`${cName}: expected an object, got ${JSON.stringify(value)}`);
-      buf.fill(0, offset, offset + size); // padding (explicit and implicit) is always zero
+      if (needsZero) buf.fill(0, offset, offset + size); // padding (explicit and implicit) is always zero
       const v = value as Record<string, unknown>;
-      for (const [name, o, enc] of encs) if (enc) enc(v[name], buf, offset + o);
+      for (let i = 0; i < nEnc; i++) encFns[i](v[encNames[i]], buf, offset + encOffs[i]);
     },
     decode(buf: Buffer, offset = 0): T {
       checkRoom(cName, size, buf, offset, 'decode');

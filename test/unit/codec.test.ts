@@ -55,6 +55,18 @@ describe('struct codec', () => {
     expect(() => u64.encode(-1n, buf)).toThrow(/__u64/);
   });
 
+  it('parses IPv4 strictly', () => {
+    for (const good of ['0.0.0.0', '255.255.255.255', '10.96.0.1', '1.02.3.4']) {
+      layouts.affinityKey.encode({ setId: 0, clientAddr: good }, Buffer.alloc(8));
+    }
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3', '256.1.1.1', '1.2.3.1000', ' 1.2.3.4', '1.2.3.x', 16909060]) {
+      expect(() => layouts.backend.encode({ addr: bad as string, port: 1, flags: 0 }, Buffer.alloc(8)), String(bad)).toThrow(/sy_backend.addr: invalid IPv4 address/);
+    }
+    const nb = Buffer.alloc(12);
+    layouts.nat.encode({ saddr: '192.168.255.1', daddr: '0.0.0.0', sport: 0, dport: 0 }, nb);
+    expect(nb.subarray(0, 4).toString('hex')).toBe('c0a8ff01');
+  });
+
   it('rejects buffers that are too small', () => {
     expect(() => layouts.frontend.encode({ svcId: 1, setId: 1, affinityTimeout: 0, count: 0, gen: 0, flags: 0 }, Buffer.alloc(8))).toThrow(/sy_frontend: encode needs 16 bytes at offset 0, buffer has 8/);
     expect(() => layouts.ctEntry.decode(Buffer.alloc(40), 1)).toThrow(/sy_ct_entry: decode needs 40 bytes at offset 1/);
