@@ -86,6 +86,9 @@ BTF_MAP(btf_ct_entry, __u32, struct sy_ct_entry);
 BTF_MAP(btf_aff_key, __u32, struct sy_affinity_key);
 BTF_MAP(btf_aff, __u32, struct sy_affinity);
 
+/* Read-only config: libbpf's internal .rodata map, which is never pinned. */
+const volatile int tc_verdict = TC_ACT_OK;
+
 static __always_inline void bump_total(__u32 idx)
 {
 	__u64 *t = bpf_map_lookup_elem(&totals, &idx);
@@ -105,7 +108,7 @@ int count_tc(struct __sk_buff *skb)
 		s->bytes += skb->len;
 	}
 	bump_total(1);
-	return TC_ACT_OK;
+	return tc_verdict;
 }
 
 SEC("xdp")
