@@ -10,7 +10,8 @@ import {
   type AgentConfig, type ResolveEnv,
 } from '../agent/config.js';
 import { healthzServer, nodeEligible, ProxyHealth, ServiceHealthServers, type RetryingServer } from '../agent/health.js';
-import { AgentMetrics, metricsServer, percpuStatsReader } from '../agent/metrics.js';
+import type { AgentHooks } from '../agent/agent.js';
+import { AgentMetrics, metricsServer, percpuStatsReader, type StatsReader } from '../agent/metrics.js';
 import type { DesiredState } from '../compile/index.js';
 import type { Source } from '../sources/types.js';
 
@@ -49,24 +50,59 @@ export function configFromCommand(cmd: Command, env?: ResolveEnv): AgentConfig {
   return resolveAgentConfig(cmd.opts(), (key) => cmd.getOptionValueSource(key) === 'cli', env);
 }
 
+export interface ObserverOptions {
+  minSyncPeriodMs: number;
+  nodeName: string;
+  log?: Logger;
+  /** Bind address of the healthCheckNodePort servers (default 0.0.0.0, like kube-proxy). */
+  nodePortHost?: string;
+  /** Source of this node's Node object, for nodeEligible (the Kubernetes source). */
+  source?: () => Source | undefined;
+}
+
+/** What watches the sync loop: health (with the health check node ports) and metrics, and the
+ *  hooks that feed them. Kept apart from the agent so the glue is testable without a kernel. */
+export function createObservers(opts: ObserverOptions) {
+  let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
+  let desired: DesiredState | undefined;
+  const health = new ProxyHealth({ timeoutMs: healthTimeoutMs(opts.minSyncPeriodMs), lastSyncError: () => pipelineStatus?.lastError });
+  // The initial sync is pending from the start: probes fail if it never comes.
+  health.queued();
+  const metrics = new AgentMetrics({ services: () => desired?.services, failedSyncs: () => pipelineStatus?.failedSyncs ?? 0 });
+  const nodePorts = new ServiceHealthServers({ host: opts.nodePortHost, proxyHealthy: () => health.check().healthy, log: opts.log });
+  const hooks: AgentHooks = {
+    changed: () => { health.queued(); metrics.queued(); },
+    synced: (d, result, triggerTimes) => guarded(opts.log, () => {
+      desired = d;
+      health.updated();
+      metrics.synced(result.durationMs, triggerTimes, d.services.size);
+      const source = opts.source?.();
+      if (source) health.setNodeEligible(nodeEligible(ownNode(source, opts.nodeName)));
+      void nodePorts.sync(d.healthCheck);
+    }),
+  };
+  return {
+    health, metrics, nodePorts, hooks,
+    /** Once the agent runs: its pipeline status (failed syncs) and its stats map. */
+    attach(pipeline: { status: { lastError?: string; failedSyncs: number } }, stats?: StatsReader): void {
+      pipelineStatus = pipeline.status;
+      metrics.setStatsReader(stats);
+    },
+  };
+}
+
 /** Starts the servers, the source and the agent; stops them all on SIGTERM/SIGINT. */
 async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never): Promise<void> {
   const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
   const nodeName = cfg.hostnameOverride ?? hostname();
-  let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
-  let desired: DesiredState | undefined;
-
-  // Health and metrics answer from the start: probes see the initial sync as pending.
-  const health = new ProxyHealth({ timeoutMs: healthTimeoutMs(cfg.minSyncPeriodMs), lastSyncError: () => pipelineStatus?.lastError });
-  health.queued();
-  const metrics = new AgentMetrics({ services: () => desired?.services, failedSyncs: () => pipelineStatus?.failedSyncs ?? 0 });
-  const nodePorts = new ServiceHealthServers({ proxyHealthy: () => health.check().healthy, log });
+  let source: Source | undefined;
+  // Health and metrics answer from the start, before the (possibly slow) initial sync.
+  const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log, source: () => source });
   const servers: RetryingServer[] = [];
   if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
   if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
   await Promise.all(servers.map((s) => s.start()));
 
-  let source: Source | undefined;
   if (cfg.source.kind === 'kubernetes') {
     let kubeConfig;
     try {
@@ -86,19 +122,9 @@ async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never)
     manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
     source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
     hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
-    hooks: {
-      changed: () => { health.queued(); metrics.queued(); },
-      synced: (d, result, triggerTimes) => guarded(log, () => {
-        desired = d;
-        health.updated();
-        metrics.synced(result.durationMs, triggerTimes, d.services.size);
-        if (source) health.setNodeEligible(nodeEligible(ownNode(source, nodeName)));
-        void nodePorts.sync(d.healthCheck);
-      }),
-    },
+    hooks,
   });
-  pipelineStatus = agent.pipeline.status;
-  metrics.setStatsReader(percpuStatsReader(agent.maps.stats));
+  attach(agent.pipeline, percpuStatsReader(agent.maps.stats));
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
@@ -110,11 +136,11 @@ async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never)
 }
 
 /** The hooks run inside the pipeline's sync: a bug in an observer must not fail the sync. */
-function guarded(log: Logger, fn: () => void): void {
+function guarded(log: Logger | undefined, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    log.error({ err }, 'after-sync hook failed');
+    log?.error({ err }, 'after-sync hook failed');
   }
 }
 

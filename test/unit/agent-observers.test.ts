@@ -1,0 +1,91 @@
+// The glue between the sync loop and health/metrics (createObservers in src/cli/agent.ts): the
+// hooks the agent calls, fed with a fake pipeline and desired state — no kernel needed.
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DesiredState, ServicePortInfo } from '../../src/compile/types.js';
+import type { SyncResult } from '../../src/dataplane/reconciler.js';
+import type { Source } from '../../src/sources/types.js';
+import { createObservers } from '../../src/cli/agent.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const result: SyncResult = { frontends: 1, backends: 2, sets: 1, writes: 4, deletes: 0, durationMs: 3 };
+
+function desired(hcPort: number, localEndpoints: number): DesiredState {
+  const info = { namespace: 'default', name: 'web', portName: 'http', port: 80, protocol: 'TCP' } as ServicePortInfo;
+  return {
+    frontends: [], sets: new Map(), backends: new Map(), conflicts: [],
+    services: new Map([[1, info]]),
+    healthCheck: [{ namespace: 'default', name: 'web', nodePort: hcPort, localEndpoints }],
+    identities: { svc: new Map(), set: new Map(), backend: new Map() },
+  };
+}
+
+function fakeSource(node: Record<string, unknown>): Source {
+  return {
+    name: 'fake', start: async () => {}, stop: async () => {},
+    snapshot: () => ({ services: [], endpointSlices: [], errors: [], nodes: [{ object: node, origin: 'apiserver' }] }),
+  };
+}
+
+describe('createObservers', () => {
+  it('feeds health, node ports and metrics from the sync hooks', async () => {
+    const hcPort = await freePort();
+    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1' });
+    cleanup.push(() => obs.nodePorts.stop());
+    const status: { lastError?: string; failedSyncs: number } = { failedSyncs: 0 };
+    obs.attach({ status }, () => new Map([[1, { packets: 9n, bytes: 900n, newFlows: 2n, noBackend: 0n }]]));
+
+    expect(obs.health.check().healthy).toBe(true); // the initial sync is pending, not late
+    obs.hooks.changed!();
+    obs.hooks.synced!(desired(hcPort, 2), result, []);
+    await obs.nodePorts.sync(desired(hcPort, 2).healthCheck); // calls run in order: waits for the hook's
+    expect(obs.nodePorts.openPorts()).toEqual(new Map([['default/web', hcPort]]));
+    let res = await fetch(`http://127.0.0.1:${hcPort}/`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ service: { namespace: 'default', name: 'web' }, localEndpoints: 2, serviceProxyHealthy: true });
+
+    const text = await obs.metrics.scrape();
+    expect(text).toContain('kubeproxy_sync_proxy_rules_duration_seconds_count 1');
+    expect(text).toMatch(/^switchyard_service_packets_total\{namespace="default",service="web",port="http",protocol="TCP"\} 9$/m);
+
+    // A failing sync: health turns unhealthy, the node port says so, metrics count it.
+    status.lastError = 'map full';
+    status.failedSyncs = 1;
+    expect(obs.health.check()).toMatchObject({ healthy: false, reason: 'last sync failed' });
+    res = await fetch(`http://127.0.0.1:${hcPort}/`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { serviceProxyHealthy: boolean }).serviceProxyHealthy).toBe(false);
+    expect(await obs.metrics.scrape()).toContain('switchyard_sync_failures_total 1');
+  });
+
+  it('marks the node ineligible when its Node is tainted for deletion', async () => {
+    let node: Record<string, unknown> = { metadata: { name: 'n1' }, spec: {} };
+    let source: Source | undefined = fakeSource(node);
+    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1', source: () => source });
+    cleanup.push(() => obs.nodePorts.stop());
+    obs.hooks.synced!(desired(await freePort(), 0), result, []);
+    expect(obs.health.check().nodeEligible).toBe(true);
+    node = { metadata: { name: 'n1' }, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } };
+    source = fakeSource(node);
+    obs.hooks.synced!(desired(await freePort(), 0), result, []);
+    expect(obs.health.check().nodeEligible).toBe(false);
+  });
+
+  it('never lets an observer error fail the sync', () => {
+    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1', source: () => { throw new Error('boom'); } });
+    cleanup.push(() => obs.nodePorts.stop());
+    expect(() => obs.hooks.synced!(desired(0, 0), result, [])).not.toThrow();
+  });
+});
