@@ -44,16 +44,21 @@ export function parsePort(text: string, { allowZero = false } = {}): number {
   return n;
 }
 
-/** "IP:port", "[IPv6]:port" or ":port" (all IPv4 interfaces); "" disables the server (→ false:
- *  commander would turn a null from a parser into ''). */
+/** "IP:port", "[IPv6]:port", "host:port" or ":port" (all IPv4 interfaces); "" disables the
+ *  server (→ false: commander would turn a null from a parser into ''). */
 export function parseBindAddress(text: string): BindAddress | false {
   const t = text.trim();
   if (t === '') return false;
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(t);
-  if (!m) throw new Error('expected IP:port, e.g. 0.0.0.0:10256 (empty disables)');
+  if (!m) throw new Error('expected IP:port or host:port, e.g. 0.0.0.0:10256 (empty disables)');
   const host = m[1] ?? (m[2] || '0.0.0.0');
-  if (m[1] ? isIP(host) !== 6 : isIP(host) !== 4) throw new Error('expected IP:port with an IP address, e.g. 0.0.0.0:10256');
+  const ok = m[1] ? isIP(host) === 6 : /^[\d.]+$/.test(host) ? isIP(host) === 4 : isHostName(host);
+  if (!ok) throw new Error('expected IP:port or host:port with a valid address, e.g. 0.0.0.0:10256');
   return { host, port: parsePort(m[3], { allowZero: true }) };
+}
+
+function isHostName(text: string): boolean {
+  return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(text);
 }
 
 export function parseCidr(text: string): string {
@@ -82,7 +87,7 @@ export function parseGlobs(text: string): string {
 
 export function parseHost(text: string): string {
   const t = text.trim();
-  if (isIP(t) || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(t)) return t;
+  if (isIP(t) || (!/^[\d.]+$/.test(t) && isHostName(t))) return t;
   throw new Error('expected a host name or IP address (no scheme, no port)');
 }
 
@@ -125,8 +130,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--hostname-override', arg: '<name>', help: 'this node\'s name, as in EndpointSlices\' nodeName (default: the host name)', parse: nonEmpty },
   { flag: '--nodeport-addresses', arg: '<cidrs>', help: 'comma-separated CIDRs: NodePorts answer only on node addresses inside them (default: every node address)', parse: parseCidrList, list: true, key: 'nodePortAddresses' },
   { flag: '--cluster-cidr', arg: '<cidrs>', help: 'comma-separated pod CIDRs of the cluster (accepted as kube-proxy does; informational for now)', parse: parseCidrList, list: true },
-  { flag: '--healthz-bind-address', arg: '<ip:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
-  { flag: '--metrics-bind-address', arg: '<ip:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },
+  { flag: '--healthz-bind-address', arg: '<host:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
+  { flag: '--metrics-bind-address', arg: '<host:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },
   { flag: '--min-sync-period', arg: '<duration>', help: 'coalesce changes: at most one sync per period (e.g. 100ms, 1s)', parse: parseDuration, default: { value: DEFAULT_MIN_SYNC_PERIOD_MS, shown: `${DEFAULT_MIN_SYNC_PERIOD_MS}ms` } },
   { flag: '--pod-devices', arg: '<globs>', help: 'comma-separated interface globs of pod veths (host side), e.g. "lxc*,veth*"', parse: parseGlobs, list: true },
   { flag: '--devices', arg: '<globs>', help: 'comma-separated interface globs of the node\'s uplinks, for NodePort traffic from outside, e.g. "eth0,ens*"', parse: parseGlobs, list: true },

@@ -55,8 +55,9 @@ describe('value parsers', () => {
     expect(parseBindAddress('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseBindAddress(':10249')).toEqual({ host: '0.0.0.0', port: 10249 });
     expect(parseBindAddress('[::1]:9')).toEqual({ host: '::1', port: 9 });
+    expect(parseBindAddress('localhost:10249')).toEqual({ host: 'localhost', port: 10249 });
     expect(parseBindAddress('')).toBe(false);
-    for (const bad of ['10256', 'localhost:1', '1.2.3.4:70000', '1.2.3:80', '::1:80', '1.2.3.4:']) {
+    for (const bad of ['10256', 'bad host:1', '-x:1', '1.2.3.4:70000', '1.2.3:80', '::1:80', '1.2.3.4:', '[1.2.3.4]:80']) {
       expect(() => parseBindAddress(bad), bad).toThrow(/IP:port|port/);
     }
   });
@@ -109,7 +110,7 @@ describe('agent flags', () => {
     expect(err.code).toMatch(/^commander\./); // main.ts: commander.* → exit 2
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/--min-sync-period.*nope/);
-    for (const [flag, value] of [['--nodeport-addresses', '10.0.0.0/40'], ['--healthz-bind-address', 'localhost'],
+    for (const [flag, value] of [['--nodeport-addresses', '10.0.0.0/40'], ['--healthz-bind-address', 'localhost'], ['--apiserver-host', '10.0.0'],
       ['--log-level', 'loud'], ['--apiserver-port', '0'], ['--apiserver-host', 'https://x'], ['--pod-devices', ',']]) {
       const f = await failure([flag, value]);
       expect(f.lines, flag).toHaveLength(1);
