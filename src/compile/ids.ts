@@ -21,7 +21,7 @@ const WHAT: Record<IdNamespace, string> = { svc: 'service port', set: 'backend s
 export class IdExhaustedError extends Error {
   constructor(readonly namespace: IdNamespace, readonly limit: number) {
     super(`no free ${WHAT[namespace]} id: all ${limit} are in use` +
-      (namespace === 'svc' ? ' (SY_MAX_SERVICES: the stats map has 65536 entries, id 0 unused)' : ''));
+      (namespace === 'svc' && limit === ID_LIMITS.svc ? ' (SY_MAX_SERVICES: the stats map has 65536 entries, id 0 unused)' : ''));
     this.name = 'IdExhaustedError';
   }
 }
