@@ -1,0 +1,287 @@
+// The standalone source: a directory of manifests (*.yaml, *.yml, *.json; not recursive), watched
+// for edits, renames and deletes. Files may hold many documents and `kind: List`s; Services,
+// EndpointSlices and Nodes are taken, other kinds (Deployments kept alongside) are ignored
+// silently. Objects are handed on raw: validation is the model's job, exactly as for the API.
+//
+// A file that stops parsing keeps the objects of its last good version (and says so in the
+// snapshot errors): like a failed `kubectl apply`, a typo mid-edit must not tear down the
+// Services the file describes. Deleting the file removes them.
+//
+// Change detection: fs.watch on the directory (re-reads the named file, debounced) plus a poll
+// that compares size/mtime/inode every pollIntervalMs, for filesystems where fs.watch is silent
+// (network mounts, some containers) and for atomic-rename saves the watcher may miss.
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { parseAllDocuments } from 'yaml';
+import type { Snapshot, Source, SourceError, SourcedObject } from './types.js';
+
+export interface ManifestSourceOptions {
+  dir: string;
+  logger?: Logger;
+  /** Poll period for the stat comparison (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Quiet time after a watch event before re-reading (default 50 ms). */
+  debounceMs?: number;
+}
+
+interface Parsed {
+  services: SourcedObject[];
+  endpointSlices: SourcedObject[];
+  nodes: SourcedObject[];
+  notes: SourceError[];
+}
+
+interface FileState {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  text: string;
+  /** The last version that parsed (kept when a later one does not). */
+  good?: Parsed;
+  /** Set while the current text does not parse. */
+  error?: SourceError;
+}
+
+const MANIFEST = /\.(ya?ml|json)$/i;
+
+export class ManifestSource implements Source {
+  readonly name = 'manifests';
+  private readonly files = new Map<string, FileState>();
+  private dirError: SourceError | undefined;
+  private current: Snapshot = { services: [], endpointSlices: [], nodes: [], errors: [] };
+  private onChange: (() => void) | undefined;
+  private watcher: FSWatcher | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private pendingForce = new Set<string>();
+  private pendingAll = false;
+  private scanning: Promise<void> | undefined;
+  private rescan = false;
+  private stopped = false;
+
+  constructor(private readonly opts: ManifestSourceOptions) {}
+
+  async start(onChange: () => void): Promise<void> {
+    this.stopped = false;
+    const dirStat = await stat(this.opts.dir).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`manifests: cannot read directory ${this.opts.dir}: ${err.code ?? err.message}`);
+    });
+    if (!dirStat.isDirectory()) throw new Error(`manifests: ${this.opts.dir} is not a directory`);
+    await this.scan(new Set(), true);
+    this.onChange = onChange;
+    try {
+      this.watcher = watch(this.opts.dir, { persistent: false }, (_event, filename) => this.touched(filename?.toString()));
+      this.watcher.on('error', (err) => {
+        this.opts.logger?.warn({ err, dir: this.opts.dir }, 'manifest directory watch failed; polling only');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.opts.logger?.warn({ err, dir: this.opts.dir }, 'cannot watch the manifest directory; polling only');
+    }
+    this.poller = setInterval(() => void this.run(new Set(), false), this.opts.pollIntervalMs ?? 1000);
+    this.poller.unref();
+    this.opts.logger?.info({ dir: this.opts.dir, files: this.files.size, ...this.counts() }, 'manifests loaded');
+  }
+
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.onChange = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+    clearInterval(this.poller);
+    clearTimeout(this.debounce);
+    await this.scanning;
+  }
+
+  /** A watch event: re-read that file (or everything, when the OS does not name it) soon. */
+  private touched(filename: string | undefined): void {
+    if (this.stopped) return;
+    if (filename) this.pendingForce.add(filename);
+    else this.pendingAll = true;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      const force = this.pendingForce, all = this.pendingAll;
+      this.pendingForce = new Set();
+      this.pendingAll = false;
+      void this.run(force, all);
+    }, this.opts.debounceMs ?? 50);
+  }
+
+  /** One scan at a time; a request during a scan becomes one forced full rescan after it. */
+  private async run(force: Set<string>, all: boolean): Promise<void> {
+    if (this.scanning) {
+      this.rescan = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      let changed = false;
+      try {
+        changed = await this.scan(force, all);
+        while (this.rescan && !this.stopped) {
+          this.rescan = false;
+          changed = (await this.scan(new Set(), true)) || changed;
+        }
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'manifest scan failed');
+      } finally {
+        this.scanning = undefined;
+      }
+      if (changed && !this.stopped) {
+        this.opts.logger?.debug({ dir: this.opts.dir, ...this.counts() }, 'manifests changed');
+        this.onChange?.();
+      }
+    })();
+    return this.scanning;
+  }
+
+  /** Brings the cache up to date; true if the snapshot changed. */
+  private async scan(force: Set<string>, all: boolean): Promise<boolean> {
+    let names: string[];
+    try {
+      names = (await readdir(this.opts.dir)).filter((n) => MANIFEST.test(n) && !n.startsWith('.')).sort();
+      if (this.dirError) {
+        this.dirError = undefined;
+        this.rebuild();
+        return true;
+      }
+    } catch (err) {
+      // The directory went away or became unreadable: keep what we have, say why.
+      const message = `cannot read the manifest directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; keeping the last objects read`;
+      if (this.dirError?.message === message) return false;
+      this.dirError = { origin: this.opts.dir, message };
+      this.rebuild();
+      return true;
+    }
+
+    let changed = false;
+    const present = new Set<string>();
+    for (const name of names) {
+      const path = join(this.opts.dir, name);
+      const st = await stat(path).catch(() => undefined); // follows symlinks (ConfigMap mounts)
+      if (!st?.isFile()) continue;
+      present.add(path);
+      const have = this.files.get(path);
+      const same = have && have.size === st.size && have.mtimeMs === st.mtimeMs && have.ino === st.ino;
+      if (same && !all && !force.has(name)) continue;
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined) { present.delete(path); continue; } // vanished between stat and read
+      if (have && have.text === text) {
+        Object.assign(have, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+        continue;
+      }
+      const parsed = parseManifest(text, path);
+      const next: FileState = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, text };
+      if ('error' in parsed) {
+        next.good = have?.good;
+        const kept = next.good ? objectCount(next.good) : 0;
+        next.error = {
+          origin: path,
+          message: kept > 0 ? `${parsed.error}; keeping the ${kept} object(s) of its last good version` : parsed.error,
+        };
+      } else {
+        next.good = parsed;
+      }
+      this.files.set(path, next);
+      changed = true;
+    }
+    for (const path of [...this.files.keys()]) {
+      if (!present.has(path)) {
+        this.files.delete(path);
+        changed = true;
+      }
+    }
+    if (changed) this.rebuild();
+    return changed;
+  }
+
+  private rebuild(): void {
+    const snap: Snapshot = { services: [], endpointSlices: [], nodes: [], errors: [] };
+    if (this.dirError) snap.errors.push(this.dirError);
+    for (const path of [...this.files.keys()].sort()) {
+      const f = this.files.get(path)!;
+      if (f.error) snap.errors.push(f.error);
+      if (!f.good) continue;
+      snap.services.push(...f.good.services);
+      snap.endpointSlices.push(...f.good.endpointSlices);
+      snap.nodes.push(...f.good.nodes);
+      snap.errors.push(...f.good.notes);
+    }
+    this.current = snap;
+  }
+
+  private counts() {
+    const s = this.current;
+    return { services: s.services.length, endpointSlices: s.endpointSlices.length, nodes: s.nodes.length, errors: s.errors.length };
+  }
+}
+
+function objectCount(p: Parsed): number {
+  return p.services.length + p.endpointSlices.length + p.nodes.length;
+}
+
+/** One file's text → its objects, or why it is not YAML (first error, with line and column). */
+export function parseManifest(text: string, origin: string): Parsed | { error: string } {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const problems = 'empty' in docs ? docs.errors : docs.flatMap((d) => d.errors);
+  if (problems.length > 0) {
+    const first = problems[0];
+    const where = first.linePos ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: ` : '';
+    const what = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    return { error: `not valid YAML: ${where}${what}` };
+  }
+  const out: Parsed = { services: [], endpointSlices: [], nodes: [], notes: [] };
+  if ('empty' in docs) return out;
+  docs.forEach((doc, i) => {
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      out.notes.push({ origin, message: `document ${i + 1}: ${(err as Error).message}; ignored` });
+      return;
+    }
+    collect(value, `document ${i + 1}`, origin, out);
+  });
+  return out;
+}
+
+function collect(value: unknown, where: string, origin: string, out: Parsed): void {
+  if (value === null || value === undefined) return; // empty document (a trailing ---)
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    out.notes.push({ origin, message: `${where}: not a Kubernetes object (a ${Array.isArray(value) ? 'list' : typeof value}); ignored` });
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  switch (obj.kind) {
+    case 'Service': out.services.push({ object: obj, origin }); break;
+    case 'EndpointSlice': out.endpointSlices.push({ object: obj, origin }); break;
+    case 'Node': out.nodes.push({ object: obj, origin }); break;
+    case 'List':
+    case 'ServiceList':
+    case 'EndpointSliceList':
+    case 'NodeList': {
+      const items = Array.isArray(obj.items) ? obj.items : [];
+      const itemKind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -4);
+      items.forEach((item, j) => {
+        // Typed lists (kubectl get -o yaml of one kind) may omit each item's kind.
+        const it = itemKind && item && typeof item === 'object' && !Array.isArray(item) && !('kind' in item)
+          ? { kind: itemKind, ...item } : item;
+        collect(it, `${where} item ${j + 1}`, origin, out);
+      });
+      break;
+    }
+    case undefined:
+    case null:
+    case '':
+      out.notes.push({ origin, message: `${where}: has no kind; ignored` });
+      break;
+    default:
+      break; // Deployments and friends live alongside; not ours
+  }
+}
