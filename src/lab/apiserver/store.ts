@@ -1,0 +1,183 @@
+// The double's object store: objects by kind and namespace/name, one global resourceVersion
+// counter (like etcd's revision), and a bounded per-kind history of events so a watch can be
+// resumed from a resourceVersion — or refused with 410 Gone once that version was compacted.
+import { randomUUID } from 'node:crypto';
+
+export type ApiKind = 'Service' | 'EndpointSlice' | 'Node';
+
+export interface KindInfo {
+  kind: ApiKind;
+  listKind: string;
+  apiVersion: string;
+  /** URL prefix of the group/version: /api/v1 or /apis/<group>/<version>. */
+  prefix: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const KINDS: Record<ApiKind, KindInfo> = {
+  Service: { kind: 'Service', listKind: 'ServiceList', apiVersion: 'v1', prefix: '/api/v1', plural: 'services', namespaced: true },
+  EndpointSlice: {
+    kind: 'EndpointSlice',
+    listKind: 'EndpointSliceList',
+    apiVersion: 'discovery.k8s.io/v1',
+    prefix: '/apis/discovery.k8s.io/v1',
+    plural: 'endpointslices',
+    namespaced: true,
+  },
+  Node: { kind: 'Node', listKind: 'NodeList', apiVersion: 'v1', prefix: '/api/v1', plural: 'nodes', namespaced: false },
+};
+
+export function isApiKind(kind: unknown): kind is ApiKind {
+  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(KINDS, kind);
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [k: string]: unknown;
+}
+
+export interface StoreEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** The global resourceVersion this event created. */
+  rv: number;
+  /** The object after the change (for DELETED: its last state, stamped with the deletion's rv). */
+  object: KubeObject;
+  /** The object before a MODIFIED: a watch with a selector turns it into ADDED or DELETED. */
+  prev?: KubeObject;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+/** Kubernetes timestamps carry seconds only: 2024-01-02T03:04:05Z. */
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export class ObjectStore {
+  private rv = 0;
+  private readonly objects = new Map<ApiKind, Map<string, KubeObject>>();
+  private readonly history = new Map<ApiKind, StoreEvent[]>();
+  /** A watch from a resourceVersion below the floor missed events that are gone: 410. */
+  private readonly floor = new Map<ApiKind, number>();
+  private readonly listeners = new Set<(kind: ApiKind, ev: StoreEvent) => void>();
+
+  constructor(private readonly historySize = 1000) {
+    for (const k of Object.keys(KINDS) as ApiKind[]) {
+      this.objects.set(k, new Map());
+      this.history.set(k, []);
+      this.floor.set(k, 0);
+    }
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  onEvent(fn: (kind: ApiKind, ev: StoreEvent) => void): void {
+    this.listeners.add(fn);
+  }
+
+  /** Creates or replaces an object; returns a copy of what is stored. */
+  apply(input: unknown, mode: 'apply' | 'create' | 'update' = 'apply'): KubeObject {
+    const obj = structuredClone(input) as KubeObject;
+    if (!obj || typeof obj !== 'object' || !isApiKind(obj.kind)) {
+      throw new ApiError(400, 'BadRequest', `unsupported kind: ${JSON.stringify((obj as { kind?: unknown })?.kind)}`);
+    }
+    const info = KINDS[obj.kind];
+    const meta = obj.metadata;
+    if (!meta || typeof meta.name !== 'string' || meta.name === '') {
+      throw new ApiError(422, 'Invalid', `${info.kind}: metadata.name is required`);
+    }
+    obj.apiVersion ??= info.apiVersion;
+    if (info.namespaced) meta.namespace ||= 'default';
+    else delete meta.namespace;
+    const objects = this.objects.get(info.kind)!;
+    const k = key(meta.namespace, meta.name);
+    const old = objects.get(k);
+    if (old && mode === 'create') {
+      throw new ApiError(409, 'AlreadyExists', `${info.plural} "${meta.name}" already exists`);
+    }
+    if (!old && mode === 'update') {
+      throw new ApiError(404, 'NotFound', `${info.plural} "${meta.name}" not found`);
+    }
+    meta.uid = old?.metadata.uid ?? (typeof meta.uid === 'string' && meta.uid ? meta.uid : randomUUID());
+    meta.creationTimestamp = old?.metadata.creationTimestamp ?? meta.creationTimestamp ?? now();
+    meta.resourceVersion = String(++this.rv);
+    objects.set(k, obj);
+    this.record(info.kind, { type: old ? 'MODIFIED' : 'ADDED', rv: this.rv, object: obj, prev: old });
+    return structuredClone(obj);
+  }
+
+  /** Deletes an object; returns its last state (with the deletion's resourceVersion) or undefined. */
+  delete(kind: ApiKind, namespace: string | undefined, name: string): KubeObject | undefined {
+    const info = KINDS[kind];
+    const objects = this.objects.get(kind)!;
+    const k = key(info.namespaced ? namespace || 'default' : undefined, name);
+    const old = objects.get(k);
+    if (!old) return undefined;
+    objects.delete(k);
+    const gone = structuredClone(old);
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.record(kind, { type: 'DELETED', rv: this.rv, object: gone });
+    return structuredClone(gone);
+  }
+
+  get(kind: ApiKind, namespace: string | undefined, name: string): KubeObject | undefined {
+    const ns = KINDS[kind].namespaced ? namespace || 'default' : undefined;
+    const obj = this.objects.get(kind)!.get(key(ns, name));
+    return obj && structuredClone(obj);
+  }
+
+  /** Copies of every object of a kind, sorted by namespace/name like the API server. */
+  list(kind: ApiKind): KubeObject[] {
+    return [...this.objects.get(kind)!.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, o]) => structuredClone(o));
+  }
+
+  /** Events of a kind after resourceVersion `from`, or 'expired' if some were compacted away. */
+  since(kind: ApiKind, from: number): StoreEvent[] | 'expired' {
+    if (from < this.floor.get(kind)!) return 'expired';
+    return this.history.get(kind)!.filter((e) => e.rv > from);
+  }
+
+  /** The oldest resourceVersion a watch of this kind may still start from. */
+  oldest(kind: ApiKind): number {
+    return this.floor.get(kind)!;
+  }
+
+  /** Forgets the history: any watch from a version before now gets 410 Gone. */
+  compact(kind?: ApiKind): void {
+    for (const k of kind ? [kind] : (Object.keys(KINDS) as ApiKind[])) {
+      this.history.set(k, []);
+      this.floor.set(k, this.rv);
+    }
+  }
+
+  private record(kind: ApiKind, ev: StoreEvent): void {
+    const h = this.history.get(kind)!;
+    h.push(ev);
+    while (h.length > this.historySize) this.floor.set(kind, h.shift()!.rv);
+    for (const fn of this.listeners) fn(kind, ev);
+  }
+}
