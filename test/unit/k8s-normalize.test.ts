@@ -1,0 +1,61 @@
+// The edge of the Kubernetes source: raw lists and the plain-JSON normalization.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { toPlain, keyOf } from '../../src/k8s/normalize.js';
+import { listRaw, ListError } from '../../src/k8s/list.js';
+import { FakeApiServer, kubeconfigFor } from '../../src/lab/apiserver.js';
+
+describe('toPlain', () => {
+  it('sets apiVersion/kind, drops managedFields, turns class instances and Dates into JSON', () => {
+    class Meta {
+      name = 'web';
+      namespace = 'default';
+      creationTimestamp = new Date('2024-01-02T03:04:05Z');
+      managedFields = [{ manager: 'kubectl' }];
+    }
+    const input = { metadata: new Meta(), spec: { ports: [{ port: 80, targetPort: 'http' }] } };
+    const out = toPlain(input, { kind: 'Service', apiVersion: 'v1' });
+    expect(out).toEqual({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default', creationTimestamp: '2024-01-02T03:04:05.000Z' },
+      spec: { ports: [{ port: 80, targetPort: 'http' }] },
+    });
+    expect(Object.getPrototypeOf(out.metadata)).toBe(Object.prototype);
+    expect(input.metadata.managedFields).toHaveLength(1); // a copy: the input is untouched
+    expect(keyOf(out as any)).toBe('default/web');
+    expect(keyOf({ metadata: { name: 'n1' } })).toBe('/n1');
+  });
+});
+
+describe('listRaw', () => {
+  const api = new FakeApiServer({ bookmarkIntervalMs: 0 });
+  const kc = new KubeConfig();
+  beforeAll(async () => {
+    kc.loadFromString(kubeconfigFor((await api.start()).url));
+  });
+  afterAll(() => api.stop());
+
+  it('returns the wire JSON with selectors applied', async () => {
+    api.apply({ kind: 'Service', metadata: { name: 'a', labels: { x: '1' } }, spec: { unknownField: true } });
+    api.apply({ kind: 'Service', metadata: { name: 'b' } });
+    const list = await listRaw(kc, '/api/v1/services', { labelSelector: 'x' });
+    expect(list.kind).toBe('ServiceList');
+    expect(list.metadata.resourceVersion).toBe('2');
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0].spec).toEqual({ unknownField: true }); // the generated client would drop it
+  });
+
+  it('fails with the status code and the Status message, and can be aborted', async () => {
+    api.fault('Service', 'http500');
+    const err = await listRaw(kc, '/api/v1/services', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ListError);
+    expect(err).toMatchObject({ statusCode: 500, message: expect.stringMatching(/HTTP 500: injected fault/) });
+    api.fault('Service', 'stall');
+    const ac = new AbortController();
+    const pending = listRaw(kc, '/api/v1/services', {}, ac.signal);
+    setTimeout(() => ac.abort(), 20);
+    await expect(pending).rejects.toThrow(/abort/i);
+    api.unstall();
+  });
+});
