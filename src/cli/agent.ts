@@ -95,6 +95,16 @@ export function createObservers(opts: ObserverOptions) {
 async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never): Promise<void> {
   const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
   const nodeName = cfg.hostnameOverride ?? hostname();
+  // The kubeconfig first: a bad one is a configuration error (exit 2) before anything listens.
+  let kubeConfig: Awaited<ReturnType<typeof loadKubeConfig>> | undefined;
+  if (cfg.source.kind === 'kubernetes') {
+    try {
+      kubeConfig = await loadKubeConfig(cfg.source);
+    } catch (err) {
+      if (err instanceof ConfigError) badConfig(err.message);
+      throw err;
+    }
+  }
   let source: Source | undefined;
   // Health and metrics answer from the start, before the (possibly slow) initial sync.
   const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log, source: () => source });
@@ -103,15 +113,7 @@ async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never)
   if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
   await Promise.all(servers.map((s) => s.start()));
 
-  if (cfg.source.kind === 'kubernetes') {
-    let kubeConfig;
-    try {
-      kubeConfig = await loadKubeConfig(cfg.source);
-    } catch (err) {
-      await Promise.all(servers.map((s) => s.stop()));
-      if (err instanceof ConfigError) badConfig(err.message);
-      throw err;
-    }
+  if (kubeConfig) {
     const { KubeSource } = await import('../k8s/source.js');
     source = new KubeSource({ kubeConfig, nodeName, logger: log });
   }

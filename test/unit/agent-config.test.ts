@@ -246,4 +246,11 @@ describe.skipIf(!existsSync(mainJs))('switchyard agent (built CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/minSyncPeriod: "soon"/)]);
   });
+
+  it('exits 2 with one line for an unreadable kubeconfig, before listening on anything', () => {
+    const r = spawnSync(process.execPath, [mainJs, 'agent', '--kubeconfig', join(tmp, 'no-such-kubeconfig')], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/--kubeconfig ".*no-such-kubeconfig": cannot load/)]);
+    expect(r.stdout).not.toMatch(/listening/);
+  });
 });
