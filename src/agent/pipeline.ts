@@ -3,7 +3,7 @@
 // arrives during a sync schedules exactly one more.
 import type { Logger } from 'pino';
 import { buildModel } from '../model/index.js';
-import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../compile/index.js';
+import { compile, IdAllocator, seedFromPinned, type DesiredState, type NodeConfig } from '../compile/index.js';
 import type { Reconciler, SyncResult } from '../dataplane/reconciler.js';
 import type { Source } from '../sources/types.js';
 
@@ -33,6 +33,8 @@ export class Pipeline {
   private lastSyncAt = 0;
   private reportedErrors = new Set<string>();
   private stopped = false;
+  private seeded = false;
+  private readonly ipv6Reported = new Set<string>();
 
   constructor(private readonly opts: PipelineOptions) {}
 
@@ -53,11 +55,21 @@ export class Pipeline {
     try {
       const snapshot = this.opts.source.snapshot();
       const { model, errors } = buildModel(snapshot);
-      const desired = compile(model, this.opts.node(), this.ids);
+      const node = this.opts.node();
+      if (!this.seeded) {
+        // After a restart the pinned maps hold ids: give surviving objects the same ones, so the
+        // first sync rewrites nothing and affinity and conntrack keep pointing at the right backends.
+        const seed = seedFromPinned(this.ids, model, node, this.opts.reconciler.current);
+        this.seeded = true;
+        log.info({ matched: seed.matched, reserved: seed.reserved }, 'ids recovered from pinned maps');
+      }
+      this.reportIpv6(model.services.values());
+      const desired = compile(model, node, this.ids);
       this.reportNewErrors([
-        ...snapshot.errors.map((e) => `${e.origin}: ${e.message}`),
-        ...errors.map((e) => e.toString()),
-        ...(desired.conflicts ?? []).map((e) => e.toString()),
+        ...snapshot.errors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
+        ...[...errors, ...desired.conflicts].map((e) => ({
+          error: e.toString(), file: e.origin, object: `${e.kind} ${e.namespace}/${e.name}`, field: e.field,
+        })),
       ]);
       const result = this.opts.reconciler.sync(desired);
       this.status.lastSuccessAt = new Date();
@@ -86,10 +98,19 @@ export class Pipeline {
     clearTimeout(this.timer);
   }
 
+  private reportIpv6(services: Iterable<{ namespace: string; name: string; ipv6Ignored?: boolean }>): void {
+    for (const svc of services) {
+      const key = `${svc.namespace}/${svc.name}`;
+      if (!svc.ipv6Ignored || this.ipv6Reported.has(key)) continue;
+      this.ipv6Reported.add(key);
+      this.opts.log.warn({ service: key }, 'IPv6 is not supported yet: this Service is served on IPv4 only');
+    }
+  }
+
   /** Invalid objects are logged when they first appear, not on every sync. */
-  private reportNewErrors(messages: string[]): void {
-    const now = new Set(messages);
-    for (const m of now) if (!this.reportedErrors.has(m)) this.opts.log.warn({ error: m }, 'invalid object skipped');
+  private reportNewErrors(problems: Array<{ error: string; file: string; object?: string; field?: string }>): void {
+    const now = new Set(problems.map((p) => p.error));
+    for (const p of problems) if (!this.reportedErrors.has(p.error)) this.opts.log.warn(p, 'invalid object skipped');
     this.reportedErrors = now;
   }
 }

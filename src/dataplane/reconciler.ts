@@ -15,19 +15,24 @@ export interface SyncResult {
 }
 
 export class Reconciler {
-  private current: CurrentState;
+  private currentState: CurrentState;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(private readonly maps: DataplaneMaps, private readonly log: Logger) {
-    this.current = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
-    log.info({ frontends: this.current.frontends.size, backends: this.current.backends.size }, 'read existing map state');
+    this.currentState = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
+    log.info({ frontends: this.currentState.frontends.size, backends: this.currentState.backends.size }, 'read existing map state');
+  }
+
+  /** What the maps hold, as this reconciler last wrote or read them. */
+  get current(): CurrentState {
+    return this.currentState;
   }
 
   sync(desired: DesiredState): SyncResult {
     const started = performance.now();
-    const plan = planWrites(this.current, desired);
+    const plan = planWrites(this.currentState, desired);
     const { maps } = this;
-    // If a phase throws (a full map), this.current stays as it was: the next sync re-plans from
+    // If a phase throws (a full map), currentState stays as it was: the next sync re-plans from
     // the old view and rewrites whatever the failed phase left half done.
     maps.backends.setMany(plan.upsertBackends);
     maps.slots.setMany(plan.writeSlots);
@@ -37,10 +42,10 @@ export class Reconciler {
     maps.backends.deleteMany(plan.deleteBackends);
     const removedBackends = new Set(plan.deleteBackends);
     const liveSets = new Set(plan.next.sets.keys());
-    if (removedBackends.size > 0 || [...this.current.sets.keys()].some((id) => !liveSets.has(id))) {
+    if (removedBackends.size > 0 || [...this.currentState.sets.keys()].some((id) => !liveSets.has(id))) {
       this.pruneAffinity(liveSets, removedBackends);
     }
-    this.current = plan.next;
+    this.currentState = plan.next;
     return {
       frontends: plan.next.frontends.size,
       backends: plan.next.backends.size,

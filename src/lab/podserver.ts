@@ -10,7 +10,7 @@ const http = createServer((req, res) => {
   const body = req.url === '/hostname.html'
     ? `${name}\n`
     : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
-  res.writeHead(200, { 'content-type': 'text/html', connection: 'close' });
+  res.writeHead(200, { 'content-type': 'text/html' });
   res.end(body);
 });
 http.listen(Number(httpPort), '0.0.0.0');

@@ -18,7 +18,7 @@ const WEB_PORTS = `  - {name: http, port: 80, targetPort: http, protocol: TCP}
   - {name: echo, port: 53, targetPort: 5353, protocol: UDP}
 `;
 
-function webSlice(ips: string[]): string {
+function webSlice(ips: string[], extraPorts = ''): string {
   return `apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -29,7 +29,7 @@ addressType: IPv4
 ports:
   - {name: http, port: 80, protocol: TCP}
   - {name: echo, port: 5353, protocol: UDP}
-endpoints:
+${extraPorts}endpoints:
 ${ips.map((ip) => `  - addresses: ["${ip}"]\n    conditions: {ready: true}\n    nodeName: node1`).join('\n')}
 `;
 }
@@ -112,7 +112,8 @@ spec:
   it('applies a Service edit to new connections and keeps established ones', async () => {
     const held = c.probeAsync('client2', ['hold', `http://${VIP}/hostname.html`, '--duration-ms', '2500', '--gap-ms', '100']);
     await new Promise((r) => setTimeout(r, 700));
-    c.writeManifest('web.yaml', `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2))}`);
+    // As the EndpointSlice controller would: the new port appears in the slice too.
+    c.writeManifest('web.yaml', `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2), '  - {name: alt, port: 80, protocol: TCP}\n')}`);
     await c.waitFor('the new port to answer', () => c.probe('client1', ['http', `http://${VIP}:8080/hostname.html`]).ok === 1);
     const r = await held;
     expect(r.failed).toBe(0);
