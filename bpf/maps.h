@@ -70,4 +70,12 @@ static __always_inline struct sy_stats *sy_stats_of(__u32 svc_id)
 	return bpf_map_lookup_elem(&stats, &svc_id);
 }
 
+/* svc_id → service name and type, for `switchyard inspect` only (see switchyard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sy_service_info);
+	__uint(max_entries, SY_MAX_SERVICES);
+} service_info SEC(".maps");
+
 #endif /* SY_MAPS_H */

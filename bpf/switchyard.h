@@ -141,4 +141,18 @@ struct sy_stats {
 	__u64 no_backend;     /* rejected or dropped for want of a backend */
 };
 
+/* service_info (HASH): svc_id → who it is. Written by the agent for `switchyard inspect`, which
+ * reads the pins with the agent stopped; the data path never reads it. */
+#define SY_SERVICE_NAME_LEN  96
+
+#define SY_SVC_CLUSTER_IP    0
+#define SY_SVC_NODE_PORT     1
+#define SY_SVC_LOAD_BALANCER 2
+
+struct sy_service_info {
+	char  name[SY_SERVICE_NAME_LEN]; /* "namespace/name:port/PROTO", NUL-padded */
+	__u8  type;                      /* SY_SVC_* */
+	__u8  pad[3];
+};
+
 #endif /* SWITCHYARD_H */

@@ -13,7 +13,7 @@ export interface Codec<T> {
 }
 
 export type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4';
-export type FieldKind = ScalarKind | `pad:${number}` | StructCodec<any>;
+export type FieldKind = ScalarKind | `pad:${number}` | `cstr:${number}` | StructCodec<any>;
 /** [tsName, kind] or [tsName, kind, cName]; the C name defaults to tsName in snake_case. */
 export type FieldSpec = readonly [string, FieldKind] | readonly [string, FieldKind, string];
 
@@ -132,6 +132,21 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
       }]);
       decs.push([name, off, (b, o) => nested.decode(b, o)]);
       off += nested.size;
+    } else if (kind.startsWith('cstr:')) {
+      // char name[N]: UTF-8, NUL-padded; a longer string is cut at N-1 bytes so it stays terminated.
+      const n = Number(kind.slice(5));
+      if (!Number.isInteger(n) || n <= 1) throw new Error(`${where}: bad string size ${kind}`);
+      fields.push({ name, cName: fcName, offset: off, size: n, kind });
+      encs.push([name, off, (v, b, o) => {
+        if (typeof v !== 'string') throw new CodecError(`${where}: expected a string, got ${JSON.stringify(v)}`);
+        b.fill(0, o, o + n);
+        b.write(v, o, n - 1, 'utf8');
+      }]);
+      decs.push([name, off, (b, o) => {
+        const end = b.indexOf(0, o);
+        return b.toString('utf8', o, end < 0 || end > o + n ? o + n : end);
+      }]);
+      off += n;
     } else if (kind.startsWith('pad:')) {
       const n = Number(kind.slice(4));
       if (!Number.isInteger(n) || n <= 0) throw new Error(`${where}: bad pad size ${kind}`);

@@ -30,3 +30,8 @@ export interface CtEntry { lastSeenNs: bigint; nat: Nat; backendId: number; svcI
 export interface AffinityKey { setId: number; clientAddr: string }
 export interface Affinity { lastUsedNs: bigint; backendId: number }
 export interface Stats { packets: bigint; bytes: bigint; newFlows: bigint; noBackend: bigint }
+
+export const SVC_CLUSTER_IP = 0;
+export const SVC_NODE_PORT = 1;
+export const SVC_LOAD_BALANCER = 2;
+export interface ServiceInfo { name: string; type: number }

@@ -2,7 +2,7 @@
 // checks every size and field offset here against the BTF of the compiled objects.
 import { struct, u32, u64 } from './codec.js';
 import type {
-  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, Nat, SlotKey, Stats,
+  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey, Stats,
 } from './layout-types.js';
 
 export { u32, u64 };
@@ -47,5 +47,9 @@ export const stats = struct<Stats>('sy_stats', [
   ['packets', 'u64'], ['bytes', 'u64'], ['newFlows', 'u64'], ['noBackend', 'u64'],
 ]);
 
+export const serviceInfo = struct<ServiceInfo>('sy_service_info', [
+  ['name', 'cstr:96'], ['type', 'u8'], ['pad', 'pad:3'],
+]);
+
 /** Every struct codec of switchyard.h, for the BTF check. */
-export const allStructs = { frontendKey, frontend, slotKey, backend, ctKey, nat, ctEntry, affinityKey, affinity, stats };
+export const allStructs = { frontendKey, frontend, slotKey, backend, ctKey, nat, ctEntry, affinityKey, affinity, stats, serviceInfo };

@@ -2,7 +2,7 @@
 import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
 import * as layouts from '../bpf/layouts.js';
 import type {
-  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, SlotKey, Stats,
+  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, ServiceInfo, SlotKey, Stats,
 } from '../bpf/layout-types.js';
 
 export interface DataplaneMaps {
@@ -12,6 +12,7 @@ export interface DataplaneMaps {
   conntrack: TypedMap<CtKey, CtEntry>;
   affinity: TypedMap<AffinityKey, Affinity>;
   stats: PercpuMap<number, Stats>;
+  serviceInfo: TypedMap<number, ServiceInfo>;
 }
 
 export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
@@ -22,5 +23,6 @@ export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
     conntrack: obj.map('conntrack', layouts.ctKey, layouts.ctEntry),
     affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),
     stats: obj.percpuMap('stats', layouts.u32, layouts.stats),
+    serviceInfo: obj.map('service_info', layouts.u32, layouts.serviceInfo),
   };
 }

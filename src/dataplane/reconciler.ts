@@ -1,7 +1,8 @@
 // Applies the desired state to the maps: diff against what the maps hold, then write in
 // the hitless order planWrites() lays out, each phase as one batch.
 import type { Logger } from 'pino';
-import type { DesiredState } from '../compile/index.js';
+import type { DesiredState, ServicePortInfo } from '../compile/index.js';
+import { SVC_CLUSTER_IP, SVC_LOAD_BALANCER, SVC_NODE_PORT, type ServiceInfo } from '../bpf/layout-types.js';
 import type { DataplaneMaps } from './maps.js';
 import { type CurrentState, planWrites, stateFromMaps } from './plan.js';
 
@@ -16,10 +17,12 @@ export interface SyncResult {
 
 export class Reconciler {
   private currentState: CurrentState;
+  private names: Map<number, ServiceInfo>;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(private readonly maps: DataplaneMaps, private readonly log: Logger) {
     this.currentState = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
+    this.names = new Map(maps.serviceInfo.entries());
     log.info({ frontends: this.currentState.frontends.size, backends: this.currentState.backends.size }, 'read existing map state');
   }
 
@@ -40,6 +43,7 @@ export class Reconciler {
     maps.frontends.deleteMany(plan.deleteFrontends);
     maps.slots.deleteMany(plan.deleteSlots);
     maps.backends.deleteMany(plan.deleteBackends);
+    this.syncNames(desired.services);
     const removedBackends = new Set(plan.deleteBackends);
     const liveSets = new Set(plan.next.sets.keys());
     if (removedBackends.size > 0 || [...this.currentState.sets.keys()].some((id) => !liveSets.has(id))) {
@@ -56,6 +60,17 @@ export class Reconciler {
     };
   }
 
+  /** service_info lets `switchyard inspect` name services from the pins alone. */
+  private syncNames(services: Map<number, ServicePortInfo>): void {
+    const next = new Map<number, ServiceInfo>();
+    for (const [id, svc] of services) next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE[svc.type] ?? SVC_CLUSTER_IP });
+    const changed = [...next].filter(([id, info]) => this.names.get(id)?.name !== info.name || this.names.get(id)?.type !== info.type);
+    const gone = [...this.names.keys()].filter((id) => !next.has(id));
+    this.maps.serviceInfo.setMany(changed);
+    this.maps.serviceInfo.deleteMany(gone);
+    this.names = next;
+  }
+
   /** Stale affinity entries (deleted services or backends) would only sit in the LRU until
    *  evicted; the data path already ignores them, this keeps `inspect affinity` honest. */
   private pruneAffinity(liveSets: Set<number>, removedBackends: Set<number>): void {
@@ -64,4 +79,11 @@ export class Reconciler {
       .map(([key]) => key);
     if (stale.length > 0) this.maps.affinity.deleteMany(stale);
   }
+}
+
+const SERVICE_TYPE: Record<string, number> = { ClusterIP: SVC_CLUSTER_IP, NodePort: SVC_NODE_PORT, LoadBalancer: SVC_LOAD_BALANCER };
+
+/** "default/web:http/TCP"; an unnamed port goes by its number. */
+export function serviceInfoName(svc: ServicePortInfo): string {
+  return `${svc.namespace}/${svc.name}:${svc.portName || svc.port}/${svc.protocol}`;
 }
