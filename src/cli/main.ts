@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { agentCommand } from './agent.js';
+import { inspectCommand } from './inspect.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -11,6 +12,7 @@ export function buildCli(): Command {
     .version(pkg.version, '-V, --version')
     .showHelpAfterError();
   program.addCommand(agentCommand());
+  program.addCommand(inspectCommand());
   return program;
 }
 

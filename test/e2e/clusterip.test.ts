@@ -2,6 +2,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { OneNodeCluster } from '../lib/onenode.js';
+import { run } from '../../src/lab/netns.js';
+
+const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 const VIP = '10.96.100.10';
 
@@ -97,6 +100,29 @@ spec:
     expect(log).toMatch(/broken\.yaml/);
     expect(log).toMatch(/bad-port\.yaml.*default\/badport.*spec\.ports\[0\]\.port/);
     expect(c.probe('client1', ['http', `http://${VIP}/`]).ok).toBe(1);
+  });
+
+  it('keeps serving with the agent stopped, inspect reads the pins, and a restarted agent rewrites nothing', async () => {
+    await c.stopAgent();
+    expect(c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '20']).failed).toBe(0);
+
+    const services = JSON.parse(run(process.execPath, [CLI, 'inspect', 'services', '--pin-dir', c.pinDir, '-o', 'json'])) as Array<{
+      service: string; frontends: string[]; backends: Array<{ address: string }>; newConnections: number; noEndpointRejects: number;
+    }>;
+    const web = services.find((s) => s.service === 'default/web:http/TCP');
+    expect(web?.frontends).toEqual([`${VIP}:80/TCP`]);
+    expect(web?.backends.map((b) => b.address).sort()).toEqual(backends.map((ip) => `${ip}:80`).sort());
+    expect(web?.newConnections).toBeGreaterThanOrEqual(320);
+    expect(services.find((s) => s.service === 'default/empty:http/TCP')?.noEndpointRejects).toBeGreaterThanOrEqual(3);
+    expect(services.some((s) => s.service.includes('badport'))).toBe(false);
+    const flows = run(process.execPath, [CLI, 'inspect', 'conntrack', '--pin-dir', c.pinDir]);
+    expect(flows).toMatch(/^PROTO\s+DIR\s+TUPLE/);
+    expect(flows).toMatch(new RegExp(`→ ${VIP.replace(/\./g, '\\.')}:80 +dst→10\\.244\\.0\\.\\d+:80`));
+
+    c.startAgent();
+    await c.waitFor('the restarted agent to sync', () => c.agentLogText().split('"agent started"').length === 3);
+    const lastSync = c.agentLogText().split('\n').filter((l) => l.includes('"sync applied"')).at(-1) ?? '';
+    expect(JSON.parse(lastSync)).toMatchObject({ writes: 0, deletes: 0 });
   });
 
   it('scales endpoints down without failing a new connection', async () => {

@@ -1,0 +1,57 @@
+// Reads a data path's pinned maps directly: works with the agent stopped, and never writes.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
+import * as layouts from '../bpf/layouts.js';
+import { SVC_LOAD_BALANCER, SVC_NODE_PORT, type Stats } from '../bpf/layout-types.js';
+import type { MapContents, ServiceInfo } from './views.js';
+
+const TYPE_NAMES: Record<number, string> = { [SVC_NODE_PORT]: 'NodePort', [SVC_LOAD_BALANCER]: 'LoadBalancer' };
+
+function sumStats(perCpu: Stats[]): Stats {
+  return perCpu.reduce((a, s) => ({
+    packets: a.packets + s.packets, bytes: a.bytes + s.bytes, newFlows: a.newFlows + s.newFlows, noBackend: a.noBackend + s.noBackend,
+  }), { packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n });
+}
+
+function withMap<M extends { close(): void }, T>(open: () => M, use: (m: M) => T): T {
+  const m = open();
+  try { return use(m); } finally { m.close(); }
+}
+
+export function readPinnedMaps(pinDir: string): MapContents {
+  if (!existsSync(pinDir)) throw new Error(`pin directory ${pinDir} does not exist (is the agent's --pin-dir elsewhere?)`);
+  if (!isBpffs(pinDir)) throw new Error(`pin directory ${pinDir} is not on bpffs`);
+  if (!existsSync(join(pinDir, 'frontends'))) throw new Error(`no Switchyard maps pinned in ${pinDir} (has an agent run with --pin-dir ${pinDir}?)`);
+  silenceLibbpf();
+  const p = (name: string) => join(pinDir, name);
+  try {
+    const services = new Map<number, ServiceInfo>();
+    if (existsSync(p('service_info'))) {
+      withMap(() => openPinnedMap(p('service_info'), layouts.u32, layouts.serviceInfo), (m) => {
+        for (const [id, info] of m.entries()) services.set(id, { name: info.name, type: TYPE_NAMES[info.type] ?? 'ClusterIP' });
+      });
+    }
+    const frontends = withMap(() => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend), (m) => m.entries());
+    const stats = new Map<number, Stats>();
+    withMap(() => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats), (m) => {
+      for (const id of new Set(frontends.map(([, fe]) => fe.svcId))) {
+        const perCpu = m.get(id);
+        if (perCpu) stats.set(id, sumStats(perCpu));
+      }
+    });
+    return {
+      frontends,
+      slots: withMap(() => openPinnedMap(p('slots'), layouts.slotKey, layouts.u32), (m) => m.entries()),
+      backends: withMap(() => openPinnedMap(p('backends'), layouts.u32, layouts.backend), (m) => m.entries()),
+      conntrack: withMap(() => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry), (m) => m.entries()),
+      affinity: withMap(() => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity), (m) => m.entries()),
+      stats,
+      services,
+      nowNs: monotonicNs(),
+    };
+  } catch (err) {
+    if (err instanceof BpfError) throw new Error(`reading the maps in ${pinDir}: ${err.message}`);
+    throw err;
+  }
+}

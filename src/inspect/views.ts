@@ -1,0 +1,122 @@
+// What `switchyard inspect` shows, computed from raw map contents. Pure: the CLI reads the
+// pinned maps and hands them here, so the views are tested without a kernel.
+import {
+  CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
+  BE_LOCAL,
+  type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey, type Stats,
+} from '../bpf/layout-types.js';
+
+export interface ServiceInfo { name: string; type: string }
+
+export interface MapContents {
+  frontends: Array<[FrontendKey, Frontend]>;
+  slots: Array<[SlotKey, number]>;
+  backends: Array<[number, Backend]>;
+  conntrack: Array<[CtKey, CtEntry]>;
+  affinity: Array<[AffinityKey, Affinity]>;
+  stats: Map<number, Stats>;
+  services: Map<number, ServiceInfo>;
+  nowNs: bigint;
+}
+
+const proto = (p: number) => (p === IPPROTO_TCP ? 'TCP' : p === 17 ? 'UDP' : String(p));
+const hostPort = (addr: string, port: number) => `${addr}:${port}`;
+const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
+
+export interface ServiceRow {
+  svcId: number; service: string; type: string; frontends: string[]; backends: Array<{ id: number; address: string; local: boolean }>;
+  affinityTimeoutSeconds: number; packets: number; bytes: number; newConnections: number; noEndpointRejects: number;
+}
+
+function setMembers(m: MapContents, setId: number, gen: number, count: number): number[] {
+  const bySlot = new Map(m.slots.filter(([k]) => k.setId === setId && k.gen === gen).map(([k, id]) => [k.slot, id]));
+  return Array.from({ length: count }, (_, i) => bySlot.get(i + 1)).filter((id): id is number => id !== undefined);
+}
+
+export function servicesView(m: MapContents): ServiceRow[] {
+  const backends = new Map(m.backends);
+  const rows = new Map<number, ServiceRow>();
+  for (const [key, fe] of m.frontends) {
+    let row = rows.get(fe.svcId);
+    if (!row) {
+      const info = m.services.get(fe.svcId);
+      const st = m.stats.get(fe.svcId);
+      row = {
+        svcId: fe.svcId, service: info?.name ?? `svc#${fe.svcId}`, type: info?.type ?? (fe.flags & FE_NODEPORT ? 'NodePort' : 'ClusterIP'),
+        frontends: [], backends: [], affinityTimeoutSeconds: fe.affinityTimeout,
+        packets: Number(st?.packets ?? 0n), bytes: Number(st?.bytes ?? 0n),
+        newConnections: Number(st?.newFlows ?? 0n), noEndpointRejects: Number(st?.noBackend ?? 0n),
+      };
+      rows.set(fe.svcId, row);
+    }
+    const scope = key.scope === SCOPE_EXTERNAL ? (fe.flags & FE_LOCAL_ONLY ? ' (external, local)' : ' (external)') : '';
+    row.frontends.push(`${hostPort(key.addr, key.port)}/${proto(key.proto)}${scope}`);
+    for (const id of setMembers(m, fe.setId, fe.gen, fe.count)) {
+      if (row.backends.some((b) => b.id === id)) continue;
+      const be = backends.get(id);
+      if (be) row.backends.push({ id, address: hostPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0 });
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.service.localeCompare(b.service) || a.svcId - b.svcId);
+}
+
+export interface BackendRow { id: number; address: string; local: boolean; services: string[]; state: string }
+
+export function backendsView(m: MapContents): BackendRow[] {
+  const svcOfSet = new Map<number, number>();
+  const inUse = new Set<number>();
+  for (const [, fe] of m.frontends) {
+    svcOfSet.set(fe.setId, fe.svcId);
+    for (const id of setMembers(m, fe.setId, fe.gen, fe.count)) inUse.add(id);
+  }
+  const servicesOf = new Map<number, Set<string>>();
+  for (const [k, id] of m.slots) {
+    const svc = svcOfSet.get(k.setId);
+    if (svc === undefined) continue;
+    const names = servicesOf.get(id) ?? new Set<string>();
+    names.add(m.services.get(svc)?.name ?? `svc#${svc}`);
+    servicesOf.set(id, names);
+  }
+  return m.backends.map(([id, be]) => ({
+    id, address: hostPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0,
+    services: [...(servicesOf.get(id) ?? [])].sort(), state: inUse.has(id) ? 'active' : 'draining',
+  })).sort((a, b) => a.id - b.id);
+}
+
+export interface ConntrackRow {
+  protocol: string; direction: string; tuple: string; translation: string; service: string; backendId: number; ageSeconds: number; flags: string[];
+}
+
+export function conntrackView(m: MapContents): ConntrackRow[] {
+  return m.conntrack.map(([k, e]) => {
+    const rewritten = [
+      e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
+      e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
+    ].filter(Boolean).join(' ');
+    const flags = [e.flags & CT_SEEN_REPLY ? 'replied' : '', e.flags & CT_CLOSING ? 'closing' : '', e.flags & CT_HAIRPIN ? 'hairpin' : ''].filter(Boolean);
+    return {
+      protocol: proto(k.proto), direction: k.dir === CT_FORWARD ? 'forward' : 'reply',
+      tuple: `${hostPort(k.saddr, k.sport)} → ${hostPort(k.daddr, k.dport)}`, translation: rewritten,
+      service: m.services.get(e.svcId)?.name ?? `svc#${e.svcId}`, backendId: e.backendId,
+      ageSeconds: Math.max(0, seconds(m.nowNs - e.lastSeenNs)), flags,
+    };
+  }).sort((a, b) => a.ageSeconds - b.ageSeconds);
+}
+
+export interface AffinityRow { service: string; client: string; backend: string; backendId: number; secondsLeft: number; expired: boolean }
+
+export function affinityView(m: MapContents): AffinityRow[] {
+  const setInfo = new Map<number, { svcId: number; timeout: number }>();
+  for (const [, fe] of m.frontends) setInfo.set(fe.setId, { svcId: fe.svcId, timeout: fe.affinityTimeout });
+  const backends = new Map(m.backends);
+  return m.affinity.map(([k, a]) => {
+    const info = setInfo.get(k.setId);
+    const be = backends.get(a.backendId);
+    const left = (info?.timeout ?? 0) - seconds(m.nowNs - a.lastUsedNs);
+    return {
+      service: info ? m.services.get(info.svcId)?.name ?? `svc#${info.svcId}` : `set#${k.setId} (gone)`,
+      client: k.clientAddr, backend: be ? hostPort(be.addr, be.port) : '(gone)', backendId: a.backendId,
+      secondsLeft: Math.max(0, Math.round(left)), expired: left <= 0 || !be,
+    };
+  }).sort((a, b) => a.service.localeCompare(b.service) || a.client.localeCompare(b.client));
+}
