@@ -5,6 +5,7 @@ import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, sil
 import * as layouts from '../bpf/layouts.js';
 import { SVC_LOAD_BALANCER, SVC_NODE_PORT, type Stats } from '../bpf/layout-types.js';
 import type { MapContents, ServiceInfo } from './views.js';
+import type { DataplaneMaps } from '../dataplane/maps.js';
 
 const TYPE_NAMES: Record<number, string> = { [SVC_NODE_PORT]: 'NodePort', [SVC_LOAD_BALANCER]: 'LoadBalancer' };
 
@@ -54,4 +55,21 @@ export function readPinnedMaps(pinDir: string): MapContents {
     if (err instanceof BpfError) throw new Error(`reading the maps in ${pinDir}: ${err.message}`);
     throw err;
   }
+}
+
+/** The same contents from maps an agent (or a test) already holds open. */
+export function mapContents(maps: DataplaneMaps): MapContents {
+  const frontends = maps.frontends.entries();
+  const stats = new Map<number, Stats>();
+  for (const id of new Set(frontends.map(([, fe]) => fe.svcId))) {
+    const perCpu = maps.stats.get(id);
+    if (perCpu) stats.set(id, sumStats(perCpu));
+  }
+  const services = new Map<number, ServiceInfo>(
+    maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
+  );
+  return {
+    frontends, slots: maps.slots.entries(), backends: maps.backends.entries(), conntrack: maps.conntrack.entries(),
+    affinity: maps.affinity.entries(), stats, services, nowNs: monotonicNs(),
+  };
 }
