@@ -14,6 +14,8 @@ for (const file of report.testResults) {
   }
 }
 console.log(`kernel suites: ${passed} passed, ${skipped.length} skipped`);
+const skippedAll = report.numPendingTests + (report.numTodoTests ?? 0);
+console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skippedAll} skipped`);
 if (process.env.CI === 'true' && (skipped.length > 0 || passed === 0)) {
   console.error('CI=true but kernel tests did not all run:\n' + skipped.join('\n'));
   process.exit(1);
