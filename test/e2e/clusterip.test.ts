@@ -89,6 +89,12 @@ spec:
     expect(r.answers.web1).toBeGreaterThan(0);
   });
 
+  it('attaches to pod interfaces that appear after the agent started', async () => {
+    c.addPod('late', { serve: false });
+    await c.waitFor('the new pod to reach the ClusterIP', () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1);
+    expect(c.agentLogText()).toMatch(new RegExp(`"device":"sy${c.id}h\\d+".*"attached"`));
+  });
+
   it('refuses connections at once when a Service has no endpoints', () => {
     const r = c.probe('client1', ['http', 'http://10.96.100.20/', '--count', '3', '--timeout-ms', '1500']);
     expect(r.failed).toBe(3);
