@@ -1,0 +1,53 @@
+// Does the compiled data path have a program? Read from the object's ELF symbol table, so the
+// lab can tell without loading anything into the kernel: a BPF program is a FUNC symbol in a
+// section of its own (SEC("tc"), SEC("xdp"), ...), not in .text where subprograms live.
+import { readFileSync } from 'node:fs';
+
+const SHT_SYMTAB = 2;
+const STT_FUNC = 2;
+
+export function programsIn(path: string): string[] {
+  const b = readFileSync(path);
+  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) {
+    throw new Error(`${path}: not a little-endian ELF64 object`);
+  }
+  const shoff = Number(b.readBigUInt64LE(0x28));
+  const shentsize = b.readUInt16LE(0x3a);
+  const shnum = b.readUInt16LE(0x3c);
+  const shstrndx = b.readUInt16LE(0x3e);
+  const sh = (i: number) => {
+    const o = shoff + i * shentsize;
+    return {
+      name: b.readUInt32LE(o), type: b.readUInt32LE(o + 4),
+      offset: Number(b.readBigUInt64LE(o + 24)), size: Number(b.readBigUInt64LE(o + 32)),
+      link: b.readUInt32LE(o + 40), entsize: Number(b.readBigUInt64LE(o + 56)),
+    };
+  };
+  const str = (table: { offset: number }, at: number) => {
+    const start = table.offset + at;
+    return b.toString('latin1', start, b.indexOf(0, start));
+  };
+  const shstr = sh(shstrndx);
+  const out: string[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const s = sh(i);
+    if (s.type !== SHT_SYMTAB || !s.entsize) continue;
+    const strtab = sh(s.link);
+    for (let o = s.offset; o + s.entsize <= s.offset + s.size; o += s.entsize) {
+      const info = b[o + 4];
+      const shndx = b.readUInt16LE(o + 6);
+      if ((info & 0xf) !== STT_FUNC || shndx === 0 || shndx >= shnum) continue;
+      if (str(shstr, sh(shndx).name) === '.text') continue;
+      out.push(str(strtab, b.readUInt32LE(o)));
+    }
+  }
+  return out;
+}
+
+export function hasProgram(path: string, name: string): boolean {
+  try {
+    return programsIn(path).includes(name);
+  } catch {
+    return false;
+  }
+}
