@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { agentCommand } from './agent.js';
 import { inspectCommand } from './inspect.js';
+import { labCommand } from './lab.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(agentCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(labCommand());
   return program;
 }
 

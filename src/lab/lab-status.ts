@@ -1,0 +1,148 @@
+// `lab status`: everything a person or a script needs to drive the lab, in one object — nodes
+// (namespace, address, agent PID and health, pin dir for `switchyard inspect`), pods, Services
+// with their endpoints as the lab's slices hold them, the API server, the state dir.
+import { existsSync } from 'node:fs';
+import { describeService, type Lab } from './lab.js';
+import { metricValue, tcAttached } from './lab-procs.js';
+import { pidAlive } from './lab-state.js';
+import { DEFAULT_BPF_OBJECT } from '../agent/config.js';
+import { hasProgram } from './lab-elf.js';
+
+export interface NodeStatus {
+  name: string;
+  namespace: string;
+  address: string;
+  podCidr: string;
+  pinDir: string;
+  agent: {
+    pid: number;
+    running: boolean;
+    /** "ok", "unhealthy (HTTP 503)", "no answer" or "not running". */
+    health: string;
+    healthz?: Record<string, unknown>;
+    /** Service ports the last sync programmed (switchyard_service_ports). */
+    servicePorts?: number;
+    /** Whether a program sits on eth0 (from_netdev: NodePort from outside). */
+    uplinkAttached: boolean;
+    log: string;
+    argv: string[];
+    startedAt: string;
+  };
+}
+
+export interface PodStatus {
+  name: string;
+  namespace: string;
+  deployment: string;
+  node: string;
+  ip: string;
+  ready: boolean;
+  phase: string;
+  version: string;
+  labels: Record<string, string>;
+  netns: string;
+  hostIf: string;
+  pid?: number;
+  createdAt: string;
+  log: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  namespace: string;
+  type: string;
+  clusterIP: string;
+  externalName?: string;
+  ports: Array<{ name: string; port: number; targetPort: string | number; protocol: string; nodePort?: number }>;
+  selector?: Record<string, string>;
+  sessionAffinity: string;
+  /** Ready endpoints "ip:port" (first port), as the slices hold them. */
+  endpoints: string[];
+  summary: string;
+}
+
+export interface LabStatus {
+  name: string;
+  prefix: string;
+  stateDir: string;
+  stateFile: string;
+  createdAt: string;
+  apiServer: { pid: number; running: boolean; url: string; socket: string; kubeconfig: string; log: string };
+  nodes: NodeStatus[];
+  external: { namespace: string; address: string };
+  underlay: { namespace: string };
+  deployments: Array<{ name: string; namespace: string; replicas: number; ready: number; version: string; selector: Record<string, string> }>;
+  pods: PodStatus[];
+  services: ServiceStatus[];
+  dataPath: { object: string; fromNetdev: boolean };
+}
+
+export async function labStatus(lab: Lab): Promise<LabStatus> {
+  const { st } = lab;
+  const apiUp = pidAlive(st.apiServer.pid);
+  const [services, slices] = apiUp
+    ? await Promise.all([lab.api.list('Service'), lab.api.list('EndpointSlice')]).catch(() => [[], []])
+    : [[], []];
+  const nodes: NodeStatus[] = st.nodes.map((n) => {
+    const a = st.agents[n.name];
+    const h = lab.agentHealth(n.name);
+    const metrics = h.running ? lab.agentMetrics(n.name) : undefined;
+    return {
+      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, pinDir: a?.pinDir ?? '',
+      agent: {
+        pid: a?.pid ?? 0, running: h.running,
+        health: !h.running ? 'not running' : h.healthy ? 'ok' : h.status ? `unhealthy (HTTP ${h.status})` : 'no answer',
+        healthz: h.body,
+        servicePorts: metrics ? metricValue(metrics, 'switchyard_service_ports') : undefined,
+        uplinkAttached: tcAttached(n.ns, 'eth0'),
+        log: a?.log ?? '', argv: a?.argv ?? [], startedAt: a?.startedAt ?? '',
+      },
+    };
+  });
+  const pods: PodStatus[] = Object.values(st.pods)
+    .sort((a, b) => a.deployment.localeCompare(b.deployment) || a.node.localeCompare(b.node) || a.name.localeCompare(b.name))
+    .map((p) => ({
+      name: p.name, namespace: p.namespace, deployment: p.deployment, node: p.node, ip: p.ip,
+      ready: p.ready && p.phase === 'Running' && pidAlive(p.pid), phase: p.phase === 'Running' && !pidAlive(p.pid) ? 'Failed' : p.phase,
+      version: p.version, labels: p.labels, netns: p.netns, hostIf: p.hostIf, pid: p.pid, createdAt: p.createdAt, log: p.log,
+    }));
+  const svcs: ServiceStatus[] = services.map((s) => {
+    const spec = (s.spec ?? {}) as Record<string, unknown>;
+    const ports = ((spec.ports as Array<Record<string, unknown>> | undefined) ?? []).map((p) => ({
+      name: (p.name as string | undefined) ?? '', port: Number(p.port),
+      targetPort: (p.targetPort as string | number | undefined) ?? Number(p.port),
+      protocol: (p.protocol as string | undefined) ?? 'TCP',
+      ...(p.nodePort ? { nodePort: Number(p.nodePort) } : {}),
+    }));
+    const mine = slices.filter((x) => x.metadata.namespace === s.metadata.namespace && x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
+    const endpoints: string[] = [];
+    for (const sl of mine) {
+      const port = (sl.ports as Array<{ port: number }> | undefined)?.[0]?.port;
+      for (const e of (sl.endpoints as Array<{ addresses: string[]; conditions?: { ready?: boolean } }> | undefined) ?? []) {
+        if (e.conditions?.ready === false) continue;
+        endpoints.push(`${e.addresses[0]}${port ? `:${port}` : ''}`);
+      }
+    }
+    return {
+      name: s.metadata.name, namespace: s.metadata.namespace ?? 'default', type: (spec.type as string | undefined) ?? 'ClusterIP',
+      clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),
+      ...(spec.externalName ? { externalName: spec.externalName as string } : {}),
+      ports, selector: spec.selector as Record<string, string> | undefined,
+      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, summary: describeService(s),
+    };
+  });
+  return {
+    name: st.name, prefix: st.prefix, stateDir: st.stateDir, stateFile: `${st.stateDir}/state.json`, createdAt: st.createdAt,
+    apiServer: { pid: st.apiServer.pid, running: apiUp, url: st.apiServer.url, socket: st.apiServer.socket, kubeconfig: st.apiServer.kubeconfig, log: st.apiServer.log },
+    nodes,
+    external: { namespace: st.externalNs, address: st.externalAddress },
+    underlay: { namespace: st.underlayNs },
+    deployments: Object.values(st.deployments).map((d) => ({
+      name: d.name, namespace: d.namespace, replicas: d.replicas, version: d.version, selector: d.selector,
+      ready: pods.filter((p) => p.deployment === d.name && p.namespace === d.namespace && p.ready).length,
+    })),
+    pods,
+    services: svcs,
+    dataPath: { object: DEFAULT_BPF_OBJECT, fromNetdev: existsSync(DEFAULT_BPF_OBJECT) && hasProgram(DEFAULT_BPF_OBJECT, 'from_netdev') },
+  };
+}
