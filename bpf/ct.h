@@ -97,15 +97,23 @@ static __always_inline void sy_ct_touch(struct sy_ct_entry *ct, const struct sy_
 	}
 }
 
+/* sy_ct_create() with BPF_NOEXIST: the reply key is someone else's (see bpf/snat.h). */
+#define SY_CT_TAKEN  1
+
 /*
  * Records a new flow: the forward entry under @fwd_key rewriting by @fwd_nat, and the reply
  * entry that undoes it — each field the forward rewrite replaced is restored on the way
  * back (frontend address and port as source; the client as destination when its source
  * was rewritten). The reply entry goes first so a reply can never beat it.
+ *
+ * @reply_update is BPF_ANY, or BPF_NOEXIST when the reply key must be new (an SNAT port being
+ * claimed): then SY_CT_TAKEN says it exists, and nothing was written. Otherwise 0, or -1.
  */
 static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
-					__u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
+					__u32 backend_id, __u32 svc_id, __u8 flags, __u64 now,
+					__u64 reply_update)
 {
+	long ret;
 	struct sy_ct_key reply_key;
 	struct sy_ct_entry e;
 
@@ -121,7 +129,10 @@ static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const s
 	e.nat.daddr = fwd_nat->saddr ? fwd_key->saddr : 0;
 	e.nat.sport = fwd_nat->dport ? fwd_key->dport : 0;
 	e.nat.dport = fwd_nat->sport ? fwd_key->sport : 0;
-	if (bpf_map_update_elem(&conntrack, &reply_key, &e, BPF_ANY))
+	ret = bpf_map_update_elem(&conntrack, &reply_key, &e, reply_update);
+	if (ret == -17 /* EEXIST */ && reply_update == BPF_NOEXIST)
+		return SY_CT_TAKEN;
+	if (ret)
 		return -1;
 
 	e.nat = *fwd_nat;

@@ -70,6 +70,46 @@ static __always_inline struct sy_stats *sy_stats_of(__u32 svc_id)
 	return bpf_map_lookup_elem(&stats, &svc_id);
 }
 
+/* Node settings (struct sy_config at index 0). Written by the agent only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sy_config);
+	__uint(max_entries, 1);
+} config SEC(".maps");
+
+static __always_inline const struct sy_config *sy_config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config, &zero);
+}
+
+/* loadBalancerSourceRanges per svc_id (see struct sy_source_range_key). Agent only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sy_source_range_key);
+	__type(value, __u8);
+	__uint(max_entries, SY_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} source_ranges SEC(".maps");
+
+/* Per-CPU event counters, by SY_CNT_*; the reader sums the CPUs. Data path only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, SY_CNT_MAX);
+} counters SEC(".maps");
+
+static __always_inline void sy_counter_inc(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		(*c)++;
+}
+
 /* svc_id → service name and type, for `switchyard inspect` only (see switchyard.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,22 +1,33 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * from_pod: the Service data path for packets leaving pods.
+ * The Service data path: two tc ingress programs sharing one flow, sy_handle().
  *
- * Attached at tc ingress on the host side of every pod veth, it sees each packet a pod
- * sends before the node routes it. Pods are clients (to a Service address: pick a
- * backend, rewrite the destination) and backends (replying: rewrite the source back to
- * the Service address). The kernel then routes the rewritten packet as usual.
+ *   from_pod     host side of every pod veth: packets leaving pods. Pods are clients (to a
+ *                Service address: pick a backend, rewrite the destination) and backends
+ *                (replying: rewrite the source back to the Service address). Frontends of
+ *                SY_SCOPE_INTERNAL.
+ *   from_netdev  the node's uplinks: packets from outside and from other nodes. Clients of
+ *                NodePorts, external IPs and load-balancer IPs (frontends of SY_SCOPE_EXTERNAL;
+ *                a backend on another node also gets the source rewritten to this node, see
+ *                bpf/snat.h), and replies of flows this node translated whose backend is on
+ *                another node (a pod here → ClusterIP → a pod there; NodePort SNAT).
+ *
+ * A translated packet normally goes on to the stack, which routes it. Directions whose new source
+ * may be this node's own address are routed here instead (bpf/fib.h explains why).
  *
  * Verdicts:
  *   TC_ACT_OK       the packet goes on to routing: translated, or untouched when it is not
  *                   Service traffic — nothing we do not understand is ever dropped.
  *   TC_ACT_SHOT     a Service packet we must not let out untranslated: no local backend
- *                   under a Local traffic policy, a control-plane race, a failed rewrite.
- *   TC_ACT_REDIRECT the packet became an ICMP port unreachable headed back into the pod.
+ *                   under a Local traffic policy, a client outside loadBalancerSourceRanges,
+ *                   no SNAT port, a control-plane race, a failed rewrite.
+ *   TC_ACT_REDIRECT the packet became an ICMP port unreachable headed back where it came from,
+ *                   or was routed in BPF (bpf/fib.h).
  *
  * Known limits: IPv4 only; non-first fragments pass untranslated (their ports are in the
  * first fragment), so fragmented UDP to a Service does not survive; a TCP flow whose
- * conntrack entries were evicted is passed untouched (see sy_new_flow).
+ * conntrack entries were evicted is passed untouched (see sy_new_flow); ICMP errors about a
+ * translated flow are not translated.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -29,6 +40,8 @@
 #include "ct.h"
 #include "lb.h"
 #include "reject.h"
+#include "fib.h"
+#include "snat.h"
 
 static __always_inline void sy_count(__u32 svc_id, const struct sy_pkt *pkt, bool new_flow)
 {
@@ -74,6 +87,26 @@ static __always_inline bool sy_ct_forward_usable(const struct sy_ct_entry *ct,
 	return sy_backend_exists(ct->backend_id);
 }
 
+/* Rewrites the packet by @nat and sends it on: to the stack, or routed here when the new source
+ * may be this node's own address (a NodePort flow's SNAT or reply; see bpf/fib.h). */
+static __always_inline int sy_translate(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					const struct sy_nat *nat, __u8 ct_flags)
+{
+	if (sy_nat_apply(skb, pkt, nat))
+		return TC_ACT_SHOT;
+	if ((ct_flags & SY_CT_NODEPORT) && nat->saddr)
+		return sy_fib_forward(skb, nat->saddr, nat->daddr ? nat->daddr : pkt->daddr, pkt->proto);
+	return TC_ACT_OK;
+}
+
+/* Whether loadBalancerSourceRanges of @svc_id admit @client. */
+static __always_inline bool sy_source_allowed(__u32 svc_id, __be32 client)
+{
+	struct sy_source_range_key key = { .prefixlen = 64, .svc_id = svc_id, .addr = client };
+
+	return bpf_map_lookup_elem(&source_ranges, &key) != NULL;
+}
+
 /* A packet of a known flow, either direction: note its state, count it, rewrite it. */
 static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt *pkt,
 				     const struct sy_ct_key *key, struct sy_ct_entry *ct, __u64 now)
@@ -89,18 +122,18 @@ static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt 
 
 	if (key->dir == SY_CT_FORWARD)
 		sy_count(ct->svc_id, pkt, false);
-	return sy_nat_apply(skb, pkt, &nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	return sy_translate(skb, pkt, &nat, ct->flags);
 }
 
 /* A packet with no usable conntrack entry, keyed @fwd_key: maybe the start of a flow. */
 static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pkt *pkt,
-				       const struct sy_ct_key *fwd_key, __u64 now)
+				       const struct sy_ct_key *fwd_key, __u8 scope, __u64 now)
 {
 	struct sy_frontend_key fe_key = {
 		.addr = pkt->daddr,
 		.port = pkt->dport,
 		.proto = pkt->proto,
-		.scope = SY_SCOPE_INTERNAL,
+		.scope = scope,
 	};
 	struct sy_frontend *fep;
 	struct sy_frontend fe;
@@ -108,10 +141,11 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	struct sy_nat nat = {};
 	__u32 backend_id;
 	__u8 ct_flags = 0;
+	int ret;
 
 	fep = bpf_map_lookup_elem(&frontends, &fe_key);
 	if (!fep)
-		return TC_ACT_OK;	/* not a Service address and port */
+		return TC_ACT_OK;	/* not a Service address and port (in this scope) */
 
 	/*
 	 * Only a SYN opens a TCP flow. Anything else without an entry is a flow we lost (LRU
@@ -123,6 +157,11 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 
 	/* One copy: count and gen must come from the same frontend write. */
 	fe = *fep;
+	/* Before anything else, so a client outside the ranges learns nothing (not even "refused"). */
+	if ((fe.flags & SY_FE_SOURCE_RANGES) && !sy_source_allowed(fe.svc_id, pkt->saddr)) {
+		sy_counter_inc(SY_CNT_SOURCE_DENIED);
+		return TC_ACT_SHOT;
+	}
 	if (fe.count == 0) {
 		sy_count_no_backend(fe.svc_id);
 		if (fe.flags & SY_FE_LOCAL_ONLY)
@@ -130,7 +169,8 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 		return sy_reject(skb, pkt);
 	}
 
-	/* Passing the packet on untranslated would leak the Service address: drop instead. */
+	/* Passing the packet on untranslated would leak the Service address: drop instead.
+	 * Affinity is keyed on the client as it sent the packet, before any SNAT. */
 	if (sy_select_backend(&fe, pkt->saddr, now, &backend_id, &be)) {
 		sy_count_no_backend(fe.svc_id);
 		return TC_ACT_SHOT;
@@ -138,22 +178,34 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 
 	nat.daddr = be.addr;
 	nat.dport = be.port;
-	/* Hairpin: the client is its own backend. Without a new source it would answer itself. */
-	if (be.addr == pkt->saddr) {
-		nat.saddr = bpf_htonl(SY_HAIRPIN_ADDR);
-		ct_flags |= SY_CT_HAIRPIN;
+	if (fe.flags & SY_FE_NODEPORT)
+		ct_flags |= SY_CT_NODEPORT;
+
+	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) && !(be.flags & SY_BE_LOCAL)) {
+		/* From outside to a backend on another node: its reply must come back through here. */
+		nat.saddr = sy_snat_addr(pkt->daddr);
+		ret = sy_snat_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_SNAT_EXHAUSTED);
+		if (ret)
+			return TC_ACT_SHOT;
+	} else {
+		/* Hairpin: the client is its own backend. Without a new source it would answer itself. */
+		if (be.addr == pkt->saddr) {
+			nat.saddr = bpf_htonl(SY_HAIRPIN_ADDR);
+			ct_flags |= SY_CT_HAIRPIN;
+		}
+		/* A flow we cannot track would have its replies arrive from the backend address. */
+		if (sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now, BPF_ANY))
+			return TC_ACT_SHOT;
 	}
 
-	/* A flow we cannot track would have its replies arrive from the backend address. */
-	if (sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now))
-		return TC_ACT_SHOT;
-
 	sy_count(fe.svc_id, pkt, true);
-	return sy_nat_apply(skb, pkt, &nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	return sy_translate(skb, pkt, &nat, ct_flags);
 }
 
-SEC("tc")
-int from_pod(struct __sk_buff *skb)
+/* The whole flow for a packet entering at @scope. */
+static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 {
 	struct sy_ct_entry *ct;
 	struct sy_ct_key key;
@@ -164,23 +216,42 @@ int from_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
 
-	/* The pod as a client of a flow we know. */
+	/* The sender as a client of a flow we know. */
 	sy_ct_key_of(&key, &pkt, SY_CT_FORWARD);
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (ct) {
 		if (sy_ct_live(ct, &key, now) && sy_ct_forward_usable(ct, &pkt))
 			return sy_ct_hit(skb, &pkt, &key, ct, now);
-		return sy_new_flow(skb, &pkt, &key, now);
+		return sy_new_flow(skb, &pkt, &key, scope, now);
 	}
 
-	/* The pod as a backend (or a hairpinned client) answering. */
+	/* The sender as a backend (or a hairpinned client) answering. */
 	key.dir = SY_CT_REPLY;
 	ct = bpf_map_lookup_elem(&conntrack, &key);
 	if (ct && sy_ct_live(ct, &key, now))
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
 	key.dir = SY_CT_FORWARD;
-	return sy_new_flow(skb, &pkt, &key, now);
+	return sy_new_flow(skb, &pkt, &key, scope, now);
+}
+
+/* Packets leaving a pod: the pod is a client, or a backend replying. */
+SEC("tc")
+int from_pod(struct __sk_buff *skb)
+{
+	return sy_handle(skb, SY_SCOPE_INTERNAL);
+}
+
+/*
+ * Packets arriving on an uplink: clients from outside (NodePort, external and LB IPs), and
+ * replies of flows translated here whose backend is on another node. Anything else - traffic to
+ * the node's own services (SSH, the agent's health ports), to its pods, from other nodes - finds
+ * no conntrack entry and no frontend, and passes untouched.
+ */
+SEC("tc")
+int from_netdev(struct __sk_buff *skb)
+{
+	return sy_handle(skb, SY_SCOPE_EXTERNAL);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -20,6 +20,7 @@
 #define SY_MAX_SERVICES    65536   /* svc_id < SY_MAX_SERVICES: it indexes the stats array */
 #define SY_MAX_CONNTRACK   262144
 #define SY_MAX_AFFINITY    65536
+#define SY_MAX_SOURCE_RANGES 16384
 
 /* Frontend scopes: where the packet entered the node decides which view of a
  * service it sees (externalTrafficPolicy / internalTrafficPolicy). */
@@ -38,6 +39,9 @@
 #define SY_CT_SEEN_REPLY     (1 << 0) /* a reply has passed: TCP handshake or UDP answer seen */
 #define SY_CT_CLOSING        (1 << 1) /* FIN or RST seen: age out fast */
 #define SY_CT_HAIRPIN        (1 << 2) /* client is its own backend: source was rewritten too */
+/* A flow of a SY_FE_NODEPORT frontend. Its directions that rewrite the source (SNAT, or a reply
+ * taking back the frontend address, which may be this node's own) are routed in BPF, bpf/fib.h. */
+#define SY_CT_NODEPORT       (1 << 3)
 
 /* sy_ct_key.dir */
 #define SY_CT_FORWARD  0   /* client → frontend, as the client sent it */
@@ -51,6 +55,15 @@
 #define SY_CT_LIFETIME_SYN      60     /* TCP before any reply: an unanswered SYN */
 #define SY_CT_LIFETIME_CLOSING  10     /* TCP after FIN or RST */
 #define SY_CT_LIFETIME_UDP      60     /* UDP, refreshed by traffic either way */
+
+/* SNAT source ports for NodePort / external traffic sent to a backend on another node. Above
+ * Linux's default ip_local_port_range (32768-60999), so the node's own connections - numbered by
+ * the kernel, invisible to the data path - never share a port with ours, and above the NodePort
+ * range (30000-32767). Ports are per (node address, backend address and port, protocol): 4536
+ * concurrent flows to each backend through each node. */
+#define SY_SNAT_PORT_MIN   61000
+#define SY_SNAT_PORT_MAX   65535
+#define SY_SNAT_TRIES      16      /* random ports probed for a new flow before reclaiming or giving up */
 
 /* Hairpin SNAT address, 169.254.42.1 in host byte order (bpf_htonl() it). When a pod reaches a
  * Service and is picked as its own backend, the source is rewritten to this address so the
@@ -140,6 +153,27 @@ struct sy_stats {
 	__u64 new_flows;
 	__u64 no_backend;     /* rejected or dropped for want of a backend */
 };
+
+/* config (ARRAY, one entry at index 0): node settings written by the agent. */
+struct sy_config {
+	__be32 snat_addr;   /* source for NodePort / external flows to remote backends; 0: use the
+			     * frontend address (right for a NodePort, which is a node address) */
+};
+
+/* source_ranges (LPM_TRIE): loadBalancerSourceRanges of frontends flagged SY_FE_SOURCE_RANGES.
+ * The data is {svc_id, addr}: an entry for 10.0.0.0/8 of svc 7 has prefixlen 32 + 8, and the data
+ * path looks up {64, svc_id, client}. svc_id is matched whole, so its byte order does not matter. */
+struct sy_source_range_key {
+	__u32  prefixlen;
+	__u32  svc_id;
+	__be32 addr;
+};
+
+/* counters (PERCPU_ARRAY): data-path events not tied to one service, by SY_CNT_*. */
+#define SY_CNT_SNAT_EXHAUSTED   0  /* no free SNAT port for a new flow: dropped */
+#define SY_CNT_SOURCE_DENIED    1  /* client outside loadBalancerSourceRanges: dropped */
+#define SY_CNT_FIB_PASSED       2  /* could not route in BPF: handed to the stack instead */
+#define SY_CNT_MAX              8
 
 /* service_info (HASH): svc_id → who it is. Written by the agent for `switchyard inspect`, which
  * reads the pins with the agent stopped; the data path never reads it. */

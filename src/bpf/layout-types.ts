@@ -14,8 +14,18 @@ export const BE_LOCAL = 1 << 0;
 export const CT_SEEN_REPLY = 1 << 0;
 export const CT_CLOSING = 1 << 1;
 export const CT_HAIRPIN = 1 << 2;
+export const CT_NODEPORT = 1 << 3;
 export const CT_FORWARD = 0;
 export const CT_REPLY = 1;
+
+/** SNAT source ports of NodePort / external flows to remote backends (bpf/switchyard.h). */
+export const SNAT_PORT_MIN = 61000;
+export const SNAT_PORT_MAX = 65535;
+
+/** counters map indices (SY_CNT_*). */
+export const CNT_SNAT_EXHAUSTED = 0;
+export const CNT_SOURCE_DENIED = 1;
+export const CNT_FIB_PASSED = 2;
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
@@ -35,3 +45,8 @@ export const SVC_CLUSTER_IP = 0;
 export const SVC_NODE_PORT = 1;
 export const SVC_LOAD_BALANCER = 2;
 export interface ServiceInfo { name: string; type: number }
+
+/** config[0]: node settings. snatAddr '0.0.0.0' = SNAT to the frontend address. */
+export interface Config { snatAddr: string }
+/** source_ranges key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
+export interface SourceRangeKey { prefixlen: number; svcId: number; addr: string }

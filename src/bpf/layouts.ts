@@ -1,11 +1,11 @@
 // One codec per struct in bpf/switchyard.h, in the C field order. test/kernel/btf-layouts.test.ts
 // checks every size and field offset here against the BTF of the compiled objects.
-import { struct, u32, u64 } from './codec.js';
+import { struct, u8, u32, u64 } from './codec.js';
 import type {
-  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey, Stats,
+  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey, SourceRangeKey, Stats,
 } from './layout-types.js';
 
-export { u32, u64 };
+export { u8, u32, u64 };
 
 export const frontendKey = struct<FrontendKey>('sy_frontend_key', [
   ['addr', 'ipv4'], ['port', 'be16'], ['proto', 'u8'], ['scope', 'u8'],
@@ -51,5 +51,15 @@ export const serviceInfo = struct<ServiceInfo>('sy_service_info', [
   ['name', 'cstr:96'], ['type', 'u8'], ['pad', 'pad:3'],
 ]);
 
+export const config = struct<Config>('sy_config', [
+  ['snatAddr', 'ipv4'],
+]);
+
+export const sourceRangeKey = struct<SourceRangeKey>('sy_source_range_key', [
+  ['prefixlen', 'u32'], ['svcId', 'u32'], ['addr', 'ipv4'],
+]);
+
 /** Every struct codec of switchyard.h, for the BTF check. */
-export const allStructs = { frontendKey, frontend, slotKey, backend, ctKey, nat, ctEntry, affinityKey, affinity, stats, serviceInfo };
+export const allStructs = {
+  frontendKey, frontend, slotKey, backend, ctKey, nat, ctEntry, affinityKey, affinity, stats, serviceInfo, config, sourceRangeKey,
+};

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * SNAT for NodePort / external traffic to a backend on another node: the packet leaves with this
+ * node's address and a source port chosen here, so the backend's reply comes back through this
+ * node, where the reply entry undoes both translations.
+ *
+ * A port is claimed by inserting the flow's reply entry {backend, snat_addr, backend port, port}
+ * with BPF_NOEXIST: the conntrack map itself is the allocation table, so two CPUs can never hand
+ * out the same port to the same backend, and no second map has to be kept in step with it.
+ * Random ports are probed (SY_SNAT_TRIES of SY_SNAT_PORT_MIN..SY_SNAT_PORT_MAX) for one nobody
+ * holds; entries of dead flows are only reclaimed when every probe hit one, which keeps a port
+ * idle for as long as possible before reuse (the backend may still hold the old connection in
+ * TIME_WAIT). With every probed port live the flow is dropped and counted (SY_CNT_SNAT_EXHAUSTED);
+ * the client's retransmission tries again.
+ */
+#ifndef SY_SNAT_H
+#define SY_SNAT_H
+
+#include "maps.h"
+#include "ct.h"
+
+#define SY_SNAT_PORTS  (SY_SNAT_PORT_MAX - SY_SNAT_PORT_MIN + 1)
+
+/* This node's address for SNAT: the agent's choice, else the frontend address (a NodePort's
+ * frontend address is a node address; an external IP's is not, so the agent must set one). */
+static __always_inline __be32 sy_snat_addr(__be32 frontend_addr)
+{
+	const struct sy_config *cfg = sy_config_get();
+
+	return cfg && cfg->snat_addr ? cfg->snat_addr : frontend_addr;
+}
+
+/*
+ * Records a new flow whose forward rewrite @nat has saddr set: picks nat->sport and writes both
+ * conntrack entries. Returns 0, -1 (map error), or SY_CT_TAKEN when no port could be had.
+ */
+static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struct sy_nat *nat,
+					  __u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
+{
+	struct sy_ct_key reply_key;
+	struct sy_ct_entry *old;
+	__be16 reclaim = 0;
+	int ret, i;
+
+	for (i = 0; i < SY_SNAT_TRIES; i++) {
+		nat->sport = bpf_htons(SY_SNAT_PORT_MIN + bpf_get_prandom_u32() % SY_SNAT_PORTS);
+		ret = sy_ct_create(fwd_key, nat, backend_id, svc_id, flags, now, BPF_NOEXIST);
+		if (ret != SY_CT_TAKEN)
+			return ret;
+		if (reclaim)
+			continue;
+		sy_ct_peer_key(&reply_key, fwd_key, nat);
+		old = bpf_map_lookup_elem(&conntrack, &reply_key);
+		if (old && !sy_ct_live(old, &reply_key, now))
+			reclaim = nat->sport;
+	}
+	if (!reclaim)
+		return SY_CT_TAKEN;
+
+	/*
+	 * A dead flow's entry, not evicted yet. Look again right before deleting: another CPU may
+	 * have reclaimed it since. (A reclaim landing between this check and the delete would lose
+	 * its entry; both CPUs would have to draw the same port within that window.)
+	 */
+	nat->sport = reclaim;
+	sy_ct_peer_key(&reply_key, fwd_key, nat);
+	old = bpf_map_lookup_elem(&conntrack, &reply_key);
+	if (old && sy_ct_live(old, &reply_key, now))
+		return SY_CT_TAKEN;
+	bpf_map_delete_elem(&conntrack, &reply_key);
+	return sy_ct_create(fwd_key, nat, backend_id, svc_id, flags, now, BPF_NOEXIST);
+}
+
+#endif /* SY_SNAT_H */
