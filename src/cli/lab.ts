@@ -8,6 +8,8 @@ import type { LabStatus } from '../lab/lab-status.js';
 
 const defaultName = () => process.env.SWITCHYARD_LAB_NAME || DEFAULT_LAB_NAME;
 const say = (line: string) => process.stdout.write(`${line}\n`);
+// `lab status | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
 function needRoot(): void {
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root: it creates network namespaces, mounts bpffs and loads BPF programs');

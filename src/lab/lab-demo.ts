@@ -59,7 +59,7 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   const myapp = svc('myapp-svc');
   if (myapp && myapp.clusterIP !== 'None') {
     const url = `http://${myapp.clusterIP}:${myapp.ports[0].port}/hostname.html`;
-    head(`ClusterIP round robin: ${count} new connections from ${client.name} (${client.node}) to ${url}`);
+    head(`ClusterIP round robin: ${count} new connections from ${client.name} (${client.node}) to ${url} — each one a fresh pick`);
     const r = await probeIn(client.netns, ['http', url, '--count', String(count), '--timeout-ms', '1500']);
     failures += r.failed;
     tally(say, r, byName, myapp);
@@ -70,10 +70,10 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   // 2. A second ClusterIP Service, allocated by the lab's API server.
   const nginx = svc('my-nginx');
   if (nginx && nginx.clusterIP !== 'None') {
-    const url = `http://${nginx.clusterIP}:${nginx.ports[0].port}/`;
+    const url = `http://${nginx.clusterIP}:${nginx.ports[0].port}/hostname.html`;
     const n = Math.max(10, Math.round(count / 5));
-    head(`ClusterIP my-nginx (cluster IP allocated by the API server): ${n} connections from ${client.name} to ${url}`);
-    const r = await probeIn(client.netns, ['http', url.replace(/\/$/, '/hostname.html'), '--count', String(n), '--timeout-ms', '1500']);
+    head(`ClusterIP my-nginx (its cluster IP allocated by the API server): ${n} connections from ${client.name} to ${url}`);
+    const r = await probeIn(client.netns, ['http', url, '--count', String(n), '--timeout-ms', '1500']);
     failures += r.failed;
     tally(say, r, byName, nginx);
   } else {
@@ -156,7 +156,10 @@ function tally(say: (line: string) => void, r: ProbeResult, pods: Map<string, Po
     say(`      ${name.padEnd(width)}  ${(p?.node ?? '?').padEnd(5)}  ${(p?.ip ?? '').padEnd(12)}  ${'█'.repeat(Math.max(1, Math.round((n / max) * BAR))).padEnd(BAR)}  ${n}`);
   }
   const errors = Object.entries(r.errors).map(([e, c]) => `${c}× ${e}`).join(', ');
-  say(`      → ${r.ok} answered by ${rows.length} of ${svc.endpoints.length} endpoints, ${r.failed} failed${errors ? ` (${errors})` : ''}, ${secs(r.durationMs)}`);
+  const perNode = new Map<string, number>();
+  for (const [name, n] of rows) { const node = pods.get(name)?.node ?? '?'; perNode.set(node, (perNode.get(node) ?? 0) + n); }
+  const nodes = [...perNode].sort().map(([node, n]) => `${node} ${n}`).join(', ');
+  say(`      → ${r.ok} answered by ${rows.length} of ${svc.endpoints.length} endpoints (${nodes || 'none'}), ${r.failed} failed${errors ? ` (${errors})` : ''}, ${secs(r.durationMs)}`);
 }
 
 function programmed(say: (line: string) => void, status: LabStatus): void {

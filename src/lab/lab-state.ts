@@ -148,9 +148,11 @@ export function pidAlive(pid: number | undefined): boolean {
  * One mutating command at a time per lab: a lock file holding the owner's PID. A lock whose owner
  * died (a crashed or killed command) is taken over.
  */
-export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export async function withLock<T>(name: string, fn: () => Promise<T>, opts: { create?: boolean; timeoutMs?: number } = {}): Promise<T> {
   const dir = stateDirOf(name);
+  if (!opts.create) requireState(name); // no lab, no lock file left behind either
   mkdirSync(dir, { recursive: true });
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const lock = join(dir, 'lock');
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -123,6 +123,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
         endpoints.push(`${e.addresses[0]}${port ? `:${port}` : ''}`);
       }
     }
+    const ipKey = (e: string) => e.split(/[.:]/).map((x) => x.padStart(5, '0')).join('.');
+    endpoints.sort((a, b) => ipKey(a).localeCompare(ipKey(b)));
     return {
       name: s.metadata.name, namespace: s.metadata.namespace ?? 'default', type: (spec.type as string | undefined) ?? 'ClusterIP',
       clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),

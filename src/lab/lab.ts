@@ -126,7 +126,7 @@ export class Lab {
         say(`logs are in ${stateDir}; \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` removes what was made`);
         throw err;
       }
-    });
+    }, { create: true });
   }
 
   private async startApiServer(): Promise<void> {
@@ -317,6 +317,7 @@ export class Lab {
       this.say(`pod/${p.name} terminating (${why})`);
     };
     const created: PodState[] = [];
+    const t0 = Date.now();
     for (const p of pods()) {
       if (!st.deployments[depKey(p.namespace, p.deployment)]) terminate(p, 'its Deployment is gone');
       if (p.phase === 'Failed') terminate(p, 'failed');
@@ -331,9 +332,9 @@ export class Lab {
     }
     this.save();
     if (created.length) {
-      const t0 = Date.now();
       await Promise.all(created.map((p) => this.waitPodReady(p)));
-      this.say(`${created.length} pod(s) started in ${elapsed(t0)}: ${created.map((p) => `${p.name} on ${p.node} ${p.ip}${p.ready ? '' : ' (NOT ready)'}`).join(', ')}`);
+      for (const p of created) this.say(`pod/${p.name} ${p.ready ? 'ready' : 'NOT ready after 20 s'} on ${p.node}, ${p.ip}${p.ready ? '' : ` (log: ${p.log})`}`);
+      this.say(`${created.length} pod(s) started in ${elapsed(t0)}`);
     }
     // Pods that were not ready at the last look (agent away, slow start) are looked at again.
     for (const p of pods()) if (p.phase === 'Running' && !p.ready) p.ready = this.podReady(p);
