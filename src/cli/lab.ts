@@ -179,5 +179,6 @@ export function renderStatus(s: LabStatus): string {
     eps: v.endpoints.length === 0 ? '<none>' : v.endpoints.length > 3 ? `${v.endpoints.slice(0, 3).join(',')} + ${v.endpoints.length - 3} more` : v.endpoints.join(','),
   }))).trimEnd());
   out.push('');
+  out.push(`Logs: ${s.stateDir}/{apiserver,${s.nodes.map((n) => `agent-${n.name}`).join(',')}}.log and pods/<pod>.log   Scripts: \`switchyard lab status -o json\``);
   return out.join('\n') + '\n';
 }

@@ -69,7 +69,9 @@ export class Lab {
       const t0 = Date.now();
       const existing = loadState(name);
       if (existing && pidAlive(existing.apiServer.pid)) {
-        throw new LabError(`lab "${name}" is already up (state in ${existing.stateDir}); \`switchyard lab status\` shows it, \`switchyard lab down\` removes it`);
+        // Up is where the user wants to be: say so and carry on (make lab may run twice).
+        say(`lab "${name}" is already up (since ${existing.createdAt}, state in ${existing.stateDir}); \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` first for a fresh one`);
+        return new Lab(existing, say);
       }
       if (existing || namespacesOf(prefixOf(name)).length > 0 || mountsUnder(stateDirOf(name)).length > 0) {
         say(`cleaning up what a previous lab "${name}" left behind`);
