@@ -1,16 +1,18 @@
 // The composition root of the node agent: open the pinned data path, wire a source into the
 // sync pipeline, attach the programs to the devices, and keep going until told to stop.
 // Stopping leaves programs attached and maps pinned: traffic flows while the agent is away.
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
 import type { DesiredState, NodeConfig } from '../compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
+import { ConfigWriter, configFor } from '../dataplane/nodeport.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';
+import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddrs.js';
 import { Pipeline } from './pipeline.js';
 import { DEFAULT_PIN_DIR } from './config.js';
 
@@ -34,7 +36,11 @@ export interface AgentOptions {
   pinDir: string;
   bpfObject: string;
   hostnameOverride?: string;
+  /** --nodeport-addresses: CIDRs (kube-proxy's nodePortAddresses). NodePorts answer on the IPv4
+   *  addresses of the --devices interfaces inside them, or on all of them when none is IPv4. */
   nodePortAddresses?: string[];
+  /** How often the device addresses are re-read (a change re-syncs). */
+  addressPollMs?: number;
   minSyncPeriodMs: number;
   log: Logger;
   hooks?: AgentHooks;
@@ -42,6 +48,7 @@ export interface AgentOptions {
 
 export class Agent {
   private readonly watchers: DeviceWatcher[] = [];
+  private addressTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly pipeline: Pipeline,
@@ -58,11 +65,15 @@ export class Agent {
     ensureBpffs(opts.pinDir, { mountIfMissing: opts.pinDir === DEFAULT_PIN_DIR });
     const obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir });
     const source = opts.source ?? manifestSource(opts);
-    const node: NodeConfig = {
-      nodeName: opts.hostnameOverride ?? hostname(),
-      nodePortAddresses: opts.nodePortAddresses ?? [],
-    };
+    // NodePort addresses and the SNAT address come from the uplinks, re-read while running.
+    const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;
+    const readAddresses = () => nodeAddresses(networkInterfaces(), devices, opts.nodePortAddresses ?? []);
+    let addresses = readAddresses();
+    const node: NodeConfig = { nodeName: opts.hostnameOverride ?? hostname(), nodePortAddresses: addresses.nodePortAddresses };
     const maps = dataplaneMaps(obj);
+    // Before any program is attached: an SNAT flow must never take the frontend address by default.
+    const config = new ConfigWriter(maps.config);
+    config.apply(configFor(addresses));
     const pipeline = new Pipeline({
       source, node: () => node, reconciler: new Reconciler(maps, log), log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
@@ -74,10 +85,20 @@ export class Agent {
     pipeline.syncNow();
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {
-      // from_netdev (NodePort from outside) is not in the data path yet: say so rather than fail.
+      // An object built before from_netdev existed: say so rather than fail.
       if (obj.programNames().includes('from_netdev')) agent.attachPrograms(opts.devices, 'from_netdev');
-      else log.warn({ devices: opts.devices }, 'no from_netdev program in the object yet: uplinks not attached');
+      else log.warn({ devices: opts.devices }, 'no from_netdev program in the object: uplinks not attached');
     }
+    agent.addressTimer = setInterval(() => {
+      const next = readAddresses();
+      if (sameNodeAddresses(next, addresses)) return;
+      addresses = next;
+      node.nodePortAddresses = next.nodePortAddresses;
+      config.apply(configFor(next));
+      logAddresses(log, next, 'node addresses changed');
+      pipeline.request();
+    }, opts.addressPollMs ?? 1000);
+    logAddresses(log, addresses, 'node addresses');
     log.info({ node: node.nodeName, pinDir: opts.pinDir, source: source.name }, 'agent started');
     return agent;
   }
@@ -99,12 +120,17 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.addressTimer);
     for (const w of this.watchers) w.stop();
     this.pipeline.stop();
     await this.source.stop();
     this.obj.close();
     this.log.info('agent stopped; programs stay attached and maps pinned');
   }
+}
+
+function logAddresses(log: Logger, a: NodeAddresses, msg: string): void {
+  log.info({ nodePortAddresses: a.nodePortAddresses, snatAddress: a.snatAddress ?? null }, msg);
 }
 
 function manifestSource(opts: AgentOptions): Source {

@@ -128,7 +128,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--apiserver-host', arg: '<host>', help: 'API server host, overriding the kubeconfig or in-cluster address (in a cluster that address is a ClusterIP this agent itself serves)', parse: parseHost },
   { flag: '--apiserver-port', arg: '<port>', help: `API server port, overriding the kubeconfig\'s (in a cluster with --apiserver-host: default ${DEFAULT_APISERVER_PORT})`, parse: (t) => parsePort(t) },
   { flag: '--hostname-override', arg: '<name>', help: 'this node\'s name, as in EndpointSlices\' nodeName (default: the host name)', parse: nonEmpty },
-  { flag: '--nodeport-addresses', arg: '<cidrs>', help: 'comma-separated CIDRs: NodePorts answer only on node addresses inside them (default: every node address)', parse: parseCidrList, list: true, key: 'nodePortAddresses' },
+  { flag: '--nodeport-addresses', arg: '<cidrs>', help: 'comma-separated CIDRs: NodePorts answer only on the --devices addresses inside them (default: every IPv4 address of the --devices interfaces)', parse: parseCidrList, list: true, key: 'nodePortAddresses' },
   { flag: '--cluster-cidr', arg: '<cidrs>', help: 'comma-separated pod CIDRs of the cluster (accepted as kube-proxy does; informational for now)', parse: parseCidrList, list: true },
   { flag: '--healthz-bind-address', arg: '<host:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
   { flag: '--metrics-bind-address', arg: '<host:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },

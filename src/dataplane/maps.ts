@@ -2,7 +2,7 @@
 import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
 import * as layouts from '../bpf/layouts.js';
 import type {
-  Affinity, AffinityKey, Backend, CtEntry, CtKey, Frontend, FrontendKey, ServiceInfo, SlotKey, Stats,
+  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, ServiceInfo, SlotKey, SourceRangeKey, Stats,
 } from '../bpf/layout-types.js';
 
 export interface DataplaneMaps {
@@ -13,6 +13,11 @@ export interface DataplaneMaps {
   affinity: TypedMap<AffinityKey, Affinity>;
   stats: PercpuMap<number, Stats>;
   serviceInfo: TypedMap<number, ServiceInfo>;
+  /** loadBalancerSourceRanges (LPM trie; the value is unused, 1). */
+  sourceRanges: TypedMap<SourceRangeKey, number>;
+  config: TypedMap<number, Config>;
+  /** Data-path event counters by CNT_*, per CPU. */
+  counters: PercpuMap<number, bigint>;
 }
 
 export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
@@ -24,5 +29,8 @@ export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
     affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),
     stats: obj.percpuMap('stats', layouts.u32, layouts.stats),
     serviceInfo: obj.map('service_info', layouts.u32, layouts.serviceInfo),
+    sourceRanges: obj.map('source_ranges', layouts.sourceRangeKey, layouts.u8),
+    config: obj.map('config', layouts.u32, layouts.config),
+    counters: obj.percpuMap('counters', layouts.u32, layouts.u64),
   };
 }

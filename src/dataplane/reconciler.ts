@@ -2,9 +2,10 @@
 // the hitless order planWrites() lays out, each phase as one batch.
 import type { Logger } from 'pino';
 import type { DesiredState, ServicePortInfo } from '../compile/index.js';
-import { SVC_CLUSTER_IP, SVC_LOAD_BALANCER, SVC_NODE_PORT, type ServiceInfo } from '../bpf/layout-types.js';
+import { SVC_CLUSTER_IP, SVC_LOAD_BALANCER, SVC_NODE_PORT, type ServiceInfo, type SourceRangeKey } from '../bpf/layout-types.js';
 import type { DataplaneMaps } from './maps.js';
 import { type CurrentState, planWrites, stateFromMaps } from './plan.js';
+import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './nodeport.js';
 
 export interface SyncResult {
   frontends: number;
@@ -18,11 +19,13 @@ export interface SyncResult {
 export class Reconciler {
   private currentState: CurrentState;
   private names: Map<number, ServiceInfo>;
+  private sourceRanges: Map<string, SourceRangeKey>;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(private readonly maps: DataplaneMaps, private readonly log: Logger) {
     this.currentState = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
     this.names = new Map(maps.serviceInfo.entries());
+    this.sourceRanges = sourceRangesFromMap(maps.sourceRanges.entries());
     log.info({ frontends: this.currentState.frontends.size, backends: this.currentState.backends.size }, 'read existing map state');
   }
 
@@ -39,8 +42,15 @@ export class Reconciler {
     // the old view and rewrites whatever the failed phase left half done.
     maps.backends.setMany(plan.upsertBackends);
     maps.slots.setMany(plan.writeSlots);
+    // Source ranges around the frontends: in before a frontend is flagged to check them, out after.
+    const ranges = planSourceRanges(this.sourceRanges, desiredSourceRanges(desired));
+    maps.sourceRanges.setMany(ranges.add.map((k) => [k, 1] as const));
+    // Should a later phase throw, the next sync must know these are in (to remove them if unwanted).
+    for (const k of ranges.add) this.sourceRanges.set(sourceRangeKeyString(k), k);
     maps.frontends.setMany(plan.upsertFrontends);
     maps.frontends.deleteMany(plan.deleteFrontends);
+    maps.sourceRanges.deleteMany(ranges.remove);
+    this.sourceRanges = ranges.next;
     maps.slots.deleteMany(plan.deleteSlots);
     maps.backends.deleteMany(plan.deleteBackends);
     this.syncNames(desired.services);
@@ -54,8 +64,8 @@ export class Reconciler {
       frontends: plan.next.frontends.size,
       backends: plan.next.backends.size,
       sets: plan.next.sets.size,
-      writes: plan.upsertBackends.length + plan.writeSlots.length + plan.upsertFrontends.length,
-      deletes: plan.deleteFrontends.length + plan.deleteSlots.length + plan.deleteBackends.length,
+      writes: plan.upsertBackends.length + plan.writeSlots.length + plan.upsertFrontends.length + ranges.add.length,
+      deletes: plan.deleteFrontends.length + plan.deleteSlots.length + plan.deleteBackends.length + ranges.remove.length,
       durationMs: performance.now() - started,
     };
   }

@@ -1,0 +1,50 @@
+// This node's addresses as the data path needs them, from the uplink devices (--devices):
+//  - the NodePort addresses: every IPv4 address of those devices, or with --nodeport-addresses
+//    only those inside one of its IPv4 CIDRs (kube-proxy's rule: no IPv4 CIDR given, or 0.0.0.0/0,
+//    means every address);
+//  - the SNAT address, the source of NodePort / external traffic this node forwards to a backend
+//    on another node: the first IPv4 address of the first device by name. It is not filtered by
+//    --nodeport-addresses, which says where NodePorts answer, not how other nodes reach this one.
+// Pure: the interface table comes in (os.networkInterfaces() in the agent).
+import { isIPv4 } from 'node:net';
+import { ipv4ToInt } from '../model/check.js';
+
+export interface InterfaceAddress { address: string; family: string | number }
+export type InterfaceTable = Record<string, ReadonlyArray<InterfaceAddress> | undefined>;
+
+export interface NodeAddresses {
+  /** Where NodePorts answer, in device-name then kernel order, without duplicates. */
+  nodePortAddresses: string[];
+  /** The SNAT address; undefined when no device has an IPv4 address. */
+  snatAddress?: string;
+}
+
+/** "10.0.0.0/8" → [network, mask] as unsigned 32-bit numbers; undefined for IPv6. */
+function ipv4Cidr(cidr: string): [number, number] | undefined {
+  const [addr, lenText] = cidr.split('/');
+  if (!isIPv4(addr)) return undefined;
+  const len = Number(lenText);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return [(ipv4ToInt(addr) & mask) >>> 0, mask];
+}
+
+const isV4 = (a: InterfaceAddress) => a.family === 'IPv4' || a.family === 4;
+
+export function nodeAddresses(ifaces: InterfaceTable, devices: RegExp | undefined, cidrs: readonly string[]): NodeAddresses {
+  if (!devices) return { nodePortAddresses: [] };
+  const names = Object.keys(ifaces).filter((n) => devices.test(n)).sort();
+  const all: string[] = [];
+  for (const name of names) {
+    for (const a of ifaces[name] ?? []) if (isV4(a) && !all.includes(a.address)) all.push(a.address);
+  }
+  const nets = cidrs.map(ipv4Cidr).filter((n): n is [number, number] => n !== undefined);
+  const inRange = (addr: string) => nets.some(([net, mask]) => ((ipv4ToInt(addr) & mask) >>> 0) === net);
+  const out: NodeAddresses = { nodePortAddresses: nets.length === 0 ? all : all.filter(inRange) };
+  if (all.length > 0) out.snatAddress = all[0];
+  return out;
+}
+
+export function sameNodeAddresses(a: NodeAddresses, b: NodeAddresses): boolean {
+  return a.snatAddress === b.snatAddress && a.nodePortAddresses.length === b.nodePortAddresses.length &&
+    a.nodePortAddresses.every((x, i) => x === b.nodePortAddresses[i]);
+}
