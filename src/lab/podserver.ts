@@ -1,5 +1,6 @@
 // A pod's workload in the lab and the e2e tests: HTTP on :80 like the classic "myapp" demo
-// (/ says hello with the version, /hostname.html the pod name) and a UDP echo that names the pod.
+// (/ says hello with the version, /hostname.html the pod name, /clientip the pod name and the
+// client address it sees) and a UDP echo that names the pod.
 // Run inside a pod's namespace: node dist/lab/podserver.js NAME [VERSION] [HTTP_PORT] [UDP_PORT]
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
@@ -7,8 +8,9 @@ import { createSocket } from 'node:dgram';
 const [name = 'pod', version = 'v1', httpPort = '80', udpPort = '5353'] = process.argv.slice(2);
 
 const http = createServer((req, res) => {
-  const body = req.url === '/hostname.html'
-    ? `${name}\n`
+  // /clientip: "NAME ADDRESS", the peer as this pod sees it (after any SNAT on the way in).
+  const body = req.url === '/hostname.html' ? `${name}\n`
+    : req.url === '/clientip' ? `${name} ${req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}\n`
     : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
   res.writeHead(200, { 'content-type': 'text/html' });
   res.end(body);
