@@ -3,8 +3,11 @@
 // namespace is out of reach from the root namespace, so the same API is also served on a unix
 // socket (path sockets ignore network namespaces): the admin channel of `switchyard lab`.
 //   node dist/lab/apiserver-main.js --host 10.250.0.254 --port 6443 --socket /run/switchyard-lab/NAME/api.sock
+// With --state FILE the objects outlive the process, as a real API server's do (etcd): they are
+// written there as they change and loaded on start, so a restarted server resyncs its clients
+// instead of telling them everything was deleted.
 import { createServer, request } from 'node:http';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TOKEN, FakeApiServer } from './apiserver.js';
 
@@ -14,10 +17,24 @@ const { values } = parseArgs({
     port: { type: 'string', default: '6443' },
     socket: { type: 'string' },
     token: { type: 'string', default: DEFAULT_TOKEN },
+    state: { type: 'string' },
   },
 });
 
 const api = new FakeApiServer({ host: values.host, port: Number(values.port), token: values.token, historySize: 10_000 });
+const PERSISTED_KINDS = ['Node', 'Service', 'EndpointSlice'] as const;
+if (values.state && existsSync(values.state)) {
+  for (const obj of JSON.parse(readFileSync(values.state, 'utf8')) as unknown[]) api.apply(obj);
+}
+let savedVersion = api.resourceVersion();
+const save = () => {
+  if (!values.state || api.resourceVersion() === savedVersion) return;
+  savedVersion = api.resourceVersion();
+  const tmp = `${values.state}.tmp`;
+  writeFileSync(tmp, JSON.stringify(PERSISTED_KINDS.flatMap((kind) => api.list(kind))));
+  renameSync(tmp, values.state);
+};
+const saver = setInterval(save, 100);
 const { url } = await api.start();
 const target = new URL(url);
 
@@ -51,6 +68,8 @@ process.stdout.write(`${JSON.stringify({ msg: 'lab api server listening', url, s
 
 const stop = (signal: string) => {
   process.stdout.write(`${JSON.stringify({ msg: 'stopping', signal })}\n`);
+  clearInterval(saver);
+  save();
   admin?.close();
   admin?.closeAllConnections();
   if (values.socket) rmSync(values.socket, { force: true });

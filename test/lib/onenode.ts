@@ -1,7 +1,8 @@
 // A one-node cluster for e2e tests: a node namespace, pods behind veths, client pods, and a
 // real agent process fed from a manifest directory. Names are unique to the run; destroy()
 // removes every namespace, process, pin and file it made.
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { kubeconfigFor } from '../../src/lab/apiserver.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -53,12 +54,36 @@ export class OneNodeCluster {
     rmSync(join(this.manifests, file), { force: true });
   }
 
-  startAgent(): void {
+  /** Starts the agent on the manifest directory, or on the API server with `kubeconfig`. */
+  startAgent(opts: { kubeconfig?: string } = {}): void {
     const log = openSync(this.agentLog, 'a');
+    const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', this.manifests];
     this.agent = spawnIn(this.nodeNs, [
-      NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', '--manifests', this.manifests,
+      NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', ...source,
       '--pod-devices', `sy${this.id}h*`, '--pin-dir', this.pinDir, '--hostname-override', 'node1',
     ], { logFd: log });
+  }
+
+  private api?: ChildProcess;
+  readonly apiSocket = join(this.workDir, 'api.sock');
+
+  /** The API-server double inside the node namespace (127.0.0.1:6443 there), objects kept in a
+   *  state file across restarts; the test reaches it through a unix socket. Returns a kubeconfig. */
+  async startApiServer(): Promise<string> {
+    this.api = spawnIn(this.nodeNs, [
+      NODE_BIN, join(ROOT, 'dist/lab/apiserver-main.js'), '--host', '127.0.0.1', '--port', '6443',
+      '--socket', this.apiSocket, '--state', join(this.workDir, 'api-state.json'),
+    ], { logFd: openSync(join(this.workDir, 'api.log'), 'a') });
+    await this.waitFor('the API server socket', () => existsSync(this.apiSocket));
+    const kubeconfig = join(this.workDir, 'kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigFor('http://127.0.0.1:6443'));
+    return kubeconfig;
+  }
+
+  async stopApiServer(): Promise<void> {
+    const api = this.api;
+    if (!api || api.exitCode !== null) return;
+    await new Promise<void>((resolve) => { api.once('exit', () => resolve()); api.kill('SIGTERM'); });
   }
 
   async stopAgent(): Promise<void> {
@@ -98,6 +123,7 @@ export class OneNodeCluster {
 
   async destroy(): Promise<void> {
     await this.stopAgent();
+    await this.stopApiServer();
     for (const pod of this.pods.values()) deleteNamespace(pod.ns);
     deleteNamespace(this.nodeNs);
     unmountBpffs(this.pinDir);
