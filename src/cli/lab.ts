@@ -51,7 +51,7 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`);
     }));
 
   cmd.addCommand(sub('down', 'remove every namespace, process, pin and file of the lab (also after a crash)')
-    .option('--all', 'every lab found (state dirs under /run/switchyard-lab, namespaces sy<NAME>-underlay)')
+    .option('--all', 'every lab with a state dir under /run/switchyard-lab')
     .action(async (o: { name: string; all?: boolean }) => {
       needRoot();
       const { teardown, listLabs } = await lab();

@@ -65,6 +65,12 @@ export class Lab {
   static async up(name: string, opts: { examples?: boolean; say?: Say } = {}): Promise<Lab> {
     checkName(name);
     const say = opts.say ?? quiet;
+    const strays = namespacesOf(prefixOf(name));
+    if (strays.length > 0 && !existsSync(stateDirOf(name))) {
+      // No state dir, so no lab made them (up makes it first): they may be another tool's. Ask, don't delete.
+      throw new LabError(`namespaces ${strays.join(' ')} exist but lab "${name}" has no state in ${stateDirOf(name)}; `
+        + `use another --name, or remove them with \`switchyard lab down --name ${name}\` if they are a lab's`);
+    }
     return withLock(name, async () => {
       const t0 = Date.now();
       const existing = loadState(name);
@@ -73,7 +79,7 @@ export class Lab {
         say(`lab "${name}" is already up (since ${existing.createdAt}, state in ${existing.stateDir}); \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` first for a fresh one`);
         return new Lab(existing, say);
       }
-      if (existing || namespacesOf(prefixOf(name)).length > 0 || mountsUnder(stateDirOf(name)).length > 0) {
+      if (existing || mountsUnder(stateDirOf(name)).length > 0) {
         say(`cleaning up what a previous lab "${name}" left behind`);
         await teardown(name, quiet, { keepLock: true });
       }
@@ -547,13 +553,13 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
   return { processes: pids.length, namespaces, mounts, stateDir: removedDir };
 }
 
-/** Names of every lab with a state dir or an underlay namespace (for `lab down --all`). */
-export function listLabs(root = stateDirOf('x').replace(/\/x$/, '')): string[] {
-  const names = new Set<string>();
-  try { for (const d of readdirSync(root)) if (/^[a-z][a-z0-9]{0,6}$/.test(d)) names.add(d); } catch { /* no root */ }
-  for (const ns of listNamespaces()) {
-    const m = /^sy([a-z][a-z0-9]{0,6})-underlay$/.exec(ns);
-    if (m) names.add(m[1]);
+/** Names of every lab with a state dir (for `lab down --all`). The dir is made before any
+ *  namespace, so a crashed lab has one; namespaces alone are not enough to claim a lab, as other
+ *  tools (tests) build topologies with "sy…" prefixes of their own. */
+export function listLabs(root = dirname(stateDirOf('x'))): string[] {
+  try {
+    return readdirSync(root).filter((d) => /^[a-z][a-z0-9]{0,6}$/.test(d)).sort();
+  } catch {
+    return [];
   }
-  return [...names].sort();
 }
