@@ -49,8 +49,13 @@ export function servicesView(m: MapContents): ServiceRow[] {
       };
       rows.set(fe.svcId, row);
     }
-    const scope = key.scope === SCOPE_EXTERNAL ? (fe.flags & FE_LOCAL_ONLY ? ' (external, local)' : ' (external)') : '';
-    row.frontends.push(`${hostPort(key.addr, key.port)}/${proto(key.proto)}${scope}`);
+    // One address answers in two scopes (from pods, from outside); show it once, and say so only
+    // when outside traffic is held to local endpoints (externalTrafficPolicy: Local).
+    const text = `${hostPort(key.addr, key.port)}/${proto(key.proto)}`;
+    const local = key.scope === SCOPE_EXTERNAL && (fe.flags & FE_LOCAL_ONLY) !== 0;
+    const at = row.frontends.findIndex((f) => f.startsWith(text));
+    if (at < 0) row.frontends.push(local ? `${text} (Local)` : text);
+    else if (local) row.frontends[at] = `${text} (Local)`;
     for (const id of setMembers(m, fe.setId, fe.gen, fe.count)) {
       if (row.backends.some((b) => b.id === id)) continue;
       const be = backends.get(id);

@@ -36,6 +36,15 @@ describe('inspect views', () => {
     expect(unnamed).toMatchObject({ service: 'svc#2', frontends: ['10.96.0.20:53/UDP'], backends: [], noEndpointRejects: 4 });
   });
 
+  it('shows an address answering in both scopes once, marked when outside traffic is Local', () => {
+    const m = maps();
+    m.frontends.push(
+      [{ addr: '10.250.0.11', port: 30080, proto: 6, scope: 0 }, { svcId: 1, setId: 1, affinityTimeout: 30, count: 2, gen: 1, flags: 1 }],
+      [{ addr: '10.250.0.11', port: 30080, proto: 6, scope: 1 }, { svcId: 1, setId: 3, affinityTimeout: 30, count: 0, gen: 0, flags: 3 }],
+    );
+    expect(servicesView(m)[0].frontends).toEqual(['10.96.0.10:80/TCP', '10.250.0.11:30080/TCP (Local)']);
+  });
+
   it('marks backends no active generation names as draining', () => {
     expect(backendsView(maps()).map((b) => [b.id, b.state])).toEqual([[11, 'active'], [12, 'active'], [13, 'draining']]);
   });
