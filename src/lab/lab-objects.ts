@@ -145,8 +145,11 @@ export function allocateService(svc: KubeObject, existing: KubeObject[]): KubeOb
     const used = new Set<number>();
     for (const e of others) for (const p of (obj(e.spec).ports as Raw[] | undefined) ?? []) if (p.nodePort) used.add(Number(p.nodePort));
     const prevPorts = (obj(previous?.spec).ports as Raw[] | undefined) ?? [];
-    for (const p of (spec.ports as Raw[] | undefined) ?? []) {
-      if (p.nodePort) { used.add(Number(p.nodePort)); continue; }
+    const ports = (spec.ports as Raw[] | undefined) ?? [];
+    // Ports the manifest names itself are taken before any is handed out, whatever their order.
+    for (const p of ports) if (p.nodePort) used.add(Number(p.nodePort));
+    for (const p of ports) {
+      if (p.nodePort) continue;
       const same = prevPorts.find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
       let port = same?.nodePort ? Number(same.nodePort) : 0;
       for (let n = NODE_PORT_RANGE[0]; !port && n <= NODE_PORT_RANGE[1]; n++) if (!used.has(n)) port = n;
