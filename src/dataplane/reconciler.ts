@@ -54,11 +54,8 @@ export class Reconciler {
     maps.slots.deleteMany(plan.deleteSlots);
     maps.backends.deleteMany(plan.deleteBackends);
     this.syncNames(desired.services);
-    const removedBackends = new Set(plan.deleteBackends);
-    const liveSets = new Set(plan.next.sets.keys());
-    if (removedBackends.size > 0 || [...this.currentState.sets.keys()].some((id) => !liveSets.has(id))) {
-      this.pruneAffinity(liveSets, removedBackends);
-    }
+    const setsChanged = plan.writeSlots.length > 0 || plan.deleteSlots.length > 0 || plan.deleteBackends.length > 0;
+    if (setsChanged) this.pruneAffinity(plan.next);
     this.currentState = plan.next;
     return {
       frontends: plan.next.frontends.size,
@@ -81,14 +78,17 @@ export class Reconciler {
     this.names = next;
   }
 
-  /** Stale affinity entries (deleted services or backends) would only sit in the LRU until
-   *  evicted; the data path already ignores them, this keeps `inspect affinity` honest. */
-  private pruneAffinity(liveSets: Set<number>, removedBackends: Set<number>): void {
+  /** An affinity entry is good only while its backend is a member of its own set. The data path
+   *  checks that the backend still exists, but backend IDs are shared by a service port's "all"
+   *  and "local" sets, so an endpoint can leave one set and stay in the other: prune here. */
+  private pruneAffinity(next: CurrentState): void {
+    const members = new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)]));
     const stale = this.maps.affinity.entries()
-      .filter(([key, value]) => !liveSets.has(key.setId) || removedBackends.has(value.backendId))
+      .filter(([key, value]) => !members.get(key.setId)?.has(value.backendId))
       .map(([key]) => key);
     if (stale.length > 0) this.maps.affinity.deleteMany(stale);
   }
+
 }
 
 const SERVICE_TYPE: Record<string, number> = { ClusterIP: SVC_CLUSTER_IP, NodePort: SVC_NODE_PORT, LoadBalancer: SVC_LOAD_BALANCER };
