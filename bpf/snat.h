@@ -7,11 +7,11 @@
  * A port is claimed by inserting the flow's reply entry {backend, snat_addr, backend port, port}
  * with BPF_NOEXIST: the conntrack map itself is the allocation table, so two CPUs can never hand
  * out the same port to the same backend, and no second map has to be kept in step with it.
- * Random ports are probed (SY_SNAT_TRIES of SY_SNAT_PORT_MIN..SY_SNAT_PORT_MAX) for one nobody
- * holds; entries of dead flows are only reclaimed when every probe hit one, which keeps a port
- * idle for as long as possible before reuse (the backend may still hold the old connection in
- * TIME_WAIT). With every probed port live the flow is dropped and counted (SY_CNT_SNAT_EXHAUSTED);
- * the client's retransmission tries again.
+ * Random ports of the SNAT ranges (switchyard.h) are probed, SY_SNAT_TRIES of them, for one
+ * nobody holds; a port whose flow is over (sy_snat_reusable) is only reclaimed when every probe
+ * hit a taken one, which leaves ports idle as long as possible before reuse. With every probed
+ * port in use the flow is dropped and counted (SY_CNT_SNAT_EXHAUSTED); the client's
+ * retransmission tries again.
  */
 #ifndef SY_SNAT_H
 #define SY_SNAT_H
@@ -19,7 +19,41 @@
 #include "maps.h"
 #include "ct.h"
 
-#define SY_SNAT_PORTS  (SY_SNAT_PORT_MAX - SY_SNAT_PORT_MIN + 1)
+#define SY_SNAT_LOW_PORTS  (SY_SNAT_LOW_MAX - SY_SNAT_LOW_MIN + 1)
+#define SY_SNAT_PORTS      (SY_SNAT_LOW_PORTS + SY_SNAT_HIGH_MAX - SY_SNAT_HIGH_MIN + 1)
+
+/* A random port of the two SNAT ranges, in network order. */
+static __always_inline __be16 sy_snat_random_port(void)
+{
+	__u32 r = bpf_get_prandom_u32() % SY_SNAT_PORTS;
+
+	return bpf_htons(r < SY_SNAT_LOW_PORTS ? SY_SNAT_LOW_MIN + r : SY_SNAT_HIGH_MIN + (r - SY_SNAT_LOW_PORTS));
+}
+
+/*
+ * Whether the port of @old, the reply entry of an earlier SNAT flow keyed @key, may go to a new
+ * flow: the entry is past its lifetime, a TCP backend is past TIME_WAIT, and its forward entry -
+ * if it still is this flow's: a client reusing its port for a later flow overwrites it - is dead
+ * too (a one-way UDP stream only ever refreshes the forward entry).
+ */
+static __always_inline bool sy_snat_reusable(const struct sy_ct_entry *old, const struct sy_ct_key *key,
+					     __u64 now)
+{
+	struct sy_nat nat = old->nat;
+	struct sy_ct_key fwd_key;
+	struct sy_ct_entry *fwd;
+
+	if (sy_ct_fresh(old, key->proto, now))
+		return false;
+	if (key->proto == IPPROTO_TCP &&
+	    (__s64)(now - old->last_seen_ns) < (__s64)(SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC))
+		return false;
+	sy_ct_peer_key(&fwd_key, key, &nat);
+	fwd = bpf_map_lookup_elem(&conntrack, &fwd_key);
+	if (!fwd || fwd->nat.sport != key->dport || fwd->nat.daddr != key->saddr || fwd->nat.dport != key->sport)
+		return true;	/* gone, or another flow's now */
+	return !sy_ct_fresh(fwd, key->proto, now);
+}
 
 /* This node's address for SNAT: the agent's choice, else the frontend address (a NodePort's
  * frontend address is a node address; an external IP's is not, so the agent must set one). */
@@ -43,7 +77,7 @@ static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struc
 	int ret, i;
 
 	for (i = 0; i < SY_SNAT_TRIES; i++) {
-		nat->sport = bpf_htons(SY_SNAT_PORT_MIN + bpf_get_prandom_u32() % SY_SNAT_PORTS);
+		nat->sport = sy_snat_random_port();
 		ret = sy_ct_create(fwd_key, nat, backend_id, svc_id, flags, now, BPF_NOEXIST);
 		if (ret != SY_CT_TAKEN)
 			return ret;
@@ -51,7 +85,7 @@ static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struc
 			continue;
 		sy_ct_peer_key(&reply_key, fwd_key, nat);
 		old = bpf_map_lookup_elem(&conntrack, &reply_key);
-		if (old && !sy_ct_live(old, &reply_key, now))
+		if (old && sy_snat_reusable(old, &reply_key, now))
 			reclaim = nat->sport;
 	}
 	if (!reclaim)
@@ -65,7 +99,7 @@ static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struc
 	nat->sport = reclaim;
 	sy_ct_peer_key(&reply_key, fwd_key, nat);
 	old = bpf_map_lookup_elem(&conntrack, &reply_key);
-	if (old && sy_ct_live(old, &reply_key, now))
+	if (old && !sy_snat_reusable(old, &reply_key, now))
 		return SY_CT_TAKEN;
 	bpf_map_delete_elem(&conntrack, &reply_key);
 	return sy_ct_create(fwd_key, nat, backend_id, svc_id, flags, now, BPF_NOEXIST);

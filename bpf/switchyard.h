@@ -56,14 +56,24 @@
 #define SY_CT_LIFETIME_CLOSING  10     /* TCP after FIN or RST */
 #define SY_CT_LIFETIME_UDP      60     /* UDP, refreshed by traffic either way */
 
-/* SNAT source ports for NodePort / external traffic sent to a backend on another node. Above
- * Linux's default ip_local_port_range (32768-60999), so the node's own connections - numbered by
- * the kernel, invisible to the data path - never share a port with ours, and above the NodePort
- * range (30000-32767). Ports are per (node address, backend address and port, protocol): 4536
- * concurrent flows to each backend through each node. */
-#define SY_SNAT_PORT_MIN   61000
-#define SY_SNAT_PORT_MAX   65535
+/*
+ * SNAT source ports for NodePort / external traffic sent to a backend on another node: 1024-29999
+ * and 61000-65535, i.e. every unprivileged port outside Linux's default ip_local_port_range
+ * (32768-60999) and the NodePort range (30000-32767). The node's own connections take their ports
+ * from the ephemeral range, invisible to the data path, so they never share a 4-tuple with an
+ * SNAT flow; a node service listening on a port in these ranges is unaffected (its clients come
+ * from their own ephemeral ports, never from a backend's service port). Ports are per (node
+ * address, backend address and port, protocol): 33512 flows to each backend through each node.
+ */
+#define SY_SNAT_LOW_MIN    1024
+#define SY_SNAT_LOW_MAX    29999
+#define SY_SNAT_HIGH_MIN   61000
+#define SY_SNAT_HIGH_MAX   65535
 #define SY_SNAT_TRIES      16      /* random ports probed for a new flow before reclaiming or giving up */
+/* A closed TCP flow keeps its SNAT port this long after the backend's last packet: the backend
+ * may hold the connection in TIME_WAIT for 60 s (Linux), and a SYN from another client on the same
+ * 4-tuple carries another timestamp clock, which PAWS rejects there - a 1 s stall. */
+#define SY_SNAT_TCP_REUSE_S  65
 
 /* Hairpin SNAT address, 169.254.42.1 in host byte order (bpf_htonl() it). When a pod reaches a
  * Service and is picked as its own backend, the source is rewritten to this address so the

@@ -18,9 +18,11 @@ export const CT_NODEPORT = 1 << 3;
 export const CT_FORWARD = 0;
 export const CT_REPLY = 1;
 
-/** SNAT source ports of NodePort / external flows to remote backends (bpf/switchyard.h). */
-export const SNAT_PORT_MIN = 61000;
-export const SNAT_PORT_MAX = 65535;
+/** SNAT source ports of NodePort / external flows to remote backends (SY_SNAT_* in bpf/switchyard.h). */
+export const SNAT_PORT_RANGES: ReadonlyArray<readonly [number, number]> = [[1024, 29999], [61000, 65535]];
+/** How long a closed TCP flow keeps its SNAT port (SY_SNAT_TCP_REUSE_S). */
+export const SNAT_TCP_REUSE_S = 65;
+export const isSnatPort = (port: number) => SNAT_PORT_RANGES.some(([lo, hi]) => port >= lo && port <= hi);
 
 /** counters map indices (SY_CNT_*). */
 export const CNT_SNAT_EXHAUSTED = 0;

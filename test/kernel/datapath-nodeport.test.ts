@@ -14,7 +14,7 @@ import {
 import * as L from '../../src/bpf/layouts.js';
 import {
   BE_LOCAL, CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
-  FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_MAX, SNAT_PORT_MIN,
+  FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
   type Affinity, type AffinityKey, type Backend, type Config, type CtEntry, type CtKey, type Frontend, type FrontendKey,
   type SlotKey, type SourceRangeKey, type Stats,
 } from '../../src/bpf/layout-types.js';
@@ -232,8 +232,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(r.retval).toBe(TC_ACT_REDIRECT);
     const p = parsePacket(r.data);
     const port = p.tcp!.sport;
-    expect(port).toBeGreaterThanOrEqual(SNAT_PORT_MIN);
-    expect(port).toBeLessThanOrEqual(SNAT_PORT_MAX);
+    expect(isSnatPort(port)).toBe(true);
     expect(p).toMatchObject({
       eth: { src: uplinkMac, dst: NODE_B_MAC }, ip: { src: NODE_A, dst: REMOTE1.addr, ttl: 62, checksumOk: true },
       tcp: { dport: 8080, flags: 'S', checksumOk: true },
@@ -294,8 +293,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       const r = netdev(tcp(client, NODE_A, 40000 + (i >> 1), NODE_PORT));
       expect(r.retval).toBe(TC_ACT_REDIRECT);
       const port = snatPortOf(r.data);
-      expect(port).toBeGreaterThanOrEqual(SNAT_PORT_MIN);
-      expect(port).toBeLessThanOrEqual(SNAT_PORT_MAX);
+      expect(isSnatPort(port)).toBe(true);
       ports.add(port);
     }
     expect(ports.size).toBe(n);
@@ -307,30 +305,64 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, b, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT2, dport: 50000 });
   });
 
-  it('drops and counts a new flow when every SNAT port toward the backend is live; reclaims dead flows\' ports', () => {
+  it('drops and counts a new flow when every SNAT port toward the backend is taken; reclaims ports of flows long over', () => {
     addFrontend({ backends: [REMOTE1], svcId: 8 });
     const fill = (lastSeenNs: bigint) => {
       const entries: Array<[CtKey, CtEntry]> = [];
-      for (let port = SNAT_PORT_MIN; port <= SNAT_PORT_MAX; port++) {
-        entries.push([ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY), {
-          lastSeenNs, nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: port }, backendId: REMOTE1.id, svcId: 8, flags: CT_NODEPORT | CT_CLOSING,
-        }]);
+      for (const [lo, hi] of SNAT_PORT_RANGES) {
+        for (let port = lo; port <= hi; port++) {
+          entries.push([ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY), {
+            lastSeenNs, nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: port }, backendId: REMOTE1.id, svcId: 8, flags: CT_NODEPORT | CT_CLOSING,
+          }]);
+        }
       }
       m.conntrack.setMany(entries);
     };
+    const s = 1_000_000_000n;
     fill(monotonicNs());
     const r = netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT));
     expect(r.retval).toBe(TC_ACT_SHOT);
     expect(counter(CNT_SNAT_EXHAUSTED)).toBe(1n);
     expect(m.conntrack.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toBeUndefined();
 
-    // The same ports held by closed flows idle for longer than their lifetime: one is taken over.
-    fill(monotonicNs() - 60_000_000_000n);
-    const r2 = netdev(tcp(CLIENT, NODE_A, 40001, NODE_PORT));
+    // Closed 30 s ago: past the conntrack lifetime, but the backend may still be in TIME_WAIT.
+    fill(monotonicNs() - 30n * s);
+    expect(netdev(tcp(CLIENT, NODE_A, 40001, NODE_PORT)).retval).toBe(TC_ACT_SHOT);
+    expect(counter(CNT_SNAT_EXHAUSTED)).toBe(2n);
+
+    // Closed longer ago than TIME_WAIT: one port is taken over.
+    fill(monotonicNs() - BigInt(SNAT_TCP_REUSE_S + 5) * s);
+    const r2 = netdev(tcp(CLIENT, NODE_A, 40002, NODE_PORT));
     expect(r2.retval).toBe(TC_ACT_REDIRECT);
     const port = snatPortOf(r2.data);
-    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT, dport: 40001 });
-    expect(counter(CNT_SNAT_EXHAUSTED)).toBe(1n);
+    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
+      nat: { daddr: CLIENT, dport: 40002 }, flags: CT_NODEPORT,
+    });
+    expect(counter(CNT_SNAT_EXHAUSTED)).toBe(2n);
+  });
+
+  it('never reclaims the port of a one-way UDP flow that is still sending', () => {
+    addFrontend({ proto: IPPROTO_UDP, backends: [REMOTE1] });
+    const q = udp(CLIENT, NODE_A, 33333, NODE_PORT);
+    const port = snatPortOf(netdev(q).data);
+    const replyKey = ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_UDP, CT_REPLY);
+    // The backend never answers: its entry goes stale while the client keeps sending.
+    m.conntrack.set(replyKey, { ...m.conntrack.get(replyKey)!, lastSeenNs: monotonicNs() - 600_000_000_000n });
+    netdev(q);
+    // Every other port is taken: a new client can only get a port by reclaiming, and must not get this one.
+    const entries: Array<[CtKey, CtEntry]> = [];
+    for (const [lo, hi] of SNAT_PORT_RANGES) {
+      for (let p = lo; p <= hi; p++) {
+        if (p === port) continue;
+        entries.push([ctKey(REMOTE1.addr, NODE_A, 8080, p, IPPROTO_UDP, CT_REPLY), {
+          lastSeenNs: monotonicNs(), nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: p }, backendId: REMOTE1.id, svcId: 1, flags: CT_NODEPORT,
+        }]);
+      }
+    }
+    m.conntrack.setMany(entries);
+    expect(netdev(udp(CLIENT2, NODE_A, 44444, NODE_PORT)).retval).toBe(TC_ACT_SHOT);
+    expect(m.conntrack.get(replyKey)!.nat).toMatchObject({ daddr: CLIENT, dport: 33333 });
+    expect(snatPortOf(netdev(q).data)).toBe(port);
   });
 
   it('SNATs an external IP\'s remote flows to the configured node address, and keeps affinity on the real client', () => {
