@@ -69,7 +69,7 @@
 #define SY_SNAT_LOW_MAX    29999
 #define SY_SNAT_HIGH_MIN   61000
 #define SY_SNAT_HIGH_MAX   65535
-#define SY_SNAT_TRIES      16      /* random ports probed for a new flow before reclaiming or giving up */
+#define SY_SNAT_TRIES      64      /* random ports probed for a new flow before reclaiming or giving up */
 /* A closed TCP flow keeps its SNAT port this long after the backend's last packet: the backend
  * may hold the connection in TIME_WAIT for 60 s (Linux), and a SYN from another client on the same
  * 4-tuple carries another timestamp clock, which PAWS rejects there - a 1 s stall. */
