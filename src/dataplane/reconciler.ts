@@ -83,8 +83,12 @@ export class Reconciler {
    *  and "local" sets, so an endpoint can leave one set and stay in the other: prune here. */
   private pruneAffinity(next: CurrentState): void {
     const members = new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)]));
+    const isStale = (setId: number, backendId: number) => !members.get(setId)?.has(backendId);
+    // The data path rewrites entries while we read: look each candidate up again just before
+    // deleting, so an entry it has just pointed at a live backend is kept (the few stale ones only).
     const stale = this.maps.affinity.entries()
-      .filter(([key, value]) => !members.get(key.setId)?.has(value.backendId))
+      .filter(([key, value]) => isStale(key.setId, value.backendId))
+      .filter(([key]) => { const now = this.maps.affinity.get(key); return now !== undefined && isStale(key.setId, now.backendId); })
       .map(([key]) => key);
     if (stale.length > 0) this.maps.affinity.deleteMany(stale);
   }
