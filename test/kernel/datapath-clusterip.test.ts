@@ -3,17 +3,14 @@
 // this file's own unpinned object and are cleared before every test.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import {
-  BpfObject, monotonicNs, testRun, type BpfProgram, type PercpuMap, type TypedMap,
-} from '../../src/bpf/index.js';
-import * as L from '../../src/bpf/layouts.js';
+import { BpfObject, monotonicNs, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import {
   CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_REPLY, CT_SEEN_REPLY, FE_LOCAL_ONLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
-  type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey,
-  type Stats,
+  type CtKey, type Stats,
 } from '../../src/bpf/layout-types.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
+import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
@@ -30,14 +27,7 @@ const B1: BackendSpec = { id: 101, addr: '10.244.1.1', port: 8080 };
 const B2: BackendSpec = { id: 102, addr: '10.244.1.2', port: 8080 };
 const B3: BackendSpec = { id: 103, addr: '10.244.1.3', port: 8080 };
 
-interface Maps {
-  frontends: TypedMap<FrontendKey, Frontend>;
-  slots: TypedMap<SlotKey, number>;
-  backends: TypedMap<number, Backend>;
-  conntrack: TypedMap<CtKey, CtEntry>;
-  affinity: TypedMap<AffinityKey, Affinity>;
-  stats: PercpuMap<number, Stats>;
-}
+type Maps = DataplaneMaps;
 
 let obj: BpfObject | undefined;
 let prog: BpfProgram;
@@ -103,14 +93,7 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/switchyard.o'], { stdio: 'inherit' });
     obj = BpfObject.open(OBJECT);
     prog = obj.program('from_pod');
-    m = {
-      frontends: obj.map('frontends', L.frontendKey, L.frontend),
-      slots: obj.map('slots', L.slotKey, L.u32),
-      backends: obj.map('backends', L.u32, L.backend),
-      conntrack: obj.map('conntrack', L.ctKey, L.ctEntry),
-      affinity: obj.map('affinity', L.affinityKey, L.affinity),
-      stats: obj.percpuMap('stats', L.u32, L.stats),
-    };
+    m = dataplaneMaps(obj);
   });
 
   afterAll(() => obj?.close());

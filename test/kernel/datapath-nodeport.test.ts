@@ -8,19 +8,16 @@
 // makes the expected MACs and the egress device exact. Nothing is attached anywhere.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import {
-  BpfObject, inNetns, monotonicNs, testRun, u32, u64, type BpfProgram, type PercpuMap, type TypedMap,
-} from '../../src/bpf/index.js';
-import * as L from '../../src/bpf/layouts.js';
+import { BpfObject, inNetns, monotonicNs, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import {
   BE_LOCAL, CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
   FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
-  type Affinity, type AffinityKey, type Backend, type Config, type CtEntry, type CtKey, type Frontend, type FrontendKey,
-  type SlotKey, type SourceRangeKey, type Stats,
+  type CtEntry, type CtKey, type Stats,
 } from '../../src/bpf/layout-types.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/netns.js';
 import { describeRoot } from '../lib/root.js';
+import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
@@ -50,17 +47,7 @@ const LOCAL1: BackendSpec = { id: 201, addr: '10.244.1.21', port: 8080, local: t
 const REMOTE1: BackendSpec = { id: 301, addr: '10.244.2.31', port: 8080, local: false };
 const REMOTE2: BackendSpec = { id: 302, addr: '10.244.2.32', port: 8080, local: false };
 
-interface Maps {
-  frontends: TypedMap<FrontendKey, Frontend>;
-  slots: TypedMap<SlotKey, number>;
-  backends: TypedMap<number, Backend>;
-  conntrack: TypedMap<CtKey, CtEntry>;
-  affinity: TypedMap<AffinityKey, Affinity>;
-  stats: PercpuMap<number, Stats>;
-  config: TypedMap<number, Config>;
-  sourceRanges: TypedMap<SourceRangeKey, number>;
-  counters: PercpuMap<number, bigint>;
-}
+type Maps = DataplaneMaps;
 
 let obj: BpfObject | undefined;
 let fromNetdev: BpfProgram;
@@ -169,17 +156,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     obj = BpfObject.open(OBJECT);
     fromNetdev = obj.program('from_netdev');
     fromPod = obj.program('from_pod');
-    m = {
-      frontends: obj.map('frontends', L.frontendKey, L.frontend),
-      slots: obj.map('slots', L.slotKey, L.u32),
-      backends: obj.map('backends', L.u32, L.backend),
-      conntrack: obj.map('conntrack', L.ctKey, L.ctEntry),
-      affinity: obj.map('affinity', L.affinityKey, L.affinity),
-      stats: obj.percpuMap('stats', L.u32, L.stats),
-      config: obj.map('config', u32, L.config),
-      sourceRanges: obj.map('source_ranges', L.sourceRangeKey, L.u8),
-      counters: obj.percpuMap('counters', u32, u64),
-    };
+    m = dataplaneMaps(obj);
   });
 
   afterAll(() => {
