@@ -83,25 +83,18 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`);
       if (r.failures) process.exitCode = 1;
     }));
 
-  cmd.addCommand(sub('apply', 'apply manifests: Deployments (the lab runs their pods), Services, EndpointSlices, Nodes')
-    .requiredOption('-f, --filename <path>', 'a YAML/JSON file or a directory of them')
-    .action(async (o: { name: string; filename: string }) => {
-      needRoot();
-      const { Lab } = await lab();
-      const { readManifests } = await import('../lab/lab-objects.js');
-      const docs = readManifests(o.filename);
-      await withLock(o.name, () => Lab.open(o.name, say).applyDocs(docs));
-    }));
-
-  cmd.addCommand(sub('delete', 'delete what the manifests name (a Deployment\'s pods go with it)')
-    .requiredOption('-f, --filename <path>', 'a YAML/JSON file or a directory of them')
-    .action(async (o: { name: string; filename: string }) => {
-      needRoot();
-      const { Lab } = await lab();
-      const { readManifests } = await import('../lab/lab-objects.js');
-      const docs = readManifests(o.filename);
-      await withLock(o.name, () => Lab.open(o.name, say).deleteDocs(docs));
-    }));
+  const manifestCommand = (name: 'apply' | 'delete', description: string, method: 'applyDocs' | 'deleteDocs') =>
+    cmd.addCommand(sub(name, description)
+      .requiredOption('-f, --filename <path>', 'a YAML/JSON file or a directory of them')
+      .action(async (o: { name: string; filename: string }) => {
+        needRoot();
+        const { Lab } = await lab();
+        const { readManifests } = await import('../lab/lab-objects.js');
+        const docs = readManifests(o.filename);
+        await withLock(o.name, () => Lab.open(o.name, say)[method](docs));
+      }));
+  manifestCommand('apply', 'apply manifests: Deployments (the lab runs their pods), Services, EndpointSlices, Nodes', 'applyDocs');
+  manifestCommand('delete', 'delete what the manifests name (a Deployment\'s pods go with it)', 'deleteDocs');
 
   cmd.addCommand(sub('scale', 'set a Deployment\'s replicas; the slices follow the pods')
     .argument('<deployment>', 'Deployment name (or NAMESPACE/NAME)')
