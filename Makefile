@@ -52,7 +52,11 @@ lab: deps all
 	bin/switchyard lab up
 	bin/switchyard lab demo
 	@echo
-	@echo "Explore:   bin/switchyard lab status | bin/switchyard inspect services --pin-dir \$$(bin/switchyard lab status -o json | node -e 'process.stdin.on(\"data\",d=>console.log(JSON.parse(d).nodes[0].pinDir))')"
+	@echo "Explore:"
+	@echo "  bin/switchyard lab status                                   # nodes, pods, services, agents"
+	@echo "  bin/switchyard inspect services --pin-dir /run/switchyard-lab/lab/bpf-node1"
+	@echo "  bin/switchyard lab exec external -- curl -s http://10.250.0.12:30080/hostname.html"
+	@echo "  bin/switchyard lab scale myapp-deploy --replicas 2 && bin/switchyard lab demo"
 	@echo "Tear down: bin/switchyard lab down"
 
 lab-down:
