@@ -3,9 +3,9 @@
 // lab needs — Deployments (pods placed over the nodes, replaced when killed, rolled on a new
 // version) and the EndpointSlice controller (slices recomputed after every change). Every command
 // is a fresh process: it loads the state file, does its work under the lab's lock, saves.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { kubeconfigFor, DEFAULT_TOKEN, type KubeObject } from './apiserver.js';
 import { LabApi, type LabKind } from './lab-api.js';
 import {
@@ -13,18 +13,19 @@ import {
   type ManifestDoc,
 } from './lab-objects.js';
 import {
-  listening, metricValue, mountsUnder, nsHttpGet, pidsIn, sleep, spawnDetached, stopPid, tcAttached,
+  listening, metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, tcAttached, until,
 } from './lab-procs.js';
+import { teardown } from './lab-teardown.js';
 import {
   API_PORT, EXAMPLES_DIR, HEALTHZ, LabError, METRICS, NODE_BIN, POD_PORTS, REPO_ROOT, checkName, loadState, pidAlive,
   prefixOf, requireState, saveState, stateDirOf, withLock,
   type AgentState, type DeploymentState, type LabState, type PodState,
 } from './lab-state.js';
-import { createPod, deleteNamespace, listNamespaces, mountBpffs } from './netns.js';
+import { createPod, deleteNamespace, mountBpffs } from './netns.js';
 import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf } from './topology.js';
 
 export type Say = (line: string) => void;
-const quiet: Say = () => {};
+export const quiet: Say = () => {};
 
 const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
@@ -35,14 +36,6 @@ const NODE_COUNT = 2;
 const depKey = (namespace: string, name: string) => `${namespace}/${name}`;
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try { if (await check()) return true; } catch { /* not yet */ }
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}
 
 export class Lab {
   readonly api: LabApi;
@@ -498,68 +491,4 @@ export function describeService(s: KubeObject): string {
   return `${type} ${spec.clusterIP ?? '-'} ${ports}`;
 }
 
-// ---- down ------------------------------------------------------------------------------------------
-
-export interface TeardownReport { processes: number; namespaces: string[]; mounts: string[]; stateDir?: string }
-
-/**
- * Removes every trace of lab NAME, with or without its state file: the processes it recorded and
- * every process inside its namespaces (SIGTERM, then SIGKILL), the namespaces (by prefix), the
- * bpffs mounts under its state dir, the state dir. Idempotent.
- */
-export async function teardown(name: string, say: Say = quiet, opts: { keepLock?: boolean } = {}): Promise<TeardownReport> {
-  checkName(name);
-  const prefix = prefixOf(name);
-  const stateDir = stateDirOf(name);
-  let st: LabState | undefined;
-  try { st = loadState(name); } catch (err) { say(`${(err as Error).message}: going by names`); }
-  const namespaces = [...new Set([...namespacesOf(prefix), ...(st ? Object.values(st.pods).map((p) => p.netns) : [])])]
-    .filter((ns) => listNamespaces().includes(ns));
-  const recorded = st ? [st.apiServer.pid, ...Object.values(st.agents).map((a) => a.pid), ...Object.values(st.pods).map((p) => p.pid ?? 0)] : [];
-  // A recorded PID counts only if it still runs inside one of our namespaces (PIDs get reused).
-  const inside = new Set(namespaces.flatMap((ns) => pidsIn(ns)));
-  const pids = [...new Set([...recorded.filter((p) => p && inside.has(p)), ...inside])].filter((p) => p !== process.pid);
-  for (const pid of pids) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-  await until(() => pids.every((p) => !pidAlive(p)), 3000, 50);
-  for (const pid of pids) { try { if (pidAlive(pid)) process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  await until(() => pids.every((p) => !pidAlive(p)), 3000, 50);
-  if (pids.length) say(`stopped ${pids.length} process(es)`);
-  // Nodes last: pods' veths die with the pod namespaces.
-  const order = [...namespaces].sort((a, b) => Number(/-(node\d+|underlay)$/.test(a)) - Number(/-(node\d+|underlay)$/.test(b)));
-  for (const ns of order) deleteNamespace(ns);
-  if (namespaces.length) say(`deleted ${namespaces.length} namespace(s): ${namespaces.join(' ')}`);
-  const mounts = mountsUnder(stateDir);
-  for (const m of mounts) {
-    const r = spawnSync('umount', [m], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      await sleep(200);
-      const again = spawnSync('umount', ['-l', m], { encoding: 'utf8' });
-      if (again.status !== 0) say(`warning: umount ${m}: ${(r.stderr || again.stderr).trim()}`);
-    }
-  }
-  if (mounts.length) say(`unmounted ${mounts.length} pin dir(s): ${mounts.join(' ')}`);
-  let removedDir: string | undefined;
-  if (existsSync(stateDir)) {
-    if (opts.keepLock) {
-      for (const f of readdirSync(stateDir)) if (f !== 'lock') rmSync(join(stateDir, f), { recursive: true, force: true });
-    } else {
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-    removedDir = stateDir;
-    say(`removed ${stateDir}`);
-  }
-  // The root of all labs goes with the last one.
-  if (!opts.keepLock) { try { rmdirSync(dirname(stateDir)); } catch { /* other labs, or gone */ } }
-  return { processes: pids.length, namespaces, mounts, stateDir: removedDir };
-}
-
-/** Names of every lab with a state dir (for `lab down --all`). The dir is made before any
- *  namespace, so a crashed lab has one; namespaces alone are not enough to claim a lab, as other
- *  tools (tests) build topologies with "sy…" prefixes of their own. */
-export function listLabs(root = dirname(stateDirOf('x'))): string[] {
-  try {
-    return readdirSync(root).filter((d) => /^[a-z][a-z0-9]{0,6}$/.test(d)).sort();
-  } catch {
-    return [];
-  }
-}
+export { listLabs, teardown, type TeardownReport } from './lab-teardown.js';
