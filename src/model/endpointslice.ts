@@ -1,7 +1,7 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
 import { isIPv4, isIPv6 } from 'node:net';
-import { Checker, isObject, show } from './check.js';
-import { readMetadata, readProtocol, type Parsed } from './service.js';
+import { show } from './check.js';
+import { readHead, readProtocol, type Parsed } from './service.js';
 import type { Endpoint, EndpointPort, EndpointSlice, Node, NodeAddress } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -9,15 +9,10 @@ export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trig
 
 /** `skipped` is set (and `value` absent, with no problems) for slices this proxy does not use:
  *  addressType IPv6 or FQDN. Dual-stack clusters have those routinely, so they are not errors. */
-export function parseEndpointSlice(raw: unknown, origin: string): Parsed<EndpointSlice> & { skipped?: string } {
-  const c = new Checker();
-  if (!isObject(raw)) {
-    c.fail('', `must be an object (got ${show(raw)})`);
-    return { namespace: '', name: '', problems: c.problems };
-  }
-  const { namespace, name, meta } = readMetadata(c, raw, true);
-  const labels = c.stringMap(meta.labels, 'metadata.labels') ?? {};
-  const annotations = c.stringMap(meta.annotations, 'metadata.annotations') ?? {};
+export function parseEndpointSlice(input: unknown, origin: string): Parsed<EndpointSlice> & { skipped?: string } {
+  const head = readHead(input, true);
+  if ('rejected' in head) return head.rejected;
+  const { c, raw, namespace, name, labels, annotations } = head;
   const serviceName = labels[SERVICE_NAME_LABEL];
   if (!serviceName) c.fail('metadata.labels', `needs label ${SERVICE_NAME_LABEL} naming the Service`);
 
@@ -77,13 +72,10 @@ export function parseEndpointSlice(raw: unknown, origin: string): Parsed<Endpoin
   return { value: slice, namespace, name, problems: [] };
 }
 
-export function parseNode(raw: unknown, origin: string): Parsed<Node> {
-  const c = new Checker();
-  if (!isObject(raw)) {
-    c.fail('', `must be an object (got ${show(raw)})`);
-    return { namespace: '', name: '', problems: c.problems };
-  }
-  const { name } = readMetadata(c, raw, false);
+export function parseNode(input: unknown, origin: string): Parsed<Node> {
+  const head = readHead(input, false);
+  if ('rejected' in head) return head.rejected;
+  const { c, raw, name } = head;
   const status = c.object(raw.status, 'status') ?? {};
   const addresses: NodeAddress[] = [];
   (c.array(status.addresses, 'status.addresses') ?? []).forEach((entry, i) => {

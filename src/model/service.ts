@@ -28,6 +28,22 @@ export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { names
   return { namespace, name, meta };
 }
 
+/** What every kind's parser starts with: an object, its metadata, labels and annotations. A
+ *  non-object is rejected at once (`rejected`); otherwise the checker carries on collecting. */
+export function readHead(input: unknown, namespaced: boolean):
+  | { c: Checker; raw: Raw; namespace: string; name: string; labels: Record<string, string>; annotations: Record<string, string> }
+  | { rejected: Parsed<never> } {
+  const c = new Checker();
+  if (!isObject(input)) {
+    c.fail('', `must be an object (got ${show(input)})`);
+    return { rejected: { namespace: '', name: '', problems: c.problems } };
+  }
+  const { namespace, name, meta } = readMetadata(c, input, namespaced);
+  const labels = c.stringMap(meta.labels, 'metadata.labels') ?? {};
+  const annotations = c.stringMap(meta.annotations, 'metadata.annotations') ?? {};
+  return { c, raw: input, namespace, name, labels, annotations };
+}
+
 /** A protocol a proxy can program: TCP or UDP. SCTP is valid Kubernetes but not supported here. */
 export function readProtocol(c: Checker, value: unknown, field: string): Protocol | undefined {
   if (value === undefined || value === null || value === '') return 'TCP';
@@ -36,15 +52,10 @@ export function readProtocol(c: Checker, value: unknown, field: string): Protoco
   return c.fail(field, `must be TCP or UDP (got ${show(value)})`);
 }
 
-export function parseService(raw: unknown, origin: string): Parsed<Service> {
-  const c = new Checker();
-  if (!isObject(raw)) {
-    c.fail('', `must be an object (got ${show(raw)})`);
-    return { namespace: '', name: '', problems: c.problems };
-  }
-  const { namespace, name, meta } = readMetadata(c, raw, true);
-  const labels = c.stringMap(meta.labels, 'metadata.labels') ?? {};
-  const annotations = c.stringMap(meta.annotations, 'metadata.annotations') ?? {};
+export function parseService(input: unknown, origin: string): Parsed<Service> {
+  const head = readHead(input, true);
+  if ('rejected' in head) return head.rejected;
+  const { c, raw, namespace, name, labels, annotations } = head;
   const spec = c.object(raw.spec, 'spec') ?? {};
   const status = c.object(raw.status, 'status') ?? {};
   const type = c.oneOf(spec.type, 'spec.type', SERVICE_TYPES, 'ClusterIP');
