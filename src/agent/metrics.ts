@@ -13,38 +13,16 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Stats } from '../bpf/layout-types.js';
+import type { StatsReader } from '../dataplane/stats.js';
 import type { ServicePortInfo } from '../compile/types.js';
 import type { BindAddress } from './config.js';
 import { RetryingServer } from './health.js';
 
-/** svc ids → their counters summed over CPUs; ids without an entry are left out. */
-export type StatsReader = (svcIds: readonly number[]) => Map<number, Stats>;
 
 /** Labels of one service port, from DesiredState.services. */
 export type ServiceLabelInfo = Pick<ServicePortInfo, 'namespace' | 'name' | 'portName' | 'port' | 'protocol'>;
 
-/** A StatsReader over the per-CPU `stats` map (anything with get(id) → one Stats per CPU). */
-export function percpuStatsReader(map: { get(id: number): Stats[] | undefined }): StatsReader {
-  return (ids) => {
-    const out = new Map<number, Stats>();
-    for (const id of ids) {
-      const perCpu = map.get(id);
-      if (perCpu) out.set(id, sumStats(perCpu));
-    }
-    return out;
-  };
-}
 
-export function sumStats(perCpu: readonly Stats[]): Stats {
-  const sum: Stats = { packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n };
-  for (const s of perCpu) {
-    sum.packets += s.packets;
-    sum.bytes += s.bytes;
-    sum.newFlows += s.newFlows;
-    sum.noBackend += s.noBackend;
-  }
-  return sum;
-}
 
 /** kube-proxy's buckets: 1 ms … 16 s, doubling. */
 const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);

@@ -11,7 +11,8 @@ import {
 } from '../agent/config.js';
 import { healthzServer, nodeEligible, ProxyHealth, ServiceHealthServers, type RetryingServer } from '../agent/health.js';
 import type { AgentHooks } from '../agent/agent.js';
-import { AgentMetrics, metricsServer, percpuStatsReader, type StatsReader } from '../agent/metrics.js';
+import { AgentMetrics, metricsServer } from '../agent/metrics.js';
+import { percpuStatsReader, type StatsReader } from '../dataplane/stats.js';
 import type { DesiredState } from '../compile/index.js';
 import type { Source } from '../sources/types.js';
 

@@ -3,17 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
 import * as layouts from '../bpf/layouts.js';
-import { SVC_LOAD_BALANCER, SVC_NODE_PORT, type Stats } from '../bpf/layout-types.js';
+import { SVC_LOAD_BALANCER, SVC_NODE_PORT } from '../bpf/layout-types.js';
 import type { MapContents, ServiceInfo } from './views.js';
 import type { DataplaneMaps } from '../dataplane/maps.js';
+import { percpuStatsReader } from '../dataplane/stats.js';
+
+const svcIdsOf = (frontends: Array<[unknown, { svcId: number }]>) => [...new Set(frontends.map(([, fe]) => fe.svcId))];
 
 const TYPE_NAMES: Record<number, string> = { [SVC_NODE_PORT]: 'NodePort', [SVC_LOAD_BALANCER]: 'LoadBalancer' };
 
-function sumStats(perCpu: Stats[]): Stats {
-  return perCpu.reduce((a, s) => ({
-    packets: a.packets + s.packets, bytes: a.bytes + s.bytes, newFlows: a.newFlows + s.newFlows, noBackend: a.noBackend + s.noBackend,
-  }), { packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n });
-}
 
 function withMap<M extends { close(): void }, T>(open: () => M, use: (m: M) => T): T {
   const m = open();
@@ -34,13 +32,8 @@ export function readPinnedMaps(pinDir: string): MapContents {
       });
     }
     const frontends = withMap(() => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend), (m) => m.entries());
-    const stats = new Map<number, Stats>();
-    withMap(() => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats), (m) => {
-      for (const id of new Set(frontends.map(([, fe]) => fe.svcId))) {
-        const perCpu = m.get(id);
-        if (perCpu) stats.set(id, sumStats(perCpu));
-      }
-    });
+    const stats = withMap(() => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats),
+      (m) => percpuStatsReader(m)(svcIdsOf(frontends)));
     return {
       frontends,
       slots: withMap(() => openPinnedMap(p('slots'), layouts.slotKey, layouts.u32), (m) => m.entries()),
@@ -60,11 +53,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
 /** The same contents from maps an agent (or a test) already holds open. */
 export function mapContents(maps: DataplaneMaps): MapContents {
   const frontends = maps.frontends.entries();
-  const stats = new Map<number, Stats>();
-  for (const id of new Set(frontends.map(([, fe]) => fe.svcId))) {
-    const perCpu = maps.stats.get(id);
-    if (perCpu) stats.set(id, sumStats(perCpu));
-  }
+  const stats = percpuStatsReader(maps.stats)(svcIdsOf(frontends));
   const services = new Map<number, ServiceInfo>(
     maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
   );

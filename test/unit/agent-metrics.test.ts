@@ -2,7 +2,8 @@
 // stats reader (the kernel map is not needed to test the metric code).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stats } from '../../src/bpf/layout-types.js';
-import { AgentMetrics, metricsServer, percpuStatsReader, sumStats, type ServiceLabelInfo } from '../../src/agent/metrics.js';
+import { AgentMetrics, metricsServer, type ServiceLabelInfo } from '../../src/agent/metrics.js';
+import { percpuStatsReader, sumStats } from '../../src/dataplane/stats.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
