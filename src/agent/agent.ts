@@ -16,8 +16,8 @@ import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddr
 import { Pipeline } from './pipeline.js';
 import { DEFAULT_PIN_DIR } from './config.js';
 
-// The defaults moved to config.ts (the flag table lives there); re-exported so importers keep working.
-export { DEFAULT_BPF_OBJECT, DEFAULT_PIN_DIR } from './config.js';
+/** How often the uplinks' addresses are re-read; a change re-syncs. */
+const ADDRESS_POLL_MS = 1000;
 
 /** Observers of the sync loop (health, metrics, health check node ports): wired by the CLI. */
 export interface AgentHooks {
@@ -39,8 +39,6 @@ export interface AgentOptions {
   /** --nodeport-addresses: CIDRs (kube-proxy's nodePortAddresses). NodePorts answer on the IPv4
    *  addresses of the --devices interfaces inside them, or on all of them when none is IPv4. */
   nodePortAddresses?: string[];
-  /** How often the device addresses are re-read (a change re-syncs). */
-  addressPollMs?: number;
   minSyncPeriodMs: number;
   log: Logger;
   hooks?: AgentHooks;
@@ -69,13 +67,14 @@ export class Agent {
     const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;
     const readAddresses = () => nodeAddresses(networkInterfaces(), devices, opts.nodePortAddresses ?? []);
     let addresses = readAddresses();
-    const node: NodeConfig = { nodeName: opts.hostnameOverride ?? hostname(), nodePortAddresses: addresses.nodePortAddresses };
+    const nodeName = opts.hostnameOverride ?? hostname();
+    const node = (): NodeConfig => ({ nodeName, nodePortAddresses: addresses.nodePortAddresses });
     const maps = dataplaneMaps(obj);
     // Before any program is attached: an SNAT flow must never take the frontend address by default.
     const config = new ConfigWriter(maps.config);
     config.apply(configFor(addresses));
     const pipeline = new Pipeline({
-      source, node: () => node, reconciler: new Reconciler(maps, log), log,
+      source, node, reconciler: new Reconciler(maps, log), log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
       onSynced: opts.hooks?.synced,
     });
@@ -93,13 +92,12 @@ export class Agent {
       const next = readAddresses();
       if (sameNodeAddresses(next, addresses)) return;
       addresses = next;
-      node.nodePortAddresses = next.nodePortAddresses;
       config.apply(configFor(next));
       logAddresses(log, next, 'node addresses changed');
       pipeline.request();
-    }, opts.addressPollMs ?? 1000);
+    }, ADDRESS_POLL_MS);
     logAddresses(log, addresses, 'node addresses');
-    log.info({ node: node.nodeName, pinDir: opts.pinDir, source: source.name }, 'agent started');
+    log.info({ node: nodeName, pinDir: opts.pinDir, source: source.name }, 'agent started');
     return agent;
   }
 

@@ -81,7 +81,7 @@ export class Pipeline {
         backends: result.backends, writes: result.writes, deletes: result.deletes,
         invalid: errors.length + snapshot.errors.length, durationMs: Math.round(result.durationMs * 100) / 100,
       }, 'sync applied');
-      const triggers = model.triggerTimes ?? [];
+      const triggers = model.triggerTimes;
       this.opts.onSynced?.(desired, result, triggers);
       return result;
     } catch (err) {

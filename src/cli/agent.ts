@@ -16,7 +16,6 @@ import { percpuStatsReader, type StatsReader } from '../dataplane/stats.js';
 import type { DesiredState } from '../compile/index.js';
 import type { Source } from '../sources/types.js';
 
-export { parseDuration } from '../agent/config.js';
 
 export function agentCommand(): Command {
   const cmd = new Command('agent')

@@ -23,7 +23,7 @@ import { ValidationError, type ClusterModel, type Service, type ServicePort } fr
 import { candidates, select, type Candidate } from './endpoints.js';
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
-  backendIdentity, setIdentity, svcIdentity,
+  backendIdentity, frontendKeyString, setIdentity, svcIdentity,
   type DesiredFrontend, type DesiredState, type HealthCheckService, type NodeConfig, type ServicePortInfo, type SetVariant,
 } from './types.js';
 import { isIPv4 } from 'node:net';
@@ -39,8 +39,6 @@ interface Want {
 export function frontendKeyText(key: FrontendKey): string {
   return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
 }
-
-const keyString = (k: FrontendKey) => `${k.addr}:${k.port}/${k.proto}/${k.scope}`;
 
 export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator): DesiredState {
   ids.beginCompile();
@@ -70,7 +68,7 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator)
       const kept: Want[] = [];
       const lost = new Map<string, string>(); // "addr:port/PROTO" → holder, reported once per address
       for (const w of wants) {
-        const holder = claimed.get(keyString(w.key));
+        const holder = claimed.get(frontendKeyString(w.key));
         if (!holder) { kept.push(w); continue; }
         const text = frontendKeyText(w.key);
         if (lost.has(text)) continue;
@@ -93,7 +91,7 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator)
         continue;
       }
       identities.svc.set(svcId, identity);
-      for (const w of kept) claimed.set(keyString(w.key), { svc, sp });
+      for (const w of kept) claimed.set(frontendKeyString(w.key), { svc, sp });
 
       // Backend sets, only the variants some frontend uses.
       const cands = candidates(sp, slices, node.nodeName);
@@ -165,7 +163,7 @@ function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[
 function dedupe(wants: Want[]): Want[] {
   const seen = new Set<string>();
   return wants.filter((w) => {
-    const k = keyString(w.key);
+    const k = frontendKeyString(w.key);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

@@ -12,7 +12,7 @@ import type { Backend, FrontendKey } from '../bpf/layout-types.js';
 import type { ClusterModel } from '../model/types.js';
 import { IdAllocator, type IdNamespace } from './ids.js';
 import { compile } from './compile.js';
-import type { NodeConfig } from './types.js';
+import { frontendKeyString, type NodeConfig } from './types.js';
 
 /** The part of the reconciler's CurrentState this needs (it is structurally a CurrentState). */
 export interface PinnedState {
@@ -44,11 +44,11 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
 
   const scratch = compile(model, node, new IdAllocator());
   const pinnedByKey = new Map<string, { svcId: number; setId: number }>();
-  for (const { key, value } of pinned.frontends.values()) pinnedByKey.set(keyString(key), value);
+  for (const { key, value } of pinned.frontends.values()) pinnedByKey.set(frontendKeyString(key), value);
 
   const setPairs: Array<[number, number]> = []; // [scratch set id, pinned set id]
   for (const fe of scratch.frontends) {
-    const have = pinnedByKey.get(keyString(fe.key));
+    const have = pinnedByKey.get(frontendKeyString(fe.key));
     if (!have) continue;
     bind('svc', scratch.identities.svc.get(fe.svcId), have.svcId);
     const setIdentity = scratch.identities.set.get(fe.setId);
@@ -88,4 +88,3 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
   return { matched, reserved };
 }
 
-const keyString = (k: FrontendKey) => `${k.addr}:${k.port}/${k.proto}/${k.scope}`;

@@ -86,3 +86,7 @@ export function setIdentity(svc: string, variant: SetVariant): string {
 export function backendIdentity(svc: string, addr: string, port: number): string {
   return `${svc}@${addr}:${port}`;
 }
+
+/** The identity of a frontend map key, for Maps and diffs: compile, plan and restart recovery
+ *  must agree on it byte for byte, so there is one. */
+export const frontendKeyString = (k: FrontendKey) => `${k.addr}:${k.port}/${k.proto}/${k.scope}`;

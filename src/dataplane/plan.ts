@@ -9,7 +9,7 @@
 //   5. delete slots of the old generation and of removed sets
 //   6. delete backends no slot names any more
 import type { Backend, Frontend, FrontendKey, SlotKey } from '../bpf/layout-types.js';
-import type { DesiredState } from '../compile/index.js';
+import { frontendKeyString, type DesiredState } from '../compile/index.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */
 export interface CurrentState {
@@ -32,9 +32,6 @@ export interface WritePlan {
   next: CurrentState;
 }
 
-export function frontendKeyString(k: FrontendKey): string {
-  return `${k.addr}:${k.port}/${k.proto}/${k.scope}`;
-}
 
 export function slotKeyString(k: SlotKey): string {
   return `${k.setId}/${k.gen}/${k.slot}`;
@@ -99,6 +96,19 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
   const deleteBackends = [...current.backends.keys()].filter((id) => !next.backends.has(id));
 
   return { upsertBackends, writeSlots, upsertFrontends, deleteFrontends, deleteSlots, deleteBackends, next };
+}
+
+/** True when some backend set lost a member or went away: only then can an affinity entry point
+ *  outside its set. A scale-up or a new service cannot strand one. */
+export function setsLostMembers(current: CurrentState, next: CurrentState): boolean {
+  for (const [setId, set] of current.sets) {
+    const after = next.sets.get(setId);
+    if (!after) return true;
+    if (set.members === after.members) continue;
+    const kept = new Set(after.members);
+    if (set.members.some((id) => !kept.has(id))) return true;
+  }
+  return false;
 }
 
 /** Rebuilds CurrentState from raw map contents (agent restart: the pinned maps are the truth). */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DesiredState, ServicePortInfo } from '../compile/index.js';
 import { SVC_CLUSTER_IP, SVC_LOAD_BALANCER, SVC_NODE_PORT, type ServiceInfo, type SourceRangeKey } from '../bpf/layout-types.js';
 import type { DataplaneMaps } from './maps.js';
-import { type CurrentState, planWrites, stateFromMaps } from './plan.js';
+import { type CurrentState, planWrites, setsLostMembers, stateFromMaps } from './plan.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './nodeport.js';
 
 export interface SyncResult {
@@ -22,7 +22,7 @@ export class Reconciler {
   private sourceRanges: Map<string, SourceRangeKey>;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
-  constructor(private readonly maps: DataplaneMaps, private readonly log: Logger) {
+  constructor(private readonly maps: DataplaneMaps, log: Logger) {
     this.currentState = stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries());
     this.names = new Map(maps.serviceInfo.entries());
     this.sourceRanges = sourceRangesFromMap(maps.sourceRanges.entries());
@@ -54,8 +54,7 @@ export class Reconciler {
     maps.slots.deleteMany(plan.deleteSlots);
     maps.backends.deleteMany(plan.deleteBackends);
     this.syncNames(desired.services);
-    const setsChanged = plan.writeSlots.length > 0 || plan.deleteSlots.length > 0 || plan.deleteBackends.length > 0;
-    if (setsChanged) this.pruneAffinity(plan.next);
+    if (setsLostMembers(this.currentState, plan.next)) this.pruneAffinity(plan.next);
     this.currentState = plan.next;
     return {
       frontends: plan.next.frontends.size,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '../../src/compile/index.js';
-import { emptyState, planWrites, stateFromMaps, type CurrentState } from '../../src/dataplane/plan.js';
+import { emptyState, planWrites, setsLostMembers, stateFromMaps, type CurrentState } from '../../src/dataplane/plan.js';
 import type { Backend, FrontendKey } from '../../src/bpf/layout-types.js';
 
 const vip: FrontendKey = { addr: '10.96.0.10', port: 80, proto: 6, scope: 0 };
@@ -79,5 +79,13 @@ describe('planWrites', () => {
     const { plan } = apply(torn, desired([4, 5]));
     expect(plan.writeSlots.map(([k]) => k.gen)).toEqual([1, 1]);
     expect(plan.upsertFrontends[0][1]).toMatchObject({ gen: 1, count: 2 });
+  });
+
+  it('says when a set lost a member or went away (when stale affinity is possible), not on growth', () => {
+    const two = apply(emptyState(), desired([1, 2])).state;
+    expect(setsLostMembers(two, apply(two, desired([1, 2, 3])).state)).toBe(false);
+    expect(setsLostMembers(two, apply(two, desired([1, 2])).state)).toBe(false);
+    expect(setsLostMembers(two, apply(two, desired([2, 3])).state)).toBe(true);
+    expect(setsLostMembers(two, emptyState())).toBe(true);
   });
 });
