@@ -42,6 +42,9 @@ function httpOnce(url: string, hold = false): Promise<string> {
   });
 }
 
+/** One datagram and its answer. The socket is connected, so the kernel accepts replies only from
+ *  the address we sent to, as a real client's resolver does: a reply that was not translated back
+ *  (coming from the backend's own address) is never seen and the request times out. */
 function udpOnce(hostPort: string, seq: number): Promise<string> {
   const [host, port] = hostPort.split(':');
   return new Promise((resolve, reject) => {
@@ -49,7 +52,7 @@ function udpOnce(hostPort: string, seq: number): Promise<string> {
     const timer = setTimeout(() => { sock.close(); reject(new Error('timeout')); }, timeoutMs);
     sock.on('message', (msg) => { clearTimeout(timer); sock.close(); resolve(msg.toString().split(' ')[0]); });
     sock.on('error', (err) => { clearTimeout(timer); sock.close(); reject(err); });
-    sock.send(`ping ${seq}`, Number(port), host);
+    sock.connect(Number(port), host, () => sock.send(`ping ${seq}`));
   });
 }
 

@@ -8,15 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
+import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
 import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../../src/lab/netns.js';
 import {
   addPod, createTopology, destroyTopology, EXTERNAL_ADDRESS, type NodeInfo, type PodInfo, type Topology,
 } from '../../src/lab/topology.js';
 
+export type { Probe };
+
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
 
-export interface Probe { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
 
 export { EXTERNAL_ADDRESS };
 
@@ -86,27 +88,18 @@ export class MultiNodeCluster {
   }
 
   async stopAgents(): Promise<void> {
-    await Promise.all([...this.agents.values()].map((agent) => new Promise<void>((resolve) => {
-      if (agent.exitCode !== null || agent.signalCode !== null) return resolve();
-      const timer = setTimeout(() => agent.kill('SIGKILL'), 5000);
-      agent.once('exit', () => { clearTimeout(timer); resolve(); });
-      agent.kill('SIGTERM');
-    })));
+    await Promise.all([...this.agents.values()].map((agent) => stopProcess(agent)));
     this.agents.clear();
   }
 
   /** Runs the lab's probe client in a namespace (a pod's, a node's, or the external client's). */
   probe(ns: string, args: string[]): Probe {
-    return JSON.parse(nsRun(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args])) as Probe;
+    return runProbe(ns, args);
   }
 
   /** The probe in the background; resolves with its tally. */
   probeAsync(ns: string, args: string[]): Promise<Probe> {
-    const out = join(this.workDir, `probe-${randomBytes(4).toString('hex')}.json`);
-    const child = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args], { logFd: openSync(out, 'w') });
-    return new Promise((resolve, reject) => child.once('exit', () => {
-      try { resolve(JSON.parse(readFileSync(out, 'utf8')) as Probe); } catch (err) { reject(err); }
-    }));
+    return probeAsync(ns, args, this.workDir);
   }
 
   /** The HTTP status of a GET from a namespace (curl; 0 when nothing answered). */
@@ -120,11 +113,7 @@ export class MultiNodeCluster {
   }
 
   async waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try { if (check()) return; } catch { /* not yet */ }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    if (await pollUntil(check, timeoutMs, 250)) return;
     const logs = this.topo.nodes.map((n) => `--- ${n.name}\n${this.agentLog(n.name).slice(-2000)}`).join('\n');
     throw new Error(`timed out waiting for ${what}; agent logs:\n${logs}`);
   }

@@ -6,14 +6,16 @@ import { kubeconfigFor } from '../../src/lab/apiserver.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
 import {
-  createNode, createPod, deleteNamespace, mountBpffs, nsRun, run, spawnIn, unmountBpffs,
+  createNode, createPod, deleteNamespace, mountBpffs, run, spawnIn, unmountBpffs,
 } from '../../src/lab/netns.js';
+
+export type { Probe };
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
 
-export interface Probe { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
 
 export class OneNodeCluster {
   readonly id = `${process.pid % 100000}${Math.random().toString(36).slice(2, 4)}`;
@@ -22,7 +24,7 @@ export class OneNodeCluster {
   readonly manifests = join(this.workDir, 'manifests');
   readonly pinDir = `/run/sy${this.id}-bpf`;
   readonly agentLog = join(this.workDir, 'agent.log');
-  readonly pods = new Map<string, { ns: string; ip: string; server?: ChildProcess }>();
+  readonly pods = new Map<string, { ns: string; ip: string; hostIf: string; server?: ChildProcess }>();
   private agent?: ChildProcess;
   private podCount = 0;
 
@@ -37,8 +39,9 @@ export class OneNodeCluster {
     const n = ++this.podCount;
     const ns = `sy${this.id}-${name}`;
     const ip = `10.244.0.${n + 10}`;
-    createPod(this.nodeNs, ns, `sy${this.id}h${n}`, ip);
-    const pod: { ns: string; ip: string; server?: ChildProcess } = { ns, ip };
+    const hostIf = `sy${this.id}h${n}`;
+    createPod(this.nodeNs, ns, hostIf, ip);
+    const pod: { ns: string; ip: string; hostIf: string; server?: ChildProcess } = { ns, ip, hostIf };
     if (opts.serve !== false) {
       pod.server = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/podserver.js'), name, opts.version ?? 'v1', '80', '5353']);
     }
@@ -80,44 +83,30 @@ export class OneNodeCluster {
     return kubeconfig;
   }
 
-  async stopApiServer(): Promise<void> {
-    const api = this.api;
-    if (!api || api.exitCode !== null) return;
-    await new Promise<void>((resolve) => { api.once('exit', () => resolve()); api.kill('SIGTERM'); });
+  stopApiServer(): Promise<void> {
+    return stopProcess(this.api);
   }
 
-  async stopAgent(): Promise<void> {
-    const agent = this.agent;
-    if (!agent || agent.exitCode !== null) return;
-    await new Promise<void>((resolve) => { agent.once('exit', () => resolve()); agent.kill('SIGTERM'); });
+  stopAgent(): Promise<void> {
+    return stopProcess(this.agent);
   }
 
   agentLogText(): string {
     try { return readFileSync(this.agentLog, 'utf8'); } catch { return ''; }
   }
 
-  /** Runs the probe client inside a pod and returns its tally. */
+  /** Runs the probe client inside a pod (or a namespace) and returns its tally. */
   probe(from: string, args: string[]): Probe {
-    const ns = this.pods.get(from)?.ns ?? from;
-    return JSON.parse(nsRun(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args])) as Probe;
+    return runProbe(this.pods.get(from)?.ns ?? from, args);
   }
 
   /** Starts the probe in the background; resolves with its tally when it ends. */
   probeAsync(from: string, args: string[]): Promise<Probe> {
-    const ns = this.pods.get(from)?.ns ?? from;
-    const out = join(this.workDir, `probe-${Math.random().toString(36).slice(2)}.json`);
-    const child = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/probe.js'), ...args], { logFd: openSync(out, 'w') });
-    return new Promise((resolve, reject) => child.once('exit', () => {
-      try { resolve(JSON.parse(readFileSync(out, 'utf8')) as Probe); } catch (err) { reject(err); }
-    }));
+    return probeAsync(this.pods.get(from)?.ns ?? from, args, this.workDir);
   }
 
   async waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try { if (check()) return; } catch { /* not yet */ }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    if (await pollUntil(check, timeoutMs)) return;
     throw new Error(`timed out waiting for ${what}; agent log:\n${this.agentLogText().slice(-3000)}`);
   }
 

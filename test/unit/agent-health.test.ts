@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../lib/ports.js';
 import {
   healthzServer, nodeEligible, ProxyHealth, RetryingServer, ServiceHealthServers,
 } from '../../src/agent/health.js';
@@ -17,13 +18,6 @@ async function get(port: number, path = '/'): Promise<{ status: number; body: Re
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, type: res.headers.get('content-type') };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('ProxyHealth', () => {
   it('is healthy while starting up and after syncs; unhealthy when a change waits too long', () => {

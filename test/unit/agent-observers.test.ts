@@ -1,10 +1,11 @@
 // The glue between the sync loop and health/metrics (createObservers in src/cli/agent.ts): the
 // hooks the agent calls, fed with a fake pipeline and desired state — no kernel needed.
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DesiredState, ServicePortInfo } from '../../src/compile/types.js';
 import type { SyncResult } from '../../src/dataplane/reconciler.js';
 import type { Source } from '../../src/sources/types.js';
+import { waitFor } from '../lib/wait.js';
+import { freePort } from '../lib/ports.js';
 import { createObservers } from '../../src/cli/agent.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -12,13 +13,6 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const result: SyncResult = { frontends: 1, backends: 2, sets: 1, writes: 4, deletes: 0, durationMs: 3 };
 
@@ -50,8 +44,8 @@ describe('createObservers', () => {
     expect(obs.health.check().healthy).toBe(true); // the initial sync is pending, not late
     obs.hooks.changed!();
     obs.hooks.synced!(desired(hcPort, 2), result, []);
-    await obs.nodePorts.sync(desired(hcPort, 2).healthCheck); // calls run in order: waits for the hook's
-    expect(obs.nodePorts.openPorts()).toEqual(new Map([['default/web', hcPort]]));
+    // The hook alone must open the health check port: wait for it, don't open it ourselves.
+    await waitFor(() => obs.nodePorts.openPorts().get('default/web') === hcPort, 3000);
     let res = await fetch(`http://127.0.0.1:${hcPort}/`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ service: { namespace: 'default', name: 'web' }, localEndpoints: 2, serviceProxyHealthy: true });
