@@ -59,18 +59,41 @@ static __always_inline bool sy_ct_fresh(const struct sy_ct_entry *ct, __u8 proto
 	return (__s64)(now - ct->last_seen_ns) < (__s64)sy_ct_lifetime_ns(ct->flags, proto);
 }
 
+/*
+ * The other direction's entry of the flow keyed @key (rewriting by @nat), if it is still this
+ * flow's: a client that reuses its port starts a new flow that overwrites the forward entry,
+ * and the old reply entry must not then treat the new flow as its own (staying alive on its
+ * traffic, or marking it closing on a late RST). The peer is ours when its own rewrite leads
+ * back to @key.
+ */
+static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *key, const struct sy_nat *nat)
+{
+	struct sy_ct_key peer, back;
+	struct sy_ct_entry *p;
+	struct sy_nat peer_nat;
+
+	sy_ct_peer_key(&peer, key, nat);
+	p = bpf_map_lookup_elem(&conntrack, &peer);
+	if (!p)
+		return NULL;
+	peer_nat = p->nat;
+	sy_ct_peer_key(&back, &peer, &peer_nat);
+	if (back.saddr != key->saddr || back.daddr != key->daddr ||
+	    back.sport != key->sport || back.dport != key->dport)
+		return NULL;
+	return p;
+}
+
 /* An entry is live while it, or its peer, has seen traffic within its lifetime. */
 static __always_inline bool sy_ct_live(const struct sy_ct_entry *ct, const struct sy_ct_key *key,
 				       __u64 now)
 {
 	struct sy_nat nat = ct->nat;
-	struct sy_ct_key peer;
 	struct sy_ct_entry *p;
 
 	if (sy_ct_fresh(ct, key->proto, now))
 		return true;
-	sy_ct_peer_key(&peer, key, &nat);
-	p = bpf_map_lookup_elem(&conntrack, &peer);
+	p = sy_ct_peer(key, &nat);
 	return p && sy_ct_fresh(p, key->proto, now);
 }
 
@@ -82,15 +105,13 @@ static __always_inline bool sy_ct_live(const struct sy_ct_entry *ct, const struc
 static __always_inline void sy_ct_touch(struct sy_ct_entry *ct, const struct sy_ct_key *key,
 					const struct sy_nat *nat, __u8 flags, __u64 now)
 {
-	struct sy_ct_key peer;
 	struct sy_ct_entry *p;
 
 	ct->last_seen_ns = now;
 	if ((ct->flags & flags) == flags)
 		return;
 	ct->flags |= flags;
-	sy_ct_peer_key(&peer, key, nat);
-	p = bpf_map_lookup_elem(&conntrack, &peer);
+	p = sy_ct_peer(key, nat);
 	if (p) {
 		p->flags |= flags;
 		p->last_seen_ns = now;

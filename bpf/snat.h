@@ -32,27 +32,16 @@ static __always_inline __be16 sy_snat_random_port(void)
 
 /*
  * Whether the port of @old, the reply entry of an earlier SNAT flow keyed @key, may go to a new
- * flow: the entry is past its lifetime, a TCP backend is past TIME_WAIT, and its forward entry -
- * if it still is this flow's: a client reusing its port for a later flow overwrites it - is dead
- * too (a one-way UDP stream only ever refreshes the forward entry).
+ * flow: a TCP backend is past TIME_WAIT, and the flow is dead in both directions (sy_ct_live:
+ * a one-way UDP stream only ever refreshes the forward entry).
  */
 static __always_inline bool sy_snat_reusable(const struct sy_ct_entry *old, const struct sy_ct_key *key,
 					     __u64 now)
 {
-	struct sy_nat nat = old->nat;
-	struct sy_ct_key fwd_key;
-	struct sy_ct_entry *fwd;
-
-	if (sy_ct_fresh(old, key->proto, now))
-		return false;
 	if (key->proto == IPPROTO_TCP &&
 	    (__s64)(now - old->last_seen_ns) < (__s64)(SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC))
 		return false;
-	sy_ct_peer_key(&fwd_key, key, &nat);
-	fwd = bpf_map_lookup_elem(&conntrack, &fwd_key);
-	if (!fwd || fwd->nat.sport != key->dport || fwd->nat.daddr != key->saddr || fwd->nat.dport != key->sport)
-		return true;	/* gone, or another flow's now */
-	return !sy_ct_fresh(fwd, key->proto, now);
+	return !sy_ct_live(old, key, now);
 }
 
 /* This node's address for SNAT: the agent's choice, else the frontend address (a NodePort's

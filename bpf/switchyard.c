@@ -143,17 +143,18 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	__u8 ct_flags = 0;
 	int ret;
 
-	fep = bpf_map_lookup_elem(&frontends, &fe_key);
-	if (!fep)
-		return TC_ACT_OK;	/* not a Service address and port (in this scope) */
-
 	/*
-	 * Only a SYN opens a TCP flow. Anything else without an entry is a flow we lost (LRU
-	 * eviction, a recreated map): choosing a backend now would have it answer with a reset
-	 * on a connection it never saw. Like Cilium we pass such packets on untouched.
+	 * Only a SYN opens a TCP flow. Anything else without an entry is not ours, or a flow we
+	 * lost (LRU eviction, a recreated map): choosing a backend now would have it answer with a
+	 * reset on a connection it never saw. Like Cilium we pass such packets on untouched, and
+	 * before the frontend lookup: on an uplink that is most TCP (SSH, kubelet, pod traffic).
 	 */
 	if (pkt->proto == IPPROTO_TCP && !sy_tcp_is_syn(pkt))
 		return TC_ACT_OK;
+
+	fep = bpf_map_lookup_elem(&frontends, &fe_key);
+	if (!fep)
+		return TC_ACT_OK;	/* not a Service address and port (in this scope) */
 
 	/* One copy: count and gen must come from the same frontend write. */
 	fe = *fep;

@@ -333,6 +333,23 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     expect(m.conntrack.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD))).toMatchObject({ backendId: B2.id, flags: 0 });
   });
 
+  it('keeps an old flow\'s late packets from touching the new flow that reused its ports', () => {
+    addService({ backends: [B1], setId: 2 });
+    run(tcp(CLIENT, VIP, 40001, 80));
+    run(tcp(B1.addr, CLIENT, 8080, 40001, 'SA'));
+    // B1 leaves; the client reuses its port for a new connection, which goes to B2. The old
+    // flow's reply entry (B1 → client) is still there, and not closing.
+    addService({ backends: [B2], setId: 2, gen: 1 });
+    m.backends.delete(B1.id);
+    expect(backendOf(run(tcp(CLIENT, VIP, 40001, 80)).data)).toBe(B2);
+
+    // A late RST from B1 is the old flow's news: the new connection must not be marked closing
+    // (which would age it out in 10 s).
+    run(tcp(B1.addr, CLIENT, 8080, 40001, 'R'));
+    expect(m.conntrack.get(ctKey(CLIENT, VIP, 40001, 80, IPPROTO_TCP, CT_FORWARD))!.flags & CT_CLOSING).toBe(0);
+    expect(backendOf(run(tcp(CLIENT, VIP, 40001, 80, 'A')).data)).toBe(B2);
+  });
+
   it('treats an expired entry as a miss unless the other direction is still live', () => {
     addService({ proto: IPPROTO_UDP, port: 53, backends: [B1] });
     const q = udp(CLIENT, VIP, 33333, 53);
