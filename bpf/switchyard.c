@@ -116,7 +116,10 @@ static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt 
 
 	if (key->dir == SY_CT_REPLY)
 		flags |= SY_CT_SEEN_REPLY;
-	if (pkt->tcp_flags & (SY_TCP_FIN | SY_TCP_RST))
+	if (pkt->tcp_flags & SY_TCP_FIN)
+		flags |= key->dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
+	if ((pkt->tcp_flags & SY_TCP_RST) ||
+	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) == (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
 		flags |= SY_CT_CLOSING;
 	sy_ct_touch(ct, key, &nat, flags, now);
 

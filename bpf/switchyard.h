@@ -37,11 +37,16 @@
 
 /* sy_ct_entry.flags */
 #define SY_CT_SEEN_REPLY     (1 << 0) /* a reply has passed: TCP handshake or UDP answer seen */
-#define SY_CT_CLOSING        (1 << 1) /* FIN or RST seen: age out fast */
+#define SY_CT_CLOSING        (1 << 1) /* RST, or FIN both ways: age out fast */
 #define SY_CT_HAIRPIN        (1 << 2) /* client is its own backend: source was rewritten too */
 /* A flow of a SY_FE_NODEPORT frontend. Its directions that rewrite the source (SNAT, or a reply
  * taking back the frontend address, which may be this node's own) are routed in BPF, bpf/fib.h. */
 #define SY_CT_NODEPORT       (1 << 3)
+/* A FIN from the client (forward) or from the backend (reply). One FIN is a half-close: the
+ * other side may still send for a long time (shutdown(SHUT_WR) clients), so only both FINs,
+ * or an RST, make a flow CLOSING. */
+#define SY_CT_FIN_FORWARD    (1 << 4)
+#define SY_CT_FIN_REPLY      (1 << 5)
 
 /* sy_ct_key.dir */
 #define SY_CT_FORWARD  0   /* client → frontend, as the client sent it */
@@ -53,7 +58,7 @@
  * one-way stream keeps both. */
 #define SY_CT_LIFETIME_TCP      21600  /* TCP after the first reply (established) */
 #define SY_CT_LIFETIME_SYN      60     /* TCP before any reply: an unanswered SYN */
-#define SY_CT_LIFETIME_CLOSING  10     /* TCP after FIN or RST */
+#define SY_CT_LIFETIME_CLOSING  10     /* TCP after RST, or FIN both ways */
 #define SY_CT_LIFETIME_UDP      60     /* UDP, refreshed by traffic either way */
 
 /*

@@ -15,6 +15,8 @@ export const CT_SEEN_REPLY = 1 << 0;
 export const CT_CLOSING = 1 << 1;
 export const CT_HAIRPIN = 1 << 2;
 export const CT_NODEPORT = 1 << 3;
+export const CT_FIN_FORWARD = 1 << 4;
+export const CT_FIN_REPLY = 1 << 5;
 export const CT_FORWARD = 0;
 export const CT_REPLY = 1;
 

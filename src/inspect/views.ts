@@ -1,7 +1,7 @@
 // What `switchyard inspect` shows, computed from raw map contents. Pure: the CLI reads the
 // pinned maps and hands them here, so the views are tested without a kernel.
 import {
-  CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
+  CT_CLOSING, CT_FIN_FORWARD, CT_FIN_REPLY, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
   BE_LOCAL,
   type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey, type Stats,
 } from '../bpf/layout-types.js';
@@ -98,7 +98,11 @@ export function conntrackView(m: MapContents): ConntrackRow[] {
       e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
       e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
     ].filter(Boolean).join(' ');
-    const flags = [e.flags & CT_SEEN_REPLY ? 'replied' : '', e.flags & CT_CLOSING ? 'closing' : '', e.flags & CT_HAIRPIN ? 'hairpin' : ''].filter(Boolean);
+    const halfClosed = !(e.flags & CT_CLOSING) && (e.flags & (CT_FIN_FORWARD | CT_FIN_REPLY)) !== 0;
+    const flags = [
+      e.flags & CT_SEEN_REPLY ? 'replied' : '', halfClosed ? 'half-closed' : '', e.flags & CT_CLOSING ? 'closing' : '',
+      e.flags & CT_HAIRPIN ? 'hairpin' : '',
+    ].filter(Boolean);
     return {
       protocol: proto(k.proto), direction: k.dir === CT_FORWARD ? 'forward' : 'reply',
       tuple: `${hostPort(k.saddr, k.sport)} → ${hostPort(k.daddr, k.dport)}`, translation: rewritten,

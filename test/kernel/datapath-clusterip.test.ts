@@ -324,7 +324,12 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     m.backends.delete(B1.id);
     expect(backendOf(run(tcp(CLIENT, VIP, 40000, 80, 'PA', Buffer.from('more'))).data)).toBe(B1);
 
+    // The client half-closes: the backend may still be sending, so the flow stays open.
     run(tcp(CLIENT, VIP, 40000, 80, 'FA'));
+    expect(m.conntrack.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD))!.flags & CT_CLOSING).toBe(0);
+    expect(parsePacket(run(tcp(B1.addr, CLIENT, 8080, 40000, 'PA', Buffer.from('late answer'))).data).ip.src).toBe(VIP);
+    // The backend's FIN closes the other half.
+    run(tcp(B1.addr, CLIENT, 8080, 40000, 'FA'));
     for (const key of [ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD), ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY)]) {
       expect(m.conntrack.get(key)!.flags & CT_CLOSING).toBe(CT_CLOSING);
     }

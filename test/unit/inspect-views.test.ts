@@ -56,6 +56,14 @@ describe('inspect views', () => {
     });
   });
 
+  it('tells a half-closed flow (one FIN) from a closing one', () => {
+    const m = maps();
+    m.conntrack[0][1].flags = 1 | (1 << 4);
+    expect(conntrackView(m)[0].flags).toEqual(['replied', 'half-closed']);
+    m.conntrack[0][1].flags = 1 | (1 << 4) | (1 << 5) | 2;
+    expect(conntrackView(m)[0].flags).toEqual(['replied', 'closing']);
+  });
+
   it('shows affinity time left, and expired entries as such', () => {
     expect(affinityView(maps()).map((a) => [a.client, a.backend, a.secondsLeft, a.expired])).toEqual([
       ['10.244.0.50', '10.244.0.12:8080', 25, false], ['10.244.0.51', '10.244.0.12:8080', 0, true],
