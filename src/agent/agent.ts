@@ -10,7 +10,7 @@ import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
 import { ConfigWriter, configFor } from '../dataplane/nodeport.js';
 import { ManifestSource } from '../sources/manifests.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourcedObject } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';
 import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddrs.js';
 import { Pipeline } from './pipeline.js';
@@ -24,7 +24,7 @@ export interface AgentHooks {
   /** The source reported a change; a sync is now pending. */
   changed?: () => void;
   /** A sync applied the desired state (the pipeline's onSynced). */
-  synced?: (desired: DesiredState, result: SyncResult, triggerTimes: Date[]) => void;
+  synced?: (desired: DesiredState, result: SyncResult, triggerTimes: Date[], nodes?: SourcedObject[]) => void;
 }
 
 export interface AgentOptions {

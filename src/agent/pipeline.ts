@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { buildModel } from '../model/index.js';
 import { compile, IdAllocator, seedFromPinned, type DesiredState, type NodeConfig } from '../compile/index.js';
 import type { Reconciler, SyncResult } from '../dataplane/reconciler.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourcedObject } from '../sources/types.js';
 
 export interface PipelineStatus {
   syncs: number;
@@ -23,7 +23,7 @@ export interface PipelineOptions {
   log: Logger;
   minSyncPeriodMs: number;
   /** Called after every successful sync (metrics, health check server). */
-  onSynced?: (desired: DesiredState, result: SyncResult, snapshotTriggerTimes: Date[]) => void;
+  onSynced?: (desired: DesiredState, result: SyncResult, snapshotTriggerTimes: Date[], nodes: SourcedObject[]) => void;
 }
 
 export class Pipeline {
@@ -82,7 +82,7 @@ export class Pipeline {
         invalid: errors.length + snapshot.errors.length, durationMs: Math.round(result.durationMs * 100) / 100,
       }, 'sync applied');
       const triggers = model.triggerTimes;
-      this.opts.onSynced?.(desired, result, triggers);
+      this.opts.onSynced?.(desired, result, triggers, snapshot.nodes);
       return result;
     } catch (err) {
       this.status.failedSyncs++;

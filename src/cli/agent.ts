@@ -14,7 +14,7 @@ import type { AgentHooks } from '../agent/agent.js';
 import { AgentMetrics, metricsServer } from '../agent/metrics.js';
 import { percpuStatsReader, type StatsReader } from '../dataplane/stats.js';
 import type { DesiredState } from '../compile/index.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourcedObject } from '../sources/types.js';
 
 
 export function agentCommand(): Command {
@@ -56,8 +56,6 @@ export interface ObserverOptions {
   log?: Logger;
   /** Bind address of the healthCheckNodePort servers (default 0.0.0.0, like kube-proxy). */
   nodePortHost?: string;
-  /** Source of this node's Node object, for nodeEligible (the Kubernetes source). */
-  source?: () => Source | undefined;
 }
 
 /** What watches the sync loop: health (with the health check node ports) and metrics, and the
@@ -72,12 +70,11 @@ export function createObservers(opts: ObserverOptions) {
   const nodePorts = new ServiceHealthServers({ host: opts.nodePortHost, proxyHealthy: () => health.check().healthy, log: opts.log });
   const hooks: AgentHooks = {
     changed: () => { health.queued(); metrics.queued(); },
-    synced: (d, result, triggerTimes) => guarded(opts.log, () => {
+    synced: (d, result, triggerTimes, nodes = []) => guarded(opts.log, () => {
       desired = d;
       health.updated();
       metrics.synced(result.durationMs, triggerTimes, d.services.size);
-      const source = opts.source?.();
-      if (source) health.setNodeEligible(nodeEligible(ownNode(source, opts.nodeName)));
+      health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
       void nodePorts.sync(d.healthCheck);
     }),
   };
@@ -107,7 +104,7 @@ async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never)
   }
   let source: Source | undefined;
   // Health and metrics answer from the start, before the (possibly slow) initial sync.
-  const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log, source: () => source });
+  const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log });
   const servers: RetryingServer[] = [];
   if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
   if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
@@ -146,6 +143,6 @@ function guarded(log: Logger | undefined, fn: () => void): void {
   }
 }
 
-function ownNode(source: Source, nodeName: string): Record<string, unknown> | undefined {
-  return source.snapshot().nodes.find((n) => (n.object.metadata as { name?: unknown } | undefined)?.name === nodeName)?.object;
+function ownNode(nodes: SourcedObject[], nodeName: string): Record<string, unknown> | undefined {
+  return nodes.find((n) => (n.object.metadata as { name?: unknown } | undefined)?.name === nodeName)?.object;
 }

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DesiredState, ServicePortInfo } from '../../src/compile/types.js';
 import type { SyncResult } from '../../src/dataplane/reconciler.js';
-import type { Source } from '../../src/sources/types.js';
+import type { SourcedObject } from '../../src/sources/types.js';
 import { waitFor } from '../lib/wait.js';
 import { freePort } from '../lib/ports.js';
 import { createObservers } from '../../src/cli/agent.js';
@@ -26,12 +26,6 @@ function desired(hcPort: number, localEndpoints: number): DesiredState {
   };
 }
 
-function fakeSource(node: Record<string, unknown>): Source {
-  return {
-    name: 'fake', start: async () => {}, stop: async () => {},
-    snapshot: () => ({ services: [], endpointSlices: [], errors: [], nodes: [{ object: node, origin: 'apiserver' }] }),
-  };
-}
 
 describe('createObservers', () => {
   it('feeds health, node ports and metrics from the sync hooks', async () => {
@@ -65,21 +59,20 @@ describe('createObservers', () => {
   });
 
   it('marks the node ineligible when its Node is tainted for deletion', async () => {
-    let node: Record<string, unknown> = { metadata: { name: 'n1' }, spec: {} };
-    let source: Source | undefined = fakeSource(node);
-    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1', source: () => source });
+    const nodes = (node: Record<string, unknown>): SourcedObject[] => [{ object: node, origin: 'apiserver' }];
+    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1' });
     cleanup.push(() => obs.nodePorts.stop());
-    obs.hooks.synced!(desired(await freePort(), 0), result, []);
+    obs.hooks.synced!(desired(await freePort(), 0), result, [], nodes({ metadata: { name: 'n1' }, spec: {} }));
     expect(obs.health.check().nodeEligible).toBe(true);
-    node = { metadata: { name: 'n1' }, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } };
-    source = fakeSource(node);
-    obs.hooks.synced!(desired(await freePort(), 0), result, []);
+    const tainted = { metadata: { name: 'n1' }, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } };
+    obs.hooks.synced!(desired(await freePort(), 0), result, [], nodes(tainted));
     expect(obs.health.check().nodeEligible).toBe(false);
   });
 
   it('never lets an observer error fail the sync', () => {
-    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1', source: () => { throw new Error('boom'); } });
+    const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1' });
     cleanup.push(() => obs.nodePorts.stop());
-    expect(() => obs.hooks.synced!(desired(0, 0), result, [])).not.toThrow();
+    const broken = { find: () => { throw new Error('boom'); } } as unknown as SourcedObject[];
+    expect(() => obs.hooks.synced!(desired(0, 0), result, [], broken)).not.toThrow();
   });
 });
