@@ -6,8 +6,7 @@
 //    on another node: the first IPv4 address of the first device by name. It is not filtered by
 //    --nodeport-addresses, which says where NodePorts answer, not how other nodes reach this one.
 // Pure: the interface table comes in (os.networkInterfaces() in the agent).
-import { isIPv4 } from 'node:net';
-import { ipv4ToInt } from '../model/check.js';
+import { ipv4Network, ipv4ToInt } from '../model/check.js';
 
 export interface InterfaceAddress { address: string; family: string | number }
 export type InterfaceTable = Record<string, ReadonlyArray<InterfaceAddress> | undefined>;
@@ -19,14 +18,6 @@ export interface NodeAddresses {
   snatAddress?: string;
 }
 
-/** "10.0.0.0/8" → [network, mask] as unsigned 32-bit numbers; undefined for IPv6. */
-function ipv4Cidr(cidr: string): [number, number] | undefined {
-  const [addr, lenText] = cidr.split('/');
-  if (!isIPv4(addr)) return undefined;
-  const len = Number(lenText);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [(ipv4ToInt(addr) & mask) >>> 0, mask];
-}
 
 const isV4 = (a: InterfaceAddress) => a.family === 'IPv4' || a.family === 4;
 
@@ -37,8 +28,8 @@ export function nodeAddresses(ifaces: InterfaceTable, devices: RegExp | undefine
   for (const name of names) {
     for (const a of ifaces[name] ?? []) if (isV4(a) && !all.includes(a.address)) all.push(a.address);
   }
-  const nets = cidrs.map(ipv4Cidr).filter((n): n is [number, number] => n !== undefined);
-  const inRange = (addr: string) => nets.some(([net, mask]) => ((ipv4ToInt(addr) & mask) >>> 0) === net);
+  const nets = cidrs.map(ipv4Network).filter((n) => n !== undefined);
+  const inRange = (addr: string) => nets.some(({ net, mask }) => ((ipv4ToInt(addr) & mask) >>> 0) === net);
   const out: NodeAddresses = { nodePortAddresses: nets.length === 0 ? all : all.filter(inRange) };
   if (all.length > 0) out.snatAddress = all[0];
   return out;

@@ -48,6 +48,9 @@ export interface Stats { packets: bigint; bytes: bigint; newFlows: bigint; noBac
 export const SVC_CLUSTER_IP = 0;
 export const SVC_NODE_PORT = 1;
 export const SVC_LOAD_BALANCER = 2;
+/** service_info.type ↔ the Service type's name. */
+export const SERVICE_TYPE_CODES: Record<string, number> = { ClusterIP: SVC_CLUSTER_IP, NodePort: SVC_NODE_PORT, LoadBalancer: SVC_LOAD_BALANCER };
+export const SERVICE_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(SERVICE_TYPE_CODES).map(([n, c]) => [c, n]));
 export interface ServiceInfo { name: string; type: number }
 
 /** config[0]: node settings. snatAddr '0.0.0.0' = SNAT to the frontend address. */

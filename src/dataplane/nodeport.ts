@@ -9,21 +9,15 @@
 import { FE_SOURCE_RANGES, type Config, type SourceRangeKey } from '../bpf/layout-types.js';
 import type { TypedMap } from '../bpf/index.js';
 import type { DesiredState } from '../compile/index.js';
-import { ipv4ToInt } from '../model/check.js';
-import { isIPv4 } from 'node:net';
+import { intToIpv4, ipv4Network } from '../model/check.js';
 
 export const sourceRangeKeyString = (k: SourceRangeKey) => `${k.svcId}/${k.addr}/${k.prefixlen}`;
-
-const intToIpv4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 /** "10.1.2.3/8" → the trie key of svc `svcId` for 10.0.0.0/8 (host bits cleared: the trie compares
  *  only the prefix, but a key read back keeps what was written). undefined for IPv6. */
 export function sourceRangeKey(svcId: number, cidr: string): SourceRangeKey | undefined {
-  const [addr, lenText] = cidr.split('/');
-  const len = Number(lenText);
-  if (!isIPv4(addr) || !Number.isInteger(len) || len < 0 || len > 32) return undefined;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return { prefixlen: 32 + len, svcId, addr: intToIpv4((ipv4ToInt(addr) & mask) >>> 0) };
+  const n = ipv4Network(cidr);
+  return n && { prefixlen: 32 + n.len, svcId, addr: intToIpv4(n.net) };
 }
 
 /** Every source_ranges entry the desired state needs, by key string. */

@@ -2,7 +2,7 @@
 // the hitless order planWrites() lays out, each phase as one batch.
 import type { Logger } from 'pino';
 import type { DesiredState, ServicePortInfo } from '../compile/index.js';
-import { SVC_CLUSTER_IP, SVC_LOAD_BALANCER, SVC_NODE_PORT, type ServiceInfo, type SourceRangeKey } from '../bpf/layout-types.js';
+import { SERVICE_TYPE_CODES, SVC_CLUSTER_IP, type ServiceInfo, type SourceRangeKey } from '../bpf/layout-types.js';
 import type { DataplaneMaps } from './maps.js';
 import { type CurrentState, planWrites, setsLostMembers, stateFromMaps } from './plan.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './nodeport.js';
@@ -69,7 +69,7 @@ export class Reconciler {
   /** service_info lets `switchyard inspect` name services from the pins alone. */
   private syncNames(services: Map<number, ServicePortInfo>): void {
     const next = new Map<number, ServiceInfo>();
-    for (const [id, svc] of services) next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE[svc.type] ?? SVC_CLUSTER_IP });
+    for (const [id, svc] of services) next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
     const changed = [...next].filter(([id, info]) => this.names.get(id)?.name !== info.name || this.names.get(id)?.type !== info.type);
     const gone = [...this.names.keys()].filter((id) => !next.has(id));
     this.maps.serviceInfo.setMany(changed);
@@ -93,8 +93,6 @@ export class Reconciler {
   }
 
 }
-
-const SERVICE_TYPE: Record<string, number> = { ClusterIP: SVC_CLUSTER_IP, NodePort: SVC_NODE_PORT, LoadBalancer: SVC_LOAD_BALANCER };
 
 /** "default/web:http/TCP"; an unnamed port goes by its number. */
 export function serviceInfoName(svc: ServicePortInfo): string {

@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
 import * as layouts from '../bpf/layouts.js';
-import { SVC_LOAD_BALANCER, SVC_NODE_PORT } from '../bpf/layout-types.js';
+import { SERVICE_TYPE_NAMES } from '../bpf/layout-types.js';
 import type { MapContents, ServiceInfo } from './views.js';
 import type { DataplaneMaps } from '../dataplane/maps.js';
 import { percpuStatsReader } from '../dataplane/stats.js';
 
 const svcIdsOf = (frontends: Array<[unknown, { svcId: number }]>) => [...new Set(frontends.map(([, fe]) => fe.svcId))];
 
-const TYPE_NAMES: Record<number, string> = { [SVC_NODE_PORT]: 'NodePort', [SVC_LOAD_BALANCER]: 'LoadBalancer' };
 
 
 function withMap<M extends { close(): void }, T>(open: () => M, use: (m: M) => T): T {
@@ -28,7 +27,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
     const services = new Map<number, ServiceInfo>();
     if (existsSync(p('service_info'))) {
       withMap(() => openPinnedMap(p('service_info'), layouts.u32, layouts.serviceInfo), (m) => {
-        for (const [id, info] of m.entries()) services.set(id, { name: info.name, type: TYPE_NAMES[info.type] ?? 'ClusterIP' });
+        for (const [id, info] of m.entries()) services.set(id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' });
       });
     }
     const frontends = withMap(() => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend), (m) => m.entries());
@@ -55,7 +54,7 @@ export function mapContents(maps: DataplaneMaps): MapContents {
   const frontends = maps.frontends.entries();
   const stats = percpuStatsReader(maps.stats)(svcIdsOf(frontends));
   const services = new Map<number, ServiceInfo>(
-    maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
+    maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
   );
   return {
     frontends, slots: maps.slots.entries(), backends: maps.backends.entries(), conntrack: maps.conntrack.entries(),
