@@ -134,24 +134,34 @@ spec:
   });
 
   it('scales endpoints down without failing a new connection', async () => {
-    const loop = c.probeAsync('client1', ['http', `http://${VIP}/hostname.html`, '--duration-ms', '3000']);
+    const loop = c.probeAsync('client1', ['http', `http://${VIP}/hostname.html`, '--duration-ms', '4000']);
     await new Promise((r) => setTimeout(r, 800));
+    const changedAt = Date.now();
     c.writeManifest('web.yaml', `${webService(WEB_PORTS)}---\n${webSlice(backends.slice(0, 2))}`);
     const during = await loop;
+    const loopEnd = Date.now();
     expect(during.failed).toBe(0);
+    // The loop really spanned the change: it saw web3 before, and the agent applied the change
+    // while it still had a second or more to run.
+    expect(during.answers.web3).toBeGreaterThan(0);
+    expect(c.syncTimesAfter(changedAt)[0]).toBeLessThan(loopEnd - 1000);
     const after = c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '60']);
     expect(Object.keys(after.answers).sort()).toEqual(['web1', 'web2']);
   });
 
   it('applies a Service edit to new connections and keeps established ones', async () => {
-    const held = c.probeAsync('client2', ['hold', `http://${VIP}/hostname.html`, '--duration-ms', '2500', '--gap-ms', '100']);
+    const held = c.probeAsync('client2', ['hold', `http://${VIP}/hostname.html`, '--duration-ms', '4000', '--gap-ms', '100']);
     await new Promise((r) => setTimeout(r, 700));
+    const changedAt = Date.now();
     // As the EndpointSlice controller would: the new port appears in the slice too.
     c.writeManifest('web.yaml', `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2), '  - {name: alt, port: 80, protocol: TCP}\n')}`);
     await c.waitFor('the new port to answer', () => c.probe('client1', ['http', `http://${VIP}:8080/hostname.html`]).ok === 1);
     const r = await held;
+    const heldEnd = Date.now();
     expect(r.failed).toBe(0);
     expect(r.connections).toBe(1);
+    // The edit was applied while the held connection still had requests to make.
+    expect(c.syncTimesAfter(changedAt)[0]).toBeLessThan(heldEnd - 1000);
     expect(Object.keys(r.answers)).toHaveLength(1);
   });
 

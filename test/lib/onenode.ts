@@ -91,6 +91,12 @@ export class OneNodeCluster {
     return stopProcess(this.agent);
   }
 
+  /** When the agent applied a sync after `sinceMs` (epoch ms, from its pino lines). */
+  syncTimesAfter(sinceMs: number): number[] {
+    return this.agentLogText().split('\n').filter((l) => l.includes('"sync applied"'))
+      .map((l) => (JSON.parse(l) as { time: number }).time).filter((t) => t > sinceMs);
+  }
+
   agentLogText(): string {
     try { return readFileSync(this.agentLog, 'utf8'); } catch { return ''; }
   }
