@@ -9,7 +9,7 @@ BPF_OBJS    := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRCS))
 TS_SRCS     := $(shell find src -name '*.ts' 2>/dev/null)
 DEB_PKGS    := clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables curl procps
 
-.PHONY: all bpf ts deps test test-unit test-kernel lab lab-down clean
+.PHONY: all bpf ts deps test test-unit test-kernel check-bpf-headers lab lab-down clean
 
 all: bpf ts
 
@@ -38,7 +38,11 @@ deps:
 	fi
 	@$(MAKE) --no-print-directory node_modules/.package-lock.json
 
-test: deps all
+# The BPF objects may include only kernel UAPI and libbpf headers, never libc's (see the script).
+check-bpf-headers:
+	node tools/check-bpf-headers.mjs "$(CLANG)" "$(BPF_CFLAGS)" $(BPF_SRCS)
+
+test: deps all check-bpf-headers
 	npx tsc -p tsconfig.test.json
 	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-report.json
 
