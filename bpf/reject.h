@@ -10,10 +10,25 @@
 #ifndef SY_REJECT_H
 #define SY_REJECT_H
 
-#include <linux/icmp.h>
 #include <linux/pkt_cls.h>
 
 #include "parse.h"
+
+/*
+ * The ICMP header, defined here rather than taken from <linux/icmp.h>: that UAPI header
+ * includes <linux/if.h>, which pulls in glibc's <sys/socket.h>, and under -target bpf glibc
+ * then wants gnu/stubs-32.h from a multilib package. The BPF objects build from the kernel's
+ * UAPI and libbpf headers alone (make check-bpf-headers enforces it). Layout: RFC 792.
+ */
+struct sy_icmphdr {
+	__u8    type;
+	__u8    code;
+	__sum16 checksum;
+	__be32  unused;   /* destination unreachable: unused (frag-needed: 16 unused + MTU) */
+};
+
+#define ICMP_DEST_UNREACH  3
+#define ICMP_PORT_UNREACH  3
 
 #define SY_ICMP_TTL  64
 
@@ -27,7 +42,7 @@
 /* The headers put in front of the quote. */
 struct sy_icmp_err {
 	struct iphdr   ip;
-	struct icmphdr icmp;
+	struct sy_icmphdr icmp;
 };
 
 static __always_inline __sum16 sy_csum_fold(__u64 csum)
