@@ -9,10 +9,9 @@
 #ifndef SY_CT_H
 #define SY_CT_H
 
+#include "clock.h"
 #include "maps.h"
 #include "parse.h"
-
-#define SY_NSEC_PER_SEC  1000000000ULL
 
 static __always_inline void sy_ct_key_of(struct sy_ct_key *key, const struct sy_pkt *pkt, __u8 dir)
 {
@@ -53,10 +52,10 @@ static __always_inline __u64 sy_ct_lifetime_ns(__u8 flags, __u8 proto)
 	return secs * SY_NSEC_PER_SEC;
 }
 
-/* Signed difference: another CPU may have stamped a time a little after our @now. */
+/* Whether the entry saw traffic within its lifetime (a stamp from the future: see clock.h). */
 static __always_inline bool sy_ct_fresh(const struct sy_ct_entry *ct, __u8 proto, __u64 now)
 {
-	return (__s64)(now - ct->last_seen_ns) < (__s64)sy_ct_lifetime_ns(ct->flags, proto);
+	return sy_within(ct->last_seen_ns, now, sy_ct_lifetime_ns(ct->flags, proto));
 }
 
 /*

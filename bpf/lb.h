@@ -6,6 +6,7 @@
 #ifndef SY_LB_H
 #define SY_LB_H
 
+#include "clock.h"
 #include "maps.h"
 #include "ct.h"
 
@@ -23,7 +24,7 @@ static __always_inline int sy_affinity_pick(const struct sy_frontend *fe,
 	__u32 id;
 
 	aff = bpf_map_lookup_elem(&affinity, akey);
-	if (!aff || (__s64)(now - aff->last_used_ns) >= (__s64)timeout_ns)
+	if (!aff || !sy_within(aff->last_used_ns, now, timeout_ns))
 		return -1;
 	id = aff->backend_id;
 	b = bpf_map_lookup_elem(&backends, &id);

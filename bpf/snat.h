@@ -39,7 +39,7 @@ static __always_inline bool sy_snat_reusable(const struct sy_ct_entry *old, cons
 					     __u64 now)
 {
 	if (key->proto == IPPROTO_TCP &&
-	    (__s64)(now - old->last_seen_ns) < (__s64)(SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC))
+	    sy_within(old->last_seen_ns, now, SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC))
 		return false;
 	return !sy_ct_live(old, key, now);
 }

@@ -22,6 +22,10 @@ export interface MapContents {
 const proto = (p: number) => (p === IPPROTO_TCP ? 'TCP' : p === 17 ? 'UDP' : String(p));
 const hostPort = (addr: string, port: number) => `${addr}:${port}`;
 const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
+/** How long ago @stamp was, never negative: right after boot, or another CPU's later stamp. */
+const ageOf = (nowNs: bigint, stamp: bigint) => (stamp > nowNs ? 0 : seconds(nowNs - stamp));
+/** A stamp more than a second ahead counts as expired, as in the data path (bpf/clock.h). */
+const fromFuture = (nowNs: bigint, stamp: bigint) => stamp > nowNs + 1_000_000_000n;
 
 export interface ServiceRow {
   svcId: number; service: string; type: string; frontends: string[]; backends: Array<{ id: number; address: string; local: boolean }>;
@@ -107,7 +111,7 @@ export function conntrackView(m: MapContents): ConntrackRow[] {
       protocol: proto(k.proto), direction: k.dir === CT_FORWARD ? 'forward' : 'reply',
       tuple: `${hostPort(k.saddr, k.sport)} → ${hostPort(k.daddr, k.dport)}`, translation: rewritten,
       service: m.services.get(e.svcId)?.name ?? `svc#${e.svcId}`, backendId: e.backendId,
-      ageSeconds: Math.max(0, seconds(m.nowNs - e.lastSeenNs)), flags,
+      ageSeconds: ageOf(m.nowNs, e.lastSeenNs), flags,
     };
   }).sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
@@ -121,7 +125,7 @@ export function affinityView(m: MapContents): AffinityRow[] {
   return m.affinity.map(([k, a]) => {
     const info = setInfo.get(k.setId);
     const be = backends.get(a.backendId);
-    const left = (info?.timeout ?? 0) - seconds(m.nowNs - a.lastUsedNs);
+    const left = fromFuture(m.nowNs, a.lastUsedNs) ? 0 : (info?.timeout ?? 0) - ageOf(m.nowNs, a.lastUsedNs);
     return {
       service: info ? m.services.get(info.svcId)?.name ?? `svc#${info.svcId}` : `set#${k.setId} (gone)`,
       client: k.clientAddr, backend: be ? hostPort(be.addr, be.port) : '(gone)', backendId: a.backendId,

@@ -3,7 +3,8 @@
 // this file's own unpinned object and are cleared before every test.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { BpfObject, monotonicNs, testRun, type BpfProgram } from '../../src/bpf/index.js';
+import { BpfObject, testRun, type BpfProgram } from '../../src/bpf/index.js';
+import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
   CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_REPLY, CT_SEEN_REPLY, FE_LOCAL_ONLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
   type CtKey, type Stats,
@@ -269,7 +270,8 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
 
     // An entry older than the timeout is ignored (and replaced).
     addService({ backends: [B1, B2, B3], affinityTimeout: 1, setId: 6, port: 81 });
-    const stale = monotonicNs() - 5_000_000_000n;
+    const stale = ago(5n * NS_PER_S);
+    if (stale === undefined) return skipStep('an expired affinity entry is replaced', 5n * NS_PER_S);
     m.affinity.set({ setId: 6, clientAddr: CLIENT }, { lastUsedNs: stale, backendId: B1.id });
     const seen = new Set<number>();
     for (let i = 0; i < 30; i++) {
@@ -361,7 +363,9 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     run(q);
     const fwdKey = ctKey(CLIENT, VIP, 33333, 53, IPPROTO_UDP, CT_FORWARD);
     const revKey = ctKey(B1.addr, CLIENT, 8080, 33333, IPPROTO_UDP, CT_REPLY);
-    const old = monotonicNs() - 120_000_000_000n;
+    // Older than SY_CT_LIFETIME_UDP (60 s).
+    const old = ago(65n * NS_PER_S);
+    if (old === undefined) return skipStep('an expired UDP entry is a miss', 65n * NS_PER_S);
 
     // Forward idle for 2 minutes, but answers still flowing: the flow lives.
     m.conntrack.set(fwdKey, { ...m.conntrack.get(fwdKey)!, lastSeenNs: old });
@@ -374,6 +378,43 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     const r = run(q);
     expect(r.retval).toBe(TC_ACT_OK);
     expect(r.data).toEqual(r.input);
+  });
+
+  it('handles entries stamped in the future or at boot: a little ahead is "just now", far ahead or long ago is expired', () => {
+    addService({ proto: IPPROTO_UDP, port: 53, backends: [B1] });
+    const q = udp(CLIENT, VIP, 33334, 53);
+    run(q);
+    const fwdKey = ctKey(CLIENT, VIP, 33334, 53, IPPROTO_UDP, CT_FORWARD);
+    const revKey = ctKey(B1.addr, CLIENT, 8080, 33334, IPPROTO_UDP, CT_REPLY);
+    const stamp = (lastSeenNs: bigint) => {
+      m.conntrack.set(fwdKey, { ...m.conntrack.get(fwdKey)!, lastSeenNs });
+      m.conntrack.set(revKey, { ...m.conntrack.get(revKey)!, lastSeenNs });
+    };
+    m.frontends.clear();
+
+    // Half a second ahead (another CPU's clock): the flow is live and still translated.
+    stamp(monotonicNs() + NS_PER_S / 2n);
+    expect(run(q).data).toEqual(translated(q, { dst: B1.addr, dport: 8080 }));
+
+    // An hour ahead cannot come from this boot: expired, not held for an hour.
+    stamp(monotonicNs() + 3600n * NS_PER_S);
+    expect(run(q).retval).toBe(TC_ACT_OK);
+    expect(run(q).data).toEqual(buildPacket(q));
+
+    // Stamped at boot (0): as old as the uptime, so expired once that passes the UDP lifetime.
+    if (ago(65n * NS_PER_S) === undefined) return skipStep('an entry stamped at 0 is expired', 65n * NS_PER_S);
+    stamp(0n);
+    expect(run(q).retval).toBe(TC_ACT_OK);
+  });
+
+  it('redraws an affinity entry stamped far in the future instead of keeping it forever', () => {
+    addService({ backends: [B1, B2, B3], affinityTimeout: 10, setId: 6, port: 81 });
+    const seen = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      m.affinity.set({ setId: 6, clientAddr: CLIENT }, { lastUsedNs: monotonicNs() + 3600n * NS_PER_S, backendId: B1.id });
+      seen.add(backendOf(run(tcp(CLIENT, VIP, 43000 + i, 81)).data)!.id);
+    }
+    expect(seen.size).toBeGreaterThan(1);
   });
 
   it('drops instead of leaking the ClusterIP when a slot is missing', () => {

@@ -8,7 +8,8 @@
 // makes the expected MACs and the egress device exact. Nothing is attached anywhere.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { BpfObject, inNetns, monotonicNs, testRun, type BpfProgram } from '../../src/bpf/index.js';
+import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
+import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
   BE_LOCAL, CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
   FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
@@ -23,6 +24,8 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
 
 const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+/** Older than SY_CT_LIFETIME_UDP (60 s). */
+const UDP_STALE = 65n * NS_PER_S;
 
 const NODE_A = '10.250.0.11';
 const NODE_B = '10.250.0.12';
@@ -295,7 +298,6 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       }
       m.conntrack.setMany(entries);
     };
-    const s = 1_000_000_000n;
     fill(monotonicNs());
     const r = netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT));
     expect(r.retval).toBe(TC_ACT_SHOT);
@@ -303,12 +305,16 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(m.conntrack.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toBeUndefined();
 
     // Closed 30 s ago: past the conntrack lifetime, but the backend may still be in TIME_WAIT.
-    fill(monotonicNs() - 30n * s);
+    const closed = ago(30n * NS_PER_S);
+    if (closed === undefined) return skipStep('ports closed 30 s ago stay held', 30n * NS_PER_S);
+    fill(closed);
     expect(netdev(tcp(CLIENT, NODE_A, 40001, NODE_PORT)).retval).toBe(TC_ACT_SHOT);
     expect(counter(CNT_SNAT_EXHAUSTED)).toBe(2n);
 
     // Closed longer ago than TIME_WAIT: one port is taken over.
-    fill(monotonicNs() - BigInt(SNAT_TCP_REUSE_S + 5) * s);
+    const longAgo = ago(BigInt(SNAT_TCP_REUSE_S + 5) * NS_PER_S);
+    if (longAgo === undefined) return skipStep('ports closed past TIME_WAIT are reclaimed', BigInt(SNAT_TCP_REUSE_S + 5) * NS_PER_S);
+    fill(longAgo);
     const r2 = netdev(tcp(CLIENT, NODE_A, 40002, NODE_PORT));
     expect(r2.retval).toBe(TC_ACT_REDIRECT);
     const port = snatPortOf(r2.data);
@@ -323,8 +329,11 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const q = udp(CLIENT, NODE_A, 33333, NODE_PORT);
     const port = snatPortOf(netdev(q).data);
     const replyKey = ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_UDP, CT_REPLY);
-    // The backend never answers: its entry goes stale while the client keeps sending.
-    m.conntrack.set(replyKey, { ...m.conntrack.get(replyKey)!, lastSeenNs: monotonicNs() - 600_000_000_000n });
+    // The backend never answers: its entry goes stale (past the 60 s UDP lifetime) while the
+    // client keeps sending.
+    const stale = ago(UDP_STALE);
+    if (stale === undefined) return skipStep('a stale reply entry of a live UDP flow', UDP_STALE);
+    m.conntrack.set(replyKey, { ...m.conntrack.get(replyKey)!, lastSeenNs: stale });
     netdev(q);
     // Every other port is taken: a new client can only get a port by reclaiming, and must not get this one.
     const entries: Array<[CtKey, CtEntry]> = [];

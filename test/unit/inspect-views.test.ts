@@ -70,3 +70,17 @@ describe('inspect views', () => {
     ]);
   });
 });
+
+describe('inspect views right after boot', () => {
+  it('never shows a negative age, and treats an entry stamped far ahead as expired, as the data path does', () => {
+    const m = maps();
+    m.nowNs = 2n * SEC; // up for two seconds
+    m.conntrack[0][1].lastSeenNs = 2n * SEC + SEC / 2n; // another CPU's stamp, a little ahead
+    m.affinity[0][1].lastUsedNs = 2n * SEC + SEC / 2n;
+    m.affinity[1][1].lastUsedNs = 3600n * SEC; // an hour ahead: not from this boot
+    expect(conntrackView(m)[0].ageSeconds).toBe(0);
+    expect(affinityView(m).map((a) => [a.client, a.secondsLeft, a.expired])).toEqual([
+      ['10.244.0.50', 30, false], ['10.244.0.51', 0, true],
+    ]);
+  });
+});
