@@ -146,11 +146,21 @@ export class AgentMetrics {
   }
 }
 
+/**
+ * The proxy mode kube-proxy names at /proxyMode on its metrics address ("iptables", "ipvs",
+ * "nftables"); the Kubernetes e2e framework reads it to pick mode-specific expectations.
+ */
+export const PROXY_MODE = 'ebpf';
+
 export function metricsHandler(metrics: AgentMetrics, log?: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/proxyMode') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(PROXY_MODE);
+      return;
+    }
     if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try /metrics\n');
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try /metrics or /proxyMode\n');
       return;
     }
     metrics.scrape().then(

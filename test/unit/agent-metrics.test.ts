@@ -144,4 +144,13 @@ describe('metrics server', () => {
     expect(value(text, 'switchyard_service_packets_total{namespace="default",service="web",port="http",protocol="TCP"}')).toBe(7);
     expect((await fetch(`http://127.0.0.1:${srv.port}/`)).status).toBe(404);
   });
+
+  it('answers /proxyMode with its mode, as kube-proxy does on its metrics address', async () => {
+    const srv = metricsServer({ host: '127.0.0.1', port: 0 }, new AgentMetrics({ processMetrics: false }));
+    await srv.start();
+    cleanup.push(() => srv.stop());
+    const res = await fetch(`http://127.0.0.1:${srv.port}/proxyMode`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('ebpf');
+  });
 });
