@@ -1,6 +1,7 @@
 // The composition root of the node agent: open the pinned data path, wire a source into the
 // sync pipeline, attach the programs to the devices, and keep going until told to stop.
 // Stopping leaves programs attached and maps pinned: traffic flows while the agent is away.
+import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
@@ -39,6 +40,9 @@ export interface AgentOptions {
   /** --nodeport-addresses: CIDRs (kube-proxy's nodePortAddresses). NodePorts answer on the IPv4
    *  addresses of the --devices interfaces inside them, or on all of them when none is IPv4. */
   nodePortAddresses?: string[];
+  /** Which externalIPs and LB ingress IPs Services may claim (--cluster-cidr,
+   *  --service-cluster-ip-range, --allowed-external-ip-cidrs). */
+  externalAddressPolicy?: ExternalAddressPolicy;
   minSyncPeriodMs: number;
   log: Logger;
   hooks?: AgentHooks;
@@ -68,7 +72,10 @@ export class Agent {
     const readAddresses = () => nodeAddresses(networkInterfaces(), devices, opts.nodePortAddresses ?? []);
     let addresses = readAddresses();
     const nodeName = opts.hostnameOverride ?? hostname();
-    const node = (): NodeConfig => ({ nodeName, nodePortAddresses: addresses.nodePortAddresses });
+    const node = (): NodeConfig => ({
+      nodeName, nodePortAddresses: addresses.nodePortAddresses, nodeAddresses: addresses.all,
+      externalAddressPolicy: opts.externalAddressPolicy,
+    });
     const maps = dataplaneMaps(obj);
     // Before any program is attached: an SNAT flow must never take the frontend address by default.
     const config = new ConfigWriter(maps.config);

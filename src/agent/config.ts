@@ -129,7 +129,9 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--apiserver-port', arg: '<port>', help: `API server port, overriding the kubeconfig\'s (in a cluster with --apiserver-host: default ${DEFAULT_APISERVER_PORT})`, parse: (t) => parsePort(t) },
   { flag: '--hostname-override', arg: '<name>', help: 'this node\'s name, as in EndpointSlices\' nodeName (default: the host name)', parse: nonEmpty },
   { flag: '--nodeport-addresses', arg: '<cidrs>', help: 'comma-separated CIDRs: NodePorts answer only on the --devices addresses inside them (default: every IPv4 address of the --devices interfaces)', parse: parseCidrList, list: true, key: 'nodePortAddresses' },
-  { flag: '--cluster-cidr', arg: '<cidrs>', help: 'comma-separated pod CIDRs of the cluster (accepted as kube-proxy does; informational for now)', parse: parseCidrList, list: true },
+  { flag: '--cluster-cidr', arg: '<cidrs>', help: 'comma-separated pod CIDRs of the cluster: no Service may claim an address inside them as an externalIP or LB IP', parse: parseCidrList, list: true },
+  { flag: '--service-cluster-ip-range', arg: '<cidrs>', help: 'comma-separated Service ClusterIP ranges (the API server\'s flag): no Service may claim an address inside them as an externalIP or LB IP', parse: parseCidrList, list: true, key: 'serviceClusterIpRange' },
+  { flag: '--allowed-external-ip-cidrs', arg: '<cidrs>', help: 'comma-separated CIDRs: externalIPs and LB IPs must fall inside one (which also lifts the cluster, Service and node refusals there); loopback, link-local, multicast and unspecified are never accepted', parse: parseCidrList, list: true, key: 'allowedExternalIpCidrs' },
   { flag: '--healthz-bind-address', arg: '<host:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
   { flag: '--metrics-bind-address', arg: '<host:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },
   { flag: '--min-sync-period', arg: '<duration>', help: 'coalesce changes: at most one sync per period (e.g. 100ms, 1s)', parse: parseDuration, default: { value: DEFAULT_MIN_SYNC_PERIOD_MS, shown: `${DEFAULT_MIN_SYNC_PERIOD_MS}ms` } },
@@ -161,6 +163,8 @@ export interface AgentConfig {
   hostnameOverride?: string;
   nodePortAddresses: string[];
   clusterCidr: string[];
+  serviceClusterIpRange: string[];
+  allowedExternalIpCidrs: string[];
   healthzBindAddress: BindAddress | null;
   metricsBindAddress: BindAddress | null;
   minSyncPeriodMs: number;
@@ -239,6 +243,8 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     hostnameOverride: get<string>('hostnameOverride'),
     nodePortAddresses: get<string[]>('nodePortAddresses') ?? [],
     clusterCidr: get<string[]>('clusterCidr') ?? [],
+    serviceClusterIpRange: get<string[]>('serviceClusterIpRange') ?? [],
+    allowedExternalIpCidrs: get<string[]>('allowedExternalIpCidrs') ?? [],
     healthzBindAddress: get<BindAddress | false>('healthzBindAddress') || null,
     metricsBindAddress: get<BindAddress | false>('metricsBindAddress') || null,
     minSyncPeriodMs: get<number>('minSyncPeriod') ?? DEFAULT_MIN_SYNC_PERIOD_MS,

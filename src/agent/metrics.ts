@@ -8,6 +8,8 @@
 // and ours, per service port {namespace, service, port, protocol}, read from the data path's
 // `stats` per-CPU array (summed over CPUs) at scrape time:
 //   switchyard_service_packets_total, _bytes_total, _new_connections_total, _no_endpoint_rejects_total
+// and per Service and field, the external and load-balancer addresses the last sync refused:
+//   switchyard_refused_external_addresses{namespace, service, field}
 // This module never touches the kernel: it is handed a StatsReader (a fake one in tests).
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -56,6 +58,7 @@ export class AgentMetrics {
   private readonly lastQueued: Gauge;
   private readonly failures: Counter;
   private readonly servicePorts: Gauge;
+  private readonly refused: Gauge<'namespace' | 'service' | 'field'>;
   private readonly perService: Record<keyof Stats, Counter<(typeof SERVICE_LABELS)[number]>>;
   private stats: StatsReader | undefined;
   private readonly now: () => number;
@@ -82,6 +85,10 @@ export class AgentMetrics {
     this.lastQueued = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', help: 'The last time a sync was queued', registers });
     this.failures = new Counter({ name: 'switchyard_sync_failures_total', help: 'Syncs that failed (the maps kept their last good state)', registers });
     this.servicePorts = new Gauge({ name: 'switchyard_service_ports', help: 'Service ports programmed by the last sync', registers });
+    this.refused = new Gauge({
+      name: 'switchyard_refused_external_addresses', labelNames: ['namespace', 'service', 'field'], registers,
+      help: 'External and load-balancer addresses the last sync refused (loopback, pod, Service or node addresses, or outside --allowed-external-ip-cidrs)',
+    });
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames: SERVICE_LABELS, registers });
     this.perService = {
       packets: counter('switchyard_service_packets_total', 'Packets sent to the service port through the data path'),
@@ -116,6 +123,12 @@ export class AgentMetrics {
       this.programming.observe((now - ms) / 1000);
     }
     this.seenTriggers = seen;
+  }
+
+  /** The refusals of the last sync (DesiredState.refused), counted per Service and field. */
+  refusedAddresses(refused: ReadonlyArray<{ namespace: string; name: string; field: string }>): void {
+    this.refused.reset();
+    for (const r of refused) this.refused.inc({ namespace: r.namespace, service: r.name, field: r.field });
   }
 
   /** Reads the per-service counters, then renders the registry (Prometheus text format). */

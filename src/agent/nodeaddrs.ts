@@ -16,13 +16,15 @@ export interface NodeAddresses {
   nodePortAddresses: string[];
   /** The SNAT address; undefined when no device has an IPv4 address. */
   snatAddress?: string;
+  /** Every IPv4 address of the devices: none may be claimed as an externalIP (external-ips.ts). */
+  all: string[];
 }
 
 
 const isV4 = (a: InterfaceAddress) => a.family === 'IPv4' || a.family === 4;
 
 export function nodeAddresses(ifaces: InterfaceTable, devices: RegExp | undefined, cidrs: readonly string[]): NodeAddresses {
-  if (!devices) return { nodePortAddresses: [] };
+  if (!devices) return { nodePortAddresses: [], all: [] };
   const names = Object.keys(ifaces).filter((n) => devices.test(n)).sort();
   const all: string[] = [];
   for (const name of names) {
@@ -30,12 +32,12 @@ export function nodeAddresses(ifaces: InterfaceTable, devices: RegExp | undefine
   }
   const nets = cidrs.map(ipv4Network).filter((n) => n !== undefined);
   const inRange = (addr: string) => nets.some(({ net, mask }) => ((ipv4ToInt(addr) & mask) >>> 0) === net);
-  const out: NodeAddresses = { nodePortAddresses: nets.length === 0 ? all : all.filter(inRange) };
+  const out: NodeAddresses = { nodePortAddresses: nets.length === 0 ? all : all.filter(inRange), all };
   if (all.length > 0) out.snatAddress = all[0];
   return out;
 }
 
 export function sameNodeAddresses(a: NodeAddresses, b: NodeAddresses): boolean {
-  return a.snatAddress === b.snatAddress && a.nodePortAddresses.length === b.nodePortAddresses.length &&
-    a.nodePortAddresses.every((x, i) => x === b.nodePortAddresses[i]);
+  const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.snatAddress === b.snatAddress && same(a.nodePortAddresses, b.nodePortAddresses) && same(a.all, b.all);
 }

@@ -64,10 +64,10 @@ export class Pipeline {
         log.info({ matched: seed.matched, reserved: seed.reserved }, 'ids recovered from pinned maps');
       }
       this.reportIpv6(model.services.values());
-      const desired = compile(model, node, this.ids);
+      const desired = compile(model, node, this.ids, this.status.desired);
       this.reportNewErrors([
         ...snapshot.errors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
-        ...[...errors, ...desired.conflicts].map((e) => ({
+        ...[...errors, ...desired.conflicts, ...desired.refused].map((e) => ({
           error: e.toString(), file: e.origin, object: `${e.kind} ${e.namespace}/${e.name}`, field: e.field,
         })),
       ]);

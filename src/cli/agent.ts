@@ -74,6 +74,7 @@ export function createObservers(opts: ObserverOptions) {
       desired = d;
       health.updated();
       metrics.synced(result.durationMs, triggerTimes, d.services.size);
+      metrics.refusedAddresses(d.refused);
       health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
       void nodePorts.sync(d.healthCheck);
     }),
@@ -114,13 +115,15 @@ async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never)
     const { KubeSource } = await import('../k8s/source.js');
     source = new KubeSource({ kubeConfig, nodeName, logger: log });
   }
-  if (cfg.clusterCidr.length > 0) log.info({ clusterCidr: cfg.clusterCidr }, '--cluster-cidr noted (not used by the data path yet)');
+  const externalAddressPolicy = {
+    clusterCidrs: cfg.clusterCidr, serviceCidrs: cfg.serviceClusterIpRange, allowedCidrs: cfg.allowedExternalIpCidrs,
+  };
 
   const { Agent } = await import('../agent/agent.js');
   const agent = await Agent.start({
     manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
     source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
-    hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
+    hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, externalAddressPolicy, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
     hooks,
   });
   attach(agent.pipeline, percpuStatsReader(agent.maps.stats));

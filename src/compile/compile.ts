@@ -12,8 +12,11 @@
 //    externalTrafficPolicy Local) and INTERNAL (from pods or the node: always "all"). All are
 //    flagged NODEPORT (remote backends need SNAT); LB IPs also SOURCE_RANGES when ranges are set;
 //  - headless and ExternalName Services program nothing.
-// A frontend key wanted by two Services goes to the first by namespace/name (ports in spec
-// order); the other is reported in `conflicts`.
+// A frontend key wanted by two Services stays with the one that held it in the previous compile;
+// a key nobody held goes to the older Service (metadata.creationTimestamp), then the first by
+// namespace/name, ports in spec order. The other is reported in `conflicts`, naming both. External
+// and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
+// `refused` and leave the rest of the Service programmed.
 import {
   FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
   type Backend, type FrontendKey,
@@ -21,6 +24,7 @@ import {
 import { ipv4ToInt } from '../model/check.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
+import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
   backendIdentity, frontendKeyString, setIdentity, svcIdentity,
@@ -40,7 +44,18 @@ export function frontendKeyText(key: FrontendKey): string {
   return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
 }
 
-export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator): DesiredState {
+/** One service port's frontends, before claims are settled. */
+interface Ask {
+  svc: Service;
+  sp: ServicePort;
+  wants: Want[];
+}
+
+/**
+ * Compiles the model for this node. @previous, the last state this allocator compiled, lets a
+ * Service keep the frontends it already holds when a newcomer claims them too.
+ */
+export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator, previous?: DesiredState): DesiredState {
   ids.beginCompile();
   const nodeAddrs = [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
   const frontends: DesiredFrontend[] = [];
@@ -49,85 +64,140 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator)
   const services = new Map<number, ServicePortInfo>();
   const healthCheck: HealthCheckService[] = [];
   const conflicts: ValidationError[] = [];
+  const refused: ValidationError[] = [];
   const identities = { svc: new Map<number, string>(), set: new Map<number, string>(), backend: new Map<number, string>() };
-  /** frontend key → who holds it */
-  const claimed = new Map<string, { svc: Service; sp: ServicePort }>();
 
-  const ordered = [...model.services.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (const svc of ordered) {
+  const asks: Ask[] = [];
+  for (const svc of claimOrder(model.services.values())) {
     if (svc.headless || svc.type === 'ExternalName') continue;
-    const slices = model.slicesByService.get(svc.key) ?? [];
     const hcPort = svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : undefined;
     if (hcPort !== undefined) {
       healthCheck.push({ namespace: svc.namespace, name: svc.name, nodePort: hcPort, localEndpoints: localReady(svc, model, node) });
     }
-
     for (const sp of svc.ports) {
-      const wants = dedupe(frontendsFor(svc, sp, nodeAddrs));
-      if (wants.length === 0) continue;
-      const kept: Want[] = [];
-      const lost = new Map<string, string>(); // "addr:port/PROTO" → holder, reported once per address
-      for (const w of wants) {
-        const holder = claimed.get(frontendKeyString(w.key));
-        if (!holder) { kept.push(w); continue; }
-        const text = frontendKeyText(w.key);
-        if (lost.has(text)) continue;
-        lost.set(text, holder.svc.key);
-        const whose = holder.svc === svc ? `spec.ports[${holder.sp.index}] of this Service`
-          : `Service ${holder.svc.key} (port ${holder.sp.name ? `"${holder.sp.name}"` : holder.sp.port})`;
-        conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
-          `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
-      }
-      if (kept.length === 0) continue;
-
-      const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
-      let svcId: number;
-      try {
-        svcId = ids.get('svc', identity);
-      } catch (err) {
-        if (!(err instanceof IdExhaustedError)) throw err;
-        conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}]`,
-          `${err.message}; this port is not programmed`, false));
-        continue;
-      }
-      identities.svc.set(svcId, identity);
-      for (const w of kept) claimed.set(frontendKeyString(w.key), { svc, sp });
-
-      // Backend sets, only the variants some frontend uses.
-      const cands = candidates(sp, slices, node.nodeName);
-      const setIds: { all?: number; local?: number } = {};
-      for (const variant of ['all', 'local'] as const) {
-        if (!kept.some((w) => w.variant === variant)) continue;
-        const pool = variant === 'local' ? cands.filter((c) => c.local) : cands;
-        const members = select(pool, svc.publishNotReadyAddresses).map((c) => backendId(ids, identity, c, backends, identities));
-        const sid = ids.get('set', setIdentity(identity, variant));
-        identities.set.set(sid, setIdentity(identity, variant));
-        sets.set(sid, members);
-        setIds[variant] = sid;
-      }
-
-      const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
-      for (const w of kept) {
-        frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags: w.flags });
-      }
-      const info: ServicePortInfo = {
-        namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
-        targetPort: sp.targetPort, type: svc.type, clusterIP: svc.clusterIPs[0] ?? '', affinityTimeout,
-        externalTrafficPolicy: svc.externalTrafficPolicy, internalTrafficPolicy: svc.internalTrafficPolicy,
-        sourceRanges: svc.loadBalancerSourceRanges, frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
-        sets: setIds, identity,
-      };
-      if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
-      services.set(svcId, info);
+      const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, refused));
+      if (wants.length > 0) asks.push({ svc, sp, wants });
     }
+  }
+  const winners = settleClaims(asks, previous);
+
+  const out = { frontends, sets, backends, services, conflicts, identities };
+  for (const { svc, sp, wants } of asks) {
+    const kept: Want[] = [];
+    const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
+    for (const w of wants) {
+      const holder = winners.get(frontendKeyString(w.key))!;
+      if (holder.svc === svc && holder.sp === sp) { kept.push(w); continue; }
+      const text = frontendKeyText(w.key);
+      if (lost.has(text)) continue;
+      lost.add(text);
+      const whose = holder.svc === svc ? `spec.ports[${holder.sp.index}] of this Service`
+        : `Service ${holder.svc.key} (port ${holder.sp.name ? `"${holder.sp.name}"` : holder.sp.port})`;
+      conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
+        `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
+    }
+    if (kept.length === 0) continue;
+
+    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName));
   }
 
   frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
     a.key.proto - b.key.proto || a.key.scope - b.key.scope);
   return {
     frontends, sets: sortedMap(sets), backends: sortedMap(backends), services: sortedMap(services), healthCheck,
-    conflicts, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
+    conflicts, refused, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
   };
+}
+
+/** What compile accumulates while it programs service ports. */
+interface Output {
+  frontends: DesiredFrontend[];
+  sets: Map<number, number[]>;
+  backends: Map<number, Backend>;
+  services: Map<number, ServicePortInfo>;
+  conflicts: ValidationError[];
+  identities: DesiredState['identities'];
+}
+
+/** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
+function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[]): void {
+  const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
+  let svcId: number;
+  try {
+    svcId = ids.get('svc', identity);
+  } catch (err) {
+    if (!(err instanceof IdExhaustedError)) throw err;
+    out.conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}]`,
+      `${err.message}; this port is not programmed`, false));
+    return;
+  }
+  out.identities.svc.set(svcId, identity);
+
+  // Backend sets, only the variants some frontend uses.
+  const setIds: { all?: number; local?: number } = {};
+  for (const variant of ['all', 'local'] as const) {
+    if (!kept.some((w) => w.variant === variant)) continue;
+    const pool = variant === 'local' ? cands.filter((c) => c.local) : cands;
+    const members = select(pool, svc.publishNotReadyAddresses).map((c) => backendId(ids, identity, c, out.backends, out.identities));
+    const sid = ids.get('set', setIdentity(identity, variant));
+    out.identities.set.set(sid, setIdentity(identity, variant));
+    out.sets.set(sid, members);
+    setIds[variant] = sid;
+  }
+
+  const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
+  for (const w of kept) {
+    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags: w.flags });
+  }
+  const info: ServicePortInfo = {
+    namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
+    targetPort: sp.targetPort, type: svc.type, clusterIP: svc.clusterIPs[0] ?? '', affinityTimeout,
+    externalTrafficPolicy: svc.externalTrafficPolicy, internalTrafficPolicy: svc.internalTrafficPolicy,
+    sourceRanges: svc.loadBalancerSourceRanges, frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
+    sets: setIds, identity,
+  };
+  if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
+  out.services.set(svcId, info);
+}
+
+/** Services in the order their claims count: the older first (creationTimestamp; one without a
+ *  timestamp counts as newest), then by namespace/name. */
+function claimOrder(all: Iterable<Service>): Service[] {
+  const age = (s: Service) => s.createdAt ?? Number.MAX_SAFE_INTEGER;
+  return [...all].sort((a, b) => age(a) - age(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Who gets each frontend key: the service port that held it in @previous, if it still asks;
+ * otherwise the first asker in claim order.
+ */
+function settleClaims(asks: Ask[], previous: DesiredState | undefined): Map<string, Ask> {
+  const heldBy = new Map<string, string>();
+  for (const fe of previous?.frontends ?? []) {
+    const info = previous!.services.get(fe.svcId);
+    if (info) heldBy.set(frontendKeyString(fe.key), info.identity);
+  }
+  const winners = new Map<string, Ask>();
+  for (const ask of asks) {
+    const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
+    for (const w of ask.wants) {
+      const k = frontendKeyString(w.key);
+      if (!winners.has(k) || heldBy.get(k) === identity) winners.set(k, ask);
+    }
+  }
+  return winners;
+}
+
+/** Whether an external or load-balancer address may be claimed (external-ips.ts); a refusal is
+ *  recorded once per field. Cluster IPs and node ports are not subject to it. */
+function admitted(w: Want, svc: Service, node: NodeConfig, nodeAddrs: string[], refused: ValidationError[]): boolean {
+  if (!w.field.startsWith('spec.externalIPs') && !w.field.startsWith('status.loadBalancer')) return true;
+  const why = externalAddressRefusal(w.key.addr, node.externalAddressPolicy ?? OPEN_POLICY, node.nodeAddresses ?? nodeAddrs);
+  if (why === undefined) return true;
+  if (w.key.scope === SCOPE_EXTERNAL && !refused.some((r) => r.namespace === svc.namespace && r.name === svc.name && r.message.startsWith(`${why};`))) {
+    refused.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field, `${why}; not programmed`, false));
+  }
+  return false;
 }
 
 /** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external

@@ -2,6 +2,7 @@
 // reconciler knows: frontend count/gen and slot generations), plus enough description of each id
 // for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
 import type { Backend, FrontendKey } from '../bpf/layout-types.js';
+import type { ExternalAddressPolicy } from './external-ips.js';
 import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
 
 export interface NodeConfig {
@@ -9,6 +10,11 @@ export interface NodeConfig {
   nodeName: string;
   /** Node addresses NodePorts answer on (IPv4; others are ignored). */
   nodePortAddresses: string[];
+  /** All of this node's addresses, which no externalIP may claim (default: nodePortAddresses). */
+  nodeAddresses?: string[];
+  /** Which external and load-balancer addresses a Service may claim (default: the "never"
+   *  classes only; see external-ips.ts). */
+  externalAddressPolicy?: ExternalAddressPolicy;
 }
 
 /** A frontends-map entry without count/gen (those belong to the reconciler). */
@@ -68,6 +74,9 @@ export interface DesiredState {
   /** Frontends claimed twice (the first Service by namespace/name keeps them) and service ports
    *  dropped for want of ids. */
   conflicts: ValidationError[];
+  /** External and load-balancer addresses refused by the address policy, one per Service and
+   *  field; the rest of each Service is programmed. */
+  refused: ValidationError[];
   /** id → allocator identity for every id above, so ids can be mapped back (restart seeding). */
   identities: { svc: Map<number, string>; set: Map<number, string>; backend: Map<number, string> };
 }

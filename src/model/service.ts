@@ -144,7 +144,17 @@ export function parseService(input: unknown, origin: string): Parsed<Service> {
   };
   if (externalName !== undefined) service.externalName = externalName;
   if (hc !== undefined) service.healthCheckNodePort = hc;
+  const createdAt = creationTime(raw);
+  if (createdAt !== undefined) service.createdAt = createdAt;
   return { value: service, namespace, name, problems: [] };
+}
+
+/** metadata.creationTimestamp (RFC 3339, set by the API server), or undefined when absent or
+ *  unreadable: it only orders claims, so a bad one is not worth rejecting the Service for. */
+function creationTime(raw: Raw): number | undefined {
+  const meta = isObject(raw.metadata) ? raw.metadata : {};
+  const t = typeof meta.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : Number.NaN;
+  return Number.isFinite(t) ? t : undefined;
 }
 
 function readPorts(c: Checker, value: unknown, type: ServiceType | undefined): ServicePort[] | undefined {

@@ -52,6 +52,9 @@ export interface Service {
   healthCheckNodePort?: number;
   publishNotReadyAddresses: boolean;
   labels: Record<string, string>;
+  /** metadata.creationTimestamp in ms since the epoch, when given: the older Service keeps a
+   *  frontend two Services claim. Absent in most manifests. */
+  createdAt?: number;
 }
 
 export interface EndpointPort {

@@ -154,3 +154,15 @@ describe('metrics server', () => {
     expect(await res.text()).toBe('ebpf');
   });
 });
+
+describe('refused external addresses', () => {
+  it('counts the last sync\'s refusals per Service and field, and forgets those no longer refused', async () => {
+    const m = new AgentMetrics({ processMetrics: false });
+    m.refusedAddresses([{ namespace: 'default', name: 'hijack', field: 'spec.externalIPs[0]' }, { namespace: 'default', name: 'hijack', field: 'spec.externalIPs[2]' }]);
+    let text = await m.scrape();
+    expect(value(text, 'switchyard_refused_external_addresses{namespace="default",service="hijack",field="spec.externalIPs[2]"}')).toBe(1);
+    m.refusedAddresses([]);
+    text = await m.scrape();
+    expect(text).not.toContain('service="hijack"');
+  });
+});

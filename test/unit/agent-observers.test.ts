@@ -19,7 +19,7 @@ const result: SyncResult = { frontends: 1, backends: 2, sets: 1, writes: 4, dele
 function desired(hcPort: number, localEndpoints: number): DesiredState {
   const info = { namespace: 'default', name: 'web', portName: 'http', port: 80, protocol: 'TCP' } as ServicePortInfo;
   return {
-    frontends: [], sets: new Map(), backends: new Map(), conflicts: [],
+    frontends: [], sets: new Map(), backends: new Map(), conflicts: [], refused: [],
     services: new Map([[1, info]]),
     healthCheck: [{ namespace: 'default', name: 'web', nodePort: hcPort, localEndpoints }],
     identities: { svc: new Map(), set: new Map(), backend: new Map() },

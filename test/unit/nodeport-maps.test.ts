@@ -26,13 +26,17 @@ describe('nodeAddresses: where NodePorts answer, and the SNAT address', () => {
   it('takes every IPv4 address of the --devices interfaces, devices by name, addresses in kernel order', () => {
     expect(nodeAddresses(IFACES, globsToRegExp('eth*,ens*'), [])).toEqual({
       nodePortAddresses: ['10.250.0.11', '10.250.0.111', '192.168.7.5'], snatAddress: '10.250.0.11',
+      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
     });
-    expect(nodeAddresses(IFACES, globsToRegExp('eth1'), [])).toEqual({ nodePortAddresses: ['192.168.7.5'], snatAddress: '192.168.7.5' });
+    expect(nodeAddresses(IFACES, globsToRegExp('eth1'), [])).toEqual({ nodePortAddresses: ['192.168.7.5'], snatAddress: '192.168.7.5', all: ['192.168.7.5'] });
   });
 
   it('filters by --nodeport-addresses like kube-proxy, but never the SNAT address', () => {
     const eth = globsToRegExp('eth*');
-    expect(nodeAddresses(IFACES, eth, ['192.168.0.0/16'])).toEqual({ nodePortAddresses: ['192.168.7.5'], snatAddress: '10.250.0.11' });
+    // Every address stays in `all`: none may be claimed as an externalIP, NodePort or not.
+    expect(nodeAddresses(IFACES, eth, ['192.168.0.0/16'])).toEqual({
+      nodePortAddresses: ['192.168.7.5'], snatAddress: '10.250.0.11', all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+    });
     expect(nodeAddresses(IFACES, eth, ['10.250.0.111/32', '172.16.0.0/12']).nodePortAddresses).toEqual(['10.250.0.111']);
     // Host bits in the CIDR do not matter; no match leaves no NodePort address at all.
     expect(nodeAddresses(IFACES, eth, ['10.250.0.77/24']).nodePortAddresses).toEqual(['10.250.0.11', '10.250.0.111']);
@@ -43,8 +47,8 @@ describe('nodeAddresses: where NodePorts answer, and the SNAT address', () => {
   });
 
   it('has nothing without --devices or without IPv4 addresses, and compares by value', () => {
-    expect(nodeAddresses(IFACES, undefined, [])).toEqual({ nodePortAddresses: [] });
-    expect(nodeAddresses(IFACES, globsToRegExp('ens*'), [])).toEqual({ nodePortAddresses: [] });
+    expect(nodeAddresses(IFACES, undefined, [])).toEqual({ nodePortAddresses: [], all: [] });
+    expect(nodeAddresses(IFACES, globsToRegExp('ens*'), [])).toEqual({ nodePortAddresses: [], all: [] });
     const a = nodeAddresses(IFACES, globsToRegExp('eth*'), []);
     expect(sameNodeAddresses(a, nodeAddresses({ ...IFACES }, globsToRegExp('eth*'), []))).toBe(true);
     expect(sameNodeAddresses(a, nodeAddresses({ ...IFACES, eth1: [v4('192.168.7.6')] }, globsToRegExp('eth*'), []))).toBe(false);
