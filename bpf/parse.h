@@ -60,7 +60,7 @@ static __always_inline int sy_parse_linear(struct __sk_buff *skb, struct sy_pkt 
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + SY_IP_OFF;
-	__u32 ihl_len, l4_off;
+	__u32 ihl_len, l4_off, tot_len, l4_min;
 
 	if ((void *)(eth + 1) > data_end)
 		return SY_PARSE_PASS;
@@ -85,12 +85,24 @@ static __always_inline int sy_parse_linear(struct __sk_buff *skb, struct sy_pkt 
 	pkt->l4_off = l4_off;
 	pkt->len = skb->len;
 
+	/*
+	 * tc ingress runs before the IP layer checks the header, so a frame that lies about its
+	 * length reaches us: one whose total length falls short of its own headers, or runs past
+	 * the frame. Translating it would hand the stack a rewritten packet it then drops anyway
+	 * (or worse, checksums computed over bytes that are not the packet); it is the kernel's to
+	 * drop, so it passes untouched. l4_min is the smallest L4 header of the protocol.
+	 */
+	tot_len = bpf_ntohs(ip->tot_len);
+	l4_min = ip->protocol == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+	if (tot_len < ihl_len + l4_min || SY_IP_OFF + tot_len > skb->len)
+		return SY_PARSE_PASS;
+
 	if (pkt->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = data + l4_off;
 
 		if ((void *)(tcp + 1) > data_end)
 			return l4_off + sizeof(*tcp);
-		if (tcp->doff < 5)
+		if (tcp->doff < 5 || ihl_len + tcp->doff * 4 > tot_len)
 			return SY_PARSE_PASS;
 		pkt->sport = tcp->source;
 		pkt->dport = tcp->dest;

@@ -13,6 +13,12 @@ export interface TestRunResult {
 }
 
 const opts = Buffer.alloc(80);
+/**
+ * The buffers whose addresses sit in `opts` while the kernel reads them. Only their addresses go
+ * to C, so without this reference V8 may see `input` as dead after addressOf() and free it before
+ * the test run: the kernel then reads reused memory (the packet fuzz caught garbage frames).
+ */
+let inFlight: Buffer[] = [];
 
 export function testRun(prog: BpfProgram, packet: Buffer, o: { repeat?: number; outSize?: number } = {}): TestRunResult {
   if (!Buffer.isBuffer(packet) || packet.length === 0) {
@@ -28,7 +34,9 @@ export function testRun(prog: BpfProgram, packet: Buffer, o: { repeat?: number; 
   opts.writeUInt32LE(input.length, 24);
   opts.writeUInt32LE(out.length, 28);
   opts.writeUInt32LE(o.repeat ?? 1, 60);
+  inFlight = [input, out];
   const r = ffi.progTestRunOpts(prog.fd, opts);
+  inFlight = [];
   if (r < 0) throw new BpfError('bpf_prog_test_run_opts', `program '${prog.name}'`, r);
   const size = Math.min(opts.readUInt32LE(28), out.length);
   return { retval: opts.readUInt32LE(56), data: Buffer.from(out.subarray(0, size)), durationNs: opts.readUInt32LE(64) };
