@@ -13,6 +13,10 @@ export interface Parsed<T> {
   problems: FieldProblem[];
 }
 
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A Service's name is a DNS-1035 label: it becomes a DNS name and environment variables. */
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
 const POLICIES: readonly TrafficPolicy[] = ['Cluster', 'Local'];
 const AFFINITIES: readonly SessionAffinity[] = ['None', 'ClientIP'];
@@ -24,7 +28,15 @@ export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { names
   let name = '';
   if (typeof meta.name === 'string' && meta.name !== '') name = meta.name;
   else c.fail('metadata.name', `is required: a non-empty string (got ${show(meta.name)})`);
+  // The API server enforces these; a manifest directory does not, and a name out of shape would
+  // not fit the pinned service_info name or a log line's object.
+  if (name !== '' && (name.length > 253 || !DNS_SUBDOMAIN.test(name))) {
+    c.fail('metadata.name', `must be a lowercase DNS subdomain of at most 253 characters (got ${show(name.slice(0, 80))}${name.length > 80 ? '...' : ''})`);
+  }
   const namespace = namespaced ? (c.string(meta.namespace, 'metadata.namespace', 'default') || 'default') : '';
+  if (namespaced && !DNS_LABEL.test(namespace)) {
+    c.fail('metadata.namespace', `must be a lowercase DNS label of at most 63 characters (got ${show(namespace.slice(0, 80))})`);
+  }
   return { namespace, name, meta };
 }
 
@@ -56,6 +68,9 @@ export function parseService(input: unknown, origin: string): Parsed<Service> {
   const head = readHead(input, true);
   if ('rejected' in head) return head.rejected;
   const { c, raw, namespace, name, labels, annotations } = head;
+  if (name !== '' && !DNS_1035_LABEL.test(name) && c.problems.every((p) => p.field !== 'metadata.name')) {
+    c.fail('metadata.name', `a Service name must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters (got ${show(name)})`);
+  }
   const spec = c.object(raw.spec, 'spec') ?? {};
   const status = c.object(raw.status, 'status') ?? {};
   const type = c.oneOf(spec.type, 'spec.type', SERVICE_TYPES, 'ClusterIP');

@@ -58,12 +58,13 @@ export class OneNodeCluster {
   }
 
   /** Starts the agent on the manifest directory, or on the API server with `kubeconfig`. */
-  startAgent(opts: { kubeconfig?: string } = {}): void {
+  startAgent(opts: { kubeconfig?: string; extraArgs?: string[] } = {}): void {
     const log = openSync(this.agentLog, 'a');
     const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', this.manifests];
     this.agent = spawnIn(this.nodeNs, [
       NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', ...source,
       '--pod-devices', `sy${this.id}h*`, '--pin-dir', this.pinDir, '--hostname-override', 'node1',
+      ...(opts.extraArgs ?? []),
     ], { logFd: log });
   }
 

@@ -69,13 +69,13 @@ describe('external address policy', () => {
 
 describe('frontend ownership', () => {
   const first = svc('aaa-first', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2026-01-01T00:00:00Z' });
-  const newcomer = svc('000-newcomer', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2026-06-01T00:00:00Z' });
+  const newcomer = svc('a-newcomer', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2026-06-01T00:00:00Z' });
 
   it('gives a contested frontend to the older Service, not the first by name, and names both in the refusal', () => {
     const d = run([newcomer, first]);
     expect(owner(d, '10.96.0.10')).toBe('aaa-first');
     expect(d.conflicts.map((e) => e.describe())).toEqual([
-      expect.stringMatching(/Service default\/000-newcomer: spec\.ports\[0\]\.port.*10\.96\.0\.10:80\/TCP is already taken by Service default\/aaa-first/),
+      expect.stringMatching(/Service default\/a-newcomer: spec\.ports\[0\]\.port.*10\.96\.0\.10:80\/TCP is already taken by Service default\/aaa-first/),
     ]);
   });
 
