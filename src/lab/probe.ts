@@ -49,10 +49,23 @@ function udpOnce(hostPort: string, seq: number): Promise<string> {
   const [host, port] = hostPort.split(':');
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
-    const timer = setTimeout(() => { sock.close(); reject(new Error('timeout')); }, timeoutMs);
-    sock.on('message', (msg) => { clearTimeout(timer); sock.close(); resolve(msg.toString().split(' ')[0]); });
-    sock.on('error', (err) => { clearTimeout(timer); sock.close(); reject(err); });
-    sock.connect(Number(port), host, () => sock.send(`ping ${seq}`));
+    // Settles once: a failed connect (ENETUNREACH, say) is an error in the tally, never a crash.
+    let settled = false;
+    const done = (err: Error | null, answer?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.close();
+      if (err) reject(err);
+      else resolve(answer ?? '');
+    };
+    const timer = setTimeout(() => done(new Error('timeout')), timeoutMs);
+    sock.on('message', (msg) => done(null, msg.toString().split(' ')[0]));
+    sock.on('error', (err) => done(err));
+    sock.connect(Number(port), host, (err?: Error) => {
+      if (err) return done(err);
+      sock.send(`ping ${seq}`, (sendErr) => { if (sendErr) done(sendErr); });
+    });
   });
 }
 
