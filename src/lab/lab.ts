@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeconfigFor, DEFAULT_TOKEN, type KubeObject } from './apiserver.js';
-import { LabApi, type LabKind } from './lab-api.js';
+import { kubeconfigFor, DEFAULT_TOKEN, type KubeObject } from '../fakeapi/server.js';
+import { LabApi } from './lab-api.js';
+import type { ApiKind } from '../model/kinds.js';
 import {
   allocateService, desiredSlices, isManagedSlice, parseDeployment, podName, readManifests, sliceContent, stampTrigger,
   type ManifestDoc,
@@ -30,7 +31,7 @@ export const quiet: Say = () => {};
 const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
-const API_MAIN = join(REPO_ROOT, 'dist/lab/apiserver-main.js');
+const API_MAIN = join(REPO_ROOT, 'dist/fakeapi/main.js');
 const NODE_COUNT = 2;
 
 const depKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -245,7 +246,7 @@ export class Lab {
         this.say(`deployment/${o.metadata.name} ${gone ? 'deleted' : 'not found'}`);
         continue;
       }
-      const gone = await this.api.delete(o.kind as LabKind, o.metadata.namespace || 'default', o.metadata.name);
+      const gone = await this.api.delete(o.kind as ApiKind, o.metadata.namespace || 'default', o.metadata.name);
       this.say(`${o.kind.toLowerCase()}/${o.metadata.name} ${gone ? 'deleted' : 'not found'}`);
     }
     this.save();
