@@ -22,7 +22,7 @@ import {
   prefixOf, requireState, saveState, stateDirOf, withLock,
   type AgentState, type DeploymentState, type LabState, type PodState,
 } from './lab-state.js';
-import { createPod, deleteNamespace, mountBpffs } from './netns.js';
+import { createPod, deleteNamespace, mountBpffs } from './namespaces.js';
 import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf } from './topology.js';
 
 export type Say = (line: string) => void;

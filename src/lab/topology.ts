@@ -3,7 +3,7 @@
 // external client that reaches the nodes but not the pods. Addresses:
 //   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
 //   pods on node i: 10.244.i.0/24, pod k at .(10+k)
-import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './netns.js';
+import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './namespaces.js';
 
 export const UNDERLAY_PREFIX = '10.250.0';
 export const API_ADDRESS = `${UNDERLAY_PREFIX}.254`;

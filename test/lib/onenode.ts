@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
 import {
   createNode, createPod, deleteNamespace, mountBpffs, run, spawnIn, unmountBpffs,
-} from '../../src/lab/netns.js';
+} from '../../src/lab/namespaces.js';
 
 export type { Probe };
 
