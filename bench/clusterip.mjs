@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createNode, createPod, deleteNamespace, listNamespaces, mountBpffs, nsRun, run, spawnIn, unmountBpffs,
-} from '../dist/lab/netns.js';
+} from '../dist/lab/namespaces.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);

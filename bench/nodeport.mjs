@@ -29,7 +29,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ip, mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../dist/lab/netns.js';
+import { ip, mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { addPod, createTopology, destroyTopology } from '../dist/lab/topology.js';
 import { openPinnedPercpuMap, silenceLibbpf } from '../dist/bpf/index.js';
 import * as layouts from '../dist/bpf/layouts.js';

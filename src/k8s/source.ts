@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Snapshot, Source, SourcedObject } from '../sources/types.js';
 import { ResilientInformer, type InformerStatus, type ResourceSpec } from './informer.js';
+import { KINDS, apiPath, type ApiKind } from '../model/kinds.js';
 
 /** kube-proxy's selector (cmd/kube-proxy/app/server.go: noProxyName + noHeadlessEndpoints),
  *  applied to both the Service and the EndpointSlice informer. */
@@ -71,14 +72,9 @@ export class KubeSource implements Source {
     };
     const selector = opts.labelSelector ?? PROXY_LABEL_SELECTOR;
     const specs: Record<Kind, ResourceSpec> = {
-      services: { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', labelSelector: selector },
-      endpointSlices: {
-        kind: 'EndpointSlice',
-        apiVersion: 'discovery.k8s.io/v1',
-        path: '/apis/discovery.k8s.io/v1/endpointslices',
-        labelSelector: selector,
-      },
-      nodes: { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', fieldSelector: `metadata.name=${opts.nodeName}` },
+      services: { ...watchOf('Service'), labelSelector: selector },
+      endpointSlices: { ...watchOf('EndpointSlice'), labelSelector: selector },
+      nodes: { ...watchOf('Node'), fieldSelector: `metadata.name=${opts.nodeName}` },
     };
     this.informers = {
       services: new ResilientInformer(this.kc, specs.services, common),
@@ -159,4 +155,9 @@ export class KubeSource implements Source {
     this.waiters?.resolve();
     this.waiters = undefined;
   }
+}
+
+/** What an informer needs to list and watch a kind across all namespaces (src/model/kinds.ts). */
+function watchOf(kind: ApiKind): Pick<ResourceSpec, 'kind' | 'apiVersion' | 'path'> {
+  return { kind, apiVersion: KINDS[kind].apiVersion, path: apiPath(kind) };
 }

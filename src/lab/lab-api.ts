@@ -1,26 +1,9 @@
-// The lab's client of its API server, over the admin unix socket (see apiserver-main.ts): plain
+// The lab's client of its API server, over the admin unix socket (see src/fakeapi/main.ts): plain
 // Kubernetes REST paths, so what the lab writes is exactly what the agents' informers read.
 import { request } from 'node:http';
-import type { KubeObject } from './apiserver.js';
+import type { KubeObject } from '../fakeapi/server.js';
+import { KINDS, apiPath, isApiKind, type ApiKind } from '../model/kinds.js';
 import { LabError } from './lab-state.js';
-
-export type LabKind = 'Service' | 'EndpointSlice' | 'Node';
-
-const PATHS: Record<LabKind, { prefix: string; plural: string; namespaced: boolean }> = {
-  Service: { prefix: '/api/v1', plural: 'services', namespaced: true },
-  EndpointSlice: { prefix: '/apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
-  Node: { prefix: '/api/v1', plural: 'nodes', namespaced: false },
-};
-
-export function isLabKind(kind: unknown): kind is LabKind {
-  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(PATHS, kind);
-}
-
-function pathOf(kind: LabKind, namespace?: string, name?: string): string {
-  const p = PATHS[kind];
-  const ns = p.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
-  return `${p.prefix}${ns}/${p.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
-}
 
 export class LabApi {
   constructor(private readonly socket: string, private readonly token: string) {}
@@ -63,15 +46,15 @@ export class LabApi {
     }
   }
 
-  async list(kind: LabKind): Promise<KubeObject[]> {
-    const r = await this.call('GET', pathOf(kind));
-    if (r.status !== 200) LabApi.fail(`list ${PATHS[kind].plural}`, r);
+  async list(kind: ApiKind): Promise<KubeObject[]> {
+    const r = await this.call('GET', apiPath(kind));
+    if (r.status !== 200) LabApi.fail(`list ${KINDS[kind].plural}`, r);
     const { items, apiVersion } = r.json as { items: KubeObject[]; apiVersion: string };
     return items.map((o) => ({ ...o, kind, apiVersion }));
   }
 
-  async get(kind: LabKind, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
-    const r = await this.call('GET', pathOf(kind, namespace, name));
+  async get(kind: ApiKind, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const r = await this.call('GET', apiPath(kind, namespace, name));
     if (r.status === 404) return undefined;
     if (r.status !== 200) LabApi.fail(`get ${kind} ${name}`, r);
     return r.json as KubeObject;
@@ -79,16 +62,16 @@ export class LabApi {
 
   /** Creates or replaces (PUT, as `kubectl apply` ends up doing). */
   async apply(obj: KubeObject): Promise<KubeObject> {
-    if (!isLabKind(obj.kind)) throw new LabError(`the lab API server has no kind ${obj.kind}`);
-    const ns = PATHS[obj.kind].namespaced ? (obj.metadata.namespace || 'default') : undefined;
-    const r = await this.call('PUT', pathOf(obj.kind, ns, obj.metadata.name), obj);
+    if (!isApiKind(obj.kind)) throw new LabError(`the lab API server has no kind ${obj.kind}`);
+    const ns = KINDS[obj.kind].namespaced ? (obj.metadata.namespace || 'default') : undefined;
+    const r = await this.call('PUT', apiPath(obj.kind, ns, obj.metadata.name), obj);
     if (r.status !== 200 && r.status !== 201) LabApi.fail(`apply ${obj.kind} ${obj.metadata.name}`, r);
     return r.json as KubeObject;
   }
 
   /** False when there was nothing to delete. */
-  async delete(kind: LabKind, namespace: string | undefined, name: string): Promise<boolean> {
-    const r = await this.call('DELETE', pathOf(kind, namespace, name));
+  async delete(kind: ApiKind, namespace: string | undefined, name: string): Promise<boolean> {
+    const r = await this.call('DELETE', apiPath(kind, namespace, name));
     if (r.status === 404) return false;
     if (r.status !== 200) LabApi.fail(`delete ${kind} ${name}`, r);
     return true;

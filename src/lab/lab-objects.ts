@@ -6,8 +6,8 @@ import { createHash, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from './apiserver.js';
-import { isLabKind } from './lab-api.js';
+import type { KubeObject } from '../fakeapi/server.js';
+import { isApiKind } from '../model/kinds.js';
 import { LabError, POD_PORTS, type DeploymentState, type PodState } from './lab-state.js';
 
 export interface ManifestDoc { file: string; index: number; object: KubeObject }
@@ -38,7 +38,7 @@ export function readManifests(path: string): ManifestDoc[] {
         if (!obj.metadata || typeof obj.metadata.name !== 'string' || !obj.metadata.name) {
           throw new LabError(`${file}: document ${index + 1}: ${obj.kind} without metadata.name`);
         }
-        if (obj.kind !== 'Deployment' && !isLabKind(obj.kind)) {
+        if (obj.kind !== 'Deployment' && !isApiKind(obj.kind)) {
           throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, EndpointSlice and Node`);
         }
         out.push({ file, index, object: obj });

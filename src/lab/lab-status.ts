@@ -2,7 +2,8 @@
 // (namespace, address, agent PID and health, pin dir for `switchyard inspect`), pods, Services
 // with their endpoints as the lab's slices hold them, the API server, the state dir.
 import { existsSync } from 'node:fs';
-import { describeService, type Lab } from './lab.js';
+import type { Lab } from './lab.js';
+import { describeService } from './lab-apply.js';
 import { metricValue, tcAttached } from './lab-procs.js';
 import { pidAlive } from './lab-state.js';
 import { DEFAULT_BPF_OBJECT } from '../agent/config.js';

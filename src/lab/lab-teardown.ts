@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mountsUnder, pidsIn, sleep, until } from './lab-procs.js';
 import { checkName, loadState, pidAlive, prefixOf, stateDirOf, type LabState } from './lab-state.js';
-import { deleteNamespace, listNamespaces } from './netns.js';
+import { deleteNamespace, listNamespaces } from './namespaces.js';
 import { namespacesOf } from './topology.js';
 import type { Say } from './lab.js';
 

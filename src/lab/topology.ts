@@ -2,8 +2,9 @@
 // API server lives), nodes joined to it, pods routed behind veths on each node, and an
 // external client that reaches the nodes but not the pods. Addresses:
 //   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
-//   pods on node i: 10.244.i.0/24, pod k at .(10+k)
-import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './netns.js';
+//   pods on node i: 10.244.i.0/24, addresses from .11 (placement.ts)
+import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './namespaces.js';
+import { placePod } from './placement.js';
 
 export const UNDERLAY_PREFIX = '10.250.0';
 export const API_ADDRESS = `${UNDERLAY_PREFIX}.254`;
@@ -63,17 +64,10 @@ function joinUnderlay(topo: Topology, ns: string, bridgePort: string, address: s
 
 /** Adds a pod on a node; the pod's index is unique in the cluster and never reused. */
 export function addPod(topo: Topology, nodeName: string, podName: string): PodInfo {
-  const node = topo.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`no node "${nodeName}" in the lab (have ${topo.nodes.map((n) => n.name).join(', ')})`);
+  const at = placePod(topo.nodes, topo.pods.map((p) => ({ node: p.node, ip: p.ip, active: true })), { node: nodeName });
+  const node = topo.nodes.find((n) => n.name === at.node)!;
   const index = Math.max(0, ...topo.pods.map((p) => p.index)) + 1;
-  const onNode = topo.pods.filter((p) => p.node === nodeName).map((p) => Number(p.ip.split('.')[3]));
-  let host = 11;
-  while (onNode.includes(host)) host++;
-  if (host > 250) throw new Error(`node ${nodeName} has no pod address left`);
-  const pod: PodInfo = {
-    name: podName, ns: `${topo.prefix}-${podName}`, node: nodeName, ip: `10.244.${node.index}.${host}`,
-    hostIf: `${topo.prefix}p${index}`, index,
-  };
+  const pod: PodInfo = { name: podName, ns: `${topo.prefix}-${podName}`, node: at.node, ip: at.ip, hostIf: `${topo.prefix}p${index}`, index };
   createPod(node.ns, pod.ns, pod.hostIf, pod.ip);
   topo.pods.push(pod);
   return pod;
@@ -91,15 +85,6 @@ export function destroyTopology(prefix: string): string[] {
   const gone = namespacesOf(prefix);
   for (const ns of gone) deleteNamespace(ns);
   return gone;
-}
-
-export function nsOf(topo: Topology, name: string): string {
-  if (name === 'external' || name === 'client') return topo.externalNs;
-  const node = topo.nodes.find((n) => n.name === name);
-  if (node) return node.ns;
-  const pod = topo.pods.find((p) => p.name === name);
-  if (pod) return pod.ns;
-  throw new Error(`"${name}" is no pod, node or "external" of this lab`);
 }
 
 export { nsRun };

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { OneNodeCluster } from '../lib/onenode.js';
-import { run } from '../../src/lab/netns.js';
+import { run } from '../../src/lab/namespaces.js';
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { OneNodeCluster } from '../lib/onenode.js';
 import { LabApi } from '../../src/lab/lab-api.js';
-import { DEFAULT_TOKEN, type KubeObject } from '../../src/lab/apiserver.js';
+import { DEFAULT_TOKEN, type KubeObject } from '../../src/fakeapi/server.js';
 
 const VIP = '10.96.200.10';
 const URL_ = `http://${VIP}/hostname.html`;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { EXTERNAL_ADDRESS, MultiNodeCluster } from '../lib/multinode.js';
-import { ip } from '../../src/lab/netns.js';
+import { ip } from '../../src/lab/namespaces.js';
 
 const EXTERNAL_IP = '10.99.0.1';
 

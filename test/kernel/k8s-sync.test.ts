@@ -8,7 +8,7 @@ import { BpfObject, silenceLibbpf } from '../../src/bpf/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { Pipeline } from '../../src/agent/pipeline.js';
-import { FakeApiServer, kubeconfigFor } from '../../src/lab/apiserver.js';
+import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
 import { KubeSource } from '../../src/k8s/source.js';
 import { mapContents } from '../../src/inspect/read.js';
 import { servicesView } from '../../src/inspect/views.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
-import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../../src/lab/netns.js';
+import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../../src/lab/namespaces.js';
 import {
   addPod, createTopology, destroyTopology, EXTERNAL_ADDRESS, type NodeInfo, type PodInfo, type Topology,
 } from '../../src/lab/topology.js';

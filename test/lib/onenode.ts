@@ -2,14 +2,14 @@
 // real agent process fed from a manifest directory. Names are unique to the run; destroy()
 // removes every namespace, process, pin and file it made.
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { kubeconfigFor } from '../../src/lab/apiserver.js';
+import { kubeconfigFor } from '../../src/fakeapi/server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
 import {
   createNode, createPod, deleteNamespace, mountBpffs, run, spawnIn, unmountBpffs,
-} from '../../src/lab/netns.js';
+} from '../../src/lab/namespaces.js';
 
 export type { Probe };
 
@@ -75,7 +75,7 @@ export class OneNodeCluster {
    *  state file across restarts; the test reaches it through a unix socket. Returns a kubeconfig. */
   async startApiServer(): Promise<string> {
     this.api = spawnIn(this.nodeNs, [
-      NODE_BIN, join(ROOT, 'dist/lab/apiserver-main.js'), '--host', '127.0.0.1', '--port', '6443',
+      NODE_BIN, join(ROOT, 'dist/fakeapi/main.js'), '--host', '127.0.0.1', '--port', '6443',
       '--socket', this.apiSocket, '--state', join(this.workDir, 'api-state.json'),
     ], { logFd: openSync(join(this.workDir, 'api.log'), 'a') });
     await this.waitFor('the API server socket', () => existsSync(this.apiSocket));

@@ -5,7 +5,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { nsRun, spawnIn } from '../../src/lab/netns.js';
+import { nsRun, spawnIn } from '../../src/lab/namespaces.js';
 
 const PROBE = new URL('../../dist/lab/probe.js', import.meta.url).pathname;
 

@@ -1,7 +1,7 @@
 // The API-server double's wire protocol, spoken to with plain node:http: what informers rely on.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { get, request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
-import { FakeApiServer, DEFAULT_TOKEN, kubeconfigFor } from '../../src/lab/apiserver.js';
+import { FakeApiServer, DEFAULT_TOKEN, kubeconfigFor } from '../../src/fakeapi/server.js';
 import { waitFor } from '../lib/wait.js';
 
 const AUTH = { Authorization: `Bearer ${DEFAULT_TOKEN}` };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { toPlain, keyOf } from '../../src/k8s/normalize.js';
 import { listRaw, ListError } from '../../src/k8s/list.js';
-import { FakeApiServer, kubeconfigFor } from '../../src/lab/apiserver.js';
+import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
 
 describe('toPlain', () => {
   it('sets apiVersion/kind, drops managedFields, turns class instances and Dates into JSON', () => {

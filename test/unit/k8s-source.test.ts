@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { FakeApiServer, kubeconfigFor } from '../../src/lab/apiserver.js';
+import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
 import { KubeSource } from '../../src/k8s/source.js';
 import { waitFor } from '../lib/wait.js';
 

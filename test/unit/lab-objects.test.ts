@@ -2,7 +2,7 @@
 // EndpointSlice controller, as pure functions.
 import { describe, expect, it } from 'vitest';
 import { allocateService, desiredSlices } from '../../src/lab/lab-objects.js';
-import type { KubeObject } from '../../src/lab/apiserver.js';
+import type { KubeObject } from '../../src/fakeapi/server.js';
 import type { PodState } from '../../src/lab/lab-state.js';
 
 const svc = (name: string, spec: Record<string, unknown>) =>

@@ -3,7 +3,8 @@
 // streams right away. A stall also holds new lists (no bytes at all) and new watches (headers,
 // then nothing) until unstall().
 import type { ServerResponse } from 'node:http';
-import type { ObjectStore, ApiKind } from './store.js';
+import type { ApiKind } from '../model/kinds.js';
+import type { ObjectStore } from './store.js';
 import { resetSocket, type WatchHub } from './watch.js';
 
 export type Fault = 'close' | 'expire410' | 'http410' | 'http500' | 'stall' | 'reset';

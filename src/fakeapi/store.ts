@@ -2,35 +2,7 @@
 // counter (like etcd's revision), and a bounded per-kind history of events so a watch can be
 // resumed from a resourceVersion — or refused with 410 Gone once that version was compacted.
 import { randomUUID } from 'node:crypto';
-
-export type ApiKind = 'Service' | 'EndpointSlice' | 'Node';
-
-export interface KindInfo {
-  kind: ApiKind;
-  listKind: string;
-  apiVersion: string;
-  /** URL prefix of the group/version: /api/v1 or /apis/<group>/<version>. */
-  prefix: string;
-  plural: string;
-  namespaced: boolean;
-}
-
-export const KINDS: Record<ApiKind, KindInfo> = {
-  Service: { kind: 'Service', listKind: 'ServiceList', apiVersion: 'v1', prefix: '/api/v1', plural: 'services', namespaced: true },
-  EndpointSlice: {
-    kind: 'EndpointSlice',
-    listKind: 'EndpointSliceList',
-    apiVersion: 'discovery.k8s.io/v1',
-    prefix: '/apis/discovery.k8s.io/v1',
-    plural: 'endpointslices',
-    namespaced: true,
-  },
-  Node: { kind: 'Node', listKind: 'NodeList', apiVersion: 'v1', prefix: '/api/v1', plural: 'nodes', namespaced: false },
-};
-
-export function isApiKind(kind: unknown): kind is ApiKind {
-  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(KINDS, kind);
-}
+import { API_KINDS, KINDS, isApiKind, type ApiKind } from '../model/kinds.js';
 
 export interface ObjectMeta {
   name: string;
@@ -82,7 +54,7 @@ export class ObjectStore {
   private readonly listeners = new Set<(kind: ApiKind, ev: StoreEvent) => void>();
 
   constructor(private readonly historySize = 1000) {
-    for (const k of Object.keys(KINDS) as ApiKind[]) {
+    for (const k of API_KINDS) {
       this.objects.set(k, new Map());
       this.history.set(k, []);
       this.floor.set(k, 0);
@@ -168,7 +140,7 @@ export class ObjectStore {
 
   /** Forgets the history: any watch from a version before now gets 410 Gone. */
   compact(kind?: ApiKind): void {
-    for (const k of kind ? [kind] : (Object.keys(KINDS) as ApiKind[])) {
+    for (const k of kind ? [kind] : API_KINDS) {
       this.history.set(k, []);
       this.floor.set(k, this.rv);
     }

@@ -4,7 +4,8 @@
 // does), send BOOKMARKs, close at timeoutSeconds, and misbehave on request (faults).
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { KINDS, type ApiKind, type KubeObject, type StoreEvent } from './store.js';
+import { KINDS, type ApiKind } from '../model/kinds.js';
+import type { KubeObject, StoreEvent } from './store.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 

@@ -1,7 +1,8 @@
 // HTTP side of the double: routes the API paths of Services, EndpointSlices and Nodes to
 // list, watch and CRUD handlers, speaking the wire format client-node's informers expect.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, KINDS, type ApiKind, type KubeObject, type ObjectStore } from './store.js';
+import { KINDS, type ApiKind } from '../model/kinds.js';
+import { ApiError, type KubeObject, type ObjectStore } from './store.js';
 import { fieldSelector, labelSelector, SelectorError } from './selectors.js';
 import { statusObject, translate, type WatchEventType, type WatchHub } from './watch.js';
 import type { FaultState } from './faults.js';
@@ -22,7 +23,9 @@ interface Route {
   name?: string;
 }
 
-const ROUTE = /^(\/api\/v1|\/apis\/discovery\.k8s\.io\/v1)(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?\/?$/;
+// The group/version prefixes come from the kind table, so a kind added there is routed here too.
+const PREFIXES = [...new Set(Object.values(KINDS).map((k) => k.prefix.replace(/[.]/g, '\\.')))].join('|');
+const ROUTE = new RegExp(`^(${PREFIXES})(?:/namespaces/([^/]+))?/([a-z]+)(?:/([^/]+))?/?$`);
 
 export function parseRoute(pathname: string): Route | undefined {
   const m = ROUTE.exec(pathname);

@@ -7,13 +7,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
-import { ObjectStore, KINDS, type ApiKind, type KubeObject } from './apiserver/store.js';
-import { WatchHub } from './apiserver/watch.js';
-import { FaultState, type Fault } from './apiserver/faults.js';
-import { handler } from './apiserver/http.js';
+import { API_KINDS, KINDS, type ApiKind } from '../model/kinds.js';
+import { ObjectStore, type KubeObject } from './store.js';
+import { WatchHub } from './watch.js';
+import { FaultState, type Fault } from './faults.js';
+import { handler } from './http.js';
 
-export { KINDS, type ApiKind, type KubeObject, type ObjectMeta } from './apiserver/store.js';
-export { FAULTS, type Fault } from './apiserver/faults.js';
+export type { ApiKind } from '../model/kinds.js';
+export type { KubeObject, ObjectMeta } from './store.js';
+export { FAULTS, type Fault } from './faults.js';
 
 export interface FakeApiServerOptions {
   /** Address to bind; loopback unless a lab needs its namespaces to reach it. */
@@ -151,7 +153,7 @@ export class FakeApiServer {
    * connections of open watches (and of held requests).
    */
   fault(kind: ApiKind | 'all', fault: Fault, count = 1): void {
-    this.faults.inject(kind === 'all' ? (Object.keys(KINDS) as ApiKind[]) : [kind], fault, count);
+    this.faults.inject(kind === 'all' ? API_KINDS : [kind], fault, count);
   }
 
   /** Ends a stall: held events and requests go out. */

@@ -2,14 +2,14 @@
 // the agents on the nodes reach it at 10.250.0.254:6443 like a real control plane. TCP in that
 // namespace is out of reach from the root namespace, so the same API is also served on a unix
 // socket (path sockets ignore network namespaces): the admin channel of `switchyard lab`.
-//   node dist/lab/apiserver-main.js --host 10.250.0.254 --port 6443 --socket /run/switchyard-lab/NAME/api.sock
+//   node dist/fakeapi/main.js --host 10.250.0.254 --port 6443 --socket /run/switchyard-lab/NAME/api.sock
 // With --state FILE the objects outlive the process, as a real API server's do (etcd): they are
 // written there as they change and loaded on start, so a restarted server resyncs its clients
 // instead of telling them everything was deleted.
 import { createServer, request } from 'node:http';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_TOKEN, FakeApiServer } from './apiserver.js';
+import { DEFAULT_TOKEN, FakeApiServer } from './server.js';
 
 const { values } = parseArgs({
   options: {

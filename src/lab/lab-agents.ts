@@ -1,0 +1,109 @@
+// The lab's processes: the API server double and one agent per node, started detached inside
+// their namespaces (they outlive the CLI command that started them), looked at through /healthz
+// and /metrics on the node's loopback, and restarted with the flags they were first given.
+import { join } from 'node:path';
+import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, until } from './lab-procs.js';
+import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, type AgentState } from './lab-state.js';
+import { mountBpffs } from './namespaces.js';
+import { API_ADDRESS } from './topology.js';
+import type { Lab } from './lab.js';
+
+const CLI = join(REPO_ROOT, 'dist/cli/main.js');
+const API_MAIN = join(REPO_ROOT, 'dist/fakeapi/main.js');
+
+export const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+
+export async function startApiServer(lab: Lab): Promise<void> {
+  const { st } = lab;
+  st.apiServer.pid = spawnDetached(st.underlayNs, [
+    NODE_BIN, API_MAIN, '--host', API_ADDRESS, '--port', String(API_PORT), '--socket', st.apiServer.socket, '--token', st.apiServer.token,
+  ], st.apiServer.log);
+  lab.save();
+  if (!(await until(() => lab.api.healthy(), 10_000))) {
+    throw new LabError(`the API server did not answer on ${st.apiServer.socket} in 10 s; log: ${st.apiServer.log}`);
+  }
+}
+
+function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
+  return [
+    NODE_BIN, CLI, 'agent',
+    '--kubeconfig', lab.st.apiServer.kubeconfig,
+    '--hostname-override', node,
+    '--pod-devices', `${lab.st.prefix}p*`,
+    '--devices', 'eth0',
+    '--pin-dir', pinDir,
+    '--healthz-bind-address', HEALTHZ,
+    '--metrics-bind-address', METRICS,
+  ];
+}
+
+/** Starts the node's agent; a restarted one keeps its pins, its log and its exact command. */
+export function startAgent(lab: Lab, node: string): AgentState {
+  const info = lab.node(node);
+  const prev = lab.st.agents[node];
+  const pinDir = prev?.pinDir ?? join(lab.st.stateDir, `bpf-${node}`);
+  if (mountsUnder(pinDir).length === 0) mountBpffs(pinDir);
+  const argv = prev?.argv ?? agentArgv(lab, node, pinDir);
+  const log = prev?.log ?? join(lab.st.stateDir, `agent-${node}.log`);
+  const agent: AgentState = { pid: spawnDetached(info.ns, argv, log), argv, pinDir, log, startedAt: new Date().toISOString() };
+  lab.st.agents[node] = agent;
+  return agent;
+}
+
+export interface AgentHealth { running: boolean; healthy: boolean; status?: number; body?: Record<string, unknown> }
+
+export function agentHealth(lab: Lab, node: string): AgentHealth {
+  const agent = lab.st.agents[node];
+  const running = pidAlive(agent?.pid);
+  if (!running) return { running, healthy: false };
+  const r = nsHttpGet(lab.node(node).ns, `http://${HEALTHZ}/healthz`);
+  if (!r) return { running, healthy: false };
+  let body: Record<string, unknown> | undefined;
+  try { body = JSON.parse(r.body) as Record<string, unknown>; } catch { /* not JSON */ }
+  return { running, healthy: r.status === 200, status: r.status, body };
+}
+
+export function agentMetrics(lab: Lab, node: string): string | undefined {
+  if (!pidAlive(lab.st.agents[node]?.pid)) return undefined;
+  const r = nsHttpGet(lab.node(node).ns, `http://${METRICS}/metrics`);
+  return r?.status === 200 ? r.body : undefined;
+}
+
+/**
+ * Waits until every running agent took a change made at `sinceMs` into its maps: it queued a
+ * sync after that time and finished one after the queueing (kube-proxy's two timestamps).
+ */
+export async function waitAgentsSynced(lab: Lab, sinceMs: number, timeoutMs = 5000): Promise<boolean> {
+  const nodes = lab.st.nodes.filter((n) => pidAlive(lab.st.agents[n.name]?.pid)).map((n) => n.name);
+  const synced = () => nodes.every((n) => {
+    const text = agentMetrics(lab, n);
+    const queued = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds');
+    const done = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
+    return !!queued && !!done && queued * 1000 >= sinceMs - 1 && done >= queued;
+  });
+  if (!(await until(synced, timeoutMs, 50))) return false;
+  // A sync already running when the change came in also ends after it: give the follow-up
+  // sync (at most one min-sync-period later) its time, then check again.
+  await sleep(150);
+  return until(synced, timeoutMs, 50);
+}
+
+/** SIGTERM, wait for it to exit, start it again with the same flags, wait for /healthz. The
+ *  programs stay attached and the maps pinned meanwhile, so traffic keeps flowing. */
+export async function restartAgent(lab: Lab, node: string): Promise<{ oldPid: number; newPid: number; downMs: number }> {
+  lab.node(node);
+  const old = lab.st.agents[node];
+  if (!old) throw new LabError(`no agent recorded for ${node}`);
+  const t0 = Date.now();
+  lab.say(`stopping agent on ${node} (PID ${old.pid}, SIGTERM)`);
+  if (!(await stopPid(old.pid, 10_000))) throw new LabError(`agent PID ${old.pid} on ${node} would not stop`);
+  lab.say(`agent on ${node} stopped after ${elapsed(t0)}; programs stay attached, maps pinned in ${old.pinDir}`);
+  const agent = startAgent(lab, node);
+  lab.save();
+  if (!(await until(() => agentHealth(lab, node).healthy, 30_000, 100))) {
+    throw new LabError(`agent on ${node} (PID ${agent.pid}) did not become healthy in 30 s; log: ${agent.log}`);
+  }
+  const downMs = Date.now() - t0;
+  lab.say(`agent on ${node} started again: PID ${agent.pid}, healthy after ${elapsed(t0)}`);
+  return { oldPid: old.pid, newPid: agent.pid, downMs };
+}
