@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeRoot } from '../lib/root.js';
 import { OneNodeCluster } from '../lib/onenode.js';
-import { nsRun } from '../../src/lab/netns.js';
+import { nsRun } from '../../src/lab/namespaces.js';
 import { CORPUS_AGENT_FLAGS, corpusCases } from '../corpus/corpus.js';
 
 const WEB_VIP = '10.96.210.1';
