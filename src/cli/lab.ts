@@ -122,6 +122,13 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`);
       await withLock(o.name, () => Lab.open(o.name, say).restartAgent(node));
     }));
 
+  cmd.addCommand(sub('restart-apiserver', 'SIGTERM the API server double, start it again with its objects kept (--state); agents resync')
+    .action(async (o: { name: string }) => {
+      needRoot();
+      const { Lab } = await lab();
+      await withLock(o.name, () => Lab.open(o.name, say).restartApiServer());
+    }));
+
   cmd.addCommand(sub('exec', 'run a command in a pod, a Deployment\'s first pod, a node, "external" or "underlay"')
     .argument('<target>', 'pod, Deployment, node name, "external" or "underlay"')
     .argument('<command...>', 'the command after --; "probe ..." runs the lab\'s probe client (dist/lab/probe.js)')

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, until } from './lab-procs.js';
 import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, type AgentState } from './lab-state.js';
 import { mountBpffs } from './namespaces.js';
-import { API_ADDRESS } from './topology.js';
+import { API_ADDRESS, POD_CIDR, SERVICE_CIDR } from './topology.js';
 import type { Lab } from './lab.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -13,10 +13,14 @@ const API_MAIN = join(REPO_ROOT, 'dist/fakeapi/main.js');
 
 export const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
+/** Where the API server keeps its objects, so a restart keeps them as etcd would. */
+export const apiStateFile = (lab: Lab) => join(lab.st.stateDir, 'api-state.json');
+
 export async function startApiServer(lab: Lab): Promise<void> {
   const { st } = lab;
   st.apiServer.pid = spawnDetached(st.underlayNs, [
     NODE_BIN, API_MAIN, '--host', API_ADDRESS, '--port', String(API_PORT), '--socket', st.apiServer.socket, '--token', st.apiServer.token,
+    '--state', apiStateFile(lab),
   ], st.apiServer.log);
   lab.save();
   if (!(await until(() => lab.api.healthy(), 10_000))) {
@@ -31,6 +35,8 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     '--hostname-override', node,
     '--pod-devices', `${lab.st.prefix}p*`,
     '--devices', 'eth0',
+    // No Service may claim a pod's, a Service's or a node's address as an externalIP.
+    '--cluster-cidr', POD_CIDR, '--service-cluster-ip-range', SERVICE_CIDR,
     '--pin-dir', pinDir,
     '--healthz-bind-address', HEALTHZ,
     '--metrics-bind-address', METRICS,
@@ -106,4 +112,20 @@ export async function restartAgent(lab: Lab, node: string): Promise<{ oldPid: nu
   const downMs = Date.now() - t0;
   lab.say(`agent on ${node} started again: PID ${agent.pid}, healthy after ${elapsed(t0)}`);
   return { oldPid: old.pid, newPid: agent.pid, downMs };
+}
+
+/**
+ * SIGTERM the API server, start it again on its state file. The agents' watches break and
+ * relist: they resync to the same objects and rewrite nothing, while traffic flows from the
+ * maps as it was.
+ */
+export async function restartApiServer(lab: Lab): Promise<{ oldPid: number; newPid: number; downMs: number }> {
+  const oldPid = lab.st.apiServer.pid;
+  const t0 = Date.now();
+  lab.say(`stopping the API server (PID ${oldPid}, SIGTERM); its objects are in ${apiStateFile(lab)}`);
+  if (!(await stopPid(oldPid, 10_000))) throw new LabError(`API server PID ${oldPid} would not stop`);
+  await startApiServer(lab);
+  const downMs = Date.now() - t0;
+  lab.say(`API server started again: PID ${lab.st.apiServer.pid}, answering after ${elapsed(t0)}`);
+  return { oldPid, newPid: lab.st.apiServer.pid, downMs };
 }

@@ -160,6 +160,7 @@ export class Lab {
   scale(name: string, replicas: number): Promise<void> { return objects.scale(this, name, replicas); }
   killPod(name: string, opts: { now?: boolean } = {}): Promise<void> { return objects.killPod(this, name, opts); }
   restartAgent(node: string) { return agents.restartAgent(this, node); }
+  restartApiServer() { return agents.restartApiServer(this); }
   agentHealth(node: string): agents.AgentHealth { return agents.agentHealth(this, node); }
   agentMetrics(node: string): string | undefined { return agents.agentMetrics(this, node); }
 

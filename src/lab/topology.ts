@@ -2,13 +2,16 @@
 // API server lives), nodes joined to it, pods routed behind veths on each node, and an
 // external client that reaches the nodes but not the pods. Addresses:
 //   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
-//   pods on node i: 10.244.i.0/24, addresses from .11 (placement.ts)
+//   pods on node i: 10.244.i.0/24, addresses from .11 (placement.ts); all pods: POD_CIDR
+//   Services: the examples' ClusterIPs, inside SERVICE_CIDR (the kubeadm default)
 import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './namespaces.js';
 import { placePod } from './placement.js';
 
 export const UNDERLAY_PREFIX = '10.250.0';
 export const API_ADDRESS = `${UNDERLAY_PREFIX}.254`;
 export const EXTERNAL_ADDRESS = `${UNDERLAY_PREFIX}.200`;
+export const POD_CIDR = '10.244.0.0/16';
+export const SERVICE_CIDR = '10.96.0.0/12';
 
 export interface NodeInfo { name: string; ns: string; address: string; podCidr: string; index: number }
 export interface PodInfo { name: string; ns: string; node: string; ip: string; hostIf: string; index: number }
