@@ -9,7 +9,6 @@ import type { DesiredState, NodeConfig } from '../compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
-import { ConfigWriter, configFor } from '../dataplane/nodeport.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source, SourcedObject } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';
@@ -72,14 +71,13 @@ export class Agent {
     const readAddresses = () => nodeAddresses(networkInterfaces(), devices, opts.nodePortAddresses ?? []);
     let addresses = readAddresses();
     const nodeName = opts.hostnameOverride ?? hostname();
+    // The SNAT address is compiled into config[0], which the first sync writes before any program
+    // is attached: an SNAT flow must never take the frontend address by default.
     const node = (): NodeConfig => ({
-      nodeName, nodePortAddresses: addresses.nodePortAddresses, nodeAddresses: addresses.all,
-      externalAddressPolicy: opts.externalAddressPolicy,
+      nodeName, nodePortAddresses: addresses.nodePortAddresses, snatAddress: addresses.snatAddress,
+      nodeAddresses: addresses.all, externalAddressPolicy: opts.externalAddressPolicy,
     });
     const maps = dataplaneMaps(obj);
-    // Before any program is attached: an SNAT flow must never take the frontend address by default.
-    const config = new ConfigWriter(maps.config);
-    config.apply(configFor(addresses));
     const pipeline = new Pipeline({
       source, node, reconciler: new Reconciler(maps, log), log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
@@ -99,7 +97,6 @@ export class Agent {
       const next = readAddresses();
       if (sameNodeAddresses(next, addresses)) return;
       addresses = next;
-      config.apply(configFor(next));
       logAddresses(log, next, 'node addresses changed');
       pipeline.request();
     }, ADDRESS_POLL_MS);

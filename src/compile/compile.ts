@@ -106,6 +106,7 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
   return {
     frontends, sets: sortedMap(sets), backends: sortedMap(backends), services: sortedMap(services), healthCheck,
     conflicts, refused, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
+    config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
   };
 }
 

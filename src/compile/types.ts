@@ -1,7 +1,7 @@
 // What compile produces: the desired contents of the data-path maps (minus what only the
 // reconciler knows: frontend count/gen and slot generations), plus enough description of each id
 // for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
-import type { Backend, FrontendKey } from '../bpf/layout-types.js';
+import type { Backend, Config, FrontendKey } from '../bpf/layout-types.js';
 import type { ExternalAddressPolicy } from './external-ips.js';
 import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
 
@@ -15,6 +15,9 @@ export interface NodeConfig {
   /** Which external and load-balancer addresses a Service may claim (default: the "never"
    *  classes only; see external-ips.ts). */
   externalAddressPolicy?: ExternalAddressPolicy;
+  /** Where external flows to remote backends are SNATed (the first uplink address); undefined:
+   *  the data path uses the frontend address. */
+  snatAddress?: string;
 }
 
 /** A frontends-map entry without count/gen (those belong to the reconciler). */
@@ -79,6 +82,8 @@ export interface DesiredState {
   refused: ValidationError[];
   /** id → allocator identity for every id above, so ids can be mapped back (restart seeding). */
   identities: { svc: Map<number, string>; set: Map<number, string>; backend: Map<number, string> };
+  /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
+  config?: Config;
 }
 
 export type SetVariant = 'all' | 'local';

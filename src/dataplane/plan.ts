@@ -1,15 +1,25 @@
 // The diff: current map contents + desired state → an ordered list of write phases.
-// Pure, so the hitless ordering is unit-tested without a kernel.
+// Pure, so the hitless ordering is unit-tested without a kernel. Every map the agent writes is
+// written here and only here; the reconciler executes the phases in order, one batch each.
 //
 // Order (see docs/architecture.md, "Hitless updates"):
-//   1. upsert backends          — before any slot names them
-//   2. write slots of changed sets under the other generation
-//   3. upsert frontends         — one atomic update per frontend flips {count, gen}
-//   4. delete removed frontends
-//   5. delete slots of the old generation and of removed sets
-//   6. delete backends no slot names any more
-import type { Backend, Frontend, FrontendKey, SlotKey } from '../bpf/layout-types.js';
-import { frontendKeyString, type DesiredState } from '../compile/index.js';
+//   1. config                   — the SNAT address, before any frontend may need it
+//   2. upsert backends          — before any slot names them
+//   3. write slots of changed sets under the other generation
+//   4. add source ranges        — before a frontend is flagged to check them
+//   5. upsert frontends         — one atomic update per frontend flips {count, gen}
+//   6. delete removed frontends
+//   7. delete source ranges     — after no frontend checks them any more
+//   8. delete slots of the old generation and of removed sets
+//   9. delete backends no slot names any more
+//  10. service_info upserts, then deletes (read only by `switchyard inspect`)
+//  11. prune affinity entries, when a set lost a member
+import {
+  SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
+  type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
+} from '../bpf/layout-types.js';
+import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
+import { desiredSourceRanges, planConfig, planSourceRanges, sourceRangesFromMap } from './nodeport.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */
 export interface CurrentState {
@@ -19,26 +29,47 @@ export interface CurrentState {
   /** Slot keys present in the map (any generation), to delete leftovers. */
   slotKeys: Map<string, SlotKey>;
   backends: Map<number, Backend>;
+  /** source_ranges keys by sourceRangeKeyString. */
+  sourceRanges: Map<string, SourceRangeKey>;
+  serviceInfo: Map<number, ServiceInfo>;
+  /** config[0]; undefined when never written (an ARRAY reads back zeros, which is 0.0.0.0). */
+  config?: Config;
 }
 
+/** Key and value types of each map the agent writes, by its DataplaneMaps name. */
+export interface PlannedMaps {
+  config: [number, Config];
+  backends: [number, Backend];
+  slots: [SlotKey, number];
+  sourceRanges: [SourceRangeKey, number];
+  frontends: [FrontendKey, Frontend];
+  serviceInfo: [number, ServiceInfo];
+}
+
+type SetPhase<M extends keyof PlannedMaps> = { op: 'set'; map: M; entries: Array<PlannedMaps[M]> };
+type DeletePhase<M extends keyof PlannedMaps> = { op: 'delete'; map: M; keys: Array<PlannedMaps[M][0]> };
+/** Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
+ *  data-path-owned map at execution time, so only the rule is planned). */
+export interface PruneAffinityPhase { op: 'prune'; map: 'affinity'; members: Map<number, Set<number>> }
+
+/** One batch against one map. */
+export type Phase =
+  | { [M in keyof PlannedMaps]: SetPhase<M> | DeletePhase<M> }[keyof PlannedMaps]
+  | PruneAffinityPhase;
+
 export interface WritePlan {
-  upsertBackends: Array<[number, Backend]>;
-  writeSlots: Array<[SlotKey, number]>;
-  upsertFrontends: Array<[FrontendKey, Frontend]>;
-  deleteFrontends: FrontendKey[];
-  deleteSlots: SlotKey[];
-  deleteBackends: number[];
+  /** In execution order; phases with nothing to do are left out. */
+  phases: Phase[];
   /** The state the maps hold once the plan is applied. */
   next: CurrentState;
 }
-
 
 export function slotKeyString(k: SlotKey): string {
   return `${k.setId}/${k.gen}/${k.slot}`;
 }
 
 export function emptyState(): CurrentState {
-  return { frontends: new Map(), sets: new Map(), slotKeys: new Map(), backends: new Map() };
+  return { frontends: new Map(), sets: new Map(), slotKeys: new Map(), backends: new Map(), sourceRanges: new Map(), serviceInfo: new Map() };
 }
 
 const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
@@ -49,16 +80,51 @@ const sameFrontend = (a: Frontend, b: Frontend) =>
 
 export function planWrites(current: CurrentState, desired: DesiredState): WritePlan {
   const next = emptyState();
+  const backends = planBackends(current, desired, next);
+  const slots = planSlots(current, desired, next);
+  const frontends = planFrontends(current, desired, next);
+  const ranges = planSourceRanges(current.sourceRanges, desiredSourceRanges(desired));
+  next.sourceRanges = ranges.next;
+  const names = planServiceInfo(current.serviceInfo, desired.services);
+  next.serviceInfo = names.next;
+  // No config in the desired state (a caller that does not manage it): leave the map alone.
+  const config = desired.config && planConfig(current.config, desired.config);
+  next.config = desired.config ?? current.config;
 
-  const upsertBackends: Array<[number, Backend]> = [];
+  const phases: Phase[] = [
+    { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
+    { op: 'set', map: 'backends', entries: backends.upsert },
+    { op: 'set', map: 'slots', entries: slots.write },
+    { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
+    { op: 'set', map: 'frontends', entries: frontends.upsert },
+    { op: 'delete', map: 'frontends', keys: frontends.remove },
+    { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
+    { op: 'delete', map: 'slots', keys: slots.remove },
+    { op: 'delete', map: 'backends', keys: backends.remove },
+    { op: 'set', map: 'serviceInfo', entries: names.upsert },
+    { op: 'delete', map: 'serviceInfo', keys: names.remove },
+  ];
+  if (setsLostMembers(current, next)) {
+    const members = new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)]));
+    phases.push({ op: 'prune', map: 'affinity', members });
+  }
+  return { phases: phases.filter((p) => p.op === 'prune' || (p.op === 'set' ? p.entries : p.keys).length > 0), next };
+}
+
+function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {
+  const upsert: Array<[number, Backend]> = [];
   for (const [id, be] of desired.backends) {
     const have = current.backends.get(id);
-    if (!have || !sameBackend(have, be)) upsertBackends.push([id, be]);
+    if (!have || !sameBackend(have, be)) upsert.push([id, be]);
     next.backends.set(id, be);
   }
+  const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));
+  return { upsert, remove };
+}
 
-  // A changed set is written whole under the generation no frontend reads, then flipped.
-  const writeSlots: Array<[SlotKey, number]> = [];
+/** A changed set is written whole under the generation no frontend reads, then flipped. */
+function planSlots(current: CurrentState, desired: DesiredState, next: CurrentState) {
+  const write: Array<[SlotKey, number]> = [];
   for (const [setId, members] of desired.sets) {
     const have = current.sets.get(setId);
     if (have && sameMembers(have.members, members)) {
@@ -66,11 +132,23 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
       continue;
     }
     const gen = have ? have.gen ^ 1 : 0;
-    members.forEach((backendId, i) => writeSlots.push([{ setId, slot: i + 1, gen }, backendId]));
+    members.forEach((backendId, i) => write.push([{ setId, slot: i + 1, gen }, backendId]));
     next.sets.set(setId, { gen, members });
   }
+  // Every slot key the next state needs; anything else in the map goes.
+  for (const [setId, { gen, members }] of next.sets) {
+    members.forEach((_, i) => {
+      const key = { setId, slot: i + 1, gen };
+      next.slotKeys.set(slotKeyString(key), key);
+    });
+  }
+  const remove = [...current.slotKeys].filter(([ks]) => !next.slotKeys.has(ks)).map(([, k]) => k);
+  return { write, remove };
+}
 
-  const upsertFrontends: Array<[FrontendKey, Frontend]> = [];
+/** Frontends take count and gen from the planned sets: one update flips a frontend to its new set. */
+function planFrontends(current: CurrentState, desired: DesiredState, next: CurrentState) {
+  const upsert: Array<[FrontendKey, Frontend]> = [];
   for (const fe of desired.frontends) {
     const set = next.sets.get(fe.setId) ?? { gen: 0, members: [] };
     const value: Frontend = {
@@ -79,23 +157,25 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     };
     const ks = frontendKeyString(fe.key);
     const have = current.frontends.get(ks);
-    if (!have || !sameFrontend(have.value, value)) upsertFrontends.push([fe.key, value]);
+    if (!have || !sameFrontend(have.value, value)) upsert.push([fe.key, value]);
     next.frontends.set(ks, { key: fe.key, value });
   }
-  const deleteFrontends = [...current.frontends].filter(([ks]) => !next.frontends.has(ks)).map(([, f]) => f.key);
+  const remove = [...current.frontends].filter(([ks]) => !next.frontends.has(ks)).map(([, f]) => f.key);
+  return { upsert, remove };
+}
 
-  // Every slot key the next state needs; anything else in the map goes.
-  for (const [setId, { gen, members }] of next.sets) {
-    members.forEach((_, i) => {
-      const key = { setId, slot: i + 1, gen };
-      next.slotKeys.set(slotKeyString(key), key);
-    });
-  }
-  const deleteSlots = [...current.slotKeys].filter(([ks]) => !next.slotKeys.has(ks)).map(([, k]) => k);
+/** service_info lets `switchyard inspect` name services from the pins alone. */
+function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: ReadonlyMap<number, ServicePortInfo>) {
+  const next = new Map<number, ServiceInfo>();
+  for (const [id, svc] of services) next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
+  const upsert = [...next].filter(([id, info]) => current.get(id)?.name !== info.name || current.get(id)?.type !== info.type);
+  const remove = [...current.keys()].filter((id) => !next.has(id));
+  return { upsert, remove, next };
+}
 
-  const deleteBackends = [...current.backends.keys()].filter((id) => !next.backends.has(id));
-
-  return { upsertBackends, writeSlots, upsertFrontends, deleteFrontends, deleteSlots, deleteBackends, next };
+/** "default/web:http/TCP"; an unnamed port goes by its number. */
+export function serviceInfoName(svc: ServicePortInfo): string {
+  return `${svc.namespace}/${svc.name}:${svc.portName || svc.port}/${svc.protocol}`;
 }
 
 /** True when some backend set lost a member or went away: only then can an affinity entry point
@@ -116,9 +196,13 @@ export function stateFromMaps(
   frontends: Array<[FrontendKey, Frontend]>,
   slots: Array<[SlotKey, number]>,
   backends: Array<[number, Backend]>,
+  rest: { sourceRanges?: Array<[SourceRangeKey, unknown]>; serviceInfo?: Array<[number, ServiceInfo]>; config?: Config } = {},
 ): CurrentState {
   const state = emptyState();
   for (const [id, be] of backends) state.backends.set(id, be);
+  state.sourceRanges = sourceRangesFromMap(rest.sourceRanges ?? []);
+  state.serviceInfo = new Map(rest.serviceInfo ?? []);
+  state.config = rest.config;
   const slotMap = new Map<string, number>();
   for (const [key, backendId] of slots) {
     const normalized = { setId: key.setId, slot: key.slot, gen: key.gen };

@@ -11,11 +11,15 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
-  BE_LOCAL, CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
+  CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
   FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
-  type CtEntry, type CtKey, type Stats,
+  type CtEntry, type CtKey,
 } from '../../src/bpf/layout-types.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
+import {
+  ServiceTable, counter as counterOf, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec,
+  type BackendSpec, type ServiceSpec,
+} from '../lib/datapath.js';
 import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/netns.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
@@ -45,82 +49,31 @@ const CLIENT2_MAC = '02:00:00:00:0c:0d';
 const ROUTER_MAC = '02:00:00:00:00:fe'; // whatever sent the frame to us
 const POD_MAC = '02:00:00:00:00:01';
 
-interface BackendSpec { id: number; addr: string; port: number; local: boolean }
 const LOCAL1: BackendSpec = { id: 201, addr: '10.244.1.21', port: 8080, local: true };
 const REMOTE1: BackendSpec = { id: 301, addr: '10.244.2.31', port: 8080, local: false };
 const REMOTE2: BackendSpec = { id: 302, addr: '10.244.2.32', port: 8080, local: false };
 
-type Maps = DataplaneMaps;
-
 let obj: BpfObject | undefined;
 let fromNetdev: BpfProgram;
 let fromPod: BpfProgram;
-let m: Maps;
+let m: DataplaneMaps;
+let table: ServiceTable;
 let ns = '';
 let peerNs = '';
 let uplinkMac = '';
 let podHostMac = '';
 
-interface ServiceSpec {
-  addr?: string; port?: number; proto?: number; scope?: number; svcId?: number; setId?: number;
-  backends: BackendSpec[]; affinityTimeout?: number; flags?: number;
-}
-
-/** Writes a frontend the way the control plane does: backends, then slots, then the frontend. */
-function addFrontend(s: ServiceSpec): void {
-  const setId = s.setId ?? 1;
-  if (s.backends.length) {
-    m.backends.setMany(s.backends.map((b) => [b.id, { addr: b.addr, port: b.port, flags: b.local ? BE_LOCAL : 0 }] as const));
-    m.slots.setMany(s.backends.map((b, i) => [{ setId, slot: i + 1, gen: 0 }, b.id] as const));
-  }
-  m.frontends.set(
-    { addr: s.addr ?? NODE_A, port: s.port ?? NODE_PORT, proto: s.proto ?? IPPROTO_TCP, scope: s.scope ?? SCOPE_EXTERNAL },
-    { svcId: s.svcId ?? 1, setId, affinityTimeout: s.affinityTimeout ?? 0, count: s.backends.length, gen: 0, flags: s.flags ?? FE_NODEPORT },
-  );
-}
-
-const eth = (src: string, dst: string) => ({ src, dst });
-
-function tcp(src: string, dst: string, sport: number, dport: number, flags = 'S', l2 = eth(ROUTER_MAC, '02:00:00:00:aa:aa')): PacketSpec {
-  return { eth: l2, ip: { src, dst, ttl: 63, id: 4242 }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 } };
-}
-
-function udp(src: string, dst: string, sport: number, dport: number, payload = Buffer.from('query'), l2 = eth(ROUTER_MAC, '02:00:00:00:aa:aa')): PacketSpec {
-  return { eth: l2, ip: { src, dst, ttl: 63, id: 4242 }, udp: { sport, dport }, payload };
-}
-
-/** The same packet rewritten: what a correct translation must produce (ttl, MACs as given). */
-function translated(spec: PacketSpec, to: { src?: string; dst?: string; sport?: number; dport?: number; ttl?: number; eth?: { src: string; dst: string } }): Buffer {
-  const ip = { ...spec.ip, src: to.src ?? spec.ip.src, dst: to.dst ?? spec.ip.dst, ttl: to.ttl ?? spec.ip.ttl };
-  const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
-  return buildPacket({
-    ...spec, ip, eth: to.eth ?? spec.eth,
-    ...(spec.tcp ? { tcp: { ...spec.tcp, ...l4(spec.tcp) } } : {}),
-    ...(spec.udp ? { udp: { ...spec.udp, ...l4(spec.udp) } } : {}),
-  });
-}
-
-/** Runs a program inside the fixture namespace (its FIB decides where routed packets go). */
-function runOn(prog: BpfProgram, spec: PacketSpec | Buffer) {
-  const input = Buffer.isBuffer(spec) ? spec : buildPacket(spec);
-  const r = inNetns(ns, () => testRun(prog, input));
-  return { ...r, input };
-}
-const netdev = (spec: PacketSpec | Buffer) => runOn(fromNetdev, spec);
-const pod = (spec: PacketSpec | Buffer) => runOn(fromPod, spec);
-
-const ctKey = (saddr: string, daddr: string, sport: number, dport: number, proto: number, dir: number): CtKey =>
-  ({ saddr, daddr, sport, dport, proto, dir });
-
-function counter(idx: number): bigint {
-  return (m.counters.get(idx) ?? []).reduce((a, b) => a + b, 0n);
-}
-
-function statsOf(svcId: number): Stats {
-  const perCpu = m.stats.get(svcId) ?? [];
-  const sum = (f: keyof Stats) => perCpu.reduce((a, s) => a + s[f], 0n);
-  return { packets: sum('packets'), bytes: sum('bytes'), newFlows: sum('newFlows'), noBackend: sum('noBackend') };
-}
+/** NodePort frontends unless a test says otherwise: NODE_A:NODE_PORT from outside. */
+const addFrontend = (s: ServiceSpec) => table.add(s);
+const ROUTER_L2 = eth(ROUTER_MAC, '02:00:00:00:aa:aa');
+const tcp = (src: string, dst: string, sport: number, dport: number, flags = 'S', l2 = ROUTER_L2) => tcpSpec(l2, src, dst, sport, dport, flags);
+const udp = (src: string, dst: string, sport: number, dport: number, payload = Buffer.from('query'), l2 = ROUTER_L2) =>
+  udpSpec(l2, src, dst, sport, dport, payload);
+/** Runs inside the fixture namespace: its FIB decides where routed packets go. */
+const netdev = (spec: PacketSpec | Buffer) => runProgram(fromNetdev, spec, ns);
+const pod = (spec: PacketSpec | Buffer) => runProgram(fromPod, spec, ns);
+const counter = (idx: number) => counterOf(m, idx);
+const statsOf = (svcId: number) => statsOfMap(m, svcId);
 
 /** The single SNAT'd reply entry toward `backend`, i.e. the port this node allocated. */
 function snatPortOf(data: Buffer): number {
@@ -160,6 +113,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     fromNetdev = obj.program('from_netdev');
     fromPod = obj.program('from_pod');
     m = dataplaneMaps(obj);
+    table = new ServiceTable(m, { addr: NODE_A, port: NODE_PORT, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT });
   });
 
   afterAll(() => {
@@ -169,6 +123,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
 
   beforeEach(() => {
     for (const map of Object.values(m)) map.clear();
+    table.reset();
   });
 
   // What the uplink sends toward a host on its segment: our MAC as source, theirs as destination.
@@ -352,7 +307,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
   });
 
   it('SNATs an external IP\'s remote flows to the configured node address, and keeps affinity on the real client', () => {
-    m.config.set(0, { snatAddr: NODE_A });
+    table.snat(NODE_A);
     addFrontend({ addr: EXTERNAL_IP, port: 80, backends: [REMOTE1, REMOTE2], affinityTimeout: 600, setId: 4 });
     const syn = tcp(CLIENT, EXTERNAL_IP, 40000, 80);
     const r = netdev(syn);
@@ -396,9 +351,10 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
   });
 
   it('loadBalancerSourceRanges: a client inside a range is served, one outside is dropped and counted', () => {
-    addFrontend({ addr: LB_IP, port: 80, backends: [LOCAL1], flags: FE_NODEPORT | FE_SOURCE_RANGES, svcId: 11 });
-    m.sourceRanges.set({ prefixlen: 32 + 24, svcId: 11, addr: '10.250.0.0' }, 1);
-    m.sourceRanges.set({ prefixlen: 32 + 32, svcId: 12, addr: OUTSIDER }, 1); // another Service's range
+    addFrontend({ addr: LB_IP, port: 80, backends: [LOCAL1], flags: FE_NODEPORT | FE_SOURCE_RANGES, svcId: 11, sourceRanges: ['10.250.0.0/24'] });
+    // Another Service, whose range admits the outsider: it must not count for svc 11.
+    addFrontend({ addr: '10.99.0.3', port: 80, backends: [LOCAL1], flags: FE_NODEPORT | FE_SOURCE_RANGES, svcId: 12, setId: 2, sourceRanges: [`${OUTSIDER}/32`] });
+    expect(m.sourceRanges.entries().map(([k]) => k)).toHaveLength(2);
 
     const ok = tcp(CLIENT, LB_IP, 40000, 80);
     const r = netdev(ok);

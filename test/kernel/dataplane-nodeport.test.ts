@@ -1,14 +1,13 @@
 // The control plane's NodePort maps against a real object: a LoadBalancer with
 // loadBalancerSourceRanges compiled and reconciled into source_ranges, read by from_netdev; the
-// config writer; and an agent restart that finds everything in the pins and writes nothing.
+// config entry; and an agent restart that finds everything in the pins and writes nothing.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { BpfObject, silenceLibbpf, testRun } from '../../src/bpf/index.js';
 import { CNT_SOURCE_DENIED, SCOPE_EXTERNAL } from '../../src/bpf/layout-types.js';
-import { compile, IdAllocator, seedFromPinned, type DesiredState } from '../../src/compile/index.js';
+import { compile, IdAllocator, seedFromPinned, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
-import { ConfigWriter, configFor } from '../../src/dataplane/nodeport.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { buildModel } from '../../src/model/index.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
@@ -34,10 +33,10 @@ const slice: Obj = {
   endpoints: [{ addresses: ['10.244.1.11'], conditions: { ready: true }, nodeName: 'node1' }],
 };
 
-function desiredFor(ranges: string[], ids: IdAllocator): DesiredState {
+function desiredFor(ranges: string[], ids: IdAllocator, node: NodeConfig = NODE): DesiredState {
   const wrap = (o: Obj) => [{ object: o, origin: 'test.yaml' }];
   const { model } = buildModel({ services: wrap(lbService(ranges)), endpointSlices: wrap(slice), nodes: [], errors: [] });
-  return compile(model, NODE, ids);
+  return compile(model, node, ids);
 }
 
 describeRoot('NodePort maps: source ranges and config, reconciled into a real object', () => {
@@ -95,21 +94,22 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
 
   it('writes config when the SNAT address changes, and nothing after a restart that finds it all in the pins', () => {
     const ids = new IdAllocator();
+    const snatNode = { ...NODE, snatAddress: '10.250.0.11' };
     const first = new Reconciler(maps, log);
-    first.sync(desiredFor(['10.250.0.0/24'], ids));
-    const cfg = new ConfigWriter(maps.config);
-    expect(cfg.apply(configFor({ snatAddress: '10.250.0.11' }))).toBe(true);
-    expect(cfg.apply(configFor({ snatAddress: '10.250.0.11' }))).toBe(false);
+    first.sync(desiredFor(['10.250.0.0/24'], ids, NODE));
+    expect(maps.config.get(0)).toEqual({ snatAddr: '0.0.0.0' });
+    expect(first.sync(desiredFor(['10.250.0.0/24'], ids, snatNode)).writes).toBe(1);
     expect(maps.config.get(0)).toEqual({ snatAddr: '10.250.0.11' });
+    expect(first.sync(desiredFor(['10.250.0.0/24'], ids, snatNode)).writes).toBe(0);
 
     // The agent restarts: new object on the same pins, ids recovered, the same world.
     open();
     const again = new Reconciler(maps, log);
     const ids2 = new IdAllocator();
     const { model } = buildModel({ services: [{ object: lbService(['10.250.0.0/24']), origin: 't' }], endpointSlices: [{ object: slice, origin: 't' }], nodes: [], errors: [] });
-    seedFromPinned(ids2, model, NODE, again.current);
-    const result = again.sync(desiredFor(['10.250.0.0/24'], ids2));
+    seedFromPinned(ids2, model, snatNode, again.current);
+    const result = again.sync(desiredFor(['10.250.0.0/24'], ids2, snatNode));
     expect({ writes: result.writes, deletes: result.deletes }).toEqual({ writes: 0, deletes: 0 });
-    expect(new ConfigWriter(maps.config).apply(configFor({ snatAddress: '10.250.0.11' }))).toBe(false);
+    expect(maps.config.get(0)).toEqual({ snatAddr: '10.250.0.11' });
   });
 });

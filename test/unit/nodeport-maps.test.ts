@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import {
-  configFor, desiredSourceRanges, planConfig, planSourceRanges, sourceRangeKey, sourceRangesFromMap,
+  desiredSourceRanges, planConfig, planSourceRanges, sourceRangeKey, sourceRangesFromMap,
 } from '../../src/dataplane/nodeport.js';
 
 const v4 = (address: string) => ({ address, family: 'IPv4' });
@@ -139,8 +139,10 @@ describe('the reconciler writes source ranges around the frontends', () => {
 
 describe('config: the SNAT address', () => {
   it('writes only when it changes; no address means 0.0.0.0 (the data path then uses the frontend)', () => {
-    expect(configFor({ snatAddress: '10.250.0.11' })).toEqual({ snatAddr: '10.250.0.11' });
-    expect(configFor({})).toEqual({ snatAddr: '0.0.0.0' });
+    const configOf = (snatAddress?: string) => compile(buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model,
+      { nodeName: 'node1', nodePortAddresses: [], snatAddress }, new IdAllocator()).config;
+    expect(configOf('10.250.0.11')).toEqual({ snatAddr: '10.250.0.11' });
+    expect(configOf(undefined)).toEqual({ snatAddr: '0.0.0.0' });
     expect(planConfig(undefined, { snatAddr: '10.250.0.11' })).toEqual({ snatAddr: '10.250.0.11' });
     expect(planConfig({ snatAddr: '10.250.0.11' }, { snatAddr: '10.250.0.11' })).toBeUndefined();
     expect(planConfig({ snatAddr: '10.250.0.11' }, { snatAddr: '10.250.0.12' })).toEqual({ snatAddr: '10.250.0.12' });

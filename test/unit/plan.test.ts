@@ -1,91 +1,132 @@
+// The write plan for whole scenarios: real objects through the real model and compile, then the
+// full sequence of phases planWrites() lays out, read as lines (test/lib/mapdump.ts).
 import { describe, expect, it } from 'vitest';
-import type { DesiredState } from '../../src/compile/index.js';
+import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
+import { buildModel } from '../../src/model/index.js';
 import { emptyState, planWrites, setsLostMembers, stateFromMaps, type CurrentState } from '../../src/dataplane/plan.js';
-import type { Backend, FrontendKey } from '../../src/bpf/layout-types.js';
+import { phaseLines } from '../lib/mapdump.js';
 
-const vip: FrontendKey = { addr: '10.96.0.10', port: 80, proto: 6, scope: 0 };
-const be = (n: number): Backend => ({ addr: `10.244.0.${n}`, port: 8080, flags: 0 });
+type Obj = Record<string, unknown>;
+const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: ['10.250.0.11'], snatAddress: '10.250.0.11' };
 
-function desired(members: number[], extra: Partial<DesiredState> = {}): DesiredState {
-  return {
-    frontends: [{ key: vip, svcId: 1, setId: 7, affinityTimeout: 0, flags: 0 }],
-    sets: new Map([[7, members]]),
-    backends: new Map(members.map((id) => [id, be(id)])),
-    services: new Map(),
-    healthCheck: [],
-    ...extra,
-  } as DesiredState;
+/** LoadBalancer default/web: ClusterIP 10.96.0.10, port http 80 → 8080, nodePort 30080, LB IP 198.51.100.7. */
+const web = (ranges: string[]): Obj => ({
+  kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+  spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', loadBalancerSourceRanges: ranges, ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }] },
+  status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } },
+});
+const endpoint = (addr: string, nodeName: string, ready = true) => ({ addresses: [addr], conditions: { ready }, nodeName });
+const slice = (...endpoints: Obj[]): Obj => ({
+  kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+  addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints,
+});
+
+/** Compiles the objects with one allocator across steps, as the agent does. */
+function compiler(): (objects: Obj[]) => DesiredState {
+  const ids = new IdAllocator();
+  return (objects) => {
+    const of = (kind: string) => objects.filter((o) => o.kind === kind).map((object) => ({ object, origin: 'plan.test' }));
+    const { model, errors } = buildModel({ services: of('Service'), endpointSlices: of('EndpointSlice'), nodes: [], errors: [] });
+    expect(errors).toEqual([]);
+    return compile(model, NODE, ids);
+  };
 }
 
-function apply(state: CurrentState, d: DesiredState): { state: CurrentState; plan: ReturnType<typeof planWrites> } {
-  const plan = planWrites(state, d);
-  return { state: plan.next, plan };
+/** Plans `desired` against `state`; the phases as lines, and the state after. */
+function step(state: CurrentState, desired: DesiredState): { phases: string[][]; next: CurrentState } {
+  const plan = planWrites(state, desired);
+  return { phases: plan.phases.map(phaseLines), next: plan.next };
 }
 
-describe('planWrites', () => {
-  it('writes a new service as backends, slots of generation 0, then the frontend', () => {
-    const { plan } = apply(emptyState(), desired([1, 2, 3]));
-    expect(plan.upsertBackends.map(([id]) => id)).toEqual([1, 2, 3]);
-    expect(plan.writeSlots).toEqual([
-      [{ setId: 7, slot: 1, gen: 0 }, 1], [{ setId: 7, slot: 2, gen: 0 }, 2], [{ setId: 7, slot: 3, gen: 0 }, 3],
+/** compile's order: address, port, protocol, then scope (internal 0 before external 1). */
+const FRONTENDS = (count: number, gen: number) => [
+  `frontend 10.96.0.10:80/TCP internal → svc 1 set 1 count ${count} gen ${gen} affinity 0 flags -`,
+  `frontend 10.250.0.11:30080/TCP internal → svc 1 set 1 count ${count} gen ${gen} affinity 0 flags nodeport`,
+  `frontend 10.250.0.11:30080/TCP external → svc 1 set 1 count ${count} gen ${gen} affinity 0 flags nodeport`,
+  `frontend 198.51.100.7:80/TCP internal → svc 1 set 1 count ${count} gen ${gen} affinity 0 flags nodeport,source-ranges`,
+  `frontend 198.51.100.7:80/TCP external → svc 1 set 1 count ${count} gen ${gen} affinity 0 flags nodeport,source-ranges`,
+];
+
+describe('planWrites: every write, in the hitless order', () => {
+  it('creates, edits and deletes a LoadBalancer with source ranges, phase by phase', () => {
+    const desired = compiler();
+    const created = step(emptyState(), desired([web(['203.0.113.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))]));
+    expect(created.phases).toEqual([
+      ['set config', 'config 0 → snat 10.250.0.11'],
+      ['set backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
+      ['set slots', 'slot set 1 gen 0 #1 → backend 1', 'slot set 1 gen 0 #2 → backend 2'],
+      ['set sourceRanges', 'source_range svc 1 203.0.113.0/24'],
+      ['set frontends', ...FRONTENDS(2, 0)],
+      ['set serviceInfo', 'service_info 1 → default/web:http/TCP LoadBalancer'],
     ]);
-    expect(plan.upsertFrontends).toEqual([[vip, { svcId: 1, setId: 7, affinityTimeout: 0, count: 3, gen: 0, flags: 0 }]]);
-    expect(plan.deleteFrontends.length + plan.deleteSlots.length + plan.deleteBackends.length).toBe(0);
+
+    // One endpoint stops being ready and the ranges change: the set is rewritten under gen 1, the
+    // new range goes in before the flip, the old one and the old generation go after it.
+    const edited = step(created.next, desired([web(['192.0.2.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2', false))]));
+    expect(edited.phases).toEqual([
+      ['set slots', 'slot set 1 gen 1 #1 → backend 1'],
+      ['set sourceRanges', 'source_range svc 1 192.0.2.0/24'],
+      ['set frontends', ...FRONTENDS(1, 1)],
+      ['delete sourceRanges', 'source_range svc 1 203.0.113.0/24'],
+      ['delete slots', 'slot set 1 gen 0 #1', 'slot set 1 gen 0 #2'],
+      ['delete backends', 'backend 2'],
+      ['prune affinity', 'set 1 keeps 1'],
+    ]);
+
+    // Deleted: frontends first, then what only they used.
+    const deleted = step(edited.next, desired([]));
+    expect(deleted.phases).toEqual([
+      ['delete frontends', ...FRONTENDS(1, 1).map((l) => l.replace(/ →.*/, ''))],
+      ['delete sourceRanges', 'source_range svc 1 192.0.2.0/24'],
+      ['delete slots', 'slot set 1 gen 1 #1'],
+      ['delete backends', 'backend 1'],
+      ['delete serviceInfo', 'service_info 1'],
+      ['prune affinity'],
+    ]);
+    expect(step(deleted.next, desired([])).phases).toEqual([]);
   });
 
-  it('swaps a changed backend set under the other generation and deletes the old one after the flip', () => {
-    const first = apply(emptyState(), desired([1, 2, 3])).state;
-    const { plan } = apply(first, desired([1, 3]));
-    expect(plan.writeSlots).toEqual([[{ setId: 7, slot: 1, gen: 1 }, 1], [{ setId: 7, slot: 2, gen: 1 }, 3]]);
-    expect(plan.upsertFrontends[0][1]).toMatchObject({ count: 2, gen: 1 });
-    expect(plan.deleteSlots).toEqual([{ setId: 7, slot: 1, gen: 0 }, { setId: 7, slot: 2, gen: 0 }, { setId: 7, slot: 3, gen: 0 }]);
-    expect(plan.deleteBackends).toEqual([2]);
-    expect(plan.upsertBackends).toEqual([]);
-  });
-
-  it('writes nothing when nothing changed', () => {
-    const first = apply(emptyState(), desired([1, 2])).state;
-    const { plan } = apply(first, desired([1, 2]));
-    expect([plan.upsertBackends, plan.writeSlots, plan.upsertFrontends, plan.deleteFrontends, plan.deleteSlots, plan.deleteBackends].flat()).toEqual([]);
-  });
-
-  it('removes a deleted service frontend first, then its slots and backends', () => {
-    const first = apply(emptyState(), desired([1])).state;
-    const { plan } = apply(first, { frontends: [], sets: new Map(), backends: new Map(), services: new Map(), healthCheck: [] } as unknown as DesiredState);
-    expect(plan.deleteFrontends).toEqual([vip]);
-    expect(plan.deleteSlots).toEqual([{ setId: 7, slot: 1, gen: 0 }]);
-    expect(plan.deleteBackends).toEqual([1]);
-  });
-
-  it('keeps a service with no endpoints as a frontend with count 0 (so the data path rejects)', () => {
-    const { plan } = apply(emptyState(), desired([]));
-    expect(plan.upsertFrontends[0][1]).toMatchObject({ count: 0 });
+  it('writes nothing when nothing changed, and keeps a Service without endpoints as a count-0 frontend', () => {
+    const desired = compiler();
+    const objects = [web([]), slice()];
+    const first = step(emptyState(), desired(objects));
+    expect(first.phases.find(([h]) => h === 'set frontends')?.[1]).toBe('frontend 10.96.0.10:80/TCP internal → svc 1 set 1 count 0 gen 0 affinity 0 flags -');
+    expect(first.phases.map(([h]) => h)).toEqual(['set config', 'set frontends', 'set serviceInfo']);
+    expect(step(first.next, desired(objects)).phases).toEqual([]);
   });
 
   it('rebuilds its view from the maps after a restart, so an unchanged world writes nothing', () => {
-    const first = apply(emptyState(), desired([4, 5])).state;
+    const desired = compiler();
+    const objects = [web(['203.0.113.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))];
+    const first = step(emptyState(), desired(objects)).next;
     const restored = stateFromMaps(
       [...first.frontends.values()].map((f) => [f.key, f.value]),
-      [...first.slotKeys.values()].map((k) => [k, k.slot === 1 ? 4 : 5]),
+      [...first.sets].flatMap(([setId, { gen, members }]) => members.map((id, i): [{ setId: number; slot: number; gen: number }, number] => [{ setId, slot: i + 1, gen }, id])),
       [...first.backends],
+      { sourceRanges: [...first.sourceRanges.values()].map((k) => [k, 1]), serviceInfo: [...first.serviceInfo], config: first.config },
     );
-    const { plan } = apply(restored, desired([4, 5]));
-    expect(plan.writeSlots.length + plan.upsertFrontends.length + plan.deleteSlots.length).toBe(0);
+    expect(step(restored, desired(objects)).phases).toEqual([]);
   });
 
   it('rewrites a set torn by a crash (a slot missing) whole, under the other generation', () => {
-    const first = apply(emptyState(), desired([4, 5])).state;
-    const torn = stateFromMaps([...first.frontends.values()].map((f) => [f.key, f.value]), [[{ setId: 7, slot: 1, gen: 0 }, 4]], [...first.backends]);
-    const { plan } = apply(torn, desired([4, 5]));
-    expect(plan.writeSlots.map(([k]) => k.gen)).toEqual([1, 1]);
-    expect(plan.upsertFrontends[0][1]).toMatchObject({ gen: 1, count: 2 });
+    const desired = compiler();
+    const objects = [web([]), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))];
+    const first = step(emptyState(), desired(objects)).next;
+    const torn = stateFromMaps([...first.frontends.values()].map((f) => [f.key, f.value]), [[{ setId: 1, slot: 1, gen: 0 }, 1]], [...first.backends],
+      { serviceInfo: [...first.serviceInfo], config: first.config });
+    const again = step(torn, desired(objects)).phases;
+    expect(again.map(([h]) => h)).toEqual(['set slots', 'set frontends', 'delete slots']);
+    expect(again[0]).toEqual(['set slots', 'slot set 1 gen 1 #1 → backend 1', 'slot set 1 gen 1 #2 → backend 2']);
+    expect(again[1].slice(1).every((l) => l.includes('count 2 gen 1'))).toBe(true);
   });
 
   it('says when a set lost a member or went away (when stale affinity is possible), not on growth', () => {
-    const two = apply(emptyState(), desired([1, 2])).state;
-    expect(setsLostMembers(two, apply(two, desired([1, 2, 3])).state)).toBe(false);
-    expect(setsLostMembers(two, apply(two, desired([1, 2])).state)).toBe(false);
-    expect(setsLostMembers(two, apply(two, desired([2, 3])).state)).toBe(true);
+    const desired = compiler();
+    const eps = (...addrs: string[]) => [web([]), slice(...addrs.map((a) => endpoint(a, 'node1')))];
+    const two = step(emptyState(), desired(eps('10.244.1.1', '10.244.1.2'))).next;
+    expect(setsLostMembers(two, step(two, desired(eps('10.244.1.1', '10.244.1.2', '10.244.1.3'))).next)).toBe(false);
+    expect(setsLostMembers(two, step(two, desired(eps('10.244.1.1', '10.244.1.2'))).next)).toBe(false);
+    expect(setsLostMembers(two, step(two, desired(eps('10.244.1.2', '10.244.1.3'))).next)).toBe(true);
     expect(setsLostMembers(two, emptyState())).toBe(true);
   });
 });
