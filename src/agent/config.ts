@@ -144,7 +144,7 @@ export function attributeOf(flag: string): string {
 }
 
 /** The config-file key of an option, also the key of AgentConfig's intermediate values. */
-export function keyOf(spec: OptionSpec): string {
+export function configKey(spec: OptionSpec): string {
   return spec.key ?? attributeOf(spec.flag);
 }
 
@@ -201,7 +201,7 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     }
   }
   for (const spec of AGENT_OPTIONS) {
-    const key = keyOf(spec);
+    const key = configKey(spec);
     const attr = attributeOf(spec.flag);
     if (fromCli(attr) && flags[attr] !== undefined) {
       values.set(key, flags[attr]);
@@ -211,7 +211,7 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     }
   }
   const get = <T>(key: string) => values.get(key) as T | undefined;
-  const flagOf = new Map(AGENT_OPTIONS.map((s) => [keyOf(s), s.flag]));
+  const flagOf = new Map(AGENT_OPTIONS.map((s) => [configKey(s), s.flag]));
   const where = (key: string) => origins.get(key) ?? flagOf.get(key) ?? key;
 
   const manifests = get<string>('manifests');
@@ -267,7 +267,7 @@ export function parseConfigFile(file: string, text: string): Record<string, unkn
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config "${file}": expected a mapping of settings (key: value)`);
-  const specs = new Map(AGENT_OPTIONS.filter((s) => s.flag !== '--config').map((s) => [keyOf(s), s]));
+  const specs = new Map(AGENT_OPTIONS.filter((s) => s.flag !== '--config').map((s) => [configKey(s), s]));
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(doc as Record<string, unknown>)) {
     const spec = specs.get(key);
