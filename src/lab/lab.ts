@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pollUntil } from '../util/poll.js';
 import { kubeconfigFor, DEFAULT_TOKEN, type KubeObject } from './apiserver.js';
 import { LabApi, type LabKind } from './lab-api.js';
 import {
@@ -13,7 +14,7 @@ import {
   type ManifestDoc,
 } from './lab-objects.js';
 import {
-  listening, metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, tcAttached, until,
+  listening, metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, tcAttached,
 } from './lab-procs.js';
 import { teardown } from './lab-teardown.js';
 import {
@@ -112,7 +113,7 @@ export class Lab {
         for (const n of st.nodes) lab.startAgent(n.name);
         lab.save();
         for (const n of st.nodes) {
-          const ok = await until(() => lab.agentHealth(n.name).healthy, 30_000, 200);
+          const ok = await pollUntil(() => lab.agentHealth(n.name).healthy, 30_000, 200);
           if (!ok) throw new LabError(`agent on ${n.name} did not become healthy in 30 s; log: ${st.agents[n.name].log}`);
           say(`agent on ${n.name}: PID ${st.agents[n.name].pid}, healthy, pins in ${st.agents[n.name].pinDir}`);
         }
@@ -136,7 +137,7 @@ export class Lab {
       NODE_BIN, API_MAIN, '--host', API_ADDRESS, '--port', String(API_PORT), '--socket', st.apiServer.socket, '--token', st.apiServer.token,
     ], st.apiServer.log);
     this.save();
-    if (!(await until(() => this.api.healthy(), 10_000))) {
+    if (!(await pollUntil(() => this.api.healthy(), 10_000))) {
       throw new LabError(`the API server did not answer on ${st.apiServer.socket} in 10 s; log: ${st.apiServer.log}`);
     }
   }
@@ -203,11 +204,11 @@ export class Lab {
       const done = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
       return !!queued && !!done && queued * 1000 >= sinceMs - 1 && done >= queued;
     });
-    if (!(await until(synced, timeoutMs, 50))) return false;
+    if (!(await pollUntil(synced, timeoutMs, 50))) return false;
     // A sync already running when the change came in also ends after it: give the follow-up
     // sync (at most one min-sync-period later) its time, then check again.
     await sleep(150);
-    return until(synced, timeoutMs, 50);
+    return pollUntil(synced, timeoutMs, 50);
   }
 
   // ---- objects --------------------------------------------------------------------------------------
@@ -401,7 +402,7 @@ export class Lab {
   }
 
   private async waitPodReady(p: PodState): Promise<void> {
-    p.ready = await until(() => this.podReady(p), 20_000, 100);
+    p.ready = await pollUntil(() => this.podReady(p), 20_000, 100);
   }
 
   private async destroyPod(p: PodState): Promise<void> {
@@ -446,7 +447,7 @@ export class Lab {
     this.say(`agent on ${node} stopped after ${elapsed(t0)}; programs stay attached, maps pinned in ${old.pinDir}`);
     const agent = this.startAgent(node);
     this.save();
-    if (!(await until(() => this.agentHealth(node).healthy, 30_000, 100))) {
+    if (!(await pollUntil(() => this.agentHealth(node).healthy, 30_000, 100))) {
       throw new LabError(`agent on ${node} (PID ${agent.pid}) did not become healthy in 30 s; log: ${agent.log}`);
     }
     const downMs = Date.now() - t0;
