@@ -16,7 +16,7 @@ import {
   type CtEntry, type CtKey, type Stats,
 } from '../../src/bpf/layout-types.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
-import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/netns.js';
+import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 
