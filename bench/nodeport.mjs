@@ -15,7 +15,7 @@
 //
 //   make all && sudo node bench/nodeport.mjs [--seconds 1] [--rounds 3] [--concurrency 8]
 //
-// Needs root and clang (the load client/server below is C, built into a temp dir). Everything
+// Needs root and clang (the load client/server is bench/loadgen.c, built into a temp dir). Everything
 // lives in namespaces named after a prefix unique to the run, with no route out; nothing is
 // attached or added in the root namespace. All of it is removed on exit, Ctrl-C included.
 // About 35 s with the defaults.
@@ -51,132 +51,12 @@ const WORK = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
 const PORT = 8080;
 const SVC_PORT = 8081;
 const SECOND_CLIENT = '10.250.0.201';
+const CONN_TIMEOUT_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------
-// The load client and server: `load HOST PORT SECONDS K` keeps K connections in flight, each
-// socket → connect → GET → read to EOF → close, timed from socket() to EOF, 1 s timeout each;
-// prints {"conns":N,"failed":F,"p50":ns,"p99":ns}. `serve PORT`: accept, answer 200, close.
-const LOADGEN_C = String.raw`
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-static const char RESP[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
-static const char REQ[] = "GET / HTTP/1.0\r\nHost: bench\r\n\r\n";
-#define TIMEOUT_NS 1000000000ull
-
-static uint64_t now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000ull + t.tv_nsec; }
-
-static int serve(int port) {
-	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char buf[2048];
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 4096)) { perror("serve"); return 1; }
-	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		int c = accept(ls, NULL, NULL);
-		if (c < 0) continue;
-		if (recv(c, buf, sizeof buf, 0) > 0) send(c, RESP, sizeof RESP - 1, MSG_NOSIGNAL);
-		close(c);
-	}
-}
-
-struct slot { int fd; int sent; uint64_t start; };
-static uint64_t *lat; static size_t nlat, caplat;
-static int cmp(const void *a, const void *b) { uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; return x < y ? -1 : x > y; }
-
-static struct sockaddr_in src = { .sin_family = AF_INET };
-
-static int open_conn(int ep, struct sockaddr_in *dst, struct slot *s, int idx) {
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (src.sin_addr.s_addr) bind(s->fd, (struct sockaddr *)&src, sizeof src);
-	s->sent = 0;
-	s->start = now_ns();
-	if (connect(s->fd, (struct sockaddr *)dst, sizeof *dst) && errno != EINPROGRESS) { close(s->fd); s->fd = -1; return -1; }
-	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.u32 = idx };
-	epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev);
-	return 0;
-}
-
-static int load(const char *host, int port, double secs, int k) {
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port) };
-	inet_pton(AF_INET, host, &dst.sin_addr);
-	int ep = epoll_create1(0);
-	struct slot *slots = calloc(k, sizeof *slots);
-	struct epoll_event evs[256];
-	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), failed = 0;
-	char buf[4096];
-	caplat = 1 << 20; lat = malloc(caplat * sizeof *lat);
-	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; i < k; i++) if (open_conn(ep, &dst, &slots[i], i)) failed++;
-	for (;;) {
-		uint64_t now = now_ns();
-		int live = 0;
-		for (int i = 0; i < k; i++) {
-			if (slots[i].fd < 0) continue;
-			if (now - slots[i].start > TIMEOUT_NS) { close(slots[i].fd); slots[i].fd = -1; failed++; if (now < end) open_conn(ep, &dst, &slots[i], i); }
-			if (slots[i].fd >= 0) live++;
-		}
-		if (!live) break;
-		int n = epoll_wait(ep, evs, 256, 20);
-		for (int j = 0; j < n; j++) {
-			struct slot *s = &slots[evs[j].data.u32];
-			if (s->fd < 0) continue;
-			int done = 0, bad = 0;
-			if (!s->sent && (evs[j].events & EPOLLOUT)) {
-				int err = 0; socklen_t l = sizeof err;
-				getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-				if (err) bad = 1;
-				else if (send(s->fd, REQ, sizeof REQ - 1, MSG_NOSIGNAL) == sizeof REQ - 1) {
-					s->sent = 1;
-					struct epoll_event ev = { .events = EPOLLIN, .data.u32 = evs[j].data.u32 };
-					epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
-				} else bad = 1;
-			} else if (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-				for (;;) {
-					ssize_t r = recv(s->fd, buf, sizeof buf, 0);
-					if (r > 0) continue;
-					if (r == 0) done = 1;
-					else if (errno != EAGAIN) bad = 1;
-					break;
-				}
-			}
-			if (done || bad) {
-				if (done && nlat < caplat) lat[nlat++] = now_ns() - s->start;
-				if (bad) failed++;
-				close(s->fd); s->fd = -1;
-				if (now_ns() < end) open_conn(ep, &dst, s, evs[j].data.u32);
-			}
-		}
-	}
-	qsort(lat, nlat, sizeof *lat, cmp);
-	printf("{\"conns\":%zu,\"failed\":%llu,\"p50\":%llu,\"p99\":%llu}\n", nlat, (unsigned long long)failed,
-	       (unsigned long long)(nlat ? lat[nlat / 2] : 0), (unsigned long long)(nlat ? lat[nlat * 99 / 100] : 0));
-	return 0;
-}
-
-int main(int argc, char **argv) {
-	if (argc >= 3 && !strcmp(argv[1], "serve")) return serve(atoi(argv[2]));
-	if (argc >= 6 && !strcmp(argv[1], "load")) {
-		if (argc >= 7) inet_pton(AF_INET, argv[6], &src.sin_addr);
-		return load(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
-	}
-	fprintf(stderr, "usage: loadgen serve PORT | loadgen load HOST PORT SECONDS K [SOURCE]\n");
-	return 2;
-}
-`;
+// The load client and server: bench/loadgen.c, built into the temp dir. `load` keeps K connections
+// in flight, each socket → connect → GET → read to EOF → close, with a 1 s timeout each (-t), so a
+// stalled flow (an SNAT or PAWS problem) shows as failed rather than as a gap; `serve` answers 200.
 
 // ---------------------------------------------------------------------------------------------
 const children = [];
@@ -214,9 +94,10 @@ ${eps.map((p) => `  - {addresses: ["${p.ip}"], conditions: {ready: true}, nodeNa
 `;
 }
 
+/** One loadgen run: {ok, failed, rate (conn/s), p50, p99 (µs), ...}. */
 function load(ns, host, port, seconds, k, source) {
-  const out = nsRun(ns, [join(WORK, 'loadgen'), 'load', host, String(port), String(seconds), String(k), ...(source ? [source] : [])]);
-  return JSON.parse(out);
+  const args = [String(seconds), String(k), '-t', String(CONN_TIMEOUT_MS), ...(source ? ['-s', source] : []), `${host}:${port}`];
+  return JSON.parse(nsRun(ns, [join(WORK, 'loadgen'), 'load', ...args]));
 }
 
 function counters(pinDir) {
@@ -230,8 +111,7 @@ function counters(pinDir) {
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('bench/nodeport: needs root (namespaces, BPF)');
   silenceLibbpf();
-  writeFileSync(join(WORK, 'loadgen.c'), LOADGEN_C);
-  const cc = spawnSync('clang', ['-O2', '-Wall', '-o', join(WORK, 'loadgen'), join(WORK, 'loadgen.c')], { encoding: 'utf8' });
+  const cc = spawnSync('clang', ['-O2', '-Wall', '-o', join(WORK, 'loadgen'), join(ROOT, 'bench/loadgen.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`building the load generator: ${cc.stderr}`);
 
   const topo = createTopology(PREFIX, 2);
@@ -273,7 +153,7 @@ async function main() {
   if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.split(',').includes(c.name)));
   const deadline = Date.now() + 30_000;
   for (const c of cases) {
-    while (load(topo.externalNs, c.host, c.port, 0.2, 1, c.source).conns === 0) {
+    while (load(topo.externalNs, c.host, c.port, 0.2, 1, c.source).ok === 0) {
       if (Date.now() > deadline) throw new Error(`${c.name} never answered; node1 agent log:\n${readFileSync(join(WORK, 'agent-node1.log'), 'utf8').slice(-2000)}`);
       await sleep(250);
     }
@@ -286,7 +166,7 @@ async function main() {
     for (const c of cases) {
       const rate = load(topo.externalNs, c.host, c.port, SECONDS, CONCURRENCY, c.source);
       const lat = load(topo.externalNs, c.host, c.port, SECONDS, 1, c.source);
-      results[c.name].push({ conns: rate.conns, failed: rate.failed + lat.failed, p50: lat.p50, p99: lat.p99 });
+      results[c.name].push({ rate: rate.rate, failed: rate.failed + lat.failed, p50: lat.p50, p99: lat.p99 });
       if (argv.includes('--verbose')) console.log(`  round ${round + 1} ${c.name}: rate ${JSON.stringify(rate)} latency ${JSON.stringify(lat)}`);
     }
   }
@@ -294,8 +174,8 @@ async function main() {
   const rows = cases.map((c) => {
     const rs = results[c.name];
     return {
-      name: c.name, base: c.base, rate: median(rs.map((r) => r.conns / SECONDS)), failed: rs.reduce((a, r) => a + r.failed, 0),
-      p50: median(rs.map((r) => r.p50)) / 1000, p99: median(rs.map((r) => r.p99)) / 1000,
+      name: c.name, base: c.base, rate: median(rs.map((r) => r.rate)), failed: rs.reduce((a, r) => a + r.failed, 0),
+      p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
     };
   });
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));

@@ -1,5 +1,6 @@
-// The composition root of the node agent: open the pinned data path, wire a source into the
-// sync pipeline, attach the programs to the devices, and keep going until told to stop.
+// The node agent's data path and sync loop: open the pinned data path, wire a source into the
+// sync pipeline, attach the programs to the devices, and keep going until told to stop. Built
+// and wired to its source and observers by the composition root, main.ts.
 // Stopping leaves programs attached and maps pinned: traffic flows while the agent is away.
 import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
@@ -19,7 +20,7 @@ import { DEFAULT_PIN_DIR } from './config.js';
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
 
-/** Observers of the sync loop (health, metrics, health check node ports): wired by the CLI. */
+/** Observers of the sync loop (health, metrics, health check node ports): wired by main.ts. */
 export interface AgentHooks {
   /** The source reported a change; a sync is now pending. */
   changed?: () => void;

@@ -6,15 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_APISERVER_PORT, type KubeConnection } from '../k8s/kubeconfig.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
 export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
 export const DEFAULT_HEALTHZ_BIND_ADDRESS = '0.0.0.0:10256';
 export const DEFAULT_METRICS_BIND_ADDRESS = '127.0.0.1:10249';
 export const DEFAULT_MIN_SYNC_PERIOD_MS = 100;
-/** kubeadm's (and kind's) API server port: the port to use with --apiserver-host in a cluster,
- *  where the in-cluster port (KUBERNETES_SERVICE_PORT) belongs to the ClusterIP, not the server. */
-export const DEFAULT_APISERVER_PORT = 6443;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** A bad setting. The message is one line and names the flag or key and the value. */
@@ -148,7 +146,7 @@ export function attributeOf(flag: string): string {
 }
 
 /** The config-file key of an option, also the key of AgentConfig's intermediate values. */
-export function keyOf(spec: OptionSpec): string {
+export function configKey(spec: OptionSpec): string {
   return spec.key ?? attributeOf(spec.flag);
 }
 
@@ -156,7 +154,7 @@ export function keyOf(spec: OptionSpec): string {
 
 export type SourceConfig =
   | { kind: 'manifests'; dir: string }
-  | { kind: 'kubernetes'; kubeconfig?: string; apiserverHost?: string; apiserverPort?: number };
+  | ({ kind: 'kubernetes' } & KubeConnection);
 
 export interface AgentConfig {
   source: SourceConfig;
@@ -207,7 +205,7 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     }
   }
   for (const spec of AGENT_OPTIONS) {
-    const key = keyOf(spec);
+    const key = configKey(spec);
     const attr = attributeOf(spec.flag);
     if (fromCli(attr) && flags[attr] !== undefined) {
       values.set(key, flags[attr]);
@@ -217,7 +215,7 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     }
   }
   const get = <T>(key: string) => values.get(key) as T | undefined;
-  const flagOf = new Map(AGENT_OPTIONS.map((s) => [keyOf(s), s.flag]));
+  const flagOf = new Map(AGENT_OPTIONS.map((s) => [configKey(s), s.flag]));
   const where = (key: string) => origins.get(key) ?? flagOf.get(key) ?? key;
 
   const manifests = get<string>('manifests');
@@ -275,7 +273,7 @@ export function parseConfigFile(file: string, text: string): Record<string, unkn
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config "${file}": expected a mapping of settings (key: value)`);
-  const specs = new Map(AGENT_OPTIONS.filter((s) => s.flag !== '--config').map((s) => [keyOf(s), s]));
+  const specs = new Map(AGENT_OPTIONS.filter((s) => s.flag !== '--config').map((s) => [configKey(s), s]));
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(doc as Record<string, unknown>)) {
     const spec = specs.get(key);
@@ -298,41 +296,4 @@ export function parseConfigFile(file: string, text: string): Record<string, unkn
  *  (a burst of changes or a slow map write must not flap the probe). */
 export function healthTimeoutMs(minSyncPeriodMs: number): number {
   return Math.max(2 * minSyncPeriodMs, 10_000);
-}
-
-/** The API server connection: the kubeconfig file or the in-cluster config, then the
- *  --apiserver-host/--apiserver-port override. In a cluster the in-cluster address is the
- *  `kubernetes` Service's ClusterIP, which only works once a service proxy (we) runs; the
- *  override keeps TLS verification by asking for the name every API server certificate carries. */
-export async function loadKubeConfig(source: Extract<SourceConfig, { kind: 'kubernetes' }>, pathPrefix = '') {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  const where = source.kubeconfig ? `--kubeconfig "${source.kubeconfig}"` : 'in-cluster config';
-  try {
-    if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
-    else kc.loadFromCluster(pathPrefix);
-  } catch (err) {
-    throw new ConfigError(`${where}: cannot load: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ConfigError(`${where}: no current cluster (check current-context)`);
-  if (source.apiserverHost === undefined && source.apiserverPort === undefined) return kc;
-  let url: URL;
-  try {
-    url = new URL(cluster.server);
-  } catch {
-    throw new ConfigError(`${where}: server "${cluster.server}" is not a URL`);
-  }
-  // Built by hand: URL drops a scheme's default port, and the port is what we mean to show.
-  let host = url.hostname;
-  let port = url.port || (url.protocol === 'http:' ? '80' : '443');
-  if (source.apiserverHost !== undefined) {
-    host = isIP(source.apiserverHost) === 6 ? `[${source.apiserverHost}]` : source.apiserverHost;
-    if (!source.kubeconfig) port = String(DEFAULT_APISERVER_PORT);
-  }
-  if (source.apiserverPort !== undefined) port = String(source.apiserverPort);
-  const server = `${url.protocol}//${host}:${port}`;
-  const tlsServerName = cluster.tlsServerName ?? (source.kubeconfig ? undefined : 'kubernetes.default.svc');
-  kc.clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server, ...(tlsServerName ? { tlsServerName } : {}) } : c));
-  return kc;
 }

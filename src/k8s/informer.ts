@@ -9,7 +9,7 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { listRaw } from './list.js';
-import { keyOf, toPlain, type KindSpec } from './normalize.js';
+import { objectKey, toPlain, type KindSpec } from './normalize.js';
 
 export interface ResourceSpec extends KindSpec {
   /** Collection path, e.g. /api/v1/services. */
@@ -135,7 +135,7 @@ export class ResilientInformer {
     let failed = false;
     informer.on('add', (o) => live() && this.upsert(o));
     informer.on('update', (o) => live() && this.upsert(o));
-    informer.on('delete', (o) => live() && this.remove(keyOf(o)));
+    informer.on('delete', (o) => live() && this.remove(objectKey(o)));
     informer.on('connect', () => {
       if (live()) this.lastActivity = Date.now();
     });
@@ -179,7 +179,7 @@ export class ResilientInformer {
   private upsert(raw: KubernetesObject): void {
     this.lastActivity = Date.now();
     const obj = toPlain(raw, this.spec);
-    const key = keyOf(raw);
+    const key = objectKey(raw);
     const old = this.objects.get(key);
     const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (old && rv !== undefined && (old.metadata as { resourceVersion?: string }).resourceVersion === rv) return;

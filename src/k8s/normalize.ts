@@ -18,6 +18,6 @@ export function toPlain(obj: unknown, spec: KindSpec): Record<string, unknown> {
 }
 
 /** namespace/name, the store key (cluster-scoped objects: "/name"). */
-export function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
+export function objectKey(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }

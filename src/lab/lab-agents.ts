@@ -1,8 +1,9 @@
 // The lab's processes: the API server double and one agent per node, started detached inside
 // their namespaces (they outlive the CLI command that started them), looked at through /healthz
 // and /metrics on the node's loopback, and restarted with the flags they were first given.
+import { pollUntil } from '../util/poll.js';
 import { join } from 'node:path';
-import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid, until } from './lab-procs.js';
+import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid } from './lab-procs.js';
 import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, type AgentState } from './lab-state.js';
 import { mountBpffs } from './namespaces.js';
 import { API_ADDRESS, POD_CIDR, SERVICE_CIDR } from './topology.js';
@@ -23,7 +24,7 @@ export async function startApiServer(lab: Lab): Promise<void> {
     '--state', apiStateFile(lab),
   ], st.apiServer.log);
   lab.save();
-  if (!(await until(() => lab.api.healthy(), 10_000))) {
+  if (!(await pollUntil(() => lab.api.healthy(), 10_000))) {
     throw new LabError(`the API server did not answer on ${st.apiServer.socket} in 10 s; log: ${st.apiServer.log}`);
   }
 }
@@ -87,11 +88,11 @@ export async function waitAgentsSynced(lab: Lab, sinceMs: number, timeoutMs = 50
     const done = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
     return !!queued && !!done && queued * 1000 >= sinceMs - 1 && done >= queued;
   });
-  if (!(await until(synced, timeoutMs, 50))) return false;
+  if (!(await pollUntil(synced, timeoutMs, 50))) return false;
   // A sync already running when the change came in also ends after it: give the follow-up
   // sync (at most one min-sync-period later) its time, then check again.
   await sleep(150);
-  return until(synced, timeoutMs, 50);
+  return pollUntil(synced, timeoutMs, 50);
 }
 
 /** SIGTERM, wait for it to exit, start it again with the same flags, wait for /healthz. The
@@ -106,7 +107,7 @@ export async function restartAgent(lab: Lab, node: string): Promise<{ oldPid: nu
   lab.say(`agent on ${node} stopped after ${elapsed(t0)}; programs stay attached, maps pinned in ${old.pinDir}`);
   const agent = startAgent(lab, node);
   lab.save();
-  if (!(await until(() => agentHealth(lab, node).healthy, 30_000, 100))) {
+  if (!(await pollUntil(() => agentHealth(lab, node).healthy, 30_000, 100))) {
     throw new LabError(`agent on ${node} (PID ${agent.pid}) did not become healthy in 30 s; log: ${agent.log}`);
   }
   const downMs = Date.now() - t0;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import { labStatus, type LabStatus, type PodStatus, type ServiceStatus } from './lab-status.js';
 import { NODE_BIN, REPO_ROOT } from './lab-state.js';
+import type { ProbeResult } from './probe.js';
 
-export interface ProbeResult { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number }
 
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
 

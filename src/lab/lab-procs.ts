@@ -95,12 +95,3 @@ export function metricValue(text: string, name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Polls `check` until it holds or `timeoutMs` passes; a throwing check counts as not yet. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try { if (await check()) return true; } catch { /* not yet */ }
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}

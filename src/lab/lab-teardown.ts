@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { mountsUnder, pidsIn, sleep, until } from './lab-procs.js';
+import { pollUntil } from '../util/poll.js';
+import { mountsUnder, pidsIn, sleep } from './lab-procs.js';
 import { checkName, loadState, pidAlive, prefixOf, stateDirOf, type LabState } from './lab-state.js';
 import { deleteNamespace, listNamespaces } from './namespaces.js';
 import { namespacesOf } from './topology.js';
@@ -31,9 +32,9 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
   const inside = new Set(namespaces.flatMap((ns) => pidsIn(ns)));
   const pids = [...new Set([...recorded.filter((p) => p && inside.has(p)), ...inside])].filter((p) => p !== process.pid);
   for (const pid of pids) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-  await until(() => pids.every((p) => !pidAlive(p)), 3000, 50);
+  await pollUntil(() => pids.every((p) => !pidAlive(p)), 3000, 50);
   for (const pid of pids) { try { if (pidAlive(pid)) process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  await until(() => pids.every((p) => !pidAlive(p)), 3000, 50);
+  await pollUntil(() => pids.every((p) => !pidAlive(p)), 3000, 50);
   if (pids.length) say(`stopped ${pids.length} process(es)`);
   // Nodes last: pods' veths die with the pod namespaces.
   const order = [...namespaces].sort((a, b) => Number(/-(node\d+|underlay)$/.test(a)) - Number(/-(node\d+|underlay)$/.test(b)));

@@ -4,6 +4,7 @@
 // processes), lab-apply.ts (apply/delete/scale/kill-pod), controllers/ (the Deployment and
 // EndpointSlice controllers), lab-teardown.ts (down) and lab-status.ts (status). Every command is
 // a fresh process: it loads the state file, does its work under the lab's lock, saves.
+import { pollUntil } from '../util/poll.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { LabApi } from './lab-api.js';
 import * as agents from './lab-agents.js';
 import * as objects from './lab-apply.js';
 import { readManifests, type ManifestDoc } from './lab-objects.js';
-import { mountsUnder, until } from './lab-procs.js';
+import { mountsUnder } from './lab-procs.js';
 import { teardown } from './lab-teardown.js';
 import {
   API_PORT, EXAMPLES_DIR, LabError, NODE_BIN, REPO_ROOT, checkName, loadState, pidAlive, prefixOf, requireState, saveState,
@@ -122,7 +123,7 @@ export class Lab {
     for (const n of st.nodes) agents.startAgent(this, n.name);
     this.save();
     for (const n of st.nodes) {
-      const ok = await until(() => agents.agentHealth(this, n.name).healthy, 30_000, 200);
+      const ok = await pollUntil(() => agents.agentHealth(this, n.name).healthy, 30_000, 200);
       if (!ok) throw new LabError(`agent on ${n.name} did not become healthy in 30 s; log: ${st.agents[n.name].log}`);
       this.say(`agent on ${n.name}: PID ${st.agents[n.name].pid}, healthy, pins in ${st.agents[n.name].pinDir}`);
     }

@@ -7,7 +7,8 @@
 import { Agent, request } from 'node:http';
 import { createSocket } from 'node:dgram';
 
-interface Tally { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
+/** What the probe prints, and what its callers (the lab demo, the e2e harnesses) read. */
+export interface ProbeResult { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
 
 const args = process.argv.slice(2);
 const mode = args[0];
@@ -70,7 +71,7 @@ function udpOnce(hostPort: string, seq: number): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const tally: Tally = { ok: 0, failed: 0, answers: {}, errors: {}, durationMs: 0 };
+  const tally: ProbeResult = { ok: 0, failed: 0, answers: {}, errors: {}, durationMs: 0 };
   const started = Date.now();
   if (mode !== 'udp' && mode !== 'http' && mode !== 'hold') throw new Error(`probe: unknown mode "${mode}" (http, udp or hold)`);
   const once = mode === 'udp' ? (i: number) => udpOnce(target, i)

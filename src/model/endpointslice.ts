@@ -1,7 +1,7 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
 import { isIPv4, isIPv6 } from 'node:net';
 import { show } from './check.js';
-import { readHead, readProtocol, type Parsed } from './service.js';
+import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, EndpointSlice, Node, NodeAddress } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -9,7 +9,7 @@ export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trig
 
 /** `skipped` is set (and `value` absent, with no problems) for slices this proxy does not use:
  *  addressType IPv6 or FQDN. Dual-stack clusters have those routinely, so they are not errors. */
-export function parseEndpointSlice(input: unknown, origin: string): Parsed<EndpointSlice> & { skipped?: string } {
+export function parseEndpointSlice(input: unknown, origin: string): ParseResult<EndpointSlice> & { skipped?: string } {
   const head = readHead(input, true);
   if ('rejected' in head) return head.rejected;
   const { c, raw, namespace, name, labels, annotations } = head;
@@ -72,7 +72,7 @@ export function parseEndpointSlice(input: unknown, origin: string): Parsed<Endpo
   return { value: slice, namespace, name, problems: [] };
 }
 
-export function parseNode(input: unknown, origin: string): Parsed<Node> {
+export function parseNode(input: unknown, origin: string): ParseResult<Node> {
   const head = readHead(input, false);
   if ('rejected' in head) return head.rejected;
   const { c, raw, name } = head;

@@ -5,7 +5,7 @@ import type { Snapshot, SourcedObject } from '../sources/types.js';
 import type { FieldProblem } from './check.js';
 import { parseEndpointSlice, parseNode } from './endpointslice.js';
 import { resolvePort } from './ports.js';
-import { parseService, type Parsed } from './service.js';
+import { parseService, type ParseResult } from './service.js';
 import { ValidationError, type ClusterModel, type EndpointSlice, type Service } from './types.js';
 
 export * from './types.js';
@@ -27,14 +27,14 @@ export function buildModel(snapshot: Snapshot): BuildResult {
   const errors: ValidationError[] = [];
 
   const take = <T extends { origin: string }>(
-    kind: string, objects: SourcedObject[], parse: (raw: unknown, origin: string) => Parsed<T>,
-    keyOf: (v: T) => string, store: Map<string, T>,
+    kind: string, objects: SourcedObject[], parse: (raw: unknown, origin: string) => ParseResult<T>,
+    storeKey: (v: T) => string, store: Map<string, T>,
   ) => {
     for (const { object, origin } of objects) {
       const r = parse(object, origin);
       report(errors, origin, kind, r.namespace, r.name, r.problems);
       if (!r.value) continue;
-      const key = keyOf(r.value);
+      const key = storeKey(r.value);
       const first = store.get(key);
       if (first) {
         errors.push(new ValidationError(origin, kind, r.namespace, r.name, 'metadata.name',

@@ -6,7 +6,8 @@ import {
   type Protocol, type Service, type ServicePort, type ServiceType, type SessionAffinity, type TrafficPolicy,
 } from './types.js';
 
-export interface Parsed<T> {
+/** One object through a parser: the value when it is valid, and every problem found (by field). */
+export interface ParseResult<T> {
   value?: T;
   namespace: string;
   name: string;
@@ -44,7 +45,7 @@ export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { names
  *  non-object is rejected at once (`rejected`); otherwise the checker carries on collecting. */
 export function readHead(input: unknown, namespaced: boolean):
   | { c: Checker; raw: Raw; namespace: string; name: string; labels: Record<string, string>; annotations: Record<string, string> }
-  | { rejected: Parsed<never> } {
+  | { rejected: ParseResult<never> } {
   const c = new Checker();
   if (!isObject(input)) {
     c.fail('', `must be an object (got ${show(input)})`);
@@ -64,7 +65,7 @@ export function readProtocol(c: Checker, value: unknown, field: string): Protoco
   return c.fail(field, `must be TCP or UDP (got ${show(value)})`);
 }
 
-export function parseService(input: unknown, origin: string): Parsed<Service> {
+export function parseService(input: unknown, origin: string): ParseResult<Service> {
   const head = readHead(input, true);
   if ('rejected' in head) return head.rejected;
   const { c, raw, namespace, name, labels, annotations } = head;

@@ -26,7 +26,8 @@ export interface ManifestSourceOptions {
   debounceMs?: number;
 }
 
-interface Parsed {
+/** The objects one manifest file holds, by kind, and notes on what it ignored. */
+interface ManifestObjects {
   services: SourcedObject[];
   endpointSlices: SourcedObject[];
   nodes: SourcedObject[];
@@ -39,7 +40,7 @@ interface FileState {
   ino: number;
   text: string;
   /** The last version that parsed (kept when a later one does not). */
-  good?: Parsed;
+  good?: ManifestObjects;
   /** Set while the current text does not parse. */
   error?: SourceError;
 }
@@ -222,12 +223,12 @@ export class ManifestSource implements Source {
   }
 }
 
-function objectCount(p: Parsed): number {
+function objectCount(p: ManifestObjects): number {
   return p.services.length + p.endpointSlices.length + p.nodes.length;
 }
 
 /** One file's text → its objects, or why it is not YAML (first error, with line and column). */
-export function parseManifest(text: string, origin: string): Parsed | { error: string } {
+export function parseManifest(text: string, origin: string): ManifestObjects | { error: string } {
   const docs = parseAllDocuments(text, { prettyErrors: true });
   const problems = 'empty' in docs ? docs.errors : docs.flatMap((d) => d.errors);
   if (problems.length > 0) {
@@ -236,7 +237,7 @@ export function parseManifest(text: string, origin: string): Parsed | { error: s
     const what = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     return { error: `not valid YAML: ${where}${what}` };
   }
-  const out: Parsed = { services: [], endpointSlices: [], nodes: [], notes: [] };
+  const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], notes: [] };
   if ('empty' in docs) return out;
   docs.forEach((doc, i) => {
     let value: unknown;
@@ -251,7 +252,7 @@ export function parseManifest(text: string, origin: string): Parsed | { error: s
   return out;
 }
 
-function collect(value: unknown, where: string, origin: string, out: Parsed): void {
+function collect(value: unknown, where: string, origin: string, out: ManifestObjects): void {
   if (value === null || value === undefined) return; // empty document (a trailing ---)
   if (typeof value !== 'object' || Array.isArray(value)) {
     out.notes.push({ origin, message: `${where}: not a Kubernetes object (a ${Array.isArray(value) ? 'list' : typeof value}); ignored` });

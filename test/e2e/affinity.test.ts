@@ -7,7 +7,8 @@ import { openPinnedMap, type TypedMap } from '../../src/bpf/index.js';
 import * as L from '../../src/bpf/layouts.js';
 import { IPPROTO_TCP, SCOPE_INTERNAL, type Affinity, type AffinityKey, type Frontend, type FrontendKey } from '../../src/bpf/layout-types.js';
 import { describeRoot } from '../lib/root.js';
-import { OneNodeCluster, type Probe } from '../lib/onenode.js';
+import type { ProbeResult } from '../../src/lab/probe.js';
+import { OneNodeCluster } from '../lib/onenode.js';
 
 const VIP = '10.96.110.10';
 const OTHER_VIP = '10.96.110.20';
@@ -47,7 +48,7 @@ ${ips.map((ip) => `  - addresses: ["${ip}"]\n    conditions: {ready: true}\n    
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The one backend a probe reached; fails the test if it reached none, several, or failed. */
-function onlyAnswer(r: Probe, who: string): string {
+function onlyAnswer(r: ProbeResult, who: string): string {
   expect(r.failed, `${who}: ${JSON.stringify(r.errors)}`).toBe(0);
   const seen = Object.keys(r.answers);
   expect(seen, `${who} reached ${JSON.stringify(r.answers)}`).toHaveLength(1);

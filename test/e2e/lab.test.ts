@@ -8,6 +8,7 @@ import { DEFAULT_BPF_OBJECT } from '../../src/agent/config.js';
 import { hasProgram } from '../../src/lab/lab-elf.js';
 import { pidAlive as alive } from '../../src/lab/lab-state.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
+import type { ProbeResult } from '../../src/lab/probe.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = `${ROOT}dist/cli/main.js`;
@@ -15,7 +16,6 @@ const NAME = `t${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
 const VIP = '10.99.99.99';
 const STICKY = '10.99.99.100';
 
-interface Probe { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number }
 
 /** `switchyard lab SUB --name NAME ARGS...`: stdout, or a thrown error with stderr. */
 function lab(sub: string, ...args: string[]): string {
@@ -28,9 +28,9 @@ function lab(sub: string, ...args: string[]): string {
 }
 
 const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
-const probe = (target: string, ...args: string[]) => JSON.parse(lab('exec', target, '--', 'probe', ...args)) as Probe;
+const probe = (target: string, ...args: string[]) => JSON.parse(lab('exec', target, '--', 'probe', ...args)) as ProbeResult;
 
-function probeAsync(target: string, ...args: string[]): Promise<Probe> {
+function probeAsync(target: string, ...args: string[]): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, target, '--', 'probe', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -38,7 +38,7 @@ function probeAsync(target: string, ...args: string[]): Promise<Probe> {
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
     child.on('exit', () => {
-      try { resolve(JSON.parse(out) as Probe); } catch { reject(new Error(`probe: ${err || out}`)); }
+      try { resolve(JSON.parse(out) as ProbeResult); } catch { reject(new Error(`probe: ${err || out}`)); }
     });
   });
 }

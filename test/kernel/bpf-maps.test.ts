@@ -11,7 +11,7 @@ import {
 } from '../../src/bpf/index.js';
 import * as layouts from '../../src/bpf/layouts.js';
 import { describeRoot } from '../lib/root.js';
-import { withBpffs } from '../lib/netns.js';
+import { withBpffs } from '../lib/namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJ = join(ROOT, 'build/bpf/test_counter.o');

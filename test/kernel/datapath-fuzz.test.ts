@@ -12,7 +12,7 @@ import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/inde
 import { IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, FE_NODEPORT } from '../../src/bpf/layout-types.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { buildPacket, inetChecksum, type PacketSpec } from '../lib/packet.js';
-import { createNetns, deleteNetns, uniqueName } from '../lib/netns.js';
+import { createNetns, deleteNetns, uniqueName } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 
 const OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;

@@ -20,7 +20,7 @@ import {
   ServiceTable, counter as counterOf, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec,
   type BackendSpec, type ServiceSpec,
 } from '../lib/datapath.js';
-import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/netns.js';
+import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 

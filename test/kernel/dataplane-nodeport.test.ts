@@ -11,7 +11,7 @@ import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { buildModel } from '../../src/model/index.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
-import { withBpffs } from '../lib/netns.js';
+import { withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -15,7 +15,7 @@ import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { buildModel } from '../../src/model/index.js';
 import { parseManifest } from '../../src/sources/manifests.js';
 import { dumpMaps } from '../lib/mapdump.js';
-import { withBpffs } from '../lib/netns.js';
+import { withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 import { formatTxtar, parseTxtar, type Txtar } from '../lib/txtar.js';
 

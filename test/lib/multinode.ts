@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
+import type { ProbeResult } from '../../src/lab/probe.js';
+import { pollUntil } from '../../src/util/poll.js';
+import { probeAsync, runProbe, stopProcess } from './probe.js';
 import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../../src/lab/namespaces.js';
 import {
   addPod, createTopology, destroyTopology, EXTERNAL_ADDRESS, type NodeInfo, type PodInfo, type Topology,
 } from '../../src/lab/topology.js';
 
-export type { Probe };
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
@@ -93,12 +94,12 @@ export class MultiNodeCluster {
   }
 
   /** Runs the lab's probe client in a namespace (a pod's, a node's, or the external client's). */
-  probe(ns: string, args: string[]): Probe {
+  probe(ns: string, args: string[]): ProbeResult {
     return runProbe(ns, args);
   }
 
   /** The probe in the background; resolves with its tally. */
-  probeAsync(ns: string, args: string[]): Promise<Probe> {
+  probeAsync(ns: string, args: string[]): Promise<ProbeResult> {
     return probeAsync(ns, args, this.workDir);
   }
 

@@ -6,12 +6,13 @@ import { kubeconfigFor } from '../../src/fakeapi/server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { pollUntil, probeAsync, runProbe, stopProcess, type Probe } from './probe.js';
+import type { ProbeResult } from '../../src/lab/probe.js';
+import { pollUntil } from '../../src/util/poll.js';
+import { probeAsync, runProbe, stopProcess } from './probe.js';
 import {
   createNode, createPod, deleteNamespace, mountBpffs, run, spawnIn, unmountBpffs,
 } from '../../src/lab/namespaces.js';
 
-export type { Probe };
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
@@ -103,17 +104,17 @@ export class OneNodeCluster {
   }
 
   /** Runs the probe client inside a pod (or a namespace) and returns its tally. */
-  probe(from: string, args: string[]): Probe {
+  probe(from: string, args: string[]): ProbeResult {
     return runProbe(this.pods.get(from)?.ns ?? from, args);
   }
 
   /** Starts the probe in the background; resolves with its tally when it ends. */
-  probeAsync(from: string, args: string[]): Promise<Probe> {
+  probeAsync(from: string, args: string[]): Promise<ProbeResult> {
     return probeAsync(this.pods.get(from)?.ns ?? from, args, this.workDir);
   }
 
   async waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    if (await pollUntil(check, timeoutMs)) return;
+    if (await pollUntil(check, timeoutMs, 200)) return;
     throw new Error(`timed out waiting for ${what}; agent log:\n${this.agentLogText().slice(-3000)}`);
   }
 

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, DEFAULT_PIN_DIR, healthTimeoutMs, loadKubeConfig, parseBindAddress, parseCidrList, parseConfigFile,
+  ConfigError, DEFAULT_PIN_DIR, healthTimeoutMs, parseBindAddress, parseCidrList, parseConfigFile,
   parseDuration,
 } from '../../src/agent/config.js';
 import { agentCommand, configFromCommand } from '../../src/cli/agent.js';
+import { KubeConfigError, loadKubeConfig } from '../../src/k8s/kubeconfig.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sy-agent-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -195,14 +196,14 @@ describe('API server address override', () => {
   ].join('\n'));
 
   it('keeps the kubeconfig address without an override', async () => {
-    const kc = await loadKubeConfig({ kind: 'kubernetes', kubeconfig });
+    const kc = await loadKubeConfig({ kubeconfig });
     expect(kc.getCurrentCluster()?.server).toBe('https://10.96.0.1:443');
   });
 
   it('replaces host and port of the kubeconfig', async () => {
-    let kc = await loadKubeConfig({ kind: 'kubernetes', kubeconfig, apiserverHost: '172.18.0.2' });
+    let kc = await loadKubeConfig({ kubeconfig, apiserverHost: '172.18.0.2' });
     expect(kc.getCurrentCluster()?.server).toBe('https://172.18.0.2:443');
-    kc = await loadKubeConfig({ kind: 'kubernetes', kubeconfig, apiserverHost: 'cp', apiserverPort: 6443 });
+    kc = await loadKubeConfig({ kubeconfig, apiserverHost: 'cp', apiserverPort: 6443 });
     expect(kc.getCurrentCluster()?.server).toBe('https://cp:6443');
     expect(kc.getCurrentCluster()?.tlsServerName).toBeUndefined();
   });
@@ -216,7 +217,7 @@ describe('API server address override', () => {
     process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
     process.env.KUBERNETES_SERVICE_PORT = '443';
     try {
-      const kc = await loadKubeConfig({ kind: 'kubernetes', apiserverHost: 'kind-control-plane' }, root);
+      const kc = await loadKubeConfig({ apiserverHost: 'kind-control-plane' }, root);
       expect(kc.getCurrentCluster()?.server).toBe('https://kind-control-plane:6443');
       expect(kc.getCurrentCluster()?.tlsServerName).toBe('kubernetes.default.svc');
     } finally {
@@ -226,7 +227,7 @@ describe('API server address override', () => {
   });
 
   it('reports an unreadable kubeconfig as a config error', async () => {
-    await expect(loadKubeConfig({ kind: 'kubernetes', kubeconfig: join(tmp, 'nope') })).rejects.toThrow(ConfigError);
+    await expect(loadKubeConfig({ kubeconfig: join(tmp, 'nope') })).rejects.toThrow(KubeConfigError);
   });
 });
 

@@ -1,4 +1,4 @@
-// The glue between the sync loop and health/metrics (createObservers in src/cli/agent.ts): the
+// The glue between the sync loop and health/metrics (createObservers in src/agent/observers.ts): the
 // hooks the agent calls, fed with a fake pipeline and desired state — no kernel needed.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DesiredState, ServicePortInfo } from '../../src/compile/types.js';
@@ -6,7 +6,7 @@ import type { SyncResult } from '../../src/dataplane/reconciler.js';
 import type { SourcedObject } from '../../src/sources/types.js';
 import { waitFor } from '../lib/wait.js';
 import { freePort } from '../lib/ports.js';
-import { createObservers } from '../../src/cli/agent.js';
+import { createObservers } from '../../src/agent/observers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 // The edge of the Kubernetes source: raw lists and the plain-JSON normalization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { toPlain, keyOf } from '../../src/k8s/normalize.js';
+import { toPlain, objectKey } from '../../src/k8s/normalize.js';
 import { listRaw, ListError } from '../../src/k8s/list.js';
 import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
 
@@ -23,8 +23,8 @@ describe('toPlain', () => {
     });
     expect(Object.getPrototypeOf(out.metadata)).toBe(Object.prototype);
     expect(input.metadata.managedFields).toHaveLength(1); // a copy: the input is untouched
-    expect(keyOf(out as any)).toBe('default/web');
-    expect(keyOf({ metadata: { name: 'n1' } })).toBe('/n1');
+    expect(objectKey(out as any)).toBe('default/web');
+    expect(objectKey({ metadata: { name: 'n1' } })).toBe('/n1');
   });
 });
 

@@ -2,10 +2,11 @@
 // placement.ts, replaced when their process dies), rolls them to a new template once the new
 // pods are ready, and retires pods the way Kubernetes does: out of the slices first, agents
 // synced, then stopped.
+import { pollUntil } from '../../util/poll.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { podName } from '../lab-objects.js';
-import { listening, spawnDetached, stopPid, tcAttached, until } from '../lab-procs.js';
+import { listening, spawnDetached, stopPid, tcAttached } from '../lab-procs.js';
 import { NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
 import { placePod } from '../placement.js';
@@ -32,7 +33,7 @@ export async function reconcile(lab: Lab, opts: { now?: boolean } = {}): Promise
   const created = scaleDeployments(lab);
   lab.save();
   if (created.length) {
-    await Promise.all(created.map(async (p) => { p.ready = await until(() => podReady(lab, p), 20_000, 100); }));
+    await Promise.all(created.map(async (p) => { p.ready = await pollUntil(() => podReady(lab, p), 20_000, 100); }));
     for (const p of created) lab.say(`pod/${p.name} ${p.ready ? 'ready' : 'NOT ready after 20 s'} on ${p.node}, ${p.ip}${p.ready ? '' : ` (log: ${p.log})`}`);
     lab.say(`${created.length} pod(s) started in ${elapsed(t0)}`);
   }

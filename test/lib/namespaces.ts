@@ -1,5 +1,5 @@
-// Helpers for kernel tests: uniquely named network namespaces, veth pairs between them, commands
-// inside them, and private bpffs mounts. Nothing here touches the root namespace's links or routes.
+// Test namespaces for the kernel tests: uniquely named network namespaces, veth pairs between
+// them, commands inside them, and private bpffs mounts. Nothing here touches the root namespace's links or routes.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

@@ -1,0 +1,64 @@
+// The composition root of the node agent: from a resolved AgentConfig, build the source (the API
+// server or a manifest directory), the health and metrics servers, and the Agent (data path and
+// sync loop), and stop them all on SIGTERM/SIGINT. The CLI (src/cli/agent.ts) only turns flags
+// into the config and calls runAgent.
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { percpuStatsReader } from '../dataplane/stats.js';
+import { KubeConfigError, loadKubeConfig } from '../k8s/kubeconfig.js';
+import type { Source } from '../sources/types.js';
+import type { AgentConfig } from './config.js';
+import { healthzServer, type RetryingServer } from './health.js';
+import { metricsServer } from './metrics.js';
+import { createObservers } from './observers.js';
+
+/** Starts the servers, the source and the agent; stops them all on SIGTERM/SIGINT.
+ *  @param badConfig reports a configuration error found only now (an unusable kubeconfig); the CLI
+ *  prints it as one line and exits 2, like a bad flag. */
+export async function runAgent(cfg: AgentConfig, badConfig: (message: string) => never): Promise<void> {
+  const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
+  const nodeName = cfg.hostnameOverride ?? hostname();
+  // The kubeconfig first: a bad one is a configuration error (exit 2) before anything listens.
+  let kubeConfig: Awaited<ReturnType<typeof loadKubeConfig>> | undefined;
+  if (cfg.source.kind === 'kubernetes') {
+    try {
+      kubeConfig = await loadKubeConfig(cfg.source);
+    } catch (err) {
+      if (err instanceof KubeConfigError) badConfig(err.message);
+      throw err;
+    }
+  }
+  let source: Source | undefined;
+  // Health and metrics answer from the start, before the (possibly slow) initial sync.
+  const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log });
+  const servers: RetryingServer[] = [];
+  if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
+  if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
+  await Promise.all(servers.map((s) => s.start()));
+
+  if (kubeConfig) {
+    const { KubeSource } = await import('../k8s/source.js');
+    source = new KubeSource({ kubeConfig, nodeName, logger: log });
+  }
+  const externalAddressPolicy = {
+    clusterCidrs: cfg.clusterCidr, serviceCidrs: cfg.serviceClusterIpRange, allowedCidrs: cfg.allowedExternalIpCidrs,
+  };
+
+  // Loaded late: the data path pulls in libbpf (ffi-rs), which `--help` and bad flags never need.
+  const { Agent } = await import('./agent.js');
+  const agent = await Agent.start({
+    manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
+    source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
+    hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, externalAddressPolicy, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
+    hooks,
+  });
+  attach(agent.pipeline, percpuStatsReader(agent.maps.stats));
+
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    Promise.all([agent.stop(), nodePorts.stop(), ...servers.map((s) => s.stop())])
+      .then(() => process.exit(0), (err) => { log.error({ err }, 'stop failed'); process.exit(1); });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

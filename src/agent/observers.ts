@@ -1,0 +1,62 @@
+// What watches the sync loop: health (with the health check node ports) and metrics, and the
+// hooks the agent calls to feed them. Kept apart from the composition root (main.ts) so the glue
+// is testable without a kernel.
+import type { Logger } from 'pino';
+import type { DesiredState } from '../compile/index.js';
+import type { StatsReader } from '../dataplane/stats.js';
+import type { SourcedObject } from '../sources/types.js';
+import type { AgentHooks } from './agent.js';
+import { healthTimeoutMs } from './config.js';
+import { nodeEligible, ProxyHealth, ServiceHealthServers } from './health.js';
+import { AgentMetrics } from './metrics.js';
+
+export interface ObserverOptions {
+  minSyncPeriodMs: number;
+  nodeName: string;
+  log?: Logger;
+  /** Bind address of the healthCheckNodePort servers (default 0.0.0.0, like kube-proxy). */
+  nodePortHost?: string;
+}
+
+/** Health, metrics and the health check node ports, and the hooks that feed them. */
+export function createObservers(opts: ObserverOptions) {
+  let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
+  let desired: DesiredState | undefined;
+  const health = new ProxyHealth({ timeoutMs: healthTimeoutMs(opts.minSyncPeriodMs), lastSyncError: () => pipelineStatus?.lastError });
+  // The initial sync is pending from the start: probes fail if it never comes.
+  health.queued();
+  const metrics = new AgentMetrics({ services: () => desired?.services, failedSyncs: () => pipelineStatus?.failedSyncs ?? 0 });
+  const nodePorts = new ServiceHealthServers({ host: opts.nodePortHost, proxyHealthy: () => health.check().healthy, log: opts.log });
+  const hooks: AgentHooks = {
+    changed: () => { health.queued(); metrics.queued(); },
+    synced: (d, result, triggerTimes, nodes = []) => guarded(opts.log, () => {
+      desired = d;
+      health.updated();
+      metrics.synced(result.durationMs, triggerTimes, d.services.size);
+      metrics.refusedAddresses(d.refused);
+      health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
+      void nodePorts.sync(d.healthCheck);
+    }),
+  };
+  return {
+    health, metrics, nodePorts, hooks,
+    /** Once the agent runs: its pipeline status (failed syncs) and its stats map. */
+    attach(pipeline: { status: { lastError?: string; failedSyncs: number } }, stats?: StatsReader): void {
+      pipelineStatus = pipeline.status;
+      metrics.setStatsReader(stats);
+    },
+  };
+}
+
+/** The hooks run inside the pipeline's sync: a bug in an observer must not fail the sync. */
+function guarded(log: Logger | undefined, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log?.error({ err }, 'after-sync hook failed');
+  }
+}
+
+function ownNode(nodes: SourcedObject[], nodeName: string): Record<string, unknown> | undefined {
+  return nodes.find((n) => (n.object.metadata as { name?: unknown } | undefined)?.name === nodeName)?.object;
+}
