@@ -7,6 +7,8 @@
 //   2. upsert backends          — before any slot names them
 //   3. write slots of changed sets under the other generation
 //   4. add source ranges        — before a frontend is flagged to check them
+//      reset the stats of svc ids new to the maps — a reused id starts at zero, not at the
+//      counters of the Service that had it before
 //   5. upsert frontends         — one atomic update per frontend flips {count, gen}
 //   6. delete removed frontends
 //   7. delete source ranges     — after no frontend checks them any more
@@ -48,6 +50,8 @@ export interface PlannedMaps {
 
 type SetPhase<M extends keyof PlannedMaps> = { op: 'set'; map: M; entries: Array<PlannedMaps[M]> };
 type DeletePhase<M extends keyof PlannedMaps> = { op: 'delete'; map: M; keys: Array<PlannedMaps[M][0]> };
+/** Zero the per-CPU stats of these svc ids (ids new to the maps, so no frontend counts on them yet). */
+export interface ResetStatsPhase { op: 'reset'; map: 'stats'; keys: number[] }
 /** Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
  *  data-path-owned map at execution time, so only the rule is planned). */
 export interface PruneAffinityPhase { op: 'prune'; map: 'affinity'; members: Map<number, Set<number>> }
@@ -55,6 +59,7 @@ export interface PruneAffinityPhase { op: 'prune'; map: 'affinity'; members: Map
 /** One batch against one map. */
 export type Phase =
   | { [M in keyof PlannedMaps]: SetPhase<M> | DeletePhase<M> }[keyof PlannedMaps]
+  | ResetStatsPhase
   | PruneAffinityPhase;
 
 export interface WritePlan {
@@ -96,6 +101,7 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     { op: 'set', map: 'backends', entries: backends.upsert },
     { op: 'set', map: 'slots', entries: slots.write },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
+    { op: 'reset', map: 'stats', keys: [...desired.services.keys()].filter((id) => !current.serviceInfo.has(id)) },
     { op: 'set', map: 'frontends', entries: frontends.upsert },
     { op: 'delete', map: 'frontends', keys: frontends.remove },
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { TypedMap } from '../bpf/index.js';
 import type { DesiredState } from '../compile/index.js';
 import type { DataplaneMaps } from './maps.js';
-import { type CurrentState, type Phase, type PruneAffinityPhase, planWrites, stateFromMaps } from './plan.js';
+import { type CurrentState, type Phase, type PruneAffinityPhase, type ResetStatsPhase, planWrites, stateFromMaps } from './plan.js';
 
 export interface SyncResult {
   frontends: number;
@@ -36,7 +36,7 @@ export class Reconciler {
     try {
       for (const phase of plan.phases) {
         const n = this.execute(phase);
-        if (phase.op === 'set') writes += n;
+        if (phase.op === 'set' || phase.op === 'reset') writes += n;
         else deletes += n;
       }
     } catch (err) {
@@ -59,6 +59,7 @@ export class Reconciler {
   /** One phase as one batch; returns how many entries it planned to write or delete. */
   private execute(phase: Phase): number {
     if (phase.op === 'prune') return this.pruneAffinity(phase);
+    if (phase.op === 'reset') return this.resetStats(phase);
     // Every planned map name is a DataplaneMaps field with the key and value types PlannedMaps gives it.
     const map = this.maps[phase.map] as TypedMap<unknown, unknown>;
     if (phase.op === 'set') {
@@ -67,6 +68,13 @@ export class Reconciler {
     }
     map.deleteMany(phase.keys);
     return phase.keys.length;
+  }
+
+  /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */
+  private resetStats({ keys }: ResetStatsPhase): number {
+    const zero = Array.from({ length: this.maps.stats.cpus }, () => ({ packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n }));
+    this.maps.stats.setMany(keys.map((id) => [id, zero] as [number, typeof zero]));
+    return keys.length;
   }
 
   /** An affinity entry is good only while its backend is a member of its own set. The data path

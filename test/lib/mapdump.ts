@@ -75,6 +75,7 @@ export function phaseLines(phase: Phase): string[] {
     const sets = [...phase.members].map(([setId, ids]) => `set ${setId} keeps ${[...ids].join(',') || '-'}`);
     return ['prune affinity', ...sets];
   }
+  if (phase.op === 'reset') return ['reset stats', ...phase.keys.map((id) => `stats ${id} → 0`)];
   const lines = phase.op === 'set'
     ? phase.entries.map(([k, v]) => entryLine(phase.map, k as never, v as never))
     : phase.keys.map((k) => keyLine(phase.map, k as never));

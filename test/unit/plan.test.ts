@@ -56,6 +56,7 @@ describe('planWrites: every write, in the hitless order', () => {
       ['set backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
       ['set slots', 'slot set 1 gen 0 #1 → backend 1', 'slot set 1 gen 0 #2 → backend 2'],
       ['set sourceRanges', 'source_range svc 1 203.0.113.0/24'],
+      ['reset stats', 'stats 1 → 0'],
       ['set frontends', ...FRONTENDS(2, 0)],
       ['set serviceInfo', 'service_info 1 → default/web:http/TCP LoadBalancer'],
     ]);
@@ -91,7 +92,7 @@ describe('planWrites: every write, in the hitless order', () => {
     const objects = [web([]), slice()];
     const first = step(emptyState(), desired(objects));
     expect(first.phases.find(([h]) => h === 'set frontends')?.[1]).toBe('frontend 10.96.0.10:80/TCP internal → svc 1 set 1 count 0 gen 0 affinity 0 flags -');
-    expect(first.phases.map(([h]) => h)).toEqual(['set config', 'set frontends', 'set serviceInfo']);
+    expect(first.phases.map(([h]) => h)).toEqual(['set config', 'reset stats', 'set frontends', 'set serviceInfo']);
     expect(step(first.next, desired(objects)).phases).toEqual([]);
   });
 
