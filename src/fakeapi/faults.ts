@@ -7,8 +7,8 @@ import type { ApiKind } from '../model/kinds.js';
 import type { ObjectStore } from './store.js';
 import { resetSocket, type WatchHub } from './watch.js';
 
-export type Fault = 'close' | 'expire410' | 'http410' | 'http500' | 'stall' | 'reset';
-export const FAULTS: readonly Fault[] = ['close', 'expire410', 'http410', 'http500', 'stall', 'reset'];
+export type Fault = 'close' | 'expire410' | 'http410' | 'http500' | 'stall' | 'reset' | 'garbage';
+export const FAULTS: readonly Fault[] = ['close', 'expire410', 'http410', 'http500', 'stall', 'reset', 'garbage'];
 
 interface Held {
   kind: ApiKind;
@@ -44,6 +44,9 @@ export class FaultState {
           break;
         case 'stall':
           this.hub.stall(kind);
+          break;
+        case 'garbage':
+          this.hub.garbageAll(kind);
           break;
         case 'reset':
           this.hub.resetAll(kind);

@@ -3,7 +3,7 @@
 // wire protocol (resourceVersions, bounded watch history with 410 Gone, BOOKMARKs, timeoutSeconds,
 // label and field selectors), takes changes in-process (apply/delete) or over HTTP
 // (POST/PUT/DELETE), and misbehaves on request: fault(kind, 'close' | 'expire410' | 'http410' |
-// 'http500' | 'stall' | 'reset').
+// 'http500' | 'stall' | 'reset' | 'garbage').
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';

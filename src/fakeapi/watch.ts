@@ -104,6 +104,24 @@ export class WatchHub {
     }
   }
 
+  /**
+   * Fault 'garbage': malformed events on every stream of the kind, as a broken proxy or a buggy
+   * server could send: a line that is not JSON, an unknown event type, an event without an
+   * object, an object that is a string, and a Service without metadata.
+   */
+  garbageAll(kind?: ApiKind): void {
+    for (const w of this.of(kind)) {
+      if (w.closed) continue;
+      w.res.write([
+        '{"type":"ADDED","object":{"kind":"Serv\n',
+        '{"type":"EXPLODED","object":{}}\n',
+        '{"type":"MODIFIED"}\n',
+        '{"type":"ADDED","object":"not an object"}\n',
+        `{"type":"ADDED","object":{"kind":"${w.kind}","apiVersion":"v1","spec":{"ports":"none"}}}\n`,
+      ].join(''));
+    }
+  }
+
   /** Fault 'reset': the TCP connections of the kind's streams are reset (RST, no FIN). */
   resetAll(kind?: ApiKind): void {
     for (const w of this.of(kind)) resetSocket(w.res.socket);

@@ -40,11 +40,29 @@ export interface InformerStatus {
   failingSince?: Date;
 }
 
-/** A Watch that reports every line (BOOKMARKs and unchanged objects included) to the watchdog. */
+/**
+ * Why a watch event cannot be taken into the cache, or undefined when it can. client-node's
+ * cache dereferences obj.metadata.namespace on every ADDED/MODIFIED/DELETED and throws, out of
+ * a stream callback, on anything else: one malformed line from a broken proxy or server would
+ * crash the agent. Such events are dropped here and logged; the rest of the stream goes on.
+ */
+export function malformedEvent(type: string, obj: unknown): string | undefined {
+  if (type === 'BOOKMARK' || type === 'ERROR') return undefined;
+  if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return `unknown event type ${JSON.stringify(type)}`;
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${type} event without an object`;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return `${type} event whose object has no metadata`;
+  if (typeof (meta as { name?: unknown }).name !== 'string') return `${type} event whose object has no metadata.name`;
+  return undefined;
+}
+
+/** A Watch that reports every line (BOOKMARKs and unchanged objects included) to the watchdog,
+ *  and passes on only events the cache can take (malformedEvent). */
 class ObservedWatch extends Watch {
   constructor(
     kc: KubeConfig,
     private readonly seen: (type: string, obj: any) => void,
+    private readonly dropped: (why: string) => void,
   ) {
     super(kc);
   }
@@ -57,6 +75,8 @@ class ObservedWatch extends Watch {
   ): Promise<AbortController> {
     return super.watch(path, queryParams, (phase, obj, raw) => {
       this.seen(phase, obj);
+      const why = malformedEvent(phase, obj);
+      if (why) return this.dropped(why);
       callback(phase, obj, raw);
     }, done);
   }
@@ -124,6 +144,8 @@ export class ResilientInformer {
       if (!live()) return;
       this.lastActivity = Date.now();
       if (type === 'ERROR') this.opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
+    }, (why) => {
+      if (live()) this.opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
     });
     const path = `${spec.path}?allowWatchBookmarks=true&timeoutSeconds=${this.opts.watchTimeoutSeconds}`;
     const list = () =>

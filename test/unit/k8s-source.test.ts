@@ -201,6 +201,19 @@ describe('KubeSource', () => {
     await waitFor(() => source.status().informers.nodes.restarts >= 1 && source.lastSyncError === undefined);
   });
 
+  it('survives malformed watch events (not JSON, unknown type, no object, a string, no metadata) and keeps the good objects', async () => {
+    const { api, names, source } = await harness((api) => api.apply(service('a')));
+    await waitFor(() => api.openWatches() === 3);
+    api.fault('all', 'garbage');
+    api.apply(service('b'));
+    await waitFor(() => names('services').join() === 'a,b', 5000);
+    // Nothing malformed reached the snapshot: every object has a name, and the model sees only a and b.
+    const objects = source.snapshot().services.map((o) => o.object as any);
+    expect(objects.every((o) => typeof o?.metadata?.name === 'string')).toBe(true);
+    api.apply(slice('b', 'b-1', ['10.244.1.9']));
+    await waitFor(() => names('endpointSlices').includes('b-1'));
+  });
+
   it('takes a burst of 1000 slice updates and ends in the right state', async () => {
     const { api, obj, changes } = await harness((api) => {
       for (let s = 0; s < 10; s++) api.apply(slice('big', `big-${s}`, ['10.1.0.1']));
