@@ -6,7 +6,7 @@
 //    state both admit (a frontend gains its flag only once its ranges are in the trie, and loses
 //    it before they go);
 //  - config: node settings (the SNAT address), one ARRAY entry written when it changes.
-import { FE_SOURCE_RANGES, type Config, type SourceRangeKey } from '../bpf/layout-types.js';
+import { FE_SOURCE_RANGES, type Config, type SourceRangeKey } from '../abi/index.js';
 import type { TypedMap } from '../bpf/index.js';
 import type { DesiredState } from '../compile/index.js';
 import { intToIpv4, ipv4Network } from '../model/check.js';

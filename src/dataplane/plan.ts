@@ -8,7 +8,7 @@
 //   4. delete removed frontends
 //   5. delete slots of the old generation and of removed sets
 //   6. delete backends no slot names any more
-import type { Backend, Frontend, FrontendKey, SlotKey } from '../bpf/layout-types.js';
+import type { Backend, Frontend, FrontendKey, SlotKey } from '../abi/index.js';
 import { frontendKeyString, type DesiredState } from '../compile/index.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */

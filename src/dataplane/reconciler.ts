@@ -2,7 +2,7 @@
 // the hitless order planWrites() lays out, each phase as one batch.
 import type { Logger } from 'pino';
 import type { DesiredState, ServicePortInfo } from '../compile/index.js';
-import { SERVICE_TYPE_CODES, SVC_CLUSTER_IP, type ServiceInfo, type SourceRangeKey } from '../bpf/layout-types.js';
+import { SERVICE_TYPE_CODES, SVC_CLUSTER_IP, type ServiceInfo, type SourceRangeKey } from '../abi/index.js';
 import type { DataplaneMaps } from './maps.js';
 import { type CurrentState, planWrites, setsLostMembers, stateFromMaps } from './plan.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './nodeport.js';

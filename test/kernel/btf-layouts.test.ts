@@ -1,4 +1,4 @@
-// The TS codecs in src/bpf/layouts.ts against the BTF of the compiled objects: every struct's size
+// The TS codecs in src/abi/layouts.ts against the BTF of the compiled objects: every struct's size
 // and every field's offset and size, by C name. test_counter.o carries every switchyard.h struct (one
 // map per struct) so this runs even before switchyard.o exists; switchyard.o is checked when built.
 import { execFileSync } from 'node:child_process';
@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import type { StructCodec } from '../../src/bpf/codec.js';
-import { allStructs } from '../../src/bpf/layouts.js';
+import { allStructs } from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -8,7 +8,7 @@ import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
   CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_REPLY, CT_SEEN_REPLY, FE_LOCAL_ONLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
   type CtKey, type Stats,
-} from '../../src/bpf/layout-types.js';
+} from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';

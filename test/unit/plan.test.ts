@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '../../src/compile/index.js';
 import { emptyState, planWrites, setsLostMembers, stateFromMaps, type CurrentState } from '../../src/dataplane/plan.js';
-import type { Backend, FrontendKey } from '../../src/bpf/layout-types.js';
+import type { Backend, FrontendKey } from '../../src/abi/index.js';
 
 const vip: FrontendKey = { addr: '10.96.0.10', port: 80, proto: 6, scope: 0 };
 const be = (n: number): Backend => ({ addr: `10.244.0.${n}`, port: 8080, flags: 0 });
