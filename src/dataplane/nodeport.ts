@@ -9,7 +9,7 @@
 import { FE_SOURCE_RANGES, type Config, type SourceRangeKey } from '../abi/index.js';
 import type { TypedMap } from '../bpf/index.js';
 import type { DesiredState } from '../compile/index.js';
-import { intToIpv4, ipv4Network } from '../model/check.js';
+import { intToIpv4, ipv4Network } from '../net/ipv4.js';
 
 export const sourceRangeKeyString = (k: SourceRangeKey) => `${k.svcId}/${k.addr}/${k.prefixlen}`;
 
