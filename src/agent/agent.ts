@@ -8,7 +8,7 @@ import type { DesiredState, NodeConfig } from '../compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
-import { ConfigWriter, configFor } from '../dataplane/nodeport.js';
+import { ConfigWriter, configFor } from '../dataplane/node-config.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source, SourcedObject } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';

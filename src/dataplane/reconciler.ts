@@ -5,7 +5,7 @@ import type { DesiredState, ServicePortInfo } from '../compile/index.js';
 import { SERVICE_TYPE_CODES, SVC_CLUSTER_IP, type ServiceInfo, type SourceRangeKey } from '../abi/index.js';
 import type { DataplaneMaps } from './maps.js';
 import { type CurrentState, planWrites, setsLostMembers, stateFromMaps } from './plan.js';
-import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './nodeport.js';
+import { desiredSourceRanges, planSourceRanges, sourceRangeKeyString, sourceRangesFromMap } from './source-ranges.js';
 
 export interface SyncResult {
   frontends: number;

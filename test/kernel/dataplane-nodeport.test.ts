@@ -8,7 +8,7 @@ import { BpfObject, silenceLibbpf, testRun } from '../../src/bpf/index.js';
 import { CNT_SOURCE_DENIED, SCOPE_EXTERNAL } from '../../src/abi/index.js';
 import { compile, IdAllocator, seedFromPinned, type DesiredState } from '../../src/compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
-import { ConfigWriter, configFor } from '../../src/dataplane/nodeport.js';
+import { ConfigWriter, configFor } from '../../src/dataplane/node-config.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { buildModel } from '../../src/model/index.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
