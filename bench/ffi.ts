@@ -6,8 +6,8 @@
 // Needs root (it loads build/bpf/test_counter.o; no pins, no attachment, no traffic).
 import { BpfObject, silenceLibbpf, u32, u64 } from '../src/bpf/index.js';
 import * as ffi from '../src/bpf/ffi.js';
-import { frontend, frontendKey } from '../src/bpf/layouts.js';
-import type { Frontend, FrontendKey } from '../src/bpf/layout-types.js';
+import { frontend, frontendKey } from '../src/abi/layouts.js';
+import type { Frontend, FrontendKey } from '../src/abi/index.js';
 
 // Run from the repository root (or point SY_BENCH_OBJECT at the object).
 const OBJ = process.env.SY_BENCH_OBJECT ?? `${process.cwd()}/build/bpf/test_counter.o`;

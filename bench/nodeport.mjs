@@ -32,8 +32,8 @@ import { join } from 'node:path';
 import { ip, mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { addPod, createTopology, destroyTopology } from '../dist/lab/topology.js';
 import { openPinnedPercpuMap, silenceLibbpf } from '../dist/bpf/index.js';
-import * as layouts from '../dist/bpf/layouts.js';
-import { CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED } from '../dist/bpf/layout-types.js';
+import * as layouts from '../dist/abi/layouts.js';
+import { CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED } from '../dist/abi/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);

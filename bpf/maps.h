@@ -21,7 +21,7 @@ struct {
 } frontends SEC(".maps");
 
 /* Backend sets: {set_id, slot, gen} → backend_id. Two generations per set make a
- * backend-set change one frontend write (see DESIGN.md, "Hitless updates"). */
+ * backend-set change one frontend write (see docs/architecture.md, "Hitless updates"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct sy_slot_key);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Switchyard map layouts: the single source of truth shared by the BPF programs
- * and the TypeScript control plane. src/bpf/layouts.ts mirrors every struct here
- * and test/kernel/btf-layouts.test.ts checks the mirror against the object's BTF.
+ * and the TypeScript control plane. src/abi/layouts.ts mirrors every struct here and
+ * src/abi/constants.ts every enum; test/kernel/btf-layouts.test.ts checks both
+ * mirrors against the objects' BTF. The constants the control plane shares are enums,
+ * not #defines, for that reason: BTF carries enums (see sy_abi_enums at the end).
  *
  * Byte order: addresses and ports are kept in network byte order (__be32/__be16)
  * so the data path compares and copies them straight from packet headers.
@@ -14,43 +16,56 @@
 #include <linux/types.h>
 
 /* Capacities. The control plane reads them back from the maps, never from here. */
-#define SY_MAX_FRONTENDS   65536
-#define SY_MAX_SLOTS       262144
-#define SY_MAX_BACKENDS    262144
-#define SY_MAX_SERVICES    65536   /* svc_id < SY_MAX_SERVICES: it indexes the stats array */
-#define SY_MAX_CONNTRACK   262144
-#define SY_MAX_AFFINITY    65536
-#define SY_MAX_SOURCE_RANGES 16384
+enum sy_capacity {
+	SY_MAX_FRONTENDS     = 65536,
+	SY_MAX_SLOTS         = 262144,
+	SY_MAX_BACKENDS      = 262144,
+	SY_MAX_SERVICES      = 65536,  /* svc_id < SY_MAX_SERVICES: it indexes the stats array */
+	SY_MAX_CONNTRACK     = 262144,
+	SY_MAX_AFFINITY      = 65536,
+	SY_MAX_SOURCE_RANGES = 16384,
+};
 
 /* Frontend scopes: where the packet entered the node decides which view of a
  * service it sees (externalTrafficPolicy / internalTrafficPolicy). */
-#define SY_SCOPE_INTERNAL  0   /* from a pod or the node itself */
-#define SY_SCOPE_EXTERNAL  1   /* from outside the cluster, via an uplink device */
+enum sy_scope {
+	SY_SCOPE_INTERNAL = 0,   /* from a pod or the node itself */
+	SY_SCOPE_EXTERNAL = 1,   /* from outside the cluster, via an uplink device */
+};
 
 /* sy_frontend.flags */
-#define SY_FE_NODEPORT       (1 << 0) /* NodePort / external frontend: remote backends need SNAT */
-#define SY_FE_LOCAL_ONLY     (1 << 1) /* traffic policy Local: no backend means drop, not reject */
-#define SY_FE_SOURCE_RANGES  (1 << 2) /* loadBalancerSourceRanges apply: check sy_source_range */
+enum sy_frontend_flag {
+	SY_FE_NODEPORT      = 1 << 0, /* NodePort / external frontend: remote backends need SNAT */
+	SY_FE_LOCAL_ONLY    = 1 << 1, /* traffic policy Local: no backend means drop, not reject */
+	SY_FE_SOURCE_RANGES = 1 << 2, /* loadBalancerSourceRanges apply: check sy_source_range */
+};
 
 /* sy_backend.flags */
-#define SY_BE_LOCAL          (1 << 0) /* the backend runs on this node */
+enum sy_backend_flag {
+	SY_BE_LOCAL = 1 << 0,    /* the backend runs on this node */
+};
 
 /* sy_ct_entry.flags */
-#define SY_CT_SEEN_REPLY     (1 << 0) /* a reply has passed: TCP handshake or UDP answer seen */
-#define SY_CT_CLOSING        (1 << 1) /* RST, or FIN both ways: age out fast */
-#define SY_CT_HAIRPIN        (1 << 2) /* client is its own backend: source was rewritten too */
-/* A flow of a SY_FE_NODEPORT frontend. Its directions that rewrite the source (SNAT, or a reply
- * taking back the frontend address, which may be this node's own) are routed in BPF, bpf/fib.h. */
-#define SY_CT_NODEPORT       (1 << 3)
-/* A FIN from the client (forward) or from the backend (reply). One FIN is a half-close: the
- * other side may still send for a long time (shutdown(SHUT_WR) clients), so only both FINs,
- * or an RST, make a flow CLOSING. */
-#define SY_CT_FIN_FORWARD    (1 << 4)
-#define SY_CT_FIN_REPLY      (1 << 5)
+enum sy_ct_flag {
+	SY_CT_SEEN_REPLY  = 1 << 0, /* a reply has passed: TCP handshake or UDP answer seen */
+	SY_CT_CLOSING     = 1 << 1, /* RST, or FIN both ways: age out fast */
+	SY_CT_HAIRPIN     = 1 << 2, /* client is its own backend: source was rewritten too */
+	/* A flow of a SY_FE_NODEPORT frontend. Its directions that rewrite the source (SNAT, or a
+	 * reply taking back the frontend address, which may be this node's own) are routed in BPF,
+	 * bpf/fib.h. */
+	SY_CT_NODEPORT    = 1 << 3,
+	/* A FIN from the client (forward) or from the backend (reply). One FIN is a half-close: the
+	 * other side may still send for a long time (shutdown(SHUT_WR) clients), so only both FINs,
+	 * or an RST, make a flow CLOSING. */
+	SY_CT_FIN_FORWARD = 1 << 4,
+	SY_CT_FIN_REPLY   = 1 << 5,
+};
 
 /* sy_ct_key.dir */
-#define SY_CT_FORWARD  0   /* client → frontend, as the client sent it */
-#define SY_CT_REPLY    1   /* backend → (client or SNAT address), as the backend sends it */
+enum sy_ct_dir {
+	SY_CT_FORWARD = 0,   /* client → frontend, as the client sent it */
+	SY_CT_REPLY   = 1,   /* backend → (client or SNAT address), as the backend sends it */
+};
 
 /* Conntrack lifetimes in seconds since an entry's last_seen_ns. Expiry is lazy: the data path
  * treats an expired entry as a miss and overwrites it; LRU eviction reclaims the rest. An entry
@@ -70,15 +85,18 @@
  * from their own ephemeral ports, never from a backend's service port). Ports are per (node
  * address, backend address and port, protocol): 33512 flows to each backend through each node.
  */
-#define SY_SNAT_LOW_MIN    1024
-#define SY_SNAT_LOW_MAX    29999
-#define SY_SNAT_HIGH_MIN   61000
-#define SY_SNAT_HIGH_MAX   65535
+enum sy_snat {
+	SY_SNAT_LOW_MIN     = 1024,
+	SY_SNAT_LOW_MAX     = 29999,
+	SY_SNAT_HIGH_MIN    = 61000,
+	SY_SNAT_HIGH_MAX    = 65535,
+	/* A closed TCP flow keeps its SNAT port this long after the backend's last packet: the
+	 * backend may hold the connection in TIME_WAIT for 60 s (Linux), and a SYN from another
+	 * client on the same 4-tuple carries another timestamp clock, which PAWS rejects there -
+	 * a 1 s stall. */
+	SY_SNAT_TCP_REUSE_S = 65,
+};
 #define SY_SNAT_TRIES      64      /* random ports probed for a new flow before reclaiming or giving up */
-/* A closed TCP flow keeps its SNAT port this long after the backend's last packet: the backend
- * may hold the connection in TIME_WAIT for 60 s (Linux), and a SYN from another client on the same
- * 4-tuple carries another timestamp clock, which PAWS rejects there - a 1 s stall. */
-#define SY_SNAT_TCP_REUSE_S  65
 
 /* Hairpin SNAT address, 169.254.42.1 in host byte order (bpf_htonl() it). When a pod reaches a
  * Service and is picked as its own backend, the source is rewritten to this address so the
@@ -185,23 +203,46 @@ struct sy_source_range_key {
 };
 
 /* counters (PERCPU_ARRAY): data-path events not tied to one service, by SY_CNT_*. */
-#define SY_CNT_SNAT_EXHAUSTED   0  /* no free SNAT port for a new flow: dropped */
-#define SY_CNT_SOURCE_DENIED    1  /* client outside loadBalancerSourceRanges: dropped */
-#define SY_CNT_FIB_PASSED       2  /* could not route in BPF: handed to the stack instead */
-#define SY_CNT_MAX              8
+enum sy_counter {
+	SY_CNT_SNAT_EXHAUSTED = 0,  /* no free SNAT port for a new flow: dropped */
+	SY_CNT_SOURCE_DENIED  = 1,  /* client outside loadBalancerSourceRanges: dropped */
+	SY_CNT_FIB_PASSED     = 2,  /* could not route in BPF: handed to the stack instead */
+	SY_CNT_MAX            = 8,  /* the counters map's size */
+};
 
 /* service_info (HASH): svc_id → who it is. Written by the agent for `switchyard inspect`, which
  * reads the pins with the agent stopped; the data path never reads it. */
 #define SY_SERVICE_NAME_LEN  96
 
-#define SY_SVC_CLUSTER_IP    0
-#define SY_SVC_NODE_PORT     1
-#define SY_SVC_LOAD_BALANCER 2
+enum sy_service_type {
+	SY_SVC_CLUSTER_IP    = 0,
+	SY_SVC_NODE_PORT     = 1,
+	SY_SVC_LOAD_BALANCER = 2,
+};
 
 struct sy_service_info {
 	char  name[SY_SERVICE_NAME_LEN]; /* "namespace/name:port/PROTO", NUL-padded */
 	__u8  type;                      /* SY_SVC_* */
 	__u8  pad[3];
 };
+
+/*
+ * BTF carries an enum only when some type uses it. This variable uses every enum above, so each
+ * object that includes this header has them all in its BTF, where the control plane's mirror is
+ * checked. It lives in a section of its own that libbpf skips ("unrecognized data section"): no
+ * map, no load-time cost, and the programs never reference it.
+ */
+struct sy_abi_enums {
+	enum sy_capacity      capacity;
+	enum sy_scope         scope;
+	enum sy_frontend_flag frontend_flag;
+	enum sy_backend_flag  backend_flag;
+	enum sy_ct_flag       ct_flag;
+	enum sy_ct_dir        ct_dir;
+	enum sy_snat          snat;
+	enum sy_counter       counter;
+	enum sy_service_type  service_type;
+};
+static struct sy_abi_enums sy_abi_enums __attribute__((used, section(".sy_abi")));
 
 #endif /* SWITCHYARD_H */

@@ -14,7 +14,7 @@
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Stats } from '../bpf/layout-types.js';
+import type { Stats } from '../abi/index.js';
 import type { StatsReader } from '../dataplane/stats.js';
 import type { ServicePortInfo } from '../compile/types.js';
 import type { BindAddress } from './config.js';

@@ -6,7 +6,7 @@
 //    on another node: the first IPv4 address of the first device by name. It is not filtered by
 //    --nodeport-addresses, which says where NodePorts answer, not how other nodes reach this one.
 // Pure: the interface table comes in (os.networkInterfaces() in the agent).
-import { ipv4Network, ipv4ToInt } from '../model/check.js';
+import { ipv4Network, ipv4ToInt } from '../net/ipv4.js';
 
 export interface InterfaceAddress { address: string; family: string | number }
 export type InterfaceTable = Record<string, ReadonlyArray<InterfaceAddress> | undefined>;

@@ -5,6 +5,7 @@
 //
 // Field kinds: u8 u16 u32 (number), u64 (bigint), be16 be32 (host-order number <-> network order),
 // ipv4 (dotted string <-> 4 bytes in network order), pad:N (zeros, not decoded), or a nested struct.
+import { ipv4ToInt } from '../net/ipv4.js';
 
 export interface Codec<T> {
   readonly size: number;
@@ -49,29 +50,8 @@ const U64_MAX = (1n << 64n) - 1n;
 
 export const snakeCase = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Dotted quad -> u32 (host value of the network-order bytes); -1 when malformed. Hot path: no regex. */
-function ipv4Value(s: string): number {
-  let v = 0, part = 0, digits = 0, dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      part = part * 10 + (c - 48);
-      digits++;
-      if (part > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  return dots === 3 && digits > 0 ? v * 256 + part : -1;
-}
-
 function parseIpv4(s: unknown, where: string): number {
-  const v = typeof s === 'string' ? ipv4Value(s) : -1;
+  const v = typeof s === 'string' ? ipv4ToInt(s) : -1;
   if (v < 0) throw new CodecError(`${where}: invalid IPv4 address ${JSON.stringify(s)}`);
   return v;
 }

@@ -1,4 +1,4 @@
-// The typed libbpf layer: objects, maps, attachment, test runs, namespaces.
+// The typed libbpf layer: objects, maps, attachment, test runs, namespaces, clock and logging.
 export { BpfError, errnoName, errnoText } from './errors.js';
 export {
   CodecError, struct, scalar, bytes, u8, u16, u32, u64, be16, ipv4, formatIpv4,
@@ -13,4 +13,6 @@ export {
   type TcDirection, type TcOptions, type XdpMode,
 } from './attach.js';
 export { testRun, type TestRunResult } from './testrun.js';
-export { inNetns, monotonicNs, silenceLibbpf } from './netns.js';
+export { inNetns } from './netns.js';
+export { monotonicNs } from './clock.js';
+export { silenceLibbpf } from './log.js';

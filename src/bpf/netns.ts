@@ -39,13 +39,3 @@ export function inNetns<T>(nsName: string, fn: () => T): T {
     if (r < 0) throw new Error(`inNetns: could not return from '${nsName}' to the original namespace: errno ${-r}`);
   }
 }
-
-/** CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns (libuv's hrtime reads it too). */
-export function monotonicNs(): bigint {
-  return process.hrtime.bigint();
-}
-
-/** libbpf_set_print(NULL): libbpf stops writing to stderr. */
-export function silenceLibbpf(): void {
-  ffi.setPrintNull();
-}

@@ -20,8 +20,8 @@
 import {
   FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
   type Backend, type FrontendKey,
-} from '../bpf/layout-types.js';
-import { ipv4ToInt } from '../model/check.js';
+} from '../abi/index.js';
+import { ipv4ToInt } from '../net/ipv4.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
 import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';

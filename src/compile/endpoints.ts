@@ -1,7 +1,7 @@
 // Endpoint selection for one service port: merge the Service's slices, resolve the backend port
 // per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints,
 // without topology hints).
-import { ipv4ToInt } from '../model/check.js';
+import { ipv4ToInt } from '../net/ipv4.js';
 import { resolvePort } from '../model/ports.js';
 import type { EndpointSlice, ServicePort } from '../model/types.js';
 

@@ -14,7 +14,7 @@
 //    range has said it is meant). The "never" classes stay refused.
 // A refused address is left out of the Service's frontends; the rest of the Service is
 // programmed.
-import { ipv4Network, ipv4ToInt } from '../model/check.js';
+import { ipv4Network, ipv4ToInt } from '../net/ipv4.js';
 
 export interface ExternalAddressPolicy {
   /** Pod CIDRs of the cluster (--cluster-cidr). */

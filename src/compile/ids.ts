@@ -7,11 +7,13 @@
 // maps) before any other identity can be handed the same number. Otherwise the reconciler,
 // which upserts backends before it rewrites slots, would repoint a live slot at a new address.
 
+import { MAX_SERVICES } from '../abi/index.js';
+
 export type IdNamespace = 'svc' | 'set' | 'backend';
 
-/** Highest id per namespace. svc ids index the stats array: svc_id < SY_MAX_SERVICES (65536). */
+/** Highest id per namespace. svc ids index the stats array: svc_id < SY_MAX_SERVICES. */
 export const ID_LIMITS: Readonly<Record<IdNamespace, number>> = {
-  svc: 65535,
+  svc: MAX_SERVICES - 1,
   set: 0xffffffff,
   backend: 0xffffffff,
 };
@@ -21,7 +23,7 @@ const WHAT: Record<IdNamespace, string> = { svc: 'service port', set: 'backend s
 export class IdExhaustedError extends Error {
   constructor(readonly namespace: IdNamespace, readonly limit: number) {
     super(`no free ${WHAT[namespace]} id: all ${limit} are in use` +
-      (namespace === 'svc' && limit === ID_LIMITS.svc ? ' (SY_MAX_SERVICES: the stats map has 65536 entries, id 0 unused)' : ''));
+      (namespace === 'svc' && limit === ID_LIMITS.svc ? ` (SY_MAX_SERVICES: the stats map has ${MAX_SERVICES} entries, id 0 unused)` : ''));
     this.name = 'IdExhaustedError';
   }
 }

@@ -8,7 +8,7 @@
 // member of that set at the same addr:port (→ backend id). Every pinned id that matched nothing
 // is reserved under a placeholder identity: the first compile cannot hand it out while the maps
 // still use it, and the compile after that releases it (see IdAllocator).
-import type { Backend, FrontendKey } from '../bpf/layout-types.js';
+import type { Backend, FrontendKey } from '../abi/index.js';
 import type { ClusterModel } from '../model/types.js';
 import { IdAllocator, type IdNamespace } from './ids.js';
 import { compile } from './compile.js';

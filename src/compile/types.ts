@@ -1,7 +1,7 @@
 // What compile produces: the desired contents of the data-path maps (minus what only the
 // reconciler knows: frontend count/gen and slot generations), plus enough description of each id
 // for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
-import type { Backend, Config, FrontendKey } from '../bpf/layout-types.js';
+import type { Backend, Config, FrontendKey } from '../abi/index.js';
 import type { ExternalAddressPolicy } from './external-ips.js';
 import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
 

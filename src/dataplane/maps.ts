@@ -1,9 +1,9 @@
 // Opens the data-path object with its maps pinned, and hands out the typed maps.
 import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
-import * as layouts from '../bpf/layouts.js';
+import * as layouts from '../abi/layouts.js';
 import type {
   Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, ServiceInfo, SlotKey, SourceRangeKey, Stats,
-} from '../bpf/layout-types.js';
+} from '../abi/index.js';
 
 export interface DataplaneMaps {
   frontends: TypedMap<FrontendKey, Frontend>;

@@ -19,9 +19,10 @@
 import {
   SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
   type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
-} from '../bpf/layout-types.js';
+} from '../abi/index.js';
 import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
-import { desiredSourceRanges, planConfig, planSourceRanges, sourceRangesFromMap } from './nodeport.js';
+import { planConfig } from './node-config.js';
+import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './source-ranges.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */
 export interface CurrentState {

@@ -1,6 +1,6 @@
 // Per-service counters from the per-CPU `stats` map, summed over CPUs: read by /metrics and by
 // `switchyard inspect`.
-import type { Stats } from '../bpf/layout-types.js';
+import type { Stats } from '../abi/index.js';
 
 /** svc ids → their counters summed over CPUs; ids without an entry are left out. */
 export type StatsReader = (svcIds: readonly number[]) => Map<number, Stats>;

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
-import * as layouts from '../bpf/layouts.js';
-import { SERVICE_TYPE_NAMES } from '../bpf/layout-types.js';
-import type { MapContents, ServiceInfo } from './views.js';
+import * as layouts from '../abi/layouts.js';
+import { SERVICE_TYPE_NAMES } from '../abi/index.js';
+import type { MapContents, ServiceIdentity } from './views.js';
 import type { DataplaneMaps } from '../dataplane/maps.js';
 import { percpuStatsReader } from '../dataplane/stats.js';
 
@@ -24,7 +24,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
   silenceLibbpf();
   const p = (name: string) => join(pinDir, name);
   try {
-    const services = new Map<number, ServiceInfo>();
+    const services = new Map<number, ServiceIdentity>();
     if (existsSync(p('service_info'))) {
       withMap(() => openPinnedMap(p('service_info'), layouts.u32, layouts.serviceInfo), (m) => {
         for (const [id, info] of m.entries()) services.set(id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' });
@@ -53,7 +53,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
 export function mapContents(maps: DataplaneMaps): MapContents {
   const frontends = maps.frontends.entries();
   const stats = percpuStatsReader(maps.stats)(svcIdsOf(frontends));
-  const services = new Map<number, ServiceInfo>(
+  const services = new Map<number, ServiceIdentity>(
     maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
   );
   return {

@@ -4,9 +4,10 @@ import {
   CT_CLOSING, CT_FIN_FORWARD, CT_FIN_REPLY, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
   BE_LOCAL,
   type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey, type Stats,
-} from '../bpf/layout-types.js';
+} from '../abi/index.js';
 
-export interface ServiceInfo { name: string; type: string }
+/** Who a svc_id is, for display: the service_info entry with its type spelled out. */
+export interface ServiceIdentity { name: string; type: string }
 
 export interface MapContents {
   frontends: Array<[FrontendKey, Frontend]>;
@@ -15,7 +16,7 @@ export interface MapContents {
   conntrack: Array<[CtKey, CtEntry]>;
   affinity: Array<[AffinityKey, Affinity]>;
   stats: Map<number, Stats>;
-  services: Map<number, ServiceInfo>;
+  services: Map<number, ServiceIdentity>;
   nowNs: bigint;
 }
 

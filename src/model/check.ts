@@ -127,21 +127,3 @@ export function isIanaSvcName(s: string): boolean {
   return s.length >= 1 && s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && !s.includes('--') &&
     /[a-z]/.test(s);
 }
-
-/** IPv4 dotted quad → unsigned 32-bit integer, for numeric ordering. */
-export function ipv4ToInt(addr: string): number {
-  const p = addr.split('.');
-  return ((+p[0] << 24) >>> 0) + (+p[1] << 16) + (+p[2] << 8) + +p[3];
-}
-
-export const intToIpv4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-
-/** "10.1.2.3/8" → its network (host bits cleared) and mask as unsigned 32-bit numbers, and the
- *  prefix length; undefined unless an IPv4 address with a length 0..32. */
-export function ipv4Network(cidr: string): { net: number; mask: number; len: number } | undefined {
-  const [addr, lenText] = cidr.split('/');
-  const len = Number(lenText);
-  if (!isIPv4(addr) || lenText === undefined || !Number.isInteger(len) || len < 0 || len > 32) return undefined;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return { net: (ipv4ToInt(addr) & mask) >>> 0, mask, len };
-}

@@ -4,8 +4,8 @@
 // Live edits rewrite the manifest and wait until the pinned frontend shows them: no restart.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openPinnedMap, type TypedMap } from '../../src/bpf/index.js';
-import * as L from '../../src/bpf/layouts.js';
-import { IPPROTO_TCP, SCOPE_INTERNAL, type Affinity, type AffinityKey, type Frontend, type FrontendKey } from '../../src/bpf/layout-types.js';
+import * as L from '../../src/abi/layouts.js';
+import { IPPROTO_TCP, SCOPE_INTERNAL, type Affinity, type AffinityKey, type Frontend, type FrontendKey } from '../../src/abi/index.js';
 import { describeRoot } from '../lib/root.js';
 import type { ProbeResult } from '../../src/lab/probe.js';
 import { OneNodeCluster } from '../lib/onenode.js';

@@ -9,7 +9,7 @@ import {
   attachTc, attachXdp, BpfError, BpfObject, detachTc, detachXdp, inNetns, listTc, possibleCpus, programId, queryTc, queryXdp,
   silenceLibbpf, u32, u64,
 } from '../../src/bpf/index.js';
-import * as layouts from '../../src/bpf/layouts.js';
+import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
 import { nsExec, twoHosts, uniqueName, type TwoHosts } from '../lib/namespaces.js';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   BpfError, BpfObject, bytes, CodecError, ensureBpffs, openPinnedMap, openPinnedPercpuMap, possibleCpus, silenceLibbpf, u32, u64,
 } from '../../src/bpf/index.js';
-import * as layouts from '../../src/bpf/layouts.js';
+import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
 import { withBpffs } from '../lib/namespaces.js';
 

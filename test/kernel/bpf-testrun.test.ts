@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BpfObject, silenceLibbpf, testRun, u32, u64 } from '../../src/bpf/index.js';
-import * as layouts from '../../src/bpf/layouts.js';
+import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
 

@@ -7,7 +7,7 @@ import { BpfObject, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
   CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_REPLY, CT_SEEN_REPLY, FE_LOCAL_ONLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
-} from '../../src/bpf/layout-types.js';
+} from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import {
   ServiceTable, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec, type BackendSpec, type ServiceSpec,

@@ -9,7 +9,7 @@
 // bytes, so it can be replayed.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
-import { IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, FE_NODEPORT } from '../../src/bpf/layout-types.js';
+import { IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, FE_NODEPORT } from '../../src/abi/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { buildPacket, inetChecksum, type PacketSpec } from '../lib/packet.js';
 import { createNetns, deleteNetns, uniqueName } from '../lib/namespaces.js';

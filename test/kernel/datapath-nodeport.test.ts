@@ -14,7 +14,7 @@ import {
   CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
   FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
   type CtEntry, type CtKey,
-} from '../../src/bpf/layout-types.js';
+} from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import {
   ServiceTable, counter as counterOf, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec,

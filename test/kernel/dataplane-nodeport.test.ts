@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { BpfObject, silenceLibbpf, testRun } from '../../src/bpf/index.js';
-import { CNT_SOURCE_DENIED, SCOPE_EXTERNAL } from '../../src/bpf/layout-types.js';
+import { CNT_SOURCE_DENIED, SCOPE_EXTERNAL } from '../../src/abi/index.js';
 import { compile, IdAllocator, seedFromPinned, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';

@@ -3,7 +3,7 @@
 // per-CPU counters, and ServiceTable, which writes Services the way the agent does: a
 // DesiredState with the fixture's own ids, through the real plan and reconciler.
 import { pino } from 'pino';
-import { BE_LOCAL, IPPROTO_UDP, SCOPE_EXTERNAL, type Config, type CtKey, type Stats } from '../../src/bpf/layout-types.js';
+import { BE_LOCAL, IPPROTO_UDP, SCOPE_EXTERNAL, type Config, type CtKey, type Stats } from '../../src/abi/index.js';
 import { inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { frontendKeyString, type DesiredFrontend, type DesiredState, type ServicePortInfo } from '../../src/compile/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';

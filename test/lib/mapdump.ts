@@ -11,7 +11,7 @@
 import {
   BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SERVICE_TYPE_NAMES,
   type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
-} from '../../src/bpf/layout-types.js';
+} from '../../src/abi/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import type { Phase, PlannedMaps } from '../../src/dataplane/plan.js';
 

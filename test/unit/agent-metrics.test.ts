@@ -1,7 +1,7 @@
 // Prometheus exposition: kube-proxy's metric names, and per-service counters read from a fake
 // stats reader (the kernel map is not needed to test the metric code).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Stats } from '../../src/bpf/layout-types.js';
+import type { Stats } from '../../src/abi/index.js';
 import { AgentMetrics, metricsServer, type ServiceLabelInfo } from '../../src/agent/metrics.js';
 import { percpuStatsReader, sumStats } from '../../src/dataplane/stats.js';
 

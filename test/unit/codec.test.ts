@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytes, CodecError, struct, u32, u64 } from '../../src/bpf/codec.js';
-import * as layouts from '../../src/bpf/layouts.js';
+import * as layouts from '../../src/abi/layouts.js';
 
 describe('struct codec', () => {
   it('round-trips a frontend key in network byte order', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
-} from '../../src/bpf/layout-types.js';
+} from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 

@@ -1,6 +1,6 @@
 // Id allocation: the allocator itself, id stability across compiles, and restart seeding.
 import { describe, expect, it } from 'vitest';
-import type { Backend, Frontend, FrontendKey } from '../../src/bpf/layout-types.js';
+import type { Backend, Frontend, FrontendKey } from '../../src/abi/index.js';
 import {
   compile, IdAllocator, IdExhaustedError, seedFromPinned, type DesiredState, type NodeConfig, type PinnedState,
 } from '../../src/compile/index.js';

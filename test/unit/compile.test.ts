@@ -1,6 +1,6 @@
 // compile: service ports, endpoint selection, port resolution, backend sets.
 import { describe, expect, it } from 'vitest';
-import { BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/bpf/layout-types.js';
+import { BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 

@@ -8,9 +8,8 @@ import { nodeAddresses, sameNodeAddresses, type InterfaceTable } from '../../src
 import { pino } from 'pino';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
-import {
-  desiredSourceRanges, planConfig, planSourceRanges, sourceRangeKey, sourceRangesFromMap,
-} from '../../src/dataplane/nodeport.js';
+import { planConfig } from '../../src/dataplane/node-config.js';
+import { desiredSourceRanges, planSourceRanges, sourceRangeKey, sourceRangesFromMap } from '../../src/dataplane/source-ranges.js';
 
 const v4 = (address: string) => ({ address, family: 'IPv4' });
 const v6 = (address: string) => ({ address, family: 'IPv6' });

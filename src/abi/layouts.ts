@@ -1,9 +1,9 @@
 // One codec per struct in bpf/switchyard.h, in the C field order. test/kernel/btf-layouts.test.ts
 // checks every size and field offset here against the BTF of the compiled objects.
-import { struct, u8, u32, u64 } from './codec.js';
+import { struct, u8, u32, u64 } from '../bpf/codec.js';
 import type {
   Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey, SourceRangeKey, Stats,
-} from './layout-types.js';
+} from './types.js';
 
 export { u8, u32, u64 };
 

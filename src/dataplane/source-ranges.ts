@@ -1,16 +1,11 @@
-// The maps NodePort and external traffic add to the data path, planned like the rest (pure diff,
-// then batched writes):
-//  - source_ranges: loadBalancerSourceRanges of every service port with a frontend flagged
-//    FE_SOURCE_RANGES, keyed {svc_id, network}. The plan adds entries before frontends are
-//    written and removes them after, so a change never denies a client the old and the new
-//    state both admit (a frontend gains its flag only once its ranges are in the trie, and loses
-//    it before they go);
-//  - config: node settings (the SNAT address, compiled from NodeConfig), one ARRAY entry written
-//    when it changes.
-// plan.ts puts these writes in order with the rest.
-import { FE_SOURCE_RANGES, type Config, type SourceRangeKey } from '../bpf/layout-types.js';
+// The source_ranges map, planned like the rest (pure diff, then batched writes): the
+// loadBalancerSourceRanges of every service port with a frontend flagged FE_SOURCE_RANGES, keyed
+// {svc_id, network}. The reconciler adds entries before frontends are written and removes them
+// after, so a change never denies a client the old and the new state both admit (a frontend gains
+// its flag only once its ranges are in the trie, and loses it before they go).
+import { FE_SOURCE_RANGES, type SourceRangeKey } from '../abi/index.js';
 import type { DesiredState } from '../compile/index.js';
-import { intToIpv4, ipv4Network } from '../model/check.js';
+import { intToIpv4, ipv4Network } from '../net/ipv4.js';
 
 export const sourceRangeKeyString = (k: SourceRangeKey) => `${k.svcId}/${k.addr}/${k.prefixlen}`;
 
@@ -52,9 +47,4 @@ export function planSourceRanges(current: ReadonlyMap<string, SourceRangeKey>, d
 /** Rebuilds the view of the trie from its entries (agent restart). */
 export function sourceRangesFromMap(entries: ReadonlyArray<readonly [SourceRangeKey, unknown]>): Map<string, SourceRangeKey> {
   return new Map(entries.map(([k]) => [sourceRangeKeyString(k), { prefixlen: k.prefixlen, svcId: k.svcId, addr: k.addr }]));
-}
-
-/** The config entry to write, or undefined when the map already holds it. */
-export function planConfig(current: Config | undefined, desired: Config): Config | undefined {
-  return current && current.snatAddr === desired.snatAddr ? undefined : desired;
 }
