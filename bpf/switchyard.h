@@ -204,4 +204,31 @@ struct sy_service_info {
 	__u8  pad[3];
 };
 
+/* ---- Data-path hardening (issue 13): collisions, fragments, ICMP errors, MTU. ---- */
+
+/* More counters indices (see SY_CNT_MAX above). */
+#define SY_CNT_CT_COLLISION   3  /* a new flow's reply key held by another live flow: dropped */
+#define SY_CNT_FRAG_NEEDED    4  /* a DF packet over a BPF-routed path's MTU: answered frag-needed */
+#define SY_CNT_ICMP_XLATED    5  /* an ICMP error about a translated flow, translated back */
+
+/* frags (LRU_HASH): the ports of fragmented datagrams of translated flows, recorded from the first
+ * fragment, so the later ones (which carry no L4 header) find their conntrack entry. bpf/frag.h. */
+#define SY_MAX_FRAGS          8192
+#define SY_FRAG_LIFETIME_S    30     /* Linux's ipfrag_time: a datagram not whole by then is dropped */
+
+struct sy_frag_key {
+	__be32 saddr;   /* as the fragment arrived, before any translation */
+	__be32 daddr;
+	__be16 id;      /* iphdr.id */
+	__u8   proto;
+	__u8   pad;     /* always 0 */
+};
+
+struct sy_frag {
+	__u64  first_seen_ns;  /* the first fragment's bpf_ktime_get_ns() */
+	__be16 sport;          /* the datagram's ports, before translation */
+	__be16 dport;
+	__u32  pad;
+};
+
 #endif /* SWITCHYARD_H */

@@ -57,3 +57,12 @@ export interface ServiceInfo { name: string; type: number }
 export interface Config { snatAddr: string }
 /** source_ranges key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
 export interface SourceRangeKey { prefixlen: number; svcId: number; addr: string }
+
+// ---- Data-path hardening (issue 13): the end block of bpf/switchyard.h. ----
+/** More counters indices (SY_CNT_*). */
+export const CNT_CT_COLLISION = 3;
+export const CNT_FRAG_NEEDED = 4;
+export const CNT_ICMP_XLATED = 5;
+/** frags map: the ports of a fragmented datagram of a translated flow, by its first fragment. */
+export interface FragKey { saddr: string; daddr: string; id: number; proto: number }
+export interface Frag { firstSeenNs: bigint; sport: number; dport: number }
