@@ -159,4 +159,37 @@ static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const s
 	return bpf_map_update_elem(&conntrack, fwd_key, &e, BPF_ANY) ? -1 : 0;
 }
 
+/*
+ * Records a new flow whose reply entry was found taken (sy_ct_create with BPF_NOEXIST said
+ * SY_CT_TAKEN). Two flows C:p → VIP1 and C:p → VIP2 that pick the same backend B:port have the
+ * same reply key {B:port → C:p}: written over, the first flow's replies would leave with the
+ * second's Service address. So the key is taken over only when it is this flow's own (the client
+ * reopening the same flow: a re-selected UDP backend, a SYN on a closing entry) or its flow is
+ * over; while another flow lives it stays that flow's and this returns SY_CT_TAKEN - the caller
+ * drops the packet, and the client's retry picks a backend afresh. Otherwise as sy_ct_create.
+ *
+ * The race: two CPUs creating the two colliding flows at once both see the key taken or free in
+ * their own order; BPF_NOEXIST makes only one of them win the insert, and the loser re-checks here.
+ * A flow going dead between the check and the BPF_ANY write below is only overwritten, as intended.
+ */
+static __always_inline int sy_ct_claim(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
+				       __u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
+{
+	struct sy_ct_key reply_key, back;
+	struct sy_ct_entry *old;
+	struct sy_nat old_nat;
+
+	sy_ct_peer_key(&reply_key, fwd_key, fwd_nat);
+	old = bpf_map_lookup_elem(&conntrack, &reply_key);
+	if (old) {
+		old_nat = old->nat;
+		sy_ct_peer_key(&back, &reply_key, &old_nat);
+		if ((back.saddr != fwd_key->saddr || back.daddr != fwd_key->daddr ||
+		     back.sport != fwd_key->sport || back.dport != fwd_key->dport) &&
+		    sy_ct_live(old, &reply_key, now))
+			return SY_CT_TAKEN;
+	}
+	return sy_ct_create(fwd_key, fwd_nat, backend_id, svc_id, flags, now, BPF_ANY);
+}
+
 #endif /* SY_CT_H */

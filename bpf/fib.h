@@ -10,9 +10,11 @@
  * fail the reverse-path check. Routing it here skips input routing altogether, needs no sysctl,
  * and is also the short path (no second trip through the IP layer).
  *
- * What BPF cannot route (no route, forwarding disabled, a packet over the egress MTU, TTL
- * running out) is handed to the stack with TC_ACT_OK and counted, so the kernel drops or
- * answers it as it would anyway.
+ * What BPF cannot route (no route, forwarding disabled, TTL running out, a packet over the
+ * egress MTU that may be fragmented) is handed to the stack with TC_ACT_OK and counted, so the
+ * kernel drops or answers it as it would anyway. A don't-fragment packet over the egress MTU is
+ * answered here with ICMP frag-needed (switchyard.c, sy_translate): the stack would only drop it
+ * as a martian, and the sender's path-MTU discovery would never learn the MTU.
  */
 #ifndef SY_FIB_H
 #define SY_FIB_H
@@ -48,23 +50,30 @@ static __always_inline int sy_dec_ttl(struct __sk_buff *skb)
 }
 
 /*
- * Forwards the (already rewritten) packet from @saddr to @daddr out of the device the FIB names,
- * as ip_forward would: TTL - 1, next hop's MAC as destination, the egress device's as source.
- * Returns a tc verdict: the redirect, TC_ACT_OK (the stack's to route), or TC_ACT_SHOT.
+ * Looks up the route from @saddr to @daddr for the skb as ip_forward would. Returns the
+ * bpf_fib_lookup() code; on BPF_FIB_LKUP_RET_FRAG_NEEDED @fib->mtu_result is the egress MTU.
+ * The skb's length does not change when it is translated, so the lookup may come first.
  */
-static __always_inline int sy_fib_forward(struct __sk_buff *skb, __be32 saddr, __be32 daddr, __u8 proto)
+static __always_inline long sy_fib_lookup(struct __sk_buff *skb, struct bpf_fib_lookup *fib,
+					  __be32 saddr, __be32 daddr, __u8 proto)
 {
-	struct bpf_fib_lookup fib;
-	long rc;
-
-	__builtin_memset(&fib, 0, sizeof(fib));
-	fib.family = AF_INET;
-	fib.l4_protocol = proto;
-	fib.ipv4_src = saddr;
-	fib.ipv4_dst = daddr;
-	fib.ifindex = skb->ifindex;	/* the input device: at tc ingress, the one the packet came in on */
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->l4_protocol = proto;
+	fib->ipv4_src = saddr;
+	fib->ipv4_dst = daddr;
+	fib->ifindex = skb->ifindex;	/* the input device: at tc ingress, the one the packet came in on */
 	/* tot_len 0: the kernel checks the skb itself against the egress MTU, GSO included. */
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+}
+
+/*
+ * Sends the (already rewritten) packet where @fib, looked up with result @rc, says: TTL - 1,
+ * next hop's MAC as destination, the egress device's as source. Returns a tc verdict: the
+ * redirect, TC_ACT_OK (the stack's to route), or TC_ACT_SHOT.
+ */
+static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_fib_lookup *fib, long rc)
+{
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		sy_counter_inc(SY_CNT_FIB_PASSED);
 		return TC_ACT_OK;
@@ -75,11 +84,20 @@ static __always_inline int sy_fib_forward(struct __sk_buff *skb, __be32 saddr, _
 	}
 	/* The next hop's MAC is not known yet: the kernel resolves it and sends the packet on. */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
-	if (bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0))
+		return bpf_redirect_neigh(fib->ifindex, NULL, 0, 0);
+	if (bpf_skb_store_bytes(skb, 0, fib->dmac, ETH_ALEN, 0) ||
+	    bpf_skb_store_bytes(skb, ETH_ALEN, fib->smac, ETH_ALEN, 0))
 		return TC_ACT_SHOT;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+/* Looks up and sends the (already rewritten) packet from @saddr to @daddr: a tc verdict. */
+static __always_inline int sy_fib_forward(struct __sk_buff *skb, __be32 saddr, __be32 daddr, __u8 proto)
+{
+	struct bpf_fib_lookup fib;
+	long rc = sy_fib_lookup(skb, &fib, saddr, daddr, proto);
+
+	return sy_fib_send(skb, &fib, rc);
 }
 
 #endif /* SY_FIB_H */

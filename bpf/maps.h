@@ -118,4 +118,12 @@ struct {
 	__uint(max_entries, SY_MAX_SERVICES);
 } service_info SEC(".maps");
 
+/* Ports of fragmented datagrams of translated flows, by first fragment (bpf/frag.h). Data path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_frag_key);
+	__type(value, struct sy_frag);
+	__uint(max_entries, SY_MAX_FRAGS);
+} frags SEC(".maps");
+
 #endif /* SY_MAPS_H */

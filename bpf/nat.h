@@ -36,11 +36,13 @@ static __always_inline __u64 sy_l4_csum_flags(const struct sy_pkt *pkt)
 	return pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 }
 
-/* Replaces the IPv4 address at @off; it is in both the IP header and the L4 pseudo-header. */
+/* Replaces the IPv4 address at @off; it is in both the IP header and the L4 pseudo-header
+ * (which a non-first fragment does not carry: its datagram's checksum is in the first). */
 static __always_inline int sy_rewrite_addr(struct __sk_buff *skb, const struct sy_pkt *pkt,
 					   __u32 off, __be32 from, __be32 to)
 {
-	if (bpf_l4_csum_replace(skb, sy_l4_csum_off(pkt), from, to,
+	if (pkt->frag != SY_FRAG_LATER &&
+	    bpf_l4_csum_replace(skb, sy_l4_csum_off(pkt), from, to,
 				BPF_F_PSEUDO_HDR | sizeof(to) | sy_l4_csum_flags(pkt)))
 		return -1;
 	if (bpf_l3_csum_replace(skb, SY_IP_CSUM_OFF, from, to, sizeof(to)))
@@ -71,6 +73,9 @@ static __always_inline int sy_nat_apply(struct __sk_buff *skb, const struct sy_p
 	if (nat->daddr && nat->daddr != pkt->daddr &&
 	    sy_rewrite_addr(skb, pkt, SY_IP_DADDR_OFF, pkt->daddr, nat->daddr))
 		return -1;
+	/* A non-first fragment has no ports: they sit in the first fragment only. */
+	if (pkt->frag == SY_FRAG_LATER)
+		return 0;
 	if (nat->sport && nat->sport != pkt->sport &&
 	    sy_rewrite_port(skb, pkt, pkt->l4_off + SY_L4_SPORT_OFF, pkt->sport, nat->sport))
 		return -1;

@@ -29,6 +29,8 @@ struct sy_icmphdr {
 
 #define ICMP_DEST_UNREACH  3
 #define ICMP_PORT_UNREACH  3
+#define ICMP_FRAG_NEEDED   4
+#define ICMP_TIME_EXCEEDED 11
 
 #define SY_ICMP_TTL  64
 
@@ -54,14 +56,16 @@ static __always_inline __sum16 sy_csum_fold(__u64 csum)
 }
 
 /*
- * Rewrites the skb into the ICMP error and redirects it. Returns a tc verdict: the
+ * Rewrites the skb into a destination-unreachable error of @code (ICMP_FRAG_NEEDED carries
+ * @mtu), from the packet's destination, and redirects it. Returns a tc verdict: the
  * redirect, or TC_ACT_SHOT if the skb could not be reshaped (it may be half-built).
  *
  * A CHECKSUM_PARTIAL skb stays so, its csum_start now pointing at the quoted L4 header;
  * the pod's stack takes PARTIAL as verified, and the ICMP checksum written here is right
  * for the bytes as they stand, so a capture on either side shows a valid packet.
  */
-static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt *pkt)
+static __always_inline int sy_icmp_unreach(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					   __u8 code, __u16 mtu)
 {
 	__u32 quote[SY_ICMP_QUOTE_MAX / sizeof(__u32)] = {};
 	struct sy_icmp_err h = {};
@@ -94,7 +98,8 @@ static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt 
 	h.ip.check = sy_csum_fold(sum);
 
 	h.icmp.type = ICMP_DEST_UNREACH;
-	h.icmp.code = ICMP_PORT_UNREACH;
+	h.icmp.code = code;
+	h.icmp.unused = bpf_htonl(mtu);	/* frag-needed: 16 bits unused, then the next hop's MTU */
 	sum = bpf_csum_diff(NULL, 0, quote, quote_len, 0);
 	if (sum < 0)
 		return TC_ACT_SHOT;
@@ -113,6 +118,12 @@ static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt 
 
 	/* Out of the same device: from the host side of the veth that is back into the pod. */
 	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* A Service without endpoints: ICMP port unreachable from the Service address. */
+static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt *pkt)
+{
+	return sy_icmp_unreach(skb, pkt, ICMP_PORT_UNREACH, 0);
 }
 
 #endif /* SY_REJECT_H */

@@ -24,10 +24,12 @@
  *   TC_ACT_REDIRECT the packet became an ICMP port unreachable headed back where it came from,
  *                   or was routed in BPF (bpf/fib.h).
  *
- * Known limits: IPv4 only; non-first fragments pass untranslated (their ports are in the
- * first fragment), so fragmented UDP to a Service does not survive; a TCP flow whose
- * conntrack entries were evicted is passed untouched (see sy_new_flow); ICMP errors about a
- * translated flow are not translated.
+ * Fragments of translated flows borrow their ports from the first fragment (bpf/frag.h); ICMP
+ * errors about translated flows are translated back (bpf/icmp.h); a don't-fragment packet too big
+ * for a BPF-routed path is answered with frag-needed (sy_translate).
+ *
+ * Known limits: IPv4 only; a TCP flow whose conntrack entries were evicted is passed untouched
+ * (see sy_new_flow); a later fragment that overtakes its first passes untranslated.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -42,6 +44,8 @@
 #include "reject.h"
 #include "fib.h"
 #include "snat.h"
+#include "frag.h"
+#include "icmp.h"
 
 static __always_inline void sy_count(__u32 svc_id, const struct sy_pkt *pkt, bool new_flow)
 {
@@ -87,15 +91,42 @@ static __always_inline bool sy_ct_forward_usable(const struct sy_ct_entry *ct,
 	return sy_backend_exists(ct->backend_id);
 }
 
-/* Rewrites the packet by @nat and sends it on: to the stack, or routed here when the new source
- * may be this node's own address (a NodePort flow's SNAT or reply; see bpf/fib.h). */
-static __always_inline int sy_translate(struct __sk_buff *skb, const struct sy_pkt *pkt,
-					const struct sy_nat *nat, __u8 ct_flags)
+/*
+ * A translated packet whose new source may be this node's own address, routed here (bpf/fib.h).
+ * The route is looked up before the rewrite (translation keeps the length), so a don't-fragment
+ * packet too big for the egress device is answered with frag-needed quoting the packet as its
+ * sender sent it - from the address it sent it to - which its path-MTU discovery can match.
+ */
+static __always_inline int sy_translate_routed(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					       const struct sy_nat *nat, __u64 now)
 {
+	struct bpf_fib_lookup fib;
+	long rc;
+
+	rc = sy_fib_lookup(skb, &fib, nat->saddr, nat->daddr ? nat->daddr : pkt->daddr, pkt->proto);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && pkt->df) {
+		sy_counter_inc(SY_CNT_FRAG_NEEDED);
+		return sy_icmp_unreach(skb, pkt, ICMP_FRAG_NEEDED, fib.mtu_result);
+	}
 	if (sy_nat_apply(skb, pkt, nat))
 		return TC_ACT_SHOT;
+	if (pkt->frag == SY_FRAG_FIRST)
+		sy_frag_record(pkt, now);
+	return sy_fib_send(skb, &fib, rc);
+}
+
+/* Rewrites the packet by @nat and sends it on: to the stack, or routed here when the new source
+ * may be this node's own address (a NodePort flow's SNAT or reply; see bpf/fib.h). A first
+ * fragment leaves its ports for the rest of its datagram (bpf/frag.h). */
+static __always_inline int sy_translate(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					const struct sy_nat *nat, __u8 ct_flags, __u64 now)
+{
 	if ((ct_flags & SY_CT_NODEPORT) && nat->saddr)
-		return sy_fib_forward(skb, nat->saddr, nat->daddr ? nat->daddr : pkt->daddr, pkt->proto);
+		return sy_translate_routed(skb, pkt, nat, now);
+	if (sy_nat_apply(skb, pkt, nat))
+		return TC_ACT_SHOT;
+	if (pkt->frag == SY_FRAG_FIRST)
+		sy_frag_record(pkt, now);
 	return TC_ACT_OK;
 }
 
@@ -125,7 +156,7 @@ static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt 
 
 	if (key->dir == SY_CT_FORWARD)
 		sy_count(ct->svc_id, pkt, false);
-	return sy_translate(skb, pkt, &nat, ct->flags);
+	return sy_translate(skb, pkt, &nat, ct->flags, now);
 }
 
 /* A packet with no usable conntrack entry, keyed @fwd_key: maybe the start of a flow. */
@@ -153,6 +184,9 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	 * before the frontend lookup: on an uplink that is most TCP (SSH, kubelet, pod traffic).
 	 */
 	if (pkt->proto == IPPROTO_TCP && !sy_tcp_is_syn(pkt))
+		return TC_ACT_OK;
+	/* A later fragment never starts a flow: its first fragment did, or nothing did. */
+	if (pkt->frag == SY_FRAG_LATER)
 		return TC_ACT_OK;
 
 	fep = bpf_map_lookup_elem(&frontends, &fe_key);
@@ -199,13 +233,19 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 			nat.saddr = bpf_htonl(SY_HAIRPIN_ADDR);
 			ct_flags |= SY_CT_HAIRPIN;
 		}
-		/* A flow we cannot track would have its replies arrive from the backend address. */
-		if (sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now, BPF_ANY))
+		/* A flow we cannot track would have its replies arrive from the backend address; one
+		 * whose reply key another live flow holds would take that flow's replies (sy_ct_claim). */
+		ret = sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now, BPF_NOEXIST);
+		if (ret == SY_CT_TAKEN)
+			ret = sy_ct_claim(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_CT_COLLISION);
+		if (ret)
 			return TC_ACT_SHOT;
 	}
 
 	sy_count(fe.svc_id, pkt, true);
-	return sy_translate(skb, pkt, &nat, ct_flags);
+	return sy_translate(skb, pkt, &nat, ct_flags, now);
 }
 
 /* The whole flow for a packet entering at @scope. */
@@ -215,10 +255,17 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	struct sy_ct_key key;
 	struct sy_pkt pkt;
 	__u64 now;
+	int ret;
 
-	if (sy_parse(skb, &pkt) != SY_PARSE_OK)
+	ret = sy_parse(skb, &pkt);
+	if (ret == SY_PARSE_ICMP)
+		return sy_icmp_error(skb, &pkt);
+	if (ret != SY_PARSE_OK)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
+	/* A later fragment, with the ports its first fragment left (none: not a translated flow). */
+	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
+		return TC_ACT_OK;
 
 	/* The sender as a client of a flow we know. */
 	sy_ct_key_of(&key, &pkt, SY_CT_FORWARD);

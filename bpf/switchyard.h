@@ -24,6 +24,7 @@ enum sy_capacity {
 	SY_MAX_CONNTRACK     = 262144,
 	SY_MAX_AFFINITY      = 65536,
 	SY_MAX_SOURCE_RANGES = 16384,
+	SY_MAX_FRAGS         = 8192,   /* frags: ports of fragmented datagrams (bpf/frag.h) */
 };
 
 /* Frontend scopes: where the packet entered the node decides which view of a
@@ -207,6 +208,9 @@ enum sy_counter {
 	SY_CNT_SNAT_EXHAUSTED = 0,  /* no free SNAT port for a new flow: dropped */
 	SY_CNT_SOURCE_DENIED  = 1,  /* client outside loadBalancerSourceRanges: dropped */
 	SY_CNT_FIB_PASSED     = 2,  /* could not route in BPF: handed to the stack instead */
+	SY_CNT_CT_COLLISION   = 3,  /* a new flow's reply key held by another live flow: dropped */
+	SY_CNT_FRAG_NEEDED    = 4,  /* a DF packet over a BPF-routed path's MTU: answered frag-needed */
+	SY_CNT_ICMP_XLATED    = 5,  /* an ICMP error about a translated flow, translated back */
 	SY_CNT_MAX            = 8,  /* the counters map's size */
 };
 
@@ -224,6 +228,25 @@ struct sy_service_info {
 	char  name[SY_SERVICE_NAME_LEN]; /* "namespace/name:port/PROTO", NUL-padded */
 	__u8  type;                      /* SY_SVC_* */
 	__u8  pad[3];
+};
+
+/* frags (LRU_HASH): the ports of fragmented datagrams of translated flows, recorded from the first
+ * fragment, so the later ones (which carry no L4 header) find their conntrack entry. bpf/frag.h. */
+#define SY_FRAG_LIFETIME_S    30     /* Linux's ipfrag_time: a datagram not whole by then is dropped */
+
+struct sy_frag_key {
+	__be32 saddr;   /* as the fragment arrived, before any translation */
+	__be32 daddr;
+	__be16 id;      /* iphdr.id */
+	__u8   proto;
+	__u8   pad;     /* always 0 */
+};
+
+struct sy_frag {
+	__u64  first_seen_ns;  /* the first fragment's bpf_ktime_get_ns() */
+	__be16 sport;          /* the datagram's ports, before translation */
+	__be16 dport;
+	__u32  pad;
 };
 
 /*

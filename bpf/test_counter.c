@@ -88,6 +88,8 @@ BTF_MAP(btf_aff, __u32, struct sy_affinity);
 BTF_MAP(btf_svc_info, __u32, struct sy_service_info);
 BTF_MAP(btf_config, __u32, struct sy_config);
 BTF_MAP(btf_src_range_key, __u32, struct sy_source_range_key);
+BTF_MAP(btf_frag_key, __u32, struct sy_frag_key);
+BTF_MAP(btf_frag, __u32, struct sy_frag);
 
 /* Read-only config: libbpf's internal .rodata map, which is never pinned. */
 const volatile int tc_verdict = TC_ACT_OK;

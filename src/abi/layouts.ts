@@ -2,7 +2,8 @@
 // checks every size and field offset here against the BTF of the compiled objects.
 import { struct, u8, u32, u64 } from '../bpf/codec.js';
 import type {
-  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey, SourceRangeKey, Stats,
+  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frag, FragKey, Frontend, FrontendKey, Nat, ServiceInfo, SlotKey,
+  SourceRangeKey, Stats,
 } from './types.js';
 
 export { u8, u32, u64 };
@@ -62,4 +63,15 @@ export const sourceRangeKey = struct<SourceRangeKey>('sy_source_range_key', [
 /** Every struct codec of switchyard.h, for the BTF check. */
 export const allStructs = {
   frontendKey, frontend, slotKey, backend, ctKey, nat, ctEntry, affinityKey, affinity, stats, serviceInfo, config, sourceRangeKey,
+  get fragKey() { return fragKey; },
+  get frag() { return frag; },
 };
+
+// ---- Data-path hardening (issue 13): the end block of bpf/switchyard.h. ----
+export const fragKey = struct<FragKey>('sy_frag_key', [
+  ['saddr', 'ipv4'], ['daddr', 'ipv4'], ['id', 'be16'], ['proto', 'u8'], ['pad', 'pad:1'],
+]);
+
+export const frag = struct<Frag>('sy_frag', [
+  ['firstSeenNs', 'u64'], ['sport', 'be16'], ['dport', 'be16'], ['pad', 'pad:4'],
+]);

@@ -20,3 +20,6 @@ export interface ServiceInfo { name: string; type: number }
 export interface Config { snatAddr: string }
 /** source_ranges key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
 export interface SourceRangeKey { prefixlen: number; svcId: number; addr: string }
+/** frags map: the ports of a fragmented datagram of a translated flow, by its first fragment. */
+export interface FragKey { saddr: string; daddr: string; id: number; proto: number }
+export interface Frag { firstSeenNs: bigint; sport: number; dport: number }

@@ -2,7 +2,7 @@
 import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
 import type {
-  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frontend, FrontendKey, ServiceInfo, SlotKey, SourceRangeKey, Stats,
+  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frag, FragKey, Frontend, FrontendKey, ServiceInfo, SlotKey, SourceRangeKey, Stats,
 } from '../abi/index.js';
 
 export interface DataplaneMaps {
@@ -18,6 +18,8 @@ export interface DataplaneMaps {
   config: TypedMap<number, Config>;
   /** Data-path event counters by CNT_*, per CPU. */
   counters: PercpuMap<number, bigint>;
+  /** Ports of fragmented datagrams of translated flows (data path only). */
+  frags: TypedMap<FragKey, Frag>;
 }
 
 export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
@@ -32,5 +34,6 @@ export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
     sourceRanges: obj.map('source_ranges', layouts.sourceRangeKey, layouts.u8),
     config: obj.map('config', layouts.u32, layouts.config),
     counters: obj.percpuMap('counters', layouts.u32, layouts.u64),
+    frags: obj.map('frags', layouts.fragKey, layouts.frag),
   };
 }
