@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import type { Lab } from './lab.js';
 import { describeService } from './lab-apply.js';
 import { metricValue, tcAttached } from './lab-procs.js';
-import { pidAlive } from './lab-state.js';
-import { DEFAULT_BPF_OBJECT } from '../agent/config.js';
+import { REPO_ROOT, pidAlive } from './lab-state.js';
+
+/** The object the lab's agents load (their --bpf-object default). */
+const DATA_PATH_OBJECT = `${REPO_ROOT}/build/bpf/switchyard.o`;
 import { hasProgram } from './lab-elf.js';
 
 export interface NodeStatus {
@@ -146,6 +148,6 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     })),
     pods,
     services: svcs,
-    dataPath: { object: DEFAULT_BPF_OBJECT, fromNetdev: existsSync(DEFAULT_BPF_OBJECT) && hasProgram(DEFAULT_BPF_OBJECT, 'from_netdev') },
+    dataPath: { object: DATA_PATH_OBJECT, fromNetdev: existsSync(DATA_PATH_OBJECT) && hasProgram(DATA_PATH_OBJECT, 'from_netdev') },
   };
 }
