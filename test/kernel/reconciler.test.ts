@@ -23,8 +23,9 @@ function desired(all: number[], local: number[]): DesiredState {
     services: new Map(),
     healthCheck: [],
     conflicts: [],
+    refused: [],
     identities: { svc: new Map(), set: new Map(), backend: new Map() },
-  } as unknown as DesiredState;
+  };
 }
 
 describeRoot('reconciler on real maps', () => {
@@ -58,7 +59,7 @@ describeRoot('reconciler on real maps', () => {
   it('removes a deleted service from every map it wrote', () => {
     reconciler.sync(desired([1, 2], [1]));
     reconciler.sync(desired([], []));
-    reconciler.sync({ ...desired([], []), frontends: [], sets: new Map(), backends: new Map() } as DesiredState);
+    reconciler.sync({ ...desired([], []), frontends: [], sets: new Map(), backends: new Map() });
     expect([maps.frontends.entries(), maps.slots.entries(), maps.backends.entries()].flat()).toEqual([]);
   });
 });
