@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { podName } from '../lab-objects.js';
 import { listening, spawnDetached, stopPid, tcAttached } from '../lab-procs.js';
-import { NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
+import { removePodEtc, writePodEtc } from '../pod-env.js';
+import { DNS_PORT, NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
 import { placePod } from '../placement.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
@@ -15,6 +16,7 @@ import type { Lab } from '../lab.js';
 import { syncSlices } from './endpointslice.js';
 
 const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
+const DNS_SERVER = join(REPO_ROOT, 'dist/lab/dns/server.js');
 
 export const depKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -126,7 +128,12 @@ function createPod(lab: Lab, dep: DeploymentState): PodState {
   st.pods[name] = pod;
   lab.save(); // the namespace is about to exist: down must know it
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
-  pod.pid = spawnDetached(pod.netns, [NODE_BIN, PODSERVER, name, dep.version, '80', '5353'], pod.log);
+  writePodEtc(pod.netns, pod.namespace);
+  const argv = dep.program === 'dns'
+    ? [NODE_BIN, DNS_SERVER, '--socket', st.apiServer.socket, '--token', st.apiServer.token, '--port', String(DNS_PORT)]
+    : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353'];
+  pod.program = dep.program;
+  pod.pid = spawnDetached(pod.netns, argv, pod.log);
   pod.phase = 'Running';
   return pod;
 }
@@ -134,6 +141,7 @@ function createPod(lab: Lab, dep: DeploymentState): PodState {
 /** Ready: the pod serves HTTP and UDP, and its veth carries the data path (or replies to
  *  Service traffic would leave untranslated), which the agent attaches within a device scan. */
 function podReady(lab: Lab, p: PodState): boolean {
+  if (p.program === 'dns') return !!p.pid && pidAlive(p.pid) && listening(p.pid, DNS_PORT, DNS_PORT) && tcAttached(lab.node(p.node).ns, p.hostIf);
   const http = POD_PORTS.find((x) => x.protocol === 'TCP')!.port;
   const udp = POD_PORTS.find((x) => x.protocol === 'UDP')!.port;
   return !!p.pid && pidAlive(p.pid) && listening(p.pid, http, udp) && tcAttached(lab.node(p.node).ns, p.hostIf);
@@ -142,6 +150,7 @@ function podReady(lab: Lab, p: PodState): boolean {
 export async function destroyPod(lab: Lab, p: PodState): Promise<void> {
   await stopPid(p.pid, 2000);
   deleteNamespace(p.netns);
+  removePodEtc(p.netns);
   rmSync(p.log, { force: true });
   delete lab.st.pods[p.name];
 }
