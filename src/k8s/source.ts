@@ -158,6 +158,6 @@ export class KubeSource implements Source {
 }
 
 /** What an informer needs to list and watch a kind across all namespaces (src/model/kinds.ts). */
-function watchOf(kind: ApiKind): Pick<ResourceSpec, 'kind' | 'apiVersion' | 'path'> {
+function watchOf(kind: ResourceSpec['kind']): Pick<ResourceSpec, 'kind' | 'apiVersion' | 'path'> {
   return { kind, apiVersion: KINDS[kind].apiVersion, path: apiPath(kind) };
 }

@@ -40,7 +40,7 @@ export function readManifests(path: string): ManifestDoc[] {
           throw new LabError(`${file}: document ${index + 1}: ${obj.kind} without metadata.name`);
         }
         if (obj.kind !== 'Deployment' && !isApiKind(obj.kind)) {
-          throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, EndpointSlice and Node`);
+          throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, Endpoints, EndpointSlice and Node`);
         }
         out.push({ file, index, object: obj });
       }

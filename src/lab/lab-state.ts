@@ -101,6 +101,8 @@ export interface LabState {
   nodes: NodeInfo[];
   apiServer: { pid: number; url: string; socket: string; kubeconfig: string; log: string; token: string };
   agents: Record<string, AgentState>;
+  /** The pod server in the external namespace (10.250.0.200:80), outside the cluster. */
+  externalServerPid?: number;
   deployments: Record<string, DeploymentState>;
   pods: Record<string, PodState>;
   /** Never reused: a veth name that comes back within one device scan would not be re-attached. */
