@@ -65,6 +65,17 @@ describeRoot('lab Endpoints objects', () => {
     expect(until(() => get() === 'external\n')).toBe(true);
   });
 
+  it('gives pods the Service environment variables of the Services that existed when they started', () => {
+    const nginx = first.services.find((s) => s.name === 'my-nginx')!;
+    const env = exec('client', 'curl', '-s', '-m', '3', 'http://127.0.0.1/env');
+    expect(env).toContain(`MY_NGINX_SERVICE_HOST=${nginx.clusterIP}\n`);
+    expect(env).toContain('MY_NGINX_SERVICE_PORT=80\n');
+    expect(env).toContain(`MY_NGINX_PORT_80_TCP=tcp://${nginx.clusterIP}:80\n`);
+    // Only the pod's namespace (kube-dns is in kube-system), and no variables without a cluster IP.
+    expect(env).not.toContain('KUBE_DNS_');
+    expect(env).not.toContain('MYAPP_SVC_HEADLESS_');
+  });
+
   it('removes the mirrored slice with the Endpoints', () => {
     lab('delete', '-f', join(dir, 'ep.yaml'));
     expect(status().services.find((s) => s.name === 'external-web')!.endpoints).toEqual([]);
