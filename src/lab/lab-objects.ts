@@ -89,10 +89,13 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
   const version = labels.version ?? tag ?? 'v1';
   const namespace = o.metadata.namespace || 'default';
   const program = /^switchyard\/kube-dns(:|$)/.test(image) ? 'dns' : 'podserver';
+  const args = (Array.isArray(obj(containers[0]).args) ? obj(containers[0]).args as unknown[] : []).map(String);
+  const bind = /^--bind=(.+)$/.exec(args.find((a) => a.startsWith('--bind=')) ?? '')?.[1];
   return {
     namespace, name: o.metadata.name, replicas,
     selector: Object.keys(selector).length ? selector : labels,
-    labels, version, program, templateHash: templateHash(labels, version + (program === 'dns' ? '/dns' : '')),
+    labels, version, program, ...(bind ? { bind } : {}),
+    templateHash: templateHash(labels, version + (program === 'dns' ? '/dns' : '') + (bind ? `@${bind}` : '')),
   };
 }
 

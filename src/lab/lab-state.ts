@@ -62,6 +62,9 @@ export interface DeploymentState {
   version: string;
   /** What its pods run: the pod server (default) or, for image switchyard/kube-dns, the cluster DNS. */
   program?: 'podserver' | 'dns';
+  /** The address the pod server binds (container args --bind=ADDR; default all): 127.0.0.1 makes
+   *  the classic "listens on localhost only" mistake for `diagnose` to find. */
+  bind?: string;
   /** Changes when labels or version change: a new ReplicaSet, in Kubernetes terms. */
   templateHash: string;
 }

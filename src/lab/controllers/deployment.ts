@@ -133,7 +133,7 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
   writePodEtc(pod.netns, pod.namespace);
   const argv = dep.program === 'dns'
     ? [NODE_BIN, DNS_SERVER, '--socket', st.apiServer.socket, '--token', st.apiServer.token, '--port', String(DNS_PORT)]
-    : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353'];
+    : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353', dep.bind ?? '0.0.0.0'];
   pod.program = dep.program;
   // The kubelet's environment: a clean one (not the CLI's) with the Services' variables.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: name, ...serviceEnv(services, pod.namespace) };
