@@ -68,7 +68,10 @@ export async function diagnose(lab: Lab, service: string, opts: { from?: string;
   const slices = (await lab.api.list('EndpointSlice')).filter((s) => s.metadata.namespace === ns && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
   const ctx: Ctx = { lab, svc, spec, ns, client: clientOf(lab, opts.from), port, slices };
   checks.push(selectorCheck(ctx), endpointsCheck(ctx), portCheck(ctx, asked));
-  checks.push(...nodeChecks(ctx), ...podChecks(ctx), dnsCheck(ctx), endToEnd(ctx));
+  checks.push(...nodeChecks(ctx), ...podChecks(ctx), dnsCheck(ctx));
+  // Rising, not merely non-zero: the counter around the end-to-end try says whether it is rejected now.
+  const before = rejectsNow(ctx);
+  checks.push(endToEnd(ctx), rejectCheck(ctx, before, rejectsNow(ctx)));
   checks.push({ status: 'note', title: 'ping to a cluster IP is not expected to answer', detail: 'a cluster IP is a (address, port, protocol) frontend, not a host: test with the Service port instead' });
   return checks;
 }
@@ -127,10 +130,6 @@ function nodeChecks(c: Ctx): Check[] {
     if (!fe) out.push(fail(`the frontend ${want} is programmed on ${node.name}`, `not in the maps in ${agent.pinDir}`, `check the agent on ${node.name} (\`switchyard lab status\`, its log ${agent.log})`));
     else if (fe.e.drift.length) out.push(fail(`the frontend ${want} is programmed on ${node.name}`, fe.e.drift.join('; '), `\`switchyard explain --lab ${c.lab.st.name} --node ${node.name} ${c.svc.metadata.name}\`; restart the agent to rewrite its maps`));
     else out.push(ok(`the frontend ${want} is programmed on ${node.name}`, `set ${fe.e.set.id} gen ${fe.e.set.gen}, ${fe.e.set.count} backend(s)`));
-    const rejects = fe?.e.counters.noEndpointRejects ?? 0;
-    out.push(rejects > 0
-      ? fail('the no-endpoint reject counter is zero', `${rejects} connection(s) were rejected for no endpoint on ${node.name}`, 'the Service had no ready endpoints when they came: see the endpoints check')
-      : ok('no connection rejected for lack of endpoints', `on ${node.name}`));
   } catch (err) {
     out.push(fail(`the frontend ${want} is programmed on ${node.name}`, (err as Error).message, 'is the agent running?'));
   }
@@ -140,16 +139,35 @@ function nodeChecks(c: Ctx): Check[] {
   return out;
 }
 
+/** The Service's no-endpoint reject counter on the client's node (0 when unreadable: the frontend check says why). */
+function rejectsNow(c: Ctx): number {
+  try {
+    const pinDir = c.lab.st.agents[c.client.node].pinDir;
+    return explain(readPinnedMaps(pinDir), `${c.ns}/${c.svc.metadata.name}`).reduce((n, e) => n + e.counters.noEndpointRejects, 0);
+  } catch {
+    return 0;
+  }
+}
+
+function rejectCheck(c: Ctx, before: number, after: number): Check {
+  const title = 'the no-endpoint reject counter is not rising';
+  return after > before
+    ? fail(title, `it rose from ${before} to ${after} with the try above on ${c.client.node}: the data path has no backend for it`,
+      'the Service has no ready endpoint on this node\'s maps: see the endpoints and frontend checks')
+    : ok(title, `${after} on ${c.client.node}${after ? ' (from earlier, not from the try above)' : ''}`);
+}
+
 function podChecks(c: Ctx): Check[] {
   const target = resolveTargetPort(c.port);
   if (target === undefined) return [fail('the targetPort resolves on the pods', `no pod port named ${String(c.port.targetPort)}`, 'name the port in the pod template or use a number')];
   if ((c.port.protocol ?? 'TCP') !== 'TCP') return [{ status: 'note', title: `pod IPs: ${String(c.port.protocol)} is not tried directly (no connection to open)` }];
   const eps = readyEndpoints(c).slice(0, 5);
+  if (!eps.length) return [{ status: 'note', title: 'pod IPs: no ready endpoint to try directly' }];
   const out: Check[] = [];
   const failed = eps.map((e) => ({ e, err: connectIn(c.client.netns, e.ip, target) })).filter((x) => x.err);
   out.push(failed.length
     ? fail(`the pod IPs answer directly on ${target}`, failed.map((x) => `${x.e.ip}:${target} ${x.err}`).join(', '), 'the app is not reachable even without the Service: check it listens on the targetPort on all addresses')
-    : ok(`the pod IPs answer directly on ${target}`, eps.map((e) => e.ip).join(', ') || 'no endpoints to try'));
+    : ok(`the pod IPs answer directly on ${target}`, eps.map((e) => e.ip).join(', ')));
   const local: string[] = [];
   for (const e of eps) {
     const pod = e.pod ? c.lab.st.pods[e.pod] : undefined;
