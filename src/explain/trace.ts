@@ -108,7 +108,7 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
   const affinityNew = [...after.affinity.keys()].some((k) => !before.affinity.has(k));
   const undone = restore(m, before, after);
   const res: TraceResult = { program, verdict: VERDICTS[r.retval] ?? `verdict ${r.retval}`, rewrite: [], packetIn: describePacket(parsePacket(packet)), notes: [] };
-  res.notes.push(`${undone} map entr${undone === 1 ? 'y' : 'ies'} written by the run were put back: no state left`);
+  res.notes.push(`${undone} map entr${undone === 1 ? 'y written by the run was' : 'ies written by the run were'} put back: no state left`);
   try {
     res.decoded = parsePacket(r.data);
     res.packetOut = describePacket(res.decoded);
@@ -116,8 +116,9 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
     const i = parsePacket(packet);
     const op = o.tcp ?? o.udp;
     const ip = i.tcp ?? i.udp;
-    if (o.ip.src !== i.ip.src || op?.sport !== ip?.sport) res.rewrite.push(`source ${i.ip.src}:${ip?.sport} → ${o.ip.src}:${op?.sport}`);
-    if (o.ip.dst !== i.ip.dst || op?.dport !== ip?.dport) res.rewrite.push(`destination ${i.ip.dst}:${ip?.dport} → ${o.ip.dst}:${op?.dport}`);
+    if (o.icmp && !i.icmp) res.rewrite.push(`none: answered with ICMP type ${o.icmp.type} code ${o.icmp.code} back to ${o.ip.dst} (a reject)`);
+    else if (o.ip.src !== i.ip.src || op?.sport !== ip?.sport) res.rewrite.push(`source ${i.ip.src}:${ip?.sport} → ${o.ip.src}:${op?.sport}`);
+    if (!o.icmp && (o.ip.dst !== i.ip.dst || op?.dport !== ip?.dport)) res.rewrite.push(`destination ${i.ip.dst}:${ip?.dport} → ${o.ip.dst}:${op?.dport}`);
   } catch (err) {
     res.notes.push(`packet out not decoded: ${(err as Error).message}`);
   }
@@ -140,7 +141,7 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
       id: ct.backendId, address: be ? `${be.addr}:${be.port}` : '(gone)', slot,
       affinity: !fe.affinityTimeout ? 'not used' : affinityNew ? 'miss (entry created)' : 'hit',
     };
-  } else if (before.conntrack.size && r.retval !== 2) {
+  } else if (fe.count > 0 && r.retval !== 2) {
     res.notes.push('no new flow: the packet matched an existing conntrack entry (its backend is kept)');
   }
   return res;
