@@ -4,7 +4,11 @@ import { Command, Option } from 'commander';
 import { DEFAULT_PIN_DIR } from '../agent/config.js';
 
 type Output = 'table' | 'json';
-export interface PinOptions { pinDir?: string; lab?: string; node?: string }
+export interface PinOptions {
+  pinDir?: string;
+  lab?: string;
+  node?: string;
+}
 
 /** The pin directory: --pin-dir, or a lab node's (default node1), or the agent's default. */
 export async function pinDirOf(o: PinOptions): Promise<{ pinDir: string; where: string }> {
@@ -13,7 +17,8 @@ export async function pinDirOf(o: PinOptions): Promise<{ pinDir: string; where: 
     const st = requireState(o.lab);
     const node = o.node ?? st.nodes[0]?.name;
     const agent = st.agents[node ?? ''];
-    if (!agent) throw new Error(`lab "${o.lab}" has no node "${node}" (nodes: ${st.nodes.map((n) => n.name).join(', ')})`);
+    if (!agent)
+      throw new Error(`lab "${o.lab}" has no node "${node}" (nodes: ${st.nodes.map((n) => n.name).join(', ')})`);
     return { pinDir: agent.pinDir, where: `lab ${o.lab} ${node} (${agent.pinDir})` };
   }
   const pinDir = o.pinDir ?? DEFAULT_PIN_DIR;
@@ -37,7 +42,10 @@ export function explainCommand(): Command {
       const { readPinnedMaps } = await import('../inspect/read.js');
       const { explain } = await import('../explain/explain.js');
       const found = explain(readPinnedMaps(pinDir), service);
-      if (!found.length) throw new Error(`no Service port "${service}" in the maps in ${pinDir} (\`switchyard inspect services\` lists them)`);
+      if (!found.length)
+        throw new Error(
+          `no Service port "${service}" in the maps in ${pinDir} (\`switchyard inspect services\` lists them)`,
+        );
       if (opts.output === 'json') {
         process.stdout.write(JSON.stringify(found, null, 2) + '\n');
         return;
@@ -53,7 +61,9 @@ export function diagnoseCommand(): Command {
     .argument('<service>', 'NAME or NAMESPACE/NAME')
     .requiredOption('--lab <name>', 'the lab to diagnose in (node mode is not there yet)')
     .option('--from <pod>', 'the client pod (default: the first ready "client" pod)')
-    .option('--port <port>', 'the port you connect to (checked against the Service port and targetPort)', (v) => Number(v))
+    .option('--port <port>', 'the port you connect to (checked against the Service port and targetPort)', (v) =>
+      Number(v),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (service: string, opts: { lab: string; from?: string; port?: number; output: Output }) => {
       const { Lab } = await import('../lab/lab.js');
@@ -62,7 +72,10 @@ export function diagnoseCommand(): Command {
       if (opts.output === 'json') process.stdout.write(JSON.stringify(checks, null, 2) + '\n');
       else {
         for (const c of checks) {
-          process.stdout.write(`${c.status === 'ok' ? '✓' : c.status === 'fail' ? '✗' : '·'} ${c.title}${c.detail ? `: ${c.detail}` : ''}\n`);
+          process.stdout.write(
+            `${c.status === 'ok' ? '✓' : c.status === 'fail' ? '✗' : '·'} ` +
+              `${c.title}${c.detail ? `: ${c.detail}` : ''}\n`,
+          );
           if (c.fix) process.stdout.write(`    → ${c.fix}\n`);
         }
       }
@@ -72,7 +85,8 @@ export function diagnoseCommand(): Command {
 
 function addrPort(v: string, what: string, needPort: boolean): { addr: string; port: number } {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(v);
-  if (!m || (needPort && !m[2])) throw new Error(`${what} "${v}": expected ADDR${needPort ? ':PORT' : '[:PORT]'} (IPv4)`);
+  if (!m || (needPort && !m[2]))
+    throw new Error(`${what} "${v}": expected ADDR${needPort ? ':PORT' : '[:PORT]'} (IPv4)`);
   return { addr: m[1], port: m[2] ? Number(m[2]) : 43210 };
 }
 
@@ -82,35 +96,70 @@ export function traceCommand(): Command {
     .requiredOption('--from <addr[:port]>', 'the client address (and port; default 43210)')
     .requiredOption('--to <addr:port>', 'the destination: a Service frontend, or anything')
     .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp']).default('tcp'))
-    .addOption(new Option('--device <dev>', 'which program: a pod veth (from_pod) or an uplink (from_netdev)').choices(['pod', 'netdev']).default('pod'))
-    .option('--netns <ns>', 'run inside this network namespace (the node\'s, for its routes); --lab sets it')
-    .option('--object <path>', 'the BPF object (default: the agent\'s)')
+    .addOption(
+      new Option('--device <dev>', 'which program: a pod veth (from_pod) or an uplink (from_netdev)')
+        .choices(['pod', 'netdev'])
+        .default('pod'),
+    )
+    .option('--netns <ns>', "run inside this network namespace (the node's, for its routes); --lab sets it")
+    .option('--object <path>', "the BPF object (default: the agent's)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (opts: PinOptions & { from: string; to: string; proto: 'tcp' | 'udp'; device: 'pod' | 'netdev'; netns?: string; object?: string; output: Output }) => {
-      const { pinDir, where } = await pinDirOf(opts);
-      let netns = opts.netns;
-      if (opts.lab && !netns) {
-        const { requireState } = await import('../lab/lab-state.js');
-        const st = requireState(opts.lab);
-        netns = st.nodes.find((n) => n.name === (opts.node ?? st.nodes[0]?.name))?.ns;
-      }
-      const { DEFAULT_BPF_OBJECT } = await import('../agent/config.js');
-      const { trace } = await import('../explain/trace.js');
-      const r = trace({
-        pinDir, object: opts.object ?? DEFAULT_BPF_OBJECT, from: addrPort(opts.from, '--from', false), to: addrPort(opts.to, '--to', true),
-        proto: opts.proto, device: opts.device, netns,
-      });
-      if (opts.output === 'json') { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); return; }
-      const out = [`Trace on ${where}, program ${r.program}${netns ? ` in ${netns}` : ''}`, `  packet in:  ${r.packetIn}`];
-      if (r.frontend) {
-        const f = r.frontend;
-        out.push(`  frontend:   ${f.service} (svc ${f.svcId}), set ${f.setId} gen ${f.gen}, ${f.count} backend(s)${f.policy.length ? `; ${f.policy.join('; ')}` : ''}`);
-      }
-      if (r.backend) out.push(`  backend:    ${r.backend.id} ${r.backend.address}${r.backend.slot ? `, slot ${r.backend.slot} of ${r.frontend?.count}` : ''}; affinity ${r.backend.affinity}`);
-      out.push(`  verdict:    ${r.verdict}`);
-      out.push(`  rewrite:    ${r.rewrite.join('; ') || 'none'}`);
-      if (r.packetOut) out.push(`  packet out: ${r.packetOut}`);
-      for (const n of r.notes) out.push(`  note: ${n}`);
-      process.stdout.write(out.join('\n') + '\n');
-    });
+    .action(
+      async (
+        opts: PinOptions & {
+          from: string;
+          to: string;
+          proto: 'tcp' | 'udp';
+          device: 'pod' | 'netdev';
+          netns?: string;
+          object?: string;
+          output: Output;
+        },
+      ) => {
+        const { pinDir, where } = await pinDirOf(opts);
+        let netns = opts.netns;
+        if (opts.lab && !netns) {
+          const { requireState } = await import('../lab/lab-state.js');
+          const st = requireState(opts.lab);
+          netns = st.nodes.find((n) => n.name === (opts.node ?? st.nodes[0]?.name))?.ns;
+        }
+        const { DEFAULT_BPF_OBJECT } = await import('../agent/config.js');
+        const { trace } = await import('../explain/trace.js');
+        const r = trace({
+          pinDir,
+          object: opts.object ?? DEFAULT_BPF_OBJECT,
+          from: addrPort(opts.from, '--from', false),
+          to: addrPort(opts.to, '--to', true),
+          proto: opts.proto,
+          device: opts.device,
+          netns,
+        });
+        if (opts.output === 'json') {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        const out = [
+          `Trace on ${where}, program ${r.program}${netns ? ` in ${netns}` : ''}`,
+          `  packet in:  ${r.packetIn}`,
+        ];
+        if (r.frontend) {
+          const f = r.frontend;
+          out.push(
+            `  frontend:   ${f.service} (svc ${f.svcId}), set ${f.setId} gen ${f.gen}, ${f.count} ` +
+              `backend(s)${f.policy.length ? `; ${f.policy.join('; ')}` : ''}`,
+          );
+        }
+        if (r.backend)
+          out.push(
+            `  backend:    ${r.backend.id} ${r.backend.address}` +
+              (r.backend.slot ? `, slot ${r.backend.slot} of ${r.frontend?.count}` : '') +
+                `; affinity ${r.backend.affinity}`,
+          );
+        out.push(`  verdict:    ${r.verdict}`);
+        out.push(`  rewrite:    ${r.rewrite.join('; ') || 'none'}`);
+        if (r.packetOut) out.push(`  packet out: ${r.packetOut}`);
+        for (const n of r.notes) out.push(`  note: ${n}`);
+        process.stdout.write(out.join('\n') + '\n');
+      },
+    );
 }

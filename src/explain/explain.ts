@@ -5,11 +5,35 @@
 // frontends of one port that disagree). Pure over the map contents (inspect/views.ts), so it works
 // from the pins alone, with the agent stopped, and is tested without a kernel.
 import { BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, SCOPE_EXTERNAL } from '../abi/index.js';
-import { affinityView, conntrackView, type AffinityRow, type ConntrackRow, type MapContents } from '../inspect/views.js';
+import {
+  affinityView,
+  conntrackView,
+  type AffinityRow,
+  type ConntrackRow,
+  type MapContents,
+} from '../inspect/views.js';
 
-export interface ExplainedFrontend { address: string; protocol: string; scope: 'internal' | 'external'; flags: string[]; setId: number; gen: number; count: number }
-export interface ExplainedSlot { slot: number; backendId?: number; backend?: string; local?: boolean }
-export interface ExplainedBackend { id: number; address: string; node: 'local' | 'remote'; state: 'active' | 'draining' }
+export interface ExplainedFrontend {
+  address: string;
+  protocol: string;
+  scope: 'internal' | 'external';
+  flags: string[];
+  setId: number;
+  gen: number;
+  count: number;
+}
+export interface ExplainedSlot {
+  slot: number;
+  backendId?: number;
+  backend?: string;
+  local?: boolean;
+}
+export interface ExplainedBackend {
+  id: number;
+  address: string;
+  node: 'local' | 'remote';
+  state: 'active' | 'draining';
+}
 export interface Explained {
   service: string;
   svcId: number;
@@ -39,7 +63,11 @@ export function matches(infoName: string, query: string): boolean {
 }
 
 function frontendFlags(flags: number): string[] {
-  return [flags & FE_NODEPORT ? 'nodeport' : '', flags & FE_LOCAL_ONLY ? 'local-only' : '', flags & FE_SOURCE_RANGES ? 'source-ranges' : ''].filter(Boolean);
+  return [
+    flags & FE_NODEPORT ? 'nodeport' : '',
+    flags & FE_LOCAL_ONLY ? 'local-only' : '',
+    flags & FE_SOURCE_RANGES ? 'source-ranges' : '',
+  ].filter(Boolean);
 }
 
 /** One Explained per service port whose name matches `query`, by svc id. Ports found only by a
@@ -62,14 +90,24 @@ function explainOne(m: MapContents, svcId: number): Explained {
   const info = m.services.get(svcId);
   const fes = m.frontends.filter(([, fe]) => fe.svcId === svcId);
   const drift: string[] = [];
-  const frontends = fes.map(([k, fe]): ExplainedFrontend => ({
-    address: `${k.addr}:${k.port}`, protocol: PROTO[k.proto] ?? String(k.proto), scope: k.scope === SCOPE_EXTERNAL ? 'external' : 'internal',
-    flags: frontendFlags(fe.flags), setId: fe.setId, gen: fe.gen, count: fe.count,
-  }));
+  const frontends = fes.map(
+    ([k, fe]): ExplainedFrontend => ({
+      address: `${k.addr}:${k.port}`,
+      protocol: PROTO[k.proto] ?? String(k.proto),
+      scope: k.scope === SCOPE_EXTERNAL ? 'external' : 'internal',
+      flags: frontendFlags(fe.flags),
+      setId: fe.setId,
+      gen: fe.gen,
+      count: fe.count,
+    }),
+  );
   const head = fes[0]?.[1];
   for (const f of frontends) {
     if (head && (f.setId !== head.setId || f.gen !== head.gen || f.count !== head.count)) {
-      drift.push(`frontend ${f.address}/${f.protocol} (${f.scope}) points at set ${f.setId} gen ${f.gen} count ${f.count}, the others at set ${head.setId} gen ${head.gen} count ${head.count}`);
+      drift.push(
+        `frontend ${f.address}/${f.protocol} (${f.scope}) points at set ${f.setId} gen ${f.gen} count ` +
+          `${f.count}, the others at set ${head.setId} gen ${head.gen} count ${head.count}`,
+      );
     }
   }
   const backends = new Map(m.backends);
@@ -81,33 +119,63 @@ function explainOne(m: MapContents, svcId: number): Explained {
   for (let i = 1; i <= count; i++) {
     const id = slotMap.get(i);
     const be = id === undefined ? undefined : backends.get(id);
-    if (id === undefined) drift.push(`slot ${i} of set ${setId} gen ${gen} is missing: the frontend counts ${count} members, so ~1/${count} of new connections find no backend and are dropped`);
-    else if (!be) drift.push(`slot ${i} of set ${setId} gen ${gen} names backend ${id}, which is not in the backends map: those connections are dropped`);
-    slots.push({ slot: i, backendId: id, ...(be ? { backend: `${be.addr}:${be.port}`, local: (be.flags & BE_LOCAL) !== 0 } : {}) });
+    if (id === undefined)
+      drift.push(
+        `slot ${i} of set ${setId} gen ${gen} is missing: the frontend counts ${count} members, so ~1/${count} ` +
+          `of new connections find no backend and are dropped`,
+      );
+    else if (!be)
+      drift.push(
+        `slot ${i} of set ${setId} gen ${gen} names backend ${id}, which is not in the backends map: those ` +
+          `connections are dropped`,
+      );
+    slots.push({
+      slot: i,
+      backendId: id,
+      ...(be ? { backend: `${be.addr}:${be.port}`, local: (be.flags & BE_LOCAL) !== 0 } : {}),
+    });
   }
   for (const [k] of m.slots) {
-    if (k.setId === setId && k.gen === gen && k.slot > count) drift.push(`slot ${k.slot} of set ${setId} gen ${gen} is beyond the frontend's count ${count} (a leftover; harmless but unexpected)`);
+    if (k.setId === setId && k.gen === gen && k.slot > count)
+      drift.push(
+        `slot ${k.slot} of set ${setId} gen ${gen} is beyond the frontend's count ${count} (a leftover; ` +
+          `harmless but unexpected)`,
+      );
   }
   if (!info) drift.push(`svc id ${svcId} has no service_info entry (its name is unknown to inspect)`);
   // Backends of this set in any generation: the current ones are active; older ones drain (their flows finish).
   const inSet = new Map<number, 'active' | 'draining'>();
-  for (const [k, id] of m.slots) if (k.setId === setId) inSet.set(id, k.gen === gen ? 'active' : (inSet.get(id) ?? 'draining'));
+  for (const [k, id] of m.slots)
+    if (k.setId === setId) inSet.set(id, k.gen === gen ? 'active' : (inSet.get(id) ?? 'draining'));
   for (const s of slots) if (s.backendId !== undefined) inSet.set(s.backendId, 'active');
   const name = info?.name ?? `svc#${svcId}`;
   const st = m.stats.get(svcId);
   return {
-    service: name, svcId, type: info?.type ?? 'ClusterIP', frontends,
+    service: name,
+    svcId,
+    type: info?.type ?? 'ClusterIP',
+    frontends,
     set: { id: setId, gen, count, slots },
-    backends: [...inSet].filter(([id]) => backends.has(id)).map(([id, state]) => {
-      const be = backends.get(id)!;
-      return { id, address: `${be.addr}:${be.port}`, node: (be.flags & BE_LOCAL) !== 0 ? 'local' as const : 'remote' as const, state };
-    }).sort((a, b) => a.id - b.id),
+    backends: [...inSet]
+      .filter(([id]) => backends.has(id))
+      .map(([id, state]) => {
+        const be = backends.get(id)!;
+        return {
+          id,
+          address: `${be.addr}:${be.port}`,
+          node: (be.flags & BE_LOCAL) !== 0 ? ('local' as const) : ('remote' as const),
+          state,
+        };
+      })
+      .sort((a, b) => a.id - b.id),
     affinityTimeoutSeconds: head?.affinityTimeout ?? 0,
     affinity: affinityView(m).filter((a) => a.service === name),
     flows: conntrackView(m).filter((c) => c.service === name),
     counters: {
-      packets: Number(st?.packets ?? 0n), bytes: Number(st?.bytes ?? 0n),
-      newConnections: Number(st?.newFlows ?? 0n), noEndpointRejects: Number(st?.noBackend ?? 0n),
+      packets: Number(st?.packets ?? 0n),
+      bytes: Number(st?.bytes ?? 0n),
+      newConnections: Number(st?.newFlows ?? 0n),
+      noEndpointRejects: Number(st?.noBackend ?? 0n),
     },
     drift,
   };

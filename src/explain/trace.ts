@@ -8,7 +8,15 @@
 // What the run wrote is read first, as that is how we know the chosen backend and the affinity.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FE_LOCAL_ONLY, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, type CtEntry } from '../abi/index.js';
+import {
+  FE_LOCAL_ONLY,
+  FE_SOURCE_RANGES,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_EXTERNAL,
+  SCOPE_INTERNAL,
+  type CtEntry,
+} from '../abi/index.js';
 import { BpfObject, inNetns, silenceLibbpf, testRun } from '../bpf/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import { buildPacket, parsePacket, type ParsedPacket } from '../net/packet.js';
@@ -43,10 +51,14 @@ type Mutable = (typeof MUTABLE)[number];
 
 /** Every entry of the maps the program writes, as (encoded key → value) for restore and compare. */
 function snapshot(m: DataplaneMaps): Record<Mutable, Map<string, { key: unknown; value: unknown }>> {
-  const take = <K, V>(entries: Array<[K, V]>) => new Map(entries.map(([key, value]) => [JSON.stringify(key, big), { key, value }]));
+  const take = <K, V>(entries: Array<[K, V]>) =>
+    new Map(entries.map(([key, value]) => [JSON.stringify(key, big), { key, value }]));
   return {
-    conntrack: take(m.conntrack.entries()), affinity: take(m.affinity.entries()), frags: take(m.frags.entries()),
-    stats: take(m.stats.entries()), counters: take(m.counters.entries()),
+    conntrack: take(m.conntrack.entries()),
+    affinity: take(m.affinity.entries()),
+    frags: take(m.frags.entries()),
+    stats: take(m.stats.entries()),
+    counters: take(m.counters.entries()),
   };
 }
 const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
@@ -69,15 +81,21 @@ function restore(m: DataplaneMaps, before: ReturnType<typeof snapshot>, after: R
 }
 
 function describePacket(p: ParsedPacket): string {
-  const l4 = p.tcp ? `TCP ${p.ip.src}:${p.tcp.sport} → ${p.ip.dst}:${p.tcp.dport} [${p.tcp.flags}]${p.tcp.checksumOk ? '' : ' BAD-CSUM'}`
-    : p.udp ? `UDP ${p.ip.src}:${p.udp.sport} → ${p.ip.dst}:${p.udp.dport}${p.udp.checksumOk ? '' : ' BAD-CSUM'}`
-    : p.icmp ? `ICMP type ${p.icmp.type} code ${p.icmp.code} ${p.ip.src} → ${p.ip.dst}` : `proto ${p.ip.proto} ${p.ip.src} → ${p.ip.dst}`;
+  const l4 = p.tcp
+    ? `TCP ${p.ip.src}:${p.tcp.sport} → ${p.ip.dst}:${p.tcp.dport} ` +
+      `[${p.tcp.flags}]${p.tcp.checksumOk ? '' : ' BAD-CSUM'}`
+    : p.udp
+      ? `UDP ${p.ip.src}:${p.udp.sport} → ${p.ip.dst}:${p.udp.dport}${p.udp.checksumOk ? '' : ' BAD-CSUM'}`
+      : p.icmp
+        ? `ICMP type ${p.icmp.type} code ${p.icmp.code} ${p.ip.src} → ${p.ip.dst}`
+        : `proto ${p.ip.proto} ${p.ip.src} → ${p.ip.dst}`;
   return `${l4}, ttl ${p.ip.ttl}, ${p.eth.src} → ${p.eth.dst}${p.ip.checksumOk ? '' : ', BAD IP CSUM'}`;
 }
 
 /** Runs the trace; opens the object with the pinned maps and closes it (pins it made are removed). */
 export function trace(req: TraceRequest): TraceResult {
-  if (!existsSync(join(req.pinDir, 'frontends'))) throw new Error(`no Switchyard maps pinned in ${req.pinDir}: is the agent running with --pin-dir ${req.pinDir}?`);
+  if (!existsSync(join(req.pinDir, 'frontends')))
+    throw new Error(`no Switchyard maps pinned in ${req.pinDir}: is the agent running with --pin-dir ${req.pinDir}?`);
   silenceLibbpf();
   const pinsBefore = new Set(readdirSync(req.pinDir));
   const obj = BpfObject.open(req.object, { pinDir: req.pinDir });
@@ -95,7 +113,9 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
   const proto = req.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
   const packet = buildPacket({
     ip: { src: req.from.addr, dst: req.to.addr, ttl: 64, id: 1 },
-    ...(req.proto === 'tcp' ? { tcp: { sport: req.from.port, dport: req.to.port, flags: 'S' } } : { udp: { sport: req.from.port, dport: req.to.port } }),
+    ...(req.proto === 'tcp'
+      ? { tcp: { sport: req.from.port, dport: req.to.port, flags: 'S' } }
+      : { udp: { sport: req.from.port, dport: req.to.port } }),
     ...(req.proto === 'udp' ? { payload: Buffer.from('switchyard trace') } : {}),
   });
   const scope = req.device === 'pod' ? SCOPE_INTERNAL : SCOPE_EXTERNAL;
@@ -107,8 +127,17 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
   const created = [...after.conntrack].filter(([k]) => !before.conntrack.has(k)).map(([, e]) => e.value as CtEntry);
   const affinityNew = [...after.affinity.keys()].some((k) => !before.affinity.has(k));
   const undone = restore(m, before, after);
-  const res: TraceResult = { program, verdict: VERDICTS[r.retval] ?? `verdict ${r.retval}`, rewrite: [], packetIn: describePacket(parsePacket(packet)), notes: [] };
-  res.notes.push(`${undone} map entr${undone === 1 ? 'y written by the run was' : 'ies written by the run were'} put back: no state left`);
+  const res: TraceResult = {
+    program,
+    verdict: VERDICTS[r.retval] ?? `verdict ${r.retval}`,
+    rewrite: [],
+    packetIn: describePacket(parsePacket(packet)),
+    notes: [],
+  };
+  res.notes.push(
+    `${undone} map entr${undone === 1 ? 'y written by the run was' : 'ies written by the run were'} put back: ` +
+      `no state left`,
+  );
   try {
     res.decoded = parsePacket(r.data);
     res.packetOut = describePacket(res.decoded);
@@ -116,29 +145,48 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
     const i = parsePacket(packet);
     const op = o.tcp ?? o.udp;
     const ip = i.tcp ?? i.udp;
-    if (o.icmp && !i.icmp) res.rewrite.push(`none: answered with ICMP type ${o.icmp.type} code ${o.icmp.code} back to ${o.ip.dst} (a reject)`);
-    else if (o.ip.src !== i.ip.src || op?.sport !== ip?.sport) res.rewrite.push(`source ${i.ip.src}:${ip?.sport} → ${o.ip.src}:${op?.sport}`);
-    if (!o.icmp && (o.ip.dst !== i.ip.dst || op?.dport !== ip?.dport)) res.rewrite.push(`destination ${i.ip.dst}:${ip?.dport} → ${o.ip.dst}:${op?.dport}`);
+    if (o.icmp && !i.icmp)
+      res.rewrite.push(
+        `none: answered with ICMP type ${o.icmp.type} code ${o.icmp.code} back to ${o.ip.dst} (a reject)`,
+      );
+    else if (o.ip.src !== i.ip.src || op?.sport !== ip?.sport)
+      res.rewrite.push(`source ${i.ip.src}:${ip?.sport} → ${o.ip.src}:${op?.sport}`);
+    if (!o.icmp && (o.ip.dst !== i.ip.dst || op?.dport !== ip?.dport))
+      res.rewrite.push(`destination ${i.ip.dst}:${ip?.dport} → ${o.ip.dst}:${op?.dport}`);
   } catch (err) {
     res.notes.push(`packet out not decoded: ${(err as Error).message}`);
   }
   if (!fe) {
-    res.notes.push(`no ${scope === SCOPE_INTERNAL ? 'internal' : 'external'} frontend ${req.to.addr}:${req.to.port}/${req.proto.toUpperCase()}: not a Service, the packet passes untouched`);
+    res.notes.push(
+      `no ${scope === SCOPE_INTERNAL ? 'internal' : 'external'} frontend ` +
+        `${req.to.addr}:${req.to.port}/${req.proto.toUpperCase()}: not a Service, the packet passes untouched`,
+    );
     return res;
   }
   const info = m.serviceInfo.get(fe.svcId);
   res.frontend = {
-    service: info?.name ?? `svc#${fe.svcId}`, svcId: fe.svcId, setId: fe.setId, gen: fe.gen, count: fe.count,
-    policy: [fe.flags & FE_LOCAL_ONLY ? 'externalTrafficPolicy Local: local backends only' : '', fe.flags & FE_SOURCE_RANGES ? 'loadBalancerSourceRanges checked' : '',
-      fe.affinityTimeout ? `ClientIP affinity ${fe.affinityTimeout}s` : ''].filter(Boolean),
+    service: info?.name ?? `svc#${fe.svcId}`,
+    svcId: fe.svcId,
+    setId: fe.setId,
+    gen: fe.gen,
+    count: fe.count,
+    policy: [
+      fe.flags & FE_LOCAL_ONLY ? 'externalTrafficPolicy Local: local backends only' : '',
+      fe.flags & FE_SOURCE_RANGES ? 'loadBalancerSourceRanges checked' : '',
+      fe.affinityTimeout ? `ClientIP affinity ${fe.affinityTimeout}s` : '',
+    ].filter(Boolean),
   };
   if (fe.count === 0) res.notes.push('the backend set is empty: no ready endpoints, the connection is rejected');
   const ct = created.find((e) => e.backendId !== 0) ?? created[0];
   if (ct) {
     const be = m.backends.get(ct.backendId);
-    const slot = m.slots.entries().find(([k, id]) => k.setId === fe.setId && k.gen === fe.gen && id === ct.backendId)?.[0].slot;
+    const slot = m.slots
+      .entries()
+      .find(([k, id]) => k.setId === fe.setId && k.gen === fe.gen && id === ct.backendId)?.[0].slot;
     res.backend = {
-      id: ct.backendId, address: be ? `${be.addr}:${be.port}` : '(gone)', slot,
+      id: ct.backendId,
+      address: be ? `${be.addr}:${be.port}` : '(gone)',
+      slot,
       affinity: !fe.affinityTimeout ? 'not used' : affinityNew ? 'miss (entry created)' : 'hit',
     };
   } else if (fe.count > 0 && r.retval !== 2) {

@@ -10,7 +10,10 @@ export const NETNS_ETC = '/etc/netns';
 
 /** The pod's resolv.conf: ndots:5 as the kubelet writes it, so short names try the search path first. */
 export function resolvConf(namespace: string): string {
-  return `search ${namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${CLUSTER_DNS}\noptions ndots:5\n`;
+  return (
+    `search ${namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver ` +
+    `${CLUSTER_DNS}\noptions ndots:5\n`
+  );
 }
 
 export function writePodEtc(netns: string, namespace: string): void {
@@ -24,7 +27,10 @@ export function removePodEtc(netns: string): void {
 }
 
 type Raw = Record<string, unknown>;
-interface SvcLike { metadata: { name: string; namespace?: string }; spec?: unknown }
+interface SvcLike {
+  metadata: { name: string; namespace?: string };
+  spec?: unknown;
+}
 
 /**
  * The environment the kubelet gives a container for the Services of its namespace that exist when
@@ -35,7 +41,9 @@ interface SvcLike { metadata: { name: string; namespace?: string }; spec?: unkno
  */
 export function serviceEnv(services: SvcLike[], namespace: string): Record<string, string> {
   const env: Record<string, string> = {};
-  const mine = services.filter((s) => (s.metadata.namespace || 'default') === namespace).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const mine = services
+    .filter((s) => (s.metadata.namespace || 'default') === namespace)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const s of mine) {
     const spec = (s.spec ?? {}) as Raw;
     const ip = spec.clusterIP as string | undefined;
@@ -45,7 +53,8 @@ export function serviceEnv(services: SvcLike[], namespace: string): Record<strin
     const name = s.metadata.name.toUpperCase().replace(/-/g, '_');
     env[`${name}_SERVICE_HOST`] = ip;
     env[`${name}_SERVICE_PORT`] = String(ports[0].port);
-    for (const p of ports) if (p.name) env[`${name}_SERVICE_PORT_${String(p.name).toUpperCase().replace(/-/g, '_')}`] = String(p.port);
+    for (const p of ports)
+      if (p.name) env[`${name}_SERVICE_PORT_${String(p.name).toUpperCase().replace(/-/g, '_')}`] = String(p.port);
     const proto = (p: Raw) => String(p.protocol ?? 'TCP').toLowerCase();
     env[`${name}_PORT`] = `${proto(ports[0])}://${ip}:${ports[0].port}`;
     for (const p of ports) {

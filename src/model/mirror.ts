@@ -14,7 +14,17 @@
 //   endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io.
 
 type Raw = Record<string, unknown>;
-interface Obj { metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; [k: string]: unknown }; [k: string]: unknown }
+interface Obj {
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    uid?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
 
 export const MIRROR_MANAGED_BY = 'endpointslicemirroring-controller.k8s.io';
 export const MAX_ADDRESSES_PER_SUBSET = 1000;
@@ -67,13 +77,23 @@ function toEndpoint(a: Raw, ready: boolean): Raw {
 
 /** The slices of one Endpoints object (already known to be mirrored). */
 function mirrorOne(ep: Obj, out: MirrorResult): void {
-  const labels: Record<string, string> = { ...(ep.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: ep.metadata.name, [MANAGED_BY_LABEL]: MIRROR_MANAGED_BY };
+  const labels: Record<string, string> = {
+    ...(ep.metadata.labels ?? {}),
+    [SERVICE_NAME_LABEL]: ep.metadata.name,
+    [MANAGED_BY_LABEL]: MIRROR_MANAGED_BY,
+  };
   arr(ep.subsets).forEach((subset, i) => {
-    const all = [...arr(subset.addresses).map((a) => ({ a, ready: true })), ...arr(subset.notReadyAddresses).map((a) => ({ a, ready: false }))];
+    const all = [
+      ...arr(subset.addresses).map((a) => ({ a, ready: true })),
+      ...arr(subset.notReadyAddresses).map((a) => ({ a, ready: false })),
+    ];
     const kept = all.slice(0, MAX_ADDRESSES_PER_SUBSET);
-    if (all.length > kept.length) out.truncated.push({ namespace: nsOf(ep), name: ep.metadata.name, subset: i, dropped: all.length - kept.length });
+    if (all.length > kept.length)
+      out.truncated.push({ namespace: nsOf(ep), name: ep.metadata.name, subset: i, dropped: all.length - kept.length });
     const ports = arr(subset.ports).map((p) => ({
-      name: String(p.name ?? ''), port: Number(p.port), protocol: String(p.protocol ?? 'TCP'),
+      name: String(p.name ?? ''),
+      port: Number(p.port),
+      protocol: String(p.protocol ?? 'TCP'),
       ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
     }));
     for (const family of ['IPv4', 'IPv6']) {
@@ -81,12 +101,19 @@ function mirrorOne(ep: Obj, out: MirrorResult): void {
       const mine = kept.filter(({ a }) => familyOf(String(a.ip ?? '')) === family);
       if (!mine.length) continue;
       out.slices.push({
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
         metadata: {
-          name: sliceName(ep.metadata.name, i, family), namespace: nsOf(ep), labels,
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Endpoints', name: ep.metadata.name, uid: ep.metadata.uid, controller: true }],
+          name: sliceName(ep.metadata.name, i, family),
+          namespace: nsOf(ep),
+          labels,
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'Endpoints', name: ep.metadata.name, uid: ep.metadata.uid, controller: true },
+          ],
         },
-        addressType: family, ports, endpoints: mine.map(({ a, ready }) => toEndpoint(a, ready)),
+        addressType: family,
+        ports,
+        endpoints: mine.map(({ a, ready }) => toEndpoint(a, ready)),
       });
     }
   });

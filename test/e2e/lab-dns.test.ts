@@ -13,7 +13,11 @@ const NAME = `d${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
 
 function lab(sub: string, ...args: string[]): string {
   try {
-    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
+    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`lab ${sub} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
@@ -22,9 +26,17 @@ function lab(sub: string, ...args: string[]): string {
 const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
 const inClient = (...argv: string[]) => lab('exec', 'client', '--', ...argv);
 /** dig's short answer lines from the client pod, sorted. */
-const dig = (...args: string[]) => inClient('dig', '+search', '+short', '+time=1', '+tries=3', ...args)
-  .split('\n').map((l) => l.trim()).filter(Boolean).sort();
-const readyIps = (s: LabStatus, svc: string) => s.services.find((x) => x.name === svc)!.endpoints.map((e) => e.split(':')[0]).sort();
+const dig = (...args: string[]) =>
+  inClient('dig', '+search', '+short', '+time=1', '+tries=3', ...args)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
+const readyIps = (s: LabStatus, svc: string) =>
+  s.services
+    .find((x) => x.name === svc)!
+    .endpoints.map((e) => e.split(':')[0])
+    .sort();
 
 describeRoot('lab cluster DNS', () => {
   let first: LabStatus;
@@ -32,7 +44,8 @@ describeRoot('lab cluster DNS', () => {
 
   beforeAll(() => {
     // dig comes with dnsutils (the Makefile's DEB_PKGS): missing, it is a setup error, not a skip.
-    if (spawnSync('dig', ['-v'], { stdio: 'ignore' }).status !== 0) throw new Error('dig not found: make deps installs dnsutils');
+    if (spawnSync('dig', ['-v'], { stdio: 'ignore' }).status !== 0)
+      throw new Error('dig not found: make deps installs dnsutils');
     lab('up');
     first = status();
     netns = first.pods.map((p) => p.netns);
@@ -62,7 +75,11 @@ describeRoot('lab cluster DNS', () => {
   });
 
   it('answers NXDOMAIN for a name that is no Service', () => {
-    const r = spawnSync(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, 'client', '--', 'dig', 'nope.default.svc.cluster.local'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'lab', 'exec', '--name', NAME, 'client', '--', 'dig', 'nope.default.svc.cluster.local'],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout).toContain('status: NXDOMAIN');
   });
 
@@ -74,7 +91,9 @@ describeRoot('lab cluster DNS', () => {
     const want = readyIps(status(), 'myapp-svc-headless');
     expect(want).toHaveLength(2);
     let got: string[] = [];
-    while (Date.now() - t0 < 2000 && JSON.stringify(got = dig('myapp-svc-headless')) !== JSON.stringify(want)) { /* poll */ }
+    while (Date.now() - t0 < 2000 && JSON.stringify((got = dig('myapp-svc-headless'))) !== JSON.stringify(want)) {
+      /* poll */
+    }
     expect(got).toEqual(want);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
@@ -84,8 +103,12 @@ describeRoot('lab cluster DNS', () => {
   });
 
   it('answers SRV for a named port', () => {
-    expect(dig('_http._tcp.myapp-sticky.default.svc.cluster.local', 'SRV')).toEqual(['0 100 80 myapp-sticky.default.svc.cluster.local.']);
-    expect(dig('_echo._udp.echo-udp.default.svc.cluster.local', 'SRV')).toEqual(['0 100 53 echo-udp.default.svc.cluster.local.']);
+    expect(dig('_http._tcp.myapp-sticky.default.svc.cluster.local', 'SRV')).toEqual([
+      '0 100 80 myapp-sticky.default.svc.cluster.local.',
+    ]);
+    expect(dig('_echo._udp.echo-udp.default.svc.cluster.local', 'SRV')).toEqual([
+      '0 100 53 echo-udp.default.svc.cluster.local.',
+    ]);
   });
 
   it('answers over TCP too, through the Service', () => {

@@ -39,7 +39,7 @@ describeRoot('lab Endpoints objects', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('mirrors the example Endpoints into the Service\'s slice: the external address', () => {
+  it("mirrors the example Endpoints into the Service's slice: the external address", () => {
     const svc = first.services.find((s) => s.name === 'external-web')!;
     expect(svc.endpoints).toEqual(['10.250.0.200:80']);
     expect(svc.clusterIP).toMatch(/^10\.96\./);

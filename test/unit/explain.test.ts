@@ -8,15 +8,27 @@ import type { MapContents } from '../../src/inspect/views.js';
 function contents(): MapContents {
   return {
     frontends: [
-      [{ addr: '10.96.0.20', port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL }, { svcId: 1, setId: 1, affinityTimeout: 0, count: 2, gen: 1, flags: 0 }],
-      [{ addr: '10.250.0.11', port: 30080, proto: IPPROTO_TCP, scope: SCOPE_EXTERNAL }, { svcId: 1, setId: 1, affinityTimeout: 0, count: 2, gen: 1, flags: FE_NODEPORT }],
+      [
+        { addr: '10.96.0.20', port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL },
+        { svcId: 1, setId: 1, affinityTimeout: 0, count: 2, gen: 1, flags: 0 },
+      ],
+      [
+        { addr: '10.250.0.11', port: 30080, proto: IPPROTO_TCP, scope: SCOPE_EXTERNAL },
+        { svcId: 1, setId: 1, affinityTimeout: 0, count: 2, gen: 1, flags: FE_NODEPORT },
+      ],
     ],
     slots: [
-      [{ setId: 1, slot: 1, gen: 1 }, 7], [{ setId: 1, slot: 2, gen: 1 }, 8],
+      [{ setId: 1, slot: 1, gen: 1 }, 7],
+      [{ setId: 1, slot: 2, gen: 1 }, 8],
       [{ setId: 1, slot: 1, gen: 0 }, 6], // the previous generation: backend 6 drains
     ],
-    backends: [[6, { addr: '10.244.1.5', port: 8080, flags: 0 }], [7, { addr: '10.244.1.6', port: 8080, flags: BE_LOCAL }], [8, { addr: '10.244.2.6', port: 8080, flags: 0 }]],
-    conntrack: [], affinity: [],
+    backends: [
+      [6, { addr: '10.244.1.5', port: 8080, flags: 0 }],
+      [7, { addr: '10.244.1.6', port: 8080, flags: BE_LOCAL }],
+      [8, { addr: '10.244.2.6', port: 8080, flags: 0 }],
+    ],
+    conntrack: [],
+    affinity: [],
     stats: new Map([[1, { packets: 10n, bytes: 900n, newFlows: 3n, noBackend: 1n }]]),
     services: new Map([[1, { name: 'default/web:http/TCP', type: 'NodePort' }]]),
     nowNs: 10n ** 12n,
@@ -35,10 +47,24 @@ describe('explain', () => {
 
   it('shows frontends by scope, the set in slot order, active and draining backends, counters; no drift', () => {
     const [e] = explain(contents(), 'web');
-    expect(e.frontends.map((f) => [f.scope, f.address, f.flags])).toEqual([['internal', '10.96.0.20:80', []], ['external', '10.250.0.11:30080', ['nodeport']]]);
-    expect(e.set).toEqual({ id: 1, gen: 1, count: 2, slots: [
-      { slot: 1, backendId: 7, backend: '10.244.1.6:8080', local: true }, { slot: 2, backendId: 8, backend: '10.244.2.6:8080', local: false }] });
-    expect(e.backends.map((b) => [b.id, b.node, b.state])).toEqual([[6, 'remote', 'draining'], [7, 'local', 'active'], [8, 'remote', 'active']]);
+    expect(e.frontends.map((f) => [f.scope, f.address, f.flags])).toEqual([
+      ['internal', '10.96.0.20:80', []],
+      ['external', '10.250.0.11:30080', ['nodeport']],
+    ]);
+    expect(e.set).toEqual({
+      id: 1,
+      gen: 1,
+      count: 2,
+      slots: [
+        { slot: 1, backendId: 7, backend: '10.244.1.6:8080', local: true },
+        { slot: 2, backendId: 8, backend: '10.244.2.6:8080', local: false },
+      ],
+    });
+    expect(e.backends.map((b) => [b.id, b.node, b.state])).toEqual([
+      [6, 'remote', 'draining'],
+      [7, 'local', 'active'],
+      [8, 'remote', 'active'],
+    ]);
     expect(e.counters).toEqual({ packets: 10, bytes: 900, newConnections: 3, noEndpointRejects: 1 });
     expect(e.drift).toEqual([]);
   });

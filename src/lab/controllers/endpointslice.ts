@@ -10,7 +10,11 @@ import type { Lab } from '../lab.js';
 /** Writes the slices that changed, deletes orphans. Returns the time of the change (for
  *  waitAgentsSynced) or undefined when nothing changed. */
 export async function syncSlices(lab: Lab): Promise<number | undefined> {
-  const [services, slices, endpoints] = await Promise.all([lab.api.list('Service'), lab.api.list('EndpointSlice'), lab.api.list('Endpoints')]);
+  const [services, slices, endpoints] = await Promise.all([
+    lab.api.list('Service'),
+    lab.api.list('EndpointSlice'),
+    lab.api.list('Endpoints'),
+  ]);
   const mirrored = mirrorEndpoints(endpoints, services);
   for (const t of mirrored.truncated) {
     lab.say(`endpoints/${t.name}: subset ${t.subset} has more than 1000 addresses; ${t.dropped} not mirrored`);
@@ -19,14 +23,17 @@ export async function syncSlices(lab: Lab): Promise<number | undefined> {
   const at = Date.now();
   let changed = false;
   for (const s of desired) {
-    const have = slices.find((x) => x.metadata.name === s.metadata.name && x.metadata.namespace === s.metadata.namespace);
+    const have = slices.find(
+      (x) => x.metadata.name === s.metadata.name && x.metadata.namespace === s.metadata.namespace,
+    );
     if (have && sliceContent(have) === sliceContent(s)) continue;
     await lab.api.apply(stampTrigger(s, new Date(at)));
     changed = true;
   }
   for (const s of slices) {
     if (!(isManagedSlice(s) || isMirroredSlice(s))) continue;
-    if (desired.some((d) => d.metadata.name === s.metadata.name && d.metadata.namespace === s.metadata.namespace)) continue;
+    if (desired.some((d) => d.metadata.name === s.metadata.name && d.metadata.namespace === s.metadata.namespace))
+      continue;
     await lab.api.delete('EndpointSlice', s.metadata.namespace, s.metadata.name);
     changed = true;
   }

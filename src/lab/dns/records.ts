@@ -8,9 +8,17 @@ export const ZONE = 'cluster.local';
 export const TTL = 5;
 
 type Raw = Record<string, unknown>;
-export interface KubeLike { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown }
+export interface KubeLike {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+}
 
-export interface DnsAnswer { rcode: 'NOERROR' | 'NXDOMAIN'; answers: Answer[]; additionals: Answer[]; authorities: Answer[] }
+export interface DnsAnswer {
+  rcode: 'NOERROR' | 'NXDOMAIN';
+  answers: Answer[];
+  additionals: Answer[];
+  authorities: Answer[];
+}
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -20,14 +28,29 @@ const nsOf = (o: KubeLike) => o.metadata.namespace || 'default';
 /** The negative answers' SOA, so resolvers may cache NXDOMAIN/NODATA for TTL seconds. */
 export function soa(): Answer {
   return {
-    name: ZONE, type: 'SOA', ttl: TTL,
-    data: { mname: `ns.dns.${ZONE}`, rname: `hostmaster.${ZONE}`, serial: 1, refresh: 7200, retry: 1800, expire: 86400, minimum: TTL },
+    name: ZONE,
+    type: 'SOA',
+    ttl: TTL,
+    data: {
+      mname: `ns.dns.${ZONE}`,
+      rname: `hostmaster.${ZONE}`,
+      serial: 1,
+      refresh: 7200,
+      retry: 1800,
+      expire: 86400,
+      minimum: TTL,
+    },
   };
 }
 
 /** The ready addresses of a Service's slices, with the slice port of each name ('' unnamed). */
-function readyEndpoints(slices: KubeLike[], svc: KubeLike): { ips: string[]; ports: Array<{ name: string; port: number; protocol: string }> } {
-  const mine = slices.filter((s) => nsOf(s) === nsOf(svc) && s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name);
+function readyEndpoints(
+  slices: KubeLike[],
+  svc: KubeLike,
+): { ips: string[]; ports: Array<{ name: string; port: number; protocol: string }> } {
+  const mine = slices.filter(
+    (s) => nsOf(s) === nsOf(svc) && s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name,
+  );
   const ips = new Set<string>();
   const ports: Array<{ name: string; port: number; protocol: string }> = [];
   for (const s of mine) {
@@ -51,13 +74,19 @@ function ipOrder(a: string, b: string): number {
 const dashed = (ip: string) => ip.replace(/\./g, '-');
 
 /** Where a name points inside the zone: a Service, optionally a headless endpoint's hostname or an SRV port. */
-interface Parsed { svc: string; ns: string; endpoint?: string; srv?: { port: string; proto: string } }
+interface Parsed {
+  svc: string;
+  ns: string;
+  endpoint?: string;
+  srv?: { port: string; proto: string };
+}
 
 function parseName(name: string): Parsed | undefined {
   const labels = name.toLowerCase().replace(/\.$/, '').split('.');
   const zone = ZONE.split('.');
   if (labels.length < zone.length + 3) return undefined;
-  if (labels.slice(-zone.length).join('.') !== ZONE || labels[labels.length - zone.length - 1] !== 'svc') return undefined;
+  if (labels.slice(-zone.length).join('.') !== ZONE || labels[labels.length - zone.length - 1] !== 'svc')
+    return undefined;
   const rest = labels.slice(0, -zone.length - 1); // [...prefix, svc, ns]
   const ns = rest.pop()!;
   const svc = rest.pop()!;
@@ -110,15 +139,28 @@ export function answer(q: Question, services: KubeLike[], slices: KubeLike[]): D
 }
 
 /** SRV _port._proto.svc.ns.svc.zone: the Service itself for a cluster IP, each ready pod if headless. */
-function srvAnswer(q: Question, p: Parsed, svc: KubeLike, fqdn: string,
-  eps: ReturnType<typeof readyEndpoints>, out: DnsAnswer): boolean {
+function srvAnswer(
+  q: Question,
+  p: Parsed,
+  svc: KubeLike,
+  fqdn: string,
+  eps: ReturnType<typeof readyEndpoints>,
+  out: DnsAnswer,
+): boolean {
   const ports = (specOf(svc).ports as Raw[] | undefined) ?? [];
-  const port = ports.find((x) => String(x.name ?? '').toLowerCase() === p.srv!.port
-    && String(x.protocol ?? 'TCP').toLowerCase() === p.srv!.proto);
+  const port = ports.find(
+    (x) =>
+      String(x.name ?? '').toLowerCase() === p.srv!.port && String(x.protocol ?? 'TCP').toLowerCase() === p.srv!.proto,
+  );
   if (!port) return false;
   if (q.type !== 'SRV') return true;
   if (specOf(svc).clusterIP !== 'None') {
-    out.answers.push({ name: q.name, type: 'SRV', ttl: TTL, data: { priority: 0, weight: 100, port: Number(port.port), target: fqdn } });
+    out.answers.push({
+      name: q.name,
+      type: 'SRV',
+      ttl: TTL,
+      data: { priority: 0, weight: 100, port: Number(port.port), target: fqdn },
+    });
     out.additionals.push(a(fqdn, String(specOf(svc).clusterIP)));
     return true;
   }

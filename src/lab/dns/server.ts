@@ -10,7 +10,11 @@ import { answer } from './records.js';
 import { Watcher } from './watch.js';
 
 const { values } = parseArgs({
-  options: { socket: { type: 'string' }, token: { type: 'string', default: '' }, port: { type: 'string', default: '53' } },
+  options: {
+    socket: { type: 'string' },
+    token: { type: 'string', default: '' },
+    port: { type: 'string', default: '53' },
+  },
 });
 if (!values.socket) throw new Error('dns server: --socket (the lab API server admin socket) is required');
 const log = (msg: string) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg })}\n`);
@@ -25,12 +29,21 @@ const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
 /** A query in, the encoded response out (undefined for what is not a query at all). */
 function respond(msg: Buffer): Buffer | undefined {
   let q: dnsPacket.DecodedPacket;
-  try { q = dnsPacket.decode(msg); } catch { return undefined; }
+  try {
+    q = dnsPacket.decode(msg);
+  } catch {
+    return undefined;
+  }
   if (q.type !== 'query') return undefined;
   const base = (q.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
-  const reply = (rcode: number, rest: Partial<dnsPacket.Packet> = {}) => dnsPacket.encode({
-    type: 'response', id: q.id, flags: base | dnsPacket.AUTHORITATIVE_ANSWER | rcode, questions: q.questions, ...rest,
-  });
+  const reply = (rcode: number, rest: Partial<dnsPacket.Packet> = {}) =>
+    dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: base | dnsPacket.AUTHORITATIVE_ANSWER | rcode,
+      questions: q.questions,
+      ...rest,
+    });
   const question = q.questions?.[0];
   if (!question || q.questions!.length !== 1) return reply(RCODE.NOTIMP);
   // Until both lists are in, an answer could be a wrong NXDOMAIN: SERVFAIL makes the client retry.
@@ -44,7 +57,10 @@ udp.on('message', (msg, peer) => {
   const out = respond(msg);
   if (out) udp.send(out, peer.port, peer.address);
 });
-udp.on('error', (err) => { log(`udp: ${err.message}`); process.exit(1); });
+udp.on('error', (err) => {
+  log(`udp: ${err.message}`);
+  process.exit(1);
+});
 udp.bind(Number(values.port), '0.0.0.0');
 
 // TCP: each message is prefixed by its 2-byte length (RFC 1035 4.2.2); one connection may carry several.
@@ -56,7 +72,10 @@ const tcp = createServer((conn: Socket) => {
       const len = buf.readUInt16BE(0);
       const out = respond(buf.subarray(2, 2 + len));
       buf = buf.subarray(2 + len);
-      if (!out) { conn.destroy(); return; }
+      if (!out) {
+        conn.destroy();
+        return;
+      }
       const framed = Buffer.alloc(2 + out.length);
       framed.writeUInt16BE(out.length, 0);
       out.copy(framed, 2);
@@ -68,6 +87,12 @@ const tcp = createServer((conn: Socket) => {
 });
 tcp.listen(Number(values.port), '0.0.0.0', () => log(`cluster DNS on udp/tcp ${values.port}`));
 
-const stop = () => { services.stop(); slices.stop(); udp.close(); tcp.close(); process.exit(0); };
+const stop = () => {
+  services.stop();
+  slices.stop();
+  udp.close();
+  tcp.close();
+  process.exit(0);
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

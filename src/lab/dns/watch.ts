@@ -14,12 +14,20 @@ export class Watcher {
   /** Set once the first list has landed: the server answers only after that. */
   synced = false;
 
-  constructor(private readonly socket: string, private readonly token: string, private readonly kind: ApiKind,
-    private readonly log: (msg: string) => void = () => {}) {}
+  constructor(
+    private readonly socket: string,
+    private readonly token: string,
+    private readonly kind: ApiKind,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
 
-  values(): KubeLike[] { return [...this.items.values()]; }
+  values(): KubeLike[] {
+    return [...this.items.values()];
+  }
 
-  start(): void { void this.loop(); }
+  start(): void {
+    void this.loop();
+  }
 
   stop(): void {
     this.stopped = true;
@@ -28,7 +36,10 @@ export class Watcher {
 
   private get(path: string): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socket, path, headers: { authorization: `Bearer ${this.token}` } }, resolve);
+      const req = request(
+        { socketPath: this.socket, path, headers: { authorization: `Bearer ${this.token}` } },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });
@@ -57,7 +68,10 @@ export class Watcher {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line && !this.event(line)) { res.destroy(); return; }
+        if (line && !this.event(line)) {
+          res.destroy();
+          return;
+        }
       }
     }
   }
@@ -65,7 +79,12 @@ export class Watcher {
   /** One watch event into the cache; false on an ERROR event (410 Gone: list again). */
   private event(line: string): boolean {
     let ev: { type?: string; object?: KubeLike };
-    try { ev = JSON.parse(line) as typeof ev; } catch { this.log(`${this.kind} watch: unparsable event dropped`); return true; }
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      this.log(`${this.kind} watch: unparsable event dropped`);
+      return true;
+    }
     if (ev.type === 'ERROR') return false;
     if (!ev.object?.metadata?.name) return true;
     if (ev.type === 'DELETED') this.items.delete(key(ev.object));
