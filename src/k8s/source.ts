@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Snapshot, Source, SourcedObject } from '../sources/types.js';
 import { ResilientInformer, type InformerStatus, type ResourceSpec } from './informer.js';
-import { KINDS, apiPath, type ApiKind } from '../model/kinds.js';
+import { KINDS, apiPath } from '../model/kinds.js';
 
 /** kube-proxy's selector (cmd/kube-proxy/app/server.go: noProxyName + noHeadlessEndpoints),
  *  applied to both the Service and the EndpointSlice informer. */
