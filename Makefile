@@ -7,7 +7,7 @@ BPF_CFLAGS  := -O2 -g -target bpf -Wall -Werror -I bpf -I /usr/include/$(MULTIAR
 BPF_SRCS    := $(wildcard bpf/*.c)
 BPF_OBJS    := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRCS))
 TS_SRCS     := $(shell find src -name '*.ts' 2>/dev/null)
-DEB_PKGS    := clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables curl procps
+DEB_PKGS    := clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables curl procps dnsutils
 
 .PHONY: all bpf ts deps test test-unit test-kernel check-bpf-headers lab lab-down clean
 

@@ -22,15 +22,16 @@ export const LAYERS = {
   compile: ['model', 'abi', 'net'],
   dataplane: ['compile', 'model', 'abi', 'bpf', 'net'],
   inspect: ['dataplane', 'compile', 'abi', 'bpf', 'net'],
+  explain: ['inspect', 'dataplane', 'abi', 'bpf', 'net'], // explain and trace: the live maps, read-only
   k8s: ['sources', 'net', 'util'],
   fakeapi: ['net', 'util'],      // the API-server double: tests and the lab, never the agent
   agent: ['k8s', 'sources', 'model', 'compile', 'dataplane', 'inspect', 'abi', 'bpf', 'net', 'util'],
-  lab: ['fakeapi', 'inspect', 'sources', 'model', 'abi', 'bpf', 'net', 'util'],
-  cli: ['agent', 'lab', 'inspect', 'k8s', 'sources', 'model', 'compile', 'dataplane', 'abi', 'bpf', 'net', 'util'],
+  lab: ['fakeapi', 'explain', 'inspect', 'sources', 'model', 'abi', 'bpf', 'net', 'util'],
+  cli: ['agent', 'lab', 'explain', 'inspect', 'k8s', 'sources', 'model', 'compile', 'dataplane', 'abi', 'bpf', 'net', 'util'],
 };
 
 /** Leaf files with no imports of their own, which any folder may import. */
-export const LEAVES = ['model/kinds.ts'];
+export const LEAVES = ['model/kinds.ts', 'model/mirror.ts'];
 
 function* files(dir) {
   for (const name of readdirSync(dir)) {

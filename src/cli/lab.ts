@@ -73,7 +73,7 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`);
       process.stdout.write(o.output === 'json' ? JSON.stringify(s, null, 2) + '\n' : renderStatus(s));
     }));
 
-  cmd.addCommand(sub('demo', 'round robin, NodePort from outside, affinity and UDP, shown step by step')
+  cmd.addCommand(sub('demo', 'round robin, NodePort from outside, affinity, UDP and cluster DNS, shown step by step')
     .option('--count <n>', 'connections for the round-robin steps', intArg('--count'), 100)
     .action(async (o: { name: string; count: number }) => {
       needRoot();

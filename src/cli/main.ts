@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { agentCommand } from './agent.js';
+import { diagnoseCommand, explainCommand, traceCommand } from './explain.js';
 import { inspectCommand } from './inspect.js';
 import { labCommand } from './lab.js';
 
@@ -14,6 +15,9 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(agentCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(explainCommand());
+  program.addCommand(diagnoseCommand());
+  program.addCommand(traceCommand());
   program.addCommand(labCommand());
   return program;
 }

@@ -22,7 +22,7 @@ const { values } = parseArgs({
 });
 
 const api = new FakeApiServer({ host: values.host, port: Number(values.port), token: values.token, historySize: 10_000 });
-const PERSISTED_KINDS = ['Node', 'Service', 'EndpointSlice'] as const;
+const PERSISTED_KINDS = ['Node', 'Service', 'Endpoints', 'EndpointSlice'] as const;
 if (values.state && existsSync(values.state)) {
   for (const obj of JSON.parse(readFileSync(values.state, 'utf8')) as unknown[]) api.apply(obj);
 }

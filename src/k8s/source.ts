@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Snapshot, Source, SourcedObject } from '../sources/types.js';
 import { ResilientInformer, type InformerStatus, type ResourceSpec } from './informer.js';
-import { KINDS, apiPath, type ApiKind } from '../model/kinds.js';
+import { KINDS, apiPath } from '../model/kinds.js';
 
 /** kube-proxy's selector (cmd/kube-proxy/app/server.go: noProxyName + noHeadlessEndpoints),
  *  applied to both the Service and the EndpointSlice informer. */
@@ -158,6 +158,6 @@ export class KubeSource implements Source {
 }
 
 /** What an informer needs to list and watch a kind across all namespaces (src/model/kinds.ts). */
-function watchOf(kind: ApiKind): Pick<ResourceSpec, 'kind' | 'apiVersion' | 'path'> {
+function watchOf(kind: ResourceSpec['kind']): Pick<ResourceSpec, 'kind' | 'apiVersion' | 'path'> {
   return { kind, apiVersion: KINDS[kind].apiVersion, path: apiPath(kind) };
 }

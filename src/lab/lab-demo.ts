@@ -7,6 +7,7 @@ import type { Lab } from './lab.js';
 import { labStatus, type LabStatus, type PodStatus, type ServiceStatus } from './lab-status.js';
 import { NODE_BIN, REPO_ROOT } from './lab-state.js';
 import type { ProbeResult } from './probe.js';
+import { dnsRound } from './lab-demo-dns.js';
 
 
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
@@ -40,7 +41,7 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   const clients = podsOf('client').length ? podsOf('client') : status.pods.filter((p) => p.ready).slice(0, 2);
   const byName = new Map(status.pods.map((p) => [p.name, p]));
   let failures = 0;
-  const steps = 6;
+  const steps = 7;
   let step = 0;
   const head = (text: string) => say(`[${++step}/${steps}] ${text}`);
 
@@ -141,6 +142,10 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   // 6. What is rightly not proxied.
   head('Services the agents leave alone: headless and ExternalName');
   programmed(say, status);
+
+  // 7. Names: the cluster DNS, reached through Switchyard like any Service.
+  head(`Cluster DNS: names resolved from ${client.name} with dig through kube-dns`);
+  failures += dnsRound(say, status, client);
 
   say('');
   say(`${failures === 0 ? 'All answered' : `${failures} request(s) failed`} in ${secs(Date.now() - t0)}.`);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../fakeapi/server.js';
 import { isApiKind } from '../model/kinds.js';
+import { CLUSTER_DNS } from './pod-env.js';
 import { LabError, POD_PORTS, type DeploymentState, type PodState } from './lab-state.js';
 
 export interface ManifestDoc { file: string; index: number; object: KubeObject }
@@ -39,7 +40,7 @@ export function readManifests(path: string): ManifestDoc[] {
           throw new LabError(`${file}: document ${index + 1}: ${obj.kind} without metadata.name`);
         }
         if (obj.kind !== 'Deployment' && !isApiKind(obj.kind)) {
-          throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, EndpointSlice and Node`);
+          throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, Endpoints, EndpointSlice and Node`);
         }
         out.push({ file, index, object: obj });
       }
@@ -66,7 +67,8 @@ function stringMap(v: unknown, where: string): Record<string, string> {
  * An apps/v1 Deployment as the lab understands it: replicas, selector.matchLabels, the template's
  * labels, and a version — the `version` label of the template if any, else the tag of the first
  * container's image (ikubernetes/myapp:v1 → v1). Every pod runs dist/lab/podserver.js, which
- * serves the named ports http (80/TCP) and echo (5353/UDP) whatever the manifest says.
+ * serves the named ports http (80/TCP) and echo (5353/UDP) whatever the manifest says — except
+ * the image switchyard/kube-dns, whose pods run the cluster DNS (dist/lab/dns/server.js).
  */
 export function parseDeployment(doc: ManifestDoc): DeploymentState {
   const o = doc.object;
@@ -86,10 +88,14 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
   const tag = /:([^:/@]+)$/.exec(image)?.[1];
   const version = labels.version ?? tag ?? 'v1';
   const namespace = o.metadata.namespace || 'default';
+  const program = /^switchyard\/kube-dns(:|$)/.test(image) ? 'dns' : 'podserver';
+  const args = (Array.isArray(obj(containers[0]).args) ? obj(containers[0]).args as unknown[] : []).map(String);
+  const bind = /^--bind=(.+)$/.exec(args.find((a) => a.startsWith('--bind=')) ?? '')?.[1];
   return {
     namespace, name: o.metadata.name, replicas,
     selector: Object.keys(selector).length ? selector : labels,
-    labels, version, templateHash: templateHash(labels, version),
+    labels, version, program, ...(bind ? { bind } : {}),
+    templateHash: templateHash(labels, version + (program === 'dns' ? '/dns' : '') + (bind ? `@${bind}` : '')),
   };
 }
 
@@ -137,7 +143,8 @@ export function allocateService(svc: KubeObject, existing: KubeObject[]): KubeOb
     let ip = prevIp && prevIp !== 'None' ? prevIp : undefined;
     for (let n = 10; !ip && n < 65534; n++) {
       const candidate = `${SERVICE_CIDR_BASE[0]}.${SERVICE_CIDR_BASE[1]}.${n >> 8}.${n & 255}`;
-      if (!used.has(candidate)) ip = candidate;
+      // 10.96.0.10 is the cluster DNS' (kube-dns.yaml asks for it), as in kubeadm's layout.
+      if (!used.has(candidate) && candidate !== CLUSTER_DNS) ip = candidate;
     }
     spec.clusterIP = ip;
   }

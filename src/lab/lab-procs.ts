@@ -6,10 +6,10 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { pidAlive } from './lab-state.js';
 
 /** Starts `argv` inside `ns` in its own session; `ip netns exec` execs, so the PID is the program's. */
-export function spawnDetached(ns: string, argv: string[], logFile: string): number {
+export function spawnDetached(ns: string, argv: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
     child.unref();
     if (!child.pid) throw new Error(`could not start ${argv.join(' ')} in ${ns}`);
     return child.pid;

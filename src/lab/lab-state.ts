@@ -18,6 +18,8 @@ export const NODE_BIN = process.execPath;
 export const API_PORT = 6443;
 export const HEALTHZ = '127.0.0.1:10256';
 export const METRICS = '127.0.0.1:10249';
+/** The port the cluster DNS pods serve, UDP and TCP. */
+export const DNS_PORT = 53;
 
 export class LabError extends Error {
   override readonly name = 'LabError';
@@ -58,6 +60,11 @@ export interface DeploymentState {
   selector: Record<string, string>;
   labels: Record<string, string>;
   version: string;
+  /** What its pods run: the pod server (default) or, for image switchyard/kube-dns, the cluster DNS. */
+  program?: 'podserver' | 'dns';
+  /** The address the pod server binds (container args --bind=ADDR; default all): 127.0.0.1 makes
+   *  the classic "listens on localhost only" mistake for `diagnose` to find. */
+  bind?: string;
   /** Changes when labels or version change: a new ReplicaSet, in Kubernetes terms. */
   templateHash: string;
 }
@@ -71,6 +78,7 @@ export interface PodState {
   templateHash: string;
   labels: Record<string, string>;
   version: string;
+  program?: DeploymentState['program'];
   node: string;
   ip: string;
   /** The pod's network namespace and the host side of its veth on the node. */
@@ -96,6 +104,8 @@ export interface LabState {
   nodes: NodeInfo[];
   apiServer: { pid: number; url: string; socket: string; kubeconfig: string; log: string; token: string };
   agents: Record<string, AgentState>;
+  /** The pod server in the external namespace (10.250.0.200:80), outside the cluster. */
+  externalServerPid?: number;
   deployments: Record<string, DeploymentState>;
   pods: Record<string, PodState>;
   /** Never reused: a veth name that comes back within one device scan would not be re-attached. */

@@ -8,6 +8,7 @@ import { mountsUnder, pidsIn, sleep } from './lab-procs.js';
 import { checkName, loadState, pidAlive, prefixOf, stateDirOf, type LabState } from './lab-state.js';
 import { deleteNamespace, listNamespaces } from './namespaces.js';
 import { namespacesOf } from './topology.js';
+import { NETNS_ETC } from './pod-env.js';
 import type { Say } from './lab.js';
 
 const quiet: Say = () => {};
@@ -39,6 +40,10 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
   // Nodes last: pods' veths die with the pod namespaces.
   const order = [...namespaces].sort((a, b) => Number(/-(node\d+|underlay)$/.test(a)) - Number(/-(node\d+|underlay)$/.test(b)));
   for (const ns of order) deleteNamespace(ns);
+  // The pods' /etc/netns/NS (resolv.conf), by prefix too: a crash may have left some without state.
+  for (const d of existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC) : []) {
+    if (d.startsWith(`${prefix}-`)) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
+  }
   if (namespaces.length) say(`deleted ${namespaces.length} namespace(s): ${namespaces.join(' ')}`);
   const mounts = mountsUnder(stateDir);
   for (const m of mounts) {

@@ -13,7 +13,7 @@ import { LabApi } from './lab-api.js';
 import * as agents from './lab-agents.js';
 import * as objects from './lab-apply.js';
 import { readManifests, type ManifestDoc } from './lab-objects.js';
-import { mountsUnder } from './lab-procs.js';
+import { mountsUnder, spawnDetached } from './lab-procs.js';
 import { teardown } from './lab-teardown.js';
 import {
   API_PORT, EXAMPLES_DIR, LabError, NODE_BIN, REPO_ROOT, checkName, loadState, pidAlive, prefixOf, requireState, saveState,
@@ -26,6 +26,7 @@ export type Say = (line: string) => void;
 export const quiet: Say = () => {};
 
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
+const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
 const NODE_COUNT = 2;
 
 /** A new lab's state before anything exists: every name is derived from the lab's name. */
@@ -120,6 +121,8 @@ export class Lab {
     }
     this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}`).join(', ')}`);
 
+    // A server outside the cluster (the pod server, named "external"): the Endpoints example's backend.
+    st.externalServerPid = spawnDetached(st.externalNs, [NODE_BIN, PODSERVER, 'external', 'v1', '80', '5353'], join(st.stateDir, 'external-server.log'));
     for (const n of st.nodes) agents.startAgent(this, n.name);
     this.save();
     for (const n of st.nodes) {

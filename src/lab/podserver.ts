@@ -1,25 +1,29 @@
 // A pod's workload in the lab and the e2e tests: HTTP on :80 like the classic "myapp" demo
 // (/ says hello with the version, /hostname.html the pod name, /clientip the pod name and the
-// client address it sees) and a UDP echo that names the pod.
-// Run inside a pod's namespace: node dist/lab/podserver.js NAME [VERSION] [HTTP_PORT] [UDP_PORT]
+// client address it sees, /env its environment: the Services' variables) and a UDP echo that names the pod.
+// Run inside a pod's namespace: node dist/lab/podserver.js NAME [VERSION] [HTTP_PORT] [UDP_PORT] [BIND]
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 
-const [name = 'pod', version = 'v1', httpPort = '80', udpPort = '5353'] = process.argv.slice(2);
+const [name = 'pod', version = 'v1', httpPort = '80', udpPort = '5353', bind = '0.0.0.0'] = process.argv.slice(2);
+
+/** /env: the pod's environment as the kubelet set it (Service variables), NAME=value sorted. */
+const env = () => Object.entries(process.env).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}\n`).join('');
 
 const http = createServer((req, res) => {
   // /clientip: "NAME ADDRESS", the peer as this pod sees it (after any SNAT on the way in).
   const body = req.url === '/hostname.html' ? `${name}\n`
+    : req.url === '/env' ? env()
     : req.url === '/clientip' ? `${name} ${req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}\n`
     : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
   res.writeHead(200, { 'content-type': 'text/html' });
   res.end(body);
 });
-http.listen(Number(httpPort), '0.0.0.0');
+http.listen(Number(httpPort), bind);
 
 const udp = createSocket('udp4');
 udp.on('message', (msg, peer) => udp.send(`${name} ${msg.toString()}`, peer.port, peer.address));
-udp.bind(Number(udpPort), '0.0.0.0');
+udp.bind(Number(udpPort), bind);
 
 const stop = () => { http.close(); udp.close(); process.exit(0); };
 process.on('SIGTERM', stop);

@@ -1,6 +1,6 @@
 // A cluster made of network namespaces: an underlay (a bridge in its own namespace, where the
 // API server lives), nodes joined to it, pods routed behind veths on each node, and an
-// external client that reaches the nodes but not the pods. Addresses:
+// external client (with a server, for Services whose Endpoints point outside the cluster). Addresses:
 //   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
 //   pods on node i: 10.244.i.0/24, addresses from .11 (placement.ts); all pods: POD_CIDR
 //   Services: the examples' ClusterIPs, inside SERVICE_CIDR (the kubeadm default)
@@ -54,6 +54,10 @@ export function createTopology(prefix: string, nodeCount: number): Topology {
   }
   createNamespace(topo.externalNs);
   joinUnderlay(topo, topo.externalNs, `${prefix}ux`, EXTERNAL_ADDRESS);
+  // The external host routes the pod ranges to their nodes (as a router peering with the nodes
+  // would), so a pod can reach a server there: the Endpoints example points a Service at it. It
+  // does not change how the external client reaches Services: through a node's address.
+  for (const node of topo.nodes) ip('-n', topo.externalNs, 'route', 'add', node.podCidr, 'via', node.address, 'dev', 'eth0');
   return topo;
 }
 

@@ -3,7 +3,7 @@
 // (src/fakeapi) and the lab's client (src/lab/lab-api.ts). It imports nothing, so any layer may
 // use it without pulling in another.
 
-export type ApiKind = 'Service' | 'EndpointSlice' | 'Node';
+export type ApiKind = 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node';
 
 export interface KindInfo {
   kind: ApiKind;
@@ -17,6 +17,8 @@ export interface KindInfo {
 
 export const KINDS: Readonly<Record<ApiKind, KindInfo>> = {
   Service: { kind: 'Service', listKind: 'ServiceList', apiVersion: 'v1', prefix: '/api/v1', plural: 'services', namespaced: true },
+  // Read by the lab and the manifest source only, to mirror into EndpointSlices (mirror.ts): the agent never watches it.
+  Endpoints: { kind: 'Endpoints', listKind: 'EndpointsList', apiVersion: 'v1', prefix: '/api/v1', plural: 'endpoints', namespaced: true },
   EndpointSlice: {
     kind: 'EndpointSlice',
     listKind: 'EndpointSliceList',

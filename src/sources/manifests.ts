@@ -1,7 +1,8 @@
 // The standalone source: a directory of manifests (*.yaml, *.yml, *.json; not recursive), watched
 // for edits, renames and deletes. Files may hold many documents and `kind: List`s; Services,
-// EndpointSlices and Nodes are taken, other kinds (Deployments kept alongside) are ignored
-// silently. Objects are handed on raw: validation is the model's job, exactly as for the API.
+// EndpointSlices and Nodes are taken, v1 Endpoints are mirrored into EndpointSlices as Kubernetes
+// does for Services without a selector (model/mirror.ts); other kinds (Deployments kept
+// alongside) are ignored silently. Objects are handed on raw: validation is the model's job.
 //
 // A file that stops parsing keeps the objects of its last good version (and says so in the
 // snapshot errors): like a failed `kubectl apply`, a typo mid-edit must not tear down the
@@ -15,6 +16,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
+import { mirrorEndpoints } from '../model/mirror.js';
 import type { Snapshot, Source, SourceError, SourcedObject } from './types.js';
 
 export interface ManifestSourceOptions {
@@ -30,6 +32,8 @@ export interface ManifestSourceOptions {
 interface ManifestObjects {
   services: SourcedObject[];
   endpointSlices: SourcedObject[];
+  /** v1 Endpoints: mirrored into endpointSlices (model/mirror.ts) once all files are read. */
+  endpoints: SourcedObject[];
   nodes: SourcedObject[];
   notes: SourceError[];
 }
@@ -204,6 +208,7 @@ export class ManifestSource implements Source {
 
   private rebuild(): void {
     const snap: Snapshot = { services: [], endpointSlices: [], nodes: [], errors: [] };
+    const endpoints: SourcedObject[] = [];
     if (this.dirError) snap.errors.push(this.dirError);
     for (const path of [...this.files.keys()].sort()) {
       const f = this.files.get(path)!;
@@ -213,7 +218,9 @@ export class ManifestSource implements Source {
       snap.endpointSlices.push(...f.good.endpointSlices);
       snap.nodes.push(...f.good.nodes);
       snap.errors.push(...f.good.notes);
+      endpoints.push(...f.good.endpoints);
     }
+    snap.endpointSlices.push(...mirrored(endpoints, snap.services));
     this.current = snap;
   }
 
@@ -223,8 +230,19 @@ export class ManifestSource implements Source {
   }
 }
 
+/** The slices Kubernetes' mirroring controller would make of these Endpoints (skips are silent,
+ *  as there), each tagged with its Endpoints' file. Endpoints without a name are left out: the
+ *  model, which rejects nameless objects, never sees Endpoints. */
+function mirrored(endpoints: SourcedObject[], services: SourcedObject[]): SourcedObject[] {
+  type Named = { metadata: { name: string; namespace?: string } };
+  const named = (o: SourcedObject) => typeof (o.object.metadata as { name?: unknown } | undefined)?.name === 'string';
+  const svcs = services.filter(named).map((s) => s.object as unknown as Named);
+  return endpoints.filter(named).flatMap((e) => mirrorEndpoints([e.object as unknown as Named], svcs).slices
+    .map((slice) => ({ object: slice as Record<string, unknown>, origin: e.origin })));
+}
+
 function objectCount(p: ManifestObjects): number {
-  return p.services.length + p.endpointSlices.length + p.nodes.length;
+  return p.services.length + p.endpointSlices.length + p.endpoints.length + p.nodes.length;
 }
 
 /** One file's text → its objects, or why it is not YAML (first error, with line and column). */
@@ -237,7 +255,7 @@ export function parseManifest(text: string, origin: string): ManifestObjects | {
     const what = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     return { error: `not valid YAML: ${where}${what}` };
   }
-  const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], notes: [] };
+  const out: ManifestObjects = { services: [], endpointSlices: [], endpoints: [], nodes: [], notes: [] };
   if ('empty' in docs) return out;
   docs.forEach((doc, i) => {
     let value: unknown;
@@ -262,10 +280,12 @@ function collect(value: unknown, where: string, origin: string, out: ManifestObj
   switch (obj.kind) {
     case 'Service': out.services.push({ object: obj, origin }); break;
     case 'EndpointSlice': out.endpointSlices.push({ object: obj, origin }); break;
+    case 'Endpoints': out.endpoints.push({ object: obj, origin }); break;
     case 'Node': out.nodes.push({ object: obj, origin }); break;
     case 'List':
     case 'ServiceList':
     case 'EndpointSliceList':
+    case 'EndpointsList':
     case 'NodeList': {
       const items = Array.isArray(obj.items) ? obj.items : [];
       const itemKind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -4);

@@ -74,10 +74,11 @@ describeRoot('switchyard lab', () => {
     expect(svc('myapp-svc').endpoints).toHaveLength(5);
     expect(svc('my-nginx').clusterIP).toMatch(/^10\.96\./);
     expect(svc('myapp-sticky').sessionAffinity).toBe('ClientIP');
-    // Present, and rightly given no entries: 4 proxied service ports, not the headless or the alias.
+    // Present, and rightly given no entries: 7 proxied service ports (kube-dns has two: UDP and
+    // TCP 53; external-web's come from its Endpoints), not the headless or the alias.
     expect(svc('myapp-svc-headless').clusterIP).toBe('None');
     expect(svc('client-svc').type).toBe('ExternalName');
-    expect(first.nodes.map((n) => n.agent.servicePorts)).toEqual([4, 4]);
+    expect(first.nodes.map((n) => n.agent.servicePorts)).toEqual([7, 7]);
   });
 
   it('spreads 100 requests to the ClusterIP from a pod over all 5 myapp pods', () => {

@@ -18,8 +18,9 @@ describe('allocateService', () => {
   it('gives a ClusterIP and node ports the way the API server would, keeping what is set', () => {
     const taken = allocateService(svc('a', { ports: [{ port: 80 }] }), []);
     const second = allocateService(svc('b', { type: 'NodePort', ports: [{ port: 80 }, { port: 81, nodePort: 30000 }] }), [taken]);
-    expect((taken.spec as { clusterIP: string }).clusterIP).toBe('10.96.0.10');
-    expect((second.spec as { clusterIP: string }).clusterIP).toBe('10.96.0.11');
+    // 10.96.0.10 is kept for the cluster DNS (kube-dns.yaml asks for it), as kubeadm does.
+    expect((taken.spec as { clusterIP: string }).clusterIP).toBe('10.96.0.11');
+    expect((second.spec as { clusterIP: string }).clusterIP).toBe('10.96.0.12');
     expect((second.spec as { ports: Array<{ nodePort: number }> }).ports.map((p) => p.nodePort)).toEqual([30001, 30000]);
   });
 

@@ -129,6 +129,27 @@ describe('ManifestSource', () => {
     expect(snap.errors[0].message).toMatch(/^not valid YAML: line \d+, column \d+: \w/);
   });
 
+  it('mirrors v1 Endpoints of a selector-less Service into a slice the model accepts, as Kubernetes does', async () => {
+    const ep = (name: string, ip: string) => `apiVersion: v1
+kind: Endpoints
+metadata: {name: ${name}}
+subsets: [{addresses: [{ip: ${ip}}], ports: [{port: 8080}]}]
+`;
+    const selected = 'apiVersion: v1\nkind: Service\nmetadata: {name: sel}\nspec: {clusterIP: 10.96.0.3, selector: {app: x}, ports: [{port: 80}]}\n';
+    const d = await tempDir({ 'a.yaml': `${service('ext', '10.96.0.2')}---\n${ep('ext', '192.0.2.7')}`, 'b.yaml': `${selected}---\n${ep('sel', '192.0.2.8')}---\n${ep('orphan', '192.0.2.9')}` });
+    source = new ManifestSource({ dir: d });
+    await source.start(() => {});
+    const snap = source.snapshot();
+    // Only ext's: sel has a selector (its slices come from pods) and orphan has no Service.
+    expect(names(snap).endpointSlices).toEqual(['ext-mirror-0']);
+    expect(snap.endpointSlices[0].origin).toBe(join(d, 'a.yaml'));
+    const { model, errors } = buildModel(snap);
+    expect(errors).toEqual([]);
+    // The Service port matches the Endpoints' unnamed port, as names must match in Kubernetes.
+    const [slice] = model.slicesByService.get('default/ext')!;
+    expect(slice.endpoints.map((e) => e.address)).toEqual(['192.0.2.7']);
+  });
+
   it('sees an edit within a second and keeps the last good version of a file that stops parsing', async () => {
     const d = await tempDir({ 'a.yaml': service('a', '10.96.0.1') });
     const c = changes();

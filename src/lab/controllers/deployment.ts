@@ -7,7 +7,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { podName } from '../lab-objects.js';
 import { listening, spawnDetached, stopPid, tcAttached } from '../lab-procs.js';
-import { NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
+import type { KubeObject } from '../../fakeapi/server.js';
+import { removePodEtc, serviceEnv, writePodEtc } from '../pod-env.js';
+import { DNS_PORT, NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
 import { placePod } from '../placement.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
@@ -15,6 +17,7 @@ import type { Lab } from '../lab.js';
 import { syncSlices } from './endpointslice.js';
 
 const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
+const DNS_SERVER = join(REPO_ROOT, 'dist/lab/dns/server.js');
 
 export const depKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -30,7 +33,8 @@ export const depKey = (namespace: string, name: string) => `${namespace}/${name}
 export async function reconcile(lab: Lab, opts: { now?: boolean } = {}): Promise<void> {
   failDeadPods(lab);
   const t0 = Date.now();
-  const created = scaleDeployments(lab);
+  const services = await lab.api.list('Service'); // for the new pods' environment
+  const created = scaleDeployments(lab, services);
   lab.save();
   if (created.length) {
     await Promise.all(created.map(async (p) => { p.ready = await pollUntil(() => podReady(lab, p), 20_000, 100); }));
@@ -62,7 +66,7 @@ function failDeadPods(lab: Lab): void {
 }
 
 /** Step 1: orphans, failed and surplus pods terminate; missing pods are created. */
-function scaleDeployments(lab: Lab): PodState[] {
+function scaleDeployments(lab: Lab, services: KubeObject[]): PodState[] {
   const { st } = lab;
   const created: PodState[] = [];
   for (const p of Object.values(st.pods)) {
@@ -74,7 +78,7 @@ function scaleDeployments(lab: Lab): PodState[] {
     // Surplus: not ready first, then the newest (as a ReplicaSet picks).
     current.sort((a, b) => Number(a.ready) - Number(b.ready) || b.createdAt.localeCompare(a.createdAt));
     for (const p of current.slice(0, Math.max(0, current.length - dep.replicas))) terminate(lab, p, `scaled to ${dep.replicas}`);
-    for (let i = current.length; i < dep.replicas; i++) created.push(createPod(lab, dep));
+    for (let i = current.length; i < dep.replicas; i++) created.push(createPod(lab, dep, services));
   }
   return created;
 }
@@ -108,7 +112,7 @@ function podsOf(lab: Lab, dep: DeploymentState, phases: PodState['phase'][]): Po
   return Object.values(lab.st.pods).filter((p) => p.deployment === dep.name && p.namespace === dep.namespace && phases.includes(p.phase));
 }
 
-function createPod(lab: Lab, dep: DeploymentState): PodState {
+function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodState {
   const { st } = lab;
   const name = podName(dep, (n) => n in st.pods);
   const slots = Object.values(st.pods).map((p) => ({
@@ -126,7 +130,14 @@ function createPod(lab: Lab, dep: DeploymentState): PodState {
   st.pods[name] = pod;
   lab.save(); // the namespace is about to exist: down must know it
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
-  pod.pid = spawnDetached(pod.netns, [NODE_BIN, PODSERVER, name, dep.version, '80', '5353'], pod.log);
+  writePodEtc(pod.netns, pod.namespace);
+  const argv = dep.program === 'dns'
+    ? [NODE_BIN, DNS_SERVER, '--socket', st.apiServer.socket, '--token', st.apiServer.token, '--port', String(DNS_PORT)]
+    : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353', dep.bind ?? '0.0.0.0'];
+  pod.program = dep.program;
+  // The kubelet's environment: a clean one (not the CLI's) with the Services' variables.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: name, ...serviceEnv(services, pod.namespace) };
+  pod.pid = spawnDetached(pod.netns, argv, pod.log, env);
   pod.phase = 'Running';
   return pod;
 }
@@ -134,6 +145,7 @@ function createPod(lab: Lab, dep: DeploymentState): PodState {
 /** Ready: the pod serves HTTP and UDP, and its veth carries the data path (or replies to
  *  Service traffic would leave untranslated), which the agent attaches within a device scan. */
 function podReady(lab: Lab, p: PodState): boolean {
+  if (p.program === 'dns') return !!p.pid && pidAlive(p.pid) && listening(p.pid, DNS_PORT, DNS_PORT) && tcAttached(lab.node(p.node).ns, p.hostIf);
   const http = POD_PORTS.find((x) => x.protocol === 'TCP')!.port;
   const udp = POD_PORTS.find((x) => x.protocol === 'UDP')!.port;
   return !!p.pid && pidAlive(p.pid) && listening(p.pid, http, udp) && tcAttached(lab.node(p.node).ns, p.hostIf);
@@ -142,6 +154,7 @@ function podReady(lab: Lab, p: PodState): boolean {
 export async function destroyPod(lab: Lab, p: PodState): Promise<void> {
   await stopPid(p.pid, 2000);
   deleteNamespace(p.netns);
+  removePodEtc(p.netns);
   rmSync(p.log, { force: true });
   delete lab.st.pods[p.name];
 }
