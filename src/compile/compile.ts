@@ -25,6 +25,7 @@ import { ipv4ToInt } from '../net/ipv4.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
 import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';
+import { selectCluster, type NodeTopology } from './topology.js';
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
   backendIdentity, frontendKeyString, setIdentity, svcIdentity,
@@ -80,6 +81,8 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     }
   }
   const winners = settleClaims(asks, previous);
+  // This node's zone: NodeConfig's, else its own Node object's label (the agent watches it).
+  const where = { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
 
   const out = { frontends, sets, backends, services, conflicts, identities };
   for (const { svc, sp, wants } of asks) {
@@ -98,7 +101,7 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     }
     if (kept.length === 0) continue;
 
-    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName));
+    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
   }
 
   frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
@@ -121,7 +124,9 @@ interface Output {
 }
 
 /** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
-function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[]): void {
+function programPort(
+  out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[], where: NodeTopology,
+): void {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
   try {
@@ -138,8 +143,10 @@ function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePor
   const setIds: { all?: number; local?: number } = {};
   for (const variant of ['all', 'local'] as const) {
     if (!kept.some((w) => w.variant === variant)) continue;
-    const pool = variant === 'local' ? cands.filter((c) => c.local) : cands;
-    const members = select(pool, svc.publishNotReadyAddresses).map((c) => backendId(ids, identity, c, out.backends, out.identities));
+    // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
+    const chosen = variant === 'local' ? select(cands.filter((c) => c.local), svc.publishNotReadyAddresses)
+      : selectCluster(cands, svc.publishNotReadyAddresses, where);
+    const members = chosen.map((c) => backendId(ids, identity, c, out.backends, out.identities));
     const sid = ids.get('set', setIdentity(identity, variant));
     out.identities.set.set(sid, setIdentity(identity, variant));
     out.sets.set(sid, members);

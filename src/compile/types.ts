@@ -8,6 +8,8 @@ import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../m
 export interface NodeConfig {
   /** This node's name: endpoints with this nodeName are local. */
   nodeName: string;
+  /** This node's topology.kubernetes.io/zone; undefined: read it from the model's Node named nodeName. */
+  zone?: string;
   /** Node addresses NodePorts answer on (IPv4; others are ignored). */
   nodePortAddresses: string[];
   /** All of this node's addresses, which no externalIP may claim (default: nodePortAddresses). */
