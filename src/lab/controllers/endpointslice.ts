@@ -8,7 +8,8 @@ import type { Lab } from '../lab.js';
  *  waitAgentsSynced) or undefined when nothing changed. */
 export async function syncSlices(lab: Lab): Promise<number | undefined> {
   const [services, slices] = await Promise.all([lab.api.list('Service'), lab.api.list('EndpointSlice')]);
-  const desired = desiredSlices(services, Object.values(lab.st.pods));
+  const zones = Object.fromEntries(lab.st.nodes.filter((n) => n.zone).map((n) => [n.name, n.zone!]));
+  const desired = desiredSlices(services, Object.values(lab.st.pods), zones);
   const at = Date.now();
   let changed = false;
   for (const s of desired) {
