@@ -75,8 +75,10 @@ export const IPPROTO_UDP = 17;
  *  test checks each value, and that each enum has no enumerator missing here. */
 export const C_NAMES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   sy_scope: { SY_SCOPE_INTERNAL: SCOPE_INTERNAL, SY_SCOPE_EXTERNAL: SCOPE_EXTERNAL },
-  sy_frontend_flag: { SY_FE_NODEPORT: FE_NODEPORT, SY_FE_LOCAL_ONLY: FE_LOCAL_ONLY, SY_FE_SOURCE_RANGES: FE_SOURCE_RANGES,
-    SY_FE_MAGLEV: FE_MAGLEV },
+  sy_frontend_flag: {
+    SY_FE_NODEPORT: FE_NODEPORT, SY_FE_LOCAL_ONLY: FE_LOCAL_ONLY, SY_FE_SOURCE_RANGES: FE_SOURCE_RANGES,
+    SY_FE_MAGLEV: FE_MAGLEV,
+  },
   sy_backend_flag: { SY_BE_LOCAL: BE_LOCAL },
   sy_ct_flag: {
     SY_CT_SEEN_REPLY: CT_SEEN_REPLY, SY_CT_CLOSING: CT_CLOSING, SY_CT_HAIRPIN: CT_HAIRPIN, SY_CT_NODEPORT: CT_NODEPORT,

@@ -104,7 +104,9 @@ export function parseLbAlgorithm(text: string): LbAlgorithm {
 /** Maglev's permutations need a prime table size; the slot index is 16 bits. */
 export function parseMaglevTableSize(text: string): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!isPrime(n) || n > MAX_MAGLEV_TABLE_SIZE) throw new Error(`expected a prime ≤ ${MAX_MAGLEV_TABLE_SIZE}, e.g. 16381 or 65521`);
+  if (!isPrime(n) || n > MAX_MAGLEV_TABLE_SIZE) {
+    throw new Error(`expected a prime ≤ ${MAX_MAGLEV_TABLE_SIZE}, e.g. 16381 or 65521`);
+  }
   return n;
 }
 
@@ -147,8 +149,18 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--healthz-bind-address', arg: '<host:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
   { flag: '--metrics-bind-address', arg: '<host:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },
   { flag: '--min-sync-period', arg: '<duration>', help: 'coalesce changes: at most one sync per period (e.g. 100ms, 1s)', parse: parseDuration, default: { value: DEFAULT_MIN_SYNC_PERIOD_MS, shown: `${DEFAULT_MIN_SYNC_PERIOD_MS}ms` } },
-  { flag: '--lb-algorithm', arg: '<name>', help: 'backend selection for Services without the switchyard.io/lb-algorithm annotation: random, or maglev (consistent hashing: the same backend for a flow on every node)', parse: parseLbAlgorithm, default: { value: 'random', shown: 'random' } },
-  { flag: '--maglev-table-size', arg: '<prime>', help: 'entries of each Maglev lookup table, a prime (about 100 x the largest backend count keeps shares within 1%)', parse: parseMaglevTableSize, default: { value: DEFAULT_MAGLEV_TABLE_SIZE, shown: String(DEFAULT_MAGLEV_TABLE_SIZE) } },
+  {
+    flag: '--lb-algorithm', arg: '<name>',
+    help: 'backend selection for Services without the switchyard.io/lb-algorithm annotation: random, or maglev '
+      + '(consistent hashing: the same backend for a flow on every node)',
+    parse: parseLbAlgorithm, default: { value: 'random', shown: 'random' },
+  },
+  {
+    flag: '--maglev-table-size', arg: '<prime>',
+    help: 'entries of each Maglev lookup table, a prime (about 100 x the largest backend count keeps shares within 1%)',
+    parse: parseMaglevTableSize,
+    default: { value: DEFAULT_MAGLEV_TABLE_SIZE, shown: String(DEFAULT_MAGLEV_TABLE_SIZE) },
+  },
   { flag: '--pod-devices', arg: '<globs>', help: 'comma-separated interface globs of pod veths (host side), e.g. "lxc*,veth*"', parse: parseGlobs, list: true },
   { flag: '--devices', arg: '<globs>', help: 'comma-separated interface globs of the node\'s uplinks, for NodePort traffic from outside, e.g. "eth0,ens*"', parse: parseGlobs, list: true },
   { flag: '--pin-dir', arg: '<dir>', help: 'bpffs directory for the pinned maps', parse: nonEmpty, default: { value: DEFAULT_PIN_DIR, shown: DEFAULT_PIN_DIR } },

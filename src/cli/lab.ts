@@ -155,7 +155,8 @@ export function renderStatus(s: LabStatus): string {
   out.push('');
   out.push(renderTable([
     { key: 'name', header: 'NODE' }, { key: 'ns', header: 'NAMESPACE' }, { key: 'address', header: 'ADDRESS' },
-    { key: 'zone', header: 'ZONE' }, { key: 'pid', header: 'AGENT PID' }, { key: 'health', header: 'HEALTH' }, { key: 'ports', header: 'SERVICE PORTS' },
+    { key: 'zone', header: 'ZONE' }, { key: 'pid', header: 'AGENT PID' }, { key: 'health', header: 'HEALTH' },
+    { key: 'ports', header: 'SERVICE PORTS' },
     { key: 'uplink', header: 'UPLINK (eth0)' }, { key: 'pins', header: 'PIN DIR' },
   ], s.nodes.map((n) => ({
     name: n.name, ns: n.namespace, address: n.address, zone: n.zone || '-', pid: n.agent.pid, health: n.agent.health,
@@ -184,8 +185,8 @@ export function renderStatus(s: LabStatus): string {
   if (hinted.length > 0) {
     out.push('');
     out.push(renderTable([
-      { key: 'name', header: 'SERVICE' }, { key: 'td', header: 'TRAFFIC-DISTRIBUTION' }, { key: 'ep', header: 'ENDPOINT' },
-      { key: 'hints', header: 'HINTS' },
+      { key: 'name', header: 'SERVICE' }, { key: 'td', header: 'TRAFFIC-DISTRIBUTION' },
+      { key: 'ep', header: 'ENDPOINT' }, { key: 'hints', header: 'HINTS' },
     ], hinted.flatMap((v) => (v.endpoints.length ? v.endpoints : ['<none>']).map((ep) => ({
       name: v.name, td: v.trafficDistribution ?? '-', ep, hints: v.hints[ep] ?? '-',
     })))).trimEnd());

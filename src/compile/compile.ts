@@ -18,7 +18,8 @@
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
 import {
-  FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
+  FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL,
+  SCOPE_INTERNAL,
   type Backend, type FrontendKey,
 } from '../abi/index.js';
 import { ipv4ToInt } from '../net/ipv4.js';
@@ -30,8 +31,8 @@ import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
   backendIdentity, frontendKeyString, setIdentity, svcIdentity,
-  type DesiredFrontend, type DesiredState, type HealthCheckService, type MaglevSummary, type NodeConfig, type ServicePortInfo,
-  type SetVariant,
+  type DesiredFrontend, type DesiredState, type HealthCheckService, type MaglevSummary, type NodeConfig,
+  type ServicePortInfo, type SetVariant,
 } from './types.js';
 import { isIPv4 } from 'node:net';
 
@@ -104,7 +105,8 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     }
     if (kept.length === 0) continue;
 
-    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
+    const cands = candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName);
+    programPort(out, ids, svc, sp, kept, cands, where);
   }
 
   frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
@@ -162,7 +164,8 @@ function programPort(
 
   const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
   for (const w of kept) {
-    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags: w.flags | (maglev ? FE_MAGLEV : 0) });
+    const flags = w.flags | (maglev ? FE_MAGLEV : 0);
+    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags });
   }
   const info: ServicePortInfo = {
     namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
@@ -180,7 +183,8 @@ function programPort(
  *  node) and written with this node's backend ids. An empty set stays empty (count 0: reject). */
 function maglevMembers(out: Output, setId: number, chosen: Candidate[], members: number[]): number[] {
   const started = performance.now();
-  const table = maglevTable(chosen.map((c) => `${c.addr}:${c.port}`), out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE);
+  const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
+  const table = maglevTable(chosen.map((c) => `${c.addr}:${c.port}`), size);
   const ids = table.map((i) => members[i]!);
   out.maglev.buildMs += performance.now() - started;
   out.maglev.sets.add(setId);

@@ -19,8 +19,9 @@ export function isPrime(n: number): boolean {
 export function murmur3(text: string, seed: number): number {
   const bytes = Buffer.from(text, 'utf8');
   let h = seed >>> 0;
-  const c1 = 0xcc9e2d51, c2 = 0x1b873593;
-  const mixK = (k: number) => Math.imul(((Math.imul(k, c1) << 15) | (Math.imul(k, c1) >>> 17)), c2);
+  const c1 = 0xcc9e2d51,
+    c2 = 0x1b873593;
+  const mixK = (k: number) => Math.imul((Math.imul(k, c1) << 15) | (Math.imul(k, c1) >>> 17), c2);
   let i = 0;
   for (; i + 4 <= bytes.length; i += 4) {
     h ^= mixK(bytes.readUInt32LE(i));
@@ -31,8 +32,10 @@ export function murmur3(text: string, seed: number): number {
   for (let j = bytes.length - 1; j >= i; j--) k = (k << 8) | bytes[j]!;
   if (bytes.length > i) h ^= mixK(k);
   h ^= bytes.length;
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }

@@ -79,8 +79,8 @@ export function slotKeyString(k: SlotKey): string {
 
 export function emptyState(): CurrentState {
   return {
-    frontends: new Map(), sets: new Map(), slotKeys: new Map(), maglevKeys: new Map(), backends: new Map(), sourceRanges: new Map(),
-    serviceInfo: new Map(),
+    frontends: new Map(), sets: new Map(), slotKeys: new Map(), maglevKeys: new Map(), backends: new Map(),
+    sourceRanges: new Map(), serviceInfo: new Map(),
   };
 }
 
@@ -164,7 +164,10 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
   }
   const gone = (have: Map<string, SlotKey>, keep: Map<string, SlotKey>) =>
     [...have].filter(([ks]) => !keep.has(ks)).map(([, k]) => k);
-  return { write, remove: gone(current.slotKeys, next.slotKeys), writeMaglev, removeMaglev: gone(current.maglevKeys, next.maglevKeys) };
+  return {
+    write, remove: gone(current.slotKeys, next.slotKeys),
+    writeMaglev, removeMaglev: gone(current.maglevKeys, next.maglevKeys),
+  };
 }
 
 /** Frontends take count and gen from the planned sets: one update flips a frontend to its new set. */

@@ -17,14 +17,17 @@ export function applyHints(endpoints: Raw[], trafficDistribution: unknown): Raw[
   for (const ep of endpoints) {
     const hints: Raw = {};
     if (zoned) hints.forZones = [{ name: ep.zone }];
-    if (trafficDistribution === 'PreferSameNode' && typeof ep.nodeName === 'string') hints.forNodes = [{ name: ep.nodeName }];
+    if (trafficDistribution === 'PreferSameNode' && typeof ep.nodeName === 'string')
+      hints.forNodes = [{ name: ep.nodeName }];
     if (Object.keys(hints).length > 0) ep.hints = hints;
   }
   return endpoints;
 }
 
 /** "10.244.1.11 zone-a→zone-a node→node1" style text of one endpoint's hints, '' without. */
-export function describeHints(ep: { hints?: { forZones?: Array<{ name: string }>; forNodes?: Array<{ name: string }> } }): string {
+export function describeHints(ep: {
+  hints?: { forZones?: Array<{ name: string }>; forNodes?: Array<{ name: string }> };
+}): string {
   const parts: string[] = [];
   const zones = ep.hints?.forZones?.map((z) => z.name) ?? [];
   const nodes = ep.hints?.forNodes?.map((n) => n.name) ?? [];

@@ -190,7 +190,9 @@ export function sliceNameOf(service: string): string {
  * has is left out, so that port has no endpoints. Headless Services get slices too (DNS would use
  * them) with the headless label, which kube-proxy's selector — and ours — skips.
  */
-export function desiredSlices(services: KubeObject[], pods: PodState[], zones: Record<string, string> = {}): KubeObject[] {
+export function desiredSlices(
+  services: KubeObject[], pods: PodState[], zones: Record<string, string> = {},
+): KubeObject[] {
   const slices: KubeObject[] = [];
   for (const svc of services) {
     const spec = obj(svc.spec);

@@ -98,7 +98,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     const h = lab.agentHealth(n.name);
     const metrics = h.running ? lab.agentMetrics(n.name) : undefined;
     return {
-      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, zone: n.zone ?? '', pinDir: a?.pinDir ?? '',
+      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, zone: n.zone ?? '',
+      pinDir: a?.pinDir ?? '',
       agent: {
         pid: a?.pid ?? 0, running: h.running,
         health: !h.running ? 'not running' : h.healthy ? 'ok' : h.status ? `unhealthy (HTTP ${h.status})` : 'no answer',
@@ -143,7 +144,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),
       ...(spec.externalName ? { externalName: spec.externalName as string } : {}),
       ports, selector: spec.selector as Record<string, string> | undefined,
-      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, hints, summary: describeService(s),
+      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, hints,
+      summary: describeService(s),
       ...(typeof spec.trafficDistribution === 'string' ? { trafficDistribution: spec.trafficDistribution } : {}),
     };
   });

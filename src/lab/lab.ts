@@ -20,7 +20,7 @@ import {
   stateDirOf, withLock, type DeploymentState, type LabState, type PodState,
 } from './lab-state.js';
 import { FIRST_HOST } from './placement.js';
-import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf } from './topology.js';
+import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf, type NodeInfo } from './topology.js';
 import { ZONE_LABEL } from '../model/endpointslice.js';
 
 export type Say = (line: string) => void;
@@ -118,12 +118,15 @@ export class Lab {
     for (const n of st.nodes) {
       await this.api.apply({
         apiVersion: 'v1', kind: 'Node',
-        metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}) } },
+        metadata: {
+          name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}) },
+        },
         spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
         status: { addresses: [{ type: 'InternalIP', address: n.address }, { type: 'Hostname', address: n.name }] },
       });
     }
-    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${n.zone ? ` zone ${n.zone}` : ''}`).join(', ')}`);
+    const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
+    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
 
     for (const n of st.nodes) agents.startAgent(this, n.name);
     this.save();

@@ -153,7 +153,8 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
   const hc = c.int(spec.healthCheckNodePort === 0 ? undefined : spec.healthCheckNodePort, 'spec.healthCheckNodePort', 1, 65535);
   const publishNotReadyAddresses = c.bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses') ?? false;
   const algoKey = LB_ALGORITHM_ANNOTATIONS.find((k) => annotations[k] !== undefined);
-  const lbAlgorithm = algoKey && c.oneOf(annotations[algoKey], `metadata.annotations[${algoKey}]`, LB_ALGORITHMS, 'random');
+  const lbAlgorithm = algoKey
+    && c.oneOf(annotations[algoKey], `metadata.annotations[${algoKey}]`, LB_ALGORITHMS, 'random');
 
   if (!c.ok || !type || !ports || !sessionAffinity || !externalTrafficPolicy || !internalTrafficPolicy) {
     return { namespace, name, problems: c.problems };

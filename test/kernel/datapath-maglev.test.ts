@@ -17,7 +17,10 @@ import { describeRoot } from '../lib/root.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
 const TC_ACT_OK = 0;
-const VIP = '10.96.0.10', CLIENT = '10.244.0.20', NODE_A = '172.16.0.11', NODE_B = '172.16.0.12';
+const VIP = '10.96.0.10',
+  CLIENT = '10.244.0.20',
+  NODE_A = '172.16.0.11',
+  NODE_B = '172.16.0.12';
 const L2 = eth('02:00:00:00:00:01', '02:00:00:00:00:02');
 // SY_MAGLEV_BENCH_SIZE=101 shows what the table's size costs: a 16381-entry table does not stay in
 // cache the way a 10-entry slot list does, so most of Maglev's extra new-flow time is memory misses.
@@ -31,14 +34,23 @@ let ids: IdAllocator;
 
 /** Programs Service web (ClusterIP VIP:80, NodePort 30080 on NODE_A and NODE_B) with @n backends. */
 function program(n: number, algorithm: 'maglev' | 'random' = 'maglev'): void {
-  const service = { kind: 'Service', metadata: { name: 'web', annotations: { 'switchyard.io/lb-algorithm': algorithm } },
-    spec: { type: 'NodePort', clusterIP: VIP, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] } };
-  const slice = { kind: 'EndpointSlice', metadata: { name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
-    addressType: 'IPv4', ports: [{ port: 8080 }],
-    endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.244.1.${i + 1}`], nodeName: 'node-b' })) };
+  const service = {
+    kind: 'Service',
+    metadata: { name: 'web', annotations: { 'switchyard.io/lb-algorithm': algorithm } },
+    spec: { type: 'NodePort', clusterIP: VIP, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] },
+  };
+  const slice = {
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ port: 8080 }],
+    endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.244.1.${i + 1}`], nodeName: 'node-b' })),
+  };
   const wrap = (o: unknown) => [{ object: o as Record<string, unknown>, origin: 'web.yaml' }];
   const { model } = buildModel({ services: wrap(service), endpointSlices: wrap(slice), nodes: [], errors: [] });
-  reconciler.sync(compile(model, { nodeName: 'node-a', nodePortAddresses: [NODE_A, NODE_B], maglevTableSize: TABLE_SIZE }, ids));
+  reconciler.sync(
+    compile(model, { nodeName: 'node-a', nodePortAddresses: [NODE_A, NODE_B], maglevTableSize: TABLE_SIZE }, ids),
+  );
 }
 
 /** The backend a SYN from CLIENT:@sport to @dst:@dport is sent to (a new flow: conntrack cleared first). */
@@ -112,10 +124,15 @@ describeRoot('Maglev data path (BPF_PROG_TEST_RUN)', () => {
       return ns[ns.length >> 1]!;
     };
     // Interleaved rounds, medians of medians: the order and the machine's other load matter less.
-    const rounds = [0, 1, 2].map((r) => (r % 2 ? [cost('maglev'), cost('random')] : [cost('random'), cost('maglev')].reverse()));
+    const rounds = [0, 1, 2].map((r) =>
+      r % 2 ? [cost('maglev'), cost('random')] : [cost('random'), cost('maglev')].reverse(),
+    );
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
-    const maglev = median(rounds.map((r) => r[0]!)), random = median(rounds.map((r) => r[1]!));
-    console.log(`bench: new-flow median ${maglev} ns Maglev vs ${random} ns random (PROG_TEST_RUN, from_pod, 10 backends, table ${TABLE_SIZE})`);
+    const maglev = median(rounds.map((r) => r[0]!)),
+      random = median(rounds.map((r) => r[1]!));
+    console.log(
+      `bench: new-flow median ${maglev} ns Maglev vs ${random} ns random (PROG_TEST_RUN, from_pod, 10 backends, table ${TABLE_SIZE})`,
+    );
     expect(maglev).toBeGreaterThan(0);
   });
 });

@@ -10,16 +10,34 @@ const NODE: NodeConfig = { nodeName: 'node-a', nodePortAddresses: ['172.16.0.12'
 
 function objects(annotations: Record<string, string>, addrs: string[]): { services: Obj[]; slices: Obj[] } {
   return {
-    services: [{ kind: 'Service', metadata: { name: 'web', annotations }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80 }] } }],
-    slices: [{ kind: 'EndpointSlice', metadata: { name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
-      addressType: 'IPv4', ports: [{ port: 80 }], endpoints: addrs.map((a) => ({ addresses: [a], nodeName: 'node-b' })) }],
+    services: [
+      {
+        kind: 'Service',
+        metadata: { name: 'web', annotations },
+        spec: { clusterIP: '10.96.0.10', ports: [{ port: 80 }] },
+      },
+    ],
+    slices: [
+      {
+        kind: 'EndpointSlice',
+        metadata: { name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
+        addressType: 'IPv4',
+        ports: [{ port: 80 }],
+        endpoints: addrs.map((a) => ({ addresses: [a], nodeName: 'node-b' })),
+      },
+    ],
   };
 }
 
 function run(annotations: Record<string, string>, addrs: string[], node = NODE, ids = new IdAllocator()) {
   const { services, slices } = objects(annotations, addrs);
   const wrap = (objs: Obj[]) => objs.map((object) => ({ object, origin: 'web.yaml' }));
-  const { model, errors } = buildModel({ services: wrap(services), endpointSlices: wrap(slices), nodes: [], errors: [] });
+  const { model, errors } = buildModel({
+    services: wrap(services),
+    endpointSlices: wrap(slices),
+    nodes: [],
+    errors: [],
+  });
   return { d: compile(model, node, ids), errors: errors.map((e) => e.describe()), ids };
 }
 
@@ -50,7 +68,9 @@ describe('compile: lb-algorithm', () => {
 
   it('the agent default applies to Services without the annotation; the annotation overrides it', () => {
     expect(run({}, ADDRS, { ...NODE, lbAlgorithm: 'maglev' }).d.sets.get(1)).toHaveLength(101);
-    expect(run({ 'switchyard.io/lb-algorithm': 'random' }, ADDRS, { ...NODE, lbAlgorithm: 'maglev' }).d.sets.get(1)).toEqual([1, 2, 3]);
+    expect(
+      run({ 'switchyard.io/lb-algorithm': 'random' }, ADDRS, { ...NODE, lbAlgorithm: 'maglev' }).d.sets.get(1),
+    ).toEqual([1, 2, 3]);
   });
 
   it('maps entries to the same endpoints whatever the node-local backend ids', () => {
@@ -88,7 +108,11 @@ describe('plan: Maglev tables', () => {
 
     const second = planWrites(first.next, run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS.slice(0, 2)).d);
     const written = find(second.phases, 'set', 'maglev');
-    expect(written && written.op === 'set' ? (written.entries as Array<[SlotKey, number]>).every(([k]) => k.gen === 1) : false).toBe(true);
+    expect(
+      written && written.op === 'set'
+        ? (written.entries as Array<[SlotKey, number]>).every(([k]) => k.gen === 1)
+        : false,
+    ).toBe(true);
     expect(keysOf(find(second.phases, 'delete', 'maglev'))).toHaveLength(101);
     expect(keysOf(find(second.phases, 'delete', 'maglev')).every((k) => k.gen === 0)).toBe(true);
     const order2 = second.phases.map((p) => `${p.op} ${p.map}`);
@@ -107,9 +131,13 @@ describe('plan: Maglev tables', () => {
     const ids = new IdAllocator();
     const d = run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS, NODE, ids).d;
     const plan = planWrites(emptyState(), d);
-    const entries = (map: string): never => plan.phases.flatMap((p) => (p.op === 'set' && p.map === map ? p.entries as unknown[] : [])) as never;
-    const restored = stateFromMaps(entries('frontends'), [], entries('backends'),
-      { maglev: entries('maglev'), serviceInfo: entries('serviceInfo'), config: d.config! });
+    const entries = (map: string): never =>
+      plan.phases.flatMap((p) => (p.op === 'set' && p.map === map ? (p.entries as unknown[]) : [])) as never;
+    const restored = stateFromMaps(entries('frontends'), [], entries('backends'), {
+      maglev: entries('maglev'),
+      serviceInfo: entries('serviceInfo'),
+      config: d.config!,
+    });
     expect(planWrites(restored, d).phases.filter((p) => p.op !== 'prune')).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, maglevTable, murmur3 } from '../../src/compile/maglev.js';
 
 const M = DEFAULT_MAGLEV_TABLE_SIZE;
-const backends = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `10.244.${(i + from) >> 8}.${(i + from) & 255}:8080`);
+const backends = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => `10.244.${(i + from) >> 8}.${(i + from) & 255}:8080`);
 const named = (names: string[], table: number[]) => table.map((i) => names[i]!);
 
 describe('maglev table', () => {
@@ -17,7 +18,7 @@ describe('maglev table', () => {
     }
   });
 
-  it('moves at most 12% of the other backends\' entries when 1 of 10 leaves', () => {
+  it("moves at most 12% of the other backends' entries when 1 of 10 leaves", () => {
     const ten = backends(10);
     for (const gone of [0, 4, 9]) {
       const before = named(ten, maglevTable(ten, M));
@@ -37,7 +38,7 @@ describe('maglev table', () => {
     expect(named(shuffled, maglevTable(shuffled, M))).toEqual(reference);
   });
 
-  it('depends on the backends\' names: other backends, another table', () => {
+  it("depends on the backends' names: other backends, another table", () => {
     const a = named(backends(5), maglevTable(backends(5), 101));
     const b = named(backends(5, 7), maglevTable(backends(5, 7), 101));
     expect(a.map((x) => x.slice(0, -5))).not.toEqual(b.map((x) => x.slice(0, -5)));
