@@ -90,7 +90,7 @@ export function phaseLines(phase: Phase): string[] {
 const byLine = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 /** The map names in dump order: the order a packet meets them. */
-const DUMP_ORDER: Array<keyof PlannedMaps> = ['frontends', 'slots', 'backends', 'sourceRanges', 'config', 'serviceInfo'];
+const DUMP_ORDER: Array<keyof PlannedMaps> = ['frontends', 'slots', 'maglev', 'backends', 'sourceRanges', 'config', 'serviceInfo'];
 
 /** Every agent-written map of the object, sorted within each map; ends with a newline. */
 export function dumpMaps(maps: DataplaneMaps): string {
