@@ -33,11 +33,11 @@ let reconciler: Reconciler;
 let ids: IdAllocator;
 
 /** Programs Service web (ClusterIP VIP:80, NodePort 30080 on NODE_A and NODE_B) with @n backends. */
-function program(n: number, algorithm: 'maglev' | 'random' = 'maglev'): void {
+function program(n: number, algorithm: 'maglev' | 'random' = 'maglev', extraSpec: Record<string, unknown> = {}): void {
   const service = {
     kind: 'Service',
     metadata: { name: 'web', annotations: { 'switchyard.io/lb-algorithm': algorithm } },
-    spec: { type: 'NodePort', clusterIP: VIP, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] },
+    spec: { type: 'NodePort', clusterIP: VIP, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }], ...extraSpec },
   };
   const slice = {
     kind: 'EndpointSlice',
@@ -95,6 +95,14 @@ describeRoot('Maglev data path (BPF_PROG_TEST_RUN)', () => {
     const viaB = SPORTS.slice(0, 20).map((p) => backendFor(p, NODE_B, 30080));
     expect(viaB).toEqual(viaA);
     expect(new Set(viaA).size).toBeGreaterThan(3);
+  });
+
+  it('lets ClientIP affinity win over the hash: every port of one client goes to its first backend', () => {
+    program(10, 'maglev', { sessionAffinity: 'ClientIP' });
+    const first = backendFor(SPORTS[0]!);
+    expect(SPORTS.slice(1, 40).map((p) => backendFor(p))).toEqual(Array(39).fill(first));
+    program(10); // the same tuples without affinity spread over the table
+    expect(new Set(SPORTS.slice(0, 40).map((p) => backendFor(p))).size).toBeGreaterThan(3);
   });
 
   it('keeps at least 85% of tuples on their backend when 10 backends become 9', () => {
