@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Backend selection for a new flow: ClientIP affinity first, else a random slot of the
- * frontend's active generation.
+ * frontend's active generation, or for SY_FE_MAGLEV frontends the entry of the set's Maglev
+ * table the flow hashes to (bpf/maglev.h).
  */
 #ifndef SY_LB_H
 #define SY_LB_H
@@ -9,6 +10,8 @@
 #include "clock.h"
 #include "maps.h"
 #include "ct.h"
+#include "maglev.h"
+#include "parse.h"
 
 /*
  * The backend @client used last for this set, if that was within the affinity timeout
@@ -41,10 +44,10 @@ static __always_inline int sy_affinity_pick(const struct sy_frontend *fe,
  * the slot or backend is missing: a race with the control plane, which writes backends
  * before slots and the frontend last, so it is short-lived.
  */
-static __always_inline int sy_select_backend(const struct sy_frontend *fe, __be32 client,
+static __always_inline int sy_select_backend(const struct sy_frontend *fe, const struct sy_pkt *pkt,
 					     __u64 now, __u32 *backend_id, struct sy_backend *be)
 {
-	struct sy_affinity_key akey = { .set_id = fe->set_id, .client_addr = client };
+	struct sy_affinity_key akey = { .set_id = fe->set_id, .client_addr = pkt->saddr };
 	struct sy_slot_key skey;
 	struct sy_backend *b;
 	__u32 *id;
@@ -52,14 +55,21 @@ static __always_inline int sy_select_backend(const struct sy_frontend *fe, __be3
 	if (fe->affinity_timeout && !sy_affinity_pick(fe, &akey, now, backend_id, be))
 		return 0;
 
-	skey.set_id = fe->set_id;
-	skey.slot = 1 + bpf_get_prandom_u32() % fe->count;
-	skey.gen = fe->gen;
-	skey.pad = 0;
-	id = bpf_map_lookup_elem(&slots, &skey);
-	if (!id)
-		return -1;
-	*backend_id = *id;
+	if (fe->flags & SY_FE_MAGLEV) {
+		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count,
+					     sy_flow_hash(pkt->saddr, pkt->sport, pkt->dport, pkt->proto));
+		if (!*backend_id)
+			return -1;
+	} else {
+		skey.set_id = fe->set_id;
+		skey.slot = 1 + bpf_get_prandom_u32() % fe->count;
+		skey.gen = fe->gen;
+		skey.pad = 0;
+		id = bpf_map_lookup_elem(&slots, &skey);
+		if (!id)
+			return -1;
+		*backend_id = *id;
+	}
 	b = bpf_map_lookup_elem(&backends, backend_id);
 	if (!b)
 		return -1;

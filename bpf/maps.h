@@ -29,6 +29,17 @@ struct {
 	__uint(max_entries, SY_MAX_SLOTS);
 } slots SEC(".maps");
 
+/* Maglev lookup tables (bpf/maglev.h): {set_id, slot = index + 1, gen} → backend_id, the same
+ * key and generation flip as slots. Apart from slots so a table of 16381+ entries per set does not
+ * eat the slots' capacity; not preallocated, so the unused capacity costs no memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sy_slot_key);
+	__type(value, __u32);
+	__uint(max_entries, SY_MAX_MAGLEV);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} maglev SEC(".maps");
+
 /* backend_id → address and port. A missing ID means the backend left its service. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

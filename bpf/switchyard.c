@@ -209,7 +209,7 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 
 	/* Passing the packet on untranslated would leak the Service address: drop instead.
 	 * Affinity is keyed on the client as it sent the packet, before any SNAT. */
-	if (sy_select_backend(&fe, pkt->saddr, now, &backend_id, &be)) {
+	if (sy_select_backend(&fe, pkt, now, &backend_id, &be)) {
 		sy_count_no_backend(fe.svc_id);
 		return TC_ACT_SHOT;
 	}

@@ -25,6 +25,7 @@ enum sy_capacity {
 	SY_MAX_AFFINITY      = 65536,
 	SY_MAX_SOURCE_RANGES = 16384,
 	SY_MAX_FRAGS         = 8192,   /* frags: ports of fragmented datagrams (bpf/frag.h) */
+	SY_MAX_MAGLEV        = 1048576, /* maglev: lookup-table entries, both generations (not preallocated) */
 };
 
 /* Frontend scopes: where the packet entered the node decides which view of a
@@ -39,6 +40,7 @@ enum sy_frontend_flag {
 	SY_FE_NODEPORT      = 1 << 0, /* NodePort / external frontend: remote backends need SNAT */
 	SY_FE_LOCAL_ONLY    = 1 << 1, /* traffic policy Local: no backend means drop, not reject */
 	SY_FE_SOURCE_RANGES = 1 << 2, /* loadBalancerSourceRanges apply: check sy_source_range */
+	SY_FE_MAGLEV        = 1 << 3, /* pick by flow hash from the set's maglev table of `count` entries */
 };
 
 /* sy_backend.flags */

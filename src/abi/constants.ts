@@ -11,6 +11,8 @@ export const SCOPE_EXTERNAL = 1;
 export const FE_NODEPORT = 1 << 0;
 export const FE_LOCAL_ONLY = 1 << 1;
 export const FE_SOURCE_RANGES = 1 << 2;
+/** Pick by flow hash from the set's Maglev table (the maglev map); count is the table size. */
+export const FE_MAGLEV = 1 << 3;
 
 /** enum sy_backend_flag: sy_backend.flags. */
 export const BE_LOCAL = 1 << 0;
@@ -63,6 +65,7 @@ export const MAX_CONNTRACK = 262144;
 export const MAX_AFFINITY = 65536;
 export const MAX_SOURCE_RANGES = 16384;
 export const MAX_FRAGS = 8192;
+export const MAX_MAGLEV = 1048576;
 
 /** Not from switchyard.h: the IP protocol numbers of sy_frontend_key.proto and sy_ct_key.proto. */
 export const IPPROTO_TCP = 6;
@@ -72,7 +75,10 @@ export const IPPROTO_UDP = 17;
  *  test checks each value, and that each enum has no enumerator missing here. */
 export const C_NAMES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   sy_scope: { SY_SCOPE_INTERNAL: SCOPE_INTERNAL, SY_SCOPE_EXTERNAL: SCOPE_EXTERNAL },
-  sy_frontend_flag: { SY_FE_NODEPORT: FE_NODEPORT, SY_FE_LOCAL_ONLY: FE_LOCAL_ONLY, SY_FE_SOURCE_RANGES: FE_SOURCE_RANGES },
+  sy_frontend_flag: {
+    SY_FE_NODEPORT: FE_NODEPORT, SY_FE_LOCAL_ONLY: FE_LOCAL_ONLY, SY_FE_SOURCE_RANGES: FE_SOURCE_RANGES,
+    SY_FE_MAGLEV: FE_MAGLEV,
+  },
   sy_backend_flag: { SY_BE_LOCAL: BE_LOCAL },
   sy_ct_flag: {
     SY_CT_SEEN_REPLY: CT_SEEN_REPLY, SY_CT_CLOSING: CT_CLOSING, SY_CT_HAIRPIN: CT_HAIRPIN, SY_CT_NODEPORT: CT_NODEPORT,
@@ -92,6 +98,6 @@ export const C_NAMES: Readonly<Record<string, Readonly<Record<string, number>>>>
   sy_capacity: {
     SY_MAX_FRONTENDS: MAX_FRONTENDS, SY_MAX_SLOTS: MAX_SLOTS, SY_MAX_BACKENDS: MAX_BACKENDS, SY_MAX_SERVICES: MAX_SERVICES,
     SY_MAX_CONNTRACK: MAX_CONNTRACK, SY_MAX_AFFINITY: MAX_AFFINITY, SY_MAX_SOURCE_RANGES: MAX_SOURCE_RANGES,
-    SY_MAX_FRAGS: MAX_FRAGS,
+    SY_MAX_FRAGS: MAX_FRAGS, SY_MAX_MAGLEV: MAX_MAGLEV,
   },
 };

@@ -6,7 +6,7 @@ import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
-import type { DesiredState, NodeConfig } from '../compile/index.js';
+import type { DesiredState, LbAlgorithm, NodeConfig } from '../compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
@@ -43,6 +43,9 @@ export interface AgentOptions {
   /** Which externalIPs and LB ingress IPs Services may claim (--cluster-cidr,
    *  --service-cluster-ip-range, --allowed-external-ip-cidrs). */
   externalAddressPolicy?: ExternalAddressPolicy;
+  /** --lb-algorithm and --maglev-table-size (compile's defaults when absent). */
+  lbAlgorithm?: LbAlgorithm;
+  maglevTableSize?: number;
   minSyncPeriodMs: number;
   log: Logger;
   hooks?: AgentHooks;
@@ -77,6 +80,8 @@ export class Agent {
     const node = (): NodeConfig => ({
       nodeName, nodePortAddresses: addresses.nodePortAddresses, snatAddress: addresses.snatAddress,
       nodeAddresses: addresses.all, externalAddressPolicy: opts.externalAddressPolicy,
+      ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
+      ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });
     const maps = dataplaneMaps(obj);
     const pipeline = new Pipeline({

@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_APISERVER_PORT, type KubeConnection } from '../k8s/kubeconfig.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE } from '../compile/maglev.js';
+import type { LbAlgorithm } from '../compile/index.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
 export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
@@ -94,6 +96,20 @@ export function parseLogLevel(text: string): string {
   return text;
 }
 
+export function parseLbAlgorithm(text: string): LbAlgorithm {
+  if (text !== 'random' && text !== 'maglev') throw new Error('expected random or maglev');
+  return text;
+}
+
+/** Maglev's permutations need a prime table size; the slot index is 16 bits. */
+export function parseMaglevTableSize(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!isPrime(n) || n > MAX_MAGLEV_TABLE_SIZE) {
+    throw new Error(`expected a prime ≤ ${MAX_MAGLEV_TABLE_SIZE}, e.g. 16381 or 65521`);
+  }
+  return n;
+}
+
 function nonEmpty(text: string): string {
   if (text.trim() === '') throw new Error('must not be empty');
   return text;
@@ -133,6 +149,18 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--healthz-bind-address', arg: '<host:port>', help: 'where /healthz and /livez answer; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_HEALTHZ_BIND_ADDRESS), shown: DEFAULT_HEALTHZ_BIND_ADDRESS } },
   { flag: '--metrics-bind-address', arg: '<host:port>', help: 'where /metrics answers; empty disables', parse: parseBindAddress, default: { value: parseBindAddress(DEFAULT_METRICS_BIND_ADDRESS), shown: DEFAULT_METRICS_BIND_ADDRESS } },
   { flag: '--min-sync-period', arg: '<duration>', help: 'coalesce changes: at most one sync per period (e.g. 100ms, 1s)', parse: parseDuration, default: { value: DEFAULT_MIN_SYNC_PERIOD_MS, shown: `${DEFAULT_MIN_SYNC_PERIOD_MS}ms` } },
+  {
+    flag: '--lb-algorithm', arg: '<name>',
+    help: 'backend selection for Services without the switchyard.io/lb-algorithm annotation: random, or maglev '
+      + '(consistent hashing: the same backend for a flow on every node)',
+    parse: parseLbAlgorithm, default: { value: 'random', shown: 'random' },
+  },
+  {
+    flag: '--maglev-table-size', arg: '<prime>',
+    help: 'entries of each Maglev lookup table, a prime (about 100 x the largest backend count keeps shares within 1%)',
+    parse: parseMaglevTableSize,
+    default: { value: DEFAULT_MAGLEV_TABLE_SIZE, shown: String(DEFAULT_MAGLEV_TABLE_SIZE) },
+  },
   { flag: '--pod-devices', arg: '<globs>', help: 'comma-separated interface globs of pod veths (host side), e.g. "lxc*,veth*"', parse: parseGlobs, list: true },
   { flag: '--devices', arg: '<globs>', help: 'comma-separated interface globs of the node\'s uplinks, for NodePort traffic from outside, e.g. "eth0,ens*"', parse: parseGlobs, list: true },
   { flag: '--pin-dir', arg: '<dir>', help: 'bpffs directory for the pinned maps', parse: nonEmpty, default: { value: DEFAULT_PIN_DIR, shown: DEFAULT_PIN_DIR } },
@@ -166,6 +194,8 @@ export interface AgentConfig {
   healthzBindAddress: BindAddress | null;
   metricsBindAddress: BindAddress | null;
   minSyncPeriodMs: number;
+  lbAlgorithm: LbAlgorithm;
+  maglevTableSize: number;
   podDevices?: string;
   devices?: string;
   pinDir: string;
@@ -246,6 +276,8 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     healthzBindAddress: get<BindAddress | false>('healthzBindAddress') || null,
     metricsBindAddress: get<BindAddress | false>('metricsBindAddress') || null,
     minSyncPeriodMs: get<number>('minSyncPeriod') ?? DEFAULT_MIN_SYNC_PERIOD_MS,
+    lbAlgorithm: get<LbAlgorithm>('lbAlgorithm') ?? 'random',
+    maglevTableSize: get<number>('maglevTableSize') ?? DEFAULT_MAGLEV_TABLE_SIZE,
     podDevices: get<string>('podDevices'),
     devices: get<string>('devices'),
     pinDir: get<string>('pinDir') ?? DEFAULT_PIN_DIR,

@@ -80,6 +80,10 @@ export class Pipeline {
         services: model.services.size, servicePorts: desired.services.size, frontends: result.frontends,
         backends: result.backends, writes: result.writes, deletes: result.deletes,
         invalid: errors.length + snapshot.errors.length, durationMs: Math.round(result.durationMs * 100) / 100,
+        ...(desired.maglev ? { maglev: {
+          tables: desired.maglev.sets.size, entries: desired.maglev.entries, bytes: desired.maglev.bytes,
+          buildMs: Math.round(desired.maglev.buildMs * 100) / 100,
+        } } : {}),
       }, 'sync applied');
       const triggers = model.triggerTimes;
       this.opts.onSynced?.(desired, result, triggers, snapshot.nodes);

@@ -41,10 +41,12 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`);
 
   cmd.addCommand(sub('up', 'create the namespaces, start the API server and one agent per node, apply the examples')
     .option('--no-examples', 'start with no pods and no Services (apply your own with `lab apply -f`)')
-    .action(async (o: { name: string; examples: boolean }) => {
+    .option('--zones <list>', 'comma-separated zones of node1, node2 (topology.kubernetes.io/zone)', 'zone-a,zone-b')
+    .action(async (o: { name: string; examples: boolean; zones: string }) => {
       needRoot();
       const { Lab } = await lab();
-      await Lab.up(o.name, { examples: o.examples, say });
+      const zones = o.zones.split(',').map((z) => z.trim()).filter(Boolean);
+      await Lab.up(o.name, { examples: o.examples, zones, say });
       const flag = o.name === DEFAULT_LAB_NAME ? '' : ` --name ${o.name}`;
       say('');
       say(`Next: switchyard lab demo${flag}    switchyard lab status${flag}    switchyard lab down${flag}`);
@@ -153,10 +155,11 @@ export function renderStatus(s: LabStatus): string {
   out.push('');
   out.push(renderTable([
     { key: 'name', header: 'NODE' }, { key: 'ns', header: 'NAMESPACE' }, { key: 'address', header: 'ADDRESS' },
-    { key: 'pid', header: 'AGENT PID' }, { key: 'health', header: 'HEALTH' }, { key: 'ports', header: 'SERVICE PORTS' },
+    { key: 'zone', header: 'ZONE' }, { key: 'pid', header: 'AGENT PID' }, { key: 'health', header: 'HEALTH' },
+    { key: 'ports', header: 'SERVICE PORTS' },
     { key: 'uplink', header: 'UPLINK (eth0)' }, { key: 'pins', header: 'PIN DIR' },
   ], s.nodes.map((n) => ({
-    name: n.name, ns: n.namespace, address: n.address, pid: n.agent.pid, health: n.agent.health,
+    name: n.name, ns: n.namespace, address: n.address, zone: n.zone || '-', pid: n.agent.pid, health: n.agent.health,
     ports: n.agent.servicePorts ?? '-', uplink: n.agent.uplinkAttached ? 'attached' : '-', pins: n.pinDir,
   }))).trimEnd());
   out.push('');
@@ -178,6 +181,16 @@ export function renderStatus(s: LabStatus): string {
     affinity: v.sessionAffinity,
     eps: v.endpoints.length === 0 ? '<none>' : v.endpoints.length > 3 ? `${v.endpoints.slice(0, 3).join(',')} + ${v.endpoints.length - 3} more` : v.endpoints.join(','),
   }))).trimEnd());
+  const hinted = s.services.filter((v) => v.trafficDistribution || Object.keys(v.hints).length > 0);
+  if (hinted.length > 0) {
+    out.push('');
+    out.push(renderTable([
+      { key: 'name', header: 'SERVICE' }, { key: 'td', header: 'TRAFFIC-DISTRIBUTION' },
+      { key: 'ep', header: 'ENDPOINT' }, { key: 'hints', header: 'HINTS' },
+    ], hinted.flatMap((v) => (v.endpoints.length ? v.endpoints : ['<none>']).map((ep) => ({
+      name: v.name, td: v.trafficDistribution ?? '-', ep, hints: v.hints[ep] ?? '-',
+    })))).trimEnd());
+  }
   out.push('');
   out.push(`Logs: ${s.stateDir}/{apiserver,${s.nodes.map((n) => `agent-${n.name}`).join(',')}}.log and pods/<pod>.log   Scripts: \`switchyard lab status -o json\``);
   return out.join('\n') + '\n';

@@ -18,17 +18,21 @@
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
 import {
-  FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL,
+  FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL,
+  SCOPE_INTERNAL,
   type Backend, type FrontendKey,
 } from '../abi/index.js';
 import { ipv4ToInt } from '../net/ipv4.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
 import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';
+import { selectCluster, type NodeTopology } from './topology.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
   backendIdentity, frontendKeyString, setIdentity, svcIdentity,
-  type DesiredFrontend, type DesiredState, type HealthCheckService, type NodeConfig, type ServicePortInfo, type SetVariant,
+  type DesiredFrontend, type DesiredState, type HealthCheckService, type MaglevSummary, type NodeConfig,
+  type ServicePortInfo, type SetVariant,
 } from './types.js';
 import { isIPv4 } from 'node:net';
 
@@ -80,8 +84,11 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     }
   }
   const winners = settleClaims(asks, previous);
+  // This node's zone: NodeConfig's, else its own Node object's label (the agent watches it).
+  const where = { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
 
-  const out = { frontends, sets, backends, services, conflicts, identities };
+  const maglev: MaglevSummary = { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 };
+  const out: Output = { frontends, sets, backends, services, conflicts, identities, maglev, node };
   for (const { svc, sp, wants } of asks) {
     const kept: Want[] = [];
     const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
@@ -98,7 +105,8 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     }
     if (kept.length === 0) continue;
 
-    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName));
+    const cands = candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName);
+    programPort(out, ids, svc, sp, kept, cands, where);
   }
 
   frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
@@ -107,6 +115,7 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     frontends, sets: sortedMap(sets), backends: sortedMap(backends), services: sortedMap(services), healthCheck,
     conflicts, refused, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
     config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
+    ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
 }
 
@@ -118,10 +127,14 @@ interface Output {
   services: Map<number, ServicePortInfo>;
   conflicts: ValidationError[];
   identities: DesiredState['identities'];
+  maglev: MaglevSummary;
+  node: NodeConfig;
 }
 
 /** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
-function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[]): void {
+function programPort(
+  out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[], where: NodeTopology,
+): void {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
   try {
@@ -134,21 +147,25 @@ function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePor
   }
   out.identities.svc.set(svcId, identity);
 
+  const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
   // Backend sets, only the variants some frontend uses.
   const setIds: { all?: number; local?: number } = {};
   for (const variant of ['all', 'local'] as const) {
     if (!kept.some((w) => w.variant === variant)) continue;
-    const pool = variant === 'local' ? cands.filter((c) => c.local) : cands;
-    const members = select(pool, svc.publishNotReadyAddresses).map((c) => backendId(ids, identity, c, out.backends, out.identities));
+    // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
+    const chosen = variant === 'local' ? select(cands.filter((c) => c.local), svc.publishNotReadyAddresses)
+      : selectCluster(cands, svc.publishNotReadyAddresses, where);
+    const members = chosen.map((c) => backendId(ids, identity, c, out.backends, out.identities));
     const sid = ids.get('set', setIdentity(identity, variant));
     out.identities.set.set(sid, setIdentity(identity, variant));
-    out.sets.set(sid, members);
+    out.sets.set(sid, maglev ? maglevMembers(out, sid, chosen, members) : members);
     setIds[variant] = sid;
   }
 
   const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
   for (const w of kept) {
-    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags: w.flags });
+    const flags = w.flags | (maglev ? FE_MAGLEV : 0);
+    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags });
   }
   const info: ServicePortInfo = {
     namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
@@ -158,7 +175,22 @@ function programPort(out: Output, ids: IdAllocator, svc: Service, sp: ServicePor
     sets: setIds, identity,
   };
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
+  if (maglev) info.lbAlgorithm = 'maglev';
   out.services.set(svcId, info);
+}
+
+/** A Maglev set's slots: its lookup table, built over the endpoints' addr:port (the same on every
+ *  node) and written with this node's backend ids. An empty set stays empty (count 0: reject). */
+function maglevMembers(out: Output, setId: number, chosen: Candidate[], members: number[]): number[] {
+  const started = performance.now();
+  const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
+  const table = maglevTable(chosen.map((c) => `${c.addr}:${c.port}`), size);
+  const ids = table.map((i) => members[i]!);
+  out.maglev.buildMs += performance.now() - started;
+  out.maglev.sets.add(setId);
+  out.maglev.entries += ids.length;
+  out.maglev.bytes += ids.length * 12; // sy_slot_key (8) + backend_id (4)
+  return ids;
 }
 
 /** Services in the order their claims count: the older first (creationTimestamp; one without a

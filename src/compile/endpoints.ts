@@ -1,6 +1,6 @@
 // Endpoint selection for one service port: merge the Service's slices, resolve the backend port
-// per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints,
-// without topology hints).
+// per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints;
+// the topology hints of the cluster set are applied in topology.ts).
 import { ipv4ToInt } from '../net/ipv4.js';
 import { resolvePort } from '../model/ports.js';
 import type { EndpointSlice, ServicePort } from '../model/types.js';
@@ -12,6 +12,9 @@ export interface Candidate {
   serving: boolean;
   terminating: boolean;
   local: boolean;
+  /** Topology hints as the slice gave them; absent: none. */
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 /** Every endpoint of the slices with a resolvable port for `sp`, one per addr:port (an endpoint
@@ -27,6 +30,8 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
         addr: ep.address, port, ready: ep.ready, serving: ep.serving, terminating: ep.terminating,
         local: nodeName !== '' && ep.nodeName === nodeName,
       };
+      if (ep.zoneHints) c.zoneHints = ep.zoneHints;
+      if (ep.nodeHints) c.nodeHints = ep.nodeHints;
       const key = `${c.addr}:${c.port}`;
       const have = byKey.get(key);
       if (!have || rank(c) > rank(have)) byKey.set(key, c);

@@ -8,6 +8,12 @@ import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../m
 export interface NodeConfig {
   /** This node's name: endpoints with this nodeName are local. */
   nodeName: string;
+  /** Backend selection for Services without the lb-algorithm annotation (default random). */
+  lbAlgorithm?: LbAlgorithm;
+  /** Entries of each Maglev table: a prime (default DEFAULT_MAGLEV_TABLE_SIZE). */
+  maglevTableSize?: number;
+  /** This node's topology.kubernetes.io/zone; undefined: read it from the model's Node named nodeName. */
+  zone?: string;
   /** Node addresses NodePorts answer on (IPv4; others are ignored). */
   nodePortAddresses: string[];
   /** All of this node's addresses, which no externalIP may claim (default: nodePortAddresses). */
@@ -51,6 +57,22 @@ export interface ServicePortInfo {
   sets: { all?: number; local?: number };
   /** The allocator identity of this svc_id (see svcIdentity). */
   identity: string;
+  /** Set only for Maglev: its sets hold lookup tables and its frontends are flagged FE_MAGLEV. */
+  lbAlgorithm?: 'maglev';
+}
+
+export type LbAlgorithm = 'random' | 'maglev';
+
+/** What the Maglev tables of one compile cost, for the sync log. */
+export interface MaglevSummary {
+  /** The sets whose members are a Maglev lookup table (written to the maglev map, not slots). */
+  sets: Set<number>;
+  /** Table entries in all, and their size in the map (key + value bytes, before the kernel's
+   *  per-element overhead); twice this while a changed table's two generations coexist. */
+  entries: number;
+  bytes: number;
+  /** Time spent building the tables. */
+  buildMs: number;
 }
 
 export interface HealthCheckService {
@@ -82,6 +104,8 @@ export interface DesiredState {
   refused: ValidationError[];
   /** id → allocator identity for every id above, so ids can be mapped back (restart seeding). */
   identities: { svc: Map<number, string>; set: Map<number, string>; backend: Map<number, string> };
+  /** Present when some set is a Maglev table. */
+  maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
   config?: Config;
 }

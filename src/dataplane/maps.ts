@@ -8,6 +8,8 @@ import type {
 export interface DataplaneMaps {
   frontends: TypedMap<FrontendKey, Frontend>;
   slots: TypedMap<SlotKey, number>;
+  /** Maglev lookup tables: the same key as slots, for sets of SY_FE_MAGLEV frontends. */
+  maglev: TypedMap<SlotKey, number>;
   backends: TypedMap<number, Backend>;
   conntrack: TypedMap<CtKey, CtEntry>;
   affinity: TypedMap<AffinityKey, Affinity>;
@@ -26,6 +28,7 @@ export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
   return {
     frontends: obj.map('frontends', layouts.frontendKey, layouts.frontend),
     slots: obj.map('slots', layouts.slotKey, layouts.u32),
+    maglev: obj.map('maglev', layouts.slotKey, layouts.u32),
     backends: obj.map('backends', layouts.u32, layouts.backend),
     conntrack: obj.map('conntrack', layouts.ctKey, layouts.ctEntry),
     affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),

@@ -5,19 +5,19 @@
 // Order (see docs/architecture.md, "Hitless updates"):
 //   1. config                   — the SNAT address, before any frontend may need it
 //   2. upsert backends          — before any slot names them
-//   3. write slots of changed sets under the other generation
+//   3. write slots (and Maglev tables) of changed sets under the other generation
 //   4. add source ranges        — before a frontend is flagged to check them
 //      reset the stats of svc ids new to the maps — a reused id starts at zero, not at the
 //      counters of the Service that had it before
 //   5. upsert frontends         — one atomic update per frontend flips {count, gen}
 //   6. delete removed frontends
 //   7. delete source ranges     — after no frontend checks them any more
-//   8. delete slots of the old generation and of removed sets
+//   8. delete slots and Maglev tables of the old generation and of removed sets
 //   9. delete backends no slot names any more
 //  10. service_info upserts, then deletes (read only by `switchyard inspect`)
 //  11. prune affinity entries, when a set lost a member
 import {
-  SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
+  FE_MAGLEV, SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
   type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
 } from '../abi/index.js';
 import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
@@ -27,10 +27,12 @@ import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './so
 /** What the maps hold now, as far as the reconciler is concerned. */
 export interface CurrentState {
   frontends: Map<string, { key: FrontendKey; value: Frontend }>;
-  /** set_id → active generation and its members in slot order. */
-  sets: Map<number, { gen: number; members: number[] }>;
+  /** set_id → active generation and its members in slot order (a Maglev set: its lookup table). */
+  sets: Map<number, { gen: number; members: number[]; maglev?: boolean }>;
   /** Slot keys present in the map (any generation), to delete leftovers. */
   slotKeys: Map<string, SlotKey>;
+  /** The same for the maglev map. */
+  maglevKeys: Map<string, SlotKey>;
   backends: Map<number, Backend>;
   /** source_ranges keys by sourceRangeKeyString. */
   sourceRanges: Map<string, SourceRangeKey>;
@@ -44,6 +46,7 @@ export interface PlannedMaps {
   config: [number, Config];
   backends: [number, Backend];
   slots: [SlotKey, number];
+  maglev: [SlotKey, number];
   sourceRanges: [SourceRangeKey, number];
   frontends: [FrontendKey, Frontend];
   serviceInfo: [number, ServiceInfo];
@@ -75,7 +78,10 @@ export function slotKeyString(k: SlotKey): string {
 }
 
 export function emptyState(): CurrentState {
-  return { frontends: new Map(), sets: new Map(), slotKeys: new Map(), backends: new Map(), sourceRanges: new Map(), serviceInfo: new Map() };
+  return {
+    frontends: new Map(), sets: new Map(), slotKeys: new Map(), maglevKeys: new Map(), backends: new Map(),
+    sourceRanges: new Map(), serviceInfo: new Map(),
+  };
 }
 
 const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
@@ -101,12 +107,14 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
     { op: 'set', map: 'backends', entries: backends.upsert },
     { op: 'set', map: 'slots', entries: slots.write },
+    { op: 'set', map: 'maglev', entries: slots.writeMaglev },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
     { op: 'reset', map: 'stats', keys: [...desired.services.keys()].filter((id) => !current.serviceInfo.has(id)) },
     { op: 'set', map: 'frontends', entries: frontends.upsert },
     { op: 'delete', map: 'frontends', keys: frontends.remove },
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
     { op: 'delete', map: 'slots', keys: slots.remove },
+    { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
     { op: 'delete', map: 'backends', keys: backends.remove },
     { op: 'set', map: 'serviceInfo', entries: names.upsert },
     { op: 'delete', map: 'serviceInfo', keys: names.remove },
@@ -129,28 +137,37 @@ function planBackends(current: CurrentState, desired: DesiredState, next: Curren
   return { upsert, remove };
 }
 
-/** A changed set is written whole under the generation no frontend reads, then flipped. */
+/** A changed set is written whole under the generation no frontend reads, then flipped. A Maglev
+ *  set's members are its lookup table and live in the maglev map instead of slots. */
 function planSlots(current: CurrentState, desired: DesiredState, next: CurrentState) {
   const write: Array<[SlotKey, number]> = [];
+  const writeMaglev: Array<[SlotKey, number]> = [];
   for (const [setId, members] of desired.sets) {
     const have = current.sets.get(setId);
-    if (have && sameMembers(have.members, members)) {
+    const maglev = desired.maglev?.sets.has(setId) ?? false;
+    if (have && (have.maglev ?? false) === maglev && sameMembers(have.members, members)) {
       next.sets.set(setId, have);
       continue;
     }
     const gen = have ? have.gen ^ 1 : 0;
-    members.forEach((backendId, i) => write.push([{ setId, slot: i + 1, gen }, backendId]));
-    next.sets.set(setId, { gen, members });
+    const into = maglev ? writeMaglev : write;
+    members.forEach((backendId, i) => into.push([{ setId, slot: i + 1, gen }, backendId]));
+    next.sets.set(setId, maglev ? { gen, members, maglev } : { gen, members });
   }
-  // Every slot key the next state needs; anything else in the map goes.
-  for (const [setId, { gen, members }] of next.sets) {
+  // Every key the next state needs, in its map; anything else in either map goes.
+  for (const [setId, { gen, members, maglev }] of next.sets) {
+    const keys = maglev ? next.maglevKeys : next.slotKeys;
     members.forEach((_, i) => {
       const key = { setId, slot: i + 1, gen };
-      next.slotKeys.set(slotKeyString(key), key);
+      keys.set(slotKeyString(key), key);
     });
   }
-  const remove = [...current.slotKeys].filter(([ks]) => !next.slotKeys.has(ks)).map(([, k]) => k);
-  return { write, remove };
+  const gone = (have: Map<string, SlotKey>, keep: Map<string, SlotKey>) =>
+    [...have].filter(([ks]) => !keep.has(ks)).map(([, k]) => k);
+  return {
+    write, remove: gone(current.slotKeys, next.slotKeys),
+    writeMaglev, removeMaglev: gone(current.maglevKeys, next.maglevKeys),
+  };
 }
 
 /** Frontends take count and gen from the planned sets: one update flips a frontend to its new set. */
@@ -203,29 +220,41 @@ export function stateFromMaps(
   frontends: Array<[FrontendKey, Frontend]>,
   slots: Array<[SlotKey, number]>,
   backends: Array<[number, Backend]>,
-  rest: { sourceRanges?: Array<[SourceRangeKey, unknown]>; serviceInfo?: Array<[number, ServiceInfo]>; config?: Config } = {},
+  rest: {
+    sourceRanges?: Array<[SourceRangeKey, unknown]>; serviceInfo?: Array<[number, ServiceInfo]>; config?: Config;
+    maglev?: Array<[SlotKey, number]>;
+  } = {},
 ): CurrentState {
   const state = emptyState();
   for (const [id, be] of backends) state.backends.set(id, be);
   state.sourceRanges = sourceRangesFromMap(rest.sourceRanges ?? []);
   state.serviceInfo = new Map(rest.serviceInfo ?? []);
   state.config = rest.config;
-  const slotMap = new Map<string, number>();
-  for (const [key, backendId] of slots) {
-    const normalized = { setId: key.setId, slot: key.slot, gen: key.gen };
-    state.slotKeys.set(slotKeyString(normalized), normalized);
-    slotMap.set(slotKeyString(normalized), backendId);
-  }
+  const slotMap = readSlots(slots, state.slotKeys);
+  const maglevMap = readSlots(rest.maglev ?? [], state.maglevKeys);
   for (const [key, value] of frontends) {
     state.frontends.set(frontendKeyString(key), { key, value });
     if (state.sets.has(value.setId)) continue;
+    const maglev = (value.flags & FE_MAGLEV) !== 0;
+    const from = maglev ? maglevMap : slotMap;
     const members: number[] = [];
     for (let slot = 1; slot <= value.count; slot++) {
-      const backendId = slotMap.get(slotKeyString({ setId: value.setId, slot, gen: value.gen }));
+      const backendId = from.get(slotKeyString({ setId: value.setId, slot, gen: value.gen }));
       if (backendId === undefined) break; // a torn set: the next sync rewrites it whole
       members.push(backendId);
     }
-    state.sets.set(value.setId, { gen: value.gen, members });
+    state.sets.set(value.setId, maglev ? { gen: value.gen, members, maglev } : { gen: value.gen, members });
   }
   return state;
+}
+
+/** Records every key of a slots-shaped map in @keys; returns key string → backend id. */
+function readSlots(entries: Array<[SlotKey, number]>, keys: Map<string, SlotKey>): Map<string, number> {
+  const byKey = new Map<string, number>();
+  for (const [key, backendId] of entries) {
+    const normalized = { setId: key.setId, slot: key.slot, gen: key.gen };
+    keys.set(slotKeyString(normalized), normalized);
+    byKey.set(slotKeyString(normalized), backendId);
+  }
+  return byKey;
 }

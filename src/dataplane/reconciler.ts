@@ -100,5 +100,6 @@ function readState(maps: DataplaneMaps): CurrentState {
     sourceRanges: maps.sourceRanges.entries(),
     serviceInfo: maps.serviceInfo.entries(),
     config: maps.config.get(0),
+    maglev: maps.maglev.entries(),
   });
 }

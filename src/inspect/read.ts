@@ -36,6 +36,9 @@ export function readPinnedMaps(pinDir: string): MapContents {
     return {
       frontends,
       slots: withMap(() => openPinnedMap(p('slots'), layouts.slotKey, layouts.u32), (m) => m.entries()),
+      // Pins made before the maglev map have none: nothing to read then.
+      maglev: existsSync(p('maglev'))
+        ? withMap(() => openPinnedMap(p('maglev'), layouts.slotKey, layouts.u32), (m) => m.entries()) : [],
       backends: withMap(() => openPinnedMap(p('backends'), layouts.u32, layouts.backend), (m) => m.entries()),
       conntrack: withMap(() => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry), (m) => m.entries()),
       affinity: withMap(() => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity), (m) => m.entries()),
@@ -57,7 +60,7 @@ export function mapContents(maps: DataplaneMaps): MapContents {
     maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
   );
   return {
-    frontends, slots: maps.slots.entries(), backends: maps.backends.entries(), conntrack: maps.conntrack.entries(),
+    frontends, slots: maps.slots.entries(), maglev: maps.maglev.entries(), backends: maps.backends.entries(), conntrack: maps.conntrack.entries(),
     affinity: maps.affinity.entries(), stats, services, nowNs: monotonicNs(),
   };
 }

@@ -1,7 +1,7 @@
 // What `switchyard inspect` shows, computed from raw map contents. Pure: the CLI reads the
 // pinned maps and hands them here, so the views are tested without a kernel.
 import {
-  CT_CLOSING, CT_FIN_FORWARD, CT_FIN_REPLY, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
+  CT_CLOSING, CT_FIN_FORWARD, CT_FIN_REPLY, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
   BE_LOCAL,
   type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey, type Stats,
 } from '../abi/index.js';
@@ -12,6 +12,8 @@ export interface ServiceIdentity { name: string; type: string }
 export interface MapContents {
   frontends: Array<[FrontendKey, Frontend]>;
   slots: Array<[SlotKey, number]>;
+  /** Maglev lookup tables (absent: pins from before the maglev map, or none read). */
+  maglev?: Array<[SlotKey, number]>;
   backends: Array<[number, Backend]>;
   conntrack: Array<[CtKey, CtEntry]>;
   affinity: Array<[AffinityKey, Affinity]>;
@@ -33,9 +35,13 @@ export interface ServiceRow {
   affinityTimeoutSeconds: number; packets: number; bytes: number; newConnections: number; noEndpointRejects: number;
 }
 
-function setMembers(m: MapContents, setId: number, gen: number, count: number): number[] {
-  const bySlot = new Map(m.slots.filter(([k]) => k.setId === setId && k.gen === gen).map(([k, id]) => [k.slot, id]));
-  return Array.from({ length: count }, (_, i) => bySlot.get(i + 1)).filter((id): id is number => id !== undefined);
+/** The backends a frontend's set holds: its slots, or the distinct entries of its Maglev table. */
+function setMembers(m: MapContents, fe: Frontend): number[] {
+  const maglev = (fe.flags & FE_MAGLEV) !== 0;
+  const entries = (maglev ? m.maglev ?? [] : m.slots).filter(([k]) => k.setId === fe.setId && k.gen === fe.gen);
+  const bySlot = new Map(entries.map(([k, id]) => [k.slot, id]));
+  const ids = Array.from({ length: fe.count }, (_, i) => bySlot.get(i + 1)).filter((id): id is number => id !== undefined);
+  return maglev ? [...new Set(ids)].sort((a, b) => a - b) : ids;
 }
 
 export function servicesView(m: MapContents): ServiceRow[] {
@@ -61,7 +67,7 @@ export function servicesView(m: MapContents): ServiceRow[] {
     const at = row.frontends.findIndex((f) => f.startsWith(text));
     if (at < 0) row.frontends.push(local ? `${text} (Local)` : text);
     else if (local) row.frontends[at] = `${text} (Local)`;
-    for (const id of setMembers(m, fe.setId, fe.gen, fe.count)) {
+    for (const id of setMembers(m, fe)) {
       if (row.backends.some((b) => b.id === id)) continue;
       const be = backends.get(id);
       if (be) row.backends.push({ id, address: hostPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0 });
@@ -77,10 +83,10 @@ export function backendsView(m: MapContents): BackendRow[] {
   const inUse = new Set<number>();
   for (const [, fe] of m.frontends) {
     svcOfSet.set(fe.setId, fe.svcId);
-    for (const id of setMembers(m, fe.setId, fe.gen, fe.count)) inUse.add(id);
+    for (const id of setMembers(m, fe)) inUse.add(id);
   }
   const servicesOf = new Map<number, Set<string>>();
-  for (const [k, id] of m.slots) {
+  for (const [k, id] of [...m.slots, ...(m.maglev ?? [])]) {
     const svc = svcOfSet.get(k.setId);
     if (svc === undefined) continue;
     const names = servicesOf.get(id) ?? new Set<string>();

@@ -2,6 +2,7 @@
 // (Deployments are the lab's own kind; Services, EndpointSlices and Nodes go to the API server),
 // allocating cluster IPs and node ports like the API server, naming pods like a ReplicaSet, and
 // the EndpointSlice controller: pods (labels, readiness, node) → slices of every selecting Service.
+import { applyHints } from './hints.js';
 import { createHash, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,7 +197,9 @@ export function sliceNameOf(service: string): string {
  * has is left out, so that port has no endpoints. Headless Services get slices too (DNS would use
  * them) with the headless label, which kube-proxy's selector — and ours — skips.
  */
-export function desiredSlices(services: KubeObject[], pods: PodState[]): KubeObject[] {
+export function desiredSlices(
+  services: KubeObject[], pods: PodState[], zones: Record<string, string> = {},
+): KubeObject[] {
   const slices: KubeObject[] = [];
   for (const svc of services) {
     const spec = obj(svc.spec);
@@ -219,9 +222,11 @@ export function desiredSlices(services: KubeObject[], pods: PodState[]): KubeObj
           addresses: [p.ip],
           conditions: { ready: p.ready && !terminating, serving: p.ready, terminating },
           nodeName: p.node,
+          ...(zones[p.node] ? { zone: zones[p.node] } : {}),
           targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name },
         };
       });
+    applyHints(endpoints, spec.trafficDistribution);
     const labels: Record<string, string> = { [SERVICE_NAME_LABEL]: svc.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY };
     if (spec.clusterIP === 'None') labels[HEADLESS_LABEL] = '';
     slices.push({

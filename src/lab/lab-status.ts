@@ -1,6 +1,7 @@
 // `lab status`: everything a person or a script needs to drive the lab, in one object — nodes
 // (namespace, address, agent PID and health, pin dir for `switchyard inspect`), pods, Services
 // with their endpoints as the lab's slices hold them, the API server, the state dir.
+import { describeHints } from './hints.js';
 import { existsSync } from 'node:fs';
 import type { Lab } from './lab.js';
 import { describeService } from './lab-apply.js';
@@ -11,11 +12,15 @@ import { REPO_ROOT, pidAlive } from './lab-state.js';
 const DATA_PATH_OBJECT = `${REPO_ROOT}/build/bpf/switchyard.o`;
 import { hasProgram } from './lab-elf.js';
 
+interface SliceEndpoint { addresses: string[]; conditions?: { ready?: boolean } }
+
 export interface NodeStatus {
   name: string;
   namespace: string;
   address: string;
   podCidr: string;
+  /** topology.kubernetes.io/zone ('' when the lab gave none). */
+  zone: string;
   pinDir: string;
   agent: {
     pid: number;
@@ -61,6 +66,10 @@ export interface ServiceStatus {
   sessionAffinity: string;
   /** Ready endpoints "ip:port" (first port), as the slices hold them. */
   endpoints: string[];
+  /** spec.trafficDistribution, when set. */
+  trafficDistribution?: string;
+  /** "ip:port" → the endpoint's hints ("forZones=zone-a forNodes=node1"), for the hinted ones. */
+  hints: Record<string, string>;
   summary: string;
 }
 
@@ -91,7 +100,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     const h = lab.agentHealth(n.name);
     const metrics = h.running ? lab.agentMetrics(n.name) : undefined;
     return {
-      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, pinDir: a?.pinDir ?? '',
+      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, zone: n.zone ?? '',
+      pinDir: a?.pinDir ?? '',
       agent: {
         pid: a?.pid ?? 0, running: h.running,
         health: !h.running ? 'not running' : h.healthy ? 'ok' : h.status ? `unhealthy (HTTP ${h.status})` : 'no answer',
@@ -119,11 +129,14 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     }));
     const mine = slices.filter((x) => x.metadata.namespace === s.metadata.namespace && x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
     const endpoints: string[] = [];
+    const hints: Record<string, string> = {};
     for (const sl of mine) {
       const port = (sl.ports as Array<{ port: number }> | undefined)?.[0]?.port;
-      for (const e of (sl.endpoints as Array<{ addresses: string[]; conditions?: { ready?: boolean } }> | undefined) ?? []) {
+      for (const e of (sl.endpoints as Array<Parameters<typeof describeHints>[0] & SliceEndpoint> | undefined) ?? []) {
         if (e.conditions?.ready === false) continue;
-        endpoints.push(`${e.addresses[0]}${port ? `:${port}` : ''}`);
+        const at = `${e.addresses[0]}${port ? `:${port}` : ''}`;
+        endpoints.push(at);
+        if (describeHints(e)) hints[at] = describeHints(e);
       }
     }
     const ipKey = (e: string) => e.split(/[.:]/).map((x) => x.padStart(5, '0')).join('.');
@@ -133,7 +146,9 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),
       ...(spec.externalName ? { externalName: spec.externalName as string } : {}),
       ports, selector: spec.selector as Record<string, string> | undefined,
-      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, summary: describeService(s),
+      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, hints,
+      summary: describeService(s),
+      ...(typeof spec.trafficDistribution === 'string' ? { trafficDistribution: spec.trafficDistribution } : {}),
     };
   });
   return {

@@ -20,7 +20,8 @@ import {
   stateDirOf, withLock, type DeploymentState, type LabState, type PodState,
 } from './lab-state.js';
 import { FIRST_HOST } from './placement.js';
-import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf } from './topology.js';
+import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf, type NodeInfo } from './topology.js';
+import { ZONE_LABEL } from '../model/endpointslice.js';
 
 export type Say = (line: string) => void;
 export const quiet: Say = () => {};
@@ -28,6 +29,8 @@ export const quiet: Say = () => {};
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
 const PODSERVER = join(REPO_ROOT, 'dist/lab/podserver.js');
 const NODE_COUNT = 2;
+/** node1 zone-a, node2 zone-b: topology-aware routing has two zones to choose between. */
+export const DEFAULT_ZONES = ['zone-a', 'zone-b'];
 
 /** A new lab's state before anything exists: every name is derived from the lab's name. */
 function newState(name: string): LabState {
@@ -62,7 +65,7 @@ export class Lab {
 
   // ---- up -------------------------------------------------------------------------------------
 
-  static async up(name: string, opts: { examples?: boolean; say?: Say } = {}): Promise<Lab> {
+  static async up(name: string, opts: { examples?: boolean; zones?: string[]; say?: Say } = {}): Promise<Lab> {
     checkName(name);
     const say = opts.say ?? quiet;
     const strays = namespacesOf(prefixOf(name));
@@ -88,7 +91,7 @@ export class Lab {
       const st = newState(name);
       const lab = new Lab(st, say);
       try {
-        await lab.start(opts.examples !== false);
+        await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);
         say(`lab "${name}" is up in ${agents.elapsed(t0)}: ${Object.keys(st.pods).length} pods, state in ${st.stateDir}`);
         return lab;
       } catch (err) {
@@ -100,11 +103,12 @@ export class Lab {
   }
 
   /** Up's work once the lab's state exists: namespaces, API server and Nodes, agents, examples. */
-  private async start(examples: boolean): Promise<void> {
+  private async start(examples: boolean, zones: string[]): Promise<void> {
     const { st } = this;
     this.save(); // before the first namespace: down must find this lab even if up dies half way
     const topo = createTopology(st.prefix, NODE_COUNT);
-    st.nodes = topo.nodes;
+    // Node i is in zones[i-1]; with fewer zones than nodes the last one takes the rest.
+    st.nodes = topo.nodes.map((n, i) => ({ ...n, zone: zones[Math.min(i, zones.length - 1)] ?? '' }));
     for (const n of st.nodes) st.nextHost[n.name] = FIRST_HOST;
     this.save();
     this.say(`namespaces: ${st.underlayNs} (bridge, API server ${API_ADDRESS}), ${st.nodes.map((n) => `${n.ns} (${n.address})`).join(', ')}, ${st.externalNs} (${EXTERNAL_ADDRESS})`);
@@ -114,12 +118,16 @@ export class Lab {
     writeFileSync(st.apiServer.kubeconfig, kubeconfigFor(st.apiServer.url, st.apiServer.token), { mode: 0o600 });
     for (const n of st.nodes) {
       await this.api.apply({
-        apiVersion: 'v1', kind: 'Node', metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } },
+        apiVersion: 'v1', kind: 'Node',
+        metadata: {
+          name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}) },
+        },
         spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
         status: { addresses: [{ type: 'InternalIP', address: n.address }, { type: 'Hostname', address: n.name }] },
       });
     }
-    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}`).join(', ')}`);
+    const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
+    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
 
     // A server outside the cluster (the pod server, named "external"): the Endpoints example's backend.
     st.externalServerPid = spawnDetached(st.externalNs, [NODE_BIN, PODSERVER, 'external', 'v1', '80', '5353'], join(st.stateDir, 'external-server.log'));

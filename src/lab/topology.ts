@@ -13,7 +13,8 @@ export const EXTERNAL_ADDRESS = `${UNDERLAY_PREFIX}.200`;
 export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
 
-export interface NodeInfo { name: string; ns: string; address: string; podCidr: string; index: number }
+/** zone: the node's topology.kubernetes.io/zone label (absent in labs made before zones). */
+export interface NodeInfo { name: string; ns: string; address: string; podCidr: string; index: number; zone?: string }
 export interface PodInfo { name: string; ns: string; node: string; ip: string; hostIf: string; index: number }
 
 export interface Topology {

@@ -1,10 +1,11 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
 import { isIPv4, isIPv6 } from 'node:net';
-import { show } from './check.js';
+import { show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, EndpointSlice, Node, NodeAddress } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 /** `skipped` is set (and `value` absent, with no problems) for slices this proxy does not use:
@@ -57,6 +58,7 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     const ep: Endpoint = { address, ready, serving, terminating };
     if (nodeName) ep.nodeName = nodeName;
     if (zone) ep.zone = zone;
+    readHints(c, e.hints, `${f}.hints`, ep);
     endpoints.push(ep);
   });
 
@@ -72,10 +74,28 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
   return { value: slice, namespace, name, problems: [] };
 }
 
+/** hints.forZones / hints.forNodes: lists of {name}. An empty or absent list is "no hint" (what
+ *  kube-proxy's ZoneHints().Len() == 0 means). */
+function readHints(c: Checker, input: unknown, field: string, ep: Endpoint): void {
+  if (input === undefined || input === null) return;
+  const hints = c.object(input, field);
+  if (!hints) return;
+  for (const [key, into] of [['forZones', 'zoneHints'], ['forNodes', 'nodeHints']] as const) {
+    const names: string[] = [];
+    (c.array(hints[key], `${field}.${key}`) ?? []).forEach((entry, i) => {
+      const h = c.object(entry, `${field}.${key}[${i}]`);
+      const name = h && c.string(h.name, `${field}.${key}[${i}].name`, '');
+      if (name) names.push(name);
+      else if (name === '') c.fail(`${field}.${key}[${i}].name`, 'must name a zone or node (got "")');
+    });
+    if (names.length > 0) ep[into] = names;
+  }
+}
+
 export function parseNode(input: unknown, origin: string): ParseResult<Node> {
   const head = readHead(input, false);
   if ('rejected' in head) return head.rejected;
-  const { c, raw, name } = head;
+  const { c, raw, name, labels } = head;
   const status = c.object(raw.status, 'status') ?? {};
   const addresses: NodeAddress[] = [];
   (c.array(status.addresses, 'status.addresses') ?? []).forEach((entry, i) => {
@@ -89,5 +109,7 @@ export function parseNode(input: unknown, origin: string): ParseResult<Node> {
     } // IPv6 addresses are skipped.
   });
   if (!c.ok) return { namespace: '', name, problems: c.problems };
-  return { value: { origin, name, addresses }, namespace: '', name, problems: [] };
+  const node: Node = { origin, name, addresses };
+  if (labels[ZONE_LABEL]) node.zone = labels[ZONE_LABEL];
+  return { value: node, namespace: '', name, problems: [] };
 }

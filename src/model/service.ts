@@ -22,6 +22,9 @@ const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBal
 const POLICIES: readonly TrafficPolicy[] = ['Cluster', 'Local'];
 const AFFINITIES: readonly SessionAffinity[] = ['None', 'ClientIP'];
 const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+/** Per-Service backend selection; Cilium's name is accepted too, so a migrated manifest keeps its meaning. */
+export const LB_ALGORITHM_ANNOTATIONS = ['switchyard.io/lb-algorithm', 'service.cilium.io/lb-algorithm'] as const;
+export const LB_ALGORITHMS = ['random', 'maglev'] as const;
 
 /** metadata.name (required) and metadata.namespace (default "default", or '' when cluster-scoped). */
 export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { namespace: string; name: string; meta: Raw } {
@@ -149,6 +152,9 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
 
   const hc = c.int(spec.healthCheckNodePort === 0 ? undefined : spec.healthCheckNodePort, 'spec.healthCheckNodePort', 1, 65535);
   const publishNotReadyAddresses = c.bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses') ?? false;
+  const algoKey = LB_ALGORITHM_ANNOTATIONS.find((k) => annotations[k] !== undefined);
+  const lbAlgorithm = algoKey
+    && c.oneOf(annotations[algoKey], `metadata.annotations[${algoKey}]`, LB_ALGORITHMS, 'random');
 
   if (!c.ok || !type || !ports || !sessionAffinity || !externalTrafficPolicy || !internalTrafficPolicy) {
     return { namespace, name, problems: c.problems };
@@ -160,6 +166,7 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
   };
   if (externalName !== undefined) service.externalName = externalName;
   if (hc !== undefined) service.healthCheckNodePort = hc;
+  if (lbAlgorithm) service.lbAlgorithm = lbAlgorithm;
   const createdAt = creationTime(raw);
   if (createdAt !== undefined) service.createdAt = createdAt;
   return { value: service, namespace, name, problems: [] };

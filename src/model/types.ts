@@ -52,6 +52,9 @@ export interface Service {
   healthCheckNodePort?: number;
   publishNotReadyAddresses: boolean;
   labels: Record<string, string>;
+  /** Annotation switchyard.io/lb-algorithm (or service.cilium.io/lb-algorithm); absent: the agent's
+   *  --lb-algorithm. */
+  lbAlgorithm?: 'random' | 'maglev';
   /** metadata.creationTimestamp in ms since the epoch, when given: the older Service keeps a
    *  frontend two Services claim. Absent in most manifests. */
   createdAt?: number;
@@ -71,6 +74,9 @@ export interface Endpoint {
   terminating: boolean;
   nodeName?: string;
   zone?: string;
+  /** hints.forZones[].name and hints.forNodes[].name (topology-aware routing); absent: no hints. */
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 export interface EndpointSlice {
@@ -96,6 +102,8 @@ export interface Node {
   origin: string;
   name: string;
   addresses: NodeAddress[];
+  /** Label topology.kubernetes.io/zone, when set: the zone hints this node follows. */
+  zone?: string;
 }
 
 export interface ClusterModel {

@@ -24,7 +24,10 @@ const OBJECT = `${ROOT}build/bpf/switchyard.o`;
 const GOLDEN = `${ROOT}test/golden`;
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 /** Every scenario runs on node1 of a two-node cluster; node2's endpoints are remote. */
-const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: ['10.250.0.11'], snatAddress: '10.250.0.11' };
+/** A Maglev table of 13 entries keeps the dumps short. */
+const NODE: NodeConfig = {
+  nodeName: 'node1', nodePortAddresses: ['10.250.0.11'], snatAddress: '10.250.0.11', maglevTableSize: 13,
+};
 const log = pino({ level: 'silent' });
 
 const scenarios = readdirSync(GOLDEN).filter((f) => f.endsWith('.txtar')).sort();

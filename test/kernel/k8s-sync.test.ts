@@ -80,6 +80,20 @@ describeRoot('control plane against the API-server double, into real maps', () =
     await waitFor(() => maps.frontends.entries().length === 0 && maps.backends.entries().length === 0, 5000);
   });
 
+  it('follows zone hints by the zone label of its own Node, watched: a label change moves the set', async () => {
+    api.apply(service('zoned', '10.96.0.40'));
+    const hinted = slice('zoned', 'zoned-1', ['10.244.1.1', '10.244.2.1']);
+    hinted.endpoints.forEach((e, i) => Object.assign(e, { hints: { forZones: [{ name: i === 0 ? 'zone-a' : 'zone-b' }] } }));
+    api.apply(hinted);
+    await waitFor(() => served()['default/zoned:http/TCP']?.length === 2, 5000); // no zone label yet: hints ignored
+    const labelled = (zone: string) =>
+      ({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'topology.kubernetes.io/zone': zone } } });
+    api.apply(labelled('zone-a'));
+    await waitFor(() => served()['default/zoned:http/TCP']?.join() === '10.244.1.1:8080', 5000);
+    api.apply(labelled('zone-b'));
+    await waitFor(() => served()['default/zoned:http/TCP']?.join() === '10.244.2.1:8080', 5000);
+  });
+
   it('merges a Service split over 3 slices', async () => {
     api.apply(service('big', '10.96.0.20'));
     for (const n of [1, 2, 3]) api.apply(slice('big', `big-${n}`, [`10.244.${n}.1`, `10.244.${n}.2`]));

@@ -9,7 +9,7 @@
 //   service_info 1 → default/web:http/TCP LoadBalancer
 //   config 0 → snat 10.250.0.11
 import {
-  BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SERVICE_TYPE_NAMES,
+  BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_MAGLEV, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SERVICE_TYPE_NAMES,
   type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
 } from '../../src/abi/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
@@ -42,6 +42,10 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
     key: (k: SlotKey) => `slot set ${k.setId} gen ${k.gen} #${k.slot}`,
     value: (backendId: number) => `backend ${backendId}`,
   },
+  maglev: {
+    key: (k: SlotKey) => `maglev set ${k.setId} gen ${k.gen} #${k.slot}`,
+    value: (backendId: number) => `backend ${backendId}`,
+  },
   sourceRanges: {
     key: (k: SourceRangeKey) => `source_range svc ${k.svcId} ${k.addr}/${k.prefixlen - 32}`,
     // The LPM trie's value is always 1; only a wrong one is worth a word.
@@ -50,7 +54,7 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
   frontends: {
     key: (k: FrontendKey) => `frontend ${k.addr}:${k.port}/${protoName(k.proto)} ${k.scope === SCOPE_EXTERNAL ? 'external' : 'internal'}`,
     value: (f: Frontend) => `svc ${f.svcId} set ${f.setId} count ${f.count} gen ${f.gen} affinity ${f.affinityTimeout} flags ` +
-      flagNames(f.flags, [[FE_NODEPORT, 'nodeport'], [FE_LOCAL_ONLY, 'local-only'], [FE_SOURCE_RANGES, 'source-ranges']]),
+      flagNames(f.flags, [[FE_NODEPORT, 'nodeport'], [FE_LOCAL_ONLY, 'local-only'], [FE_SOURCE_RANGES, 'source-ranges'], [FE_MAGLEV, 'maglev']]),
   },
   serviceInfo: {
     key: (id: number) => `service_info ${id}`,
@@ -86,7 +90,7 @@ export function phaseLines(phase: Phase): string[] {
 const byLine = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 /** The map names in dump order: the order a packet meets them. */
-const DUMP_ORDER: Array<keyof PlannedMaps> = ['frontends', 'slots', 'backends', 'sourceRanges', 'config', 'serviceInfo'];
+const DUMP_ORDER: Array<keyof PlannedMaps> = ['frontends', 'slots', 'maglev', 'backends', 'sourceRanges', 'config', 'serviceInfo'];
 
 /** Every agent-written map of the object, sorted within each map; ends with a newline. */
 export function dumpMaps(maps: DataplaneMaps): string {

@@ -102,6 +102,12 @@ describe('agent flags', () => {
     });
   });
 
+  it('takes the load-balancing algorithm and a prime Maglev table size, random and 16381 by default', () => {
+    expect(parse(['--manifests', '/m'])).toMatchObject({ lbAlgorithm: 'random', maglevTableSize: 16381 });
+    expect(parse(['--manifests', '/m', '--lb-algorithm', 'maglev', '--maglev-table-size', '65521']))
+      .toMatchObject({ lbAlgorithm: 'maglev', maglevTableSize: 65521 });
+  });
+
   it('uses the in-cluster config when there is no --manifests or --kubeconfig', () => {
     expect(parse([], { inCluster: true }).source).toEqual({ kind: 'kubernetes' });
   });
@@ -112,7 +118,8 @@ describe('agent flags', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/--min-sync-period.*nope/);
     for (const [flag, value] of [['--nodeport-addresses', '10.0.0.0/40'], ['--healthz-bind-address', 'localhost'], ['--apiserver-host', '10.0.0'],
-      ['--log-level', 'loud'], ['--apiserver-port', '0'], ['--apiserver-host', 'https://x'], ['--pod-devices', ',']]) {
+      ['--log-level', 'loud'], ['--apiserver-port', '0'], ['--apiserver-host', 'https://x'], ['--pod-devices', ','],
+      ['--lb-algorithm', 'round-robin'], ['--maglev-table-size', '16384'], ['--maglev-table-size', '65537']]) {
       const f = await failure([flag, value]);
       expect(f.lines, flag).toHaveLength(1);
       expect(f.lines[0]).toContain(flag);

@@ -45,6 +45,17 @@ describe('inspect views', () => {
     expect(servicesView(m)[0].frontends).toEqual(['10.96.0.10:80/TCP', '10.250.0.11:30080/TCP (Local)']);
   });
 
+  it('shows a Maglev service\'s distinct backends from its table, not from slots', () => {
+    const m = maps();
+    m.frontends = [[{ addr: '10.96.0.30', port: 80, proto: 6, scope: 0 },
+      { svcId: 1, setId: 5, affinityTimeout: 0, count: 5, gen: 0, flags: 8 }]];
+    type Entry = [{ setId: number; slot: number; gen: number }, number];
+    m.maglev = [12, 11, 12, 12, 11].map((id, i): Entry => [{ setId: 5, slot: i + 1, gen: 0 }, id]);
+    m.maglev.push([{ setId: 5, slot: 1, gen: 1 }, 13]); // the other generation: not shown
+    expect(servicesView(m)[0]!.backends.map((b) => b.id)).toEqual([11, 12]);
+    expect(backendsView(m).map((b) => [b.id, b.state])).toEqual([[11, 'active'], [12, 'active'], [13, 'draining']]);
+  });
+
   it('marks backends no active generation names as draining', () => {
     expect(backendsView(maps()).map((b) => [b.id, b.state])).toEqual([[11, 'active'], [12, 'active'], [13, 'draining']]);
   });

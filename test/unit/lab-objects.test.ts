@@ -50,3 +50,33 @@ describe('desiredSlices (the lab\'s EndpointSlice controller)', () => {
     expect(s2.metadata.labels).toHaveProperty('service.kubernetes.io/headless');
   });
 });
+
+describe('desiredSlices: zones and trafficDistribution hints (as the Kubernetes controller writes them)', () => {
+  const zones = { node1: 'zone-a', node2: 'zone-b' };
+  const pods = [pod('a', { node: 'node1' }), pod('bb', { node: 'node2' })];
+  type Ep = { zone?: string; nodeName: string; hints?: unknown };
+  const endpointsOf = (spec: Record<string, unknown>, z: Record<string, string> = zones) =>
+    (desiredSlices([svc('web', { selector: { app: 'myapp' }, ports: [{ port: 80 }], ...spec })], pods, z)[0] as unknown as { endpoints: Ep[] }).endpoints;
+
+  it('sets each endpoint\'s zone, and no hints without trafficDistribution', () => {
+    expect(endpointsOf({}).map((e) => [e.zone, e.hints])).toEqual([['zone-a', undefined], ['zone-b', undefined]]);
+  });
+
+  for (const td of ['PreferClose', 'PreferSameZone']) {
+    it(`${td}: each endpoint hinted for its own zone`, () => {
+      expect(endpointsOf({ trafficDistribution: td }).map((e) => e.hints)).toEqual([
+        { forZones: [{ name: 'zone-a' }] }, { forZones: [{ name: 'zone-b' }] },
+      ]);
+    });
+  }
+
+  it('PreferSameNode: hinted for its own node, and its zone as the fallback', () => {
+    expect(endpointsOf({ trafficDistribution: 'PreferSameNode' }).map((e) => e.hints)).toEqual([
+      { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node1' }] }, { forZones: [{ name: 'zone-b' }], forNodes: [{ name: 'node2' }] },
+    ]);
+  });
+
+  it('an endpoint without a zone: no zone hints for any endpoint', () => {
+    expect(endpointsOf({ trafficDistribution: 'PreferClose' }, { node1: 'zone-a' }).map((e) => e.hints)).toEqual([undefined, undefined]);
+  });
+});

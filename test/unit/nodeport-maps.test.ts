@@ -109,7 +109,7 @@ function recordingMaps(): { maps: DataplaneMaps; log: string[] } {
     setMany: (es: ReadonlyArray<readonly [unknown, unknown]>) => { for (const [k] of es) log.push(`${name}.set ${JSON.stringify(k)}`); },
     deleteMany: (ks: readonly unknown[]) => { for (const k of ks) log.push(`${name}.delete ${JSON.stringify(k)}`); },
   });
-  const names = ['frontends', 'slots', 'backends', 'conntrack', 'affinity', 'stats', 'serviceInfo', 'sourceRanges', 'config', 'counters'];
+  const names = ['frontends', 'slots', 'maglev', 'backends', 'conntrack', 'affinity', 'stats', 'serviceInfo', 'sourceRanges', 'config', 'counters'];
   return { maps: Object.fromEntries(names.map((n) => [n, fake(n)])) as unknown as DataplaneMaps, log };
 }
 

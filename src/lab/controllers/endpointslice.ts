@@ -19,7 +19,8 @@ export async function syncSlices(lab: Lab): Promise<number | undefined> {
   for (const t of mirrored.truncated) {
     lab.say(`endpoints/${t.name}: subset ${t.subset} has more than 1000 addresses; ${t.dropped} not mirrored`);
   }
-  const desired = [...desiredSlices(services, Object.values(lab.st.pods)), ...(mirrored.slices as KubeObject[])];
+  const zones = Object.fromEntries(lab.st.nodes.filter((n) => n.zone).map((n) => [n.name, n.zone!]));
+  const desired = [...desiredSlices(services, Object.values(lab.st.pods), zones), ...(mirrored.slices as KubeObject[])];
   const at = Date.now();
   let changed = false;
   for (const s of desired) {
