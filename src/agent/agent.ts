@@ -86,7 +86,7 @@ export class Agent {
     });
     const agent = new Agent(pipeline, maps, source, obj, log);
     // Reconcile only once the source holds everything: a partial view would delete services.
-    await source.start(() => { opts.hooks?.changed?.(); pipeline.request(); });
+    await source.start((change) => { opts.hooks?.changed?.(); pipeline.request(change); });
     pipeline.syncNow();
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {

@@ -14,6 +14,8 @@ export interface SyncResult {
   writes: number;
   deletes: number;
   durationMs: number;
+  /** Set by the pipeline: a full sync, or a partial one (only the changed Services). */
+  mode?: 'full' | 'partial';
 }
 
 export class Reconciler {

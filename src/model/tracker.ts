@@ -3,19 +3,13 @@
 // EndpointSlice or Node is re-parsed alone and reports which Services it affects. Errors are kept
 // per object, so an incremental update replaces exactly the reports of the objects it re-parsed.
 // Duplicate names cannot arise here: the sources that report changes (informers) key by name.
-import type { Snapshot } from '../sources/types.js';
+import type { ObjectChange, Snapshot } from '../sources/types.js';
 import { buildModel, checkTargetPorts, emptyModel } from './index.js';
 import { parseEndpointSlice, parseNode } from './endpointslice.js';
 import { parseService } from './service.js';
 import { ValidationError, type ClusterModel, type EndpointSlice } from './types.js';
 
-export type ObjectKind = 'services' | 'endpointSlices' | 'nodes';
-
-/** One object that changed: its kind and "namespace/name" ("/name" for cluster-scoped Nodes). */
-export interface ObjectChange {
-  kind: ObjectKind;
-  key: string;
-}
+export type { ObjectChange };
 
 export class ModelTracker {
   model: ClusterModel = emptyModel();
