@@ -46,6 +46,7 @@ export class Pipeline {
   private periodic: NodeJS.Timeout | undefined;
   private lastSyncAt = 0;
   private reportedErrors = new Set<string>();
+  private reportedOverflow = new Set<string>();
   private stopped = false;
   private seeded = false;
   private readonly ipv6Reported = new Set<string>();
@@ -96,6 +97,7 @@ export class Pipeline {
         frontends: result.frontends, backends: result.backends, writes: result.writes, deletes: result.deletes,
         invalid: this.tracker.errors().length + this.sourceErrors.length, durationMs: Math.round(result.durationMs * 100) / 100,
       }, 'sync applied');
+      this.reportOverflow(result);
       this.opts.onSynced?.(desired, result, triggers, this.nodes);
       return result;
     } catch (err) {
@@ -155,6 +157,18 @@ export class Pipeline {
     this.reportProblems(desired);
     const result = { ...this.opts.reconciler.syncScoped(desired, scope), mode: 'partial' as const };
     return { desired, result, triggers };
+  }
+
+  /** A port a full map left out is logged once (until it is programmed); when the sync also
+   *  freed entries, a full sync follows to try it again in the room they left. */
+  private reportOverflow(result: SyncResult): void {
+    const now = new Set<string>();
+    for (const o of result.overflow ?? []) {
+      now.add(o.message);
+      if (!this.reportedOverflow.has(o.message)) this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
+    }
+    this.reportedOverflow = now;
+    if (now.size > 0 && result.deletes > 0) this.request();
   }
 
   private reportProblems(desired: DesiredState): void {

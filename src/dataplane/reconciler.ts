@@ -2,7 +2,8 @@
 // lays out every write in the hitless order; this file only executes those phases, one batch each.
 import type { Logger } from 'pino';
 import type { TypedMap } from '../bpf/index.js';
-import type { CompileScope, DesiredState } from '../compile/index.js';
+import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
+import { admit, portsOf, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
 import { planScoped } from './plan-scoped.js';
 import { type CurrentState, type Phase, type PruneAffinityPhase, type ResetStatsPhase, planWrites, stateFromMaps } from './plan.js';
@@ -16,10 +17,15 @@ export interface SyncResult {
   durationMs: number;
   /** Set by the pipeline: a full sync, or a partial one (only the changed Services). */
   mode?: 'full' | 'partial';
+  /** Service ports left out because a map had no room for them (capacity.ts): all of them, not
+   *  only those this sync looked at. */
+  overflow?: Overflow[];
 }
 
 export class Reconciler {
   private currentState: CurrentState;
+  /** Service ports not programmed for want of room, by svc id. */
+  private skipped = new Map<number, Overflow>();
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(private readonly maps: DataplaneMaps, log: Logger) {
@@ -35,19 +41,31 @@ export class Reconciler {
   /** A full sync: every entry of the desired state diffed against the whole current state. */
   sync(desired: DesiredState): SyncResult {
     const started = performance.now();
-    const plan = planWrites(this.currentState, desired);
+    const overflow = admit(this.currentState, desired, portsOf(desired.frontends, desired.services.keys()), this.capacity());
+    const plan = planWrites(this.currentState, withoutPorts(desired, overflow));
     const counts = this.run(plan.phases);
     this.currentState = plan.next;
+    this.skipped = new Map(overflow.map((o) => [o.svcId, o]));
     return this.result(counts, started);
   }
 
   /** A partial sync: only what an incremental compile changed (see plan-scoped.ts). */
   syncScoped(desired: DesiredState, scope: CompileScope): SyncResult {
     const started = performance.now();
-    const plan = planScoped(this.currentState, desired, scope);
+    const ports = new Map([...scope.services].filter((id) => desired.services.has(id)).map((id) => [id, [] as DesiredFrontend[]]));
+    for (const fe of scope.frontends.values()) if (fe) ports.get(fe.svcId)?.push(fe);
+    const overflow = admit(this.currentState, desired, ports, this.capacity());
+    const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow));
     const counts = this.run(plan.phases);
     plan.commit(this.currentState);
+    for (const id of scope.services) this.skipped.delete(id);
+    for (const o of overflow) this.skipped.set(o.svcId, o);
     return this.result(counts, started);
+  }
+
+  private capacity(): Capacity {
+    const { frontends, backends, slots } = this.maps;
+    return { frontends: frontends.maxEntries, backends: backends.maxEntries, slots: slots.maxEntries };
   }
 
   /** Forgets what it believes and reads the maps again (the periodic check: the next full sync
@@ -77,7 +95,7 @@ export class Reconciler {
     const s = this.currentState;
     return {
       frontends: s.frontends.size, backends: s.backends.size, sets: s.sets.size, writes, deletes,
-      durationMs: performance.now() - started,
+      durationMs: performance.now() - started, overflow: [...this.skipped.values()],
     };
   }
 
