@@ -6,7 +6,7 @@
 //     from the watch event and from the API write to the maps written, p50/p99;
 //   - map operations per change, event-loop lag p99 during the changes, agent RSS.
 //
-//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100]
+//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100] [--cpu-prof DIR]
 //
 // Needs root. Everything runs in one network namespace made for the run (the API double on its
 // 127.0.0.1:6443, the measuring process bench/scale-agent.mjs beside it); no program is attached
@@ -24,6 +24,8 @@ const COUNTS = opt('services', '1000,10000').split(',').map(Number);
 const CHANGES = Number(opt('changes', '100'));
 const NS = `sys${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
 const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
+/** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. */
+const PROFILE = opt('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', opt('cpu-prof')] : [];
 
 let api;
 function cleanup() {
@@ -68,11 +70,11 @@ async function measure(n) {
   const stateFile = join(WORK, `state-${n}.json`);
   writeFileSync(stateFile, JSON.stringify(state(n)));
   const apiLog = join(WORK, `api-${n}.log`);
-  api = spawnIn(NS, [process.execPath, join(ROOT, 'dist/fakeapi/main.js'), '--host', '127.0.0.1', '--port', '6443', '--state', stateFile],
+  api = spawnIn(NS, [process.execPath, join(ROOT, 'bench/scale-api.mjs'), stateFile, '6443'],
     { logFd: openSync(apiLog, 'a') });
   try {
     await waitForLine(apiLog, 'listening', 120_000);
-    const r = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--expose-gc', join(ROOT, 'bench/scale-agent.mjs'),
+    const r = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--expose-gc', ...PROFILE, join(ROOT, 'bench/scale-agent.mjs'),
       'http://127.0.0.1:6443', String(n), String(CHANGES)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`scale-agent (${n} Services) failed: ${r.stderr || r.stdout}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());

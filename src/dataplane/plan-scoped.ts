@@ -43,8 +43,17 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
   const ranges = planScopedRanges(current, desired, scope);
   const info = planScopedInfo(current, desired, scope);
   const config = desired.config && planConfig(current.config, desired.config);
+  // Only sets some frontend uses (or used) with ClientIP affinity can have affinity entries: the
+  // data path creates none for the others, so their shrinking costs no read of the affinity map.
+  const withAffinity = new Set<number>();
+  for (const [ks, fe] of scope.frontends) {
+    if (fe && fe.affinityTimeout > 0) withAffinity.add(fe.setId);
+    const had = current.frontends.get(ks)?.value;
+    if (had && had.affinityTimeout > 0) withAffinity.add(had.setId);
+  }
   const lost = new Map<number, Set<number>>();
   for (const [setId, after] of slots.after) {
+    if (!withAffinity.has(setId)) continue;
     const before = current.sets.get(setId);
     if (!before || before.members === after?.members) continue;
     const kept = new Set(after?.members ?? []);

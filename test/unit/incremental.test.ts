@@ -96,7 +96,7 @@ describe('incremental sync equals full sync', () => {
     const plan = planScoped(state, edit.desired, edit.scope);
     const setA = ids.peek('set', 'default/a:http/TCP#all');
     expect(plan.phases.map((p) => `${p.op} ${p.map}`)).toEqual(
-      ['set backends', 'set slots', 'set frontends', 'delete slots', 'delete backends', 'prune affinity']);
+      ['set backends', 'set slots', 'set frontends', 'delete slots', 'delete backends']); // no affinity: no prune
     const slots = plan.phases.find((p) => p.op === 'set' && p.map === 'slots');
     expect(slots?.op === 'set' && slots.entries.map(([k]) => [k.setId, k.gen, k.slot])).toEqual([[setA, 1, 1], [setA, 1, 2]]);
     plan.commit(state);
