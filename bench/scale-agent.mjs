@@ -89,7 +89,7 @@ const rssAfterChanges = process.memoryUsage().rss;
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 console.log(JSON.stringify({
-  services: SERVICES, changes: CHANGES, listedMs, coldMs,
+  services: SERVICES, changes: CHANGES, listedMs, coldMs, firstWritesMs: first.durationMs,
   watchToMaps: { p50: pct(watchToMaps, 50), p99: pct(watchToMaps, 99) },
   writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
   mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },

@@ -102,6 +102,7 @@ try {
     line(['map writes + deletes per change, median / max', '= what changed', ...rows.map((r) => `${r.mapOpsPerChange.p50} / ${r.mapOpsPerChange.max}`)]),
     line(['cold start, list → every Service programmed (ms)', '< 2000', ...rows.map((r) => ms(r.coldMs))]),
     line(['  of which the informers\' list (ms)', '', ...rows.map((r) => ms(r.listedMs))]),
+    line(['  of which the first sync\'s plan and map writes (ms)', '', ...rows.map((r) => ms(r.firstWritesMs))]),
     line(['event-loop lag p99 during the changes (ms)', '< 50', ...rows.map((r) => ms(r.eventLoopLagP99Ms))]),
     line(['RSS after start / after the changes (MiB)', '< 150', ...rows.map((r) => `${r.rssMiB.afterStart.toFixed(0)} / ${r.rssMiB.afterChanges.toFixed(0)}`)]),
   ];
