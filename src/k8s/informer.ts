@@ -196,7 +196,9 @@ export class ResilientInformer {
     }
     this.status = { ...this.status, synced: true, lastError: undefined, failingSince: undefined };
     this.opts.onSynced();
-    if (pruned) this.opts.onChange();
+    // After a relist (a restart) the consumer resyncs in full: the objects were not all seen
+    // change one by one while the informer was away.
+    if (pruned || this.status.restarts > 0) this.opts.onChange();
   }
 
   private upsert(raw: KubernetesObject): void {
