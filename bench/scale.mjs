@@ -6,7 +6,10 @@
 //     from the watch event and from the API write to the maps written, p50/p99;
 //   - map operations per change, event-loop lag p99 during the changes, agent RSS.
 //
-//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100] [--cpu-prof DIR]
+//   - a rolling update: 1,000 endpoint changes per second for --rolling seconds (0: skip), every
+//     last change checked in the maps, the drain time after the last write, event-loop lag.
+//
+//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100] [--rolling 30] [--cpu-prof DIR]
 //
 // Needs root. Everything runs in one network namespace made for the run (the API double on its
 // 127.0.0.1:6443, the measuring process bench/scale-agent.mjs beside it); no program is attached
@@ -22,6 +25,7 @@ const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
 const COUNTS = opt('services', '1000,10000').split(',').map(Number);
 const CHANGES = Number(opt('changes', '100'));
+const ROLLING = Number(opt('rolling', '30'));
 const NS = `sys${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
 const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
 /** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. */
@@ -75,7 +79,7 @@ async function measure(n) {
   try {
     await waitForLine(apiLog, 'listening', 120_000);
     const r = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--expose-gc', ...PROFILE, join(ROOT, 'bench/scale-agent.mjs'),
-      'http://127.0.0.1:6443', String(n), String(CHANGES)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      'http://127.0.0.1:6443', String(n), String(CHANGES), String(ROLLING)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`scale-agent (${n} Services) failed: ${r.stderr || r.stdout}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
   } finally {
@@ -104,6 +108,12 @@ try {
     line(['  of which the informers\' list (ms)', '', ...rows.map((r) => ms(r.listedMs))]),
     line(['  of which the first sync\'s plan and map writes (ms)', '', ...rows.map((r) => ms(r.firstWritesMs))]),
     line(['event-loop lag p99 during the changes (ms)', '< 50', ...rows.map((r) => ms(r.eventLoopLagP99Ms))]),
+    line(['rolling update: changes/s sent (not sent: writer over 64 in flight) / syncs', '1000',
+      ...rows.map((r) => (r.rolling ? `${r.rolling.perSecond.toFixed(0)} (${r.rolling.dropped}) / ${r.rolling.syncs}` : '-'))]),
+    line(['rolling update: every last change in the maps, drain after the last write (ms)', 'no backlog',
+      ...rows.map((r) => (r.rolling ? `yes, ${ms(r.rolling.drainMs)}` : '-'))]),
+    line(['rolling update: event-loop lag p99 (ms), failed syncs', '< 50',
+      ...rows.map((r) => (r.rolling ? `${ms(r.rolling.eventLoopLagP99Ms)}, ${r.rolling.failedSyncs}` : '-'))]),
     line(['RSS after start / after the changes (MiB)', '< 150', ...rows.map((r) => `${r.rssMiB.afterStart.toFixed(0)} / ${r.rssMiB.afterChanges.toFixed(0)}`)]),
   ];
   console.log(table.join('\n'));
