@@ -54,6 +54,7 @@ const coldMs = performance.now() - t0;
 if (!first || first.frontends < SERVICES) throw new Error(`cold start programmed ${first?.frontends} frontends, want ${SERVICES}`);
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
+const heapAfterStart = process.memoryUsage().heapUsed;
 
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
@@ -98,6 +99,7 @@ lag.disable();
 const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : undefined;
 global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
+const heapAfterChanges = process.memoryUsage().heapUsed;
 
 /** 1,000 changes/s for @seconds; every Service's last change must reach the maps. */
 async function rollingUpdate(seconds) {
@@ -144,6 +146,7 @@ console.log(JSON.stringify({
   mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
   eventLoopLagP99Ms: lag.percentile(99) / 1e6,
   rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
+  heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
   rolling,
 }));
 pipeline.stop();
