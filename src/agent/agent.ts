@@ -15,6 +15,7 @@ import type { Source, SourcedObject } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp } from './devices.js';
 import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddrs.js';
 import { Pipeline } from './pipeline.js';
+import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
 import { DEFAULT_PIN_DIR } from './config.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
@@ -47,6 +48,10 @@ export interface AgentOptions {
   lbAlgorithm?: LbAlgorithm;
   maglevTableSize?: number;
   minSyncPeriodMs: number;
+  /** Run-time map sizes (--bpf-lb-map-max, ...); unset: the compiled-in sizes. */
+  mapSizes?: MapSizeSettings;
+  /** --full-sync-period (default 5 minutes). */
+  fullSyncPeriodMs?: number;
   log: Logger;
   hooks?: AgentHooks;
 }
@@ -68,7 +73,14 @@ export class Agent {
     const { log } = opts;
     silenceLibbpf();
     ensureBpffs(opts.pinDir, { mountIfMissing: opts.pinDir === DEFAULT_PIN_DIR });
-    const obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir });
+    const maxEntries = mapSizes(opts.mapSizes ?? {});
+    let obj: BpfObject;
+    try {
+      obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir, maxEntries });
+    } catch (err) {
+      throw explainPinnedSize(err, opts.pinDir);
+    }
+    log.info({ maxEntries: effectiveSizes(maxEntries) }, 'map sizes');
     const source = opts.source ?? manifestSource(opts);
     // NodePort addresses and the SNAT address come from the uplinks, re-read while running.
     const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;
@@ -86,12 +98,12 @@ export class Agent {
     const maps = dataplaneMaps(obj);
     const pipeline = new Pipeline({
       source, node, reconciler: new Reconciler(maps, log), log,
-      minSyncPeriodMs: opts.minSyncPeriodMs,
+      minSyncPeriodMs: opts.minSyncPeriodMs, fullResyncPeriodMs: opts.fullSyncPeriodMs,
       onSynced: opts.hooks?.synced,
     });
     const agent = new Agent(pipeline, maps, source, obj, log);
     // Reconcile only once the source holds everything: a partial view would delete services.
-    await source.start(() => { opts.hooks?.changed?.(); pipeline.request(); });
+    await source.start((change) => { opts.hooks?.changed?.(); pipeline.request(change); });
     pipeline.syncNow();
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_APISERVER_PORT, type KubeConnection } from '../k8s/kubeconfig.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE } from '../compile/maglev.js';
 import type { LbAlgorithm } from '../compile/index.js';
+import { parseEntries, parseRatio, type MapSizeSettings } from './map-sizes.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
 export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
@@ -165,6 +166,10 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: '--devices', arg: '<globs>', help: 'comma-separated interface globs of the node\'s uplinks, for NodePort traffic from outside, e.g. "eth0,ens*"', parse: parseGlobs, list: true },
   { flag: '--pin-dir', arg: '<dir>', help: 'bpffs directory for the pinned maps', parse: nonEmpty, default: { value: DEFAULT_PIN_DIR, shown: DEFAULT_PIN_DIR } },
   { flag: '--bpf-object', arg: '<file>', help: 'the compiled data-path object', parse: nonEmpty, default: { value: DEFAULT_BPF_OBJECT, shown: DEFAULT_BPF_OBJECT } },
+  { flag: '--bpf-lb-map-max', arg: '<entries>', help: 'entries of the frontends and affinity maps; backends and slots get 4× (default 65536)', parse: parseEntries },
+  { flag: '--bpf-ct-global-max', arg: '<entries>', help: 'entries of the conntrack map (default 262144, or from --bpf-map-dynamic-size-ratio)', parse: parseEntries },
+  { flag: '--bpf-map-dynamic-size-ratio', arg: '<ratio>', help: 'share of total memory (0 < ratio ≤ 1) that sizes conntrack and affinity when not given explicitly', parse: parseRatio },
+  { flag: '--full-sync-period', arg: '<duration>', help: 'how often the maps are read back and fully re-synced (partial syncs in between); 0 disables', parse: parseDuration, default: { value: 300_000, shown: '5m' } },
   { flag: '--log-level', arg: '<level>', help: `one of ${LOG_LEVELS.join(', ')}`, parse: parseLogLevel, default: { value: 'info', shown: 'info' } },
 ];
 
@@ -201,6 +206,9 @@ export interface AgentConfig {
   pinDir: string;
   bpfObject: string;
   logLevel: string;
+  /** Run-time map sizes (map-sizes.ts). */
+  mapSizes: MapSizeSettings;
+  fullSyncPeriodMs: number;
   /** The config file read, if any. */
   configFile?: string;
 }
@@ -283,6 +291,11 @@ export function resolveAgentConfig(flags: Record<string, unknown>, fromCli: (key
     pinDir: get<string>('pinDir') ?? DEFAULT_PIN_DIR,
     bpfObject: get<string>('bpfObject') ?? DEFAULT_BPF_OBJECT,
     logLevel: get<string>('logLevel') ?? 'info',
+    mapSizes: {
+      bpfLbMapMax: get<number>('bpfLbMapMax'), bpfCtGlobalMax: get<number>('bpfCtGlobalMax'),
+      bpfMapDynamicSizeRatio: get<number>('bpfMapDynamicSizeRatio'),
+    },
+    fullSyncPeriodMs: get<number>('fullSyncPeriod') ?? 300_000,
     configFile,
   };
 }

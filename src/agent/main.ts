@@ -50,7 +50,9 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
     source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
     hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, externalAddressPolicy, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
-    lbAlgorithm: cfg.lbAlgorithm, maglevTableSize: cfg.maglevTableSize, hooks,
+    lbAlgorithm: cfg.lbAlgorithm, maglevTableSize: cfg.maglevTableSize,
+    mapSizes: cfg.mapSizes, fullSyncPeriodMs: cfg.fullSyncPeriodMs,
+    hooks,
   });
   attach(agent.pipeline, percpuStatsReader(agent.maps.stats));
 

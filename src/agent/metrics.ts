@@ -1,6 +1,8 @@
 // Prometheus metrics on --metrics-bind-address (default 127.0.0.1:10249), in a registry of our
 // own. kube-proxy's names where they mean the same, so its dashboards and alerts keep working:
 //   kubeproxy_sync_proxy_rules_duration_seconds          histogram: one reconcile (map writes)
+//   kubeproxy_sync_full_proxy_rules_duration_seconds     histogram: the same, full syncs only
+//   kubeproxy_sync_partial_proxy_rules_duration_seconds  histogram: the same, partial syncs only
 //   kubeproxy_network_programming_duration_seconds       histogram: EndpointSlice change
 //        (endpoints.kubernetes.io/last-change-trigger-time) → the sync that programmed it
 //   kubeproxy_sync_proxy_rules_last_timestamp_seconds    gauge: last successful sync
@@ -10,6 +12,8 @@
 //   switchyard_service_packets_total, _bytes_total, _new_connections_total, _no_endpoint_rejects_total
 // and per Service and field, the external and load-balancer addresses the last sync refused:
 //   switchyard_refused_external_addresses{namespace, service, field}
+// and the service ports the last sync left out because a map had no room (dataplane/capacity.ts):
+//   switchyard_map_full_service_ports{map}
 // This module never touches the kernel: it is handed a StatsReader (a fake one in tests).
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -53,6 +57,8 @@ export interface AgentMetricsOptions {
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly syncDuration: Histogram;
+  private readonly syncByMode: Record<'full' | 'partial', Histogram>;
+  private readonly mapFull: Gauge<'map'>;
   private readonly programming: Histogram;
   private readonly lastSync: Gauge;
   private readonly lastQueued: Gauge;
@@ -75,6 +81,20 @@ export class AgentMetrics {
     this.syncDuration = new Histogram({
       name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds: one reconcile of the BPF maps',
       buckets: SYNC_BUCKETS, registers,
+    });
+    this.syncByMode = {
+      full: new Histogram({
+        name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'Full sync latency in seconds: every Service diffed and written',
+        buckets: SYNC_BUCKETS, registers,
+      }),
+      partial: new Histogram({
+        name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'Partial sync latency in seconds: only the changed Services',
+        buckets: SYNC_BUCKETS, registers,
+      }),
+    };
+    this.mapFull = new Gauge({
+      name: 'switchyard_map_full_service_ports', labelNames: ['map'], registers,
+      help: 'Service ports the last sync did not program because the named map had no room (raise --bpf-lb-map-max)',
     });
     this.programming = new Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
@@ -109,9 +129,10 @@ export class AgentMetrics {
   }
 
   /** After a successful sync: its duration and the trigger times of the objects it applied. */
-  synced(durationMs: number, triggerTimes: readonly Date[], servicePorts?: number): void {
+  synced(durationMs: number, triggerTimes: readonly Date[], servicePorts?: number, mode?: 'full' | 'partial'): void {
     const now = this.now();
     this.syncDuration.observe(durationMs / 1000);
+    if (mode) this.syncByMode[mode].observe(durationMs / 1000);
     this.lastSync.set(now / 1000);
     if (servicePorts !== undefined) this.servicePorts.set(servicePorts);
     const seen = new Set<number>();
@@ -123,6 +144,12 @@ export class AgentMetrics {
       this.programming.observe((now - ms) / 1000);
     }
     this.seenTriggers = seen;
+  }
+
+  /** The service ports the last sync skipped for want of room, counted per map. */
+  mapFullPorts(overflow: ReadonlyArray<{ map: string }>): void {
+    this.mapFull.reset();
+    for (const map of ['frontends', 'backends', 'slots']) this.mapFull.set({ map }, overflow.filter((o) => o.map === map).length);
   }
 
   /** The refusals of the last sync (DesiredState.refused), counted per Service and field. */

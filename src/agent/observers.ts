@@ -32,7 +32,8 @@ export function createObservers(opts: ObserverOptions) {
     synced: (d, result, triggerTimes, nodes = []) => guarded(opts.log, () => {
       desired = d;
       health.updated();
-      metrics.synced(result.durationMs, triggerTimes, d.services.size);
+      metrics.synced(result.durationMs, triggerTimes, d.services.size - (result.overflow?.length ?? 0), result.mode);
+      metrics.mapFullPorts(result.overflow ?? []);
       metrics.refusedAddresses(d.refused);
       health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
       void nodePorts.sync(d.healthCheck);

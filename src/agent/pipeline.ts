@@ -1,11 +1,18 @@
-// The sync loop: source snapshot → model → desired state → reconcile. Bursts of changes are
+// The sync loop: source changes → model → desired state → reconcile. Bursts of changes are
 // coalesced (kube-proxy's --min-sync-period): at most one sync per period, and a change that
 // arrives during a sync schedules exactly one more.
+//
+// Syncs are partial when they can be (kube-proxy's change trackers): a source that names its
+// changed objects gets only the Services they affect re-validated, recompiled, planned and
+// written. A full sync (every object) runs at start, after a change the source cannot name (a
+// relist, a re-read manifest directory, new node addresses), after a failed sync, and every
+// fullResyncPeriodMs, when the maps are read back first so any drift from what the agent believes
+// is rewritten.
 import type { Logger } from 'pino';
-import { buildModel } from '../model/index.js';
-import { compile, IdAllocator, seedFromPinned, type DesiredState, type NodeConfig } from '../compile/index.js';
+import { ModelTracker } from '../model/tracker.js';
+import { IdAllocator, IncrementalCompiler, seedFromPinned, type DesiredState, type NodeConfig } from '../compile/index.js';
 import type { Reconciler, SyncResult } from '../dataplane/reconciler.js';
-import type { Source, SourcedObject } from '../sources/types.js';
+import type { ObjectChange, Source, SourceError, SourcedObject } from '../sources/types.js';
 
 export interface PipelineStatus {
   syncs: number;
@@ -22,24 +29,46 @@ export interface PipelineOptions {
   reconciler: Reconciler;
   log: Logger;
   minSyncPeriodMs: number;
+  /** A full sync that first reads the maps back, this often (default 5 minutes; 0: never). */
+  fullResyncPeriodMs?: number;
   /** Called after every successful sync (metrics, health check server). */
   onSynced?: (desired: DesiredState, result: SyncResult, snapshotTriggerTimes: Date[], nodes: SourcedObject[]) => void;
 }
 
+export const DEFAULT_FULL_RESYNC_MS = 5 * 60_000;
+
 export class Pipeline {
   readonly status: PipelineStatus = { syncs: 0, failedSyncs: 0 };
   private readonly ids = new IdAllocator();
+  private readonly compiler = new IncrementalCompiler(this.ids);
+  private readonly tracker = new ModelTracker();
   private timer: NodeJS.Timeout | undefined;
+  private periodic: NodeJS.Timeout | undefined;
   private lastSyncAt = 0;
   private reportedErrors = new Set<string>();
+  private reportedOverflow = new Set<string>();
   private stopped = false;
   private seeded = false;
   private readonly ipv6Reported = new Set<string>();
+  /** Objects changed since the last sync, by "kind key"; a full sync is due when `fullDue`. */
+  private pending = new Map<string, ObjectChange>();
+  private fullDue = true;
+  private rereadDue = false;
+  private sourceErrors: SourceError[] = [];
+  private nodes: SourcedObject[] = [];
 
-  constructor(private readonly opts: PipelineOptions) {}
+  constructor(private readonly opts: PipelineOptions) {
+    const every = opts.fullResyncPeriodMs ?? DEFAULT_FULL_RESYNC_MS;
+    if (every > 0) {
+      this.periodic = setInterval(() => { this.rereadDue = true; this.request(); }, every);
+      this.periodic.unref();
+    }
+  }
 
-  /** Asks for a sync; many requests within the period make one sync. */
-  request(): void {
+  /** Asks for a sync of @change (undefined: of everything); many requests within the period make one sync. */
+  request(change?: ObjectChange): void {
+    if (change && this.opts.source.get) this.pending.set(`${change.kind} ${change.key}`, change);
+    else this.fullDue = true;
     if (this.stopped || this.timer) return;
     const wait = Math.max(0, this.lastSyncAt + this.opts.minSyncPeriodMs - Date.now());
     this.timer = setTimeout(() => {
@@ -52,43 +81,32 @@ export class Pipeline {
     const { log } = this.opts;
     this.lastSyncAt = Date.now();
     this.status.syncs++;
+    const changes = [...this.pending.values()];
+    const full = this.fullDue || this.rereadDue || !this.compiler.desired || !this.partialAllowed(changes);
+    this.pending = new Map();
     try {
-      const snapshot = this.opts.source.snapshot();
-      const { model, errors } = buildModel(snapshot);
-      const node = this.opts.node();
-      if (!this.seeded) {
-        // After a restart the pinned maps hold ids: give surviving objects the same ones, so the
-        // first sync rewrites nothing and affinity and conntrack keep pointing at the right backends.
-        const seed = seedFromPinned(this.ids, model, node, this.opts.reconciler.current);
-        this.seeded = true;
-        log.info({ matched: seed.matched, reserved: seed.reserved }, 'ids recovered from pinned maps');
-      }
-      this.reportIpv6(model.services.values());
-      const desired = compile(model, node, this.ids, this.status.desired);
-      this.reportNewErrors([
-        ...snapshot.errors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
-        ...[...errors, ...desired.conflicts, ...desired.refused].map((e) => ({
-          error: e.toString(), file: e.origin, object: `${e.kind} ${e.namespace}/${e.name}`, field: e.field,
-        })),
-      ]);
-      const result = this.opts.reconciler.sync(desired);
+      const synced = full ? this.fullSync() : this.partialSync(changes);
+      this.fullDue = false;
+      const { desired, result, triggers } = synced;
       this.status.lastSuccessAt = new Date();
       this.status.lastError = undefined;
       this.status.lastResult = result;
       this.status.desired = desired;
       log.info({
-        services: model.services.size, servicePorts: desired.services.size, frontends: result.frontends,
-        backends: result.backends, writes: result.writes, deletes: result.deletes,
-        invalid: errors.length + snapshot.errors.length, durationMs: Math.round(result.durationMs * 100) / 100,
+        mode: result.mode, services: this.tracker.model.services.size, servicePorts: desired.services.size,
+        frontends: result.frontends, backends: result.backends, writes: result.writes, deletes: result.deletes,
+        invalid: this.tracker.errors().length + this.sourceErrors.length, durationMs: Math.round(result.durationMs * 100) / 100,
         ...(desired.maglev ? { maglev: {
           tables: desired.maglev.sets.size, entries: desired.maglev.entries, bytes: desired.maglev.bytes,
           buildMs: Math.round(desired.maglev.buildMs * 100) / 100,
         } } : {}),
       }, 'sync applied');
-      const triggers = model.triggerTimes;
-      this.opts.onSynced?.(desired, result, triggers, snapshot.nodes);
+      this.reportOverflow(result);
+      this.opts.onSynced?.(desired, result, triggers, this.nodes);
       return result;
     } catch (err) {
+      // The maps keep their last good state (the reconciler re-read them); the next sync is full.
+      this.fullDue = true;
       this.status.failedSyncs++;
       this.status.lastError = (err as Error).message;
       log.error({ err }, 'sync failed; the maps keep their last good state, retrying');
@@ -97,9 +115,89 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Whether these changes may be synced partially. Not when a Node changed (its zone label moves
+   * every Service's topology-hinted set), nor while any Service uses Maglev: its lookup tables are
+   * planned by the full path only (a partial sync would leave a changed table unwritten).
+   */
+  private partialAllowed(changes: ObjectChange[]): boolean {
+    if (changes.some((c) => c.kind === 'nodes')) return false;
+    if (this.opts.node().lbAlgorithm === 'maglev') return false;
+    return !(this.compiler.desired?.maglev) && changes.every((c) => {
+      if (c.kind !== 'services') return true;
+      const now = this.opts.source.get?.(c)?.object as { metadata?: { annotations?: Record<string, string> } } | undefined;
+      const a = now?.metadata?.annotations ?? {};
+      return a['switchyard.io/lb-algorithm'] !== 'maglev' && a['service.cilium.io/lb-algorithm'] !== 'maglev';
+    });
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.periodic);
+  }
+
+  private fullSync(): { desired: DesiredState; result: SyncResult; triggers: Date[] } {
+    const snapshot = this.opts.source.snapshot();
+    const { model } = this.tracker.rebuild(snapshot);
+    this.sourceErrors = snapshot.errors;
+    this.nodes = snapshot.nodes;
+    const node = this.opts.node();
+    if (!this.seeded) {
+      // After a restart the pinned maps hold ids: give surviving objects the same ones, so the
+      // first sync rewrites nothing and affinity and conntrack keep pointing at the right backends.
+      const seed = seedFromPinned(this.ids, model, node, this.opts.reconciler.current);
+      this.seeded = true;
+      this.opts.log.info({ matched: seed.matched, reserved: seed.reserved }, 'ids recovered from pinned maps');
+    }
+    if (this.rereadDue) {
+      this.rereadDue = false;
+      this.opts.reconciler.reread();
+    }
+    this.reportIpv6(model.services.values());
+    const desired = this.compiler.full(model, node, this.status.desired);
+    this.reportProblems(desired);
+    const result = { ...this.opts.reconciler.sync(desired), mode: 'full' as const };
+    return { desired, result, triggers: model.triggerTimes };
+  }
+
+  private partialSync(changes: ObjectChange[]): { desired: DesiredState; result: SyncResult; triggers: Date[] } {
+    const dirty = new Set<string>();
+    const triggers: Date[] = [];
+    for (const change of changes) {
+      const now = this.opts.source.get!(change);
+      const affected = this.tracker.apply(change, now?.object, now?.origin ?? 'apiserver');
+      for (const key of affected.services) dirty.add(key);
+      if (affected.trigger) triggers.push(affected.trigger);
+      if (change.kind === 'nodes') this.nodes = this.nodes.filter((n) => nodeKey(n) !== change.key).concat(now ? [now] : []);
+    }
+    const model = this.tracker.model;
+    this.reportIpv6([...dirty].flatMap((k) => model.services.get(k) ?? []));
+    const { desired, scope } = this.compiler.update(model, this.opts.node(), dirty);
+    this.reportProblems(desired);
+    const result = { ...this.opts.reconciler.syncScoped(desired, scope), mode: 'partial' as const };
+    return { desired, result, triggers };
+  }
+
+  /** A port a full map left out is logged once (until it is programmed); when the sync also
+   *  freed entries, a full sync follows to try it again in the room they left. */
+  private reportOverflow(result: SyncResult): void {
+    const now = new Set<string>();
+    for (const o of result.overflow ?? []) {
+      now.add(o.message);
+      if (!this.reportedOverflow.has(o.message)) this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
+    }
+    this.reportedOverflow = now;
+    if (now.size > 0 && result.deletes > 0) this.request();
+  }
+
+  private reportProblems(desired: DesiredState): void {
+    this.reportNewErrors([
+      ...this.sourceErrors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
+      ...[...this.tracker.errors(), ...desired.conflicts, ...desired.refused].map((e) => ({
+        error: e.toString(), file: e.origin, object: `${e.kind} ${e.namespace}/${e.name}`, field: e.field,
+      })),
+    ]);
   }
 
   private reportIpv6(services: Iterable<{ namespace: string; name: string; ipv6Ignored?: boolean }>): void {
@@ -117,4 +215,8 @@ export class Pipeline {
     for (const p of problems) if (!this.reportedErrors.has(p.error)) this.opts.log.warn(p, 'invalid object skipped');
     this.reportedErrors = now;
   }
+}
+
+function nodeKey(n: SourcedObject): string {
+  return `/${(n.object.metadata as { name?: string } | undefined)?.name ?? ''}`;
 }

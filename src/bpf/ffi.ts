@@ -48,6 +48,7 @@ const P_MEMCPY = [T.U8Array, T.U8Array, T.U64];
 const P_STR_BUF = [T.String, T.U8Array];
 const P_MOUNT = [T.String, T.String, T.String, T.U64, T.U64];
 const P_I32_I32 = [T.I32, T.I32];
+const P_PTR_U32 = [T.External, T.U32];
 
 function call(lib: string, funcName: string, retType: DataType, paramsType: DataType[], paramsValue: unknown[]): unknown {
   ensureOpen();
@@ -86,6 +87,8 @@ export const mapKeySize = (map: Ptr) => int(BPF, 'bpf_map__key_size', P_PTR, [ma
 export const mapValueSize = (map: Ptr) => int(BPF, 'bpf_map__value_size', P_PTR, [map]);
 export const mapMaxEntries = (map: Ptr) => int(BPF, 'bpf_map__max_entries', P_PTR, [map]);
 export const mapIsInternal = (map: Ptr) => call(BPF, 'bpf_map__is_internal', T.Boolean, P_PTR, [map]) as boolean;
+/** Before bpf_object__load only: the map is created with this many entries instead of the object's. */
+export const mapSetMaxEntries = (map: Ptr, n: number) => int(BPF, 'bpf_map__set_max_entries', P_PTR_U32, [map, n]);
 export const mapSetPinPath = (map: Ptr, path: string) => int(BPF, 'bpf_map__set_pin_path', P_PTR_STR, [map, path]);
 export const programName = (prog: Ptr) => call(BPF, 'bpf_program__name', T.String, P_PTR, [prog]) as string;
 export const programFd = (prog: Ptr) => int(BPF, 'bpf_program__fd', P_PTR, [prog]);

@@ -4,7 +4,7 @@ export {
   CodecError, struct, scalar, bytes, u8, u16, u32, u64, be16, ipv4, formatIpv4,
   type Codec, type StructCodec, type FieldLayout, type FieldKind, type FieldSpec, type ScalarKind,
 } from './codec.js';
-export { BpfObject, ensureBpffs, isBpffs, programId, type BpfProgram } from './object.js';
+export { BpfObject, ensureBpffs, isBpffs, PinnedSizeError, programId, type BpfProgram } from './object.js';
 export {
   TypedMap, PercpuMap, openPinnedMap, openPinnedPercpuMap, possibleCpus, MAP_TYPE, type MapInfo, type UpdateFlag,
 } from './map.js';

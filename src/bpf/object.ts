@@ -47,6 +47,33 @@ const notBpffs = (dir: string) => new BpfError('statfs', dir, EINVAL, `pin direc
 
 interface MapEntry { ptr: ffi.Ptr; info: MapInfo }
 
+/** A map is pinned with another size than asked for: libbpf cannot reuse it, and replacing it
+ *  would drop its entries (established flows). The caller decides (name the setting, or migrate). */
+export class PinnedSizeError extends BpfError {
+  constructor(readonly map: string, readonly pinPath: string, readonly pinned: number, readonly requested: number) {
+    super('bpf_map__set_max_entries', `map '${map}'`, EINVAL,
+      `map '${map}' is pinned at ${pinPath} with ${pinned} entries, but ${requested} were asked for`);
+    this.name = 'PinnedSizeError';
+  }
+}
+
+/** max_entries of the map pinned at @path; undefined when nothing is pinned there. */
+function pinnedMaxEntries(path: string): number | undefined {
+  const fd = ffi.objGet(path);
+  if (fd === -ENOENT) return undefined;
+  if (fd < 0) throw new BpfError('bpf_obj_get', path, fd);
+  try {
+    const info = Buffer.alloc(24); // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(info.length, 0);
+    const ret = ffi.objGetInfoByFd(fd, info, len);
+    if (ret < 0) throw new BpfError('bpf_obj_get_info_by_fd', path, ret);
+    return info.readUInt32LE(16);
+  } finally {
+    ffi.closeFd(fd);
+  }
+}
+
 export class BpfObject {
   readonly path: string;
   readonly pinDir: string | undefined;
@@ -65,8 +92,10 @@ export class BpfObject {
    * Opens and loads the object at `path`. With `pinDir` (which must be on bpffs), every map except
    * libbpf's internal .data/.rodata/.bss maps is pinned at <pinDir>/<mapName>; a pin that already exists
    * is reused with its contents. On any failure the object is closed and no pin is left behind.
+   * `maxEntries` sizes maps at run time (map name → entries); a pin of another size is refused
+   * with a PinnedSizeError rather than left to libbpf's bare EINVAL.
    */
-  static open(path: string, opts: { pinDir?: string } = {}): BpfObject {
+  static open(path: string, opts: { pinDir?: string; maxEntries?: Readonly<Record<string, number>> } = {}): BpfObject {
     const pinDir = opts.pinDir?.replace(/\/+$/, '') || undefined;
     if (pinDir !== undefined && !isBpffs(pinDir)) throw notBpffs(pinDir);
     const obj = ffi.objectOpenFile(path);
@@ -81,6 +110,7 @@ export class BpfObject {
         }
         self.maps.set(name, { ptr: m, info: { name, fd: -1, type: 0, keySize: 0, valueSize: 0, maxEntries: 0 } });
       }
+      for (const [name, n] of Object.entries(opts.maxEntries ?? {})) self.resize(name, n);
       // libbpf unpins the maps it pinned itself if the load fails part way.
       const ret = ffi.objectLoad(obj);
       if (ret < 0) throw new BpfError('bpf_object__load', path, ret);
@@ -99,6 +129,16 @@ export class BpfObject {
       throw err;
     }
     return self;
+  }
+
+  /** bpf_map__set_max_entries before the load, after checking a pin that libbpf would reuse. */
+  private resize(name: string, entries: number): void {
+    const e = this.entry(name, 'bpf_map__set_max_entries');
+    const pin = this.pinPath(name);
+    const pinned = pin === undefined ? undefined : pinnedMaxEntries(pin);
+    if (pinned !== undefined && pinned !== entries) throw new PinnedSizeError(name, pin!, pinned, entries);
+    const ret = ffi.mapSetMaxEntries(e.ptr, entries);
+    if (ret < 0) throw new BpfError('bpf_map__set_max_entries', `map '${name}' (${entries} entries)`, ret);
   }
 
   programNames(): string[] {

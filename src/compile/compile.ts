@@ -36,7 +36,7 @@ import {
 } from './types.js';
 import { isIPv4 } from 'node:net';
 
-interface Want {
+export interface Want {
   key: FrontendKey;
   variant: SetVariant;
   flags: number;
@@ -49,7 +49,7 @@ export function frontendKeyText(key: FrontendKey): string {
 }
 
 /** One service port's frontends, before claims are settled. */
-interface Ask {
+export interface Ask {
   svc: Service;
   sp: ServicePort;
   wants: Want[];
@@ -85,28 +85,15 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
   }
   const winners = settleClaims(asks, previous);
   // This node's zone: NodeConfig's, else its own Node object's label (the agent watches it).
-  const where = { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
+  const where = nodeTopology(model, node);
 
   const maglev: MaglevSummary = { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 };
   const out: Output = { frontends, sets, backends, services, conflicts, identities, maglev, node };
-  for (const { svc, sp, wants } of asks) {
-    const kept: Want[] = [];
-    const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
-    for (const w of wants) {
-      const holder = winners.get(frontendKeyString(w.key))!;
-      if (holder.svc === svc && holder.sp === sp) { kept.push(w); continue; }
-      const text = frontendKeyText(w.key);
-      if (lost.has(text)) continue;
-      lost.add(text);
-      const whose = holder.svc === svc ? `spec.ports[${holder.sp.index}] of this Service`
-        : `Service ${holder.svc.key} (port ${holder.sp.name ? `"${holder.sp.name}"` : holder.sp.port})`;
-      conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
-        `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
-    }
+  for (const ask of asks) {
+    const kept = keptWants(ask, (k) => winners.get(k)!, conflicts);
     if (kept.length === 0) continue;
-
-    const cands = candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName);
-    programPort(out, ids, svc, sp, kept, cands, where);
+    const { svc, sp } = ask;
+    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
   }
 
   frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
@@ -119,8 +106,33 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
   };
 }
 
+/** The wants of @ask that it holds (@holder: who holds each frontend key); the lost ones are
+ *  reported in @conflicts, once per address. */
+/** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */
+export function nodeTopology(model: ClusterModel, node: NodeConfig): NodeTopology {
+  return { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
+}
+
+export function keptWants(ask: Ask, holder: (key: string) => { svc: Service; sp: ServicePort }, conflicts: ValidationError[]): Want[] {
+  const { svc, sp, wants } = ask;
+  const kept: Want[] = [];
+  const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
+  for (const w of wants) {
+    const h = holder(frontendKeyString(w.key));
+    if (h.svc === svc && h.sp === sp) { kept.push(w); continue; }
+    const text = frontendKeyText(w.key);
+    if (lost.has(text)) continue;
+    lost.add(text);
+    const whose = h.svc === svc ? `spec.ports[${h.sp.index}] of this Service`
+      : `Service ${h.svc.key} (port ${h.sp.name ? `"${h.sp.name}"` : h.sp.port})`;
+    conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
+      `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
+  }
+  return kept;
+}
+
 /** What compile accumulates while it programs service ports. */
-interface Output {
+export interface Output {
   frontends: DesiredFrontend[];
   sets: Map<number, number[]>;
   backends: Map<number, Backend>;
@@ -132,7 +144,7 @@ interface Output {
 }
 
 /** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
-function programPort(
+export function programPort(
   out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[], where: NodeTopology,
 ): void {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
@@ -195,7 +207,7 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
 
 /** Services in the order their claims count: the older first (creationTimestamp; one without a
  *  timestamp counts as newest), then by namespace/name. */
-function claimOrder(all: Iterable<Service>): Service[] {
+export function claimOrder(all: Iterable<Service>): Service[] {
   const age = (s: Service) => s.createdAt ?? Number.MAX_SAFE_INTEGER;
   return [...all].sort((a, b) => age(a) - age(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -223,7 +235,7 @@ function settleClaims(asks: Ask[], previous: DesiredState | undefined): Map<stri
 
 /** Whether an external or load-balancer address may be claimed (external-ips.ts); a refusal is
  *  recorded once per field. Cluster IPs and node ports are not subject to it. */
-function admitted(w: Want, svc: Service, node: NodeConfig, nodeAddrs: string[], refused: ValidationError[]): boolean {
+export function admitted(w: Want, svc: Service, node: NodeConfig, nodeAddrs: string[], refused: ValidationError[]): boolean {
   if (!w.field.startsWith('spec.externalIPs') && !w.field.startsWith('status.loadBalancer')) return true;
   const why = externalAddressRefusal(w.key.addr, node.externalAddressPolicy ?? OPEN_POLICY, node.nodeAddresses ?? nodeAddrs);
   if (why === undefined) return true;
@@ -235,7 +247,7 @@ function admitted(w: Want, svc: Service, node: NodeConfig, nodeAddrs: string[], 
 
 /** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
  *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
-function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
+export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
   const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
   const f = `spec.ports[${sp.index}]`;
   const out: Want[] = [];
@@ -263,7 +275,7 @@ function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[
 
 /** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
  *  IP) is one frontend: the first ask wins. */
-function dedupe(wants: Want[]): Want[] {
+export function dedupe(wants: Want[]): Want[] {
   const seen = new Set<string>();
   return wants.filter((w) => {
     const k = frontendKeyString(w.key);
@@ -285,7 +297,7 @@ function backendId(
 
 /** Distinct addresses of this node's ready endpoints of the Service (all of them with
  *  publishNotReadyAddresses): what the health check node port reports. */
-function localReady(svc: Service, model: ClusterModel, node: NodeConfig): number {
+export function localReady(svc: Service, model: ClusterModel, node: NodeConfig): number {
   const addrs = new Set<string>();
   for (const slice of model.slicesByService.get(svc.key) ?? []) {
     for (const ep of slice.endpoints) {

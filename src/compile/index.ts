@@ -3,3 +3,4 @@ export { compile, frontendKeyText } from './compile.js';
 export * from './types.js';
 export { IdAllocator, IdExhaustedError, ID_LIMITS, type IdNamespace } from './ids.js';
 export { seedFromPinned, type PinnedState, type SeedResult } from './restore.js';
+export { IncrementalCompiler, type CompileScope } from './incremental.js';

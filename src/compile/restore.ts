@@ -42,16 +42,17 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
     }
   };
 
-  const scratch = compile(model, node, new IdAllocator());
+  // Nothing pinned to match (a first start): skip the scratch compile, which costs a full compile.
+  const scratch = pinned.frontends.size > 0 ? compile(model, node, new IdAllocator()) : undefined;
   const pinnedByKey = new Map<string, { svcId: number; setId: number }>();
   for (const { key, value } of pinned.frontends.values()) pinnedByKey.set(frontendKeyString(key), value);
 
   const setPairs: Array<[number, number]> = []; // [scratch set id, pinned set id]
-  for (const fe of scratch.frontends) {
+  for (const fe of scratch?.frontends ?? []) {
     const have = pinnedByKey.get(frontendKeyString(fe.key));
     if (!have) continue;
-    bind('svc', scratch.identities.svc.get(fe.svcId), have.svcId);
-    const setIdentity = scratch.identities.set.get(fe.setId);
+    bind('svc', scratch!.identities.svc.get(fe.svcId), have.svcId);
+    const setIdentity = scratch!.identities.set.get(fe.setId);
     if (bind('set', setIdentity, have.setId) || (setIdentity !== undefined && ids.peek('set', setIdentity) === have.setId)) {
       setPairs.push([fe.setId, have.setId]);
     }
@@ -63,10 +64,10 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
       const be = pinned.backends.get(id);
       if (be) pinnedByAddr.set(`${be.addr}:${be.port}`, id);
     }
-    for (const id of scratch.sets.get(scratchSet) ?? []) {
-      const be = scratch.backends.get(id)!;
+    for (const id of scratch!.sets.get(scratchSet) ?? []) {
+      const be = scratch!.backends.get(id)!;
       const pinnedId = pinnedByAddr.get(`${be.addr}:${be.port}`);
-      if (pinnedId !== undefined) bind('backend', scratch.identities.backend.get(id), pinnedId);
+      if (pinnedId !== undefined) bind('backend', scratch!.identities.backend.get(id), pinnedId);
     }
   }
 

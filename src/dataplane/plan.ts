@@ -58,7 +58,11 @@ type DeletePhase<M extends keyof PlannedMaps> = { op: 'delete'; map: M; keys: Ar
 export interface ResetStatsPhase { op: 'reset'; map: 'stats'; keys: number[] }
 /** Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
  *  data-path-owned map at execution time, so only the rule is planned). */
-export interface PruneAffinityPhase { op: 'prune'; map: 'affinity'; members: Map<number, Set<number>> }
+export interface PruneAffinityPhase {
+  op: 'prune'; map: 'affinity'; members: Map<number, Set<number>>;
+  /** Only the sets in `members` are checked (a partial plan); otherwise a set not listed is gone. */
+  only?: boolean;
+}
 
 /** One batch against one map. */
 export type Phase =

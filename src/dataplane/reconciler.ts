@@ -2,8 +2,10 @@
 // lays out every write in the hitless order; this file only executes those phases, one batch each.
 import type { Logger } from 'pino';
 import type { TypedMap } from '../bpf/index.js';
-import type { DesiredState } from '../compile/index.js';
+import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
+import { admit, portsOf, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
+import { planScoped } from './plan-scoped.js';
 import { type CurrentState, type Phase, type PruneAffinityPhase, type ResetStatsPhase, planWrites, stateFromMaps } from './plan.js';
 
 export interface SyncResult {
@@ -13,10 +15,17 @@ export interface SyncResult {
   writes: number;
   deletes: number;
   durationMs: number;
+  /** Set by the pipeline: a full sync, or a partial one (only the changed Services). */
+  mode?: 'full' | 'partial';
+  /** Service ports left out because a map had no room for them (capacity.ts): all of them, not
+   *  only those this sync looked at. */
+  overflow?: Overflow[];
 }
 
 export class Reconciler {
   private currentState: CurrentState;
+  /** Service ports not programmed for want of room, by svc id. */
+  private skipped = new Map<number, Overflow>();
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(private readonly maps: DataplaneMaps, log: Logger) {
@@ -29,12 +38,46 @@ export class Reconciler {
     return this.currentState;
   }
 
+  /** A full sync: every entry of the desired state diffed against the whole current state. */
   sync(desired: DesiredState): SyncResult {
     const started = performance.now();
-    const plan = planWrites(this.currentState, desired);
+    const overflow = admit(this.currentState, desired, portsOf(desired.frontends, desired.services.keys()), this.capacity());
+    const plan = planWrites(this.currentState, withoutPorts(desired, overflow));
+    const counts = this.run(plan.phases);
+    this.currentState = plan.next;
+    this.skipped = new Map(overflow.map((o) => [o.svcId, o]));
+    return this.result(counts, started);
+  }
+
+  /** A partial sync: only what an incremental compile changed (see plan-scoped.ts). */
+  syncScoped(desired: DesiredState, scope: CompileScope): SyncResult {
+    const started = performance.now();
+    const ports = new Map([...scope.services].filter((id) => desired.services.has(id)).map((id) => [id, [] as DesiredFrontend[]]));
+    for (const fe of scope.frontends.values()) if (fe) ports.get(fe.svcId)?.push(fe);
+    const overflow = admit(this.currentState, desired, ports, this.capacity());
+    const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow));
+    const counts = this.run(plan.phases);
+    plan.commit(this.currentState);
+    for (const id of scope.services) this.skipped.delete(id);
+    for (const o of overflow) this.skipped.set(o.svcId, o);
+    return this.result(counts, started);
+  }
+
+  private capacity(): Capacity {
+    const { frontends, backends, slots } = this.maps;
+    return { frontends: frontends.maxEntries, backends: backends.maxEntries, slots: slots.maxEntries };
+  }
+
+  /** Forgets what it believes and reads the maps again (the periodic check: the next full sync
+   *  then rewrites whatever differs from the desired state). */
+  reread(): void {
+    this.currentState = readState(this.maps);
+  }
+
+  private run(phases: Phase[]): { writes: number; deletes: number } {
     let writes = 0, deletes = 0;
     try {
-      for (const phase of plan.phases) {
+      for (const phase of phases) {
         const n = this.execute(phase);
         if (phase.op === 'set' || phase.op === 'reset') writes += n;
         else deletes += n;
@@ -45,14 +88,14 @@ export class Reconciler {
       this.currentState = readState(this.maps);
       throw err;
     }
-    this.currentState = plan.next;
+    return { writes, deletes };
+  }
+
+  private result({ writes, deletes }: { writes: number; deletes: number }, started: number): SyncResult {
+    const s = this.currentState;
     return {
-      frontends: plan.next.frontends.size,
-      backends: plan.next.backends.size,
-      sets: plan.next.sets.size,
-      writes,
-      deletes,
-      durationMs: performance.now() - started,
+      frontends: s.frontends.size, backends: s.backends.size, sets: s.sets.size, writes, deletes,
+      durationMs: performance.now() - started, overflow: [...this.skipped.values()],
     };
   }
 
@@ -81,8 +124,9 @@ export class Reconciler {
    *  checks that the backend still exists, but backend IDs are shared by a service port's "all"
    *  and "local" sets, so an endpoint can leave one set and stay in the other: prune here. Not
    *  counted as a write: the entries are the data path's. */
-  private pruneAffinity({ members }: PruneAffinityPhase): number {
-    const isStale = (setId: number, backendId: number) => !members.get(setId)?.has(backendId);
+  private pruneAffinity({ members, only }: PruneAffinityPhase): number {
+    const isStale = (setId: number, backendId: number) =>
+      only ? members.get(setId)?.has(backendId) === false : !members.get(setId)?.has(backendId);
     // The data path rewrites entries while we read: look each candidate up again just before
     // deleting, so an entry it has just pointed at a live backend is kept (the few stale ones only).
     const stale = this.maps.affinity.entries()

@@ -25,8 +25,9 @@ export interface InformerOptions {
   maxBackoffMs: number;
   /** Server-side watch lifetime; a clean close resumes the watch without a relist. */
   watchTimeoutSeconds: number;
-  /** Called after each change of the object map (not for relisted objects that did not change). */
-  onChange: () => void;
+  /** Called after each change of the object map (not for relisted objects that did not change),
+   *  with the object's key; without one after a relist pruned objects (anything may be gone). */
+  onChange: (key?: string) => void;
   /** Called when an attempt has listed and its watch is open. */
   onSynced: () => void;
 }
@@ -195,7 +196,9 @@ export class ResilientInformer {
     }
     this.status = { ...this.status, synced: true, lastError: undefined, failingSince: undefined };
     this.opts.onSynced();
-    if (pruned) this.opts.onChange();
+    // After a relist (a restart) the consumer resyncs in full: the objects were not all seen
+    // change one by one while the informer was away.
+    if (pruned || this.status.restarts > 0) this.opts.onChange();
   }
 
   private upsert(raw: KubernetesObject): void {
@@ -206,12 +209,12 @@ export class ResilientInformer {
     const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (old && rv !== undefined && (old.metadata as { resourceVersion?: string }).resourceVersion === rv) return;
     this.objects.set(key, obj);
-    this.opts.onChange();
+    this.opts.onChange(key);
   }
 
   private remove(key: string): void {
     this.lastActivity = Date.now();
-    if (this.objects.delete(key)) this.opts.onChange();
+    if (this.objects.delete(key)) this.opts.onChange(key);
   }
 
   private checkWatchdog(): void {

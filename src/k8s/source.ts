@@ -5,7 +5,7 @@
 // informer survives errors on its own (see informer.ts) and keeps the last good state.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Snapshot, Source, SourcedObject } from '../sources/types.js';
+import type { ObjectChange, Snapshot, Source, SourcedObject } from '../sources/types.js';
 import { ResilientInformer, type InformerStatus, type ResourceSpec } from './informer.js';
 import { KINDS, apiPath } from '../model/kinds.js';
 
@@ -46,7 +46,7 @@ export class KubeSource implements Source {
   readonly name = 'kubernetes';
   private readonly kc: KubeConfig;
   private readonly informers: Record<Kind, ResilientInformer>;
-  private onChange?: () => void;
+  private onChange?: (change?: ObjectChange) => void;
   private started = false;
   private isSynced = false;
   private changes = 0;
@@ -67,9 +67,9 @@ export class KubeSource implements Source {
       minBackoffMs: opts.minBackoffMs ?? 200,
       maxBackoffMs: opts.maxBackoffMs ?? 10_000,
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? Math.max(1, Math.floor((watchdogMs * 0.75) / 1000)),
-      onChange: () => this.changed(),
       onSynced: () => this.checkSynced(),
     };
+    const on = (kind: Kind) => ({ ...common, onChange: (key?: string) => this.changed(key === undefined ? undefined : { kind, key }) });
     const selector = opts.labelSelector ?? PROXY_LABEL_SELECTOR;
     const specs: Record<Kind, ResourceSpec> = {
       services: { ...watchOf('Service'), labelSelector: selector },
@@ -77,15 +77,15 @@ export class KubeSource implements Source {
       nodes: { ...watchOf('Node'), fieldSelector: `metadata.name=${opts.nodeName}` },
     };
     this.informers = {
-      services: new ResilientInformer(this.kc, specs.services, common),
-      endpointSlices: new ResilientInformer(this.kc, specs.endpointSlices, common),
-      nodes: new ResilientInformer(this.kc, specs.nodes, common),
+      services: new ResilientInformer(this.kc, specs.services, on('services')),
+      endpointSlices: new ResilientInformer(this.kc, specs.endpointSlices, on('endpointSlices')),
+      nodes: new ResilientInformer(this.kc, specs.nodes, on('nodes')),
     };
   }
 
   /** Resolves once Services, EndpointSlices and this Node are listed and watched; retries until
    *  then (see status().lastSyncError). Rejects only if stop() comes first. */
-  start(onChange: () => void): Promise<void> {
+  start(onChange: (change?: ObjectChange) => void): Promise<void> {
     if (this.started) throw new Error('KubeSource: already started');
     this.started = true;
     this.onChange = onChange;
@@ -106,6 +106,12 @@ export class KubeSource implements Source {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([, object]) => ({ object, origin: ORIGIN }));
     return { services: take('services'), endpointSlices: take('endpointSlices'), nodes: take('nodes'), errors: [] };
+  }
+
+  /** The informer's own copy: no second copy of the object is kept. */
+  get(change: ObjectChange): SourcedObject | undefined {
+    const object = this.informers[change.kind].objects.get(change.key);
+    return object && { object, origin: ORIGIN };
   }
 
   /** True once every informer has synced; stays true while the API is away (last good state). */
@@ -135,10 +141,10 @@ export class KubeSource implements Source {
     };
   }
 
-  private changed(): void {
+  private changed(change: ObjectChange | undefined): void {
     if (!this.isSynced) return; // the initial state is announced by start() resolving
     this.changes++;
-    this.onChange?.();
+    this.onChange?.(change);
   }
 
   private checkSynced(): void {

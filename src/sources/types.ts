@@ -23,12 +23,23 @@ export interface Snapshot {
   errors: SourceError[];
 }
 
+/** One object that changed: its kind and "namespace/name" ("/name" for cluster-scoped Nodes). */
+export interface ObjectChange {
+  kind: 'services' | 'endpointSlices' | 'nodes';
+  key: string;
+}
+
 export interface Source {
   readonly name: string;
   /** Starts watching. Resolves once the initial state is loaded (for informers: synced).
-   *  onChange fires after every later change; coalescing bursts is the pipeline's job. */
-  start(onChange: () => void): Promise<void>;
+   *  onChange fires after every later change, naming the object when the source can (so the
+   *  pipeline recompiles only what it affects); without one, anything may have changed (a relist,
+   *  a re-read directory). Coalescing bursts is the pipeline's job. */
+  start(onChange: (change?: ObjectChange) => void): Promise<void>;
   /** The objects held right now. */
   snapshot(): Snapshot;
+  /** One object as held now (undefined: gone), for sources that name their changes; with the
+   *  origin a validation error should name. */
+  get?(change: ObjectChange): SourcedObject | undefined;
   stop(): Promise<void>;
 }

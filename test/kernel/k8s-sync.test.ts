@@ -57,7 +57,8 @@ describeRoot('control plane against the API-server double, into real maps', () =
     pipeline = new Pipeline({
       source, node: () => ({ nodeName: NODE, nodePortAddresses: [] }), reconciler: new Reconciler(maps, log), log, minSyncPeriodMs: 100,
     });
-    await source.start(() => pipeline.request());
+    // The change is passed on: syncs after the start are partial, as in the agent.
+    await source.start((change) => pipeline.request(change));
     pipeline.syncNow();
   });
 
@@ -134,6 +135,7 @@ describeRoot('control plane against the API-server double, into real maps', () =
     await waitFor(() => served()['default/burst:http/TCP']?.join() === '10.244.4.232:8080', 8000);
     const syncs = pipeline.status.syncs - before;
     expect(syncs).toBeGreaterThan(0);
+    expect(pipeline.status.lastResult?.mode).toBe('partial');
     expect(syncs).toBeLessThanOrEqual(10);
   });
 });

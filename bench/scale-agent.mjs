@@ -1,0 +1,155 @@
+// The measuring side of bench/scale.mjs, run inside the bench's node namespace: the agent's control
+// plane (KubeSource → Pipeline → Reconciler) on real, unpinned maps, nothing attached. It times
+// the cold start, then makes one EndpointSlice change at a time through the API (a PUT swapping
+// one endpoint) and times it from the API write and from the watch event to the maps written.
+// Then, with <rolling seconds> > 0, a rolling update: 1,000 endpoint changes per second (PUTs made
+// from this process, at most 64 in flight) for that long, checking that every last change reached
+// the maps, how long they took to drain after the last write, and the event-loop lag meanwhile.
+// Prints one JSON line. Arguments: <api url> <services> <changes> [<rolling seconds>].
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { BpfObject, silenceLibbpf } from '../dist/bpf/index.js';
+import { dataplaneMaps } from '../dist/dataplane/maps.js';
+import { Reconciler } from '../dist/dataplane/reconciler.js';
+import { Pipeline } from '../dist/agent/pipeline.js';
+import { KubeSource } from '../dist/k8s/source.js';
+import { mapSizes } from '../dist/agent/map-sizes.js';
+import { DEFAULT_TOKEN, kubeconfigFor } from '../dist/fakeapi/server.js';
+
+const [url, servicesArg, changesArg, rollingArg] = process.argv.slice(2);
+const ROLLING_SECONDS = Number(rollingArg ?? 0);
+const SERVICES = Number(servicesArg);
+const CHANGES = Number(changesArg);
+const ROOT = new URL('..', import.meta.url).pathname;
+const MIN_SYNC_PERIOD_MS = 100; // the agent's default
+const log = pino({ level: 'silent' });
+
+silenceLibbpf();
+const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(SERVICES * 3)));
+const obj = BpfObject.open(join(ROOT, 'build/bpf/switchyard.o'), { maxEntries: mapSizes({ bpfLbMapMax: lbMax }) });
+const maps = dataplaneMaps(obj);
+const kubeconfig = join(tmpdir(), `sy-scale-${process.pid}.kubeconfig`);
+writeFileSync(kubeconfig, kubeconfigFor(url));
+
+let waiter;
+const eventAt = new Map();
+const source = new KubeSource({ kubeConfig: kubeconfig, nodeName: 'node1', logger: log });
+const pipeline = new Pipeline({
+  source, node: () => ({ nodeName: 'node1', nodePortAddresses: [] }), reconciler: new Reconciler(maps, log), log,
+  minSyncPeriodMs: MIN_SYNC_PERIOD_MS,
+  onSynced: (_d, result) => waiter?.(result),
+});
+
+const t0 = performance.now();
+await source.start((change) => {
+  if (change) eventAt.set(`${change.kind} ${change.key}`, performance.now());
+  pipeline.request(change);
+});
+const listedMs = performance.now() - t0;
+const first = pipeline.syncNow();
+const coldMs = performance.now() - t0;
+if (!first || first.frontends < SERVICES) throw new Error(`cold start programmed ${first?.frontends} frontends, want ${SERVICES}`);
+global.gc?.();
+const rssAfterStart = process.memoryUsage().rss;
+const heapAfterStart = process.memoryUsage().heapUsed;
+
+const lag = monitorEventLoopDelay({ resolution: 10 });
+lag.enable();
+const watchToMaps = [];
+const writeToMaps = [];
+const writes = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Service n's first endpoint swapped for 10.x.y.(100 + v): the same addresses bench/scale.mjs preloads otherwise. */
+const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
+async function put(n, v) {
+  const name = `svc${n}`;
+  const endpoints = Array.from({ length: 10 }, (_, e) => ({
+    addresses: [e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`],
+    conditions: { ready: true }, nodeName: e % 2 ? 'node1' : 'node2',
+  }));
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints,
+  };
+  const res = await fetch(`${url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-1`, {
+    method: 'PUT', headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(slice),
+  });
+  if (!res.ok) throw new Error(`PUT ${name}-1: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+}
+
+for (let i = 0; i < CHANGES; i++) {
+  const n = Math.floor((i * 7919) % SERVICES);
+  const name = `svc${n}`;
+  const done = new Promise((resolve) => { waiter = resolve; });
+  const tWrite = performance.now();
+  await put(n, i % 100);
+  const result = await done;
+  const tDone = performance.now();
+  writeToMaps.push(tDone - tWrite);
+  watchToMaps.push(tDone - eventAt.get(`endpointSlices default/${name}-1`));
+  writes.push(result.writes + result.deletes);
+  await sleep(MIN_SYNC_PERIOD_MS + 10); // the next change is not held back by --min-sync-period
+}
+lag.disable();
+const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : undefined;
+global.gc?.();
+const rssAfterChanges = process.memoryUsage().rss;
+const heapAfterChanges = process.memoryUsage().heapUsed;
+
+/** 1,000 changes/s for @seconds; every Service's last change must reach the maps. */
+async function rollingUpdate(seconds) {
+  waiter = undefined;
+  const rlag = monitorEventLoopDelay({ resolution: 10 });
+  rlag.enable();
+  const syncsBefore = pipeline.status.syncs;
+  const last = new Map(); // n → last value written
+  let inFlight = 0, sent = 0, dropped = 0, k = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const tick = performance.now();
+    for (let j = 0; j < 20; j++, k++) {
+      if (inFlight >= 64) { dropped++; continue; }
+      const n = (k * 7919) % SERVICES;
+      const v = 50 + (k % 50);
+      inFlight++;
+      sent++;
+      put(n, v).then(() => { last.set(n, v); inFlight--; }, (err) => { console.error(err); process.exit(1); });
+    }
+    await sleep(Math.max(0, 20 - (performance.now() - tick)));
+  }
+  while (inFlight > 0) await sleep(1);
+  const lastWrite = performance.now();
+  const applied = () => {
+    const have = new Set([...pipeline.status.desired.backends.values()].map((b) => b.addr));
+    const inMaps = new Set([...maps.backends.entries()].map(([, b]) => b.addr));
+    return [...last].every(([n, v]) => have.has(firstAddr(n, v)) && inMaps.has(firstAddr(n, v)));
+  };
+  while (!applied()) await sleep(5);
+  const drainMs = performance.now() - lastWrite;
+  rlag.disable();
+  return {
+    seconds, sent, perSecond: sent / seconds, dropped, services: last.size, syncs: pipeline.status.syncs - syncsBefore,
+    drainMs, eventLoopLagP99Ms: rlag.percentile(99) / 1e6, failedSyncs: pipeline.status.failedSyncs,
+  };
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+console.log(JSON.stringify({
+  services: SERVICES, changes: CHANGES, listedMs, coldMs, firstWritesMs: first.durationMs,
+  watchToMaps: { p50: pct(watchToMaps, 50), p99: pct(watchToMaps, 99) },
+  writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
+  mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
+  eventLoopLagP99Ms: lag.percentile(99) / 1e6,
+  rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
+  heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
+  rolling,
+}));
+pipeline.stop();
+await source.stop();
+obj.close();
+process.exit(0);

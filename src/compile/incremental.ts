@@ -1,0 +1,292 @@
+// Incremental compile: the desired state kept per Service, so a change recompiles only the
+// Services it touched (kube-proxy's partial sync). A full compile (compile.ts) still runs at start,
+// after a relist and on the periodic check; index() then records each Service's share of it.
+//
+// Frontend claims stay exactly compile's: the holder in the current state keeps a contested key,
+// else the first claimant in claim order. So a recompile takes along every Service that asks for
+// a key a recompiled Service asks (or asked) for: the contested component, usually one Service.
+//
+// Ids are released like compile's rounds release them: an identity a recompile dropped is freed at
+// the start of the next update, once the writes that stopped using it have landed.
+import { isIPv4 } from 'node:net';
+import type { ClusterModel, Service, ValidationError } from '../model/types.js';
+import {
+  admitted, claimOrder, compile, dedupe, frontendsFor, keptWants, localReady, nodeTopology, programPort, type Ask, type Output,
+} from './compile.js';
+import { candidates } from './endpoints.js';
+import type { IdAllocator, IdNamespace } from './ids.js';
+import {
+  frontendKeyString, svcIdentity,
+  type DesiredFrontend, type DesiredState, type HealthCheckService, type NodeConfig,
+} from './types.js';
+
+/** What an update changed: every frontend key, set, backend and svc id it removed, added or
+ *  rewrote (frontend keys with their new value, undefined when gone). The plan diffs only these. */
+export interface CompileScope {
+  frontends: Map<string, DesiredFrontend | undefined>;
+  sets: Set<number>;
+  backends: Set<number>;
+  services: Set<number>;
+}
+
+/** One Service's share of the desired state. */
+interface Entry {
+  askKeys: string[];
+  feKeys: string[];
+  ids: Record<IdNamespace, number[]>;
+}
+
+const NS: IdNamespace[] = ['svc', 'set', 'backend'];
+
+export class IncrementalCompiler {
+  private desiredState?: DesiredState;
+  private readonly entries = new Map<string, Entry>();
+  private readonly claimants = new Map<string, Set<string>>();
+  private readonly frontendByKey = new Map<string, DesiredFrontend>();
+  private readonly conflicts = new Map<string, ValidationError[]>();
+  private readonly refused = new Map<string, ValidationError[]>();
+  private readonly healthCheck = new Map<string, HealthCheckService>();
+  private pendingRelease: Array<[IdNamespace, string]> = [];
+
+  constructor(private readonly ids: IdAllocator) {}
+
+  /** The state the last full() or update() produced. */
+  get desired(): DesiredState | undefined {
+    return this.desiredState;
+  }
+
+  /** A full compile (same result as compile()), indexed per Service for later updates. */
+  full(model: ClusterModel, node: NodeConfig, previous?: DesiredState): DesiredState {
+    this.releasePending();
+    const desired = compile(model, node, this.ids, previous);
+    this.index(model, node, desired);
+    return desired;
+  }
+
+  /** Recompiles the Services named in @dirty (and the claimants of their frontends) against
+   *  @model; returns the new desired state and what changed. Needs a full() first. */
+  update(model: ClusterModel, node: NodeConfig, dirty: Iterable<string>): { desired: DesiredState; scope: CompileScope } {
+    const desired = this.desiredState;
+    if (!desired) throw new Error('IncrementalCompiler.update: no full compile yet');
+    this.releasePending();
+    const nodeAddrs = nodeAddresses(node);
+    const { keys, asks } = this.component(model, node, nodeAddrs, dirty);
+    const scope: CompileScope = { frontends: new Map(), sets: new Set(), backends: new Set(), services: new Set() };
+    const held = this.holders(asks, desired);
+    const old = new Map<string, Set<string>>(NS.map((ns) => [ns, new Set<string>()]));
+    for (const key of keys) {
+      this.remove(key, desired, scope, old);
+      if (!model.services.has(key)) this.entries.delete(key);
+    }
+
+    const winners = new Map<string, Ask>();
+    for (const ask of asks) {
+      const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
+      for (const w of ask.wants) {
+        const k = frontendKeyString(w.key);
+        if (!winners.has(k) || held.get(k) === identity) winners.set(k, ask);
+      }
+    }
+    for (const key of keys) {
+      const svc = model.services.get(key);
+      if (svc) this.add(svc, asks.filter((a) => a.svc === svc), winners, model, node, nodeAddrs, desired, scope);
+    }
+    for (const ns of NS) {
+      const live = new Set(this.idsNow(ns, keys).map((id) => desired.identities[ns].get(id)!));
+      for (const identity of old.get(ns)!) if (!live.has(identity)) this.pendingRelease.push([ns, identity]);
+    }
+    for (const k of scope.frontends.keys()) scope.frontends.set(k, this.frontendByKey.get(k));
+    desired.frontends = [...this.frontendByKey.values()];
+    desired.conflicts = [...this.conflicts.values()].flat();
+    desired.refused = [...this.refused.values()].flat();
+    desired.healthCheck = [...this.healthCheck.values()];
+    desired.config = { snatAddr: node.snatAddress ?? '0.0.0.0' };
+    return { desired, scope };
+  }
+
+  /** The dirty Services plus everyone who asks for a frontend key one of them asks or asked for,
+   *  to a fixpoint; with their current asks in claim order. */
+  private component(model: ClusterModel, node: NodeConfig, nodeAddrs: string[], dirty: Iterable<string>) {
+    const keys = new Set<string>();
+    const asksOf = new Map<string, { asks: Ask[]; askKeys: string[] }>();
+    const queue = [...dirty];
+    while (queue.length > 0) {
+      const key = queue.pop()!;
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const svc = model.services.get(key);
+      const asks = svc ? serviceAsks(svc, node, nodeAddrs) : [];
+      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => frontendKeyString(w.key))))];
+      asksOf.set(key, { asks, askKeys });
+      for (const k of [...(this.entries.get(key)?.askKeys ?? []), ...askKeys]) {
+        for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
+      }
+    }
+    const services = claimOrder([...keys].map((k) => model.services.get(k)).filter((s): s is Service => s !== undefined));
+    const asks = services.flatMap((s) => asksOf.get(s.key)!.asks);
+    // The claimants index now reflects the new asks.
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      for (const k of entry?.askKeys ?? []) this.unclaim(k, key);
+      const { askKeys } = asksOf.get(key)!;
+      for (const k of askKeys) this.claim(k, key);
+      if (entry) entry.askKeys = askKeys;
+      else if (model.services.has(key)) this.entries.set(key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
+    }
+    return { keys, asks };
+  }
+
+  /** Who holds each key the component asks for, by svc identity, before anything is removed. */
+  private holders(asks: Ask[], desired: DesiredState): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const ask of asks) {
+      for (const w of ask.wants) {
+        const k = frontendKeyString(w.key);
+        const fe = this.frontendByKey.get(k);
+        const info = fe && desired.services.get(fe.svcId);
+        if (info) held.set(k, info.identity);
+      }
+    }
+    return held;
+  }
+
+  /** Takes one Service's share out of the desired state, noting its identities in @old. */
+  private remove(key: string, desired: DesiredState, scope: CompileScope, old: Map<string, Set<string>>): void {
+    const entry = this.entries.get(key);
+    this.conflicts.delete(key);
+    this.refused.delete(key);
+    this.healthCheck.delete(key);
+    if (!entry) return;
+    for (const k of entry.feKeys) { this.frontendByKey.delete(k); scope.frontends.set(k, undefined); }
+    const maps = { svc: desired.services, set: desired.sets, backend: desired.backends };
+    const sc = { svc: scope.services, set: scope.sets, backend: scope.backends };
+    for (const ns of NS) {
+      for (const id of entry.ids[ns]) {
+        old.get(ns)!.add(desired.identities[ns].get(id)!);
+        desired.identities[ns].delete(id);
+        maps[ns].delete(id);
+        sc[ns].add(id);
+      }
+    }
+    entry.feKeys = [];
+    entry.ids = { svc: [], set: [], backend: [] };
+  }
+
+  /** Compiles one Service into the desired state (its ports that hold frontends). */
+  private add(
+    svc: Service, asks: Ask[], winners: Map<string, Ask>, model: ClusterModel, node: NodeConfig, nodeAddrs: string[],
+    desired: DesiredState, scope: CompileScope,
+  ): void {
+    if (svc.headless || svc.type === 'ExternalName') return;
+    const refused: ValidationError[] = [];
+    for (const sp of svc.ports) for (const w of dedupe(frontendsFor(svc, sp, nodeAddrs))) admitted(w, svc, node, nodeAddrs, refused);
+    if (refused.length > 0) this.refused.set(svc.key, refused);
+    const hcPort = svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : undefined;
+    if (hcPort !== undefined) {
+      this.healthCheck.set(svc.key, { namespace: svc.namespace, name: svc.name, nodePort: hcPort, localEndpoints: localReady(svc, model, node) });
+    }
+    // Maglev tables are not tracked per Service here: the pipeline syncs in full whenever any
+    // Service uses Maglev (see Pipeline.partialAllowed), so this summary is thrown away.
+    const out: Output = {
+      frontends: [], sets: new Map(), backends: new Map(), services: new Map(), conflicts: [],
+      identities: { svc: new Map(), set: new Map(), backend: new Map() },
+      maglev: { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 }, node,
+    };
+    const where = nodeTopology(model, node);
+    for (const ask of asks) {
+      const kept = keptWants(ask, (k) => winners.get(k)!, out.conflicts);
+      if (kept.length === 0) continue;
+      programPort(out, this.ids, svc, ask.sp, kept, candidates(ask.sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
+    }
+    if (out.conflicts.length > 0) this.conflicts.set(svc.key, out.conflicts);
+    for (const fe of out.frontends) {
+      const k = frontendKeyString(fe.key);
+      this.frontendByKey.set(k, fe);
+      scope.frontends.set(k, fe);
+    }
+    for (const [id, v] of out.services) { desired.services.set(id, v); scope.services.add(id); }
+    for (const [id, v] of out.sets) { desired.sets.set(id, v); scope.sets.add(id); }
+    for (const [id, v] of out.backends) { desired.backends.set(id, v); scope.backends.add(id); }
+    for (const ns of NS) for (const [id, identity] of out.identities[ns]) desired.identities[ns].set(id, identity);
+    const entry = this.entries.get(svc.key)!;
+    entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
+    entry.ids = { svc: [...out.services.keys()], set: [...out.sets.keys()], backend: [...out.backends.keys()] };
+  }
+
+  /** Ids the Services @keys hold now (after the update). */
+  private idsNow(ns: IdNamespace, keys: Set<string>): number[] {
+    return [...keys].flatMap((k) => this.entries.get(k)?.ids[ns] ?? []);
+  }
+
+  /** Records each Service's share of a full compile's result. */
+  private index(model: ClusterModel, node: NodeConfig, desired: DesiredState): void {
+    this.desiredState = desired;
+    for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck]) m.clear();
+    const nodeAddrs = nodeAddresses(node);
+    for (const svc of model.services.values()) {
+      const askKeys = [...new Set(serviceAsks(svc, node, nodeAddrs).flatMap((a) => a.wants.map((w) => frontendKeyString(w.key))))];
+      for (const k of askKeys) this.claim(k, svc.key);
+      this.entries.set(svc.key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
+    }
+    const ownerOf = new Map<number, Entry>();
+    const backendsOf = new Map<Entry, Set<number>>();
+    for (const [svcId, info] of desired.services) {
+      const entry = this.entries.get(`${info.namespace}/${info.name}`)!;
+      ownerOf.set(svcId, entry);
+      if (!backendsOf.has(entry)) backendsOf.set(entry, new Set());
+      entry.ids.svc.push(svcId);
+      for (const setId of [info.sets.all, info.sets.local]) {
+        if (setId === undefined) continue;
+        entry.ids.set.push(setId);
+        for (const b of desired.sets.get(setId) ?? []) backendsOf.get(entry)!.add(b);
+      }
+    }
+    for (const [entry, backends] of backendsOf) entry.ids.backend = [...backends];
+    for (const fe of desired.frontends) {
+      const k = frontendKeyString(fe.key);
+      this.frontendByKey.set(k, fe);
+      ownerOf.get(fe.svcId)!.feKeys.push(k);
+    }
+    const group = (errors: ValidationError[], into: Map<string, ValidationError[]>) => {
+      for (const e of errors) {
+        const k = `${e.namespace}/${e.name}`;
+        into.set(k, [...(into.get(k) ?? []), e]);
+      }
+    };
+    group(desired.conflicts, this.conflicts);
+    group(desired.refused, this.refused);
+    for (const hc of desired.healthCheck) this.healthCheck.set(`${hc.namespace}/${hc.name}`, hc);
+  }
+
+  private claim(k: string, svcKey: string): void {
+    const set = this.claimants.get(k);
+    if (set) set.add(svcKey);
+    else this.claimants.set(k, new Set([svcKey]));
+  }
+
+  private unclaim(k: string, svcKey: string): void {
+    const set = this.claimants.get(k);
+    set?.delete(svcKey);
+    if (set?.size === 0) this.claimants.delete(k);
+  }
+
+  private releasePending(): void {
+    for (const [ns, identity] of this.pendingRelease) this.ids.release(ns, identity);
+    this.pendingRelease = [];
+  }
+}
+
+/** One Service's admitted wants per port, as compile builds its asks (refusals not recorded). */
+function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[]): Ask[] {
+  if (svc.headless || svc.type === 'ExternalName') return [];
+  const asks: Ask[] = [];
+  for (const sp of svc.ports) {
+    const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, []));
+    if (wants.length > 0) asks.push({ svc, sp, wants });
+  }
+  return asks;
+}
+
+function nodeAddresses(node: NodeConfig): string[] {
+  return [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+}
