@@ -31,7 +31,7 @@ enum sy_capacity {
 /* Frontend scopes: where the packet entered the node decides which view of a
  * service it sees (externalTrafficPolicy / internalTrafficPolicy). */
 enum sy_scope {
-	SY_SCOPE_INTERNAL = 0,   /* from a pod or the node itself */
+	SY_SCOPE_INTERNAL = 0,   /* from a pod (from_pod); the node's own traffic is not seen */
 	SY_SCOPE_EXTERNAL = 1,   /* from outside the cluster, via an uplink device */
 };
 
