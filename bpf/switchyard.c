@@ -248,6 +248,39 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	return sy_translate(skb, pkt, &nat, ct_flags, now);
 }
 
+/*
+ * A packet that matched no replied flow (conntrack) in either direction: a packet of a flow not
+ * answered yet (ct_new, bpf/ct.h), its first reply, or maybe the start of a flow. Looked up only
+ * after conntrack, so established flows pay nothing for the second table; forward first, because
+ * an unanswered flow's forward packets (SYN retransmissions, a UDP stream) are the common case.
+ * @key comes in as the reply direction's key.
+ */
+static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					       struct sy_ct_key *key, __u8 scope, __u64 now)
+{
+	struct sy_ct_entry *ct;
+
+	key->dir = SY_CT_FORWARD;
+	ct = bpf_map_lookup_elem(&ct_new, key);
+	if (ct) {
+		if (sy_ct_live(ct, key, now) && sy_ct_forward_usable(ct, pkt))
+			return sy_ct_hit(skb, pkt, key, ct, now);
+		return sy_new_flow(skb, pkt, key, scope, now);
+	}
+
+	/* The first answer: the flow moves to conntrack, and this packet is its first hit there. */
+	key->dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&ct_new, key);
+	if (ct && sy_ct_live(ct, key, now) && !sy_ct_promote(key, now)) {
+		ct = bpf_map_lookup_elem(&conntrack, key);
+		if (ct)
+			return sy_ct_hit(skb, pkt, key, ct, now);
+	}
+
+	key->dir = SY_CT_FORWARD;
+	return sy_new_flow(skb, pkt, key, scope, now);
+}
+
 /* The whole flow for a packet entering at @scope. */
 static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 {
@@ -282,8 +315,7 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	if (ct && sy_ct_live(ct, &key, now))
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
-	key.dir = SY_CT_FORWARD;
-	return sy_new_flow(skb, &pkt, &key, scope, now);
+	return sy_handle_unreplied(skb, &pkt, &key, scope, now);
 }
 
 /* Packets leaving a pod: the pod is a client, or a backend replying. */
