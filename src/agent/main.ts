@@ -4,7 +4,7 @@
 // into the config and calls runAgent.
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { percpuStatsReader } from '../dataplane/stats.js';
+import { conntrackReader, percpuStatsReader } from '../dataplane/stats.js';
 import { KubeConfigError, loadKubeConfig } from '../k8s/kubeconfig.js';
 import type { Source } from '../sources/types.js';
 import type { AgentConfig } from './config.js';
@@ -52,7 +52,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, externalAddressPolicy, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
     hooks,
   });
-  attach(agent.pipeline, percpuStatsReader(agent.maps.stats));
+  attach(agent.pipeline, percpuStatsReader(agent.maps.stats), conntrackReader(agent.maps));
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');

@@ -8,7 +8,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { layouts, type CtEntry, type CtKey } from '../../src/abi/index.js';
+import { MAX_CT_NEW, layouts, type CtEntry, type CtKey } from '../../src/abi/index.js';
 import { openPinnedMap } from '../../src/bpf/index.js';
 import { spawnIn } from '../../src/lab/namespaces.js';
 import { describeRoot } from '../lib/root.js';
@@ -107,6 +107,14 @@ describeRoot('conntrack under pressure, end to end', () => {
       console.log(`flood: ${flows} flows (3x the ${flows / 3}-entry conntrack map) x ${packets} packet(s): ${tally.sent} sent `
         + `in ${tally.seconds} s, ${tally.failed} failed; afterwards conntrack holds ${inUse} entries, ct_new ${fresh}`);
       expect(tally.sent).toBe(flows * packets);
+      // The agent's metrics tell the flood happened, and that it stayed in ct_new.
+      const text = execFileSync('ip', ['netns', 'exec', c.nodeNs, 'curl', '-sf', 'http://127.0.0.1:10249/metrics'], { encoding: 'utf8' });
+      const metric = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+      console.log(`metrics: conntrack ${metric('switchyard_conntrack_entries{table="conntrack"}')} entries, ct_new `
+        + `${metric('switchyard_conntrack_entries{table="ct_new"}')}, evicted from ct_new `
+        + `${metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')}`);
+      expect(metric('switchyard_conntrack_entries{table="conntrack"}')).toBeLessThan(100);
+      expect(metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')).toBeGreaterThanOrEqual(2 * flows - MAX_CT_NEW);
 
       conn.proc.kill('SIGUSR1');
       await c.waitFor(`the idle connection's answer after the flood (log: ${conn.log()})`,
