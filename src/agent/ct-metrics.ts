@@ -28,7 +28,8 @@ export function registerConntrackMetrics(registry: Registry, read: ConntrackRead
   };
   new Gauge({
     name: 'switchyard_conntrack_entries', labelNames: ['table'], registers,
-    help: 'Conntrack entries in use (two per flow): table="conntrack" flows that saw a reply, "ct_new" flows not answered yet',
+    help: 'Conntrack entries in use (two per flow): table="conntrack" flows that saw a reply, '
+      + '"ct_new" flows not answered yet',
     collect() {
       const s = latest();
       this.set({ table: 'conntrack' }, s.entries.conntrack);
@@ -46,7 +47,8 @@ export function registerConntrackMetrics(registry: Registry, read: ConntrackRead
   });
   new Counter({
     name: 'switchyard_conntrack_evicted_entries_total', labelNames: ['table'], registers,
-    help: 'Entries of unanswered flows evicted from a full ct_new table (a flood of new flows); answered flows are never evicted by new ones',
+    help: 'Entries of unanswered flows evicted from a full ct_new table (a flood of new flows); '
+      + 'answered flows are never evicted by new ones',
     collect() {
       this.reset();
       this.inc({ table: 'ct_new' }, Number(latest().ctNewEvicted));

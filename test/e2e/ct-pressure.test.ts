@@ -52,11 +52,22 @@ const IDLE_CLIENT = `let s, up = false, tries = 0;
 function open() {
   s = require('net').connect(${ECHO_PORT}, '${VIP}');
   s.on('connect', () => s.write('ping1\\n'));
-  s.on('data', (d) => { up = true; for (const l of d.toString().split('\\n')) if (l) console.log('echo ' + l); if (d.toString().includes('ping2')) process.exit(0); });
-  s.on('error', (e) => { if (!up && ++tries < 40) return setTimeout(open, 250); console.log('error ' + e.code); process.exit(1); });
+  s.on('data', (d) => {
+    up = true;
+    for (const l of d.toString().split('\\n')) if (l) console.log('echo ' + l);
+    if (d.toString().includes('ping2')) process.exit(0);
+  });
+  s.on('error', (e) => {
+    if (!up && ++tries < 40) return setTimeout(open, 250);
+    console.log('error ' + e.code);
+    process.exit(1);
+  });
 }
 open();
-process.on('SIGUSR1', () => { s.write('ping2\\n'); setTimeout(() => { console.log('timeout'); process.exit(1); }, 5000); });`;
+process.on('SIGUSR1', () => {
+  s.write('ping2\\n');
+  setTimeout(() => { console.log('timeout'); process.exit(1); }, 5000);
+});`;
 
 describeRoot('conntrack under pressure, end to end', () => {
   let c: OneNodeCluster;
@@ -92,7 +103,7 @@ describeRoot('conntrack under pressure, end to end', () => {
   }
 
   for (const packets of [1, 3]) {
-    it(`an idle keep-alive connection answers after a flood of 3x the conntrack map's size in new UDP flows, ${packets} packet(s) each`, async () => {
+    it(`an idle keep-alive connection answers after 3x conntrack's size in new UDP flows, ${packets} pkt each`, async () => {
       const ct = openPinnedMap<CtKey, CtEntry>(join(c.pinDir, 'conntrack'), layouts.ctKey, layouts.ctEntry);
       const flows = 3 * ct.maxEntries;
       ct.close();

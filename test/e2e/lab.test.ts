@@ -141,7 +141,7 @@ describeRoot('switchyard lab', () => {
     made.pids.push(node1.agent.pid);
   });
 
-  it('loses no request while the API server restarts; the agents resync without a map write, and serve a new Service', async () => {
+  it('loses no request while the API server restarts; agents resync writing nothing; a new Service works', async () => {
     const before = status();
     const logFrom = before.nodes.map((n) => ({ file: n.agent.log, at: readFileSync(n.agent.log, 'utf8').length }));
     const loop = probeAsync('client', 'http', `http://${VIP}/hostname.html`, '--duration-ms', '5000');

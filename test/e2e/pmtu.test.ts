@@ -17,8 +17,11 @@ const NARROW_MTU = 1300;
 const BYTES = 1 << 20;
 
 // Counts what it receives and, when the client half-closes, answers the count.
-const SINK = `require('net').createServer((s) => { let n = 0; s.on('data', (d) => { n += d.length; }); s.on('end', () => s.end(String(n))); })
-  .listen(${PORT}, '0.0.0.0');`;
+const SINK = `require('net').createServer((s) => {
+  let n = 0;
+  s.on('data', (d) => { n += d.length; });
+  s.on('end', () => s.end(String(n)));
+}).listen(${PORT}, '0.0.0.0');`;
 // Sends BYTES and prints the sink's count (retrying the connect while the sink starts).
 const SENDER = `let tries = 0;
 function go() {
@@ -27,7 +30,11 @@ function go() {
   s.on('connect', () => { sent = true; s.end(Buffer.alloc(${BYTES}, 120)); });
   s.on('data', (d) => { answer += d; });
   s.on('end', () => { console.log(answer); process.exit(0); });
-  s.on('error', (e) => { if (!sent && ++tries < 40) return setTimeout(go, 250); console.log('error ' + e.code); process.exit(1); });
+  s.on('error', (e) => {
+    if (!sent && ++tries < 40) return setTimeout(go, 250);
+    console.log('error ' + e.code);
+    process.exit(1);
+  });
 }
 go();`;
 

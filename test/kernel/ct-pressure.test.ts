@@ -125,7 +125,7 @@ describeRoot('conntrack under pressure (BPF_PROG_TEST_RUN)', () => {
     });
   }
 
-  it('a flow answered during the flood is promoted and survives it too; the newest unanswered flows are still served', () => {
+  it('a flow answered during a flood is promoted and survives it too; the newest unanswered flows are served', () => {
     establish(40000);
     flood(m.ctNew.maxEntries / 2, 1);
     establish(40001);

@@ -32,7 +32,10 @@ int main(int argc, char **argv) {
 	if (!inet_aton(argv[1], &dst) || !inet_aton(net_s, &net)) { fprintf(stderr, "udpflood: bad address\n"); return 2; }
 	unsigned dport = atoi(argv[2]), first = atoi(argv[4]), hosts = atoi(argv[5]);
 	unsigned long flows = strtoul(argv[6], NULL, 10), packets = strtoul(argv[7], NULL, 10);
-	if (!hosts || first + hosts > 255 || flows / hosts + 1024 > 65535) { fprintf(stderr, "udpflood: too many flows for the hosts\n"); return 2; }
+	if (!hosts || first + hosts > 255 || flows / hosts + 1024 > 65535) {
+		fprintf(stderr, "udpflood: too many flows for the hosts\n");
+		return 2;
+	}
 
 	int s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW), one = 1;
 	if (s < 0 || setsockopt(s, IPPROTO_IP, IP_HDRINCL, &one, sizeof one)) { perror("udpflood: raw socket"); return 1; }
