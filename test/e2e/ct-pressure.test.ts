@@ -103,7 +103,7 @@ describeRoot('conntrack under pressure, end to end', () => {
   }
 
   for (const packets of [1, 3]) {
-    it(`an idle keep-alive connection answers after 3x conntrack's size in new UDP flows, ${packets} pkt each`, async () => {
+    it(`an idle keep-alive connection answers after new UDP flows of 3x conntrack's size, ${packets} pkt each`, async () => {
       const ct = openPinnedMap<CtKey, CtEntry>(join(c.pinDir, 'conntrack'), layouts.ctKey, layouts.ctEntry);
       const flows = 3 * ct.maxEntries;
       ct.close();
