@@ -8,19 +8,16 @@
  *
  * Two tables, so that a flood cannot push out the flows that matter. A new flow's two entries go
  * into ct_new; the first packet of its reply direction moves both to conntrack (sy_ct_promote).
- * Both are LRU maps, and an LRU evicts by recency alone: in one table, 300,000 new unanswered
- * flows (spoofed sources, a scan) evict an idle keep-alive connection however long it has lived.
- * Split, the flood only evicts other unanswered flows - the ones netfilter's early_drop() picks
- * too (it drops entries not IPS_ASSURED when its table is full) - and conntrack holds only flows
- * a backend answered. ct_new is smaller (SY_MAX_CT_NEW): an unanswered flow needs its entries
- * for one round trip. A flow that never gets an answer (a one-way UDP stream) stays in ct_new;
- * under a flood it is lost like any unanswered flow, and its next packet starts it again.
+ * An LRU evicts by recency alone: in one table, 300,000 new unanswered flows (spoofed sources, a
+ * scan) evicted an idle keep-alive connection. Split, a flood only evicts other unanswered flows,
+ * those netfilter's early_drop() picks too (not IPS_ASSURED). An unanswered flow needs its entries
+ * for a round trip, so ct_new is smaller; one never answered (one-way UDP) stays there, and under
+ * a flood is lost like any unanswered flow: its next packet starts it again.
  *
- * Lookups: conntrack first (forward, then reply), so an established packet costs what it did
- * with one table; ct_new only after both miss. Writes that claim a key (BPF_NOEXIST: reply keys,
- * SNAT ports) must see both tables; the race between a claim and a promotion is at
- * sy_ct_insert(). Counters: SY_CNT_CT_NEW_ADDED and _REMOVED count ct_new entries the data path
- * added and removed, so the reader can tell how many the LRU evicted.
+ * Lookups: conntrack first (forward, then reply), so an established packet costs what it did with
+ * one table. Claims of a key (BPF_NOEXIST: reply keys, SNAT ports) see both tables; the claim vs
+ * promotion race is at sy_ct_insert(). SY_CNT_CT_NEW_ADDED/_REMOVED count ct_new entries the data
+ * path added and removed: the reader tells from them how many the LRU evicted.
  */
 #ifndef SY_CT_H
 #define SY_CT_H
