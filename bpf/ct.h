@@ -48,28 +48,28 @@ static __always_inline struct sy_ct_entry *sy_ct_find(const struct sy_ct_key *ke
 	return ct ? ct : bpf_map_lookup_elem(&ct_new, key);
 }
 
-/* Deletes @key from ct_new, counting it when it was there. */
+/* Deletes @key from ct_new, counting it if it was there. */
 static __always_inline void sy_ct_new_delete(const struct sy_ct_key *key)
 {
 	if (!bpf_map_delete_elem(&ct_new, key))
 		sy_counter_inc(SY_CNT_CT_NEW_REMOVED);
 }
 
-/* Writes @e under @key in ct_new, counting the entry when the key is new. BPF_NOEXIST first only
- * to know that; @noexist refuses an existing key (SY_CT_TAKEN). 0, SY_CT_TAKEN or -1. */
+/* Writes @e under @key in ct_new, counting a new key (hence BPF_NOEXIST first); @noexist refuses
+ * an existing one (SY_CT_TAKEN). */
 static __always_inline int sy_ct_new_put(const struct sy_ct_key *key, const struct sy_ct_entry *e, bool noexist)
 {
 	long ret = bpf_map_update_elem(&ct_new, key, e, BPF_NOEXIST);
 
-	if (!ret) {
+	if (!ret)
 		sy_counter_inc(SY_CNT_CT_NEW_ADDED);
-		return 0;
-	}
-	if (ret != -17 /* EEXIST */)
+	else if (ret != -17 /* EEXIST */)
 		return -1;
-	if (noexist)
+	else if (noexist)
 		return SY_CT_TAKEN;
-	return bpf_map_update_elem(&ct_new, key, e, BPF_ANY) ? -1 : 0;
+	else if (bpf_map_update_elem(&ct_new, key, e, BPF_ANY))
+		return -1;
+	return 0;
 }
 
 /* The other direction's key: a packet matching @key, rewritten by @nat, then reversed. */
@@ -215,9 +215,8 @@ static __always_inline void sy_ct_reply_of(struct sy_ct_key *reply_key, struct s
  * between sy_ct_claim's liveness check and a BPF_ANY insert is overwritten, as there: it was
  * judged dead or this flow's own.
  *
- * A global function (see sy_within in clock.h): from_netdev calls it up to SY_SNAT_TRIES + 1
- * times in the SNAT port loop, and inlined its branches would multiply the verifier's states.
- * Returns 0, SY_CT_TAKEN, or -1.
+ * Global (see sy_within, clock.h): the SNAT port loop calls it up to SY_SNAT_TRIES + 1 times,
+ * and inlined its branches would multiply the verifier's states. 0, SY_CT_TAKEN, or -1.
  */
 __attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key, const struct sy_ct_entry *fwd,
 					   __u64 reply_update)
