@@ -315,6 +315,13 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	if (ct && sy_ct_live(ct, &key, now))
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
+	/*
+	 * Of a TCP flow not answered yet, only a SYN (the client's, again) or the backend's SYN-ACK or
+	 * RST can come: any other TCP packet is not ours (sy_new_flow would pass it too). Skipping
+	 * ct_new for those keeps the bulk of other traffic as cheap as it was with one table.
+	 */
+	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
+		return TC_ACT_OK;
 	return sy_handle_unreplied(skb, &pkt, &key, scope, now);
 }
 
