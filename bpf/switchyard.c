@@ -268,10 +268,12 @@ static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const stru
 		return sy_new_flow(skb, pkt, key, scope, now);
 	}
 
-	/* The first answer: the flow moves to conntrack, and this packet is its first hit there. */
+	/* The first answer: the flow moves to conntrack, and this packet is its first hit there. A
+	 * failed promotion is another CPU's done first (a retransmitted answer): look again anyway. */
 	key->dir = SY_CT_REPLY;
 	ct = bpf_map_lookup_elem(&ct_new, key);
-	if (ct && sy_ct_live(ct, key, now) && !sy_ct_promote(key, now)) {
+	if (ct && sy_ct_live(ct, key, now)) {
+		sy_ct_promote(key, now);
 		ct = bpf_map_lookup_elem(&conntrack, key);
 		if (ct)
 			return sy_ct_hit(skb, pkt, key, ct, now);

@@ -148,7 +148,7 @@ describeRoot('switchyard lab', () => {
     await new Promise((r) => setTimeout(r, 500));
     lab('restart-apiserver');
     const r = await loop;
-    expect(r.failed).toBe(0);
+    expect(r.failed, JSON.stringify(r.errors)).toBe(0);
     expect(r.ok).toBeGreaterThan(100);
     const after = status();
     expect(after.apiServer.running).toBe(true);
