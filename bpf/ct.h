@@ -5,6 +5,19 @@
  * The two entries of a flow name each other implicitly: the peer's key is the packet as
  * rewritten, turned around (sy_ct_peer_key), and the peer is only looked up when state
  * changes or a lifetime ran out — a handful of times per flow, not per packet.
+ *
+ * Two tables, so that a flood cannot push out the flows that matter. A new flow's two entries go
+ * into ct_new; the first packet of its reply direction moves both to conntrack (sy_ct_promote).
+ * An LRU evicts by recency alone: in one table, 300,000 new unanswered flows (spoofed sources, a
+ * scan) evicted an idle keep-alive connection. Split, a flood only evicts other unanswered flows,
+ * those netfilter's early_drop() picks too (not IPS_ASSURED). An unanswered flow needs its entries
+ * for a round trip, so ct_new is smaller; one never answered (one-way UDP) stays there, and under
+ * a flood is lost like any unanswered flow: its next packet starts it again.
+ *
+ * Lookups: conntrack first (forward, then reply), so an established packet costs what it did with
+ * one table. Claims of a key (BPF_NOEXIST: reply keys, SNAT ports) see both tables; the claim vs
+ * promotion race is at sy_ct_insert(). SY_CNT_CT_NEW_ADDED/_REMOVED count ct_new entries the data
+ * path added and removed: the reader tells from them how many the LRU evicted.
  */
 #ifndef SY_CT_H
 #define SY_CT_H
@@ -12,6 +25,9 @@
 #include "clock.h"
 #include "maps.h"
 #include "parse.h"
+
+/* sy_ct_create() with BPF_NOEXIST: the reply key is someone else's (see bpf/snat.h). */
+#define SY_CT_TAKEN  1
 
 static __always_inline void sy_ct_key_of(struct sy_ct_key *key, const struct sy_pkt *pkt, __u8 dir)
 {
@@ -22,6 +38,38 @@ static __always_inline void sy_ct_key_of(struct sy_ct_key *key, const struct sy_
 	key->proto = pkt->proto;
 	key->dir = dir;
 	key->pad = 0;
+}
+
+/* The entry under @key in either table: conntrack (replied flows) first, then ct_new. */
+static __always_inline struct sy_ct_entry *sy_ct_find(const struct sy_ct_key *key)
+{
+	struct sy_ct_entry *ct = bpf_map_lookup_elem(&conntrack, key);
+
+	return ct ? ct : bpf_map_lookup_elem(&ct_new, key);
+}
+
+/* Deletes @key from ct_new, counting it if it was there. */
+static __always_inline void sy_ct_new_delete(const struct sy_ct_key *key)
+{
+	if (!bpf_map_delete_elem(&ct_new, key))
+		sy_counter_inc(SY_CNT_CT_NEW_REMOVED);
+}
+
+/* Writes @e under @key in ct_new, counting a new key (hence BPF_NOEXIST first); @noexist refuses
+ * an existing one (SY_CT_TAKEN). */
+static __always_inline int sy_ct_new_put(const struct sy_ct_key *key, const struct sy_ct_entry *e, bool noexist)
+{
+	long ret = bpf_map_update_elem(&ct_new, key, e, BPF_NOEXIST);
+
+	if (!ret)
+		sy_counter_inc(SY_CNT_CT_NEW_ADDED);
+	else if (ret != -17 /* EEXIST */)
+		return -1;
+	else if (noexist)
+		return SY_CT_TAKEN;
+	else if (bpf_map_update_elem(&ct_new, key, e, BPF_ANY))
+		return -1;
+	return 0;
 }
 
 /* The other direction's key: a packet matching @key, rewritten by @nat, then reversed. */
@@ -72,7 +120,7 @@ static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *ke
 	struct sy_nat peer_nat;
 
 	sy_ct_peer_key(&peer, key, nat);
-	p = bpf_map_lookup_elem(&conntrack, &peer);
+	p = sy_ct_find(&peer);
 	if (!p)
 		return NULL;
 	peer_nat = p->nat;
@@ -83,17 +131,31 @@ static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *ke
 	return p;
 }
 
+/*
+ * Whether the peer of the entry keyed @key (rewriting by @nat) is this flow's and fresh. A global
+ * function (see sy_within in clock.h): it is reached from many places, the SNAT port loop among
+ * them, and its two-table lookup inlined everywhere passes the verifier's instruction limit. Only
+ * entries past their own lifetime get here: an established packet never pays the call.
+ */
+__attribute__((noinline)) int sy_ct_peer_fresh(const struct sy_ct_key *key, const struct sy_nat *nat, __u64 now)
+{
+	struct sy_ct_entry *p;
+
+	if (!key || !nat)
+		return 0;
+	p = sy_ct_peer(key, nat);
+	return p && sy_ct_fresh(p, key->proto, now);
+}
+
 /* An entry is live while it, or its peer, has seen traffic within its lifetime. */
 static __always_inline bool sy_ct_live(const struct sy_ct_entry *ct, const struct sy_ct_key *key,
 				       __u64 now)
 {
 	struct sy_nat nat = ct->nat;
-	struct sy_ct_entry *p;
 
 	if (sy_ct_fresh(ct, key->proto, now))
 		return true;
-	p = sy_ct_peer(key, &nat);
-	return p && sy_ct_fresh(p, key->proto, now);
+	return sy_ct_peer_fresh(key, &nat, now);
 }
 
 /*
@@ -117,46 +179,142 @@ static __always_inline void sy_ct_touch(struct sy_ct_entry *ct, const struct sy_
 	}
 }
 
-/* sy_ct_create() with BPF_NOEXIST: the reply key is someone else's (see bpf/snat.h). */
-#define SY_CT_TAKEN  1
+/* The reply entry of the flow whose forward entry @fwd sits under @fwd_key: each field the
+ * forward rewrite replaced is restored on the way back (frontend address and port as source; the
+ * client as destination when its source was rewritten). Its key goes to @reply_key. */
+static __always_inline void sy_ct_reply_of(struct sy_ct_key *reply_key, struct sy_ct_entry *reply,
+					   const struct sy_ct_key *fwd_key, const struct sy_ct_entry *fwd)
+{
+	*reply = *fwd;
+	sy_ct_peer_key(reply_key, fwd_key, &fwd->nat);
+	reply->nat.saddr = fwd->nat.daddr ? fwd_key->daddr : 0;
+	reply->nat.daddr = fwd->nat.saddr ? fwd_key->saddr : 0;
+	reply->nat.sport = fwd->nat.dport ? fwd_key->dport : 0;
+	reply->nat.dport = fwd->nat.sport ? fwd_key->sport : 0;
+}
 
 /*
- * Records a new flow: the forward entry under @fwd_key rewriting by @fwd_nat, and the reply
- * entry that undoes it — each field the forward rewrite replaced is restored on the way
- * back (frontend address and port as source; the client as destination when its source
- * was rewritten). The reply entry goes first so a reply can never beat it.
+ * Records a new flow in ct_new: the forward entry @fwd under @fwd_key and the reply entry that
+ * undoes it (sy_ct_reply_of). The reply entry goes first so a reply can never beat it.
  *
- * @reply_update is BPF_ANY, or BPF_NOEXIST when the reply key must be new (an SNAT port being
- * claimed): then SY_CT_TAKEN says it exists, and nothing was written. Otherwise 0, or -1.
+ * @reply_update is BPF_NOEXIST when the reply key must be new (a reply key or an SNAT port being
+ * claimed): then SY_CT_TAKEN says it is held, in either table, and nothing is left written. With
+ * BPF_ANY the caller has judged the holder gone (sy_ct_claim), and a conntrack entry under the
+ * reply key is removed. Also removed: a conntrack forward entry under @fwd_key, an earlier flow's
+ * that sy_handle found dead or unusable; left there, it would be found before this flow's entry.
+ *
+ * THE RACE: a claim here against a promotion (sy_ct_promote) of the flow that holds the reply
+ * key R in ct_new. The promoting CPU writes conntrack[R], then deletes ct_new[R]; this one
+ * inserts ct_new[R] with BPF_NOEXIST, then looks conntrack[R] up. If the insert succeeded, the
+ * delete came before it, so the write came before the lookup: the lookup sees conntrack[R], and
+ * this claim backs out (deleting its own ct_new[R]) and returns SY_CT_TAKEN. Had the lookup come
+ * first, with the other flow still in ct_new, the insert would have failed instead. Either way
+ * two live flows never hold R at once - the order of these two steps (insert, then look) and of
+ * the promotion's (write, then delete) is what makes it so; do not swap either. The loser drops
+ * its packet, and the client's retry picks a backend afresh. A flow promoted while this CPU was
+ * between sy_ct_claim's liveness check and a BPF_ANY insert is overwritten, as there: it was
+ * judged dead or this flow's own.
+ *
+ * Global (see sy_within, clock.h): the SNAT port loop calls it up to SY_SNAT_TRIES + 1 times,
+ * and inlined its branches would multiply the verifier's states. 0, SY_CT_TAKEN, or -1.
  */
+__attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key, const struct sy_ct_entry *fwd,
+					   __u64 reply_update)
+{
+	struct sy_ct_key reply_key;
+	struct sy_ct_entry reply;
+	int ret;
+
+	if (!fwd_key || !fwd)
+		return -1;
+	sy_ct_reply_of(&reply_key, &reply, fwd_key, fwd);
+	ret = sy_ct_new_put(&reply_key, &reply, reply_update == BPF_NOEXIST);
+	if (ret)
+		return ret;
+	if (reply_update != BPF_NOEXIST) {
+		bpf_map_delete_elem(&conntrack, &reply_key);
+	} else if (bpf_map_lookup_elem(&conntrack, &reply_key)) {
+		sy_ct_new_delete(&reply_key);
+		return SY_CT_TAKEN;
+	}
+	if (sy_ct_new_put(fwd_key, fwd, false))
+		return -1;
+	bpf_map_delete_elem(&conntrack, fwd_key);
+	return 0;
+}
+
+/* sy_ct_insert() of a flow rewriting by @fwd_nat, with its entries' other fields. */
 static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
 					__u32 backend_id, __u32 svc_id, __u8 flags, __u64 now,
 					__u64 reply_update)
 {
-	long ret;
-	struct sy_ct_key reply_key;
 	struct sy_ct_entry e;
 
 	/* The value has tail padding an initializer may leave as stack garbage. */
 	__builtin_memset(&e, 0, sizeof(e));
 	e.last_seen_ns = now;
+	e.nat = *fwd_nat;
 	e.backend_id = backend_id;
 	e.svc_id = svc_id;
 	e.flags = flags;
+	return sy_ct_insert(fwd_key, &e, reply_update);
+}
 
-	sy_ct_peer_key(&reply_key, fwd_key, fwd_nat);
-	e.nat.saddr = fwd_nat->daddr ? fwd_key->daddr : 0;
-	e.nat.daddr = fwd_nat->saddr ? fwd_key->saddr : 0;
-	e.nat.sport = fwd_nat->dport ? fwd_key->dport : 0;
-	e.nat.dport = fwd_nat->sport ? fwd_key->sport : 0;
-	ret = bpf_map_update_elem(&conntrack, &reply_key, &e, reply_update);
-	if (ret == -17 /* EEXIST */ && reply_update == BPF_NOEXIST)
-		return SY_CT_TAKEN;
-	if (ret)
+/*
+ * The first reply of a flow in ct_new, keyed @reply_key: both entries move to conntrack, marked
+ * SY_CT_SEEN_REPLY and stamped @now, where no flood of new flows can evict them. The forward
+ * entry is rebuilt from the reply entry (the inverse of sy_ct_reply_of), because the LRU may
+ * have evicted it alone; its direction's FIN bit, if any, comes along when it is still there.
+ *
+ * Order (see THE RACE at sy_ct_insert): both conntrack writes before either ct_new delete. A
+ * packet of the flow on another CPU meanwhile finds the flow in one table or the other, the
+ * same entries. Two CPUs promoting the same flow at once write the same values. Returns 0 or -1.
+ */
+__attribute__((noinline)) int sy_ct_promote(const struct sy_ct_key *reply_key, __u64 now)
+{
+	struct sy_ct_entry fwd, *reply, *p;
+	struct sy_ct_key fwd_key;
+
+	if (!reply_key)
 		return -1;
+	/*
+	 * Updated in place, not copied: this function's stack adds to sy_handle's, which is near
+	 * the 512-byte limit. The entry is about to leave ct_new; a CPU promoting the same flow at
+	 * once writes the same bits.
+	 */
+	reply = bpf_map_lookup_elem(&ct_new, reply_key);
+	if (!reply)
+		return -1;
+	reply->flags |= SY_CT_SEEN_REPLY;
+	reply->last_seen_ns = now;
+	fwd = *reply;
+	sy_ct_peer_key(&fwd_key, reply_key, &fwd.nat);
+	fwd.nat.saddr = reply->nat.daddr ? reply_key->daddr : 0;
+	fwd.nat.daddr = reply->nat.saddr ? reply_key->saddr : 0;
+	fwd.nat.sport = reply->nat.dport ? reply_key->dport : 0;
+	fwd.nat.dport = reply->nat.sport ? reply_key->sport : 0;
+	p = bpf_map_lookup_elem(&ct_new, &fwd_key);
+	if (p)
+		fwd.flags |= p->flags;
+	if (bpf_map_update_elem(&conntrack, &fwd_key, &fwd, BPF_ANY) ||
+	    bpf_map_update_elem(&conntrack, reply_key, reply, BPF_ANY))
+		return -1;
+	sy_ct_new_delete(&fwd_key);
+	sy_ct_new_delete(reply_key);
+	return 0;
+}
 
-	e.nat = *fwd_nat;
-	return bpf_map_update_elem(&conntrack, fwd_key, &e, BPF_ANY) ? -1 : 0;
+/* Whether @old, under @reply_key, is another flow's than the one keyed @fwd_key, and live. */
+static __always_inline bool sy_ct_held(const struct sy_ct_entry *old, const struct sy_ct_key *reply_key,
+				       const struct sy_ct_key *fwd_key, __u64 now)
+{
+	struct sy_nat old_nat = old->nat;
+	struct sy_ct_key back;
+
+	sy_ct_peer_key(&back, reply_key, &old_nat);
+	return (back.saddr != fwd_key->saddr || back.daddr != fwd_key->daddr ||
+		back.sport != fwd_key->sport || back.dport != fwd_key->dport) &&
+	       sy_ct_live(old, reply_key, now);
 }
 
 /*
@@ -171,24 +329,21 @@ static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const s
  * The race: two CPUs creating the two colliding flows at once both see the key taken or free in
  * their own order; BPF_NOEXIST makes only one of them win the insert, and the loser re-checks here.
  * A flow going dead between the check and the BPF_ANY write below is only overwritten, as intended.
+ * The key may be held in either table (bpf/ct.h, top); both are checked.
  */
 static __always_inline int sy_ct_claim(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
 				       __u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
 {
-	struct sy_ct_key reply_key, back;
+	struct sy_ct_key reply_key;
 	struct sy_ct_entry *old;
-	struct sy_nat old_nat;
 
 	sy_ct_peer_key(&reply_key, fwd_key, fwd_nat);
 	old = bpf_map_lookup_elem(&conntrack, &reply_key);
-	if (old) {
-		old_nat = old->nat;
-		sy_ct_peer_key(&back, &reply_key, &old_nat);
-		if ((back.saddr != fwd_key->saddr || back.daddr != fwd_key->daddr ||
-		     back.sport != fwd_key->sport || back.dport != fwd_key->dport) &&
-		    sy_ct_live(old, &reply_key, now))
-			return SY_CT_TAKEN;
-	}
+	if (old && sy_ct_held(old, &reply_key, fwd_key, now))
+		return SY_CT_TAKEN;
+	old = bpf_map_lookup_elem(&ct_new, &reply_key);
+	if (old && sy_ct_held(old, &reply_key, fwd_key, now))
+		return SY_CT_TAKEN;
 	return sy_ct_create(fwd_key, fwd_nat, backend_id, svc_id, flags, now, BPF_ANY);
 }
 

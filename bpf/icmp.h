@@ -28,6 +28,7 @@
 #include <linux/pkt_cls.h>
 
 #include "maps.h"
+#include "ct.h"
 #include "parse.h"
 #include "nat.h"
 #include "reject.h"
@@ -117,10 +118,10 @@ static __always_inline int sy_icmp_error(struct __sk_buff *skb, const struct sy_
 	key.proto = q.ip.protocol;
 	key.dir = SY_CT_FORWARD;
 	key.pad = 0;
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = sy_ct_find(&key);
 	if (!ct) {
 		key.dir = SY_CT_REPLY;
-		ct = bpf_map_lookup_elem(&conntrack, &key);
+		ct = sy_ct_find(&key);
 		if (!ct)
 			return TC_ACT_OK;
 	}

@@ -48,14 +48,24 @@ struct {
 	__uint(max_entries, SY_MAX_BACKENDS);
 } backends SEC(".maps");
 
-/* Translated flows, one entry per direction. Written by the data path only; LRU so a
- * full table evicts the idlest flows instead of refusing new ones. */
+/* Translated flows that have seen a reply, one entry per direction. Written by the data path
+ * only; LRU so a full table evicts the idlest flows instead of refusing new ones. New flows
+ * cannot evict them: those start in ct_new (bpf/ct.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct sy_ct_key);
 	__type(value, struct sy_ct_entry);
 	__uint(max_entries, SY_MAX_CONNTRACK);
 } conntrack SEC(".maps");
+
+/* Translated flows not replied to yet, both directions, until the first reply moves them to
+ * conntrack (sy_ct_promote). A flood of unanswered flows evicts only its own kind here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_ct_key);
+	__type(value, struct sy_ct_entry);
+	__uint(max_entries, SY_MAX_CT_NEW);
+} ct_new SEC(".maps");
 
 /* ClientIP session affinity: {set_id, client} → last backend. Data path only. */
 struct {

@@ -5,8 +5,9 @@
  * node, where the reply entry undoes both translations.
  *
  * A port is claimed by inserting the flow's reply entry {backend, snat_addr, backend port, port}
- * with BPF_NOEXIST: the conntrack map itself is the allocation table, so two CPUs can never hand
- * out the same port to the same backend, and no second map has to be kept in step with it.
+ * with BPF_NOEXIST: the conntrack tables themselves are the allocation table (sy_ct_insert checks
+ * both conntrack and ct_new), so two CPUs can never hand out the same port to the same backend,
+ * and no other map has to be kept in step with them.
  * Random ports of the SNAT ranges (switchyard.h) are probed, SY_SNAT_TRIES of them, for one
  * nobody holds; a port whose flow is over (sy_snat_reusable) is only reclaimed when every probe
  * hit a taken one, which leaves ports idle as long as possible before reuse. With every probed
@@ -73,7 +74,7 @@ static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struc
 		if (reclaim)
 			continue;
 		sy_ct_peer_key(&reply_key, fwd_key, nat);
-		old = bpf_map_lookup_elem(&conntrack, &reply_key);
+		old = sy_ct_find(&reply_key);
 		if (old && sy_snat_reusable(old, &reply_key, now))
 			reclaim = nat->sport;
 	}
@@ -87,10 +88,11 @@ static __always_inline int sy_snat_create(const struct sy_ct_key *fwd_key, struc
 	 */
 	nat->sport = reclaim;
 	sy_ct_peer_key(&reply_key, fwd_key, nat);
-	old = bpf_map_lookup_elem(&conntrack, &reply_key);
+	old = sy_ct_find(&reply_key);
 	if (old && !sy_snat_reusable(old, &reply_key, now))
 		return SY_CT_TAKEN;
 	bpf_map_delete_elem(&conntrack, &reply_key);
+	sy_ct_new_delete(&reply_key);
 	return sy_ct_create(fwd_key, nat, backend_id, svc_id, flags, now, BPF_NOEXIST);
 }
 

@@ -248,6 +248,41 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	return sy_translate(skb, pkt, &nat, ct_flags, now);
 }
 
+/*
+ * A packet that matched no replied flow (conntrack) in either direction: a packet of a flow not
+ * answered yet (ct_new, bpf/ct.h), its first reply, or maybe the start of a flow. Looked up only
+ * after conntrack, so established flows pay nothing for the second table; forward first, because
+ * an unanswered flow's forward packets (SYN retransmissions, a UDP stream) are the common case.
+ * @key comes in as the reply direction's key.
+ */
+static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const struct sy_pkt *pkt,
+					       struct sy_ct_key *key, __u8 scope, __u64 now)
+{
+	struct sy_ct_entry *ct;
+
+	key->dir = SY_CT_FORWARD;
+	ct = bpf_map_lookup_elem(&ct_new, key);
+	if (ct) {
+		if (sy_ct_live(ct, key, now) && sy_ct_forward_usable(ct, pkt))
+			return sy_ct_hit(skb, pkt, key, ct, now);
+		return sy_new_flow(skb, pkt, key, scope, now);
+	}
+
+	/* The first answer: the flow moves to conntrack, and this packet is its first hit there. A
+	 * failed promotion is another CPU's done first (a retransmitted answer): look again anyway. */
+	key->dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&ct_new, key);
+	if (ct && sy_ct_live(ct, key, now)) {
+		sy_ct_promote(key, now);
+		ct = bpf_map_lookup_elem(&conntrack, key);
+		if (ct)
+			return sy_ct_hit(skb, pkt, key, ct, now);
+	}
+
+	key->dir = SY_CT_FORWARD;
+	return sy_new_flow(skb, pkt, key, scope, now);
+}
+
 /* The whole flow for a packet entering at @scope. */
 static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 {
@@ -282,8 +317,14 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	if (ct && sy_ct_live(ct, &key, now))
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
-	key.dir = SY_CT_FORWARD;
-	return sy_new_flow(skb, &pkt, &key, scope, now);
+	/*
+	 * Of a TCP flow not answered yet, only a SYN (the client's, again) or the backend's SYN-ACK or
+	 * RST can come: any other TCP packet is not ours (sy_new_flow would pass it too). Skipping
+	 * ct_new for those keeps the bulk of other traffic as cheap as it was with one table.
+	 */
+	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
+		return TC_ACT_OK;
+	return sy_handle_unreplied(skb, &pkt, &key, scope, now);
 }
 
 /* Packets leaving a pod: the pod is a client, or a backend replying. */

@@ -26,6 +26,7 @@ enum sy_capacity {
 	SY_MAX_SOURCE_RANGES = 16384,
 	SY_MAX_FRAGS         = 8192,   /* frags: ports of fragmented datagrams (bpf/frag.h) */
 	SY_MAX_MAGLEV        = 1048576, /* maglev: lookup-table entries, both generations (not preallocated) */
+	SY_MAX_CT_NEW        = 65536,  /* ct_new: flows not replied to yet (bpf/ct.h), 2 entries each */
 };
 
 /* Frontend scopes: where the packet entered the node decides which view of a
@@ -142,7 +143,8 @@ struct sy_backend {
 	__u8   pad;
 };
 
-/* conntrack (LRU_HASH): one entry per direction of a translated flow. */
+/* conntrack (LRU_HASH): one entry per direction of a translated flow that has seen a reply;
+ * ct_new (LRU_HASH), the same layout, for flows that have not (bpf/ct.h explains the split). */
 struct sy_ct_key {
 	__be32 saddr;
 	__be32 daddr;
@@ -213,6 +215,10 @@ enum sy_counter {
 	SY_CNT_CT_COLLISION   = 3,  /* a new flow's reply key held by another live flow: dropped */
 	SY_CNT_FRAG_NEEDED    = 4,  /* a DF packet over a BPF-routed path's MTU: answered frag-needed */
 	SY_CNT_ICMP_XLATED    = 5,  /* an ICMP error about a translated flow, translated back */
+	/* Entries the data path added to, and removed from, ct_new (promotion on the first reply,
+	 * takeover): the reader's evicted = added - removed - present, the flood ct_new absorbed. */
+	SY_CNT_CT_NEW_ADDED   = 6,
+	SY_CNT_CT_NEW_REMOVED = 7,
 	SY_CNT_MAX            = 8,  /* the counters map's size */
 };
 

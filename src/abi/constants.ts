@@ -45,6 +45,9 @@ export const CNT_FIB_PASSED = 2;
 export const CNT_CT_COLLISION = 3;
 export const CNT_FRAG_NEEDED = 4;
 export const CNT_ICMP_XLATED = 5;
+/** Entries the data path added to and removed from ct_new: evicted = added - removed - present. */
+export const CNT_CT_NEW_ADDED = 6;
+export const CNT_CT_NEW_REMOVED = 7;
 export const CNT_MAX = 8;
 
 /** enum sy_service_type: service_info.type. */
@@ -66,6 +69,7 @@ export const MAX_AFFINITY = 65536;
 export const MAX_SOURCE_RANGES = 16384;
 export const MAX_FRAGS = 8192;
 export const MAX_MAGLEV = 1048576;
+export const MAX_CT_NEW = 65536;
 
 /** Not from switchyard.h: the IP protocol numbers of sy_frontend_key.proto and sy_ct_key.proto. */
 export const IPPROTO_TCP = 6;
@@ -92,12 +96,12 @@ export const C_NAMES: Readonly<Record<string, Readonly<Record<string, number>>>>
   sy_counter: {
     SY_CNT_SNAT_EXHAUSTED: CNT_SNAT_EXHAUSTED, SY_CNT_SOURCE_DENIED: CNT_SOURCE_DENIED, SY_CNT_FIB_PASSED: CNT_FIB_PASSED,
     SY_CNT_CT_COLLISION: CNT_CT_COLLISION, SY_CNT_FRAG_NEEDED: CNT_FRAG_NEEDED, SY_CNT_ICMP_XLATED: CNT_ICMP_XLATED,
-    SY_CNT_MAX: CNT_MAX,
+    SY_CNT_CT_NEW_ADDED: CNT_CT_NEW_ADDED, SY_CNT_CT_NEW_REMOVED: CNT_CT_NEW_REMOVED, SY_CNT_MAX: CNT_MAX,
   },
   sy_service_type: { SY_SVC_CLUSTER_IP: SVC_CLUSTER_IP, SY_SVC_NODE_PORT: SVC_NODE_PORT, SY_SVC_LOAD_BALANCER: SVC_LOAD_BALANCER },
   sy_capacity: {
     SY_MAX_FRONTENDS: MAX_FRONTENDS, SY_MAX_SLOTS: MAX_SLOTS, SY_MAX_BACKENDS: MAX_BACKENDS, SY_MAX_SERVICES: MAX_SERVICES,
     SY_MAX_CONNTRACK: MAX_CONNTRACK, SY_MAX_AFFINITY: MAX_AFFINITY, SY_MAX_SOURCE_RANGES: MAX_SOURCE_RANGES,
-    SY_MAX_FRAGS: MAX_FRAGS, SY_MAX_MAGLEV: MAX_MAGLEV,
+    SY_MAX_FRAGS: MAX_FRAGS, SY_MAX_MAGLEV: MAX_MAGLEV, SY_MAX_CT_NEW: MAX_CT_NEW,
   },
 };

@@ -4,7 +4,7 @@
 // into the config and calls runAgent.
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { percpuStatsReader } from '../dataplane/stats.js';
+import { conntrackReader, percpuStatsReader } from '../dataplane/stats.js';
 import { KubeConfigError, loadKubeConfig } from '../k8s/kubeconfig.js';
 import type { Source } from '../sources/types.js';
 import type { AgentConfig } from './config.js';
@@ -54,7 +54,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     mapSizes: cfg.mapSizes, fullSyncPeriodMs: cfg.fullSyncPeriodMs,
     hooks,
   });
-  attach(agent.pipeline, percpuStatsReader(agent.maps.stats));
+  attach(agent.pipeline, percpuStatsReader(agent.maps.stats), conntrackReader(agent.maps));
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');

@@ -3,12 +3,13 @@
 // is testable without a kernel.
 import type { Logger } from 'pino';
 import type { DesiredState } from '../compile/index.js';
-import type { StatsReader } from '../dataplane/stats.js';
+import type { ConntrackReader, StatsReader } from '../dataplane/stats.js';
 import type { SourcedObject } from '../sources/types.js';
 import type { AgentHooks } from './agent.js';
 import { healthTimeoutMs } from './config.js';
 import { nodeEligible, ProxyHealth, ServiceHealthServers } from './health.js';
 import { AgentMetrics } from './metrics.js';
+import { registerConntrackMetrics } from './ct-metrics.js';
 
 export interface ObserverOptions {
   minSyncPeriodMs: number;
@@ -41,10 +42,11 @@ export function createObservers(opts: ObserverOptions) {
   };
   return {
     health, metrics, nodePorts, hooks,
-    /** Once the agent runs: its pipeline status (failed syncs) and its stats map. */
-    attach(pipeline: { status: { lastError?: string; failedSyncs: number } }, stats?: StatsReader): void {
+    /** Once the agent runs: its pipeline status (failed syncs), its stats map and conntrack tables. */
+    attach(pipeline: { status: { lastError?: string; failedSyncs: number } }, stats?: StatsReader, conntrack?: ConntrackReader): void {
       pipelineStatus = pipeline.status;
       metrics.setStatsReader(stats);
+      if (conntrack) registerConntrackMetrics(metrics.registry, conntrack);
     },
   };
 }

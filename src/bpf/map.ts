@@ -165,7 +165,19 @@ abstract class MapBase<K, W> {
     return this.noBatch ? this.entriesByKey() : this.entriesBatched();
   }
 
-  private entriesBatched(): Array<[K, W]> {
+  /** How many entries the map holds: batch lookups without decoding (get_next_key where batches
+   *  are missing). A snapshot of a map the data path keeps changing, not an exact count. */
+  countEntries(): number {
+    if (this.noBatch) return this.entriesByKey().length;
+    let n = 0;
+    // Decoded entries come back only when batches turned out unsupported on the first call.
+    const decoded = this.entriesBatched((got) => { n += got; }).length;
+    return n + decoded;
+  }
+
+  /** With @onBatch, hands it each batch's size and decodes nothing (the result is then empty, or
+   *  every entry when batches turn out unsupported). */
+  private entriesBatched(onBatch?: (got: number) => void): Array<[K, W]> {
     const out: Array<[K, W]> = [];
     const ks = this.keyCodec.size;
     const tokenSize = Math.max(ks, 8);
@@ -186,7 +198,8 @@ abstract class MapBase<K, W> {
         this.fail('bpf_map_lookup_batch', ret);
       }
       const got = this.count.readUInt32LE(0);
-      for (let i = 0; i < got; i++) {
+      onBatch?.(got);
+      for (let i = 0; i < (onBatch ? 0 : got); i++) {
         out.push([this.keyCodec.decode(this.batchKeys, i * ks), this.decodeValue(this.batchVals, i * this.stride)]);
       }
       if (ret === -ENOENT) return out;

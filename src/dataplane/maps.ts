@@ -11,7 +11,10 @@ export interface DataplaneMaps {
   /** Maglev lookup tables: the same key as slots, for sets of SY_FE_MAGLEV frontends. */
   maglev: TypedMap<SlotKey, number>;
   backends: TypedMap<number, Backend>;
+  /** Translated flows that have seen a reply (bpf/ct.h). */
   conntrack: TypedMap<CtKey, CtEntry>;
+  /** Translated flows not replied to yet, until their first reply moves them to conntrack. */
+  ctNew: TypedMap<CtKey, CtEntry>;
   affinity: TypedMap<AffinityKey, Affinity>;
   stats: PercpuMap<number, Stats>;
   serviceInfo: TypedMap<number, ServiceInfo>;
@@ -31,6 +34,7 @@ export function dataplaneMaps(obj: BpfObject): DataplaneMaps {
     maglev: obj.map('maglev', layouts.slotKey, layouts.u32),
     backends: obj.map('backends', layouts.u32, layouts.backend),
     conntrack: obj.map('conntrack', layouts.ctKey, layouts.ctEntry),
+    ctNew: obj.map('ct_new', layouts.ctKey, layouts.ctEntry),
     affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),
     stats: obj.percpuMap('stats', layouts.u32, layouts.stats),
     serviceInfo: obj.map('service_info', layouts.u32, layouts.serviceInfo),

@@ -36,6 +36,7 @@ describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
     expect(second.retval).toBe(TC_ACT_SHOT);
     expect(f.counter(CNT_CT_COLLISION)).toBe(1n);
     expect(f.m.conntrack.get(ctKey(C, VIP2, 40000, 80, IPPROTO_TCP, CT_FORWARD))).toBeUndefined();
+    expect(f.m.ctNew.entries()).toHaveLength(0);
 
     // The first flow's replies still leave as VIP1.
     const ack = tcp(LOCAL1.addr, C, 8080, 40000, 'A', fromC);
@@ -58,14 +59,14 @@ describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
     clusterIp(VIP, 1, IPPROTO_UDP, [{ ...LOCAL1, id: 203 }]);
     clusterIp(VIP2, 2, IPPROTO_UDP, [{ ...LOCAL1, id: 203 }]);
     expect(f.pod(q).data).toEqual(translated(q, { dst: LOCAL1.addr, dport: 8080 }));
-    expect(f.m.conntrack.get(ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY))).toMatchObject({ backendId: 203, nat: { saddr: VIP } });
+    expect(f.m.ctNew.get(ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY))).toMatchObject({ backendId: 203, nat: { saddr: VIP } });
     expect(f.counter(CNT_CT_COLLISION)).toBe(1n);
 
     // Both entries of the first flow idle past the UDP lifetime: the key is free for VIP2's flow.
     const old = ago(65n * NS_PER_S);
     if (old === undefined) return skipStep('a dead flow\'s reply key is taken over', 65n * NS_PER_S);
     for (const k of [ctKey(C, VIP, 33333, 80, IPPROTO_UDP, CT_FORWARD), ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY)]) {
-      f.m.conntrack.set(k, { ...f.m.conntrack.get(k)!, lastSeenNs: old });
+      f.m.ctNew.set(k, { ...f.m.ctNew.get(k)!, lastSeenNs: old });
     }
     const q2 = udp(C, VIP2, 33333, 80, Buffer.from('q2'), fromC);
     expect(f.pod(q2).data).toEqual(translated(q2, { dst: LOCAL1.addr, dport: 8080 }));

@@ -62,7 +62,7 @@ describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
       port = parsePacket(first).udp!.sport;
       return translated(q, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: eth(f.uplinkMac, NODE_B_MAC) });
     });
-    expect(f.m.conntrack.get(ctKey(CLIENT, NODE_A, 33333, NODE_PORT, IPPROTO_UDP, CT_FORWARD))!.nat.sport).toBe(port);
+    expect(f.m.ctNew.get(ctKey(CLIENT, NODE_A, 33333, NODE_PORT, IPPROTO_UDP, CT_FORWARD))!.nat.sport).toBe(port);
     const a = udp(REMOTE1.addr, NODE_A, 8080, port, big(4000, 5), eth(NODE_B_MAC, f.uplinkMac), 0x6666);
     throughFragments(f.netdev, a, TC_ACT_REDIRECT,
       () => translated(a, { src: NODE_A, dst: CLIENT, sport: NODE_PORT, dport: 33333, ttl: 62, eth: eth(f.uplinkMac, CLIENT_MAC) }));
@@ -90,5 +90,6 @@ describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
     }
     expect(f.m.frags.entries()).toHaveLength(0);
     expect(f.m.conntrack.entries()).toHaveLength(0);
+    expect(f.m.ctNew.entries()).toHaveLength(0);
   });
 });

@@ -80,7 +80,10 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
 
   it('answers a don\'t-fragment packet too big for the routed path with frag-needed, quoting it as sent', () => {
     f.addFrontend({ backends: [REMOTE1] });
-    expect(f.netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT)).retval).toBe(TC_ACT_REDIRECT);
+    const syn = f.netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT));
+    expect(syn.retval).toBe(TC_ACT_REDIRECT);
+    // The handshake's answer: a TCP client sends data only after it (and the flow moves to conntrack).
+    f.netdev(tcp(REMOTE1.addr, NODE_A, 8080, parsePacket(syn.data).tcp!.sport, 'SA', eth(NODE_B_MAC, f.uplinkMac)));
     f.ip(['link', 'set', f.uplink, 'mtu', '1280']);
     const big = tcp(CLIENT, NODE_A, 40000, NODE_PORT, 'PA', undefined, Buffer.alloc(1400, 2));
     const r = f.netdev(big);

@@ -139,10 +139,10 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       ip: { src: CLIENT, dst: LOCAL1.addr, checksumOk: true }, tcp: { sport: 40000, dport: 8080, checksumOk: true },
     });
     expect(r.data).toEqual(translated(syn, { dst: LOCAL1.addr, dport: 8080 }));
-    expect(m.conntrack.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
+    expect(m.ctNew.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
       nat: { saddr: '0.0.0.0', daddr: LOCAL1.addr, sport: 0, dport: 8080 }, backendId: LOCAL1.id, svcId: 5, flags: CT_NODEPORT,
     });
-    expect(m.conntrack.get(ctKey(LOCAL1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY))).toMatchObject({
+    expect(m.ctNew.get(ctKey(LOCAL1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY))).toMatchObject({
       nat: { saddr: NODE_A, daddr: '0.0.0.0', sport: NODE_PORT, dport: 0 }, flags: CT_NODEPORT,
     });
     expect(statsOf(5)).toMatchObject({ packets: 1n, newFlows: 1n });
@@ -173,10 +173,10 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       tcp: { dport: 8080, flags: 'S', checksumOk: true },
     });
     expect(r.data).toEqual(translated(syn, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }));
-    expect(m.conntrack.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
+    expect(m.ctNew.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
       nat: { saddr: NODE_A, daddr: REMOTE1.addr, sport: port, dport: 8080 }, backendId: REMOTE1.id, flags: CT_NODEPORT,
     });
-    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
       nat: { saddr: NODE_A, daddr: CLIENT, sport: NODE_PORT, dport: 40000 }, flags: CT_NODEPORT,
     });
 
@@ -236,8 +236,8 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const a = snatPortOf(netdev(tcp(CLIENT, NODE_A, 50000, NODE_PORT)).data);
     const b = snatPortOf(netdev(tcp(CLIENT2, NODE_A, 50000, NODE_PORT)).data);
     expect(a).not.toBe(b);
-    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, a, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT, dport: 50000 });
-    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, b, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT2, dport: 50000 });
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, a, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT, dport: 50000 });
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, b, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT2, dport: 50000 });
   });
 
   it('drops and counts a new flow when every SNAT port toward the backend is taken; reclaims ports of flows long over', () => {
@@ -258,6 +258,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(r.retval).toBe(TC_ACT_SHOT);
     expect(counter(CNT_SNAT_EXHAUSTED)).toBe(1n);
     expect(m.conntrack.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toBeUndefined();
+    expect(m.ctNew.entries()).toHaveLength(0);
 
     // Closed 30 s ago: past the conntrack lifetime, but the backend may still be in TIME_WAIT.
     const closed = ago(30n * NS_PER_S);
@@ -273,7 +274,9 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const r2 = netdev(tcp(CLIENT, NODE_A, 40002, NODE_PORT));
     expect(r2.retval).toBe(TC_ACT_REDIRECT);
     const port = snatPortOf(r2.data);
-    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
+    // The reclaimed flow's entry left conntrack; the new flow's waits in ct_new for its answer.
+    expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toBeUndefined();
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
       nat: { daddr: CLIENT, dport: 40002 }, flags: CT_NODEPORT,
     });
     expect(counter(CNT_SNAT_EXHAUSTED)).toBe(2n);
@@ -288,7 +291,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     // client keeps sending.
     const stale = ago(UDP_STALE);
     if (stale === undefined) return skipStep('a stale reply entry of a live UDP flow', UDP_STALE);
-    m.conntrack.set(replyKey, { ...m.conntrack.get(replyKey)!, lastSeenNs: stale });
+    m.ctNew.set(replyKey, { ...m.ctNew.get(replyKey)!, lastSeenNs: stale });
     netdev(q);
     // Every other port is taken: a new client can only get a port by reclaiming, and must not get this one.
     const entries: Array<[CtKey, CtEntry]> = [];
@@ -302,7 +305,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     }
     m.conntrack.setMany(entries);
     expect(netdev(udp(CLIENT2, NODE_A, 44444, NODE_PORT)).retval).toBe(TC_ACT_SHOT);
-    expect(m.conntrack.get(replyKey)!.nat).toMatchObject({ daddr: CLIENT, dport: 33333 });
+    expect(m.ctNew.get(replyKey)!.nat).toMatchObject({ daddr: CLIENT, dport: 33333 });
     expect(snatPortOf(netdev(q).data)).toBe(port);
   });
 
@@ -389,6 +392,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       expect(r.data).toEqual(f);
     }
     expect(m.conntrack.entries()).toHaveLength(0);
+    expect(m.ctNew.entries()).toHaveLength(0);
     expect(counter(CNT_FIB_PASSED)).toBe(0n);
   });
 
