@@ -30,12 +30,23 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createNode, createPod, deleteNamespace, listNamespaces, mountBpffs, nsRun, run, spawnIn, unmountBpffs,
+  createNode,
+  createPod,
+  deleteNamespace,
+  listNamespaces,
+  mountBpffs,
+  nsRun,
+  run,
+  spawnIn,
+  unmountBpffs,
 } from '../dist/lab/namespaces.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
 const SERVICE_COUNTS = opt('services', '10,5000').split(',').map(Number);
 const SECONDS = Number(opt('seconds', '0.5'));
 const CONCURRENCY = Number(opt('concurrency', '8'));
@@ -74,10 +85,24 @@ class Topo {
     this.pods.push(pod);
     return pod;
   }
-  namespaces() { return [...this.pods.map((p) => p.ns), this.nodeNs]; }
+  namespaces() {
+    return [...this.pods.map((p) => p.ns), this.nodeNs];
+  }
   destroy() {
-    for (const p of this.procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-    for (const ns of this.namespaces()) { try { deleteNamespace(ns); } catch (err) { console.error(`cleanup: ${err.message}`); } }
+    for (const p of this.procs) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const ns of this.namespaces()) {
+      try {
+        deleteNamespace(ns);
+      } catch (err) {
+        console.error(`cleanup: ${err.message}`);
+      }
+    }
   }
 }
 
@@ -90,7 +115,10 @@ function baseTopo(tag, loadgen) {
     nsRun(t.client.ns, ['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535']);
     for (const b of t.backends) t.procs.push(spawnIn(b.ns, [loadgen, 'serve', '80']));
     return t;
-  } catch (err) { t.destroy(); throw err; }
+  } catch (err) {
+    t.destroy();
+    throw err;
+  }
 }
 
 function loadRun(t, loadgen, seconds, k, targets) {
@@ -122,12 +150,27 @@ function servicesFor(count, backends) {
   list.push({ vip: VIP, name: 'target', endpoints: backends.map((b) => `${b.ip}:80`) });
   return list;
 }
-const hash16 = (s) => createHash('sha256').update(s).digest('base64').replace(/[^A-Za-z0-9]/g, '').toUpperCase().slice(0, 16);
+const hash16 = (s) =>
+  createHash('sha256')
+    .update(s)
+    .digest('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .toUpperCase()
+    .slice(0, 16);
 
 /** kube-proxy's iptables-restore input (nat and filter tables, as of 1.28+), ClusterIP only. */
 function iptablesRules(services) {
-  const nat = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]',
-    ':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]'];
+  const nat = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-NODEPORTS - [0:0]',
+    ':KUBE-POSTROUTING - [0:0]',
+    ':KUBE-MARK-MASQ - [0:0]',
+  ];
   const rules = [
     '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
@@ -141,26 +184,40 @@ function iptablesRules(services) {
     const svcName = `default/${s.name}:http`;
     const svc = `KUBE-SVC-${hash16(`${svcName}tcp`)}`;
     nat.push(`:${svc} - [0:0]`);
-    rules.push(`-A KUBE-SERVICES -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j ${svc}`);
-    rules.push(`-A ${svc} ! -s ${POD_CIDR} -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`);
+    rules.push(
+      `-A KUBE-SERVICES -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j ${svc}`,
+    );
+    rules.push(
+      `-A ${svc} ! -s ${POD_CIDR} -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+    );
     s.endpoints.forEach((ep, k) => {
       const sep = `KUBE-SEP-${hash16(`${svcName}tcp${ep}`)}`;
       const left = s.endpoints.length - k;
       nat.push(`:${sep} - [0:0]`);
-      rules.push(`-A ${svc} -m comment --comment "${svcName} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`);
+      rules.push(
+        `-A ${svc} -m comment --comment "${svcName} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`,
+      );
       rules.push(`-A ${sep} -s ${ep.split(':')[0]}/32 -m comment --comment "${svcName}" -j KUBE-MARK-MASQ`);
       rules.push(`-A ${sep} -p tcp -m comment --comment "${svcName}" -m tcp -j DNAT --to-destination ${ep}`);
     });
   }
-  rules.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
-  const filter = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
-    ':KUBE-FORWARD - [0:0]', ':KUBE-SERVICES - [0:0]',
+  rules.push(
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+  );
+  const filter = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':KUBE-FORWARD - [0:0]',
+    ':KUBE-SERVICES - [0:0]',
     '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
     '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    'COMMIT'];
+    'COMMIT',
+  ];
   return [...nat, ...rules, 'COMMIT', ...filter, ''].join('\n');
 }
 
@@ -184,12 +241,20 @@ function nftRules(services) {
   const elements = [];
   for (const s of services) {
     const svc = `service-${hash16(`${s.name}tcp`).slice(0, 8)}-default/${s.name}/tcp/http`;
-    const eps = s.endpoints.map((ep) => ({ ep, chain: `endpoint-${hash16(`${s.name}${ep}`).slice(0, 8)}-default/${s.name}/tcp/http__${ep.replace(':', '/')}` }));
-    L.push(`  chain ${svc} {`,
+    const eps = s.endpoints.map((ep) => ({
+      ep,
+      chain: `endpoint-${hash16(`${s.name}${ep}`).slice(0, 8)}-default/${s.name}/tcp/http__${ep.replace(':', '/')}`,
+    }));
+    L.push(
+      `  chain ${svc} {`,
       `    ip daddr ${s.vip} tcp dport 80 ip saddr != ${POD_CIDR} jump mark-for-masquerade;`,
-      `    numgen random mod ${eps.length} vmap { ${eps.map((e, k) => `${k} : goto ${e.chain}`).join(', ')} };`, '  }');
+      `    numgen random mod ${eps.length} vmap { ${eps.map((e, k) => `${k} : goto ${e.chain}`).join(', ')} };`,
+      '  }',
+    );
     for (const { ep, chain } of eps) {
-      L.push(`  chain ${chain} { ip saddr ${ep.split(':')[0]} jump mark-for-masquerade; meta l4proto tcp dnat to ${ep}; }`);
+      L.push(
+        `  chain ${chain} { ip saddr ${ep.split(':')[0]} jump mark-for-masquerade; meta l4proto tcp dnat to ${ep}; }`,
+      );
     }
     elements.push(`${s.vip} . tcp . 80 : goto ${svc}`);
   }
@@ -198,19 +263,31 @@ function nftRules(services) {
   for (let i = 0; i < elements.length; i += 1000) {
     L.push(`add element ip kube-proxy service-ips { ${elements.slice(i, i + 1000).join(', ')} }`);
   }
-  return L.join('\n') + '\n';
+  return `${L.join('\n')}\n`;
 }
 
 /** Services and EndpointSlices for the agent's manifest directory, as one JSON List. */
 function manifestFor(services) {
   const items = [];
   for (const s of services) {
-    items.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: 'default' },
-      spec: { clusterIP: s.vip, ports: [{ name: 'http', port: 80, targetPort: 80, protocol: 'TCP' }] } });
-    items.push({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: s.name, namespace: 'default' },
+      spec: { clusterIP: s.vip, ports: [{ name: 'http', port: 80, targetPort: 80, protocol: 'TCP' }] },
+    });
+    items.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
       metadata: { name: `${s.name}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': s.name } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-      endpoints: s.endpoints.map((ep) => ({ addresses: [ep.split(':')[0]], conditions: { ready: true }, nodeName: 'node1' })) });
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      endpoints: s.endpoints.map((ep) => ({
+        addresses: [ep.split(':')[0]],
+        conditions: { ready: true },
+        nodeName: 'node1',
+      })),
+    });
   }
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 }
@@ -234,7 +311,9 @@ async function cpuBusy(ms) {
  *  sockets): wait until the machine is quiet, so one case's teardown is not the next one's load. */
 async function settle() {
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && await cpuBusy(300) > 0.05) { /* still busy */ }
+  while (Date.now() < deadline && (await cpuBusy(300)) > 0.05) {
+    /* still busy */
+  }
 }
 
 /** Builds a case's namespaces and servers and runs `setup` on them; tears down if that fails. */
@@ -245,7 +324,9 @@ async function prepare(label, services, tag, loadgen, targetsOf, setup) {
     const targets = targetsOf(t);
     const setupMs = await setup(t);
     await waitAnswer(t, loadgen, targets, `${label} (${services} services)`);
-    console.log(`  ready: ${label}${services === '-' ? '' : `, ${services} services`}${setupMs === undefined ? '' : `, programmed in ${Math.round(setupMs)} ms`}`);
+    console.log(
+      `  ready: ${label}${services === '-' ? '' : `, ${services} services`}${setupMs === undefined ? '' : `, programmed in ${Math.round(setupMs)} ms`}`,
+    );
     return { label, services, setupMs, t, targets, rates: [], p50s: [], p99s: [], failed: 0, firstError: '' };
   } catch (err) {
     t.destroy();
@@ -257,7 +338,14 @@ async function prepare(label, services, tag, loadgen, targetsOf, setup) {
 const vipTargets = () => [`${VIP}:80`];
 
 function caseDirect(loadgen) {
-  return prepare('direct pod IP', '-', 'd', loadgen, (t) => t.backends.map((b) => `${b.ip}:80`), async () => undefined);
+  return prepare(
+    'direct pod IP',
+    '-',
+    'd',
+    loadgen,
+    (t) => t.backends.map((b) => `${b.ip}:80`),
+    async () => undefined,
+  );
 }
 
 function caseSwitchyard(loadgen, count, tag) {
@@ -276,27 +364,59 @@ function caseSwitchyard(loadgen, count, tag) {
       unmountBpffs(pinDir);
     };
     writeFileSync(join(dir, 'services.json'), manifestFor(servicesFor(count, t.backends)));
-    agent = spawnIn(t.nodeNs, [process.execPath, join(ROOT, 'dist/cli/main.js'), 'agent', '--manifests', dir,
-      '--pod-devices', `${t.prefix}h*`, '--pin-dir', pinDir, '--hostname-override', 'node1'], { logFd: openSync(logFile, 'a') });
+    agent = spawnIn(
+      t.nodeNs,
+      [
+        process.execPath,
+        join(ROOT, 'dist/cli/main.js'),
+        'agent',
+        '--manifests',
+        dir,
+        '--pod-devices',
+        `${t.prefix}h*`,
+        '--pin-dir',
+        pinDir,
+        '--hostname-override',
+        'node1',
+      ],
+      { logFd: openSync(logFile, 'a') },
+    );
     t.procs.push(agent);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not sync ${count} services; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline || agent.exitCode !== null)
+        throw new Error(`agent did not sync ${count} services; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
-      const sync = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } })
+      const sync = readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        })
         .find((l) => l.msg === 'sync applied' && l.servicePorts >= count);
       if (sync) return sync.durationMs;
     }
   });
 }
 
-function timed(fn) { const t0 = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t0) / 1e6; }
+function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
 
 function caseIptables(loadgen, count, tag, binary, label) {
   return prepare(label, count, tag, loadgen, vipTargets, async (t) => {
     const rules = iptablesRules(servicesFor(count, t.backends));
     const ms = timed(() => run('ip', ['netns', 'exec', t.nodeNs, `${binary}-restore`, '--noflush'], rules));
-    const listed = spawnSync('ip', ['netns', 'exec', t.nodeNs, binary, '-t', 'nat', '-S', 'KUBE-SERVICES'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const listed = spawnSync('ip', ['netns', 'exec', t.nodeNs, binary, '-t', 'nat', '-S', 'KUBE-SERVICES'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
     const walked = listed.stdout.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES')).length;
     if (walked !== count + 1) throw new Error(`${binary}: KUBE-SERVICES has ${walked} rules, expected ${count + 1}`);
     return ms;
@@ -313,9 +433,22 @@ function caseNft(loadgen, count, tag) {
 
 // ---------------------------------------------------------------------------------------------
 function cleanupAll() {
-  for (const t of [...live]) { try { t.destroy(); } catch { /* best effort */ } live.delete(t); }
+  for (const t of [...live]) {
+    try {
+      t.destroy();
+    } catch {
+      /* best effort */
+    }
+    live.delete(t);
+  }
   // Anything of ours a crash left behind (namespaces and pins are named after this run only).
-  for (const ns of listNamespaces().filter((n) => n.startsWith(ID))) { try { deleteNamespace(ns); } catch { /* best effort */ } }
+  for (const ns of listNamespaces().filter((n) => n.startsWith(ID))) {
+    try {
+      deleteNamespace(ns);
+    } catch {
+      /* best effort */
+    }
+  }
   for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
     const dir = line.split(' ')[1];
     if (dir?.startsWith(`/run/${ID}`)) unmountBpffs(dir);
@@ -324,23 +457,36 @@ function cleanupAll() {
 }
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { console.error(`\n${sig}: cleaning up`); cleanupAll(); process.exit(130); });
+  process.on(sig, () => {
+    console.error(`\n${sig}: cleaning up`);
+    cleanupAll();
+    process.exit(130);
+  });
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : 0; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[(s.length - 1) >> 1] : 0;
+};
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('bench/clusterip: needs root (namespaces, BPF, netfilter)');
-  const needs = { clang: true, 'iptables-nft-restore': KINDS.includes('iptables-nft'),
-    'iptables-legacy-restore': KINDS.includes('iptables-legacy'), nft: KINDS.includes('nftables') };
+  const needs = {
+    clang: true,
+    'iptables-nft-restore': KINDS.includes('iptables-nft'),
+    'iptables-legacy-restore': KINDS.includes('iptables-legacy'),
+    nft: KINDS.includes('nftables'),
+  };
   for (const [bin, needed] of Object.entries(needs)) {
     if (needed && spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) {
       throw new Error(`bench/clusterip: ${bin} not found (make deps installs iptables, nftables and clang)`);
     }
   }
   const loadgen = buildLoadgen();
-  console.log(`ClusterIP bench: kernel ${run('uname', ['-r']).trim()}, ${run('nproc', []).trim()} CPUs, Node ${process.version}; ` +
-    `${ROUNDS} interleaved rounds; each: rate over ${SECONDS}s at ${CONCURRENCY} connections in flight, latency over ${SECONDS}s sequential`);
+  console.log(
+    `ClusterIP bench: kernel ${run('uname', ['-r']).trim()}, ${run('nproc', []).trim()} CPUs, Node ${process.version}; ` +
+      `${ROUNDS} interleaved rounds; each: rate over ${SECONDS}s at ${CONCURRENCY} connections in flight, latency over ${SECONDS}s sequential`,
+  );
 
   // Every case is built first and stays up; the rounds then visit them in turn (the order rotates),
   // so slow drift of the machine spreads over all cases instead of landing on one.
@@ -348,8 +494,10 @@ async function main() {
   if (KINDS.includes('direct')) cases.push(await caseDirect(loadgen));
   for (const [i, count] of SERVICE_COUNTS.entries()) {
     if (KINDS.includes('switchyard')) cases.push(await caseSwitchyard(loadgen, count, `s${i}`));
-    if (KINDS.includes('iptables-nft')) cases.push(await caseIptables(loadgen, count, `i${i}`, 'iptables-nft', 'iptables (nft backend)'));
-    if (KINDS.includes('iptables-legacy')) cases.push(await caseIptables(loadgen, count, `l${i}`, 'iptables-legacy', 'iptables-legacy'));
+    if (KINDS.includes('iptables-nft'))
+      cases.push(await caseIptables(loadgen, count, `i${i}`, 'iptables-nft', 'iptables (nft backend)'));
+    if (KINDS.includes('iptables-legacy'))
+      cases.push(await caseIptables(loadgen, count, `l${i}`, 'iptables-legacy', 'iptables-legacy'));
     if (KINDS.includes('nftables')) cases.push(await caseNft(loadgen, count, `n${i}`));
   }
   await settle();
@@ -359,26 +507,39 @@ async function main() {
       const c = cases[(j + round) % cases.length];
       const rate = loadRun(c.t, loadgen, SECONDS, CONCURRENCY, c.targets);
       const lat = loadRun(c.t, loadgen, SECONDS, 1, c.targets);
-      c.rates.push(rate.rate); c.p50s.push(lat.p50); c.p99s.push(lat.p99);
+      c.rates.push(rate.rate);
+      c.p50s.push(lat.p50);
+      c.p99s.push(lat.p99);
       c.failed += rate.failed + lat.failed;
       c.firstError ||= rate.firstError || lat.firstError;
     }
     process.stdout.write(`  round ${round + 1}/${ROUNDS} done\n`);
   }
 
-  const rows = cases.map((c) => ({ ...c, rate: median(c.rates), p50: median(c.p50s), p99: median(c.p99s),
-    spread: Math.max(...c.rates) / Math.min(...c.rates) - 1 }));
+  const rows = cases.map((c) => ({
+    ...c,
+    rate: median(c.rates),
+    p50: median(c.p50s),
+    p99: median(c.p99s),
+    spread: Math.max(...c.rates) / Math.min(...c.rates) - 1,
+  }));
   const base = rows.find((r) => r.label === 'direct pod IP');
   const ratio = (v, b) => (b ? `${(v / b).toFixed(2)}×` : '-');
-  console.log('\n| path | services | program (ms) | conn/s | ±spread | vs direct | p50 µs | vs direct | p99 µs | vs direct | failed |');
+  console.log(
+    '\n| path | services | program (ms) | conn/s | ±spread | vs direct | p50 µs | vs direct | p99 µs | vs direct | failed |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.label} | ${r.services} | ${r.setupMs === undefined ? '-' : Math.round(r.setupMs).toLocaleString('en-US')} | ` +
-      `${Math.round(r.rate).toLocaleString('en-US')} | ${Math.round(r.spread * 100)}% | ${ratio(r.rate, base?.rate)} | ` +
-      `${r.p50.toFixed(0)} | ${ratio(r.p50, base?.p50)} | ${r.p99.toFixed(0)} | ${ratio(r.p99, base?.p99)} | ${r.failed}${r.failed ? ` (${r.firstError})` : ''} |`);
+    console.log(
+      `| ${r.label} | ${r.services} | ${r.setupMs === undefined ? '-' : Math.round(r.setupMs).toLocaleString('en-US')} | ` +
+        `${Math.round(r.rate).toLocaleString('en-US')} | ${Math.round(r.spread * 100)}% | ${ratio(r.rate, base?.rate)} | ` +
+        `${r.p50.toFixed(0)} | ${ratio(r.p50, base?.p50)} | ${r.p99.toFixed(0)} | ${ratio(r.p99, base?.p99)} | ${r.failed}${r.failed ? ` (${r.firstError})` : ''} |`,
+    );
   }
-  console.log(`\nconn/s, p50, p99: medians over the ${ROUNDS} rounds; ±spread: (max - min) / min of the rounds' rates.` +
-    '\nprogram: Switchyard = the agent\'s first map sync ("sync applied" durationMs); iptables = iptables-restore; nftables = nft -f.');
+  console.log(
+    `\nconn/s, p50, p99: medians over the ${ROUNDS} rounds; ±spread: (max - min) / min of the rounds' rates.` +
+      '\nprogram: Switchyard = the agent\'s first map sync ("sync applied" durationMs); iptables = iptables-restore; nftables = nft -f.',
+  );
 }
 
 try {

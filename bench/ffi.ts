@@ -39,7 +39,8 @@ function main(): void {
     console.log(`FFI cost per call (${process.version}, ffi-rs load(), libbpf.so.1)`);
     const big = obj.map('big', u32, u64);
     big.set(1, 42n);
-    const key = Buffer.alloc(4), val = Buffer.alloc(8);
+    const key = Buffer.alloc(4),
+      val = Buffer.alloc(8);
     key.writeUInt32LE(1, 0);
     perCall('libbpf_major_version() (no arguments)', 200_000, () => ffi.noop());
     perCall('bpf_map_lookup_elem (raw buffers)', 100_000, () => ffi.mapLookupElem(big.fd, key, val));
@@ -49,7 +50,9 @@ function main(): void {
     big.clear();
 
     const bench = obj.map('bench', frontendKey, frontend);
-    console.log(`\nMap writes: 'bench' HASH sy_frontend_key -> sy_frontend (${frontendKey.size}+${frontend.size} bytes), max ${bench.maxEntries}`);
+    console.log(
+      `\nMap writes: 'bench' HASH sy_frontend_key -> sy_frontend (${frontendKey.size}+${frontend.size} bytes), max ${bench.maxEntries}`,
+    );
     for (const n of [10_000, 100_000]) {
       const entries: Array<[FrontendKey, Frontend]> = [];
       for (let i = 0; i < n; i++) {
@@ -59,17 +62,30 @@ function main(): void {
         ]);
       }
       bench.clear();
-      const single = rate(n, () => { for (const [k, v] of entries) bench.set(k, v); });
+      const single = rate(n, () => {
+        for (const [k, v] of entries) bench.set(k, v);
+      });
       const scratch = Buffer.alloc(frontendKey.size + frontend.size);
-      const encode = rate(n, () => { for (const [k, v] of entries) { frontendKey.encode(k, scratch, 0); frontend.encode(v, scratch, frontendKey.size); } });
+      const encode = rate(n, () => {
+        for (const [k, v] of entries) {
+          frontendKey.encode(k, scratch, 0);
+          frontend.encode(v, scratch, frontendKey.size);
+        }
+      });
       bench.clear();
       const batched = rate(n, () => bench.setMany(entries));
       let read = 0;
-      const readRate = rate(n, () => { read = bench.entries().length; });
+      const readRate = rate(n, () => {
+        read = bench.entries().length;
+      });
       if (read !== n) throw new Error(`read back ${read} of ${n}`);
       const del = rate(n, () => bench.deleteMany(entries.map(([k]) => k)));
-      console.log(`  ${String(n).padStart(7)} entries: set() one by one ${fmt(single)}; setMany ${fmt(batched)}  => ${(batched / single).toFixed(1)}x`);
-      console.log(`  ${' '.repeat(17)}entries() ${fmt(readRate)}; deleteMany ${fmt(del)}; codec encode alone ${fmt(encode)}`);
+      console.log(
+        `  ${String(n).padStart(7)} entries: set() one by one ${fmt(single)}; setMany ${fmt(batched)}  => ${(batched / single).toFixed(1)}x`,
+      );
+      console.log(
+        `  ${' '.repeat(17)}entries() ${fmt(readRate)}; deleteMany ${fmt(del)}; codec encode alone ${fmt(encode)}`,
+      );
     }
   } finally {
     obj.close();

@@ -37,7 +37,10 @@ import { CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED } from '../dist/abi/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
 const SECONDS = Number(opt('seconds', '1'));
 const ROUNDS = Number(opt('rounds', '3'));
 const CONCURRENCY = Number(opt('concurrency', '8'));
@@ -65,16 +68,33 @@ let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  try { destroyTopology(PREFIX); } catch (err) { console.error(`cleanup: ${err.message}`); }
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  try {
+    destroyTopology(PREFIX);
+  } catch (err) {
+    console.error(`cleanup: ${err.message}`);
+  }
   for (const d of pinDirs) unmountBpffs(d);
   rmSync(WORK, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 function service(name, nodePort, eps) {
   return `apiVersion: v1
@@ -96,7 +116,14 @@ ${eps.map((p) => `  - {addresses: ["${p.ip}"], conditions: {ready: true}, nodeNa
 
 /** One loadgen run: {ok, failed, rate (conn/s), p50, p99 (µs), ...}. */
 function load(ns, host, port, seconds, k, source) {
-  const args = [String(seconds), String(k), '-t', String(CONN_TIMEOUT_MS), ...(source ? ['-s', source] : []), `${host}:${port}`];
+  const args = [
+    String(seconds),
+    String(k),
+    '-t',
+    String(CONN_TIMEOUT_MS),
+    ...(source ? ['-s', source] : []),
+    `${host}:${port}`,
+  ];
   return JSON.parse(nsRun(ns, [join(WORK, 'loadgen'), 'load', ...args]));
 }
 
@@ -105,13 +132,17 @@ function counters(pinDir) {
   try {
     const sum = (i) => (m.get(i) ?? []).reduce((a, b) => a + b, 0n);
     return { snatExhausted: sum(CNT_SNAT_EXHAUSTED), fibPassed: sum(CNT_FIB_PASSED) };
-  } finally { m.close(); }
+  } finally {
+    m.close();
+  }
 }
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('bench/nodeport: needs root (namespaces, BPF)');
   silenceLibbpf();
-  const cc = spawnSync('clang', ['-O2', '-Wall', '-o', join(WORK, 'loadgen'), join(ROOT, 'bench/loadgen.c')], { encoding: 'utf8' });
+  const cc = spawnSync('clang', ['-O2', '-Wall', '-o', join(WORK, 'loadgen'), join(ROOT, 'bench/loadgen.c')], {
+    encoding: 'utf8',
+  });
   if (cc.status !== 0) throw new Error(`building the load generator: ${cc.stderr}`);
 
   const topo = createTopology(PREFIX, 2);
@@ -130,11 +161,33 @@ async function main() {
     const pinDir = `/run/${PREFIX}-${node.name}-bpf`;
     mountBpffs(pinDir);
     pinDirs.push(pinDir);
-    children.push(spawnIn(node.ns, [
-      process.execPath, join(ROOT, 'dist/cli/main.js'), 'agent', '--manifests', manifests, '--pod-devices', `${PREFIX}p*`,
-      '--devices', 'eth0', '--pin-dir', pinDir, '--hostname-override', node.name, '--metrics-bind-address', '',
-      '--healthz-bind-address', '', '--log-level', 'warn',
-    ], { logFd: openSync(join(WORK, `agent-${node.name}.log`), 'a') }));
+    children.push(
+      spawnIn(
+        node.ns,
+        [
+          process.execPath,
+          join(ROOT, 'dist/cli/main.js'),
+          'agent',
+          '--manifests',
+          manifests,
+          '--pod-devices',
+          `${PREFIX}p*`,
+          '--devices',
+          'eth0',
+          '--pin-dir',
+          pinDir,
+          '--hostname-override',
+          node.name,
+          '--metrics-bind-address',
+          '',
+          '--healthz-bind-address',
+          '',
+          '--log-level',
+          'warn',
+        ],
+        { logFd: openSync(join(WORK, `agent-${node.name}.log`), 'a') },
+      ),
+    );
   }
   // The direct cases: the client routes the pod CIDRs via node1 (inside its own namespace). Its
   // second address is answered through node1 too, like a NodePort reply after SNAT.
@@ -154,40 +207,66 @@ async function main() {
   const deadline = Date.now() + 30_000;
   for (const c of cases) {
     while (load(topo.externalNs, c.host, c.port, 0.2, 1, c.source).ok === 0) {
-      if (Date.now() > deadline) throw new Error(`${c.name} never answered; node1 agent log:\n${readFileSync(join(WORK, 'agent-node1.log'), 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${c.name} never answered; node1 agent log:\n${readFileSync(join(WORK, 'agent-node1.log'), 'utf8').slice(-2000)}`,
+        );
       await sleep(250);
     }
   }
 
-  console.log(`NodePort from outside, ${ROUNDS} rounds per case of ${SECONDS}s with ${CONCURRENCY} connections in flight (rate) `
-    + `and ${SECONDS}s with one at a time (latency); medians over the rounds (kernel ${run('uname', ['-r']).trim()}, ${process.version})`);
+  console.log(
+    `NodePort from outside, ${ROUNDS} rounds per case of ${SECONDS}s with ${CONCURRENCY} connections in flight (rate) ` +
+      `and ${SECONDS}s with one at a time (latency); medians over the rounds (kernel ${run('uname', ['-r']).trim()}, ${process.version})`,
+  );
   const results = Object.fromEntries(cases.map((c) => [c.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) {
       const rate = load(topo.externalNs, c.host, c.port, SECONDS, CONCURRENCY, c.source);
       const lat = load(topo.externalNs, c.host, c.port, SECONDS, 1, c.source);
       results[c.name].push({ rate: rate.rate, failed: rate.failed + lat.failed, p50: lat.p50, p99: lat.p99 });
-      if (argv.includes('--verbose')) console.log(`  round ${round + 1} ${c.name}: rate ${JSON.stringify(rate)} latency ${JSON.stringify(lat)}`);
+      if (argv.includes('--verbose'))
+        console.log(`  round ${round + 1} ${c.name}: rate ${JSON.stringify(rate)} latency ${JSON.stringify(lat)}`);
     }
   }
 
   const rows = cases.map((c) => {
     const rs = results[c.name];
     return {
-      name: c.name, base: c.base, rate: median(rs.map((r) => r.rate)), failed: rs.reduce((a, r) => a + r.failed, 0),
-      p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+      name: c.name,
+      base: c.base,
+      rate: median(rs.map((r) => r.rate)),
+      failed: rs.reduce((a, r) => a + r.failed, 0),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
     };
   });
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
   console.log('');
-  console.log(`${'case'.padEnd(16)} ${'conn/s'.padStart(9)} ${'p50 µs'.padStart(8)} ${'p99 µs'.padStart(8)} ${'failed'.padStart(7)}   vs direct (rate, p50)`);
+  console.log(
+    `${'case'.padEnd(16)} ${'conn/s'.padStart(9)} ${'p50 µs'.padStart(8)} ${'p99 µs'.padStart(8)} ${'failed'.padStart(7)}   vs direct (rate, p50)`,
+  );
   for (const r of rows) {
     const b = byName[r.base];
     const ratio = r.name === r.base || !b ? '' : `${(r.rate / b.rate).toFixed(2)}×, ${(r.p50 / b.p50).toFixed(2)}×`;
-    console.log(`${r.name.padEnd(16)} ${Math.round(r.rate).toString().padStart(9)} ${r.p50.toFixed(0).padStart(8)} ${r.p99.toFixed(0).padStart(8)} ${String(r.failed).padStart(7)}   ${ratio}`);
+    console.log(
+      `${r.name.padEnd(16)} ${Math.round(r.rate).toString().padStart(9)} ${r.p50.toFixed(0).padStart(8)} ${r.p99.toFixed(0).padStart(8)} ${String(r.failed).padStart(7)}   ${ratio}`,
+    );
   }
   const c1 = counters(pinDirs[0]);
-  console.log(`\nnode1 data-path counters: SNAT exhausted ${c1.snatExhausted}, handed to the stack (no BPF route) ${c1.fibPassed}`);
+  console.log(
+    `\nnode1 data-path counters: SNAT exhausted ${c1.snatExhausted}, handed to the stack (no BPF route) ${c1.fibPassed}`,
+  );
 }
 
-main().then(() => { cleanup(); process.exit(0); }, (err) => { console.error(err.stack ?? err); cleanup(); process.exit(1); });
+main().then(
+  () => {
+    cleanup();
+    process.exit(0);
+  },
+  (err) => {
+    console.error(err.stack ?? err);
+    cleanup();
+    process.exit(1);
+  },
+);

@@ -38,7 +38,10 @@ let waiter;
 const eventAt = new Map();
 const source = new KubeSource({ kubeConfig: kubeconfig, nodeName: 'node1', logger: log });
 const pipeline = new Pipeline({
-  source, node: () => ({ nodeName: 'node1', nodePortAddresses: [] }), reconciler: new Reconciler(maps, log), log,
+  source,
+  node: () => ({ nodeName: 'node1', nodePortAddresses: [] }),
+  reconciler: new Reconciler(maps, log),
+  log,
   minSyncPeriodMs: MIN_SYNC_PERIOD_MS,
   onSynced: (_d, result) => waiter?.(result),
 });
@@ -51,7 +54,8 @@ await source.start((change) => {
 const listedMs = performance.now() - t0;
 const first = pipeline.syncNow();
 const coldMs = performance.now() - t0;
-if (!first || first.frontends < SERVICES) throw new Error(`cold start programmed ${first?.frontends} frontends, want ${SERVICES}`);
+if (!first || first.frontends < SERVICES)
+  throw new Error(`cold start programmed ${first?.frontends} frontends, want ${SERVICES}`);
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
@@ -68,15 +72,21 @@ async function put(n, v) {
   const name = `svc${n}`;
   const endpoints = Array.from({ length: 10 }, (_, e) => ({
     addresses: [e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`],
-    conditions: { ready: true }, nodeName: e % 2 ? 'node1' : 'node2',
+    conditions: { ready: true },
+    nodeName: e % 2 ? 'node1' : 'node2',
   }));
   const slice = {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    addressType: 'IPv4',
     metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints,
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints,
   };
   const res = await fetch(`${url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-1`, {
-    method: 'PUT', headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(slice),
+    method: 'PUT',
+    headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(slice),
   });
   if (!res.ok) throw new Error(`PUT ${name}-1: ${res.status} ${await res.text()}`);
   await res.arrayBuffer();
@@ -85,7 +95,9 @@ async function put(n, v) {
 for (let i = 0; i < CHANGES; i++) {
   const n = Math.floor((i * 7919) % SERVICES);
   const name = `svc${n}`;
-  const done = new Promise((resolve) => { waiter = resolve; });
+  const done = new Promise((resolve) => {
+    waiter = resolve;
+  });
   const tWrite = performance.now();
   await put(n, i % 100);
   const result = await done;
@@ -108,17 +120,32 @@ async function rollingUpdate(seconds) {
   rlag.enable();
   const syncsBefore = pipeline.status.syncs;
   const last = new Map(); // n → last value written
-  let inFlight = 0, sent = 0, dropped = 0, k = 0;
+  let inFlight = 0,
+    sent = 0,
+    dropped = 0,
+    k = 0;
   const started = performance.now();
   while (performance.now() - started < seconds * 1000) {
     const tick = performance.now();
     for (let j = 0; j < 20; j++, k++) {
-      if (inFlight >= 64) { dropped++; continue; }
+      if (inFlight >= 64) {
+        dropped++;
+        continue;
+      }
       const n = (k * 7919) % SERVICES;
       const v = 50 + (k % 50);
       inFlight++;
       sent++;
-      put(n, v).then(() => { last.set(n, v); inFlight--; }, (err) => { console.error(err); process.exit(1); });
+      put(n, v).then(
+        () => {
+          last.set(n, v);
+          inFlight--;
+        },
+        (err) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
     }
     await sleep(Math.max(0, 20 - (performance.now() - tick)));
   }
@@ -133,22 +160,38 @@ async function rollingUpdate(seconds) {
   const drainMs = performance.now() - lastWrite;
   rlag.disable();
   return {
-    seconds, sent, perSecond: sent / seconds, dropped, services: last.size, syncs: pipeline.status.syncs - syncsBefore,
-    drainMs, eventLoopLagP99Ms: rlag.percentile(99) / 1e6, failedSyncs: pipeline.status.failedSyncs,
+    seconds,
+    sent,
+    perSecond: sent / seconds,
+    dropped,
+    services: last.size,
+    syncs: pipeline.status.syncs - syncsBefore,
+    drainMs,
+    eventLoopLagP99Ms: rlag.percentile(99) / 1e6,
+    failedSyncs: pipeline.status.failedSyncs,
   };
 }
 
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-console.log(JSON.stringify({
-  services: SERVICES, changes: CHANGES, listedMs, coldMs, firstWritesMs: first.durationMs,
-  watchToMaps: { p50: pct(watchToMaps, 50), p99: pct(watchToMaps, 99) },
-  writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
-  mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
-  eventLoopLagP99Ms: lag.percentile(99) / 1e6,
-  rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
-  heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
-  rolling,
-}));
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+console.log(
+  JSON.stringify({
+    services: SERVICES,
+    changes: CHANGES,
+    listedMs,
+    coldMs,
+    firstWritesMs: first.durationMs,
+    watchToMaps: { p50: pct(watchToMaps, 50), p99: pct(watchToMaps, 99) },
+    writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
+    mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
+    eventLoopLagP99Ms: lag.percentile(99) / 1e6,
+    rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
+    heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
+    rolling,
+  }),
+);
 pipeline.stop();
 await source.stop();
 obj.close();

@@ -57,7 +57,9 @@ for (const src of srcs) {
   if (bad.length === 0) continue;
   failed = true;
   const named = bad.slice(0, 3).join(', ') + (bad.length > 3 ? `, and ${bad.length - 3} more` : '');
-  console.error(`${src}: includes userspace libc headers (${named}); BPF code may use only kernel UAPI and libbpf headers.`);
+  console.error(
+    `${src}: includes userspace libc headers (${named}); BPF code may use only kernel UAPI and libbpf headers.`,
+  );
   const seen = new Set();
   for (const chain of chains(src)) {
     const first = chain.findIndex((h) => LIBC.test(h));

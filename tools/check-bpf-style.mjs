@@ -12,21 +12,28 @@ const MAX_COLS = 100;
 const problems = [];
 const columns = (line) => line.replace(/\t/g, '        ').length;
 
-for (const name of readdirSync(DIR).filter((n) => /\.[ch]$/.test(n)).sort()) {
+for (const name of readdirSync(DIR)
+  .filter((n) => /\.[ch]$/.test(n))
+  .sort()) {
   const path = join(DIR, name);
   const lines = readFileSync(path, 'utf8').split('\n');
   const say = (i, what) => problems.push(`${path}:${i + 1}: ${what}`);
-  if (!/^\/\* SPDX-License-Identifier: .+ \*\/$|^\/\/ SPDX-License-Identifier: /.test(lines[0])) say(0, 'the first line must be the SPDX license identifier');
+  if (!/^\/\* SPDX-License-Identifier: .+ \*\/$|^\/\/ SPDX-License-Identifier: /.test(lines[0]))
+    say(0, 'the first line must be the SPDX license identifier');
   let inComment = false;
   lines.forEach((line, i) => {
     if (/[ \t]+$/.test(line)) say(i, 'trailing white space');
     if (columns(line) > MAX_COLS) say(i, `${columns(line)} columns (limit ${MAX_COLS})`);
     const code = inComment ? '' : line;
-    if (/^ +\S/.test(line) && !inComment && !/^ \*/.test(line)) say(i, 'indented with spaces; the kernel indents with tabs');
+    if (/^ +\S/.test(line) && !inComment && !/^ \*/.test(line))
+      say(i, 'indented with spaces; the kernel indents with tabs');
     if (/^\t* +\t/.test(line)) say(i, 'a space before a tab in the indentation');
-    if (!inComment && i > 0 && /(^|[^:])\/\/(?!.*\*\/)/.test(code.replace(/"[^"]*"/g, '""'))) say(i, '// comment; use /* */');
-    if (/^(static |__attribute__|int |void |__u\d+ |bool )[^;=]*\)\s*\{\s*$/.test(line)) say(i, 'a function\'s opening brace goes on its own line');
-    const opens = line.lastIndexOf('/*'), closes = line.lastIndexOf('*/');
+    if (!inComment && i > 0 && /(^|[^:])\/\/(?!.*\*\/)/.test(code.replace(/"[^"]*"/g, '""')))
+      say(i, '// comment; use /* */');
+    if (/^(static |__attribute__|int |void |__u\d+ |bool )[^;=]*\)\s*\{\s*$/.test(line))
+      say(i, "a function's opening brace goes on its own line");
+    const opens = line.lastIndexOf('/*'),
+      closes = line.lastIndexOf('*/');
     if (opens > closes) inComment = true;
     else if (closes > opens) inComment = false;
   });

@@ -13,21 +13,35 @@ const MAX_FILE_LINES = 350;
 
 /** folder → the folders it may import (leaves first). */
 export const LAYERS = {
-  net: [],                       // address arithmetic
-  util: [],                      // poll, small helpers
-  bpf: ['net'],                  // generic libbpf wrapper: knows no Switchyard map
-  abi: ['bpf', 'net'],           // map layouts and constants of bpf/switchyard.h
-  sources: [],                   // raw objects and where they came from
+  net: [], // address arithmetic
+  util: [], // poll, small helpers
+  bpf: ['net'], // generic libbpf wrapper: knows no Switchyard map
+  abi: ['bpf', 'net'], // map layouts and constants of bpf/switchyard.h
+  sources: [], // raw objects and where they came from
   model: ['sources', 'net', 'util'],
   compile: ['model', 'abi', 'net'],
   dataplane: ['compile', 'model', 'abi', 'bpf', 'net'],
   inspect: ['dataplane', 'compile', 'abi', 'bpf', 'net'],
   explain: ['inspect', 'dataplane', 'abi', 'bpf', 'net'], // explain and trace: the live maps, read-only
   k8s: ['sources', 'net', 'util'],
-  fakeapi: ['net', 'util'],      // the API-server double: tests and the lab, never the agent
+  fakeapi: ['net', 'util'], // the API-server double: tests and the lab, never the agent
   agent: ['k8s', 'sources', 'model', 'compile', 'dataplane', 'inspect', 'abi', 'bpf', 'net', 'util'],
   lab: ['fakeapi', 'explain', 'inspect', 'sources', 'model', 'abi', 'bpf', 'net', 'util'],
-  cli: ['agent', 'lab', 'explain', 'inspect', 'k8s', 'sources', 'model', 'compile', 'dataplane', 'abi', 'bpf', 'net', 'util'],
+  cli: [
+    'agent',
+    'lab',
+    'explain',
+    'inspect',
+    'k8s',
+    'sources',
+    'model',
+    'compile',
+    'dataplane',
+    'abi',
+    'bpf',
+    'net',
+    'util',
+  ],
 };
 
 /** Leaf files with no imports of their own, which any folder may import. */
@@ -53,19 +67,25 @@ for (const file of files(SRC)) {
     problems.push(`${rel}: folder src/${from}/ has no layer rule; add it to LAYERS in tools/check-layers.mjs`);
     continue;
   }
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+  )) {
     const spec = m[1] ?? m[2];
     const target = resolve(dirname(file), spec);
-    if (!target.startsWith(SRC + '/')) continue;
+    if (!target.startsWith(`${SRC}/`)) continue;
     const to = layerOf(target);
     const leaf = LEAVES.some((l) => relative(SRC, target).replace(/\.js$/, '.ts') === l);
     if (to !== from && !allowed.includes(to) && !leaf) {
-      problems.push(`${rel}: imports ${spec} (src/${to}/), but src/${from}/ may import only ${allowed.map((l) => `src/${l}/`).join(', ') || 'nothing in src/'}`);
+      problems.push(
+        `${rel}: imports ${spec} (src/${to}/), but src/${from}/ may import only ${allowed.map((l) => `src/${l}/`).join(', ') || 'nothing in src/'}`,
+      );
     }
   }
   const lines = text.split('\n').length;
   if (lines > MAX_FILE_LINES && !/longer than 350 lines because/i.test(text.slice(0, 2000))) {
-    problems.push(`${rel}: ${lines} lines (limit ${MAX_FILE_LINES}); split it by role, or say at its top why it is "longer than 350 lines because ..."`);
+    problems.push(
+      `${rel}: ${lines} lines (limit ${MAX_FILE_LINES}); split it by role, or say at its top why it is "longer than 350 lines because ..."`,
+    );
   }
 }
 if (problems.length > 0) {

@@ -2,24 +2,91 @@
 // ports host-order numbers here; the codecs in layouts.ts convert to the kernel's byte order.
 // Field names follow the C names (camelCase), so a reader can hold the two side by side.
 
-export interface FrontendKey { addr: string; port: number; proto: number; scope: number }
-export interface Frontend { svcId: number; setId: number; affinityTimeout: number; count: number; gen: number; flags: number }
-export interface SlotKey { setId: number; slot: number; gen: number }
-export interface Backend { addr: string; port: number; flags: number }
-export interface CtKey { saddr: string; daddr: string; sport: number; dport: number; proto: number; dir: number }
-export interface Nat { saddr: string; daddr: string; sport: number; dport: number }
-export interface CtEntry { lastSeenNs: bigint; nat: Nat; backendId: number; svcId: number; flags: number }
-export interface AffinityKey { setId: number; clientAddr: string }
-export interface Affinity { lastUsedNs: bigint; backendId: number }
-export interface Stats { packets: bigint; bytes: bigint; newFlows: bigint; noBackend: bigint }
+export interface FrontendKey {
+  addr: string;
+  port: number;
+  proto: number;
+  scope: number;
+}
+export interface Frontend {
+  svcId: number;
+  setId: number;
+  affinityTimeout: number;
+  count: number;
+  gen: number;
+  flags: number;
+}
+export interface SlotKey {
+  setId: number;
+  slot: number;
+  gen: number;
+}
+export interface Backend {
+  addr: string;
+  port: number;
+  flags: number;
+}
+export interface CtKey {
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  proto: number;
+  dir: number;
+}
+export interface Nat {
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+}
+export interface CtEntry {
+  lastSeenNs: bigint;
+  nat: Nat;
+  backendId: number;
+  svcId: number;
+  flags: number;
+}
+export interface AffinityKey {
+  setId: number;
+  clientAddr: string;
+}
+export interface Affinity {
+  lastUsedNs: bigint;
+  backendId: number;
+}
+export interface Stats {
+  packets: bigint;
+  bytes: bigint;
+  newFlows: bigint;
+  noBackend: bigint;
+}
 
 /** service_info value: "namespace/name:port/PROTO" and an SVC_* code. */
-export interface ServiceInfo { name: string; type: number }
+export interface ServiceInfo {
+  name: string;
+  type: number;
+}
 
 /** config[0]: node settings. snatAddr '0.0.0.0' = SNAT to the frontend address. */
-export interface Config { snatAddr: string }
+export interface Config {
+  snatAddr: string;
+}
 /** source_ranges key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
-export interface SourceRangeKey { prefixlen: number; svcId: number; addr: string }
+export interface SourceRangeKey {
+  prefixlen: number;
+  svcId: number;
+  addr: string;
+}
 /** frags map: the ports of a fragmented datagram of a translated flow, by its first fragment. */
-export interface FragKey { saddr: string; daddr: string; id: number; proto: number }
-export interface Frag { firstSeenNs: bigint; sport: number; dport: number }
+export interface FragKey {
+  saddr: string;
+  daddr: string;
+  id: number;
+  proto: number;
+}
+export interface Frag {
+  firstSeenNs: bigint;
+  sport: number;
+  dport: number;
+}

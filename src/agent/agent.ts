@@ -31,7 +31,7 @@ export interface AgentHooks {
 
 export interface AgentOptions {
   manifests?: string;
-  source?: Source;               // a ready-made source (the Kubernetes one); wins over manifests
+  source?: Source; // a ready-made source (the Kubernetes one); wins over manifests
   podDevices?: string;
   /** Uplink globs for from_netdev (NodePort from outside); attached once the object has it. */
   devices?: string;
@@ -90,20 +90,30 @@ export class Agent {
     // The SNAT address is compiled into config[0], which the first sync writes before any program
     // is attached: an SNAT flow must never take the frontend address by default.
     const node = (): NodeConfig => ({
-      nodeName, nodePortAddresses: addresses.nodePortAddresses, snatAddress: addresses.snatAddress,
-      nodeAddresses: addresses.all, externalAddressPolicy: opts.externalAddressPolicy,
+      nodeName,
+      nodePortAddresses: addresses.nodePortAddresses,
+      snatAddress: addresses.snatAddress,
+      nodeAddresses: addresses.all,
+      externalAddressPolicy: opts.externalAddressPolicy,
       ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
       ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });
     const maps = dataplaneMaps(obj);
     const pipeline = new Pipeline({
-      source, node, reconciler: new Reconciler(maps, log), log,
-      minSyncPeriodMs: opts.minSyncPeriodMs, fullResyncPeriodMs: opts.fullSyncPeriodMs,
+      source,
+      node,
+      reconciler: new Reconciler(maps, log),
+      log,
+      minSyncPeriodMs: opts.minSyncPeriodMs,
+      fullResyncPeriodMs: opts.fullSyncPeriodMs,
       onSynced: opts.hooks?.synced,
     });
     const agent = new Agent(pipeline, maps, source, obj, log);
     // Reconcile only once the source holds everything: a partial view would delete services.
-    await source.start((change) => { opts.hooks?.changed?.(); pipeline.request(change); });
+    await source.start((change) => {
+      opts.hooks?.changed?.();
+      pipeline.request(change);
+    });
     pipeline.syncNow();
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {

@@ -22,14 +22,19 @@ export function registerConntrackMetrics(registry: Registry, read: ConntrackRead
   const latest = (): ConntrackSample => {
     if (!sample) {
       sample = read();
-      setImmediate(() => { sample = undefined; });
+      setImmediate(() => {
+        sample = undefined;
+      });
     }
     return sample;
   };
   new Gauge({
-    name: 'switchyard_conntrack_entries', labelNames: ['table'], registers,
-    help: 'Conntrack entries in use (two per flow): table="conntrack" flows that saw a reply, '
-      + '"ct_new" flows not answered yet',
+    name: 'switchyard_conntrack_entries',
+    labelNames: ['table'],
+    registers,
+    help:
+      'Conntrack entries in use (two per flow): table="conntrack" flows that saw a reply, ' +
+      '"ct_new" flows not answered yet',
     collect() {
       const s = latest();
       this.set({ table: 'conntrack' }, s.entries.conntrack);
@@ -37,7 +42,9 @@ export function registerConntrackMetrics(registry: Registry, read: ConntrackRead
     },
   });
   new Gauge({
-    name: 'switchyard_conntrack_max_entries', labelNames: ['table'], registers,
+    name: 'switchyard_conntrack_max_entries',
+    labelNames: ['table'],
+    registers,
     help: 'Capacity of each conntrack table, in entries',
     collect() {
       const s = latest();
@@ -46,16 +53,21 @@ export function registerConntrackMetrics(registry: Registry, read: ConntrackRead
     },
   });
   new Counter({
-    name: 'switchyard_conntrack_evicted_entries_total', labelNames: ['table'], registers,
-    help: 'Entries of unanswered flows evicted from a full ct_new table (a flood of new flows); '
-      + 'answered flows are never evicted by new ones',
+    name: 'switchyard_conntrack_evicted_entries_total',
+    labelNames: ['table'],
+    registers,
+    help:
+      'Entries of unanswered flows evicted from a full ct_new table (a flood of new flows); ' +
+      'answered flows are never evicted by new ones',
     collect() {
       this.reset();
       this.inc({ table: 'ct_new' }, Number(latest().ctNewEvicted));
     },
   });
   new Counter({
-    name: 'switchyard_conntrack_refused_flows_total', labelNames: ['reason'], registers,
+    name: 'switchyard_conntrack_refused_flows_total',
+    labelNames: ['reason'],
+    registers,
     help: 'New flows dropped by the data path: reply key held by another live flow, or no free SNAT port',
     collect() {
       const r = latest().refused;

@@ -3,9 +3,17 @@
 import { readdirSync } from 'node:fs';
 
 export function globsToRegExp(globs: string): RegExp {
-  const parts = globs.split(',').map((g) => g.trim()).filter(Boolean);
+  const parts = globs
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error(`device list "${globs}" names no interface`);
-  const escaped = parts.map((g) => g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'));
+  const escaped = parts.map((g) =>
+    g
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.'),
+  );
   return new RegExp(`^(?:${escaped.join('|')})$`);
 }
 

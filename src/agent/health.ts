@@ -69,7 +69,13 @@ export class ProxyHealth {
     }
     const healthy = reason === undefined;
     // Like kube-proxy: while healthy, lastUpdated is "now" (older clients read it as a heartbeat).
-    return { healthy, reason, lastUpdated: new Date(healthy ? now : this.lastUpdated), currentTime: new Date(now), nodeEligible: this.eligible };
+    return {
+      healthy,
+      reason,
+      lastUpdated: new Date(healthy ? now : this.lastUpdated),
+      currentTime: new Date(now),
+      nodeEligible: this.eligible,
+    };
   }
 }
 
@@ -88,7 +94,9 @@ export function nodeEligible(node: Record<string, unknown> | undefined): boolean
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(text),
+    'Content-Type': 'application/json',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': Buffer.byteLength(text),
   });
   res.end(text);
 }
@@ -133,12 +141,18 @@ export class RetryingServer {
     const server = createServer(this.handler);
     try {
       this.port = await listen(server, this.address.host, this.address.port);
-      if (this.stopped) return void await close(server);
+      if (this.stopped) return void (await close(server));
       this.server = server;
       this.log?.info({ address: `${this.address.host}:${this.port}` }, `${this.what} listening`);
     } catch (err) {
-      this.log?.error({ address: `${this.address.host}:${this.address.port}`, err: (err as Error).message }, `${this.what} cannot listen; retrying`);
-      if (!this.stopped) this.timer = setTimeout(() => { void this.start(); }, this.retryMs);
+      this.log?.error(
+        { address: `${this.address.host}:${this.address.port}`, err: (err as Error).message },
+        `${this.what} cannot listen; retrying`,
+      );
+      if (!this.stopped)
+        this.timer = setTimeout(() => {
+          void this.start();
+        }, this.retryMs);
     }
   }
 
@@ -154,11 +168,15 @@ export class RetryingServer {
 export function healthzHandler(health: ProxyHealth): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/healthz' && path !== '/livez') return sendJson(res, 404, { error: 'not found; try /healthz or /livez' });
+    if (path !== '/healthz' && path !== '/livez')
+      return sendJson(res, 404, { error: 'not found; try /healthz or /livez' });
     const v = health.check();
     const withNode = path === '/healthz';
     const ok = v.healthy && (!withNode || v.nodeEligible);
-    const body: Record<string, unknown> = { lastUpdated: v.lastUpdated.toISOString(), currentTime: v.currentTime.toISOString() };
+    const body: Record<string, unknown> = {
+      lastUpdated: v.lastUpdated.toISOString(),
+      currentTime: v.currentTime.toISOString(),
+    };
     if (withNode) body.nodeEligible = v.nodeEligible;
     if (!ok) body.reason = v.reason ?? 'node is being deleted';
     sendJson(res, ok ? 200 : 503, body);
@@ -178,7 +196,11 @@ export interface HealthCheckEntry {
   localEndpoints: number;
 }
 
-interface Listener { port: number; server?: Server; localEndpoints: number }
+interface Listener {
+  port: number;
+  server?: Server;
+  localEndpoints: number;
+}
 
 /** The set of healthCheckNodePort listeners, reconciled after every sync with sync(). Like
  *  kube-proxy, a port that cannot be bound is logged and tried again at the next sync. */
@@ -214,7 +236,10 @@ export class ServiceHealthServers {
     const opening: Promise<void>[] = [];
     for (const [key, e] of want) {
       const have = this.listeners.get(key);
-      if (have) { have.localEndpoints = e.localEndpoints; continue; }
+      if (have) {
+        have.localEndpoints = e.localEndpoints;
+        continue;
+      }
       const l: Listener = { port: e.nodePort, localEndpoints: e.localEndpoints };
       this.listeners.set(key, l);
       opening.push(this.open(key, e, l));
@@ -226,7 +251,9 @@ export class ServiceHealthServers {
     const server = createServer((_req, res) => {
       const healthy = this.opts.proxyHealthy?.() ?? true;
       sendJson(res, l.localEndpoints > 0 && healthy ? 200 : 503, {
-        service: { namespace: e.namespace, name: e.name }, localEndpoints: l.localEndpoints, serviceProxyHealthy: healthy,
+        service: { namespace: e.namespace, name: e.name },
+        localEndpoints: l.localEndpoints,
+        serviceProxyHealthy: healthy,
       });
     });
     try {
@@ -235,7 +262,10 @@ export class ServiceHealthServers {
       this.opts.log?.info({ service: key, port: e.nodePort }, 'health check node port open');
     } catch (err) {
       // Left without a server: the next sync() tries again.
-      this.opts.log?.error({ service: key, port: e.nodePort, err: (err as Error).message }, 'cannot open health check node port');
+      this.opts.log?.error(
+        { service: key, port: e.nodePort, err: (err as Error).message },
+        'cannot open health check node port',
+      );
     }
   }
 

@@ -30,7 +30,11 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   }
   let source: Source | undefined;
   // Health and metrics answer from the start, before the (possibly slow) initial sync.
-  const { health, metrics, nodePorts, hooks, attach } = createObservers({ minSyncPeriodMs: cfg.minSyncPeriodMs, nodeName, log });
+  const { health, metrics, nodePorts, hooks, attach } = createObservers({
+    minSyncPeriodMs: cfg.minSyncPeriodMs,
+    nodeName,
+    log,
+  });
   const servers: RetryingServer[] = [];
   if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
   if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
@@ -41,25 +45,42 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     source = new KubeSource({ kubeConfig, nodeName, logger: log });
   }
   const externalAddressPolicy = {
-    clusterCidrs: cfg.clusterCidr, serviceCidrs: cfg.serviceClusterIpRange, allowedCidrs: cfg.allowedExternalIpCidrs,
+    clusterCidrs: cfg.clusterCidr,
+    serviceCidrs: cfg.serviceClusterIpRange,
+    allowedCidrs: cfg.allowedExternalIpCidrs,
   };
 
   // Loaded late: the data path pulls in libbpf (ffi-rs), which `--help` and bad flags never need.
   const { Agent } = await import('./agent.js');
   const agent = await Agent.start({
     manifests: cfg.source.kind === 'manifests' ? cfg.source.dir : undefined,
-    source, podDevices: cfg.podDevices, devices: cfg.devices, pinDir: cfg.pinDir, bpfObject: cfg.bpfObject,
-    hostnameOverride: nodeName, nodePortAddresses: cfg.nodePortAddresses, externalAddressPolicy, minSyncPeriodMs: cfg.minSyncPeriodMs, log,
-    lbAlgorithm: cfg.lbAlgorithm, maglevTableSize: cfg.maglevTableSize,
-    mapSizes: cfg.mapSizes, fullSyncPeriodMs: cfg.fullSyncPeriodMs,
+    source,
+    podDevices: cfg.podDevices,
+    devices: cfg.devices,
+    pinDir: cfg.pinDir,
+    bpfObject: cfg.bpfObject,
+    hostnameOverride: nodeName,
+    nodePortAddresses: cfg.nodePortAddresses,
+    externalAddressPolicy,
+    minSyncPeriodMs: cfg.minSyncPeriodMs,
+    log,
+    lbAlgorithm: cfg.lbAlgorithm,
+    maglevTableSize: cfg.maglevTableSize,
+    mapSizes: cfg.mapSizes,
+    fullSyncPeriodMs: cfg.fullSyncPeriodMs,
     hooks,
   });
   attach(agent.pipeline, percpuStatsReader(agent.maps.stats), conntrackReader(agent.maps));
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
-    Promise.all([agent.stop(), nodePorts.stop(), ...servers.map((s) => s.stop())])
-      .then(() => process.exit(0), (err) => { log.error({ err }, 'stop failed'); process.exit(1); });
+    Promise.all([agent.stop(), nodePorts.stop(), ...servers.map((s) => s.stop())]).then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -28,7 +28,10 @@ const HTAB_ELEM_BYTES = 48;
 
 /** Which setting sizes each resizable map, for error messages. */
 export const SIZE_SETTING: Readonly<Record<string, string>> = {
-  frontends: '--bpf-lb-map-max', affinity: '--bpf-lb-map-max', backends: '--bpf-lb-map-max', slots: '--bpf-lb-map-max',
+  frontends: '--bpf-lb-map-max',
+  affinity: '--bpf-lb-map-max',
+  backends: '--bpf-lb-map-max',
+  slots: '--bpf-lb-map-max',
   conntrack: '--bpf-ct-global-max',
 };
 
@@ -52,8 +55,12 @@ export function mapSizes(s: MapSizeSettings, memoryBytes = totalmem()): Record<s
 /** The sizes in effect (the defaults for what the settings leave alone), for the startup log. */
 export function effectiveSizes(sizes: Record<string, number>): Record<string, number> {
   return {
-    frontends: MAX_FRONTENDS, backends: 4 * MAX_FRONTENDS, slots: 4 * MAX_FRONTENDS, affinity: MAX_AFFINITY,
-    conntrack: MAX_CONNTRACK, ...sizes,
+    frontends: MAX_FRONTENDS,
+    backends: 4 * MAX_FRONTENDS,
+    slots: 4 * MAX_FRONTENDS,
+    affinity: MAX_AFFINITY,
+    conntrack: MAX_CONNTRACK,
+    ...sizes,
   };
 }
 
@@ -63,9 +70,11 @@ export function explainPinnedSize(err: unknown, pinDir: string): unknown {
   if (!(err instanceof Error) || err.name !== 'PinnedSizeError') return err;
   const e = err as PinnedSizeError;
   const setting = SIZE_SETTING[e.map] ?? 'the map size settings';
-  return new Error(`${setting}: map '${e.map}' is pinned at ${e.pinPath} with ${e.pinned} entries, ` +
-    `but the settings ask for ${e.requested}; a pinned map cannot be resized without dropping its entries ` +
-    `(established flows). Keep the old size, or remove the pins under ${pinDir} (this drops conntrack state) and restart`);
+  return new Error(
+    `${setting}: map '${e.map}' is pinned at ${e.pinPath} with ${e.pinned} entries, ` +
+      `but the settings ask for ${e.requested}; a pinned map cannot be resized without dropping its entries ` +
+      `(established flows). Keep the old size, or remove the pins under ${pinDir} (this drops conntrack state) and restart`,
+  );
 }
 
 /** Entries flags: an integer in [LIMIT_TABLE_MIN, LIMIT_TABLE_MAX]; small tables are allowed down
@@ -78,7 +87,8 @@ export function parseEntries(text: string): number {
 
 export function parseRatio(text: string): number {
   const n = Number(text.trim());
-  if (!(text.trim() !== '' && n > 0 && n <= 1)) throw new Error('expected a share of total memory, 0 < ratio ≤ 1 (e.g. 0.0025)');
+  if (!(text.trim() !== '' && n > 0 && n <= 1))
+    throw new Error('expected a share of total memory, 0 < ratio ≤ 1 (e.g. 0.0025)');
   return n;
 }
 

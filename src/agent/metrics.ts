@@ -15,7 +15,7 @@
 // and the service ports the last sync left out because a map had no room (dataplane/capacity.ts):
 //   switchyard_map_full_service_ports{map}
 // This module never touches the kernel: it is handed a StatsReader (a fake one in tests).
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Stats } from '../abi/index.js';
@@ -24,17 +24,15 @@ import type { ServicePortInfo } from '../compile/types.js';
 import type { BindAddress } from './config.js';
 import { RetryingServer } from './health.js';
 
-
 /** Labels of one service port, from DesiredState.services. */
 export type ServiceLabelInfo = Pick<ServicePortInfo, 'namespace' | 'name' | 'portName' | 'port' | 'protocol'>;
-
-
 
 /** kube-proxy's buckets: 1 ms … 16 s, doubling. */
 const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 /** kube-proxy's: 0.25, 0.5, 1..59 s, 60..115 s by 5, 120..300 s by 30. */
 const PROGRAMMING_BUCKETS = [
-  0.25, 0.5,
+  0.25,
+  0.5,
   ...Array.from({ length: 59 }, (_, i) => 1 + i),
   ...Array.from({ length: 12 }, (_, i) => 60 + 5 * i),
   ...Array.from({ length: 7 }, (_, i) => 120 + 30 * i),
@@ -79,42 +77,75 @@ export class AgentMetrics {
     this.startedAt = this.now();
     this.stats = opts.stats;
     this.syncDuration = new Histogram({
-      name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds: one reconcile of the BPF maps',
-      buckets: SYNC_BUCKETS, registers,
+      name: 'kubeproxy_sync_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds: one reconcile of the BPF maps',
+      buckets: SYNC_BUCKETS,
+      registers,
     });
     this.syncByMode = {
       full: new Histogram({
-        name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'Full sync latency in seconds: every Service diffed and written',
-        buckets: SYNC_BUCKETS, registers,
+        name: 'kubeproxy_sync_full_proxy_rules_duration_seconds',
+        help: 'Full sync latency in seconds: every Service diffed and written',
+        buckets: SYNC_BUCKETS,
+        registers,
       }),
       partial: new Histogram({
-        name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'Partial sync latency in seconds: only the changed Services',
-        buckets: SYNC_BUCKETS, registers,
+        name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+        help: 'Partial sync latency in seconds: only the changed Services',
+        buckets: SYNC_BUCKETS,
+        registers,
       }),
     };
     this.mapFull = new Gauge({
-      name: 'switchyard_map_full_service_ports', labelNames: ['map'], registers,
+      name: 'switchyard_map_full_service_ports',
+      labelNames: ['map'],
+      registers,
       help: 'Service ports the last sync did not program because the named map had no room (raise --bpf-lb-map-max)',
     });
     this.programming = new Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
       help: 'In Cluster Network Programming Latency in seconds: from an EndpointSlice change (its last-change-trigger-time) to the sync that programmed it',
-      buckets: PROGRAMMING_BUCKETS, registers,
+      buckets: PROGRAMMING_BUCKETS,
+      registers,
     });
-    this.lastSync = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time the maps were successfully synced', registers });
-    this.lastQueued = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', help: 'The last time a sync was queued', registers });
-    this.failures = new Counter({ name: 'switchyard_sync_failures_total', help: 'Syncs that failed (the maps kept their last good state)', registers });
-    this.servicePorts = new Gauge({ name: 'switchyard_service_ports', help: 'Service ports programmed by the last sync', registers });
+    this.lastSync = new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      help: 'The last time the maps were successfully synced',
+      registers,
+    });
+    this.lastQueued = new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
+      help: 'The last time a sync was queued',
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'switchyard_sync_failures_total',
+      help: 'Syncs that failed (the maps kept their last good state)',
+      registers,
+    });
+    this.servicePorts = new Gauge({
+      name: 'switchyard_service_ports',
+      help: 'Service ports programmed by the last sync',
+      registers,
+    });
     this.refused = new Gauge({
-      name: 'switchyard_refused_external_addresses', labelNames: ['namespace', 'service', 'field'], registers,
+      name: 'switchyard_refused_external_addresses',
+      labelNames: ['namespace', 'service', 'field'],
+      registers,
       help: 'External and load-balancer addresses the last sync refused (loopback, pod, Service or node addresses, or outside --allowed-external-ip-cidrs)',
     });
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames: SERVICE_LABELS, registers });
     this.perService = {
       packets: counter('switchyard_service_packets_total', 'Packets sent to the service port through the data path'),
       bytes: counter('switchyard_service_bytes_total', 'Bytes sent to the service port through the data path'),
-      newFlows: counter('switchyard_service_new_connections_total', 'New connections (flows) load-balanced for the service port'),
-      noBackend: counter('switchyard_service_no_endpoint_rejects_total', 'Connections rejected because the service port had no usable endpoint'),
+      newFlows: counter(
+        'switchyard_service_new_connections_total',
+        'New connections (flows) load-balanced for the service port',
+      ),
+      noBackend: counter(
+        'switchyard_service_no_endpoint_rejects_total',
+        'Connections rejected because the service port had no usable endpoint',
+      ),
     };
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -149,7 +180,8 @@ export class AgentMetrics {
   /** The service ports the last sync skipped for want of room, counted per map. */
   mapFullPorts(overflow: ReadonlyArray<{ map: string }>): void {
     this.mapFull.reset();
-    for (const map of ['frontends', 'backends', 'slots']) this.mapFull.set({ map }, overflow.filter((o) => o.map === map).length);
+    for (const map of ['frontends', 'backends', 'slots'])
+      this.mapFull.set({ map }, overflow.filter((o) => o.map === map).length);
   }
 
   /** The refusals of the last sync (DesiredState.refused), counted per Service and field. */
@@ -162,7 +194,10 @@ export class AgentMetrics {
   async scrape(): Promise<string> {
     this.refreshServiceCounters();
     const failed = this.opts.failedSyncs?.();
-    if (failed !== undefined) { this.failures.reset(); this.failures.inc(failed); }
+    if (failed !== undefined) {
+      this.failures.reset();
+      this.failures.inc(failed);
+    }
     return this.registry.metrics();
   }
 
@@ -178,8 +213,15 @@ export class AgentMetrics {
     for (const [id, info] of services) {
       const s = values.get(id);
       if (!s) continue;
-      const labels = { namespace: info.namespace, service: info.name, port: info.portName || String(info.port), protocol: info.protocol };
-      for (const [field, counter] of Object.entries(this.perService) as Array<[keyof Stats, Counter<(typeof SERVICE_LABELS)[number]>]>) {
+      const labels = {
+        namespace: info.namespace,
+        service: info.name,
+        port: info.portName || String(info.port),
+        protocol: info.protocol,
+      };
+      for (const [field, counter] of Object.entries(this.perService) as Array<
+        [keyof Stats, Counter<(typeof SERVICE_LABELS)[number]>]
+      >) {
         counter.inc(labels, Number(s[field]));
       }
     }
@@ -192,7 +234,10 @@ export class AgentMetrics {
  */
 export const PROXY_MODE = 'ebpf';
 
-export function metricsHandler(metrics: AgentMetrics, log?: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function metricsHandler(
+  metrics: AgentMetrics,
+  log?: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/proxyMode') {

@@ -8,7 +8,10 @@
 // Pure: the interface table comes in (os.networkInterfaces() in the agent).
 import { ipv4Network, ipv4ToInt } from '../net/ipv4.js';
 
-export interface InterfaceAddress { address: string; family: string | number }
+export interface InterfaceAddress {
+  address: string;
+  family: string | number;
+}
 export type InterfaceTable = Record<string, ReadonlyArray<InterfaceAddress> | undefined>;
 
 export interface NodeAddresses {
@@ -20,18 +23,23 @@ export interface NodeAddresses {
   all: string[];
 }
 
-
 const isV4 = (a: InterfaceAddress) => a.family === 'IPv4' || a.family === 4;
 
-export function nodeAddresses(ifaces: InterfaceTable, devices: RegExp | undefined, cidrs: readonly string[]): NodeAddresses {
+export function nodeAddresses(
+  ifaces: InterfaceTable,
+  devices: RegExp | undefined,
+  cidrs: readonly string[],
+): NodeAddresses {
   if (!devices) return { nodePortAddresses: [], all: [] };
-  const names = Object.keys(ifaces).filter((n) => devices.test(n)).sort();
+  const names = Object.keys(ifaces)
+    .filter((n) => devices.test(n))
+    .sort();
   const all: string[] = [];
   for (const name of names) {
     for (const a of ifaces[name] ?? []) if (isV4(a) && !all.includes(a.address)) all.push(a.address);
   }
   const nets = cidrs.map(ipv4Network).filter((n) => n !== undefined);
-  const inRange = (addr: string) => nets.some(({ net, mask }) => ((ipv4ToInt(addr) & mask) >>> 0) === net);
+  const inRange = (addr: string) => nets.some(({ net, mask }) => (ipv4ToInt(addr) & mask) >>> 0 === net);
   const out: NodeAddresses = { nodePortAddresses: nets.length === 0 ? all : all.filter(inRange), all };
   if (all.length > 0) out.snatAddress = all[0];
   return out;

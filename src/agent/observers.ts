@@ -23,27 +23,48 @@ export interface ObserverOptions {
 export function createObservers(opts: ObserverOptions) {
   let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
   let desired: DesiredState | undefined;
-  const health = new ProxyHealth({ timeoutMs: healthTimeoutMs(opts.minSyncPeriodMs), lastSyncError: () => pipelineStatus?.lastError });
+  const health = new ProxyHealth({
+    timeoutMs: healthTimeoutMs(opts.minSyncPeriodMs),
+    lastSyncError: () => pipelineStatus?.lastError,
+  });
   // The initial sync is pending from the start: probes fail if it never comes.
   health.queued();
-  const metrics = new AgentMetrics({ services: () => desired?.services, failedSyncs: () => pipelineStatus?.failedSyncs ?? 0 });
-  const nodePorts = new ServiceHealthServers({ host: opts.nodePortHost, proxyHealthy: () => health.check().healthy, log: opts.log });
+  const metrics = new AgentMetrics({
+    services: () => desired?.services,
+    failedSyncs: () => pipelineStatus?.failedSyncs ?? 0,
+  });
+  const nodePorts = new ServiceHealthServers({
+    host: opts.nodePortHost,
+    proxyHealthy: () => health.check().healthy,
+    log: opts.log,
+  });
   const hooks: AgentHooks = {
-    changed: () => { health.queued(); metrics.queued(); },
-    synced: (d, result, triggerTimes, nodes = []) => guarded(opts.log, () => {
-      desired = d;
-      health.updated();
-      metrics.synced(result.durationMs, triggerTimes, d.services.size - (result.overflow?.length ?? 0), result.mode);
-      metrics.mapFullPorts(result.overflow ?? []);
-      metrics.refusedAddresses(d.refused);
-      health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
-      void nodePorts.sync(d.healthCheck);
-    }),
+    changed: () => {
+      health.queued();
+      metrics.queued();
+    },
+    synced: (d, result, triggerTimes, nodes = []) =>
+      guarded(opts.log, () => {
+        desired = d;
+        health.updated();
+        metrics.synced(result.durationMs, triggerTimes, d.services.size - (result.overflow?.length ?? 0), result.mode);
+        metrics.mapFullPorts(result.overflow ?? []);
+        metrics.refusedAddresses(d.refused);
+        health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
+        void nodePorts.sync(d.healthCheck);
+      }),
   };
   return {
-    health, metrics, nodePorts, hooks,
+    health,
+    metrics,
+    nodePorts,
+    hooks,
     /** Once the agent runs: its pipeline status (failed syncs), its stats map and conntrack tables. */
-    attach(pipeline: { status: { lastError?: string; failedSyncs: number } }, stats?: StatsReader, conntrack?: ConntrackReader): void {
+    attach(
+      pipeline: { status: { lastError?: string; failedSyncs: number } },
+      stats?: StatsReader,
+      conntrack?: ConntrackReader,
+    ): void {
       pipelineStatus = pipeline.status;
       metrics.setStatsReader(stats);
       if (conntrack) registerConntrackMetrics(metrics.registry, conntrack);

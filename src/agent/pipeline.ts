@@ -10,7 +10,13 @@
 // is rewritten.
 import type { Logger } from 'pino';
 import { ModelTracker } from '../model/tracker.js';
-import { IdAllocator, IncrementalCompiler, seedFromPinned, type DesiredState, type NodeConfig } from '../compile/index.js';
+import {
+  IdAllocator,
+  IncrementalCompiler,
+  seedFromPinned,
+  type DesiredState,
+  type NodeConfig,
+} from '../compile/index.js';
 import type { Reconciler, SyncResult } from '../dataplane/reconciler.js';
 import type { ObjectChange, Source, SourceError, SourcedObject } from '../sources/types.js';
 
@@ -60,7 +66,10 @@ export class Pipeline {
   constructor(private readonly opts: PipelineOptions) {
     const every = opts.fullResyncPeriodMs ?? DEFAULT_FULL_RESYNC_MS;
     if (every > 0) {
-      this.periodic = setInterval(() => { this.rereadDue = true; this.request(); }, every);
+      this.periodic = setInterval(() => {
+        this.rereadDue = true;
+        this.request();
+      }, every);
       this.periodic.unref();
     }
   }
@@ -92,15 +101,30 @@ export class Pipeline {
       this.status.lastError = undefined;
       this.status.lastResult = result;
       this.status.desired = desired;
-      log.info({
-        mode: result.mode, services: this.tracker.model.services.size, servicePorts: desired.services.size,
-        frontends: result.frontends, backends: result.backends, writes: result.writes, deletes: result.deletes,
-        invalid: this.tracker.errors().length + this.sourceErrors.length, durationMs: Math.round(result.durationMs * 100) / 100,
-        ...(desired.maglev ? { maglev: {
-          tables: desired.maglev.sets.size, entries: desired.maglev.entries, bytes: desired.maglev.bytes,
-          buildMs: Math.round(desired.maglev.buildMs * 100) / 100,
-        } } : {}),
-      }, 'sync applied');
+      log.info(
+        {
+          mode: result.mode,
+          services: this.tracker.model.services.size,
+          servicePorts: desired.services.size,
+          frontends: result.frontends,
+          backends: result.backends,
+          writes: result.writes,
+          deletes: result.deletes,
+          invalid: this.tracker.errors().length + this.sourceErrors.length,
+          durationMs: Math.round(result.durationMs * 100) / 100,
+          ...(desired.maglev
+            ? {
+                maglev: {
+                  tables: desired.maglev.sets.size,
+                  entries: desired.maglev.entries,
+                  bytes: desired.maglev.bytes,
+                  buildMs: Math.round(desired.maglev.buildMs * 100) / 100,
+                },
+              }
+            : {}),
+        },
+        'sync applied',
+      );
       this.reportOverflow(result);
       this.opts.onSynced?.(desired, result, triggers, this.nodes);
       return result;
@@ -110,7 +134,10 @@ export class Pipeline {
       this.status.failedSyncs++;
       this.status.lastError = (err as Error).message;
       log.error({ err }, 'sync failed; the maps keep their last good state, retrying');
-      this.timer ??= setTimeout(() => { this.timer = undefined; this.syncNow(); }, 1000);
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.syncNow();
+      }, 1000);
       return undefined;
     }
   }
@@ -123,12 +150,17 @@ export class Pipeline {
   private partialAllowed(changes: ObjectChange[]): boolean {
     if (changes.some((c) => c.kind === 'nodes')) return false;
     if (this.opts.node().lbAlgorithm === 'maglev') return false;
-    return !(this.compiler.desired?.maglev) && changes.every((c) => {
-      if (c.kind !== 'services') return true;
-      const now = this.opts.source.get?.(c)?.object as { metadata?: { annotations?: Record<string, string> } } | undefined;
-      const a = now?.metadata?.annotations ?? {};
-      return a['switchyard.io/lb-algorithm'] !== 'maglev' && a['service.cilium.io/lb-algorithm'] !== 'maglev';
-    });
+    return (
+      !this.compiler.desired?.maglev &&
+      changes.every((c) => {
+        if (c.kind !== 'services') return true;
+        const now = this.opts.source.get?.(c)?.object as
+          | { metadata?: { annotations?: Record<string, string> } }
+          | undefined;
+        const a = now?.metadata?.annotations ?? {};
+        return a['switchyard.io/lb-algorithm'] !== 'maglev' && a['service.cilium.io/lb-algorithm'] !== 'maglev';
+      })
+    );
   }
 
   stop(): void {
@@ -169,7 +201,8 @@ export class Pipeline {
       const affected = this.tracker.apply(change, now?.object, now?.origin ?? 'apiserver');
       for (const key of affected.services) dirty.add(key);
       if (affected.trigger) triggers.push(affected.trigger);
-      if (change.kind === 'nodes') this.nodes = this.nodes.filter((n) => nodeKey(n) !== change.key).concat(now ? [now] : []);
+      if (change.kind === 'nodes')
+        this.nodes = this.nodes.filter((n) => nodeKey(n) !== change.key).concat(now ? [now] : []);
     }
     const model = this.tracker.model;
     this.reportIpv6([...dirty].flatMap((k) => model.services.get(k) ?? []));
@@ -185,7 +218,8 @@ export class Pipeline {
     const now = new Set<string>();
     for (const o of result.overflow ?? []) {
       now.add(o.message);
-      if (!this.reportedOverflow.has(o.message)) this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
+      if (!this.reportedOverflow.has(o.message))
+        this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
     }
     this.reportedOverflow = now;
     if (now.size > 0 && result.deletes > 0) this.request();
@@ -195,7 +229,10 @@ export class Pipeline {
     this.reportNewErrors([
       ...this.sourceErrors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
       ...[...this.tracker.errors(), ...desired.conflicts, ...desired.refused].map((e) => ({
-        error: e.toString(), file: e.origin, object: `${e.kind} ${e.namespace}/${e.name}`, field: e.field,
+        error: e.toString(),
+        file: e.origin,
+        object: `${e.kind} ${e.namespace}/${e.name}`,
+        field: e.field,
       })),
     ]);
   }

@@ -41,7 +41,10 @@ function tcOpts(progFd: number, flags: number, handle: number, priority: number)
   return opts;
 }
 
-export interface TcOptions { priority?: number; handle?: number }
+export interface TcOptions {
+  priority?: number;
+  handle?: number;
+}
 
 /**
  * Attaches `prog` as a direct-action tc filter. Creates the clsact qdisc if needed; replaces a filter
@@ -80,18 +83,35 @@ export function queryTc(ifname: string, direction: TcDirection, opts: TcOptions 
  * Every BPF tc filter on the interface's hook. bpf_tc_query can only look at one handle/priority, so
  * this parses `tc -j filter show` (run from the calling thread, hence in its namespace).
  */
-export function listTc(ifname: string, direction: TcDirection): Array<{ progId: number; handle: number; priority: number }> {
+export function listTc(
+  ifname: string,
+  direction: TcDirection,
+): Array<{ progId: number; handle: number; priority: number }> {
   ifindexOf(ifname);
   let out: string;
   try {
-    out = execFileSync('tc', ['-j', 'filter', 'show', 'dev', ifname, direction], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('tc', ['-j', 'filter', 'show', 'dev', ifname, direction], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     // No clsact qdisc: nothing attached.
     if (/Cannot find specified qdisc|Invalid argument/i.test(e.stderr ?? '')) return [];
-    throw new BpfError('tc filter show', `interface '${ifname}' ${direction}`, EINVAL, `tc filter show(interface '${ifname}' ${direction}): ${(e.stderr || e.message).trim()}`);
+    throw new BpfError(
+      'tc filter show',
+      `interface '${ifname}' ${direction}`,
+      EINVAL,
+      `tc filter show(interface '${ifname}' ${direction}): ${(e.stderr || e.message).trim()}`,
+    );
   }
-  const rows = out.trim() ? (JSON.parse(out) as Array<{ kind?: string; pref?: number; options?: { handle?: string; prog?: { id?: number } } }>) : [];
+  const rows = out.trim()
+    ? (JSON.parse(out) as Array<{
+        kind?: string;
+        pref?: number;
+        options?: { handle?: string; prog?: { id?: number } };
+      }>)
+    : [];
   return rows
     .filter((r) => r.kind === 'bpf' && r.options?.prog?.id !== undefined)
     .map((r) => ({ progId: r.options!.prog!.id!, handle: Number(r.options!.handle ?? 0), priority: r.pref ?? 0 }));
@@ -115,11 +135,16 @@ export function queryXdp(ifname: string): { progId: number; mode: XdpMode | 'non
   opts.writeBigUInt64LE(32n, 0);
   const r = ffi.xdpQuery(ifindexOf(ifname), 0, opts);
   if (r < 0) throw new BpfError('bpf_xdp_query', `interface '${ifname}'`, r);
-  const drv = opts.readUInt32LE(12), skb = opts.readUInt32LE(20);
+  const drv = opts.readUInt32LE(12),
+    skb = opts.readUInt32LE(20);
   switch (opts[24]) {
-    case 1: return { progId: opts.readUInt32LE(8), mode: 'native' };
-    case 2: return { progId: opts.readUInt32LE(8), mode: 'generic' };
-    case 4: return drv ? { progId: drv, mode: 'native' } : { progId: skb, mode: 'generic' }; // XDP_ATTACHED_MULTI
-    default: return { progId: 0, mode: 'none' };
+    case 1:
+      return { progId: opts.readUInt32LE(8), mode: 'native' };
+    case 2:
+      return { progId: opts.readUInt32LE(8), mode: 'generic' };
+    case 4:
+      return drv ? { progId: drv, mode: 'native' } : { progId: skb, mode: 'generic' }; // XDP_ATTACHED_MULTI
+    default:
+      return { progId: 0, mode: 'none' };
   }
 }

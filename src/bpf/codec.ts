@@ -14,6 +14,7 @@ export interface Codec<T> {
 }
 
 export type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4';
+// biome-ignore lint/suspicious/noExplicitAny: a nested struct of any shape; its own codec types it
 export type FieldKind = ScalarKind | `pad:${number}` | `cstr:${number}` | StructCodec<any>;
 /** [tsName, kind] or [tsName, kind, cName]; the C name defaults to tsName in snake_case. */
 export type FieldSpec = readonly [string, FieldKind] | readonly [string, FieldKind, string];
@@ -63,39 +64,89 @@ type Dec = (buf: Buffer, off: number) => unknown;
 
 function intCheck(v: unknown, kind: string, where: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[kind]) {
-    throw new CodecError(`${where}: expected an integer 0..${MAX[kind]} for ${kind}, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`);
+    throw new CodecError(
+      `${where}: expected an integer 0..${MAX[kind]} for ${kind}, got ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}`,
+    );
   }
   return v;
 }
 
 function scalarOps(kind: ScalarKind, where: string): [Enc, Dec] {
   switch (kind) {
-    case 'u8': return [(v, b, o) => { b[o] = intCheck(v, kind, where); }, (b, o) => b[o]];
-    case 'u16': return [(v, b, o) => { b.writeUInt16LE(intCheck(v, kind, where), o); }, (b, o) => b.readUInt16LE(o)];
-    case 'u32': return [(v, b, o) => { b.writeUInt32LE(intCheck(v, kind, where), o); }, (b, o) => b.readUInt32LE(o)];
-    case 'be16': return [(v, b, o) => { b.writeUInt16BE(intCheck(v, kind, where), o); }, (b, o) => b.readUInt16BE(o)];
-    case 'be32': return [(v, b, o) => { b.writeUInt32BE(intCheck(v, kind, where), o); }, (b, o) => b.readUInt32BE(o)];
-    case 'ipv4': return [(v, b, o) => { b.writeUInt32BE(parseIpv4(v, where), o); }, formatIpv4];
-    case 'u64': return [(v, b, o) => {
-      const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : v;
-      if (typeof n !== 'bigint' || n < 0n || n > U64_MAX) throw new CodecError(`${where}: expected a bigint 0..2^64-1 for u64, got ${JSON.stringify(typeof v === 'bigint' ? `${v}n` : v)}`);
-      b.writeBigUInt64LE(n, o);
-    }, (b, o) => b.readBigUInt64LE(o)];
+    case 'u8':
+      return [
+        (v, b, o) => {
+          b[o] = intCheck(v, kind, where);
+        },
+        (b, o) => b[o],
+      ];
+    case 'u16':
+      return [
+        (v, b, o) => {
+          b.writeUInt16LE(intCheck(v, kind, where), o);
+        },
+        (b, o) => b.readUInt16LE(o),
+      ];
+    case 'u32':
+      return [
+        (v, b, o) => {
+          b.writeUInt32LE(intCheck(v, kind, where), o);
+        },
+        (b, o) => b.readUInt32LE(o),
+      ];
+    case 'be16':
+      return [
+        (v, b, o) => {
+          b.writeUInt16BE(intCheck(v, kind, where), o);
+        },
+        (b, o) => b.readUInt16BE(o),
+      ];
+    case 'be32':
+      return [
+        (v, b, o) => {
+          b.writeUInt32BE(intCheck(v, kind, where), o);
+        },
+        (b, o) => b.readUInt32BE(o),
+      ];
+    case 'ipv4':
+      return [
+        (v, b, o) => {
+          b.writeUInt32BE(parseIpv4(v, where), o);
+        },
+        formatIpv4,
+      ];
+    case 'u64':
+      return [
+        (v, b, o) => {
+          const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : v;
+          if (typeof n !== 'bigint' || n < 0n || n > U64_MAX)
+            throw new CodecError(
+              `${where}: expected a bigint 0..2^64-1 for u64, got ${JSON.stringify(typeof v === 'bigint' ? `${v}n` : v)}`,
+            );
+          b.writeBigUInt64LE(n, o);
+        },
+        (b, o) => b.readBigUInt64LE(o),
+      ];
   }
 }
 
 function checkRoom(cName: string, size: number, buf: Buffer, off: number, op: string): void {
   if (!Buffer.isBuffer(buf) || off < 0 || !Number.isInteger(off) || buf.length - off < size) {
-    throw new CodecError(`${cName}: ${op} needs ${size} bytes at offset ${off}, buffer has ${Buffer.isBuffer(buf) ? buf.length : typeof buf}`);
+    throw new CodecError(
+      `${cName}: ${op} needs ${size} bytes at offset ${off}, buffer has ${Buffer.isBuffer(buf) ? buf.length : typeof buf}`,
+    );
   }
 }
 
 /** A codec for a C struct. Field order must follow the C struct. */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one pass that lays out each field and builds its encoder and decoder; split, the offset arithmetic would be scattered
 export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCodec<T> {
   const fields: FieldLayout[] = [];
   const encs: Array<[string, number, Enc | null]> = [];
   const decs: Array<[string, number, Dec]> = [];
-  const encNames: string[] = [], encOffs: number[] = [], encFns: Enc[] = [];
+  const encNames: string[] = [],
+    encOffs: number[] = [],
+    encFns: Enc[] = [];
   let off = 0;
   let align = 1;
   for (const [name, kind, cn] of specs) {
@@ -105,11 +156,23 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
       off = Math.ceil(off / kind.align) * kind.align;
       align = Math.max(align, kind.align);
       const nested = kind;
-      fields.push({ name, cName: fcName, offset: off, size: nested.size, kind: `struct ${nested.cName}`, struct: nested });
-      encs.push([name, off, (v, b, o) => {
-        if (typeof v !== 'object' || v === null) throw new CodecError(`${where}: expected an object, got ${JSON.stringify(v)}`);
-        nested.encode(v, b, o);
-      }]);
+      fields.push({
+        name,
+        cName: fcName,
+        offset: off,
+        size: nested.size,
+        kind: `struct ${nested.cName}`,
+        struct: nested,
+      });
+      encs.push([
+        name,
+        off,
+        (v, b, o) => {
+          if (typeof v !== 'object' || v === null)
+            throw new CodecError(`${where}: expected an object, got ${JSON.stringify(v)}`);
+          nested.encode(v, b, o);
+        },
+      ]);
       decs.push([name, off, (b, o) => nested.decode(b, o)]);
       off += nested.size;
     } else if (kind.startsWith('cstr:')) {
@@ -117,15 +180,23 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
       const n = Number(kind.slice(5));
       if (!Number.isInteger(n) || n <= 1) throw new Error(`${where}: bad string size ${kind}`);
       fields.push({ name, cName: fcName, offset: off, size: n, kind });
-      encs.push([name, off, (v, b, o) => {
-        if (typeof v !== 'string') throw new CodecError(`${where}: expected a string, got ${JSON.stringify(v)}`);
-        b.fill(0, o, o + n);
-        b.write(v, o, n - 1, 'utf8');
-      }]);
-      decs.push([name, off, (b, o) => {
-        const end = b.indexOf(0, o);
-        return b.toString('utf8', o, end < 0 || end > o + n ? o + n : end);
-      }]);
+      encs.push([
+        name,
+        off,
+        (v, b, o) => {
+          if (typeof v !== 'string') throw new CodecError(`${where}: expected a string, got ${JSON.stringify(v)}`);
+          b.fill(0, o, o + n);
+          b.write(v, o, n - 1, 'utf8');
+        },
+      ]);
+      decs.push([
+        name,
+        off,
+        (b, o) => {
+          const end = b.indexOf(0, o);
+          return b.toString('utf8', o, end < 0 || end > o + n ? o + n : end);
+        },
+      ]);
       off += n;
     } else if (kind.startsWith('pad:')) {
       const n = Number(kind.slice(4));
@@ -147,16 +218,25 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
     }
   }
   const size = Math.ceil(off / align) * align;
-  for (const [name, o, enc] of encs) if (enc) { encNames.push(name); encOffs.push(o); encFns.push(enc); }
+  for (const [name, o, enc] of encs)
+    if (enc) {
+      encNames.push(name);
+      encOffs.push(o);
+      encFns.push(enc);
+    }
   const nEnc = encFns.length;
   // Only pad bytes need zeroing when the fields cover everything else.
   const covered = fields.filter((f) => !f.kind.startsWith('pad:')).reduce((n, f) => n + f.size, 0);
   const needsZero = covered !== size;
   return {
-    cName, size, align, fields,
+    cName,
+    size,
+    align,
+    fields,
     encode(value: T, buf: Buffer, offset = 0): void {
       checkRoom(cName, size, buf, offset, 'encode');
-      if (typeof value !== 'object' || value === null) throw new CodecError(`${cName}: expected an object, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'object' || value === null)
+        throw new CodecError(`${cName}: expected an object, got ${JSON.stringify(value)}`);
       if (needsZero) buf.fill(0, offset, offset + size); // padding (explicit and implicit) is always zero
       const v = value as Record<string, unknown>;
       for (let i = 0; i < nEnc; i++) encFns[i](v[encNames[i]], buf, offset + encOffs[i]);
@@ -175,9 +255,18 @@ export function scalar<T extends number | bigint | string>(kind: ScalarKind, cNa
   const size = SCALAR_SIZE[kind];
   const [enc, dec] = scalarOps(kind, cName);
   return {
-    cName, size, align: kind === 'ipv4' ? 4 : size, fields: [],
-    encode(value: T, buf: Buffer, offset = 0) { checkRoom(cName, size, buf, offset, 'encode'); enc(value, buf, offset); },
-    decode(buf: Buffer, offset = 0) { checkRoom(cName, size, buf, offset, 'decode'); return dec(buf, offset) as T; },
+    cName,
+    size,
+    align: kind === 'ipv4' ? 4 : size,
+    fields: [],
+    encode(value: T, buf: Buffer, offset = 0) {
+      checkRoom(cName, size, buf, offset, 'encode');
+      enc(value, buf, offset);
+    },
+    decode(buf: Buffer, offset = 0) {
+      checkRoom(cName, size, buf, offset, 'decode');
+      return dec(buf, offset) as T;
+    },
   };
 }
 
@@ -191,12 +280,19 @@ export const ipv4 = scalar<string>('ipv4', '__be32');
 /** Raw bytes of a fixed size (e.g. a value nobody decodes). */
 export function bytes(size: number, cName = `__u8[${size}]`): Codec<Buffer> & { readonly cName: string } {
   return {
-    cName, size,
+    cName,
+    size,
     encode(value: Buffer, buf: Buffer, offset = 0) {
       checkRoom(cName, size, buf, offset, 'encode');
-      if (!Buffer.isBuffer(value) || value.length !== size) throw new CodecError(`${cName}: expected a Buffer of ${size} bytes, got ${Buffer.isBuffer(value) ? value.length : typeof value}`);
+      if (!Buffer.isBuffer(value) || value.length !== size)
+        throw new CodecError(
+          `${cName}: expected a Buffer of ${size} bytes, got ${Buffer.isBuffer(value) ? value.length : typeof value}`,
+        );
       value.copy(buf, offset);
     },
-    decode(buf: Buffer, offset = 0) { checkRoom(cName, size, buf, offset, 'decode'); return Buffer.from(buf.subarray(offset, offset + size)); },
+    decode(buf: Buffer, offset = 0) {
+      checkRoom(cName, size, buf, offset, 'decode');
+      return Buffer.from(buf.subarray(offset, offset + size));
+    },
   };
 }

@@ -49,8 +49,19 @@ const ERRNO: Record<number, [string, string]> = {
   4013: ['LIBBPF_ERRNO__NLPARSE', 'Incorrect netlink message parsing'],
 };
 
-export const EPERM = 1, ENOENT = 2, E2BIG = 7, EBADF = 9, EFAULT = 14, EEXIST = 17, ENODEV = 19;
-export const EINVAL = 22, ENOSPC = 28, EOPNOTSUPP = 95, ENOTSUPP = 524, ENOMEM = 12, EACCES = 13;
+export const EPERM = 1,
+  ENOENT = 2,
+  E2BIG = 7,
+  EBADF = 9,
+  EFAULT = 14,
+  EEXIST = 17,
+  ENODEV = 19;
+export const EINVAL = 22,
+  ENOSPC = 28,
+  EOPNOTSUPP = 95,
+  ENOTSUPP = 524,
+  ENOMEM = 12,
+  EACCES = 13;
 
 /** The symbolic name of an errno ("EINVAL"), or "errno N" when it is not in the table. */
 export function errnoName(errno: number): string {

@@ -50,21 +50,42 @@ const P_MOUNT = [T.String, T.String, T.String, T.U64, T.U64];
 const P_I32_I32 = [T.I32, T.I32];
 const P_PTR_U32 = [T.External, T.U32];
 
-function call(lib: string, funcName: string, retType: DataType, paramsType: DataType[], paramsValue: unknown[]): unknown {
+function call(
+  lib: string,
+  funcName: string,
+  retType: DataType,
+  paramsType: DataType[],
+  paramsValue: unknown[],
+): unknown {
   ensureOpen();
   return load({ library: lib, funcName, retType, paramsType, paramsValue });
 }
-const int = (lib: string, fn: string, types: DataType[], values: unknown[]) => call(lib, fn, T.I32, types, values) as number;
+const int = (lib: string, fn: string, types: DataType[], values: unknown[]) =>
+  call(lib, fn, T.I32, types, values) as number;
 /** An int-returning libc call whose failure is -1 + errno: returns the value, or -errno. */
 function libcErrno(fn: string, types: DataType[], values: unknown[]): number {
   ensureOpen();
-  const r = load({ library: LIBC, funcName: fn, retType: T.I32, paramsType: types, paramsValue: values, errno: true }) as unknown as { value: number; errnoCode: number };
+  const r = load({
+    library: LIBC,
+    funcName: fn,
+    retType: T.I32,
+    paramsType: types,
+    paramsValue: values,
+    errno: true,
+  }) as unknown as { value: number; errnoCode: number };
   return r.value < 0 ? -(r.errnoCode || 1) : r.value;
 }
 /** A pointer-returning call: the pointer, or -errno when it returned NULL. */
 function ptrOrErrno(lib: string, fn: string, types: DataType[], values: unknown[]): Ptr | number {
   ensureOpen();
-  const r = load({ library: lib, funcName: fn, retType: T.External, paramsType: types, paramsValue: values, errno: true }) as unknown as { value: Ptr; errnoCode: number };
+  const r = load({
+    library: lib,
+    funcName: fn,
+    retType: T.External,
+    paramsType: types,
+    paramsValue: values,
+    errno: true,
+  }) as unknown as { value: Ptr; errnoCode: number };
   return isNullPointer(r.value) ? -(r.errnoCode || 22) : r.value;
 }
 function ptrOrNull(lib: string, fn: string, types: DataType[], values: unknown[]): Ptr | null {
@@ -77,9 +98,13 @@ export const objectOpenFile = (path: string) => ptrOrErrno(BPF, 'bpf_object__ope
 export const objectLoad = (obj: Ptr) => int(BPF, 'bpf_object__load', P_PTR, [obj]);
 export const objectClose = (obj: Ptr) => void call(BPF, 'bpf_object__close', T.Void, P_PTR, [obj]);
 export const objectNextMap = (obj: Ptr, prev: Ptr | null) =>
-  prev ? ptrOrNull(BPF, 'bpf_object__next_map', P_PTR_PTR, [obj, prev]) : ptrOrNull(BPF, 'bpf_object__next_map', P_PTR_NULL, [obj, 0]);
+  prev
+    ? ptrOrNull(BPF, 'bpf_object__next_map', P_PTR_PTR, [obj, prev])
+    : ptrOrNull(BPF, 'bpf_object__next_map', P_PTR_NULL, [obj, 0]);
 export const objectNextProgram = (obj: Ptr, prev: Ptr | null) =>
-  prev ? ptrOrNull(BPF, 'bpf_object__next_program', P_PTR_PTR, [obj, prev]) : ptrOrNull(BPF, 'bpf_object__next_program', P_PTR_NULL, [obj, 0]);
+  prev
+    ? ptrOrNull(BPF, 'bpf_object__next_program', P_PTR_PTR, [obj, prev])
+    : ptrOrNull(BPF, 'bpf_object__next_program', P_PTR_NULL, [obj, 0]);
 export const mapName = (map: Ptr) => call(BPF, 'bpf_map__name', T.String, P_PTR, [map]) as string;
 export const mapFd = (map: Ptr) => int(BPF, 'bpf_map__fd', P_PTR, [map]);
 export const mapType = (map: Ptr) => int(BPF, 'bpf_map__type', P_PTR, [map]);
@@ -98,24 +123,36 @@ export const setPrintNull = () => void call(BPF, 'libbpf_set_print', T.U64, [T.U
 export const noop = () => int(BPF, 'libbpf_major_version', P_NONE, []);
 
 // ---- libbpf: low-level map syscalls (fd based) ---------------------------------------------------
-export const mapLookupElem = (fd: number, key: Buffer, value: Buffer) => int(BPF, 'bpf_map_lookup_elem', P_FD_BUF_BUF, [fd, key, value]);
+export const mapLookupElem = (fd: number, key: Buffer, value: Buffer) =>
+  int(BPF, 'bpf_map_lookup_elem', P_FD_BUF_BUF, [fd, key, value]);
 export const mapUpdateElem = (fd: number, key: Buffer, value: Buffer, flags: number) =>
   int(BPF, 'bpf_map_update_elem', P_FD_BUF_BUF_U64, [fd, key, value, flags]);
 export const mapDeleteElem = (fd: number, key: Buffer) => int(BPF, 'bpf_map_delete_elem', P_FD_BUF, [fd, key]);
 export const mapGetNextKey = (fd: number, key: Buffer | null, next: Buffer) =>
-  key ? int(BPF, 'bpf_map_get_next_key', P_FD_BUF_BUF, [fd, key, next]) : int(BPF, 'bpf_map_get_next_key', P_FD_NULL_BUF, [fd, 0, next]);
+  key
+    ? int(BPF, 'bpf_map_get_next_key', P_FD_BUF_BUF, [fd, key, next])
+    : int(BPF, 'bpf_map_get_next_key', P_FD_NULL_BUF, [fd, 0, next]);
 /** count: a 4-byte Buffer (u32, in/out). opts: bpf_map_batch_opts (24 bytes). */
 export const mapUpdateBatch = (fd: number, keys: Buffer, values: Buffer, count: Buffer, opts: Buffer) =>
   int(BPF, 'bpf_map_update_batch', P_BATCH, [fd, keys, values, count, opts]);
 export const mapDeleteBatch = (fd: number, keys: Buffer, count: Buffer, opts: Buffer) =>
   int(BPF, 'bpf_map_delete_batch', P_DEL_BATCH, [fd, keys, count, opts]);
-export const mapLookupBatch = (fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: Buffer, opts: Buffer) =>
+export const mapLookupBatch = (
+  fd: number,
+  inBatch: Buffer | null,
+  outBatch: Buffer,
+  keys: Buffer,
+  values: Buffer,
+  count: Buffer,
+  opts: Buffer,
+) =>
   inBatch
     ? int(BPF, 'bpf_map_lookup_batch', P_LOOKUP_BATCH, [fd, inBatch, outBatch, keys, values, count, opts])
     : int(BPF, 'bpf_map_lookup_batch', P_LOOKUP_BATCH0, [fd, 0, outBatch, keys, values, count, opts]);
 export const objGet = (path: string) => int(BPF, 'bpf_obj_get', P_STR, [path]);
 /** info: a bpf_map_info / bpf_prog_info buffer; len: 4-byte Buffer (u32, in/out). */
-export const objGetInfoByFd = (fd: number, info: Buffer, len: Buffer) => int(BPF, 'bpf_obj_get_info_by_fd', P_FD_BUF_BUF, [fd, info, len]);
+export const objGetInfoByFd = (fd: number, info: Buffer, len: Buffer) =>
+  int(BPF, 'bpf_obj_get_info_by_fd', P_FD_BUF_BUF, [fd, info, len]);
 export const progTestRunOpts = (fd: number, opts: Buffer) => int(BPF, 'bpf_prog_test_run_opts', P_FD_BUF, [fd, opts]);
 
 // ---- libbpf: tc and XDP --------------------------------------------------------------------------
@@ -124,9 +161,12 @@ export const tcHookDestroy = (hook: Buffer) => int(BPF, 'bpf_tc_hook_destroy', P
 export const tcAttach = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_attach', P_BUF_BUF, [hook, opts]);
 export const tcDetach = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_detach', P_BUF_BUF, [hook, opts]);
 export const tcQuery = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_query', P_BUF_BUF, [hook, opts]);
-export const xdpAttach = (ifindex: number, progFd: number, flags: number) => int(BPF, 'bpf_xdp_attach', P_XDP_ATTACH, [ifindex, progFd, flags, 0]);
-export const xdpDetach = (ifindex: number, flags: number) => int(BPF, 'bpf_xdp_detach', P_XDP_DETACH, [ifindex, flags, 0]);
-export const xdpQuery = (ifindex: number, flags: number, opts: Buffer) => int(BPF, 'bpf_xdp_query', P_I32_I32_BUF, [ifindex, flags, opts]);
+export const xdpAttach = (ifindex: number, progFd: number, flags: number) =>
+  int(BPF, 'bpf_xdp_attach', P_XDP_ATTACH, [ifindex, progFd, flags, 0]);
+export const xdpDetach = (ifindex: number, flags: number) =>
+  int(BPF, 'bpf_xdp_detach', P_XDP_DETACH, [ifindex, flags, 0]);
+export const xdpQuery = (ifindex: number, flags: number, opts: Buffer) =>
+  int(BPF, 'bpf_xdp_query', P_I32_I32_BUF, [ifindex, flags, opts]);
 
 // ---- libc ----------------------------------------------------------------------------------------
 /** The address of a Buffer's bytes (memcpy returns its first argument), for pointer fields. */
@@ -142,4 +182,5 @@ export const statfs = (path: string, buf: Buffer) => libcErrno('statfs', P_STR_B
 export const mount = (source: string, target: string, fstype: string, flags: number) =>
   libcErrno('mount', P_MOUNT, [source, target, fstype, flags, 0]);
 /** clock_gettime(CLOCK_MONOTONIC) into a 16-byte timespec buffer. */
-export const clockGettime = (clockId: number, ts: Buffer) => int(LIBC, 'clock_gettime', [T.I32, T.U8Array], [clockId, ts]);
+export const clockGettime = (clockId: number, ts: Buffer) =>
+  int(LIBC, 'clock_gettime', [T.I32, T.U8Array], [clockId, ts]);

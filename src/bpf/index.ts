@@ -1,16 +1,47 @@
 // The typed libbpf layer: objects, maps, attachment, test runs, namespaces, clock and logging.
 export { BpfError, errnoName, errnoText } from './errors.js';
 export {
-  CodecError, struct, scalar, bytes, u8, u16, u32, u64, be16, ipv4, formatIpv4,
-  type Codec, type StructCodec, type FieldLayout, type FieldKind, type FieldSpec, type ScalarKind,
+  CodecError,
+  struct,
+  scalar,
+  bytes,
+  u8,
+  u16,
+  u32,
+  u64,
+  be16,
+  ipv4,
+  formatIpv4,
+  type Codec,
+  type StructCodec,
+  type FieldLayout,
+  type FieldKind,
+  type FieldSpec,
+  type ScalarKind,
 } from './codec.js';
 export { BpfObject, ensureBpffs, isBpffs, PinnedSizeError, programId, type BpfProgram } from './object.js';
 export {
-  TypedMap, PercpuMap, openPinnedMap, openPinnedPercpuMap, possibleCpus, MAP_TYPE, type MapInfo, type UpdateFlag,
+  TypedMap,
+  PercpuMap,
+  openPinnedMap,
+  openPinnedPercpuMap,
+  possibleCpus,
+  MAP_TYPE,
+  type MapInfo,
+  type UpdateFlag,
 } from './map.js';
 export {
-  attachTc, detachTc, listTc, queryTc, attachXdp, detachXdp, queryXdp, ifindexOf,
-  type TcDirection, type TcOptions, type XdpMode,
+  attachTc,
+  detachTc,
+  listTc,
+  queryTc,
+  attachXdp,
+  detachXdp,
+  queryXdp,
+  ifindexOf,
+  type TcDirection,
+  type TcOptions,
+  type XdpMode,
 } from './attach.js';
 export { testRun, type TestRunResult } from './testrun.js';
 export { inNetns } from './netns.js';

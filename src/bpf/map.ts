@@ -5,30 +5,22 @@ import { readFileSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { BpfError, E2BIG, ENOENT, ENOSPC, ENOTSUPP, EOPNOTSUPP, EINVAL } from './errors.js';
 import * as ffi from './ffi.js';
+import { ARRAY_TYPES, FILLABLE_TYPES, possibleCpus } from './map-types.js';
 
-export const MAP_TYPE = { HASH: 1, ARRAY: 2, PERCPU_HASH: 5, PERCPU_ARRAY: 6, LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11 } as const;
-const PERCPU_TYPES = new Set([5, 6, 10, 21]);
-const ARRAY_TYPES = new Set([2, 6]);
-/** Map types whose inserts fail once max_entries is reached (LRU maps evict instead). */
-const FILLABLE_TYPES = new Set([1, 5, 11]);
-export const isPercpuType = (type: number) => PERCPU_TYPES.has(type);
+export { MAP_TYPE, isPercpuType, possibleCpus } from './map-types.js';
 
 const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
 export type UpdateFlag = keyof typeof UPDATE_FLAGS;
 const CHUNK = 8192;
 
-let cpus = 0;
-/** Possible CPUs (libbpf_num_possible_cpus): the length of every per-CPU value array. */
-export function possibleCpus(): number {
-  if (!cpus) {
-    const n = ffi.numPossibleCpus();
-    if (n <= 0) throw new BpfError('libbpf_num_possible_cpus', 'system', n);
-    cpus = n;
-  }
-  return cpus;
+export interface MapInfo {
+  name: string;
+  fd: number;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
 }
-
-export interface MapInfo { name: string; fd: number; type: number; keySize: number; valueSize: number; maxEntries: number }
 
 const unsupported = (ret: number) => ret === -ENOTSUPP || ret === -EOPNOTSUPP;
 
@@ -52,7 +44,12 @@ abstract class MapBase<K, W> {
   private closed = false;
   private noBatch = false;
 
-  protected constructor(info: MapInfo, protected readonly keyCodec: Codec<K>, stride: number, private readonly ownsFd: boolean) {
+  protected constructor(
+    info: MapInfo,
+    protected readonly keyCodec: Codec<K>,
+    stride: number,
+    private readonly ownsFd: boolean,
+  ) {
     this.name = info.name;
     this.fd = info.fd;
     this.maxEntries = info.maxEntries;
@@ -70,7 +67,12 @@ abstract class MapBase<K, W> {
 
   private fail(call: string, ret: number, detail = ''): never {
     if ((ret === -E2BIG || ret === -ENOSPC) && FILLABLE_TYPES.has(this.type)) {
-      throw new BpfError(call, this.what, ret, `${call}(${this.what}): map '${this.name}' is full (max ${this.maxEntries})`);
+      throw new BpfError(
+        call,
+        this.what,
+        ret,
+        `${call}(${this.what}): map '${this.name}' is full (max ${this.maxEntries})`,
+      );
     }
     const e = new BpfError(call, this.what, ret);
     if (detail) e.message += ` ${detail}`;
@@ -125,7 +127,11 @@ abstract class MapBase<K, W> {
       this.count.writeUInt32LE(n, 0);
       const ret = ffi.mapUpdateBatch(this.fd, this.batchKeys, this.batchVals, this.count, this.opts);
       if (ret < 0) {
-        if (unsupported(ret) && start === 0) { this.noBatch = true; start -= CHUNK; continue; }
+        if (unsupported(ret) && start === 0) {
+          this.noBatch = true;
+          start -= CHUNK;
+          continue;
+        }
         this.fail('bpf_map_update_batch', ret, `at entry ${start + this.count.readUInt32LE(0)}`);
       }
     }
@@ -151,9 +157,15 @@ abstract class MapBase<K, W> {
       const done = ret < 0 ? this.count.readUInt32LE(0) : n;
       deleted += done;
       i += done;
-      if (ret === -ENOENT) { i++; continue; } // keys[i] was absent: skip it, go on with the rest
+      if (ret === -ENOENT) {
+        i++;
+        continue;
+      } // keys[i] was absent: skip it, go on with the rest
       if (ret < 0) {
-        if (unsupported(ret)) { this.noBatch = true; continue; }
+        if (unsupported(ret)) {
+          this.noBatch = true;
+          continue;
+        }
         this.fail('bpf_map_delete_batch', ret, `at entry ${i}`);
       }
     }
@@ -171,7 +183,9 @@ abstract class MapBase<K, W> {
     if (this.noBatch) return this.entriesByKey().length;
     let n = 0;
     // Decoded entries come back only when batches turned out unsupported on the first call.
-    const decoded = this.entriesBatched((got) => { n += got; }).length;
+    const decoded = this.entriesBatched((got) => {
+      n += got;
+    }).length;
     return n + decoded;
   }
 
@@ -190,7 +204,10 @@ abstract class MapBase<K, W> {
       this.count.writeUInt32LE(n, 0);
       const ret = ffi.mapLookupBatch(this.fd, inBatch, outBatch, this.batchKeys, this.batchVals, this.count, this.opts);
       if (ret < 0 && ret !== -ENOENT) {
-        if (ret === -ENOSPC) { n *= 2; continue; } // a hash bucket holds more than n entries
+        if (ret === -ENOSPC) {
+          n *= 2;
+          continue;
+        } // a hash bucket holds more than n entries
         if (unsupported(ret)) {
           this.noBatch = true;
           return this.entriesByKey();
@@ -211,7 +228,8 @@ abstract class MapBase<K, W> {
   private entriesByKey(): Array<[K, W]> {
     const out: Array<[K, W]> = [];
     let prev: Buffer | null = null;
-    let cur = this.keyBuf, next = this.keyBuf2;
+    let cur = this.keyBuf,
+      next = this.keyBuf2;
     for (;;) {
       const ret = ffi.mapGetNextKey(this.fd, prev, next);
       if (ret === -ENOENT) return out;
@@ -232,7 +250,10 @@ abstract class MapBase<K, W> {
   /** Deletes every entry; array maps (whose entries can't be deleted) are zeroed instead. */
   clear(): void {
     const keys = this.keys();
-    if (!ARRAY_TYPES.has(this.type)) { this.deleteMany(keys); return; }
+    if (!ARRAY_TYPES.has(this.type)) {
+      this.deleteMany(keys);
+      return;
+    }
     const zeros = Buffer.alloc(this.stride);
     for (let start = 0; start < keys.length; start += CHUNK) {
       const n = Math.min(CHUNK, keys.length - start);
@@ -257,18 +278,32 @@ abstract class MapBase<K, W> {
 
 export class TypedMap<K, V> extends MapBase<K, V> {
   /** Use BpfObject.map() or openPinnedMap(); the sizes are checked there. */
-  constructor(info: MapInfo, key: Codec<K>, private readonly valueCodec: Codec<V>, ownsFd = false) {
+  constructor(
+    info: MapInfo,
+    key: Codec<K>,
+    private readonly valueCodec: Codec<V>,
+    ownsFd = false,
+  ) {
     super(info, key, info.valueSize, ownsFd);
   }
-  protected encodeValue(value: V, buf: Buffer, offset: number): void { this.valueCodec.encode(value, buf, offset); }
-  protected decodeValue(buf: Buffer, offset: number): V { return this.valueCodec.decode(buf, offset); }
+  protected encodeValue(value: V, buf: Buffer, offset: number): void {
+    this.valueCodec.encode(value, buf, offset);
+  }
+  protected decodeValue(buf: Buffer, offset: number): V {
+    return this.valueCodec.decode(buf, offset);
+  }
 }
 
 /** A per-CPU map: every value is an array with one element per possible CPU. */
 export class PercpuMap<K, V> extends MapBase<K, V[]> {
   readonly cpus: number;
   private readonly slot: number;
-  constructor(info: MapInfo, key: Codec<K>, private readonly valueCodec: Codec<V>, ownsFd = false) {
+  constructor(
+    info: MapInfo,
+    key: Codec<K>,
+    private readonly valueCodec: Codec<V>,
+    ownsFd = false,
+  ) {
     const slot = Math.ceil(info.valueSize / 8) * 8;
     super(info, key, slot * possibleCpus(), ownsFd);
     this.cpus = possibleCpus();
@@ -276,7 +311,12 @@ export class PercpuMap<K, V> extends MapBase<K, V[]> {
   }
   protected encodeValue(values: V[], buf: Buffer, offset: number): void {
     if (!Array.isArray(values) || values.length !== this.cpus) {
-      throw new BpfError('encode', this.what, EINVAL, `${this.what}: a per-CPU value needs ${this.cpus} elements (one per possible CPU), got ${Array.isArray(values) ? values.length : typeof values}`);
+      throw new BpfError(
+        'encode',
+        this.what,
+        EINVAL,
+        `${this.what}: a per-CPU value needs ${this.cpus} elements (one per possible CPU), got ${Array.isArray(values) ? values.length : typeof values}`,
+      );
     }
     buf.fill(0, offset, offset + this.stride);
     for (let i = 0; i < this.cpus; i++) this.valueCodec.encode(values[i], buf, offset + i * this.slot);
@@ -288,57 +328,4 @@ export class PercpuMap<K, V> extends MapBase<K, V[]> {
   }
 }
 
-/** Checks codec sizes against the map's; a mismatch names the map, the codec and both sizes. */
-export function checkSizes(info: MapInfo, key: Codec<unknown>, value: Codec<unknown>, call: string): void {
-  const name = (c: Codec<unknown>) => (c as { cName?: string }).cName ?? 'codec';
-  for (const [what, c, size] of [['key', key, info.keySize], ['value', value, info.valueSize]] as const) {
-    if (c.size !== size) {
-      throw new BpfError(call, `map '${info.name}'`, EINVAL,
-        `${call}(map '${info.name}'): ${what} size mismatch: codec ${name(c)} is ${c.size} bytes, the map's ${what} is ${size} bytes`);
-    }
-  }
-}
-
-function openPinned(path: string): MapInfo {
-  const fd = ffi.objGet(path);
-  if (fd < 0) throw new BpfError('bpf_obj_get', path, fd);
-  let fdinfo = '';
-  try { fdinfo = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'); } catch { /* checked below */ }
-  if (!/^map_type:/m.test(fdinfo)) {
-    ffi.closeFd(fd);
-    throw new BpfError('bpf_obj_get', path, EINVAL, `bpf_obj_get(${path}): not a BPF map`);
-  }
-  const info = Buffer.alloc(88);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(info.length, 0);
-  const ret = ffi.objGetInfoByFd(fd, info, len);
-  if (ret < 0) { ffi.closeFd(fd); throw new BpfError('bpf_obj_get_info_by_fd', path, ret); }
-  const nameEnd = info.indexOf(0, 24);
-  return {
-    fd, type: info.readUInt32LE(0), keySize: info.readUInt32LE(8), valueSize: info.readUInt32LE(12), maxEntries: info.readUInt32LE(16),
-    name: info.toString('latin1', 24, nameEnd >= 24 && nameEnd < 40 ? nameEnd : 40),
-  };
-}
-
-function openPinnedAs<M>(path: string, key: Codec<unknown>, value: Codec<unknown>, percpu: boolean, make: (info: MapInfo) => M): M {
-  const info = openPinned(path);
-  try {
-    if (isPercpuType(info.type) !== percpu) {
-      throw new BpfError('bpf_obj_get', path, EINVAL, `bpf_obj_get(${path}): map '${info.name}' is ${percpu ? 'not ' : ''}a per-CPU map; use ${percpu ? 'openPinnedMap' : 'openPinnedPercpuMap'}`);
-    }
-    checkSizes(info, key, value, 'bpf_obj_get');
-    return make(info);
-  } catch (err) {
-    ffi.closeFd(info.fd);
-    throw err;
-  }
-}
-
-/** Opens a pinned map without its object (e.g. to inspect a stopped agent). close() releases the fd. */
-export function openPinnedMap<K, V>(path: string, key: Codec<K>, value: Codec<V>): TypedMap<K, V> {
-  return openPinnedAs(path, key, value, false, (info) => new TypedMap(info, key, value, true));
-}
-
-export function openPinnedPercpuMap<K, V>(path: string, key: Codec<K>, value: Codec<V>): PercpuMap<K, V> {
-  return openPinnedAs(path, key, value, true, (info) => new PercpuMap(info, key, value, true));
-}
+export { checkSizes, openPinnedMap, openPinnedPercpuMap } from './map-pinned.js';

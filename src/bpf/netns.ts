@@ -13,7 +13,9 @@ export function inNetns<T>(nsName: string, fn: () => T): T {
   try {
     nsFd = openSync(target, 'r');
   } catch (err) {
-    throw new Error(`inNetns: network namespace '${nsName}' not found (${target}): ${(err as NodeJS.ErrnoException).code}`);
+    throw new Error(
+      `inNetns: network namespace '${nsName}' not found (${target}): ${(err as NodeJS.ErrnoException).code}`,
+    );
   }
   let selfFd = -1;
   try {
@@ -35,7 +37,9 @@ export function inNetns<T>(nsName: string, fn: () => T): T {
     const r = ffi.setns(selfFd, CLONE_NEWNET);
     closeSync(nsFd);
     closeSync(selfFd);
-    // Staying in the wrong namespace would silently misdirect every later call: fail loudly.
+    // Staying in the wrong namespace would silently misdirect every later call: fail loudly,
+    // even over fn's own error.
+    // biome-ignore lint/correctness/noUnsafeFinally: a failed return to our namespace outranks any error fn threw
     if (r < 0) throw new Error(`inNetns: could not return from '${nsName}' to the original namespace: errno ${-r}`);
   }
 }

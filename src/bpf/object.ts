@@ -4,9 +4,13 @@ import { mkdirSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { BpfError, EINVAL, ENOENT } from './errors.js';
 import * as ffi from './ffi.js';
-import { checkSizes, isPercpuType, PercpuMap, TypedMap, type MapInfo } from './map.js';
+import { isPercpuType, PercpuMap, TypedMap, type MapInfo } from './map.js';
+import { checkSizes } from './map-pinned.js';
 
-export interface BpfProgram { readonly name: string; readonly fd: number }
+export interface BpfProgram {
+  readonly name: string;
+  readonly fd: number;
+}
 
 const BPF_FS_MAGIC = 0xcafe4a11;
 
@@ -43,16 +47,29 @@ export function ensureBpffs(dir: string, opts: { mountIfMissing: boolean }): voi
   if (!isBpffs(dir)) throw notBpffs(dir);
 }
 
-const notBpffs = (dir: string) => new BpfError('statfs', dir, EINVAL, `pin directory ${dir} is not on bpffs (mount -t bpf bpf ${dir})`);
+const notBpffs = (dir: string) =>
+  new BpfError('statfs', dir, EINVAL, `pin directory ${dir} is not on bpffs (mount -t bpf bpf ${dir})`);
 
-interface MapEntry { ptr: ffi.Ptr; info: MapInfo }
+interface MapEntry {
+  ptr: ffi.Ptr;
+  info: MapInfo;
+}
 
 /** A map is pinned with another size than asked for: libbpf cannot reuse it, and replacing it
  *  would drop its entries (established flows). The caller decides (name the setting, or migrate). */
 export class PinnedSizeError extends BpfError {
-  constructor(readonly map: string, readonly pinPath: string, readonly pinned: number, readonly requested: number) {
-    super('bpf_map__set_max_entries', `map '${map}'`, EINVAL,
-      `map '${map}' is pinned at ${pinPath} with ${pinned} entries, but ${requested} were asked for`);
+  constructor(
+    readonly map: string,
+    readonly pinPath: string,
+    readonly pinned: number,
+    readonly requested: number,
+  ) {
+    super(
+      'bpf_map__set_max_entries',
+      `map '${map}'`,
+      EINVAL,
+      `map '${map}' is pinned at ${pinPath} with ${pinned} entries, but ${requested} were asked for`,
+    );
     this.name = 'PinnedSizeError';
   }
 }
@@ -116,8 +133,12 @@ export class BpfObject {
       if (ret < 0) throw new BpfError('bpf_object__load', path, ret);
       for (const [name, e] of self.maps) {
         e.info = {
-          name, fd: ffi.mapFd(e.ptr), type: ffi.mapType(e.ptr), keySize: ffi.mapKeySize(e.ptr),
-          valueSize: ffi.mapValueSize(e.ptr), maxEntries: ffi.mapMaxEntries(e.ptr),
+          name,
+          fd: ffi.mapFd(e.ptr),
+          type: ffi.mapType(e.ptr),
+          keySize: ffi.mapKeySize(e.ptr),
+          valueSize: ffi.mapValueSize(e.ptr),
+          maxEntries: ffi.mapMaxEntries(e.ptr),
         };
       }
       for (let p = ffi.objectNextProgram(obj, null); p; p = ffi.objectNextProgram(obj, p)) {
@@ -153,8 +174,12 @@ export class BpfObject {
     this.live('program');
     const p = this.programs.get(name);
     if (!p) {
-      throw new BpfError('bpf_object__find_program_by_name', `program '${name}'`, ENOENT,
-        `bpf_object__find_program_by_name(program '${name}'): no such program in ${this.path} (has: ${this.programNames().join(', ')})`);
+      throw new BpfError(
+        'bpf_object__find_program_by_name',
+        `program '${name}'`,
+        ENOENT,
+        `bpf_object__find_program_by_name(program '${name}'): no such program in ${this.path} (has: ${this.programNames().join(', ')})`,
+      );
     }
     return p;
   }
@@ -168,17 +193,32 @@ export class BpfObject {
     this.live(call);
     const e = this.maps.get(name);
     if (!e) {
-      throw new BpfError(call, `map '${name}'`, ENOENT, `${call}(map '${name}'): no such map in ${this.path} (has: ${this.mapNames().join(', ')})`);
+      throw new BpfError(
+        call,
+        `map '${name}'`,
+        ENOENT,
+        `${call}(map '${name}'): no such map in ${this.path} (has: ${this.mapNames().join(', ')})`,
+      );
     }
     return e;
   }
 
-  private view<M>(name: string, key: Codec<unknown>, value: Codec<unknown>, percpu: boolean, make: (info: MapInfo) => M): M {
+  private view<M>(
+    name: string,
+    key: Codec<unknown>,
+    value: Codec<unknown>,
+    percpu: boolean,
+    make: (info: MapInfo) => M,
+  ): M {
     const call = percpu ? 'BpfObject.percpuMap' : 'BpfObject.map';
     const { info } = this.entry(name, call);
     if (isPercpuType(info.type) !== percpu) {
-      throw new BpfError(call, `map '${name}'`, EINVAL,
-        `${call}(map '${name}'): map is ${percpu ? 'not ' : ''}per-CPU; use ${percpu ? 'map()' : 'percpuMap()'}`);
+      throw new BpfError(
+        call,
+        `map '${name}'`,
+        EINVAL,
+        `${call}(map '${name}'): map is ${percpu ? 'not ' : ''}per-CPU; use ${percpu ? 'map()' : 'percpuMap()'}`,
+      );
     }
     checkSizes(info, key, value, call);
     const cached = this.views.get(name);

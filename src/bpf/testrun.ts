@@ -18,11 +18,20 @@ const opts = Buffer.alloc(80);
  * to C, so without this reference V8 may see `input` as dead after addressOf() and free it before
  * the test run: the kernel then reads reused memory (the packet fuzz caught garbage frames).
  */
-let inFlight: Buffer[] = [];
+const inFlight = new Set<Buffer>();
 
-export function testRun(prog: BpfProgram, packet: Buffer, o: { repeat?: number; outSize?: number } = {}): TestRunResult {
+export function testRun(
+  prog: BpfProgram,
+  packet: Buffer,
+  o: { repeat?: number; outSize?: number } = {},
+): TestRunResult {
   if (!Buffer.isBuffer(packet) || packet.length === 0) {
-    throw new BpfError('bpf_prog_test_run_opts', `program '${prog.name}'`, EINVAL, `bpf_prog_test_run_opts(program '${prog.name}'): packet must be a non-empty Buffer`);
+    throw new BpfError(
+      'bpf_prog_test_run_opts',
+      `program '${prog.name}'`,
+      EINVAL,
+      `bpf_prog_test_run_opts(program '${prog.name}'): packet must be a non-empty Buffer`,
+    );
   }
   const input = Buffer.alloc(packet.length); // unpooled: its address is its own
   packet.copy(input);
@@ -34,9 +43,9 @@ export function testRun(prog: BpfProgram, packet: Buffer, o: { repeat?: number; 
   opts.writeUInt32LE(input.length, 24);
   opts.writeUInt32LE(out.length, 28);
   opts.writeUInt32LE(o.repeat ?? 1, 60);
-  inFlight = [input, out];
+  inFlight.add(input).add(out);
   const r = ffi.progTestRunOpts(prog.fd, opts);
-  inFlight = [];
+  inFlight.clear();
   if (r < 0) throw new BpfError('bpf_prog_test_run_opts', `program '${prog.name}'`, r);
   const size = Math.min(opts.readUInt32LE(28), out.length);
   return { retval: opts.readUInt32LE(56), data: Buffer.from(out.subarray(0, size)), durationNs: opts.readUInt32LE(64) };

@@ -8,8 +8,9 @@ import { AGENT_OPTIONS, ConfigError, resolveAgentConfig, type AgentConfig, type 
 import { runAgent } from '../agent/main.js';
 
 export function agentCommand(): Command {
-  const cmd = new Command('agent')
-    .description('run the node agent: watch Services and EndpointSlices, program the kernel');
+  const cmd = new Command('agent').description(
+    'run the node agent: watch Services and EndpointSlices, program the kernel',
+  );
   for (const spec of AGENT_OPTIONS) {
     const opt = new Option(`${spec.flag} ${spec.arg}`, spec.help).argParser((value: string) => {
       try {

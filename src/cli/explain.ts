@@ -47,7 +47,7 @@ export function explainCommand(): Command {
           `no Service port "${service}" in the maps in ${pinDir} (\`switchyard inspect services\` lists them)`,
         );
       if (opts.output === 'json') {
-        process.stdout.write(JSON.stringify(found, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
         return;
       }
       const { renderExplained } = await import('../explain/render.js');
@@ -69,7 +69,7 @@ export function diagnoseCommand(): Command {
       const { Lab } = await import('../lab/lab.js');
       const { diagnose } = await import('../lab/lab-diagnose.js');
       const checks = await diagnose(Lab.open(opts.lab), service, { from: opts.from, port: opts.port });
-      if (opts.output === 'json') process.stdout.write(JSON.stringify(checks, null, 2) + '\n');
+      if (opts.output === 'json') process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
       else {
         for (const c of checks) {
           process.stdout.write(
@@ -135,7 +135,7 @@ export function traceCommand(): Command {
           netns,
         });
         if (opts.output === 'json') {
-          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
         }
         const out = [
@@ -153,13 +153,13 @@ export function traceCommand(): Command {
           out.push(
             `  backend:    ${r.backend.id} ${r.backend.address}` +
               (r.backend.slot ? `, slot ${r.backend.slot} of ${r.frontend?.count}` : '') +
-                `; affinity ${r.backend.affinity}`,
+              `; affinity ${r.backend.affinity}`,
           );
         out.push(`  verdict:    ${r.verdict}`);
         out.push(`  rewrite:    ${r.rewrite.join('; ') || 'none'}`);
         if (r.packetOut) out.push(`  packet out: ${r.packetOut}`);
         for (const n of r.notes) out.push(`  note: ${n}`);
-        process.stdout.write(out.join('\n') + '\n');
+        process.stdout.write(`${out.join('\n')}\n`);
       },
     );
 }

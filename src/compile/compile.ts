@@ -17,49 +17,49 @@
 // namespace/name, ports in spec order. The other is reported in `conflicts`, naming both. External
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
-import {
-  FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, FE_SOURCE_RANGES, BE_LOCAL, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL,
-  SCOPE_INTERNAL,
-  type Backend, type FrontendKey,
-} from '../abi/index.js';
+import { FE_MAGLEV, BE_LOCAL, type Backend } from '../abi/index.js';
 import { ipv4ToInt } from '../net/ipv4.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
-import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';
 import { selectCluster, type NodeTopology } from './topology.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
+import {
+  admitted,
+  claimOrder,
+  dedupe,
+  frontendKeyText,
+  frontendsFor,
+  keptWants,
+  settleClaims,
+  type Ask,
+  type Want,
+} from './claims.js';
+
+export { admitted, claimOrder, dedupe, frontendKeyText, frontendsFor, keptWants, type Ask, type Want };
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
-  backendIdentity, frontendKeyString, setIdentity, svcIdentity,
-  type DesiredFrontend, type DesiredState, type HealthCheckService, type MaglevSummary, type NodeConfig,
-  type ServicePortInfo, type SetVariant,
+  backendIdentity,
+  setIdentity,
+  svcIdentity,
+  type DesiredFrontend,
+  type DesiredState,
+  type HealthCheckService,
+  type MaglevSummary,
+  type NodeConfig,
+  type ServicePortInfo,
 } from './types.js';
 import { isIPv4 } from 'node:net';
-
-export interface Want {
-  key: FrontendKey;
-  variant: SetVariant;
-  flags: number;
-  /** The field that asked for it, for conflict reports. */
-  field: string;
-}
-
-export function frontendKeyText(key: FrontendKey): string {
-  return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
-}
-
-/** One service port's frontends, before claims are settled. */
-export interface Ask {
-  svc: Service;
-  sp: ServicePort;
-  wants: Want[];
-}
 
 /**
  * Compiles the model for this node. @previous, the last state this allocator compiled, lets a
  * Service keep the frontends it already holds when a newcomer claims them too.
  */
-export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator, previous?: DesiredState): DesiredState {
+export function compile(
+  model: ClusterModel,
+  node: NodeConfig,
+  ids: IdAllocator,
+  previous?: DesiredState,
+): DesiredState {
   ids.beginCompile();
   const nodeAddrs = [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
   const frontends: DesiredFrontend[] = [];
@@ -69,14 +69,23 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
   const healthCheck: HealthCheckService[] = [];
   const conflicts: ValidationError[] = [];
   const refused: ValidationError[] = [];
-  const identities = { svc: new Map<number, string>(), set: new Map<number, string>(), backend: new Map<number, string>() };
+  const identities = {
+    svc: new Map<number, string>(),
+    set: new Map<number, string>(),
+    backend: new Map<number, string>(),
+  };
 
   const asks: Ask[] = [];
   for (const svc of claimOrder(model.services.values())) {
     if (svc.headless || svc.type === 'ExternalName') continue;
     const hcPort = svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : undefined;
     if (hcPort !== undefined) {
-      healthCheck.push({ namespace: svc.namespace, name: svc.name, nodePort: hcPort, localEndpoints: localReady(svc, model, node) });
+      healthCheck.push({
+        namespace: svc.namespace,
+        name: svc.name,
+        nodePort: hcPort,
+        localEndpoints: localReady(svc, model, node),
+      });
     }
     for (const sp of svc.ports) {
       const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, refused));
@@ -93,42 +102,45 @@ export function compile(model: ClusterModel, node: NodeConfig, ids: IdAllocator,
     const kept = keptWants(ask, (k) => winners.get(k)!, conflicts);
     if (kept.length === 0) continue;
     const { svc, sp } = ask;
-    programPort(out, ids, svc, sp, kept, candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
+    programPort(
+      out,
+      ids,
+      svc,
+      sp,
+      kept,
+      candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName),
+      where,
+    );
   }
 
-  frontends.sort((a, b) => ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) || a.key.port - b.key.port ||
-    a.key.proto - b.key.proto || a.key.scope - b.key.scope);
+  frontends.sort(
+    (a, b) =>
+      ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) ||
+      a.key.port - b.key.port ||
+      a.key.proto - b.key.proto ||
+      a.key.scope - b.key.scope,
+  );
   return {
-    frontends, sets: sortedMap(sets), backends: sortedMap(backends), services: sortedMap(services), healthCheck,
-    conflicts, refused, identities: { svc: sortedMap(identities.svc), set: sortedMap(identities.set), backend: sortedMap(identities.backend) },
+    frontends,
+    sets: sortedMap(sets),
+    backends: sortedMap(backends),
+    services: sortedMap(services),
+    healthCheck,
+    conflicts,
+    refused,
+    identities: {
+      svc: sortedMap(identities.svc),
+      set: sortedMap(identities.set),
+      backend: sortedMap(identities.backend),
+    },
     config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
 }
 
-/** The wants of @ask that it holds (@holder: who holds each frontend key); the lost ones are
- *  reported in @conflicts, once per address. */
 /** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */
 export function nodeTopology(model: ClusterModel, node: NodeConfig): NodeTopology {
   return { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
-}
-
-export function keptWants(ask: Ask, holder: (key: string) => { svc: Service; sp: ServicePort }, conflicts: ValidationError[]): Want[] {
-  const { svc, sp, wants } = ask;
-  const kept: Want[] = [];
-  const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
-  for (const w of wants) {
-    const h = holder(frontendKeyString(w.key));
-    if (h.svc === svc && h.sp === sp) { kept.push(w); continue; }
-    const text = frontendKeyText(w.key);
-    if (lost.has(text)) continue;
-    lost.add(text);
-    const whose = h.svc === svc ? `spec.ports[${h.sp.index}] of this Service`
-      : `Service ${h.svc.key} (port ${h.sp.name ? `"${h.sp.name}"` : h.sp.port})`;
-    conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field,
-      `frontend ${text} is already taken by ${whose}; not programmed for this port`, false));
-  }
-  return kept;
 }
 
 /** What compile accumulates while it programs service ports. */
@@ -145,7 +157,13 @@ export interface Output {
 
 /** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
 export function programPort(
-  out: Output, ids: IdAllocator, svc: Service, sp: ServicePort, kept: Want[], cands: Candidate[], where: NodeTopology,
+  out: Output,
+  ids: IdAllocator,
+  svc: Service,
+  sp: ServicePort,
+  kept: Want[],
+  cands: Candidate[],
+  where: NodeTopology,
 ): void {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
@@ -153,8 +171,17 @@ export function programPort(
     svcId = ids.get('svc', identity);
   } catch (err) {
     if (!(err instanceof IdExhaustedError)) throw err;
-    out.conflicts.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}]`,
-      `${err.message}; this port is not programmed`, false));
+    out.conflicts.push(
+      new ValidationError(
+        svc.origin,
+        'Service',
+        svc.namespace,
+        svc.name,
+        `spec.ports[${sp.index}]`,
+        `${err.message}; this port is not programmed`,
+        false,
+      ),
+    );
     return;
   }
   out.identities.svc.set(svcId, identity);
@@ -165,8 +192,13 @@ export function programPort(
   for (const variant of ['all', 'local'] as const) {
     if (!kept.some((w) => w.variant === variant)) continue;
     // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
-    const chosen = variant === 'local' ? select(cands.filter((c) => c.local), svc.publishNotReadyAddresses)
-      : selectCluster(cands, svc.publishNotReadyAddresses, where);
+    const chosen =
+      variant === 'local'
+        ? select(
+            cands.filter((c) => c.local),
+            svc.publishNotReadyAddresses,
+          )
+        : selectCluster(cands, svc.publishNotReadyAddresses, where);
     const members = chosen.map((c) => backendId(ids, identity, c, out.backends, out.identities));
     const sid = ids.get('set', setIdentity(identity, variant));
     out.identities.set.set(sid, setIdentity(identity, variant));
@@ -180,11 +212,21 @@ export function programPort(
     out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags });
   }
   const info: ServicePortInfo = {
-    namespace: svc.namespace, name: svc.name, portName: sp.name, protocol: sp.protocol, port: sp.port,
-    targetPort: sp.targetPort, type: svc.type, clusterIP: svc.clusterIPs[0] ?? '', affinityTimeout,
-    externalTrafficPolicy: svc.externalTrafficPolicy, internalTrafficPolicy: svc.internalTrafficPolicy,
-    sourceRanges: svc.loadBalancerSourceRanges, frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
-    sets: setIds, identity,
+    namespace: svc.namespace,
+    name: svc.name,
+    portName: sp.name,
+    protocol: sp.protocol,
+    port: sp.port,
+    targetPort: sp.targetPort,
+    type: svc.type,
+    clusterIP: svc.clusterIPs[0] ?? '',
+    affinityTimeout,
+    externalTrafficPolicy: svc.externalTrafficPolicy,
+    internalTrafficPolicy: svc.internalTrafficPolicy,
+    sourceRanges: svc.loadBalancerSourceRanges,
+    frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
+    sets: setIds,
+    identity,
   };
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
   if (maglev) info.lbAlgorithm = 'maglev';
@@ -196,7 +238,10 @@ export function programPort(
 function maglevMembers(out: Output, setId: number, chosen: Candidate[], members: number[]): number[] {
   const started = performance.now();
   const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
-  const table = maglevTable(chosen.map((c) => `${c.addr}:${c.port}`), size);
+  const table = maglevTable(
+    chosen.map((c) => `${c.addr}:${c.port}`),
+    size,
+  );
   const ids = table.map((i) => members[i]!);
   out.maglev.buildMs += performance.now() - started;
   out.maglev.sets.add(setId);
@@ -205,88 +250,12 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
   return ids;
 }
 
-/** Services in the order their claims count: the older first (creationTimestamp; one without a
- *  timestamp counts as newest), then by namespace/name. */
-export function claimOrder(all: Iterable<Service>): Service[] {
-  const age = (s: Service) => s.createdAt ?? Number.MAX_SAFE_INTEGER;
-  return [...all].sort((a, b) => age(a) - age(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-/**
- * Who gets each frontend key: the service port that held it in @previous, if it still asks;
- * otherwise the first asker in claim order.
- */
-function settleClaims(asks: Ask[], previous: DesiredState | undefined): Map<string, Ask> {
-  const heldBy = new Map<string, string>();
-  for (const fe of previous?.frontends ?? []) {
-    const info = previous!.services.get(fe.svcId);
-    if (info) heldBy.set(frontendKeyString(fe.key), info.identity);
-  }
-  const winners = new Map<string, Ask>();
-  for (const ask of asks) {
-    const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
-    for (const w of ask.wants) {
-      const k = frontendKeyString(w.key);
-      if (!winners.has(k) || heldBy.get(k) === identity) winners.set(k, ask);
-    }
-  }
-  return winners;
-}
-
-/** Whether an external or load-balancer address may be claimed (external-ips.ts); a refusal is
- *  recorded once per field. Cluster IPs and node ports are not subject to it. */
-export function admitted(w: Want, svc: Service, node: NodeConfig, nodeAddrs: string[], refused: ValidationError[]): boolean {
-  if (!w.field.startsWith('spec.externalIPs') && !w.field.startsWith('status.loadBalancer')) return true;
-  const why = externalAddressRefusal(w.key.addr, node.externalAddressPolicy ?? OPEN_POLICY, node.nodeAddresses ?? nodeAddrs);
-  if (why === undefined) return true;
-  if (w.key.scope === SCOPE_EXTERNAL && !refused.some((r) => r.namespace === svc.namespace && r.name === svc.name && r.message.startsWith(`${why};`))) {
-    refused.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field, `${why}; not programmed`, false));
-  }
-  return false;
-}
-
-/** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
- *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
-export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
-  const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
-  const f = `spec.ports[${sp.index}]`;
-  const out: Want[] = [];
-  const itpLocal = svc.internalTrafficPolicy === 'Local';
-  for (const addr of svc.clusterIPs) {
-    out.push({ key: { addr, port: sp.port, proto, scope: SCOPE_INTERNAL }, variant: itpLocal ? 'local' : 'all',
-      flags: itpLocal ? FE_LOCAL_ONLY : 0, field: `${f}.port` });
-  }
-  const etpLocal = svc.externalTrafficPolicy === 'Local';
-  const external = (addr: string, port: number, extraFlags: number, field: string) => {
-    out.push({ key: { addr, port, proto, scope: SCOPE_EXTERNAL }, variant: etpLocal ? 'local' : 'all',
-      flags: FE_NODEPORT | extraFlags | (etpLocal ? FE_LOCAL_ONLY : 0), field });
-    out.push({ key: { addr, port, proto, scope: SCOPE_INTERNAL }, variant: 'all', flags: FE_NODEPORT | extraFlags, field });
-  };
-  if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
-    for (const addr of nodeAddrs) external(addr, sp.nodePort, 0, `${f}.nodePort`);
-  }
-  svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
-  if (svc.type === 'LoadBalancer') {
-    const ranges = svc.loadBalancerSourceRanges.length > 0 ? FE_SOURCE_RANGES : 0;
-    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges, 'status.loadBalancer.ingress');
-  }
-  return out;
-}
-
-/** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
- *  IP) is one frontend: the first ask wins. */
-export function dedupe(wants: Want[]): Want[] {
-  const seen = new Set<string>();
-  return wants.filter((w) => {
-    const k = frontendKeyString(w.key);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
 function backendId(
-  ids: IdAllocator, svc: string, c: Candidate, backends: Map<number, Backend>, identities: DesiredState['identities'],
+  ids: IdAllocator,
+  svc: string,
+  c: Candidate,
+  backends: Map<number, Backend>,
+  identities: DesiredState['identities'],
 ): number {
   const identity = backendIdentity(svc, c.addr, c.port);
   const id = ids.get('backend', identity);
@@ -301,7 +270,8 @@ export function localReady(svc: Service, model: ClusterModel, node: NodeConfig):
   const addrs = new Set<string>();
   for (const slice of model.slicesByService.get(svc.key) ?? []) {
     for (const ep of slice.endpoints) {
-      if (node.nodeName !== '' && ep.nodeName === node.nodeName && (ep.ready || svc.publishNotReadyAddresses)) addrs.add(ep.address);
+      if (node.nodeName !== '' && ep.nodeName === node.nodeName && (ep.ready || svc.publishNotReadyAddresses))
+        addrs.add(ep.address);
     }
   }
   return addrs.size;

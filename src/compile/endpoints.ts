@@ -27,7 +27,11 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
     if (port === undefined) continue;
     for (const ep of slice.endpoints) {
       const c: Candidate = {
-        addr: ep.address, port, ready: ep.ready, serving: ep.serving, terminating: ep.terminating,
+        addr: ep.address,
+        port,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
         local: nodeName !== '' && ep.nodeName === nodeName,
       };
       if (ep.zoneHints) c.zoneHints = ep.zoneHints;

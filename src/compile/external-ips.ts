@@ -37,14 +37,18 @@ const NEVER: ReadonlyArray<readonly [string, string]> = [
 
 const inside = (addr: string, cidr: string) => {
   const n = ipv4Network(cidr);
-  return n !== undefined && ((ipv4ToInt(addr) & n.mask) >>> 0) === n.net;
+  return n !== undefined && (ipv4ToInt(addr) & n.mask) >>> 0 === n.net;
 };
 
 /**
  * Why @addr may not be claimed as an external or load-balancer address on this node, or
  * undefined when it may. @nodeAddrs are this node's addresses.
  */
-export function externalAddressRefusal(addr: string, policy: ExternalAddressPolicy, nodeAddrs: readonly string[]): string | undefined {
+export function externalAddressRefusal(
+  addr: string,
+  policy: ExternalAddressPolicy,
+  nodeAddrs: readonly string[],
+): string | undefined {
   for (const [cidr, what] of NEVER) {
     if (inside(addr, cidr)) return `${addr} is ${what} (${cidr}), never a Service address`;
   }
@@ -54,9 +58,11 @@ export function externalAddressRefusal(addr: string, policy: ExternalAddressPoli
       : `${addr} is outside --allowed-external-ip-cidrs (${policy.allowedCidrs.join(', ')})`;
   }
   const pod = policy.clusterCidrs.find((c) => inside(addr, c));
-  if (pod) return `${addr} is inside the cluster CIDR ${pod}: it would intercept traffic to pods; allow it with --allowed-external-ip-cidrs`;
+  if (pod)
+    return `${addr} is inside the cluster CIDR ${pod}: it would intercept traffic to pods; allow it with --allowed-external-ip-cidrs`;
   const svc = policy.serviceCidrs.find((c) => inside(addr, c));
   if (svc) return `${addr} is inside the Service CIDR ${svc}; allow it with --allowed-external-ip-cidrs`;
-  if (nodeAddrs.includes(addr)) return `${addr} is this node's address: it would intercept traffic to the node; allow it with --allowed-external-ip-cidrs`;
+  if (nodeAddrs.includes(addr))
+    return `${addr} is this node's address: it would intercept traffic to the node; allow it with --allowed-external-ip-cidrs`;
   return undefined;
 }

@@ -21,9 +21,16 @@ export const ID_LIMITS: Readonly<Record<IdNamespace, number>> = {
 const WHAT: Record<IdNamespace, string> = { svc: 'service port', set: 'backend set', backend: 'backend' };
 
 export class IdExhaustedError extends Error {
-  constructor(readonly namespace: IdNamespace, readonly limit: number) {
-    super(`no free ${WHAT[namespace]} id: all ${limit} are in use` +
-      (namespace === 'svc' && limit === ID_LIMITS.svc ? ` (SY_MAX_SERVICES: the stats map has ${MAX_SERVICES} entries, id 0 unused)` : ''));
+  constructor(
+    readonly namespace: IdNamespace,
+    readonly limit: number,
+  ) {
+    super(
+      `no free ${WHAT[namespace]} id: all ${limit} are in use` +
+        (namespace === 'svc' && limit === ID_LIMITS.svc
+          ? ` (SY_MAX_SERVICES: the stats map has ${MAX_SERVICES} entries, id 0 unused)`
+          : ''),
+    );
     this.name = 'IdExhaustedError';
   }
 }
@@ -38,7 +45,10 @@ class Space {
   /** Every id ≥ fresh is unallocated. */
   private fresh = 1;
 
-  constructor(readonly ns: IdNamespace, readonly limit: number) {}
+  constructor(
+    readonly ns: IdNamespace,
+    readonly limit: number,
+  ) {}
 
   take(identity: string): number {
     let id = this.byIdentity.get(identity);
@@ -56,7 +66,10 @@ class Space {
     }
     const had = this.byIdentity.get(identity);
     const owner = this.byId.get(id);
-    if (had === id) { this.used.add(identity); return; }
+    if (had === id) {
+      this.used.add(identity);
+      return;
+    }
     if (had !== undefined) throw new Error(`seed: ${WHAT[this.ns]} ${identity} already has id ${had}, not ${id}`);
     if (owner !== undefined) throw new Error(`seed: ${WHAT[this.ns]} id ${id} already belongs to ${owner}`);
     for (; this.fresh < id; this.fresh++) this.push(this.fresh);
@@ -78,7 +91,10 @@ class Space {
   endRound(): number {
     let released = 0;
     for (const identity of [...this.byIdentity.keys()]) {
-      if (!this.used.has(identity)) { this.release(identity); released++; }
+      if (!this.used.has(identity)) {
+        this.release(identity);
+        released++;
+      }
     }
     this.used = new Set();
     return released;
@@ -101,7 +117,7 @@ class Space {
   private push(id: number): void {
     const h = this.free;
     h.push(id);
-    for (let i = h.length - 1; i > 0;) {
+    for (let i = h.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
       if (h[p] <= h[i]) break;
       [h[p], h[i]] = [h[i], h[p]];
@@ -115,8 +131,9 @@ class Space {
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && h[l] < h[m]) m = l;
         if (r < h.length && h[r] < h[m]) m = r;
@@ -134,7 +151,11 @@ export class IdAllocator {
 
   constructor(limits: Partial<Record<IdNamespace, number>> = {}) {
     const l = { ...ID_LIMITS, ...limits };
-    this.spaces = { svc: new Space('svc', l.svc), set: new Space('set', l.set), backend: new Space('backend', l.backend) };
+    this.spaces = {
+      svc: new Space('svc', l.svc),
+      set: new Space('set', l.set),
+      backend: new Space('backend', l.backend),
+    };
   }
 
   /** The id of `identity`, allocating the lowest free one (≥ 1) if it has none. Marks it used.
@@ -163,7 +184,11 @@ export class IdAllocator {
   /** Called by compile at its start: releases the ids the previous compile (or the seeding) did
    *  not use, and starts tracking use afresh. Returns how many ids were released per namespace. */
   beginCompile(): Record<IdNamespace, number> {
-    return { svc: this.spaces.svc.endRound(), set: this.spaces.set.endRound(), backend: this.spaces.backend.endRound() };
+    return {
+      svc: this.spaces.svc.endRound(),
+      set: this.spaces.set.endRound(),
+      backend: this.spaces.backend.endRound(),
+    };
   }
 
   /** Keeps only the given identities of a namespace; releases the rest now. For callers that

@@ -11,13 +11,28 @@
 import { isIPv4 } from 'node:net';
 import type { ClusterModel, Service, ValidationError } from '../model/types.js';
 import {
-  admitted, claimOrder, compile, dedupe, frontendsFor, keptWants, localReady, nodeTopology, programPort, type Ask, type Output,
+  admitted,
+  claimOrder,
+  compile,
+  dedupe,
+  frontendsFor,
+  keptWants,
+  localReady,
+  nodeTopology,
+  programPort,
+  type Ask,
+  type Output,
 } from './compile.js';
+import { nodeAddresses, serviceAsks } from './claims.js';
 import { candidates } from './endpoints.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
 import {
-  frontendKeyString, svcIdentity,
-  type DesiredFrontend, type DesiredState, type HealthCheckService, type NodeConfig,
+  frontendKeyString,
+  svcIdentity,
+  type DesiredFrontend,
+  type DesiredState,
+  type HealthCheckService,
+  type NodeConfig,
 } from './types.js';
 
 /** What an update changed: every frontend key, set, backend and svc id it removed, added or
@@ -65,7 +80,11 @@ export class IncrementalCompiler {
 
   /** Recompiles the Services named in @dirty (and the claimants of their frontends) against
    *  @model; returns the new desired state and what changed. Needs a full() first. */
-  update(model: ClusterModel, node: NodeConfig, dirty: Iterable<string>): { desired: DesiredState; scope: CompileScope } {
+  update(
+    model: ClusterModel,
+    node: NodeConfig,
+    dirty: Iterable<string>,
+  ): { desired: DesiredState; scope: CompileScope } {
     const desired = this.desiredState;
     if (!desired) throw new Error('IncrementalCompiler.update: no full compile yet');
     this.releasePending();
@@ -89,7 +108,17 @@ export class IncrementalCompiler {
     }
     for (const key of keys) {
       const svc = model.services.get(key);
-      if (svc) this.add(svc, asks.filter((a) => a.svc === svc), winners, model, node, nodeAddrs, desired, scope);
+      if (svc)
+        this.add(
+          svc,
+          asks.filter((a) => a.svc === svc),
+          winners,
+          model,
+          node,
+          nodeAddrs,
+          desired,
+          scope,
+        );
     }
     for (const ns of NS) {
       const live = new Set(this.idsNow(ns, keys).map((id) => desired.identities[ns].get(id)!));
@@ -122,7 +151,9 @@ export class IncrementalCompiler {
         for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
       }
     }
-    const services = claimOrder([...keys].map((k) => model.services.get(k)).filter((s): s is Service => s !== undefined));
+    const services = claimOrder(
+      [...keys].map((k) => model.services.get(k)).filter((s): s is Service => s !== undefined),
+    );
     const asks = services.flatMap((s) => asksOf.get(s.key)!.asks);
     // The claimants index now reflects the new asks.
     for (const key of keys) {
@@ -131,7 +162,8 @@ export class IncrementalCompiler {
       const { askKeys } = asksOf.get(key)!;
       for (const k of askKeys) this.claim(k, key);
       if (entry) entry.askKeys = askKeys;
-      else if (model.services.has(key)) this.entries.set(key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
+      else if (model.services.has(key))
+        this.entries.set(key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
     }
     return { keys, asks };
   }
@@ -157,7 +189,10 @@ export class IncrementalCompiler {
     this.refused.delete(key);
     this.healthCheck.delete(key);
     if (!entry) return;
-    for (const k of entry.feKeys) { this.frontendByKey.delete(k); scope.frontends.set(k, undefined); }
+    for (const k of entry.feKeys) {
+      this.frontendByKey.delete(k);
+      scope.frontends.set(k, undefined);
+    }
     const maps = { svc: desired.services, set: desired.sets, backend: desired.backends };
     const sc = { svc: scope.services, set: scope.sets, backend: scope.backends };
     for (const ns of NS) {
@@ -174,29 +209,54 @@ export class IncrementalCompiler {
 
   /** Compiles one Service into the desired state (its ports that hold frontends). */
   private add(
-    svc: Service, asks: Ask[], winners: Map<string, Ask>, model: ClusterModel, node: NodeConfig, nodeAddrs: string[],
-    desired: DesiredState, scope: CompileScope,
+    svc: Service,
+    asks: Ask[],
+    winners: Map<string, Ask>,
+    model: ClusterModel,
+    node: NodeConfig,
+    nodeAddrs: string[],
+    desired: DesiredState,
+    scope: CompileScope,
   ): void {
     if (svc.headless || svc.type === 'ExternalName') return;
     const refused: ValidationError[] = [];
-    for (const sp of svc.ports) for (const w of dedupe(frontendsFor(svc, sp, nodeAddrs))) admitted(w, svc, node, nodeAddrs, refused);
+    for (const sp of svc.ports)
+      for (const w of dedupe(frontendsFor(svc, sp, nodeAddrs))) admitted(w, svc, node, nodeAddrs, refused);
     if (refused.length > 0) this.refused.set(svc.key, refused);
     const hcPort = svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : undefined;
     if (hcPort !== undefined) {
-      this.healthCheck.set(svc.key, { namespace: svc.namespace, name: svc.name, nodePort: hcPort, localEndpoints: localReady(svc, model, node) });
+      this.healthCheck.set(svc.key, {
+        namespace: svc.namespace,
+        name: svc.name,
+        nodePort: hcPort,
+        localEndpoints: localReady(svc, model, node),
+      });
     }
     // Maglev tables are not tracked per Service here: the pipeline syncs in full whenever any
     // Service uses Maglev (see Pipeline.partialAllowed), so this summary is thrown away.
     const out: Output = {
-      frontends: [], sets: new Map(), backends: new Map(), services: new Map(), conflicts: [],
+      frontends: [],
+      sets: new Map(),
+      backends: new Map(),
+      services: new Map(),
+      conflicts: [],
       identities: { svc: new Map(), set: new Map(), backend: new Map() },
-      maglev: { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 }, node,
+      maglev: { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 },
+      node,
     };
     const where = nodeTopology(model, node);
     for (const ask of asks) {
       const kept = keptWants(ask, (k) => winners.get(k)!, out.conflicts);
       if (kept.length === 0) continue;
-      programPort(out, this.ids, svc, ask.sp, kept, candidates(ask.sp, model.slicesByService.get(svc.key) ?? [], node.nodeName), where);
+      programPort(
+        out,
+        this.ids,
+        svc,
+        ask.sp,
+        kept,
+        candidates(ask.sp, model.slicesByService.get(svc.key) ?? [], node.nodeName),
+        where,
+      );
     }
     if (out.conflicts.length > 0) this.conflicts.set(svc.key, out.conflicts);
     for (const fe of out.frontends) {
@@ -204,9 +264,18 @@ export class IncrementalCompiler {
       this.frontendByKey.set(k, fe);
       scope.frontends.set(k, fe);
     }
-    for (const [id, v] of out.services) { desired.services.set(id, v); scope.services.add(id); }
-    for (const [id, v] of out.sets) { desired.sets.set(id, v); scope.sets.add(id); }
-    for (const [id, v] of out.backends) { desired.backends.set(id, v); scope.backends.add(id); }
+    for (const [id, v] of out.services) {
+      desired.services.set(id, v);
+      scope.services.add(id);
+    }
+    for (const [id, v] of out.sets) {
+      desired.sets.set(id, v);
+      scope.sets.add(id);
+    }
+    for (const [id, v] of out.backends) {
+      desired.backends.set(id, v);
+      scope.backends.add(id);
+    }
     for (const ns of NS) for (const [id, identity] of out.identities[ns]) desired.identities[ns].set(id, identity);
     const entry = this.entries.get(svc.key)!;
     entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
@@ -221,10 +290,13 @@ export class IncrementalCompiler {
   /** Records each Service's share of a full compile's result. */
   private index(model: ClusterModel, node: NodeConfig, desired: DesiredState): void {
     this.desiredState = desired;
-    for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck]) m.clear();
+    for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
+      m.clear();
     const nodeAddrs = nodeAddresses(node);
     for (const svc of model.services.values()) {
-      const askKeys = [...new Set(serviceAsks(svc, node, nodeAddrs).flatMap((a) => a.wants.map((w) => frontendKeyString(w.key))))];
+      const askKeys = [
+        ...new Set(serviceAsks(svc, node, nodeAddrs).flatMap((a) => a.wants.map((w) => frontendKeyString(w.key)))),
+      ];
       for (const k of askKeys) this.claim(k, svc.key);
       this.entries.set(svc.key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
     }
@@ -274,19 +346,4 @@ export class IncrementalCompiler {
     for (const [ns, identity] of this.pendingRelease) this.ids.release(ns, identity);
     this.pendingRelease = [];
   }
-}
-
-/** One Service's admitted wants per port, as compile builds its asks (refusals not recorded). */
-function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[]): Ask[] {
-  if (svc.headless || svc.type === 'ExternalName') return [];
-  const asks: Ask[] = [];
-  for (const sp of svc.ports) {
-    const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, []));
-    if (wants.length > 0) asks.push({ svc, sp, wants });
-  }
-  return asks;
-}
-
-function nodeAddresses(node: NodeConfig): string[] {
-  return [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
 }

@@ -28,11 +28,17 @@ export interface SeedResult {
   reserved: Record<IdNamespace, number>;
 }
 
-export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: NodeConfig, pinned: PinnedState): SeedResult {
+export function seedFromPinned(
+  ids: IdAllocator,
+  model: ClusterModel,
+  node: NodeConfig,
+  pinned: PinnedState,
+): SeedResult {
   const matched = { svc: 0, set: 0, backend: 0 };
   const reserved = { svc: 0, set: 0, backend: 0 };
   const bind = (ns: IdNamespace, identity: string | undefined, id: number): boolean => {
-    if (identity === undefined || ids.identityOf(ns, id) !== undefined || ids.peek(ns, identity) !== undefined) return false;
+    if (identity === undefined || ids.identityOf(ns, id) !== undefined || ids.peek(ns, identity) !== undefined)
+      return false;
     try {
       ids.seed(ns, identity, id);
       matched[ns]++;
@@ -53,7 +59,10 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
     if (!have) continue;
     bind('svc', scratch!.identities.svc.get(fe.svcId), have.svcId);
     const setIdentity = scratch!.identities.set.get(fe.setId);
-    if (bind('set', setIdentity, have.setId) || (setIdentity !== undefined && ids.peek('set', setIdentity) === have.setId)) {
+    if (
+      bind('set', setIdentity, have.setId) ||
+      (setIdentity !== undefined && ids.peek('set', setIdentity) === have.setId)
+    ) {
       setPairs.push([fe.setId, have.setId]);
     }
   }
@@ -88,4 +97,3 @@ export function seedFromPinned(ids: IdAllocator, model: ClusterModel, node: Node
   for (const id of pinned.backends.keys()) reserve('backend', id);
   return { matched, reserved };
 }
-

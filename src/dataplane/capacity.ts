@@ -10,7 +10,11 @@ import { frontendKeyString } from '../compile/index.js';
 import { serviceInfoName, type CurrentState } from './plan.js';
 
 /** max_entries of the maps a service port adds to. */
-export interface Capacity { frontends: number; backends: number; slots: number }
+export interface Capacity {
+  frontends: number;
+  backends: number;
+  slots: number;
+}
 
 export interface Overflow {
   svcId: number;
@@ -47,12 +51,22 @@ function cost(current: CurrentState, desired: DesiredState, svcId: number, front
  * ones. Ports present in current.serviceInfo are programmed and always admitted.
  */
 export function admit(
-  current: CurrentState, desired: DesiredState, ports: Map<number, DesiredFrontend[]>, capacity: Capacity,
+  current: CurrentState,
+  desired: DesiredState,
+  ports: Map<number, DesiredFrontend[]>,
+  capacity: Capacity,
 ): Overflow[] {
-  const used: Cost = { frontends: current.frontends.size, backends: current.backends.size, slots: current.slotKeys.size };
+  const used: Cost = {
+    frontends: current.frontends.size,
+    backends: current.backends.size,
+    slots: current.slotKeys.size,
+  };
   const fresh: number[] = [];
   for (const [svcId, fes] of ports) {
-    if (!current.serviceInfo.has(svcId)) { fresh.push(svcId); continue; }
+    if (!current.serviceInfo.has(svcId)) {
+      fresh.push(svcId);
+      continue;
+    }
     const c = cost(current, desired, svcId, fes);
     for (const m of ['frontends', 'backends', 'slots'] as const) used[m] += c[m];
   }
@@ -66,8 +80,11 @@ export function admit(
     }
     const servicePort = serviceInfoName(desired.services.get(svcId)!);
     skipped.push({
-      svcId, servicePort, map: full,
-      message: `service port ${servicePort} not programmed: map '${full}' is full ` +
+      svcId,
+      servicePort,
+      map: full,
+      message:
+        `service port ${servicePort} not programmed: map '${full}' is full ` +
         `(max ${capacity[full]} entries, ${used[full]} in use or planned, this port needs ${c[full]})`,
     });
   }
@@ -75,7 +92,10 @@ export function admit(
 }
 
 /** Frontends by svc id, of every service port (full sync). */
-export function portsOf(frontends: Iterable<DesiredFrontend>, services: Iterable<number>): Map<number, DesiredFrontend[]> {
+export function portsOf(
+  frontends: Iterable<DesiredFrontend>,
+  services: Iterable<number>,
+): Map<number, DesiredFrontend[]> {
   const out = new Map<number, DesiredFrontend[]>();
   for (const id of services) out.set(id, []);
   for (const fe of frontends) out.get(fe.svcId)?.push(fe);
@@ -109,7 +129,9 @@ export function scopeWithout(scope: CompileScope, desired: DesiredState, skipped
     // A skipped port's keys are planned as absent: a key it took from another port must not keep
     // pointing at that port's (possibly removed) set.
     frontends: new Map([...scope.frontends].map(([k, fe]) => [k, fe && ids.has(fe.svcId) ? undefined : fe])),
-    sets: new Set(scope.sets), backends: new Set(scope.backends), services: new Set(scope.services),
+    sets: new Set(scope.sets),
+    backends: new Set(scope.backends),
+    services: new Set(scope.services),
   };
   for (const id of ids) {
     const info = desired.services.get(id)!;

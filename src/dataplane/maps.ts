@@ -1,8 +1,21 @@
 // Opens the data-path object with its maps pinned, and hands out the typed maps.
-import { BpfObject, type TypedMap, type PercpuMap } from '../bpf/index.js';
+import type { BpfObject, TypedMap, PercpuMap } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
 import type {
-  Affinity, AffinityKey, Backend, Config, CtEntry, CtKey, Frag, FragKey, Frontend, FrontendKey, ServiceInfo, SlotKey, SourceRangeKey, Stats,
+  Affinity,
+  AffinityKey,
+  Backend,
+  Config,
+  CtEntry,
+  CtKey,
+  Frag,
+  FragKey,
+  Frontend,
+  FrontendKey,
+  ServiceInfo,
+  SlotKey,
+  SourceRangeKey,
+  Stats,
 } from '../abi/index.js';
 
 export interface DataplaneMaps {

@@ -6,8 +6,15 @@
 // It assumes the maps hold what CurrentState says (the steady state a full plan leaves); leftovers
 // from a torn write are the full resync's job (after a failed sync, a relist, and periodically).
 import {
-  FE_SOURCE_RANGES, SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
-  type Backend, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
+  FE_SOURCE_RANGES,
+  SERVICE_TYPE_CODES,
+  SVC_CLUSTER_IP,
+  type Backend,
+  type Frontend,
+  type FrontendKey,
+  type ServiceInfo,
+  type SlotKey,
+  type SourceRangeKey,
 } from '../abi/index.js';
 import type { CompileScope, DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
@@ -26,8 +33,12 @@ type SetsAfter = Map<number, { gen: number; members: number[] } | undefined>;
 const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
 const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
 const sameFrontend = (a: Frontend, b: Frontend) =>
-  a.svcId === b.svcId && a.setId === b.setId && a.affinityTimeout === b.affinityTimeout &&
-  a.count === b.count && a.gen === b.gen && a.flags === b.flags;
+  a.svcId === b.svcId &&
+  a.setId === b.setId &&
+  a.affinityTimeout === b.affinityTimeout &&
+  a.count === b.count &&
+  a.gen === b.gen &&
+  a.flags === b.flags;
 
 export function planScoped(current: CurrentState, desired: DesiredState, scope: CompileScope): ScopedPlan {
   const backendsUp: Array<[number, Backend]> = [];
@@ -65,7 +76,11 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
     { op: 'set', map: 'backends', entries: backendsUp },
     { op: 'set', map: 'slots', entries: slots.write },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
-    { op: 'reset', map: 'stats', keys: [...scope.services].filter((id) => desired.services.has(id) && !current.serviceInfo.has(id)) },
+    {
+      op: 'reset',
+      map: 'stats',
+      keys: [...scope.services].filter((id) => desired.services.has(id) && !current.serviceInfo.has(id)),
+    },
     { op: 'set', map: 'frontends', entries: fronts.upsert },
     { op: 'delete', map: 'frontends', keys: fronts.remove },
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
@@ -131,14 +146,25 @@ function planScopedFrontends(current: CurrentState, scope: CompileScope, after: 
   for (const [ks, fe] of scope.frontends) {
     const have = current.frontends.get(ks);
     if (!fe) {
-      if (have) { remove.push(have.key); removeStrings.push(ks); }
+      if (have) {
+        remove.push(have.key);
+        removeStrings.push(ks);
+      }
       continue;
     }
     const set = (after.has(fe.setId) ? after.get(fe.setId) : current.sets.get(fe.setId)) ?? { gen: 0, members: [] };
     const value: Frontend = {
-      svcId: fe.svcId, setId: fe.setId, affinityTimeout: fe.affinityTimeout, count: set.members.length, gen: set.gen, flags: fe.flags,
+      svcId: fe.svcId,
+      setId: fe.setId,
+      affinityTimeout: fe.affinityTimeout,
+      count: set.members.length,
+      gen: set.gen,
+      flags: fe.flags,
     };
-    if (!have || !sameFrontend(have.value, value)) { upsert.push([fe.key, value]); keyString.set(fe.key, ks); }
+    if (!have || !sameFrontend(have.value, value)) {
+      upsert.push([fe.key, value]);
+      keyString.set(fe.key, ks);
+    }
   }
   return { upsert, remove, removeStrings, keyString };
 }
@@ -157,7 +183,8 @@ function planScopedRanges(current: CurrentState, desired: DesiredState, scope: C
   }
   const add = [...want].filter(([ks]) => !current.sourceRanges.has(ks)).map(([, k]) => k);
   const remove = [...current.sourceRanges]
-    .filter(([ks, k]) => scope.services.has(k.svcId) && !want.has(ks)).map(([, k]) => k);
+    .filter(([ks, k]) => scope.services.has(k.svcId) && !want.has(ks))
+    .map(([, k]) => k);
   return { add, remove };
 }
 

@@ -17,8 +17,16 @@
 //  10. service_info upserts, then deletes (read only by `switchyard inspect`)
 //  11. prune affinity entries, when a set lost a member
 import {
-  FE_MAGLEV, SERVICE_TYPE_CODES, SVC_CLUSTER_IP,
-  type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
+  FE_MAGLEV,
+  SERVICE_TYPE_CODES,
+  SVC_CLUSTER_IP,
+  type Backend,
+  type Config,
+  type Frontend,
+  type FrontendKey,
+  type ServiceInfo,
+  type SlotKey,
+  type SourceRangeKey,
 } from '../abi/index.js';
 import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
 import { planConfig } from './node-config.js';
@@ -55,11 +63,17 @@ export interface PlannedMaps {
 type SetPhase<M extends keyof PlannedMaps> = { op: 'set'; map: M; entries: Array<PlannedMaps[M]> };
 type DeletePhase<M extends keyof PlannedMaps> = { op: 'delete'; map: M; keys: Array<PlannedMaps[M][0]> };
 /** Zero the per-CPU stats of these svc ids (ids new to the maps, so no frontend counts on them yet). */
-export interface ResetStatsPhase { op: 'reset'; map: 'stats'; keys: number[] }
+export interface ResetStatsPhase {
+  op: 'reset';
+  map: 'stats';
+  keys: number[];
+}
 /** Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
  *  data-path-owned map at execution time, so only the rule is planned). */
 export interface PruneAffinityPhase {
-  op: 'prune'; map: 'affinity'; members: Map<number, Set<number>>;
+  op: 'prune';
+  map: 'affinity';
+  members: Map<number, Set<number>>;
   /** Only the sets in `members` are checked (a partial plan); otherwise a set not listed is gone. */
   only?: boolean;
 }
@@ -83,16 +97,25 @@ export function slotKeyString(k: SlotKey): string {
 
 export function emptyState(): CurrentState {
   return {
-    frontends: new Map(), sets: new Map(), slotKeys: new Map(), maglevKeys: new Map(), backends: new Map(),
-    sourceRanges: new Map(), serviceInfo: new Map(),
+    frontends: new Map(),
+    sets: new Map(),
+    slotKeys: new Map(),
+    maglevKeys: new Map(),
+    backends: new Map(),
+    sourceRanges: new Map(),
+    serviceInfo: new Map(),
   };
 }
 
 const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
 const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
 const sameFrontend = (a: Frontend, b: Frontend) =>
-  a.svcId === b.svcId && a.setId === b.setId && a.affinityTimeout === b.affinityTimeout &&
-  a.count === b.count && a.gen === b.gen && a.flags === b.flags;
+  a.svcId === b.svcId &&
+  a.setId === b.setId &&
+  a.affinityTimeout === b.affinityTimeout &&
+  a.count === b.count &&
+  a.gen === b.gen &&
+  a.flags === b.flags;
 
 export function planWrites(current: CurrentState, desired: DesiredState): WritePlan {
   const next = emptyState();
@@ -169,8 +192,10 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
   const gone = (have: Map<string, SlotKey>, keep: Map<string, SlotKey>) =>
     [...have].filter(([ks]) => !keep.has(ks)).map(([, k]) => k);
   return {
-    write, remove: gone(current.slotKeys, next.slotKeys),
-    writeMaglev, removeMaglev: gone(current.maglevKeys, next.maglevKeys),
+    write,
+    remove: gone(current.slotKeys, next.slotKeys),
+    writeMaglev,
+    removeMaglev: gone(current.maglevKeys, next.maglevKeys),
   };
 }
 
@@ -180,8 +205,12 @@ function planFrontends(current: CurrentState, desired: DesiredState, next: Curre
   for (const fe of desired.frontends) {
     const set = next.sets.get(fe.setId) ?? { gen: 0, members: [] };
     const value: Frontend = {
-      svcId: fe.svcId, setId: fe.setId, affinityTimeout: fe.affinityTimeout,
-      count: set.members.length, gen: set.gen, flags: fe.flags,
+      svcId: fe.svcId,
+      setId: fe.setId,
+      affinityTimeout: fe.affinityTimeout,
+      count: set.members.length,
+      gen: set.gen,
+      flags: fe.flags,
     };
     const ks = frontendKeyString(fe.key);
     const have = current.frontends.get(ks);
@@ -195,8 +224,11 @@ function planFrontends(current: CurrentState, desired: DesiredState, next: Curre
 /** service_info lets `switchyard inspect` name services from the pins alone. */
 function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: ReadonlyMap<number, ServicePortInfo>) {
   const next = new Map<number, ServiceInfo>();
-  for (const [id, svc] of services) next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
-  const upsert = [...next].filter(([id, info]) => current.get(id)?.name !== info.name || current.get(id)?.type !== info.type);
+  for (const [id, svc] of services)
+    next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
+  const upsert = [...next].filter(
+    ([id, info]) => current.get(id)?.name !== info.name || current.get(id)?.type !== info.type,
+  );
   const remove = [...current.keys()].filter((id) => !next.has(id));
   return { upsert, remove, next };
 }
@@ -225,7 +257,9 @@ export function stateFromMaps(
   slots: Array<[SlotKey, number]>,
   backends: Array<[number, Backend]>,
   rest: {
-    sourceRanges?: Array<[SourceRangeKey, unknown]>; serviceInfo?: Array<[number, ServiceInfo]>; config?: Config;
+    sourceRanges?: Array<[SourceRangeKey, unknown]>;
+    serviceInfo?: Array<[number, ServiceInfo]>;
+    config?: Config;
     maglev?: Array<[SlotKey, number]>;
   } = {},
 ): CurrentState {

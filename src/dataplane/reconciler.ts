@@ -6,7 +6,14 @@ import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/ind
 import { admit, portsOf, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
 import { planScoped } from './plan-scoped.js';
-import { type CurrentState, type Phase, type PruneAffinityPhase, type ResetStatsPhase, planWrites, stateFromMaps } from './plan.js';
+import {
+  type CurrentState,
+  type Phase,
+  type PruneAffinityPhase,
+  type ResetStatsPhase,
+  planWrites,
+  stateFromMaps,
+} from './plan.js';
 
 export interface SyncResult {
   frontends: number;
@@ -28,9 +35,15 @@ export class Reconciler {
   private skipped = new Map<number, Overflow>();
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
-  constructor(private readonly maps: DataplaneMaps, log: Logger) {
+  constructor(
+    private readonly maps: DataplaneMaps,
+    log: Logger,
+  ) {
     this.currentState = readState(maps);
-    log.info({ frontends: this.currentState.frontends.size, backends: this.currentState.backends.size }, 'read existing map state');
+    log.info(
+      { frontends: this.currentState.frontends.size, backends: this.currentState.backends.size },
+      'read existing map state',
+    );
   }
 
   /** What the maps hold, as this reconciler last wrote or read them. */
@@ -41,7 +54,12 @@ export class Reconciler {
   /** A full sync: every entry of the desired state diffed against the whole current state. */
   sync(desired: DesiredState): SyncResult {
     const started = performance.now();
-    const overflow = admit(this.currentState, desired, portsOf(desired.frontends, desired.services.keys()), this.capacity());
+    const overflow = admit(
+      this.currentState,
+      desired,
+      portsOf(desired.frontends, desired.services.keys()),
+      this.capacity(),
+    );
     const plan = planWrites(this.currentState, withoutPorts(desired, overflow));
     const counts = this.run(plan.phases);
     this.currentState = plan.next;
@@ -52,7 +70,9 @@ export class Reconciler {
   /** A partial sync: only what an incremental compile changed (see plan-scoped.ts). */
   syncScoped(desired: DesiredState, scope: CompileScope): SyncResult {
     const started = performance.now();
-    const ports = new Map([...scope.services].filter((id) => desired.services.has(id)).map((id) => [id, [] as DesiredFrontend[]]));
+    const ports = new Map(
+      [...scope.services].filter((id) => desired.services.has(id)).map((id) => [id, [] as DesiredFrontend[]]),
+    );
     for (const fe of scope.frontends.values()) if (fe) ports.get(fe.svcId)?.push(fe);
     const overflow = admit(this.currentState, desired, ports, this.capacity());
     const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow));
@@ -75,7 +95,8 @@ export class Reconciler {
   }
 
   private run(phases: Phase[]): { writes: number; deletes: number } {
-    let writes = 0, deletes = 0;
+    let writes = 0,
+      deletes = 0;
     try {
       for (const phase of phases) {
         const n = this.execute(phase);
@@ -94,8 +115,13 @@ export class Reconciler {
   private result({ writes, deletes }: { writes: number; deletes: number }, started: number): SyncResult {
     const s = this.currentState;
     return {
-      frontends: s.frontends.size, backends: s.backends.size, sets: s.sets.size, writes, deletes,
-      durationMs: performance.now() - started, overflow: [...this.skipped.values()],
+      frontends: s.frontends.size,
+      backends: s.backends.size,
+      sets: s.sets.size,
+      writes,
+      deletes,
+      durationMs: performance.now() - started,
+      overflow: [...this.skipped.values()],
     };
   }
 
@@ -115,7 +141,12 @@ export class Reconciler {
 
   /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */
   private resetStats({ keys }: ResetStatsPhase): number {
-    const zero = Array.from({ length: this.maps.stats.cpus }, () => ({ packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n }));
+    const zero = Array.from({ length: this.maps.stats.cpus }, () => ({
+      packets: 0n,
+      bytes: 0n,
+      newFlows: 0n,
+      noBackend: 0n,
+    }));
     this.maps.stats.setMany(keys.map((id) => [id, zero] as [number, typeof zero]));
     return keys.length;
   }
@@ -129,9 +160,13 @@ export class Reconciler {
       only ? members.get(setId)?.has(backendId) === false : !members.get(setId)?.has(backendId);
     // The data path rewrites entries while we read: look each candidate up again just before
     // deleting, so an entry it has just pointed at a live backend is kept (the few stale ones only).
-    const stale = this.maps.affinity.entries()
+    const stale = this.maps.affinity
+      .entries()
       .filter(([key, value]) => isStale(key.setId, value.backendId))
-      .filter(([key]) => { const now = this.maps.affinity.get(key); return now !== undefined && isStale(key.setId, now.backendId); })
+      .filter(([key]) => {
+        const now = this.maps.affinity.get(key);
+        return now !== undefined && isStale(key.setId, now.backendId);
+      })
       .map(([key]) => key);
     if (stale.length > 0) this.maps.affinity.deleteMany(stale);
     return 0;

@@ -36,7 +36,10 @@ export interface SourceRangePlan {
   next: Map<string, SourceRangeKey>;
 }
 
-export function planSourceRanges(current: ReadonlyMap<string, SourceRangeKey>, desired: Map<string, SourceRangeKey>): SourceRangePlan {
+export function planSourceRanges(
+  current: ReadonlyMap<string, SourceRangeKey>,
+  desired: Map<string, SourceRangeKey>,
+): SourceRangePlan {
   return {
     add: [...desired].filter(([ks]) => !current.has(ks)).map(([, k]) => k),
     remove: [...current].filter(([ks]) => !desired.has(ks)).map(([, k]) => k),
@@ -45,6 +48,10 @@ export function planSourceRanges(current: ReadonlyMap<string, SourceRangeKey>, d
 }
 
 /** Rebuilds the view of the trie from its entries (agent restart). */
-export function sourceRangesFromMap(entries: ReadonlyArray<readonly [SourceRangeKey, unknown]>): Map<string, SourceRangeKey> {
-  return new Map(entries.map(([k]) => [sourceRangeKeyString(k), { prefixlen: k.prefixlen, svcId: k.svcId, addr: k.addr }]));
+export function sourceRangesFromMap(
+  entries: ReadonlyArray<readonly [SourceRangeKey, unknown]>,
+): Map<string, SourceRangeKey> {
+  return new Map(
+    entries.map(([k]) => [sourceRangeKeyString(k), { prefixlen: k.prefixlen, svcId: k.svcId, addr: k.addr }]),
+  );
 }

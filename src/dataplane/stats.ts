@@ -1,6 +1,12 @@
 // Per-service counters from the per-CPU `stats` map, summed over CPUs: read by /metrics and by
 // `switchyard inspect`. And the conntrack tables' fill and pressure counters, for /metrics.
-import { CNT_CT_COLLISION, CNT_CT_NEW_ADDED, CNT_CT_NEW_REMOVED, CNT_SNAT_EXHAUSTED, type Stats } from '../abi/index.js';
+import {
+  CNT_CT_COLLISION,
+  CNT_CT_NEW_ADDED,
+  CNT_CT_NEW_REMOVED,
+  CNT_SNAT_EXHAUSTED,
+  type Stats,
+} from '../abi/index.js';
 
 /** svc ids → their counters summed over CPUs; ids without an entry are left out. */
 export type StatsReader = (svcIds: readonly number[]) => Map<number, Stats>;
@@ -41,14 +47,22 @@ export interface ConntrackSample {
 
 export type ConntrackReader = () => ConntrackSample;
 
-interface CountedMap { countEntries(): number; readonly maxEntries: number }
+interface CountedMap {
+  countEntries(): number;
+  readonly maxEntries: number;
+}
 
 /** A ConntrackReader over the data path's maps (counts both tables, sums the counters over CPUs). */
-export function conntrackReader(maps: { conntrack: CountedMap; ctNew: CountedMap; counters: { get(i: number): bigint[] | undefined } }): ConntrackReader {
+export function conntrackReader(maps: {
+  conntrack: CountedMap;
+  ctNew: CountedMap;
+  counters: { get(i: number): bigint[] | undefined };
+}): ConntrackReader {
   const counter = (i: number) => (maps.counters.get(i) ?? []).reduce((a, b) => a + b, 0n);
   return () => {
     // Counters first: an entry added after they are read is not yet counted as present either.
-    const added = counter(CNT_CT_NEW_ADDED), removed = counter(CNT_CT_NEW_REMOVED);
+    const added = counter(CNT_CT_NEW_ADDED),
+      removed = counter(CNT_CT_NEW_REMOVED);
     const entries = { conntrack: maps.conntrack.countEntries(), ctNew: maps.ctNew.countEntries() };
     const evicted = added - removed - BigInt(entries.ctNew);
     return {

@@ -86,6 +86,7 @@ export function explain(m: MapContents, query: string): Explained[] {
   return [...ids].sort((a, b) => a - b).map((id) => explainOne(m, id));
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one service port's screen, assembled in the order it prints
 function explainOne(m: MapContents, svcId: number): Explained {
   const info = m.services.get(svcId);
   const fes = m.frontends.filter(([, fe]) => fe.svcId === svcId);

@@ -45,5 +45,5 @@ export function renderExplained(e: Explained, where: string): string {
   } else {
     out.push('  Drift: none, the maps are consistent');
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -75,7 +75,10 @@ export class FaultState {
 
   /** Runs a list now, or holds it while the kind is stalled. */
   runOrHold(kind: ApiKind, res: ServerResponse, run: () => void): void {
-    if (!this.hub.isStalled(kind)) return run();
+    if (!this.hub.isStalled(kind)) {
+      run();
+      return;
+    }
     const h: Held = { kind, res, run };
     this.held.add(h);
     res.on('close', () => this.held.delete(h));

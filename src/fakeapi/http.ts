@@ -100,7 +100,10 @@ function watch(ctx: HandlerContext, route: Route, q: URLSearchParams, res: Serve
   let replay: Array<{ type: WatchEventType; object: unknown }>;
   if (rvText === '' || rvText === '0') {
     // No version: the current state as synthetic ADDED events, then changes.
-    replay = ctx.store.list(route.kind).filter(match).map((object) => ({ type: 'ADDED', object }));
+    replay = ctx.store
+      .list(route.kind)
+      .filter(match)
+      .map((object) => ({ type: 'ADDED', object }));
   } else {
     const from = Number(rvText);
     if (!Number.isSafeInteger(from) || from < 0) {
@@ -111,7 +114,7 @@ function watch(ctx: HandlerContext, route: Route, q: URLSearchParams, res: Serve
       // The watch cache's answer: 200, one ERROR event carrying 410 Expired, end of stream.
       const message = `too old resource version: ${from} (${ctx.store.oldest(route.kind)})`;
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ type: 'ERROR', object: statusObject(410, 'Expired', message) }) + '\n');
+      res.end(`${JSON.stringify({ type: 'ERROR', object: statusObject(410, 'Expired', message) })}\n`);
       return;
     }
     replay = [];

@@ -21,7 +21,12 @@ const { values } = parseArgs({
   },
 });
 
-const api = new FakeApiServer({ host: values.host, port: Number(values.port), token: values.token, historySize: 10_000 });
+const api = new FakeApiServer({
+  host: values.host,
+  port: Number(values.port),
+  token: values.token,
+  historySize: 10_000,
+});
 const PERSISTED_KINDS = ['Node', 'Service', 'Endpoints', 'EndpointSlice'] as const;
 if (values.state && existsSync(values.state)) {
   for (const obj of JSON.parse(readFileSync(values.state, 'utf8')) as unknown[]) api.apply(obj);
@@ -64,7 +69,9 @@ if (admin && values.socket) {
     admin.listen(values.socket, () => resolve());
   });
 }
-process.stdout.write(`${JSON.stringify({ msg: 'lab api server listening', url, socket: values.socket ?? null, pid: process.pid })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ msg: 'lab api server listening', url, socket: values.socket ?? null, pid: process.pid })}\n`,
+);
 
 const stop = (signal: string) => {
   process.stdout.write(`${JSON.stringify({ msg: 'stopping', signal })}\n`);
@@ -73,7 +80,10 @@ const stop = (signal: string) => {
   admin?.close();
   admin?.closeAllConnections();
   if (values.socket) rmSync(values.socket, { force: true });
-  api.stop().then(() => process.exit(0), () => process.exit(1));
+  api.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.once('SIGTERM', () => stop('SIGTERM'));

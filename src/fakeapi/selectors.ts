@@ -39,9 +39,7 @@ function parseTerm(term: string): Requirement {
   if ((m = term.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
     const [, key, op, list] = m;
     const values = new Set(list.split(',').map((v) => v.trim()));
-    return op === 'in'
-      ? (l) => key in l && values.has(l[key])
-      : (l) => !(key in l) || !values.has(l[key]);
+    return op === 'in' ? (l) => key in l && values.has(l[key]) : (l) => !(key in l) || !values.has(l[key]);
   }
   if ((m = term.match(/^([\w./-]+)$/))) {
     const key = m[1];

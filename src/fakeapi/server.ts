@@ -43,7 +43,7 @@ export function kubeconfigFor(url: string, token = DEFAULT_TOKEN): string {
     'current-context': 'switchyard-fake',
     preferences: {},
   };
-  return JSON.stringify(config, null, 2) + '\n';
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 export class FakeApiServer {
@@ -184,7 +184,11 @@ export class FakeApiServer {
     let n = 0;
     for (const [key, c] of this.counts) {
       const [v, path] = key.split(' ');
-      if (v === verb && path.startsWith(prefix + '/') && (path.endsWith('/' + plural) || path.includes(`/${plural}/`))) {
+      if (
+        v === verb &&
+        path.startsWith(`${prefix}/`) &&
+        (path.endsWith(`/${plural}`) || path.includes(`/${plural}/`))
+      ) {
         n += c;
       }
     }

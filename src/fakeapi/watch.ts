@@ -112,13 +112,15 @@ export class WatchHub {
   garbageAll(kind?: ApiKind): void {
     for (const w of this.of(kind)) {
       if (w.closed) continue;
-      w.res.write([
-        '{"type":"ADDED","object":{"kind":"Serv\n',
-        '{"type":"EXPLODED","object":{}}\n',
-        '{"type":"MODIFIED"}\n',
-        '{"type":"ADDED","object":"not an object"}\n',
-        `{"type":"ADDED","object":{"kind":"${w.kind}","apiVersion":"v1","spec":{"ports":"none"}}}\n`,
-      ].join(''));
+      w.res.write(
+        [
+          '{"type":"ADDED","object":{"kind":"Serv\n',
+          '{"type":"EXPLODED","object":{}}\n',
+          '{"type":"MODIFIED"}\n',
+          '{"type":"ADDED","object":"not an object"}\n',
+          `{"type":"ADDED","object":{"kind":"${w.kind}","apiVersion":"v1","spec":{"ports":"none"}}}\n`,
+        ].join(''),
+      );
     }
   }
 
@@ -164,7 +166,7 @@ export class WatchHub {
 
   private send(w: Watcher, type: WatchEventType, object: unknown, evenIfStalled = false): void {
     if (w.closed) return;
-    const line = JSON.stringify({ type, object }) + '\n';
+    const line = `${JSON.stringify({ type, object })}\n`;
     if (this.stalled.has(w.kind) && !evenIfStalled) w.held.push(line);
     else w.res.write(line);
   }

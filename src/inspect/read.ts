@@ -10,38 +10,67 @@ import { percpuStatsReader } from '../dataplane/stats.js';
 
 const svcIdsOf = (frontends: Array<[unknown, { svcId: number }]>) => [...new Set(frontends.map(([, fe]) => fe.svcId))];
 
-
-
 function withMap<M extends { close(): void }, T>(open: () => M, use: (m: M) => T): T {
   const m = open();
-  try { return use(m); } finally { m.close(); }
+  try {
+    return use(m);
+  } finally {
+    m.close();
+  }
 }
 
 export function readPinnedMaps(pinDir: string): MapContents {
-  if (!existsSync(pinDir)) throw new Error(`pin directory ${pinDir} does not exist (is the agent's --pin-dir elsewhere?)`);
+  if (!existsSync(pinDir))
+    throw new Error(`pin directory ${pinDir} does not exist (is the agent's --pin-dir elsewhere?)`);
   if (!isBpffs(pinDir)) throw new Error(`pin directory ${pinDir} is not on bpffs`);
-  if (!existsSync(join(pinDir, 'frontends'))) throw new Error(`no Switchyard maps pinned in ${pinDir} (has an agent run with --pin-dir ${pinDir}?)`);
+  if (!existsSync(join(pinDir, 'frontends')))
+    throw new Error(`no Switchyard maps pinned in ${pinDir} (has an agent run with --pin-dir ${pinDir}?)`);
   silenceLibbpf();
   const p = (name: string) => join(pinDir, name);
   try {
     const services = new Map<number, ServiceIdentity>();
     if (existsSync(p('service_info'))) {
-      withMap(() => openPinnedMap(p('service_info'), layouts.u32, layouts.serviceInfo), (m) => {
-        for (const [id, info] of m.entries()) services.set(id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' });
-      });
+      withMap(
+        () => openPinnedMap(p('service_info'), layouts.u32, layouts.serviceInfo),
+        (m) => {
+          for (const [id, info] of m.entries())
+            services.set(id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' });
+        },
+      );
     }
-    const frontends = withMap(() => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend), (m) => m.entries());
-    const stats = withMap(() => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats),
-      (m) => percpuStatsReader(m)(svcIdsOf(frontends)));
+    const frontends = withMap(
+      () => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend),
+      (m) => m.entries(),
+    );
+    const stats = withMap(
+      () => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats),
+      (m) => percpuStatsReader(m)(svcIdsOf(frontends)),
+    );
     return {
       frontends,
-      slots: withMap(() => openPinnedMap(p('slots'), layouts.slotKey, layouts.u32), (m) => m.entries()),
+      slots: withMap(
+        () => openPinnedMap(p('slots'), layouts.slotKey, layouts.u32),
+        (m) => m.entries(),
+      ),
       // Pins made before the maglev map have none: nothing to read then.
       maglev: existsSync(p('maglev'))
-        ? withMap(() => openPinnedMap(p('maglev'), layouts.slotKey, layouts.u32), (m) => m.entries()) : [],
-      backends: withMap(() => openPinnedMap(p('backends'), layouts.u32, layouts.backend), (m) => m.entries()),
-      conntrack: withMap(() => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry), (m) => m.entries()),
-      affinity: withMap(() => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity), (m) => m.entries()),
+        ? withMap(
+            () => openPinnedMap(p('maglev'), layouts.slotKey, layouts.u32),
+            (m) => m.entries(),
+          )
+        : [],
+      backends: withMap(
+        () => openPinnedMap(p('backends'), layouts.u32, layouts.backend),
+        (m) => m.entries(),
+      ),
+      conntrack: withMap(
+        () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),
+        (m) => m.entries(),
+      ),
+      affinity: withMap(
+        () => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity),
+        (m) => m.entries(),
+      ),
       stats,
       services,
       nowNs: monotonicNs(),
@@ -57,10 +86,19 @@ export function mapContents(maps: DataplaneMaps): MapContents {
   const frontends = maps.frontends.entries();
   const stats = percpuStatsReader(maps.stats)(svcIdsOf(frontends));
   const services = new Map<number, ServiceIdentity>(
-    maps.serviceInfo.entries().map(([id, info]) => [id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
+    maps.serviceInfo
+      .entries()
+      .map(([id, info]) => [id, { name: info.name, type: SERVICE_TYPE_NAMES[info.type] ?? 'ClusterIP' }]),
   );
   return {
-    frontends, slots: maps.slots.entries(), maglev: maps.maglev.entries(), backends: maps.backends.entries(), conntrack: maps.conntrack.entries(),
-    affinity: maps.affinity.entries(), stats, services, nowNs: monotonicNs(),
+    frontends,
+    slots: maps.slots.entries(),
+    maglev: maps.maglev.entries(),
+    backends: maps.backends.entries(),
+    conntrack: maps.conntrack.entries(),
+    affinity: maps.affinity.entries(),
+    stats,
+    services,
+    nowNs: monotonicNs(),
   };
 }

@@ -1,13 +1,34 @@
 // What `switchyard inspect` shows, computed from raw map contents. Pure: the CLI reads the
 // pinned maps and hands them here, so the views are tested without a kernel.
 import {
-  CT_CLOSING, CT_FIN_FORWARD, CT_FIN_REPLY, CT_FORWARD, CT_HAIRPIN, CT_SEEN_REPLY, FE_LOCAL_ONLY, FE_MAGLEV, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL,
+  CT_CLOSING,
+  CT_FIN_FORWARD,
+  CT_FIN_REPLY,
+  CT_FORWARD,
+  CT_HAIRPIN,
+  CT_SEEN_REPLY,
+  FE_LOCAL_ONLY,
+  FE_MAGLEV,
+  FE_NODEPORT,
+  IPPROTO_TCP,
+  SCOPE_EXTERNAL,
   BE_LOCAL,
-  type Affinity, type AffinityKey, type Backend, type CtEntry, type CtKey, type Frontend, type FrontendKey, type SlotKey, type Stats,
+  type Affinity,
+  type AffinityKey,
+  type Backend,
+  type CtEntry,
+  type CtKey,
+  type Frontend,
+  type FrontendKey,
+  type SlotKey,
+  type Stats,
 } from '../abi/index.js';
 
 /** Who a svc_id is, for display: the service_info entry with its type spelled out. */
-export interface ServiceIdentity { name: string; type: string }
+export interface ServiceIdentity {
+  name: string;
+  type: string;
+}
 
 export interface MapContents {
   frontends: Array<[FrontendKey, Frontend]>;
@@ -31,16 +52,26 @@ const ageOf = (nowNs: bigint, stamp: bigint) => (stamp > nowNs ? 0 : seconds(now
 const fromFuture = (nowNs: bigint, stamp: bigint) => stamp > nowNs + 1_000_000_000n;
 
 export interface ServiceRow {
-  svcId: number; service: string; type: string; frontends: string[]; backends: Array<{ id: number; address: string; local: boolean }>;
-  affinityTimeoutSeconds: number; packets: number; bytes: number; newConnections: number; noEndpointRejects: number;
+  svcId: number;
+  service: string;
+  type: string;
+  frontends: string[];
+  backends: Array<{ id: number; address: string; local: boolean }>;
+  affinityTimeoutSeconds: number;
+  packets: number;
+  bytes: number;
+  newConnections: number;
+  noEndpointRejects: number;
 }
 
 /** The backends a frontend's set holds: its slots, or the distinct entries of its Maglev table. */
 function setMembers(m: MapContents, fe: Frontend): number[] {
   const maglev = (fe.flags & FE_MAGLEV) !== 0;
-  const entries = (maglev ? m.maglev ?? [] : m.slots).filter(([k]) => k.setId === fe.setId && k.gen === fe.gen);
+  const entries = (maglev ? (m.maglev ?? []) : m.slots).filter(([k]) => k.setId === fe.setId && k.gen === fe.gen);
   const bySlot = new Map(entries.map(([k, id]) => [k.slot, id]));
-  const ids = Array.from({ length: fe.count }, (_, i) => bySlot.get(i + 1)).filter((id): id is number => id !== undefined);
+  const ids = Array.from({ length: fe.count }, (_, i) => bySlot.get(i + 1)).filter(
+    (id): id is number => id !== undefined,
+  );
   return maglev ? [...new Set(ids)].sort((a, b) => a - b) : ids;
 }
 
@@ -53,10 +84,16 @@ export function servicesView(m: MapContents): ServiceRow[] {
       const info = m.services.get(fe.svcId);
       const st = m.stats.get(fe.svcId);
       row = {
-        svcId: fe.svcId, service: info?.name ?? `svc#${fe.svcId}`, type: info?.type ?? (fe.flags & FE_NODEPORT ? 'NodePort' : 'ClusterIP'),
-        frontends: [], backends: [], affinityTimeoutSeconds: fe.affinityTimeout,
-        packets: Number(st?.packets ?? 0n), bytes: Number(st?.bytes ?? 0n),
-        newConnections: Number(st?.newFlows ?? 0n), noEndpointRejects: Number(st?.noBackend ?? 0n),
+        svcId: fe.svcId,
+        service: info?.name ?? `svc#${fe.svcId}`,
+        type: info?.type ?? (fe.flags & FE_NODEPORT ? 'NodePort' : 'ClusterIP'),
+        frontends: [],
+        backends: [],
+        affinityTimeoutSeconds: fe.affinityTimeout,
+        packets: Number(st?.packets ?? 0n),
+        bytes: Number(st?.bytes ?? 0n),
+        newConnections: Number(st?.newFlows ?? 0n),
+        noEndpointRejects: Number(st?.noBackend ?? 0n),
       };
       rows.set(fe.svcId, row);
     }
@@ -76,7 +113,13 @@ export function servicesView(m: MapContents): ServiceRow[] {
   return [...rows.values()].sort((a, b) => a.service.localeCompare(b.service) || a.svcId - b.svcId);
 }
 
-export interface BackendRow { id: number; address: string; local: boolean; services: string[]; state: string }
+export interface BackendRow {
+  id: number;
+  address: string;
+  local: boolean;
+  services: string[];
+  state: string;
+}
 
 export function backendsView(m: MapContents): BackendRow[] {
   const svcOfSet = new Map<number, number>();
@@ -93,50 +136,84 @@ export function backendsView(m: MapContents): BackendRow[] {
     names.add(m.services.get(svc)?.name ?? `svc#${svc}`);
     servicesOf.set(id, names);
   }
-  return m.backends.map(([id, be]) => ({
-    id, address: hostPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0,
-    services: [...(servicesOf.get(id) ?? [])].sort(), state: inUse.has(id) ? 'active' : 'draining',
-  })).sort((a, b) => a.id - b.id);
+  return m.backends
+    .map(([id, be]) => ({
+      id,
+      address: hostPort(be.addr, be.port),
+      local: (be.flags & BE_LOCAL) !== 0,
+      services: [...(servicesOf.get(id) ?? [])].sort(),
+      state: inUse.has(id) ? 'active' : 'draining',
+    }))
+    .sort((a, b) => a.id - b.id);
 }
 
 export interface ConntrackRow {
-  protocol: string; direction: string; tuple: string; translation: string; service: string; backendId: number; ageSeconds: number; flags: string[];
+  protocol: string;
+  direction: string;
+  tuple: string;
+  translation: string;
+  service: string;
+  backendId: number;
+  ageSeconds: number;
+  flags: string[];
 }
 
 export function conntrackView(m: MapContents): ConntrackRow[] {
-  return m.conntrack.map(([k, e]) => {
-    const rewritten = [
-      e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
-      e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
-    ].filter(Boolean).join(' ');
-    const halfClosed = !(e.flags & CT_CLOSING) && (e.flags & (CT_FIN_FORWARD | CT_FIN_REPLY)) !== 0;
-    const flags = [
-      e.flags & CT_SEEN_REPLY ? 'replied' : '', halfClosed ? 'half-closed' : '', e.flags & CT_CLOSING ? 'closing' : '',
-      e.flags & CT_HAIRPIN ? 'hairpin' : '',
-    ].filter(Boolean);
-    return {
-      protocol: proto(k.proto), direction: k.dir === CT_FORWARD ? 'forward' : 'reply',
-      tuple: `${hostPort(k.saddr, k.sport)} → ${hostPort(k.daddr, k.dport)}`, translation: rewritten,
-      service: m.services.get(e.svcId)?.name ?? `svc#${e.svcId}`, backendId: e.backendId,
-      ageSeconds: ageOf(m.nowNs, e.lastSeenNs), flags,
-    };
-  }).sort((a, b) => a.ageSeconds - b.ageSeconds);
+  return m.conntrack
+    .map(([k, e]) => {
+      const rewritten = [
+        e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
+        e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      const halfClosed = !(e.flags & CT_CLOSING) && (e.flags & (CT_FIN_FORWARD | CT_FIN_REPLY)) !== 0;
+      const flags = [
+        e.flags & CT_SEEN_REPLY ? 'replied' : '',
+        halfClosed ? 'half-closed' : '',
+        e.flags & CT_CLOSING ? 'closing' : '',
+        e.flags & CT_HAIRPIN ? 'hairpin' : '',
+      ].filter(Boolean);
+      return {
+        protocol: proto(k.proto),
+        direction: k.dir === CT_FORWARD ? 'forward' : 'reply',
+        tuple: `${hostPort(k.saddr, k.sport)} → ${hostPort(k.daddr, k.dport)}`,
+        translation: rewritten,
+        service: m.services.get(e.svcId)?.name ?? `svc#${e.svcId}`,
+        backendId: e.backendId,
+        ageSeconds: ageOf(m.nowNs, e.lastSeenNs),
+        flags,
+      };
+    })
+    .sort((a, b) => a.ageSeconds - b.ageSeconds);
 }
 
-export interface AffinityRow { service: string; client: string; backend: string; backendId: number; secondsLeft: number; expired: boolean }
+export interface AffinityRow {
+  service: string;
+  client: string;
+  backend: string;
+  backendId: number;
+  secondsLeft: number;
+  expired: boolean;
+}
 
 export function affinityView(m: MapContents): AffinityRow[] {
   const setInfo = new Map<number, { svcId: number; timeout: number }>();
   for (const [, fe] of m.frontends) setInfo.set(fe.setId, { svcId: fe.svcId, timeout: fe.affinityTimeout });
   const backends = new Map(m.backends);
-  return m.affinity.map(([k, a]) => {
-    const info = setInfo.get(k.setId);
-    const be = backends.get(a.backendId);
-    const left = fromFuture(m.nowNs, a.lastUsedNs) ? 0 : (info?.timeout ?? 0) - ageOf(m.nowNs, a.lastUsedNs);
-    return {
-      service: info ? m.services.get(info.svcId)?.name ?? `svc#${info.svcId}` : `set#${k.setId} (gone)`,
-      client: k.clientAddr, backend: be ? hostPort(be.addr, be.port) : '(gone)', backendId: a.backendId,
-      secondsLeft: Math.max(0, Math.round(left)), expired: left <= 0 || !be,
-    };
-  }).sort((a, b) => a.service.localeCompare(b.service) || a.client.localeCompare(b.client));
+  return m.affinity
+    .map(([k, a]) => {
+      const info = setInfo.get(k.setId);
+      const be = backends.get(a.backendId);
+      const left = fromFuture(m.nowNs, a.lastUsedNs) ? 0 : (info?.timeout ?? 0) - ageOf(m.nowNs, a.lastUsedNs);
+      return {
+        service: info ? (m.services.get(info.svcId)?.name ?? `svc#${info.svcId}`) : `set#${k.setId} (gone)`,
+        client: k.clientAddr,
+        backend: be ? hostPort(be.addr, be.port) : '(gone)',
+        backendId: a.backendId,
+        secondsLeft: Math.max(0, Math.round(left)),
+        expired: left <= 0 || !be,
+      };
+    })
+    .sort((a, b) => a.service.localeCompare(b.service) || a.client.localeCompare(b.client));
 }

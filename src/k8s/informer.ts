@@ -49,7 +49,8 @@ export interface InformerStatus {
  */
 export function malformedEvent(type: string, obj: unknown): string | undefined {
   if (type === 'BOOKMARK' || type === 'ERROR') return undefined;
-  if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return `unknown event type ${JSON.stringify(type)}`;
+  if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED')
+    return `unknown event type ${JSON.stringify(type)}`;
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${type} event without an object`;
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== 'object' || meta === null) return `${type} event whose object has no metadata`;
@@ -74,12 +75,17 @@ class ObservedWatch extends Watch {
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    return super.watch(path, queryParams, (phase, obj, raw) => {
-      this.seen(phase, obj);
-      const why = malformedEvent(phase, obj);
-      if (why) return this.dropped(why);
-      callback(phase, obj, raw);
-    }, done);
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, raw) => {
+        this.seen(phase, obj);
+        const why = malformedEvent(phase, obj);
+        if (why) return this.dropped(why);
+        callback(phase, obj, raw);
+      },
+      done,
+    );
   }
 }
 
@@ -141,18 +147,28 @@ export class ResilientInformer {
     this.syncedAt = undefined;
     this.lastActivity = Date.now();
 
-    const watch = new ObservedWatch(kc, (type, obj) => {
-      if (!live()) return;
-      this.lastActivity = Date.now();
-      if (type === 'ERROR') this.opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
-    }, (why) => {
-      if (live()) this.opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
-    });
+    const watch = new ObservedWatch(
+      kc,
+      (type, obj) => {
+        if (!live()) return;
+        this.lastActivity = Date.now();
+        if (type === 'ERROR') this.opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
+      },
+      (why) => {
+        if (live())
+          this.opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
+      },
+    );
     const path = `${spec.path}?allowWatchBookmarks=true&timeoutSeconds=${this.opts.watchTimeoutSeconds}`;
     const list = () =>
       listRaw(kc, spec.path, { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector }, ac.signal);
     const informer = new ListWatch<KubernetesObject>(
-      path, watch, list as () => Promise<any>, false, spec.labelSelector, spec.fieldSelector,
+      path,
+      watch,
+      list as () => Promise<any>,
+      false,
+      spec.labelSelector,
+      spec.fieldSelector,
     );
     this.informer = informer;
     let failed = false;
@@ -192,7 +208,10 @@ export class ResilientInformer {
     }
     this.syncedAt = Date.now();
     if (this.status.lastError !== undefined) {
-      this.opts.logger.info({ kind: spec.kind, objects: this.objects.size, restarts: this.status.restarts }, 'informer recovered');
+      this.opts.logger.info(
+        { kind: spec.kind, objects: this.objects.size, restarts: this.status.restarts },
+        'informer recovered',
+      );
     }
     this.status = { ...this.status, synced: true, lastError: undefined, failingSince: undefined };
     this.opts.onSynced();

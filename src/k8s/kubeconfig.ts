@@ -53,6 +53,8 @@ export async function loadKubeConfig(source: KubeConnection, pathPrefix = '') {
   if (source.apiserverPort !== undefined) port = String(source.apiserverPort);
   const server = `${url.protocol}//${host}:${port}`;
   const tlsServerName = cluster.tlsServerName ?? (source.kubeconfig ? undefined : 'kubernetes.default.svc');
-  kc.clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server, ...(tlsServerName ? { tlsServerName } : {}) } : c));
+  kc.clusters = kc.clusters.map((c) =>
+    c.name === cluster.name ? { ...c, server, ...(tlsServerName ? { tlsServerName } : {}) } : c,
+  );
   return kc;
 }

@@ -69,7 +69,10 @@ export class KubeSource implements Source {
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? Math.max(1, Math.floor((watchdogMs * 0.75) / 1000)),
       onSynced: () => this.checkSynced(),
     };
-    const on = (kind: Kind) => ({ ...common, onChange: (key?: string) => this.changed(key === undefined ? undefined : { kind, key }) });
+    const on = (kind: Kind) => ({
+      ...common,
+      onChange: (key?: string) => this.changed(key === undefined ? undefined : { kind, key }),
+    });
     const selector = opts.labelSelector ?? PROXY_LABEL_SELECTOR;
     const specs: Record<Kind, ResourceSpec> = {
       services: { ...watchOf('Service'), labelSelector: selector },

@@ -19,10 +19,24 @@ export const apiStateFile = (lab: Lab) => join(lab.st.stateDir, 'api-state.json'
 
 export async function startApiServer(lab: Lab): Promise<void> {
   const { st } = lab;
-  st.apiServer.pid = spawnDetached(st.underlayNs, [
-    NODE_BIN, API_MAIN, '--host', API_ADDRESS, '--port', String(API_PORT), '--socket', st.apiServer.socket, '--token', st.apiServer.token,
-    '--state', apiStateFile(lab),
-  ], st.apiServer.log);
+  st.apiServer.pid = spawnDetached(
+    st.underlayNs,
+    [
+      NODE_BIN,
+      API_MAIN,
+      '--host',
+      API_ADDRESS,
+      '--port',
+      String(API_PORT),
+      '--socket',
+      st.apiServer.socket,
+      '--token',
+      st.apiServer.token,
+      '--state',
+      apiStateFile(lab),
+    ],
+    st.apiServer.log,
+  );
   lab.save();
   if (!(await pollUntil(() => lab.api.healthy(), 10_000))) {
     throw new LabError(`the API server did not answer on ${st.apiServer.socket} in 10 s; log: ${st.apiServer.log}`);
@@ -31,16 +45,28 @@ export async function startApiServer(lab: Lab): Promise<void> {
 
 function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
   return [
-    NODE_BIN, CLI, 'agent',
-    '--kubeconfig', lab.st.apiServer.kubeconfig,
-    '--hostname-override', node,
-    '--pod-devices', `${lab.st.prefix}p*`,
-    '--devices', 'eth0',
+    NODE_BIN,
+    CLI,
+    'agent',
+    '--kubeconfig',
+    lab.st.apiServer.kubeconfig,
+    '--hostname-override',
+    node,
+    '--pod-devices',
+    `${lab.st.prefix}p*`,
+    '--devices',
+    'eth0',
     // No Service may claim a pod's, a Service's or a node's address as an externalIP.
-    '--cluster-cidr', POD_CIDR, '--service-cluster-ip-range', SERVICE_CIDR,
-    '--pin-dir', pinDir,
-    '--healthz-bind-address', HEALTHZ,
-    '--metrics-bind-address', METRICS,
+    '--cluster-cidr',
+    POD_CIDR,
+    '--service-cluster-ip-range',
+    SERVICE_CIDR,
+    '--pin-dir',
+    pinDir,
+    '--healthz-bind-address',
+    HEALTHZ,
+    '--metrics-bind-address',
+    METRICS,
   ];
 }
 
@@ -52,12 +78,23 @@ export function startAgent(lab: Lab, node: string): AgentState {
   if (mountsUnder(pinDir).length === 0) mountBpffs(pinDir);
   const argv = prev?.argv ?? agentArgv(lab, node, pinDir);
   const log = prev?.log ?? join(lab.st.stateDir, `agent-${node}.log`);
-  const agent: AgentState = { pid: spawnDetached(info.ns, argv, log), argv, pinDir, log, startedAt: new Date().toISOString() };
+  const agent: AgentState = {
+    pid: spawnDetached(info.ns, argv, log),
+    argv,
+    pinDir,
+    log,
+    startedAt: new Date().toISOString(),
+  };
   lab.st.agents[node] = agent;
   return agent;
 }
 
-export interface AgentHealth { running: boolean; healthy: boolean; status?: number; body?: Record<string, unknown> }
+export interface AgentHealth {
+  running: boolean;
+  healthy: boolean;
+  status?: number;
+  body?: Record<string, unknown>;
+}
 
 export function agentHealth(lab: Lab, node: string): AgentHealth {
   const agent = lab.st.agents[node];
@@ -66,7 +103,11 @@ export function agentHealth(lab: Lab, node: string): AgentHealth {
   const r = nsHttpGet(lab.node(node).ns, `http://${HEALTHZ}/healthz`);
   if (!r) return { running, healthy: false };
   let body: Record<string, unknown> | undefined;
-  try { body = JSON.parse(r.body) as Record<string, unknown>; } catch { /* not JSON */ }
+  try {
+    body = JSON.parse(r.body) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
   return { running, healthy: r.status === 200, status: r.status, body };
 }
 
@@ -82,12 +123,13 @@ export function agentMetrics(lab: Lab, node: string): string | undefined {
  */
 export async function waitAgentsSynced(lab: Lab, sinceMs: number, timeoutMs = 5000): Promise<boolean> {
   const nodes = lab.st.nodes.filter((n) => pidAlive(lab.st.agents[n.name]?.pid)).map((n) => n.name);
-  const synced = () => nodes.every((n) => {
-    const text = agentMetrics(lab, n);
-    const queued = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds');
-    const done = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
-    return !!queued && !!done && queued * 1000 >= sinceMs - 1 && done >= queued;
-  });
+  const synced = () =>
+    nodes.every((n) => {
+      const text = agentMetrics(lab, n);
+      const queued = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds');
+      const done = text && metricValue(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
+      return !!queued && !!done && queued * 1000 >= sinceMs - 1 && done >= queued;
+    });
   if (!(await pollUntil(synced, timeoutMs, 50))) return false;
   // A sync already running when the change came in also ends after it: give the follow-up
   // sync (at most one min-sync-period later) its time, then check again.
@@ -97,7 +139,10 @@ export async function waitAgentsSynced(lab: Lab, sinceMs: number, timeoutMs = 50
 
 /** SIGTERM, wait for it to exit, start it again with the same flags, wait for /healthz. The
  *  programs stay attached and the maps pinned meanwhile, so traffic keeps flowing. */
-export async function restartAgent(lab: Lab, node: string): Promise<{ oldPid: number; newPid: number; downMs: number }> {
+export async function restartAgent(
+  lab: Lab,
+  node: string,
+): Promise<{ oldPid: number; newPid: number; downMs: number }> {
   lab.node(node);
   const old = lab.st.agents[node];
   if (!old) throw new LabError(`no agent recorded for ${node}`);

@@ -6,29 +6,46 @@ import { KINDS, apiPath, isApiKind, type ApiKind } from '../model/kinds.js';
 import { LabError } from './lab-state.js';
 
 export class LabApi {
-  constructor(private readonly socket: string, private readonly token: string) {}
+  constructor(
+    private readonly socket: string,
+    private readonly token: string,
+  ) {}
 
   private call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.socket, method, path, timeout: 5000,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+      const req = request(
+        {
+          socketPath: this.socket,
+          method,
+          path,
+          timeout: 5000,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+          },
         },
-      }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (data += c));
-        res.on('end', () => {
-          let json: unknown;
-          try { json = data ? JSON.parse(data) : undefined; } catch { json = data; }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      });
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (data += c));
+          res.on('end', () => {
+            let json: unknown;
+            try {
+              json = data ? JSON.parse(data) : undefined;
+            } catch {
+              json = data;
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (err) => reject(new LabError(`lab API server (${this.socket}): ${err.message}; is the lab up? (\`switchyard lab status\`)`)));
+      req.on('error', (err) =>
+        reject(
+          new LabError(`lab API server (${this.socket}): ${err.message}; is the lab up? (\`switchyard lab status\`)`),
+        ),
+      );
       req.end(text);
     });
   }
@@ -63,7 +80,7 @@ export class LabApi {
   /** Creates or replaces (PUT, as `kubectl apply` ends up doing). */
   async apply(obj: KubeObject): Promise<KubeObject> {
     if (!isApiKind(obj.kind)) throw new LabError(`the lab API server has no kind ${obj.kind}`);
-    const ns = KINDS[obj.kind].namespaced ? (obj.metadata.namespace || 'default') : undefined;
+    const ns = KINDS[obj.kind].namespaced ? obj.metadata.namespace || 'default' : undefined;
     const r = await this.call('PUT', apiPath(obj.kind, ns, obj.metadata.name), obj);
     if (r.status !== 200 && r.status !== 201) LabApi.fail(`apply ${obj.kind} ${obj.metadata.name}`, r);
     return r.json as KubeObject;

@@ -21,13 +21,17 @@ export async function applyDocs(lab: Lab, docs: ManifestDoc[]): Promise<void> {
       services.push(out);
     }
     const stored = await lab.api.apply(out);
-    lab.say(`${o.kind.toLowerCase()}/${o.metadata.name} configured${o.kind === 'Service' ? ` (${describeService(stored)})` : ''}`);
+    lab.say(
+      `${o.kind.toLowerCase()}/${o.metadata.name} configured${o.kind === 'Service' ? ` (${describeService(stored)})` : ''}`,
+    );
   }
   for (const dep of deployments) {
     const key = depKey(dep.namespace, dep.name);
     const prev = lab.st.deployments[key];
     lab.st.deployments[key] = dep;
-    lab.say(`deployment/${dep.name} ${prev ? (prev.templateHash !== dep.templateHash ? `updated to ${dep.version}` : 'configured') : 'created'} (${dep.replicas} replicas, ${dep.version})`);
+    lab.say(
+      `deployment/${dep.name} ${prev ? (prev.templateHash !== dep.templateHash ? `updated to ${dep.version}` : 'configured') : 'created'} (${dep.replicas} replicas, ${dep.version})`,
+    );
   }
   lab.save();
   await reconcile(lab);
@@ -49,7 +53,8 @@ export async function deleteDocs(lab: Lab, docs: ManifestDoc[]): Promise<void> {
 }
 
 export async function scale(lab: Lab, name: string, replicas: number): Promise<void> {
-  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 50) throw new LabError(`--replicas: expected 0..50 (got ${replicas})`);
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 50)
+    throw new LabError(`--replicas: expected 0..50 (got ${replicas})`);
   const dep = lab.deployment(name);
   lab.say(`deployment/${dep.name} scaled from ${dep.replicas} to ${replicas}`);
   dep.replicas = replicas;
@@ -74,9 +79,16 @@ export async function killPod(lab: Lab, name: string, opts: { now?: boolean } = 
 }
 
 export function describeService(s: KubeObject): string {
-  const spec = (s.spec ?? {}) as { type?: string; clusterIP?: string; externalName?: string; ports?: Array<{ port: number; nodePort?: number; protocol?: string }> };
+  const spec = (s.spec ?? {}) as {
+    type?: string;
+    clusterIP?: string;
+    externalName?: string;
+    ports?: Array<{ port: number; nodePort?: number; protocol?: string }>;
+  };
   const type = spec.type ?? 'ClusterIP';
   if (type === 'ExternalName') return `ExternalName → ${spec.externalName}`;
-  const ports = (spec.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
+  const ports = (spec.ports ?? [])
+    .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
+    .join(',');
   return `${type} ${spec.clusterIP ?? '-'} ${ports}`;
 }

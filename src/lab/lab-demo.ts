@@ -9,7 +9,6 @@ import { NODE_BIN, REPO_ROOT } from './lab-state.js';
 import type { ProbeResult } from './probe.js';
 import { dnsRound } from './lab-demo-dns.js';
 
-
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
 
 export function probeIn(ns: string, args: string[]): Promise<ProbeResult> {
@@ -21,7 +20,11 @@ export function probeIn(ns: string, args: string[]): Promise<ProbeResult> {
     child.stderr.on('data', (c) => (err += c));
     child.on('error', reject);
     child.on('exit', () => {
-      try { resolve(JSON.parse(out) as ProbeResult); } catch { reject(new Error(`probe in ${ns}: ${err.trim() || out.trim() || 'no output'}`)); }
+      try {
+        resolve(JSON.parse(out) as ProbeResult);
+      } catch {
+        reject(new Error(`probe in ${ns}: ${err.trim() || out.trim() || 'no output'}`));
+      }
     });
   });
 }
@@ -29,8 +32,12 @@ export function probeIn(ns: string, args: string[]): Promise<ProbeResult> {
 const BAR = 28;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-export interface DemoOptions { say: (line: string) => void; count?: number }
+export interface DemoOptions {
+  say: (line: string) => void;
+  count?: number;
+}
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the demo's rounds in the order they print, a few lines each
 export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: number }> {
   const { say } = opts;
   const count = opts.count ?? 100;
@@ -45,8 +52,10 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   let step = 0;
   const head = (text: string) => say(`[${++step}/${steps}] ${text}`);
 
-  say(`Switchyard lab "${status.name}": ${status.nodes.length} nodes (${status.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), `
-    + `${status.pods.length} pods, ${status.services.length} services; API server ${status.apiServer.url}`);
+  say(
+    `Switchyard lab "${status.name}": ${status.nodes.length} nodes (${status.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), ` +
+      `${status.pods.length} pods, ${status.services.length} services; API server ${status.apiServer.url}`,
+  );
   const sick = status.nodes.filter((n) => n.agent.health !== 'ok');
   if (sick.length) say(`  warning: agent ${sick.map((n) => `${n.name}: ${n.agent.health}`).join(', ')}`);
   if (clients.length === 0) {
@@ -60,7 +69,9 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   const myapp = svc('myapp-svc');
   if (myapp && myapp.clusterIP !== 'None') {
     const url = `http://${myapp.clusterIP}:${myapp.ports[0].port}/hostname.html`;
-    head(`ClusterIP round robin: ${count} new connections from ${client.name} (${client.node}) to ${url} — each one a fresh pick`);
+    head(
+      `ClusterIP round robin: ${count} new connections from ${client.name} (${client.node}) to ${url} — each one a fresh pick`,
+    );
     const r = await probeIn(client.netns, ['http', url, '--count', String(count), '--timeout-ms', '1500']);
     failures += r.failed;
     tally(say, r, byName, myapp);
@@ -73,7 +84,9 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   if (nginx && nginx.clusterIP !== 'None') {
     const url = `http://${nginx.clusterIP}:${nginx.ports[0].port}/hostname.html`;
     const n = Math.max(10, Math.round(count / 5));
-    head(`ClusterIP my-nginx (its cluster IP allocated by the API server): ${n} connections from ${client.name} to ${url}`);
+    head(
+      `ClusterIP my-nginx (its cluster IP allocated by the API server): ${n} connections from ${client.name} to ${url}`,
+    );
     const r = await probeIn(client.netns, ['http', url, '--count', String(n), '--timeout-ms', '1500']);
     failures += r.failed;
     tally(say, r, byName, nginx);
@@ -83,16 +96,22 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
 
   // 3. NodePort from outside, on every node.
   const nodePort = myapp?.ports[0].nodePort;
-  head(`NodePort from outside: the external client ${status.external.address} to <node address>:${nodePort ?? '?'} on each node`);
+  head(
+    `NodePort from outside: the external client ${status.external.address} to <node address>:${nodePort ?? '?'} on each node`,
+  );
   if (!nodePort) {
     say('      myapp-svc has no nodePort');
   } else if (!status.dataPath.fromNetdev) {
-    say(`      NodePort: not available yet (${status.dataPath.object.replace(`${REPO_ROOT}/`, '')} has no from_netdev program for the uplinks)`);
+    say(
+      `      NodePort: not available yet (${status.dataPath.object.replace(`${REPO_ROOT}/`, '')} has no from_netdev program for the uplinks)`,
+    );
   } else {
     const n = Math.max(10, Math.round(count / 2));
     for (const node of status.nodes) {
       if (!node.agent.uplinkAttached) {
-        say(`      ${node.name}: NodePort: not available yet (no program on eth0; the agent predates from_netdev: \`switchyard lab restart-agent ${node.name}\`)`);
+        say(
+          `      ${node.name}: NodePort: not available yet (no program on eth0; the agent predates from_netdev: \`switchyard lab restart-agent ${node.name}\`)`,
+        );
         continue;
       }
       const url = `http://${node.address}:${nodePort}/hostname.html`;
@@ -100,7 +119,11 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
       const r = await probeIn(status.external.namespace, ['http', url, '--count', String(n), '--timeout-ms', '1500']);
       // Not a single answer: the NodePort is not there (yet), which is news, not a failed request.
       if (r.ok === 0) {
-        say(`      NodePort: not available yet on ${node.name} (${Object.entries(r.errors).map(([e, c]) => `${c}× ${e}`).join(', ')}; its frontends: \`switchyard inspect services --pin-dir ${node.pinDir}\`)`);
+        say(
+          `      NodePort: not available yet on ${node.name} (${Object.entries(r.errors)
+            .map(([e, c]) => `${c}× ${e}`)
+            .join(', ')}; its frontends: \`switchyard inspect services --pin-dir ${node.pinDir}\`)`,
+        );
         continue;
       }
       tally(say, r, byName, myapp);
@@ -119,7 +142,9 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
       failures += r.failed;
       const pods = Object.entries(r.answers);
       const held = pods.length === 1;
-      say(`      ${c.name} (${c.ip}, ${c.node}) → ${pods.map(([p, k]) => `${p} ${k}/${n}`).join(', ') || 'no answer'}${held ? '   ✓ one pod' : '   ✗ more than one pod'}${r.failed ? `, ${r.failed} failed` : ''}`);
+      say(
+        `      ${c.name} (${c.ip}, ${c.node}) → ${pods.map(([p, k]) => `${p} ${k}/${n}`).join(', ') || 'no answer'}${held ? '   ✓ one pod' : '   ✗ more than one pod'}${r.failed ? `, ${r.failed} failed` : ''}`,
+      );
     }
   } else {
     head('Session affinity: no Service myapp-sticky in the lab');
@@ -131,7 +156,9 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
     const p = echo.ports[0];
     const target = `${echo.clusterIP}:${p.port}`;
     const n = 30;
-    head(`UDP: ${n} datagrams from ${client.name} to ${target} (echo-udp, port ${p.port} → targetPort ${p.targetPort})`);
+    head(
+      `UDP: ${n} datagrams from ${client.name} to ${target} (echo-udp, port ${p.port} → targetPort ${p.targetPort})`,
+    );
     const r = await probeIn(client.netns, ['udp', target, '--count', String(n), '--timeout-ms', '1000']);
     failures += r.failed;
     tally(say, r, byName, echo);
@@ -158,23 +185,41 @@ function tally(say: (line: string) => void, r: ProbeResult, pods: Map<string, Po
   const width = Math.max(0, ...rows.map(([name]) => name.length));
   for (const [name, n] of rows) {
     const p = pods.get(name);
-    say(`      ${name.padEnd(width)}  ${(p?.node ?? '?').padEnd(5)}  ${(p?.ip ?? '').padEnd(12)}  ${'█'.repeat(Math.max(1, Math.round((n / max) * BAR))).padEnd(BAR)}  ${n}`);
+    say(
+      `      ${name.padEnd(width)}  ${(p?.node ?? '?').padEnd(5)}  ${(p?.ip ?? '').padEnd(12)}  ${'█'.repeat(Math.max(1, Math.round((n / max) * BAR))).padEnd(BAR)}  ${n}`,
+    );
   }
-  const errors = Object.entries(r.errors).map(([e, c]) => `${c}× ${e}`).join(', ');
+  const errors = Object.entries(r.errors)
+    .map(([e, c]) => `${c}× ${e}`)
+    .join(', ');
   const perNode = new Map<string, number>();
-  for (const [name, n] of rows) { const node = pods.get(name)?.node ?? '?'; perNode.set(node, (perNode.get(node) ?? 0) + n); }
-  const nodes = [...perNode].sort().map(([node, n]) => `${node} ${n}`).join(', ');
-  say(`      → ${r.ok} answered by ${rows.length} of ${svc.endpoints.length} endpoints (${nodes || 'none'}), ${r.failed} failed${errors ? ` (${errors})` : ''}, ${secs(r.durationMs)}`);
+  for (const [name, n] of rows) {
+    const node = pods.get(name)?.node ?? '?';
+    perNode.set(node, (perNode.get(node) ?? 0) + n);
+  }
+  const nodes = [...perNode]
+    .sort()
+    .map(([node, n]) => `${node} ${n}`)
+    .join(', ');
+  say(
+    `      → ${r.ok} answered by ${rows.length} of ${svc.endpoints.length} endpoints (${nodes || 'none'}), ${r.failed} failed${errors ? ` (${errors})` : ''}, ${secs(r.durationMs)}`,
+  );
 }
 
 function programmed(say: (line: string) => void, status: LabStatus): void {
   const proxied = status.services.filter((s) => s.type !== 'ExternalName' && s.clusterIP && s.clusterIP !== 'None');
   const ports = proxied.reduce((n, s) => n + s.ports.length, 0);
   for (const s of status.services) {
-    if (s.type === 'ExternalName') say(`      ${s.name}: ExternalName → ${s.externalName}: a DNS alias, no endpoints, nothing to program`);
-    else if (s.clusterIP === 'None') say(`      ${s.name}: headless (clusterIP None): ${s.endpoints.length} endpoints for DNS, no virtual IP, nothing to program`);
+    if (s.type === 'ExternalName')
+      say(`      ${s.name}: ExternalName → ${s.externalName}: a DNS alias, no endpoints, nothing to program`);
+    else if (s.clusterIP === 'None')
+      say(
+        `      ${s.name}: headless (clusterIP None): ${s.endpoints.length} endpoints for DNS, no virtual IP, nothing to program`,
+      );
   }
   const counts = status.nodes.map((n) => `${n.name} ${n.agent.servicePorts ?? '?'}`).join(', ');
   const ok = status.nodes.every((n) => n.agent.servicePorts === ports);
-  say(`      service ports programmed per agent: ${counts} — ${ok ? 'exactly' : 'expected'} the ${ports} of ${proxied.map((s) => s.name).join(', ')}`);
+  say(
+    `      service ports programmed per agent: ${counts} — ${ok ? 'exactly' : 'expected'} the ${ports} of ${proxied.map((s) => s.name).join(', ')}`,
+  );
 }

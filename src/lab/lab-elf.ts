@@ -18,9 +18,12 @@ export function programsIn(path: string): string[] {
   const sh = (i: number) => {
     const o = shoff + i * shentsize;
     return {
-      name: b.readUInt32LE(o), type: b.readUInt32LE(o + 4),
-      offset: Number(b.readBigUInt64LE(o + 24)), size: Number(b.readBigUInt64LE(o + 32)),
-      link: b.readUInt32LE(o + 40), entsize: Number(b.readBigUInt64LE(o + 56)),
+      name: b.readUInt32LE(o),
+      type: b.readUInt32LE(o + 4),
+      offset: Number(b.readBigUInt64LE(o + 24)),
+      size: Number(b.readBigUInt64LE(o + 32)),
+      link: b.readUInt32LE(o + 40),
+      entsize: Number(b.readBigUInt64LE(o + 56)),
     };
   };
   const str = (table: { offset: number }, at: number) => {

@@ -12,26 +12,37 @@ import { isApiKind } from '../model/kinds.js';
 import { CLUSTER_DNS } from './pod-env.js';
 import { LabError, POD_PORTS, type DeploymentState, type PodState } from './lab-state.js';
 
-export interface ManifestDoc { file: string; index: number; object: KubeObject }
+export interface ManifestDoc {
+  file: string;
+  index: number;
+  object: KubeObject;
+}
 
 /** Every object of a file or of the *.yaml/*.yml/*.json files of a directory; Lists unfolded. */
 export function readManifests(path: string): ManifestDoc[] {
   let files: string[];
   try {
     files = statSync(path).isDirectory()
-      ? readdirSync(path).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f))
+      ? readdirSync(path)
+          .filter((f) => /\.(ya?ml|json)$/.test(f))
+          .sort()
+          .map((f) => join(path, f))
       : [path];
   } catch (err) {
-    throw new LabError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    throw new LabError(
+      `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+    );
   }
   const out: ManifestDoc[] = [];
   for (const file of files) {
     const docs = parseAllDocuments(readFileSync(file, 'utf8'));
     docs.forEach((doc, index) => {
-      if (doc.errors.length > 0) throw new LabError(`${file}: document ${index + 1}: ${doc.errors[0].message.split('\n')[0]}`);
+      if (doc.errors.length > 0)
+        throw new LabError(`${file}: document ${index + 1}: ${doc.errors[0].message.split('\n')[0]}`);
       const value = doc.toJS() as unknown;
       if (value === null || value === undefined) return;
-      const items = (value as { kind?: string }).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
+      const items =
+        (value as { kind?: string }).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
       for (const item of items) {
         if (!item || typeof item !== 'object' || typeof (item as KubeObject).kind !== 'string') {
           throw new LabError(`${file}: document ${index + 1}: not a Kubernetes object (no kind)`);
@@ -41,7 +52,9 @@ export function readManifests(path: string): ManifestDoc[] {
           throw new LabError(`${file}: document ${index + 1}: ${obj.kind} without metadata.name`);
         }
         if (obj.kind !== 'Deployment' && !isApiKind(obj.kind)) {
-          throw new LabError(`${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, Endpoints, EndpointSlice and Node`);
+          throw new LabError(
+            `${file}: ${obj.kind} ${obj.metadata.name}: the lab knows Deployment (its pods), Service, Endpoints, EndpointSlice and Node`,
+          );
         }
         out.push({ file, index, object: obj });
       }
@@ -58,7 +71,8 @@ const obj = (v: unknown): Raw => (v && typeof v === 'object' && !Array.isArray(v
 function stringMap(v: unknown, where: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(obj(v))) {
-    if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') throw new LabError(`${where}.${k}: expected a string`);
+    if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean')
+      throw new LabError(`${where}.${k}: expected a string`);
     out[k] = String(val);
   }
   return out;
@@ -77,25 +91,33 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
   const spec = obj(o.spec);
   const template = obj(spec.template);
   const labels = stringMap(obj(template.metadata).labels, `${where}: spec.template.metadata.labels`);
-  if (Object.keys(labels).length === 0) throw new LabError(`${where}: spec.template.metadata.labels: give the pods at least one label`);
+  if (Object.keys(labels).length === 0)
+    throw new LabError(`${where}: spec.template.metadata.labels: give the pods at least one label`);
   const selector = stringMap(obj(spec.selector).matchLabels, `${where}: spec.selector.matchLabels`);
   for (const [k, v] of Object.entries(selector)) {
-    if (labels[k] !== v) throw new LabError(`${where}: spec.selector.matchLabels ${k}=${v} does not match the template's labels`);
+    if (labels[k] !== v)
+      throw new LabError(`${where}: spec.selector.matchLabels ${k}=${v} does not match the template's labels`);
   }
   const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
-  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 50) throw new LabError(`${where}: spec.replicas: expected 0..50 (got ${String(spec.replicas)})`);
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 50)
+    throw new LabError(`${where}: spec.replicas: expected 0..50 (got ${String(spec.replicas)})`);
   const containers = Array.isArray(obj(template.spec).containers) ? (obj(template.spec).containers as unknown[]) : [];
   const image = String(obj(containers[0]).image ?? '');
   const tag = /:([^:/@]+)$/.exec(image)?.[1];
   const version = labels.version ?? tag ?? 'v1';
   const namespace = o.metadata.namespace || 'default';
   const program = /^switchyard\/kube-dns(:|$)/.test(image) ? 'dns' : 'podserver';
-  const args = (Array.isArray(obj(containers[0]).args) ? obj(containers[0]).args as unknown[] : []).map(String);
+  const args = (Array.isArray(obj(containers[0]).args) ? (obj(containers[0]).args as unknown[]) : []).map(String);
   const bind = /^--bind=(.+)$/.exec(args.find((a) => a.startsWith('--bind=')) ?? '')?.[1];
   return {
-    namespace, name: o.metadata.name, replicas,
+    namespace,
+    name: o.metadata.name,
+    replicas,
     selector: Object.keys(selector).length ? selector : labels,
-    labels, version, program, ...(bind ? { bind } : {}),
+    labels,
+    version,
+    program,
+    ...(bind ? { bind } : {}),
     templateHash: templateHash(labels, version + (program === 'dns' ? '/dns' : '') + (bind ? `@${bind}` : '')),
   };
 }
@@ -104,7 +126,9 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function templateHash(labels: Record<string, string>, version: string): string {
-  const h = createHash('sha256').update(JSON.stringify([Object.entries(labels).sort(), version])).digest();
+  const h = createHash('sha256')
+    .update(JSON.stringify([Object.entries(labels).sort(), version]))
+    .digest();
   return Array.from(h.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
 }
 
@@ -136,7 +160,13 @@ export function allocateService(svc: KubeObject, existing: KubeObject[]): KubeOb
   const out = structuredClone(svc);
   const spec = (out.spec ??= {}) as Raw;
   const type = (spec.type as string | undefined) ?? 'ClusterIP';
-  const others = existing.filter((e) => !(e.metadata.name === out.metadata.name && (e.metadata.namespace || 'default') === (out.metadata.namespace || 'default')));
+  const others = existing.filter(
+    (e) =>
+      !(
+        e.metadata.name === out.metadata.name &&
+        (e.metadata.namespace || 'default') === (out.metadata.namespace || 'default')
+      ),
+  );
   const previous = existing.find((e) => !others.includes(e));
   if (type !== 'ExternalName' && !spec.clusterIP && !(Array.isArray(spec.clusterIPs) && spec.clusterIPs.length)) {
     const prevIp = obj(previous?.spec).clusterIP as string | undefined;
@@ -151,7 +181,8 @@ export function allocateService(svc: KubeObject, existing: KubeObject[]): KubeOb
   }
   if (type === 'NodePort' || type === 'LoadBalancer') {
     const used = new Set<number>();
-    for (const e of others) for (const p of (obj(e.spec).ports as Raw[] | undefined) ?? []) if (p.nodePort) used.add(Number(p.nodePort));
+    for (const e of others)
+      for (const p of (obj(e.spec).ports as Raw[] | undefined) ?? []) if (p.nodePort) used.add(Number(p.nodePort));
     const prevPorts = (obj(previous?.spec).ports as Raw[] | undefined) ?? [];
     const ports = (spec.ports as Raw[] | undefined) ?? [];
     // Ports the manifest names itself are taken before any is handed out, whatever their order.
@@ -198,7 +229,9 @@ export function sliceNameOf(service: string): string {
  * them) with the headless label, which kube-proxy's selector — and ours — skips.
  */
 export function desiredSlices(
-  services: KubeObject[], pods: PodState[], zones: Record<string, string> = {},
+  services: KubeObject[],
+  pods: PodState[],
+  zones: Record<string, string> = {},
 ): KubeObject[] {
   const slices: KubeObject[] = [];
   for (const svc of services) {
@@ -211,10 +244,17 @@ export function desiredSlices(
     for (const p of (spec.ports as Raw[] | undefined) ?? []) {
       const port = resolveTargetPort(p);
       if (port === undefined) continue;
-      ports.push({ name: (p.name as string | undefined) ?? '', port, protocol: (p.protocol as string | undefined) ?? 'TCP' });
+      ports.push({
+        name: (p.name as string | undefined) ?? '',
+        port,
+        protocol: (p.protocol as string | undefined) ?? 'TCP',
+      });
     }
     const endpoints = pods
-      .filter((p) => p.namespace === namespace && p.phase !== 'Failed' && p.phase !== 'Pending' && selects(selector, p.labels))
+      .filter(
+        (p) =>
+          p.namespace === namespace && p.phase !== 'Failed' && p.phase !== 'Pending' && selects(selector, p.labels),
+      )
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((p) => {
         const terminating = p.phase === 'Terminating';
@@ -233,8 +273,12 @@ export function desiredSlices(
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: {
-        name: sliceNameOf(svc.metadata.name), namespace, labels,
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid, controller: true }],
+        name: sliceNameOf(svc.metadata.name),
+        namespace,
+        labels,
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid, controller: true },
+        ],
       },
       addressType: 'IPv4',
       ports,
@@ -250,7 +294,10 @@ export function sliceContent(s: KubeObject): string {
 }
 
 export function stampTrigger(s: KubeObject, when: Date): KubeObject {
-  s.metadata.annotations = { ...(s.metadata.annotations as Record<string, string> | undefined), [TRIGGER_ANNOTATION]: when.toISOString().replace(/\.\d+Z$/, 'Z') };
+  s.metadata.annotations = {
+    ...(s.metadata.annotations as Record<string, string> | undefined),
+    [TRIGGER_ANNOTATION]: when.toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
   return s;
 }
 

@@ -9,7 +9,11 @@ import { pidAlive } from './lab-state.js';
 export function spawnDetached(ns: string, argv: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: env ?? process.env,
+    });
     child.unref();
     if (!child.pid) throw new Error(`could not start ${argv.join(' ')} in ${ns}`);
     return child.pid;
@@ -23,13 +27,21 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** SIGTERM, wait up to `graceMs`, then SIGKILL. True when the process is gone. */
 export async function stopPid(pid: number | undefined, graceMs = 5000): Promise<boolean> {
   if (!pid || !pidAlive(pid)) return true;
-  try { process.kill(pid, 'SIGTERM'); } catch { return true; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return true;
+  }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!pidAlive(pid)) return true;
     await sleep(25);
   }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
   for (let i = 0; i < 40 && pidAlive(pid); i++) await sleep(25);
   return !pidAlive(pid);
 }
@@ -42,7 +54,11 @@ export function nsHttpGet(ns: string, url: string, timeoutMs = 1500): { status: 
   const secs = String(timeoutMs / 1000);
   const argv = haveCurl
     ? ['curl', '-s', '-m', secs, '-w', '\n%{http_code}', url]
-    : [process.execPath, '-e', `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(${timeoutMs})}).then(async r=>process.stdout.write((await r.text())+"\\n"+r.status),()=>process.exit(7))`];
+    : [
+        process.execPath,
+        '-e',
+        `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(${timeoutMs})}).then(async r=>process.stdout.write((await r.text())+"\\n"+r.status),()=>process.exit(7))`,
+      ];
   const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', timeout: timeoutMs + 3000 });
   if (r.status !== 0 || !r.stdout) return undefined;
   const cut = r.stdout.lastIndexOf('\n');
@@ -55,10 +71,13 @@ export function listening(pid: number, port: number, udpPort?: number): boolean 
   const has = (file: string, p: number, listenOnly: boolean) => {
     try {
       const hex = p.toString(16).toUpperCase().padStart(4, '0');
-      return readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1).some((line) => {
-        const f = line.trim().split(/\s+/);
-        return f[1]?.endsWith(`:${hex}`) && (!listenOnly || f[3] === '0A');
-      });
+      return readFileSync(`/proc/${pid}/net/${file}`, 'utf8')
+        .split('\n')
+        .slice(1)
+        .some((line) => {
+          const f = line.trim().split(/\s+/);
+          return f[1]?.endsWith(`:${hex}`) && (!listenOnly || f[3] === '0A');
+        });
     } catch {
       return false;
     }
@@ -81,9 +100,14 @@ export function pidsIn(ns: string): number[] {
 /** Mount points at or under `dir` (deepest first, to unmount in order). */
 export function mountsUnder(dir: string): string[] {
   let text = '';
-  try { text = readFileSync('/proc/self/mounts', 'utf8'); } catch { return []; }
+  try {
+    text = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return [];
+  }
   const base = dir.replace(/\/$/, '');
-  return text.split('\n')
+  return text
+    .split('\n')
     .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
     .filter((m): m is string => !!m && (m === base || m.startsWith(`${base}/`)))
     .sort((a, b) => b.length - a.length);
@@ -94,4 +118,3 @@ export function metricValue(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name} ([^\\s]+)`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
-

@@ -2,7 +2,17 @@
 // made (namespaces, processes, pins, pods) is written to /run/switchyard-lab/NAME/state.json.
 // `lab down` trusts it but does not need it: names are derived from the lab name, so leftovers of
 // a crash are found by prefix (namespaces) and by directory (pins, files).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { NodeInfo } from './topology.js';
 
@@ -27,7 +37,9 @@ export class LabError extends Error {
 
 export function checkName(name: string): string {
   if (!LAB_NAME.test(name)) {
-    throw new LabError(`lab name "${name}": use 1-7 lower-case letters and digits, starting with a letter (it prefixes interface names)`);
+    throw new LabError(
+      `lab name "${name}": use 1-7 lower-case letters and digits, starting with a letter (it prefixes interface names)`,
+    );
   }
   return name;
 }
@@ -120,13 +132,18 @@ export function loadState(name: string): LabState | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LabState;
   } catch (err) {
-    throw new LabError(`${file}: unreadable (${(err as Error).message}); \`switchyard lab down --name ${name}\` cleans up without it`);
+    throw new LabError(
+      `${file}: unreadable (${(err as Error).message}); \`switchyard lab down --name ${name}\` cleans up without it`,
+    );
   }
 }
 
 export function requireState(name: string): LabState {
   const st = loadState(name);
-  if (!st) throw new LabError(`no lab "${name}" is up (no ${stateFileOf(name)}); start one with \`switchyard lab up${name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`}\``);
+  if (!st)
+    throw new LabError(
+      `no lab "${name}" is up (no ${stateFileOf(name)}); start one with \`switchyard lab up${name === DEFAULT_LAB_NAME ? '' : ` --name ${name}`}\``,
+    );
   return st;
 }
 
@@ -135,7 +152,7 @@ export function saveState(st: LabState): void {
   mkdirSync(st.stateDir, { recursive: true });
   const file = join(st.stateDir, 'state.json');
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(st, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(st, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
@@ -158,7 +175,11 @@ export function pidAlive(pid: number | undefined): boolean {
  * One mutating command at a time per lab: a lock file holding the owner's PID. A lock whose owner
  * died (a crashed or killed command) is taken over.
  */
-export async function withLock<T>(name: string, fn: () => Promise<T>, opts: { create?: boolean; timeoutMs?: number } = {}): Promise<T> {
+export async function withLock<T>(
+  name: string,
+  fn: () => Promise<T>,
+  opts: { create?: boolean; timeoutMs?: number } = {},
+): Promise<T> {
   const dir = stateDirOf(name);
   if (!opts.create) requireState(name); // no lab, no lock file left behind either
   mkdirSync(dir, { recursive: true });
@@ -174,9 +195,17 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, opts: { cr
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let owner = 0;
-      try { owner = Number(readFileSync(lock, 'utf8')); } catch { /* just released */ }
-      if (owner && !pidAlive(owner)) { rmSync(lock, { force: true }); continue; }
-      if (Date.now() > deadline) throw new LabError(`lab "${name}" is busy: another lab command (PID ${owner}) holds ${lock}`);
+      try {
+        owner = Number(readFileSync(lock, 'utf8'));
+      } catch {
+        /* just released */
+      }
+      if (owner && !pidAlive(owner)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new LabError(`lab "${name}" is busy: another lab command (PID ${owner}) holds ${lock}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -185,6 +214,8 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, opts: { cr
   } finally {
     try {
       if (Number(readFileSync(lock, 'utf8')) === process.pid) rmSync(lock, { force: true });
-    } catch { /* the lab was torn down meanwhile */ }
+    } catch {
+      /* the lab was torn down meanwhile */
+    }
   }
 }

@@ -12,7 +12,10 @@ import { REPO_ROOT, pidAlive } from './lab-state.js';
 const DATA_PATH_OBJECT = `${REPO_ROOT}/build/bpf/switchyard.o`;
 import { hasProgram } from './lab-elf.js';
 
-interface SliceEndpoint { addresses: string[]; conditions?: { ready?: boolean } }
+interface SliceEndpoint {
+  addresses: string[];
+  conditions?: { ready?: boolean };
+}
 
 export interface NodeStatus {
   name: string;
@@ -83,12 +86,20 @@ export interface LabStatus {
   nodes: NodeStatus[];
   external: { namespace: string; address: string };
   underlay: { namespace: string };
-  deployments: Array<{ name: string; namespace: string; replicas: number; ready: number; version: string; selector: Record<string, string> }>;
+  deployments: Array<{
+    name: string;
+    namespace: string;
+    replicas: number;
+    ready: number;
+    version: string;
+    selector: Record<string, string>;
+  }>;
   pods: PodStatus[];
   services: ServiceStatus[];
   dataPath: { object: string; fromNetdev: boolean };
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: gathers each part of LabStatus in its field order
 export async function labStatus(lab: Lab): Promise<LabStatus> {
   const { st } = lab;
   const apiUp = pidAlive(st.apiServer.pid);
@@ -100,34 +111,60 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     const h = lab.agentHealth(n.name);
     const metrics = h.running ? lab.agentMetrics(n.name) : undefined;
     return {
-      name: n.name, namespace: n.ns, address: n.address, podCidr: n.podCidr, zone: n.zone ?? '',
+      name: n.name,
+      namespace: n.ns,
+      address: n.address,
+      podCidr: n.podCidr,
+      zone: n.zone ?? '',
       pinDir: a?.pinDir ?? '',
       agent: {
-        pid: a?.pid ?? 0, running: h.running,
+        pid: a?.pid ?? 0,
+        running: h.running,
         health: !h.running ? 'not running' : h.healthy ? 'ok' : h.status ? `unhealthy (HTTP ${h.status})` : 'no answer',
         healthz: h.body,
         servicePorts: metrics ? metricValue(metrics, 'switchyard_service_ports') : undefined,
         uplinkAttached: tcAttached(n.ns, 'eth0'),
-        log: a?.log ?? '', argv: a?.argv ?? [], startedAt: a?.startedAt ?? '',
+        log: a?.log ?? '',
+        argv: a?.argv ?? [],
+        startedAt: a?.startedAt ?? '',
       },
     };
   });
   const pods: PodStatus[] = Object.values(st.pods)
-    .sort((a, b) => a.deployment.localeCompare(b.deployment) || a.node.localeCompare(b.node) || a.name.localeCompare(b.name))
+    .sort(
+      (a, b) =>
+        a.deployment.localeCompare(b.deployment) || a.node.localeCompare(b.node) || a.name.localeCompare(b.name),
+    )
     .map((p) => ({
-      name: p.name, namespace: p.namespace, deployment: p.deployment, node: p.node, ip: p.ip,
-      ready: p.ready && p.phase === 'Running' && pidAlive(p.pid), phase: p.phase === 'Running' && !pidAlive(p.pid) ? 'Failed' : p.phase,
-      version: p.version, labels: p.labels, netns: p.netns, hostIf: p.hostIf, pid: p.pid, createdAt: p.createdAt, log: p.log,
+      name: p.name,
+      namespace: p.namespace,
+      deployment: p.deployment,
+      node: p.node,
+      ip: p.ip,
+      ready: p.ready && p.phase === 'Running' && pidAlive(p.pid),
+      phase: p.phase === 'Running' && !pidAlive(p.pid) ? 'Failed' : p.phase,
+      version: p.version,
+      labels: p.labels,
+      netns: p.netns,
+      hostIf: p.hostIf,
+      pid: p.pid,
+      createdAt: p.createdAt,
+      log: p.log,
     }));
   const svcs: ServiceStatus[] = services.map((s) => {
     const spec = (s.spec ?? {}) as Record<string, unknown>;
     const ports = ((spec.ports as Array<Record<string, unknown>> | undefined) ?? []).map((p) => ({
-      name: (p.name as string | undefined) ?? '', port: Number(p.port),
+      name: (p.name as string | undefined) ?? '',
+      port: Number(p.port),
       targetPort: (p.targetPort as string | number | undefined) ?? Number(p.port),
       protocol: (p.protocol as string | undefined) ?? 'TCP',
       ...(p.nodePort ? { nodePort: Number(p.nodePort) } : {}),
     }));
-    const mine = slices.filter((x) => x.metadata.namespace === s.metadata.namespace && x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
+    const mine = slices.filter(
+      (x) =>
+        x.metadata.namespace === s.metadata.namespace &&
+        x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name,
+    );
     const endpoints: string[] = [];
     const hints: Record<string, string> = {};
     for (const sl of mine) {
@@ -139,30 +176,57 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
         if (describeHints(e)) hints[at] = describeHints(e);
       }
     }
-    const ipKey = (e: string) => e.split(/[.:]/).map((x) => x.padStart(5, '0')).join('.');
+    const ipKey = (e: string) =>
+      e
+        .split(/[.:]/)
+        .map((x) => x.padStart(5, '0'))
+        .join('.');
     endpoints.sort((a, b) => ipKey(a).localeCompare(ipKey(b)));
     return {
-      name: s.metadata.name, namespace: s.metadata.namespace ?? 'default', type: (spec.type as string | undefined) ?? 'ClusterIP',
+      name: s.metadata.name,
+      namespace: s.metadata.namespace ?? 'default',
+      type: (spec.type as string | undefined) ?? 'ClusterIP',
       clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),
       ...(spec.externalName ? { externalName: spec.externalName as string } : {}),
-      ports, selector: spec.selector as Record<string, string> | undefined,
-      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None', endpoints, hints,
+      ports,
+      selector: spec.selector as Record<string, string> | undefined,
+      sessionAffinity: (spec.sessionAffinity as string | undefined) ?? 'None',
+      endpoints,
+      hints,
       summary: describeService(s),
       ...(typeof spec.trafficDistribution === 'string' ? { trafficDistribution: spec.trafficDistribution } : {}),
     };
   });
   return {
-    name: st.name, prefix: st.prefix, stateDir: st.stateDir, stateFile: `${st.stateDir}/state.json`, createdAt: st.createdAt,
-    apiServer: { pid: st.apiServer.pid, running: apiUp, url: st.apiServer.url, socket: st.apiServer.socket, kubeconfig: st.apiServer.kubeconfig, log: st.apiServer.log },
+    name: st.name,
+    prefix: st.prefix,
+    stateDir: st.stateDir,
+    stateFile: `${st.stateDir}/state.json`,
+    createdAt: st.createdAt,
+    apiServer: {
+      pid: st.apiServer.pid,
+      running: apiUp,
+      url: st.apiServer.url,
+      socket: st.apiServer.socket,
+      kubeconfig: st.apiServer.kubeconfig,
+      log: st.apiServer.log,
+    },
     nodes,
     external: { namespace: st.externalNs, address: st.externalAddress },
     underlay: { namespace: st.underlayNs },
     deployments: Object.values(st.deployments).map((d) => ({
-      name: d.name, namespace: d.namespace, replicas: d.replicas, version: d.version, selector: d.selector,
+      name: d.name,
+      namespace: d.namespace,
+      replicas: d.replicas,
+      version: d.version,
+      selector: d.selector,
       ready: pods.filter((p) => p.deployment === d.name && p.namespace === d.namespace && p.ready).length,
     })),
     pods,
     services: svcs,
-    dataPath: { object: DATA_PATH_OBJECT, fromNetdev: existsSync(DATA_PATH_OBJECT) && hasProgram(DATA_PATH_OBJECT, 'from_netdev') },
+    dataPath: {
+      object: DATA_PATH_OBJECT,
+      fromNetdev: existsSync(DATA_PATH_OBJECT) && hasProgram(DATA_PATH_OBJECT, 'from_netdev'),
+    },
   };
 }

@@ -13,32 +13,68 @@ import type { Say } from './lab.js';
 
 const quiet: Say = () => {};
 
-export interface TeardownReport { processes: number; namespaces: string[]; mounts: string[]; stateDir?: string }
+export interface TeardownReport {
+  processes: number;
+  namespaces: string[];
+  mounts: string[];
+  stateDir?: string;
+}
 
 /**
  * Removes every trace of lab NAME, with or without its state file: the processes it recorded and
  * every process inside its namespaces (SIGTERM, then SIGKILL), the namespaces (by prefix), the
  * bpffs mounts under its state dir, the state dir. Idempotent.
  */
-export async function teardown(name: string, say: Say = quiet, opts: { keepLock?: boolean } = {}): Promise<TeardownReport> {
+export async function teardown(
+  name: string,
+  say: Say = quiet,
+  opts: { keepLock?: boolean } = {},
+): Promise<TeardownReport> {
   checkName(name);
   const prefix = prefixOf(name);
   const stateDir = stateDirOf(name);
   let st: LabState | undefined;
-  try { st = loadState(name); } catch (err) { say(`${(err as Error).message}: going by names`); }
-  const namespaces = [...new Set([...namespacesOf(prefix), ...(st ? Object.values(st.pods).map((p) => p.netns) : [])])]
-    .filter((ns) => listNamespaces().includes(ns));
-  const recorded = st ? [st.apiServer.pid, ...Object.values(st.agents).map((a) => a.pid), ...Object.values(st.pods).map((p) => p.pid ?? 0)] : [];
+  try {
+    st = loadState(name);
+  } catch (err) {
+    say(`${(err as Error).message}: going by names`);
+  }
+  const namespaces = [
+    ...new Set([...namespacesOf(prefix), ...(st ? Object.values(st.pods).map((p) => p.netns) : [])]),
+  ].filter((ns) => listNamespaces().includes(ns));
+  const recorded = st
+    ? [
+        st.apiServer.pid,
+        ...Object.values(st.agents).map((a) => a.pid),
+        ...Object.values(st.pods).map((p) => p.pid ?? 0),
+      ]
+    : [];
   // A recorded PID counts only if it still runs inside one of our namespaces (PIDs get reused).
   const inside = new Set(namespaces.flatMap((ns) => pidsIn(ns)));
-  const pids = [...new Set([...recorded.filter((p) => p && inside.has(p)), ...inside])].filter((p) => p !== process.pid);
-  for (const pid of pids) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  const pids = [...new Set([...recorded.filter((p) => p && inside.has(p)), ...inside])].filter(
+    (p) => p !== process.pid,
+  );
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
   await pollUntil(() => pids.every((p) => !pidAlive(p)), 3000, 50);
-  for (const pid of pids) { try { if (pidAlive(pid)) process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of pids) {
+    try {
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   await pollUntil(() => pids.every((p) => !pidAlive(p)), 3000, 50);
   if (pids.length) say(`stopped ${pids.length} process(es)`);
   // Nodes last: pods' veths die with the pod namespaces.
-  const order = [...namespaces].sort((a, b) => Number(/-(node\d+|underlay)$/.test(a)) - Number(/-(node\d+|underlay)$/.test(b)));
+  const order = [...namespaces].sort(
+    (a, b) => Number(/-(node\d+|underlay)$/.test(a)) - Number(/-(node\d+|underlay)$/.test(b)),
+  );
   for (const ns of order) deleteNamespace(ns);
   // The pods' /etc/netns/NS (resolv.conf), by prefix too: a crash may have left some without state.
   for (const d of existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC) : []) {
@@ -58,7 +94,8 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
   let removedDir: string | undefined;
   if (existsSync(stateDir)) {
     if (opts.keepLock) {
-      for (const f of readdirSync(stateDir)) if (f !== 'lock') rmSync(join(stateDir, f), { recursive: true, force: true });
+      for (const f of readdirSync(stateDir))
+        if (f !== 'lock') rmSync(join(stateDir, f), { recursive: true, force: true });
     } else {
       rmSync(stateDir, { recursive: true, force: true });
     }
@@ -66,7 +103,13 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
     say(`removed ${stateDir}`);
   }
   // The root of all labs goes with the last one.
-  if (!opts.keepLock) { try { rmdirSync(dirname(stateDir)); } catch { /* other labs, or gone */ } }
+  if (!opts.keepLock) {
+    try {
+      rmdirSync(dirname(stateDir));
+    } catch {
+      /* other labs, or gone */
+    }
+  }
   return { processes: pids.length, namespaces, mounts, stateDir: removedDir };
 }
 
@@ -75,7 +118,9 @@ export async function teardown(name: string, say: Say = quiet, opts: { keepLock?
  *  tools (tests) build topologies with "sy…" prefixes of their own. */
 export function listLabs(root = dirname(stateDirOf('x'))): string[] {
   try {
-    return readdirSync(root).filter((d) => /^[a-z][a-z0-9]{0,6}$/.test(d)).sort();
+    return readdirSync(root)
+      .filter((d) => /^[a-z][a-z0-9]{0,6}$/.test(d))
+      .sort();
   } catch {
     return [];
   }

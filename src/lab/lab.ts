@@ -16,8 +16,22 @@ import { readManifests, type ManifestDoc } from './lab-objects.js';
 import { mountsUnder, spawnDetached } from './lab-procs.js';
 import { teardown } from './lab-teardown.js';
 import {
-  API_PORT, EXAMPLES_DIR, LabError, NODE_BIN, REPO_ROOT, checkName, loadState, pidAlive, prefixOf, requireState, saveState,
-  stateDirOf, withLock, type DeploymentState, type LabState, type PodState,
+  API_PORT,
+  EXAMPLES_DIR,
+  LabError,
+  NODE_BIN,
+  REPO_ROOT,
+  checkName,
+  loadState,
+  pidAlive,
+  prefixOf,
+  requireState,
+  saveState,
+  stateDirOf,
+  withLock,
+  type DeploymentState,
+  type LabState,
+  type PodState,
 } from './lab-state.js';
 import { FIRST_HOST } from './placement.js';
 import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf, type NodeInfo } from './topology.js';
@@ -37,20 +51,38 @@ function newState(name: string): LabState {
   const prefix = prefixOf(name);
   const stateDir = stateDirOf(name);
   return {
-    version: 1, name, prefix, stateDir, createdAt: new Date().toISOString(),
-    underlayNs: `${prefix}-underlay`, externalNs: `${prefix}-external`, externalAddress: EXTERNAL_ADDRESS, nodes: [],
+    version: 1,
+    name,
+    prefix,
+    stateDir,
+    createdAt: new Date().toISOString(),
+    underlayNs: `${prefix}-underlay`,
+    externalNs: `${prefix}-external`,
+    externalAddress: EXTERNAL_ADDRESS,
+    nodes: [],
     apiServer: {
-      pid: 0, url: `http://${API_ADDRESS}:${API_PORT}`, socket: join(stateDir, 'api.sock'),
-      kubeconfig: join(stateDir, 'kubeconfig'), log: join(stateDir, 'apiserver.log'), token: DEFAULT_TOKEN,
+      pid: 0,
+      url: `http://${API_ADDRESS}:${API_PORT}`,
+      socket: join(stateDir, 'api.sock'),
+      kubeconfig: join(stateDir, 'kubeconfig'),
+      log: join(stateDir, 'apiserver.log'),
+      token: DEFAULT_TOKEN,
     },
-    agents: {}, deployments: {}, pods: {}, nextPodIndex: 1, nextHost: {},
+    agents: {},
+    deployments: {},
+    pods: {},
+    nextPodIndex: 1,
+    nextHost: {},
   };
 }
 
 export class Lab {
   readonly api: LabApi;
 
-  private constructor(readonly st: LabState, readonly say: Say) {
+  private constructor(
+    readonly st: LabState,
+    readonly say: Say,
+  ) {
     this.api = new LabApi(st.apiServer.socket, st.apiServer.token);
   }
 
@@ -71,35 +103,47 @@ export class Lab {
     const strays = namespacesOf(prefixOf(name));
     if (strays.length > 0 && !existsSync(stateDirOf(name))) {
       // No state dir, so no lab made them (up makes it first): they may be another tool's. Ask, don't delete.
-      throw new LabError(`namespaces ${strays.join(' ')} exist but lab "${name}" has no state in ${stateDirOf(name)}; `
-        + `use another --name, or remove them with \`switchyard lab down --name ${name}\` if they are a lab's`);
+      throw new LabError(
+        `namespaces ${strays.join(' ')} exist but lab "${name}" has no state in ${stateDirOf(name)}; ` +
+          `use another --name, or remove them with \`switchyard lab down --name ${name}\` if they are a lab's`,
+      );
     }
-    return withLock(name, async () => {
-      const t0 = Date.now();
-      const existing = loadState(name);
-      if (existing && pidAlive(existing.apiServer.pid)) {
-        // Up is where the user wants to be: say so and carry on (make lab may run twice).
-        say(`lab "${name}" is already up (since ${existing.createdAt}, state in ${existing.stateDir}); \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` first for a fresh one`);
-        return new Lab(existing, say);
-      }
-      if (existing || mountsUnder(stateDirOf(name)).length > 0) {
-        say(`cleaning up what a previous lab "${name}" left behind`);
-        await teardown(name, quiet, { keepLock: true });
-      }
-      const stateDir = stateDirOf(name);
-      mkdirSync(join(stateDir, 'pods'), { recursive: true });
-      const st = newState(name);
-      const lab = new Lab(st, say);
-      try {
-        await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);
-        say(`lab "${name}" is up in ${agents.elapsed(t0)}: ${Object.keys(st.pods).length} pods, state in ${st.stateDir}`);
-        return lab;
-      } catch (err) {
-        say(`lab up failed: ${(err as Error).message}`);
-        say(`logs are in ${stateDir}; \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` removes what was made`);
-        throw err;
-      }
-    }, { create: true });
+    return withLock(
+      name,
+      async () => {
+        const t0 = Date.now();
+        const existing = loadState(name);
+        if (existing && pidAlive(existing.apiServer.pid)) {
+          // Up is where the user wants to be: say so and carry on (make lab may run twice).
+          say(
+            `lab "${name}" is already up (since ${existing.createdAt}, state in ${existing.stateDir}); \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` first for a fresh one`,
+          );
+          return new Lab(existing, say);
+        }
+        if (existing || mountsUnder(stateDirOf(name)).length > 0) {
+          say(`cleaning up what a previous lab "${name}" left behind`);
+          await teardown(name, quiet, { keepLock: true });
+        }
+        const stateDir = stateDirOf(name);
+        mkdirSync(join(stateDir, 'pods'), { recursive: true });
+        const st = newState(name);
+        const lab = new Lab(st, say);
+        try {
+          await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);
+          say(
+            `lab "${name}" is up in ${agents.elapsed(t0)}: ${Object.keys(st.pods).length} pods, state in ${st.stateDir}`,
+          );
+          return lab;
+        } catch (err) {
+          say(`lab up failed: ${(err as Error).message}`);
+          say(
+            `logs are in ${stateDir}; \`switchyard lab down${name === 'lab' ? '' : ` --name ${name}`}\` removes what was made`,
+          );
+          throw err;
+        }
+      },
+      { create: true },
+    );
   }
 
   /** Up's work once the lab's state exists: namespaces, API server and Nodes, agents, examples. */
@@ -111,26 +155,39 @@ export class Lab {
     st.nodes = topo.nodes.map((n, i) => ({ ...n, zone: zones[Math.min(i, zones.length - 1)] ?? '' }));
     for (const n of st.nodes) st.nextHost[n.name] = FIRST_HOST;
     this.save();
-    this.say(`namespaces: ${st.underlayNs} (bridge, API server ${API_ADDRESS}), ${st.nodes.map((n) => `${n.ns} (${n.address})`).join(', ')}, ${st.externalNs} (${EXTERNAL_ADDRESS})`);
+    this.say(
+      `namespaces: ${st.underlayNs} (bridge, API server ${API_ADDRESS}), ${st.nodes.map((n) => `${n.ns} (${n.address})`).join(', ')}, ${st.externalNs} (${EXTERNAL_ADDRESS})`,
+    );
 
     await agents.startApiServer(this);
     this.say(`API server: ${st.apiServer.url} (PID ${st.apiServer.pid}), admin socket ${st.apiServer.socket}`);
     writeFileSync(st.apiServer.kubeconfig, kubeconfigFor(st.apiServer.url, st.apiServer.token), { mode: 0o600 });
     for (const n of st.nodes) {
       await this.api.apply({
-        apiVersion: 'v1', kind: 'Node',
+        apiVersion: 'v1',
+        kind: 'Node',
         metadata: {
-          name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}) },
+          name: n.name,
+          labels: { 'kubernetes.io/hostname': n.name, ...(n.zone ? { [ZONE_LABEL]: n.zone } : {}) },
         },
         spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
-        status: { addresses: [{ type: 'InternalIP', address: n.address }, { type: 'Hostname', address: n.name }] },
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: n.address },
+            { type: 'Hostname', address: n.name },
+          ],
+        },
       });
     }
     const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
     this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
 
     // A server outside the cluster (the pod server, named "external"): the Endpoints example's backend.
-    st.externalServerPid = spawnDetached(st.externalNs, [NODE_BIN, PODSERVER, 'external', 'v1', '80', '5353'], join(st.stateDir, 'external-server.log'));
+    st.externalServerPid = spawnDetached(
+      st.externalNs,
+      [NODE_BIN, PODSERVER, 'external', 'v1', '80', '5353'],
+      join(st.stateDir, 'external-server.log'),
+    );
     for (const n of st.nodes) agents.startAgent(this, n.name);
     this.save();
     for (const n of st.nodes) {
@@ -146,15 +203,27 @@ export class Lab {
 
   node(name: string) {
     const n = this.st.nodes.find((x) => x.name === name);
-    if (!n) throw new LabError(`no node "${name}" in lab "${this.st.name}" (nodes: ${this.st.nodes.map((x) => x.name).join(', ')})`);
+    if (!n)
+      throw new LabError(
+        `no node "${name}" in lab "${this.st.name}" (nodes: ${this.st.nodes.map((x) => x.name).join(', ')})`,
+      );
     return n;
   }
 
   deployment(name: string): DeploymentState {
-    const matches = Object.values(this.st.deployments).filter((d) => d.name === name || `${d.namespace}/${d.name}` === name);
+    const matches = Object.values(this.st.deployments).filter(
+      (d) => d.name === name || `${d.namespace}/${d.name}` === name,
+    );
     if (matches.length !== 1) {
-      throw new LabError(matches.length ? `"${name}" names a Deployment in several namespaces; say NAMESPACE/NAME`
-        : `no Deployment "${name}" in the lab (have: ${Object.values(this.st.deployments).map((d) => d.name).join(', ') || 'none'})`);
+      throw new LabError(
+        matches.length
+          ? `"${name}" names a Deployment in several namespaces; say NAMESPACE/NAME`
+          : `no Deployment "${name}" in the lab (have: ${
+              Object.values(this.st.deployments)
+                .map((d) => d.name)
+                .join(', ') || 'none'
+            })`,
+      );
     }
     return matches[0];
   }
@@ -167,27 +236,47 @@ export class Lab {
 
   // ---- the commands, each in the file of its role -------------------------------------------------
 
-  applyDocs(docs: ManifestDoc[]): Promise<void> { return objects.applyDocs(this, docs); }
-  deleteDocs(docs: ManifestDoc[]): Promise<void> { return objects.deleteDocs(this, docs); }
-  scale(name: string, replicas: number): Promise<void> { return objects.scale(this, name, replicas); }
-  killPod(name: string, opts: { now?: boolean } = {}): Promise<void> { return objects.killPod(this, name, opts); }
-  restartAgent(node: string) { return agents.restartAgent(this, node); }
-  restartApiServer() { return agents.restartApiServer(this); }
-  agentHealth(node: string): agents.AgentHealth { return agents.agentHealth(this, node); }
-  agentMetrics(node: string): string | undefined { return agents.agentMetrics(this, node); }
+  applyDocs(docs: ManifestDoc[]): Promise<void> {
+    return objects.applyDocs(this, docs);
+  }
+  deleteDocs(docs: ManifestDoc[]): Promise<void> {
+    return objects.deleteDocs(this, docs);
+  }
+  scale(name: string, replicas: number): Promise<void> {
+    return objects.scale(this, name, replicas);
+  }
+  killPod(name: string, opts: { now?: boolean } = {}): Promise<void> {
+    return objects.killPod(this, name, opts);
+  }
+  restartAgent(node: string) {
+    return agents.restartAgent(this, node);
+  }
+  restartApiServer() {
+    return agents.restartApiServer(this);
+  }
+  agentHealth(node: string): agents.AgentHealth {
+    return agents.agentHealth(this, node);
+  }
+  agentMetrics(node: string): string | undefined {
+    return agents.agentMetrics(this, node);
+  }
 
   // ---- exec ------------------------------------------------------------------------------------------
 
   /** The namespace of a pod, a Deployment (its first ready pod), a node, "external" or "underlay". */
   namespaceOf(target: string): { ns: string; what: string } {
     const { st } = this;
-    if (target === 'external' || target === 'client-external') return { ns: st.externalNs, what: `the external client ${st.externalAddress}` };
-    if (target === 'underlay' || target === 'apiserver') return { ns: st.underlayNs, what: `the underlay (API server ${API_ADDRESS})` };
+    if (target === 'external' || target === 'client-external')
+      return { ns: st.externalNs, what: `the external client ${st.externalAddress}` };
+    if (target === 'underlay' || target === 'apiserver')
+      return { ns: st.underlayNs, what: `the underlay (API server ${API_ADDRESS})` };
     const node = st.nodes.find((n) => n.name === target);
     if (node) return { ns: node.ns, what: `node ${node.name}` };
     const pod = st.pods[target];
     if (pod) return { ns: pod.netns, what: `pod ${pod.name}` };
-    const byDep = Object.values(st.pods).filter((p) => p.deployment === target && p.phase === 'Running' && p.ready).sort((a, b) => a.name.localeCompare(b.name));
+    const byDep = Object.values(st.pods)
+      .filter((p) => p.deployment === target && p.phase === 'Running' && p.ready)
+      .sort((a, b) => a.name.localeCompare(b.name));
     if (byDep.length) return { ns: byDep[0].netns, what: `pod ${byDep[0].name}` };
     throw new LabError(`"${target}" is no pod, Deployment, node, "external" or "underlay" of lab "${st.name}"`);
   }

@@ -16,7 +16,9 @@ export const ip = (...args: string[]) => run('ip', args);
 export const nsRun = (ns: string, cmd: string[]) => run('ip', ['netns', 'exec', ns, ...cmd]);
 
 export function listNamespaces(): string[] {
-  return ip('-j', 'netns', 'list').trim() ? (JSON.parse(ip('-j', 'netns', 'list')) as Array<{ name: string }>).map((n) => n.name) : [];
+  return ip('-j', 'netns', 'list').trim()
+    ? (JSON.parse(ip('-j', 'netns', 'list')) as Array<{ name: string }>).map((n) => n.name)
+    : [];
 }
 
 export function createNamespace(name: string): void {
@@ -29,7 +31,11 @@ export function deleteNamespace(name: string): void {
   if (!listNamespaces().includes(name)) return;
   const pids = ip('netns', 'pids', name).split('\n').filter(Boolean);
   for (const pid of pids) {
-    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   ip('netns', 'del', name);
 }
@@ -70,9 +76,17 @@ export function createPod(nodeNs: string, podNs: string, hostIf: string, podIp: 
 }
 
 /** Starts a long-running process inside a namespace; its output goes to `logFile` if given. */
-export function spawnIn(ns: string, cmd: string[], opts: { logFd?: number; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function spawnIn(
+  ns: string,
+  cmd: string[],
+  opts: { logFd?: number; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
   const out = opts.logFd ?? 'ignore';
-  return spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', out, out], env: opts.env ?? process.env, detached: false });
+  return spawn('ip', ['netns', 'exec', ns, ...cmd], {
+    stdio: ['ignore', out, out],
+    env: opts.env ?? process.env,
+    detached: false,
+  });
 }
 
 /** Mounts a private bpffs for one node's pins (ip netns exec hides /sys/fs/bpf, not /run). */
@@ -82,6 +96,14 @@ export function mountBpffs(dir: string): void {
 }
 
 export function unmountBpffs(dir: string): void {
-  try { run('umount', [dir]); } catch { /* not mounted */ }
-  try { run('rmdir', [dir]); } catch { /* gone */ }
+  try {
+    run('umount', [dir]);
+  } catch {
+    /* not mounted */
+  }
+  try {
+    run('rmdir', [dir]);
+  } catch {
+    /* gone */
+  }
 }

@@ -46,7 +46,9 @@ export function placePod(nodes: readonly NodeSlot[], pods: readonly PodSlot[], r
   const node = req.node === undefined ? spread(nodes, pods, req.deployment) : nodes.find((n) => n.name === req.node);
   if (!node) {
     const have = nodes.map((n) => n.name).join(', ') || 'none';
-    throw new Error(req.node === undefined ? 'no node to place a pod on' : `no node "${req.node}" to place a pod on (have ${have})`);
+    throw new Error(
+      req.node === undefined ? 'no node to place a pod on' : `no node "${req.node}" to place a pod on (have ${have})`,
+    );
   }
   const used = new Set(pods.filter((p) => p.node === node.name).map((p) => Number(p.ip.split('.')[3])));
   const start = clampHost(req.nextHost?.[node.name]);
@@ -54,14 +56,18 @@ export function placePod(nodes: readonly NodeSlot[], pods: readonly PodSlot[], r
     const host = FIRST_HOST + ((start - FIRST_HOST + i) % (LAST_HOST - FIRST_HOST + 1));
     if (!used.has(host)) return { node: node.name, ip: `${networkOf(node)}.${host}`, host };
   }
-  throw new Error(`node ${node.name} has no pod address left in ${node.podCidr} (.${FIRST_HOST}-.${LAST_HOST} are all in use)`);
+  throw new Error(
+    `node ${node.name} has no pod address left in ${node.podCidr} (.${FIRST_HOST}-.${LAST_HOST} are all in use)`,
+  );
 }
 
 function spread(nodes: readonly NodeSlot[], pods: readonly PodSlot[], deployment?: string): NodeSlot | undefined {
   const active = pods.filter((p) => p.active);
   const count = (node: NodeSlot, sameDeployment: boolean) =>
     active.filter((p) => p.node === node.name && (!sameDeployment || p.deployment === deployment)).length;
-  return [...nodes].sort((a, b) => count(a, true) - count(b, true) || count(a, false) - count(b, false) || a.index - b.index)[0];
+  return [...nodes].sort(
+    (a, b) => count(a, true) - count(b, true) || count(a, false) - count(b, false) || a.index - b.index,
+  )[0];
 }
 
 /** A cursor past the range (the last address was .250) starts again at the bottom. */

@@ -8,14 +8,22 @@ import { createSocket } from 'node:dgram';
 const [name = 'pod', version = 'v1', httpPort = '80', udpPort = '5353', bind = '0.0.0.0'] = process.argv.slice(2);
 
 /** /env: the pod's environment as the kubelet set it (Service variables), NAME=value sorted. */
-const env = () => Object.entries(process.env).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}\n`).join('');
+const env = () =>
+  Object.entries(process.env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
 
 const http = createServer((req, res) => {
   // /clientip: "NAME ADDRESS", the peer as this pod sees it (after any SNAT on the way in).
-  const body = req.url === '/hostname.html' ? `${name}\n`
-    : req.url === '/env' ? env()
-    : req.url === '/clientip' ? `${name} ${req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}\n`
-    : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
+  const body =
+    req.url === '/hostname.html'
+      ? `${name}\n`
+      : req.url === '/env'
+        ? env()
+        : req.url === '/clientip'
+          ? `${name} ${req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?'}\n`
+          : `Hello MyApp | Version: ${version} | <a href="hostname.html">Pod Name</a>\n`;
   res.writeHead(200, { 'content-type': 'text/html' });
   res.end(body);
 });
@@ -25,6 +33,10 @@ const udp = createSocket('udp4');
 udp.on('message', (msg, peer) => udp.send(`${name} ${msg.toString()}`, peer.port, peer.address));
 udp.bind(Number(udpPort), bind);
 
-const stop = () => { http.close(); udp.close(); process.exit(0); };
+const stop = () => {
+  http.close();
+  udp.close();
+  process.exit(0);
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

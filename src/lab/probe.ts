@@ -8,7 +8,14 @@ import { Agent, request } from 'node:http';
 import { createSocket } from 'node:dgram';
 
 /** What the probe prints, and what its callers (the lab demo, the e2e harnesses) read. */
-export interface ProbeResult { ok: number; failed: number; answers: Record<string, number>; errors: Record<string, number>; durationMs: number; connections?: number }
+export interface ProbeResult {
+  ok: number;
+  failed: number;
+  answers: Record<string, number>;
+  errors: Record<string, number>;
+  durationMs: number;
+  connections?: number;
+}
 
 const args = process.argv.slice(2);
 const mode = args[0];
@@ -21,7 +28,9 @@ const count = flag('count', 1);
 const durationMs = flag('duration-ms', 0);
 const timeoutMs = flag('timeout-ms', 2000);
 
-const bump = (rec: Record<string, number>, key: string) => { rec[key] = (rec[key] ?? 0) + 1; };
+const bump = (rec: Record<string, number>, key: string) => {
+  rec[key] = (rec[key] ?? 0) + 1;
+};
 
 const gapMs = flag('gap-ms', 100);
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -29,7 +38,9 @@ let connections = 0;
 
 function httpOnce(url: string, hold = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const opts = hold ? { agent: keepAlive, timeout: timeoutMs } : { agent: false as const, timeout: timeoutMs, headers: { connection: 'close' } };
+    const opts = hold
+      ? { agent: keepAlive, timeout: timeoutMs }
+      : { agent: false as const, timeout: timeoutMs, headers: { connection: 'close' } };
     const req = request(url, opts, (res) => {
       if (!req.reusedSocket) connections++;
       let body = '';
@@ -65,7 +76,9 @@ function udpOnce(hostPort: string, seq: number): Promise<string> {
     sock.on('error', (err) => done(err));
     sock.connect(Number(port), host, (err?: Error) => {
       if (err) return done(err);
-      sock.send(`ping ${seq}`, (sendErr) => { if (sendErr) done(sendErr); });
+      sock.send(`ping ${seq}`, (sendErr) => {
+        if (sendErr) done(sendErr);
+      });
     });
   });
 }
@@ -73,10 +86,17 @@ function udpOnce(hostPort: string, seq: number): Promise<string> {
 async function main(): Promise<void> {
   const tally: ProbeResult = { ok: 0, failed: 0, answers: {}, errors: {}, durationMs: 0 };
   const started = Date.now();
-  if (mode !== 'udp' && mode !== 'http' && mode !== 'hold') throw new Error(`probe: unknown mode "${mode}" (http, udp or hold)`);
-  const once = mode === 'udp' ? (i: number) => udpOnce(target, i)
-    : mode === 'hold' ? async () => { await new Promise((r) => setTimeout(r, gapMs)); return httpOnce(target, true); }
-    : () => httpOnce(target);
+  if (mode !== 'udp' && mode !== 'http' && mode !== 'hold')
+    throw new Error(`probe: unknown mode "${mode}" (http, udp or hold)`);
+  const once =
+    mode === 'udp'
+      ? (i: number) => udpOnce(target, i)
+      : mode === 'hold'
+        ? async () => {
+            await new Promise((r) => setTimeout(r, gapMs));
+            return httpOnce(target, true);
+          }
+        : () => httpOnce(target);
   for (let i = 0; durationMs > 0 ? Date.now() - started < durationMs : i < count; i++) {
     try {
       bump(tally.answers, await once(i));
@@ -89,7 +109,7 @@ async function main(): Promise<void> {
   tally.durationMs = Date.now() - started;
   tally.connections = connections;
   keepAlive.destroy();
-  process.stdout.write(JSON.stringify(tally) + '\n');
+  process.stdout.write(`${JSON.stringify(tally)}\n`);
 }
 
 await main();

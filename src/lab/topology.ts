@@ -14,8 +14,22 @@ export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
 
 /** zone: the node's topology.kubernetes.io/zone label (absent in labs made before zones). */
-export interface NodeInfo { name: string; ns: string; address: string; podCidr: string; index: number; zone?: string }
-export interface PodInfo { name: string; ns: string; node: string; ip: string; hostIf: string; index: number }
+export interface NodeInfo {
+  name: string;
+  ns: string;
+  address: string;
+  podCidr: string;
+  index: number;
+  zone?: string;
+}
+export interface PodInfo {
+  name: string;
+  ns: string;
+  node: string;
+  ip: string;
+  hostIf: string;
+  index: number;
+}
 
 export interface Topology {
   /** Short and unique: every namespace and interface name starts with it. */
@@ -35,14 +49,24 @@ export function namespacesOf(prefix: string): string[] {
 /** Builds the underlay, the nodes and the external client. Pods come later. */
 export function createTopology(prefix: string, nodeCount: number): Topology {
   if (prefix.length > 9) throw new Error(`topology prefix "${prefix}" is too long for interface names (max 9)`);
-  const topo: Topology = { prefix, underlayNs: `${prefix}-underlay`, externalNs: `${prefix}-external`, nodes: [], pods: [] };
+  const topo: Topology = {
+    prefix,
+    underlayNs: `${prefix}-underlay`,
+    externalNs: `${prefix}-external`,
+    nodes: [],
+    pods: [],
+  };
   createNamespace(topo.underlayNs);
   ip('-n', topo.underlayNs, 'link', 'add', BRIDGE, 'type', 'bridge');
   ip('-n', topo.underlayNs, 'addr', 'add', `${API_ADDRESS}/24`, 'dev', BRIDGE);
   ip('-n', topo.underlayNs, 'link', 'set', BRIDGE, 'up');
   for (let i = 1; i <= nodeCount; i++) {
     const node: NodeInfo = {
-      name: `node${i}`, ns: `${prefix}-node${i}`, address: `${UNDERLAY_PREFIX}.${10 + i}`, podCidr: `10.244.${i}.0/24`, index: i,
+      name: `node${i}`,
+      ns: `${prefix}-node${i}`,
+      address: `${UNDERLAY_PREFIX}.${10 + i}`,
+      podCidr: `10.244.${i}.0/24`,
+      index: i,
     };
     createNode(node.ns);
     joinUnderlay(topo, node.ns, `${prefix}u${i}`, node.address);
@@ -58,7 +82,8 @@ export function createTopology(prefix: string, nodeCount: number): Topology {
   // The external host routes the pod ranges to their nodes (as a router peering with the nodes
   // would), so a pod can reach a server there: the Endpoints example points a Service at it. It
   // does not change how the external client reaches Services: through a node's address.
-  for (const node of topo.nodes) ip('-n', topo.externalNs, 'route', 'add', node.podCidr, 'via', node.address, 'dev', 'eth0');
+  for (const node of topo.nodes)
+    ip('-n', topo.externalNs, 'route', 'add', node.podCidr, 'via', node.address, 'dev', 'eth0');
   return topo;
 }
 
@@ -72,10 +97,21 @@ function joinUnderlay(topo: Topology, ns: string, bridgePort: string, address: s
 
 /** Adds a pod on a node; the pod's index is unique in the cluster and never reused. */
 export function addPod(topo: Topology, nodeName: string, podName: string): PodInfo {
-  const at = placePod(topo.nodes, topo.pods.map((p) => ({ node: p.node, ip: p.ip, active: true })), { node: nodeName });
+  const at = placePod(
+    topo.nodes,
+    topo.pods.map((p) => ({ node: p.node, ip: p.ip, active: true })),
+    { node: nodeName },
+  );
   const node = topo.nodes.find((n) => n.name === at.node)!;
   const index = Math.max(0, ...topo.pods.map((p) => p.index)) + 1;
-  const pod: PodInfo = { name: podName, ns: `${topo.prefix}-${podName}`, node: at.node, ip: at.ip, hostIf: `${topo.prefix}p${index}`, index };
+  const pod: PodInfo = {
+    name: podName,
+    ns: `${topo.prefix}-${podName}`,
+    node: at.node,
+    ip: at.ip,
+    hostIf: `${topo.prefix}p${index}`,
+    index,
+  };
   createPod(node.ns, pod.ns, pod.hostIf, pod.ip);
   topo.pods.push(pod);
   return pod;

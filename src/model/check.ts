@@ -124,6 +124,7 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** IANA_SVC_NAME: 1-15 chars of [a-z0-9-], at least one letter, no leading/trailing/double '-'. */
 export function isIanaSvcName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && !s.includes('--') &&
-    /[a-z]/.test(s);
+  return (
+    s.length >= 1 && s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && !s.includes('--') && /[a-z]/.test(s)
+  );
 }

@@ -64,7 +64,13 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
 
   if (!c.ok || !serviceName) return { namespace, name, problems: c.problems };
   const slice: EndpointSlice = {
-    origin, namespace, name, serviceName, serviceKey: `${namespace}/${serviceName}`, ports, endpoints,
+    origin,
+    namespace,
+    name,
+    serviceName,
+    serviceKey: `${namespace}/${serviceName}`,
+    ports,
+    endpoints,
   };
   const trigger = annotations[TRIGGER_TIME_ANNOTATION];
   if (trigger) {
@@ -80,7 +86,10 @@ function readHints(c: Checker, input: unknown, field: string, ep: Endpoint): voi
   if (input === undefined || input === null) return;
   const hints = c.object(input, field);
   if (!hints) return;
-  for (const [key, into] of [['forZones', 'zoneHints'], ['forNodes', 'nodeHints']] as const) {
+  for (const [key, into] of [
+    ['forZones', 'zoneHints'],
+    ['forNodes', 'nodeHints'],
+  ] as const) {
     const names: string[] = [];
     (c.array(hints[key], `${field}.${key}`) ?? []).forEach((entry, i) => {
       const h = c.object(entry, `${field}.${key}[${i}]`);

@@ -27,8 +27,11 @@ export function buildModel(snapshot: Snapshot): BuildResult {
   const errors: ValidationError[] = [];
 
   const take = <T extends { origin: string }>(
-    kind: string, objects: SourcedObject[], parse: (raw: unknown, origin: string) => ParseResult<T>,
-    storeKey: (v: T) => string, store: Map<string, T>,
+    kind: string,
+    objects: SourcedObject[],
+    parse: (raw: unknown, origin: string) => ParseResult<T>,
+    storeKey: (v: T) => string,
+    store: Map<string, T>,
   ) => {
     for (const { object, origin } of objects) {
       const r = parse(object, origin);
@@ -37,8 +40,16 @@ export function buildModel(snapshot: Snapshot): BuildResult {
       const key = storeKey(r.value);
       const first = store.get(key);
       if (first) {
-        errors.push(new ValidationError(origin, kind, r.namespace, r.name, 'metadata.name',
-          `duplicates the ${kind} of the same name from ${first.origin}; this one is ignored`));
+        errors.push(
+          new ValidationError(
+            origin,
+            kind,
+            r.namespace,
+            r.name,
+            'metadata.name',
+            `duplicates the ${kind} of the same name from ${first.origin}; this one is ignored`,
+          ),
+        );
         continue;
       }
       store.set(key, r.value);
@@ -57,7 +68,8 @@ export function buildModel(snapshot: Snapshot): BuildResult {
     else model.slicesByService.set(slice.serviceKey, [slice]);
   }
 
-  for (const svc of model.services.values()) errors.push(...checkTargetPorts(svc, model.slicesByService.get(svc.key) ?? []));
+  for (const svc of model.services.values())
+    errors.push(...checkTargetPorts(svc, model.slicesByService.get(svc.key) ?? []));
   return { model, errors };
 }
 
@@ -73,21 +85,43 @@ export function checkTargetPorts(svc: Service, slices: EndpointSlice[]): Validat
   const out: ValidationError[] = [];
   for (const sp of svc.ports) {
     if (withEndpoints.some((s) => resolvePort(sp, s) !== undefined)) continue;
-    const have = [...new Set(withEndpoints.flatMap((s) => s.ports.filter((p) => p.protocol === sp.protocol)
-      .map((p) => (p.name ? `"${p.name}"` : '(unnamed)'))))];
+    const have = [
+      ...new Set(
+        withEndpoints.flatMap((s) =>
+          s.ports.filter((p) => p.protocol === sp.protocol).map((p) => (p.name ? `"${p.name}"` : '(unnamed)')),
+        ),
+      ),
+    ];
     const haveText = have.length ? `they have ${have.join(', ')}` : `they list no ${sp.protocol} ports`;
-    const message = typeof sp.targetPort === 'string'
-      ? `no ${sp.protocol} port named "${sp.targetPort}"${sp.name ? ` or "${sp.name}"` : ''} in the EndpointSlices of ` +
-        `${svc.key} (${haveText}); this port has no backends`
-      : `no ${sp.protocol} port of the EndpointSlices of ${svc.key} matches port "${sp.name}" (${haveText}); ` +
-        'this port has no backends';
-    out.push(new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, `spec.ports[${sp.index}].targetPort`,
-      message, false));
+    const message =
+      typeof sp.targetPort === 'string'
+        ? `no ${sp.protocol} port named "${sp.targetPort}"${sp.name ? ` or "${sp.name}"` : ''} in the EndpointSlices of ` +
+          `${svc.key} (${haveText}); this port has no backends`
+        : `no ${sp.protocol} port of the EndpointSlices of ${svc.key} matches port "${sp.name}" (${haveText}); ` +
+          'this port has no backends';
+    out.push(
+      new ValidationError(
+        svc.origin,
+        'Service',
+        svc.namespace,
+        svc.name,
+        `spec.ports[${sp.index}].targetPort`,
+        message,
+        false,
+      ),
+    );
   }
   return out;
 }
 
-function report(errors: ValidationError[], origin: string, kind: string, ns: string, name: string, problems: FieldProblem[]) {
+function report(
+  errors: ValidationError[],
+  origin: string,
+  kind: string,
+  ns: string,
+  name: string,
+  problems: FieldProblem[],
+) {
   for (const p of problems) errors.push(new ValidationError(origin, kind, ns, name, p.field, p.message));
 }
 

@@ -16,9 +16,23 @@ export interface KindInfo {
 }
 
 export const KINDS: Readonly<Record<ApiKind, KindInfo>> = {
-  Service: { kind: 'Service', listKind: 'ServiceList', apiVersion: 'v1', prefix: '/api/v1', plural: 'services', namespaced: true },
+  Service: {
+    kind: 'Service',
+    listKind: 'ServiceList',
+    apiVersion: 'v1',
+    prefix: '/api/v1',
+    plural: 'services',
+    namespaced: true,
+  },
   // Read by the lab and the manifest source only, to mirror into EndpointSlices (mirror.ts): the agent never watches it.
-  Endpoints: { kind: 'Endpoints', listKind: 'EndpointsList', apiVersion: 'v1', prefix: '/api/v1', plural: 'endpoints', namespaced: true },
+  Endpoints: {
+    kind: 'Endpoints',
+    listKind: 'EndpointsList',
+    apiVersion: 'v1',
+    prefix: '/api/v1',
+    plural: 'endpoints',
+    namespaced: true,
+  },
   EndpointSlice: {
     kind: 'EndpointSlice',
     listKind: 'EndpointSliceList',
@@ -33,7 +47,7 @@ export const KINDS: Readonly<Record<ApiKind, KindInfo>> = {
 export const API_KINDS = Object.keys(KINDS) as ApiKind[];
 
 export function isApiKind(kind: unknown): kind is ApiKind {
-  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(KINDS, kind);
+  return typeof kind === 'string' && Object.hasOwn(KINDS, kind);
 }
 
 /**

@@ -2,8 +2,14 @@
 // it matters to a proxy, so a manifest accepted here would also be accepted by kubectl apply.
 import { Checker, DNS_LABEL, isIanaSvcName, isObject, show, type FieldProblem, type Raw } from './check.js';
 import {
-  DEFAULT_AFFINITY_TIMEOUT, MAX_AFFINITY_TIMEOUT,
-  type Protocol, type Service, type ServicePort, type ServiceType, type SessionAffinity, type TrafficPolicy,
+  DEFAULT_AFFINITY_TIMEOUT,
+  MAX_AFFINITY_TIMEOUT,
+  type Protocol,
+  type Service,
+  type ServicePort,
+  type ServiceType,
+  type SessionAffinity,
+  type TrafficPolicy,
 } from './types.js';
 
 /** One object through a parser: the value when it is valid, and every problem found (by field). */
@@ -27,7 +33,11 @@ export const LB_ALGORITHM_ANNOTATIONS = ['switchyard.io/lb-algorithm', 'service.
 export const LB_ALGORITHMS = ['random', 'maglev'] as const;
 
 /** metadata.name (required) and metadata.namespace (default "default", or '' when cluster-scoped). */
-export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { namespace: string; name: string; meta: Raw } {
+export function readMetadata(
+  c: Checker,
+  raw: Raw,
+  namespaced: boolean,
+): { namespace: string; name: string; meta: Raw } {
   const meta = c.object(raw.metadata, 'metadata') ?? {};
   let name = '';
   if (typeof meta.name === 'string' && meta.name !== '') name = meta.name;
@@ -35,19 +45,35 @@ export function readMetadata(c: Checker, raw: Raw, namespaced: boolean): { names
   // The API server enforces these; a manifest directory does not, and a name out of shape would
   // not fit the pinned service_info name or a log line's object.
   if (name !== '' && (name.length > 253 || !DNS_SUBDOMAIN.test(name))) {
-    c.fail('metadata.name', `must be a lowercase DNS subdomain of at most 253 characters (got ${show(name.slice(0, 80))}${name.length > 80 ? '...' : ''})`);
+    c.fail(
+      'metadata.name',
+      `must be a lowercase DNS subdomain of at most 253 characters (got ${show(name.slice(0, 80))}${name.length > 80 ? '...' : ''})`,
+    );
   }
-  const namespace = namespaced ? (c.string(meta.namespace, 'metadata.namespace', 'default') || 'default') : '';
+  const namespace = namespaced ? c.string(meta.namespace, 'metadata.namespace', 'default') || 'default' : '';
   if (namespaced && !DNS_LABEL.test(namespace)) {
-    c.fail('metadata.namespace', `must be a lowercase DNS label of at most 63 characters (got ${show(namespace.slice(0, 80))})`);
+    c.fail(
+      'metadata.namespace',
+      `must be a lowercase DNS label of at most 63 characters (got ${show(namespace.slice(0, 80))})`,
+    );
   }
   return { namespace, name, meta };
 }
 
 /** What every kind's parser starts with: an object, its metadata, labels and annotations. A
  *  non-object is rejected at once (`rejected`); otherwise the checker carries on collecting. */
-export function readHead(input: unknown, namespaced: boolean):
-  | { c: Checker; raw: Raw; namespace: string; name: string; labels: Record<string, string>; annotations: Record<string, string> }
+export function readHead(
+  input: unknown,
+  namespaced: boolean,
+):
+  | {
+      c: Checker;
+      raw: Raw;
+      namespace: string;
+      name: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    }
   | { rejected: ParseResult<never> } {
   const c = new Checker();
   if (!isObject(input)) {
@@ -68,12 +94,16 @@ export function readProtocol(c: Checker, value: unknown, field: string): Protoco
   return c.fail(field, `must be TCP or UDP (got ${show(value)})`);
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: reads the Service fields one after another in API order; each read is one to three lines
 export function parseService(input: unknown, origin: string): ParseResult<Service> {
   const head = readHead(input, true);
   if ('rejected' in head) return head.rejected;
   const { c, raw, namespace, name, labels, annotations } = head;
   if (name !== '' && !DNS_1035_LABEL.test(name) && c.problems.every((p) => p.field !== 'metadata.name')) {
-    c.fail('metadata.name', `a Service name must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters (got ${show(name)})`);
+    c.fail(
+      'metadata.name',
+      `a Service name must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters (got ${show(name)})`,
+    );
   }
   const spec = c.object(raw.spec, 'spec') ?? {};
   const status = c.object(raw.status, 'status') ?? {};
@@ -111,8 +141,9 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
   const sessionAffinity = c.oneOf(spec.sessionAffinity, 'spec.sessionAffinity', AFFINITIES, 'None');
   const affCfg = c.object(spec.sessionAffinityConfig, 'spec.sessionAffinityConfig') ?? {};
   const clientIP = c.object(affCfg.clientIP, 'spec.sessionAffinityConfig.clientIP') ?? {};
-  const sessionAffinityTimeout = c.int(clientIP.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
-    1, MAX_AFFINITY_TIMEOUT) ?? DEFAULT_AFFINITY_TIMEOUT;
+  const sessionAffinityTimeout =
+    c.int(clientIP.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_AFFINITY_TIMEOUT) ??
+    DEFAULT_AFFINITY_TIMEOUT;
 
   const externalTrafficPolicy = c.oneOf(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
   const internalTrafficPolicy = c.oneOf(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
@@ -141,7 +172,10 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
   let ranges = c.array(spec.loadBalancerSourceRanges, 'spec.loadBalancerSourceRanges') ?? [];
   let rangesField = 'spec.loadBalancerSourceRanges';
   if (ranges.length === 0 && annotations[SOURCE_RANGES_ANNOTATION]) {
-    ranges = annotations[SOURCE_RANGES_ANNOTATION].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    ranges = annotations[SOURCE_RANGES_ANNOTATION]
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     rangesField = `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`;
   }
   ranges.forEach((v, i) => {
@@ -150,19 +184,39 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
     else if (r) loadBalancerSourceRanges.push(r.cidr);
   });
 
-  const hc = c.int(spec.healthCheckNodePort === 0 ? undefined : spec.healthCheckNodePort, 'spec.healthCheckNodePort', 1, 65535);
+  const hc = c.int(
+    spec.healthCheckNodePort === 0 ? undefined : spec.healthCheckNodePort,
+    'spec.healthCheckNodePort',
+    1,
+    65535,
+  );
   const publishNotReadyAddresses = c.bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses') ?? false;
   const algoKey = LB_ALGORITHM_ANNOTATIONS.find((k) => annotations[k] !== undefined);
-  const lbAlgorithm = algoKey
-    && c.oneOf(annotations[algoKey], `metadata.annotations[${algoKey}]`, LB_ALGORITHMS, 'random');
+  const lbAlgorithm =
+    algoKey && c.oneOf(annotations[algoKey], `metadata.annotations[${algoKey}]`, LB_ALGORITHMS, 'random');
 
   if (!c.ok || !type || !ports || !sessionAffinity || !externalTrafficPolicy || !internalTrafficPolicy) {
     return { namespace, name, problems: c.problems };
   }
   const service: Service = {
-    origin, namespace, name, key: `${namespace}/${name}`, type, headless, clusterIPs, ipv6Ignored,
-    ports, sessionAffinity, sessionAffinityTimeout, externalTrafficPolicy, internalTrafficPolicy,
-    externalIPs, loadBalancerIPs, loadBalancerSourceRanges, publishNotReadyAddresses, labels,
+    origin,
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    type,
+    headless,
+    clusterIPs,
+    ipv6Ignored,
+    ports,
+    sessionAffinity,
+    sessionAffinityTimeout,
+    externalTrafficPolicy,
+    internalTrafficPolicy,
+    externalIPs,
+    loadBalancerIPs,
+    loadBalancerSourceRanges,
+    publishNotReadyAddresses,
+    labels,
   };
   if (externalName !== undefined) service.externalName = externalName;
   if (hc !== undefined) service.healthCheckNodePort = hc;
@@ -190,7 +244,8 @@ function readPorts(c: Checker, value: unknown, type: ServiceType | undefined): S
     const p = c.object(entry, f);
     if (!p) return;
     const name = c.string(p.name, `${f}.name`, '');
-    if (name && !DNS_LABEL.test(name)) c.fail(`${f}.name`, `must be a lowercase DNS label such as "http" (got ${show(name)})`);
+    if (name && !DNS_LABEL.test(name))
+      c.fail(`${f}.name`, `must be a lowercase DNS label such as "http" (got ${show(name)})`);
     if (name === '' && list.length > 1) c.fail(`${f}.name`, 'is required when a Service has more than one port');
     const protocol = readProtocol(c, p.protocol, `${f}.protocol`);
     const port = c.int(p.port, `${f}.port`, 1, 65535, true);
@@ -207,8 +262,11 @@ function readPorts(c: Checker, value: unknown, type: ServiceType | undefined): S
   // The API server's uniqueness rules: names, (port, protocol) and (nodePort, protocol).
   for (let i = 0; i < ports.length; i++) {
     for (let j = 0; j < i; j++) {
-      const a = ports[j], b = ports[i], f = `spec.ports[${b.index}]`;
-      if (a.name === b.name && a.name !== '') c.fail(`${f}.name`, `duplicates spec.ports[${a.index}].name ${show(a.name)}`);
+      const a = ports[j],
+        b = ports[i],
+        f = `spec.ports[${b.index}]`;
+      if (a.name === b.name && a.name !== '')
+        c.fail(`${f}.name`, `duplicates spec.ports[${a.index}].name ${show(a.name)}`);
       if (a.port === b.port && a.protocol === b.protocol) {
         c.fail(`${f}.port`, `duplicates spec.ports[${a.index}] (${a.port}/${a.protocol})`);
       }
@@ -221,13 +279,21 @@ function readPorts(c: Checker, value: unknown, type: ServiceType | undefined): S
 }
 
 /** IntOrString: absent, 0 or '' → the service port (API server defaulting). */
-function readTargetPort(c: Checker, value: unknown, field: string, port: number | undefined): number | string | undefined {
+function readTargetPort(
+  c: Checker,
+  value: unknown,
+  field: string,
+  port: number | undefined,
+): number | string | undefined {
   if (value === undefined || value === null || value === 0 || value === '') return port;
   if (typeof value === 'number') return c.int(value, field, 1, 65535);
   if (typeof value === 'string') {
     if (isIanaSvcName(value)) return value;
     if (/^\d+$/.test(value)) {
-      return c.fail(field, `must be an integer 1..65535 or a port name (got ${show(value)}: write the number without quotes)`);
+      return c.fail(
+        field,
+        `must be an integer 1..65535 or a port name (got ${show(value)}: write the number without quotes)`,
+      );
     }
     return c.fail(field, `must be an integer 1..65535 or an IANA service name like "http" (got ${show(value)})`);
   }

@@ -22,7 +22,8 @@ export class ModelTracker {
     const built = buildModel(snapshot);
     this.model = built.model;
     this.slices = new Map();
-    for (const list of this.model.slicesByService.values()) for (const s of list) this.slices.set(`${s.namespace}/${s.name}`, s);
+    for (const list of this.model.slicesByService.values())
+      for (const s of list) this.slices.set(`${s.namespace}/${s.name}`, s);
     this.errorsOf = new Map();
     for (const e of built.errors) {
       const k = isTargetReport(e) ? `target ${e.namespace}/${e.name}` : `${e.kind} ${e.namespace}/${e.name}`;
@@ -42,14 +43,21 @@ export class ModelTracker {
    * Re-parses one object (@raw undefined: it was deleted). Returns the keys of the Services whose
    * compiled form may have changed, and the slice's trigger time if it has one.
    */
-  apply(change: ObjectChange, raw: Record<string, unknown> | undefined, origin: string): { services: string[]; trigger?: Date } {
+  apply(
+    change: ObjectChange,
+    raw: Record<string, unknown> | undefined,
+    origin: string,
+  ): { services: string[]; trigger?: Date } {
     if (change.kind === 'services') return { services: this.applyService(change.key, raw, origin) };
     if (change.kind === 'endpointSlices') return this.applySlice(change.key, raw, origin);
     this.model.nodes.delete(change.key.replace(/^\//, ''));
     this.setErrors(`Node ${change.key.replace(/^\//, '')}`, []);
     if (raw) {
       const r = parseNode(raw, origin);
-      this.setErrors(`Node ${r.name}`, r.problems.map((p) => new ValidationError(origin, 'Node', r.namespace, r.name, p.field, p.message)));
+      this.setErrors(
+        `Node ${r.name}`,
+        r.problems.map((p) => new ValidationError(origin, 'Node', r.namespace, r.name, p.field, p.message)),
+      );
       if (r.value) this.model.nodes.set(r.value.name, r.value);
     }
     return { services: [] }; // compile does not read Nodes
@@ -67,7 +75,11 @@ export class ModelTracker {
     return [key];
   }
 
-  private applySlice(key: string, raw: Record<string, unknown> | undefined, origin: string): { services: string[]; trigger?: Date } {
+  private applySlice(
+    key: string,
+    raw: Record<string, unknown> | undefined,
+    origin: string,
+  ): { services: string[]; trigger?: Date } {
     const affected = new Set<string>();
     const old = this.slices.get(key);
     if (old) {
@@ -86,8 +98,9 @@ export class ModelTracker {
         const slice = r.value;
         this.slices.set(key, slice);
         // Sorted by slice name, as buildModel leaves them: compile merges slices in this order.
-        const list = [...(this.model.slicesByService.get(slice.serviceKey) ?? []), slice]
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        const list = [...(this.model.slicesByService.get(slice.serviceKey) ?? []), slice].sort((a, b) =>
+          a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+        );
         this.model.slicesByService.set(slice.serviceKey, list);
         affected.add(slice.serviceKey);
         trigger = slice.lastChangeTriggerTime;
@@ -108,7 +121,13 @@ export class ModelTracker {
   }
 }
 
-function problems(origin: string, kind: string, ns: string, name: string, list: Array<{ field: string; message: string }>) {
+function problems(
+  origin: string,
+  kind: string,
+  ns: string,
+  name: string,
+  list: Array<{ field: string; message: string }>,
+) {
   return list.map((p) => new ValidationError(origin, kind, ns, name, p.field, p.message));
 }
 

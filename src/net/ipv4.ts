@@ -6,7 +6,10 @@ import { isIPv4 } from 'node:net';
 /** Dotted quad → unsigned 32-bit integer (the value of its network-order bytes); -1 when
  *  malformed. The map codecs call it per entry: a hand-rolled loop, no regex or allocation. */
 export function ipv4ToInt(s: string): number {
-  let v = 0, part = 0, digits = 0, dots = 0;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    dots = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {

@@ -19,30 +19,43 @@ export interface ParsedPacket {
   tcp?: { sport: number; dport: number; flags: string; seq: number; ack: number; checksumOk: boolean };
   udp?: { sport: number; dport: number; checksumOk: boolean };
   icmp?: {
-    type: number; code: number; checksumOk: boolean;
+    type: number;
+    code: number;
+    checksumOk: boolean;
     /** For ICMP errors (unreachable, time exceeded, parameter problem): the quoted packet's header. */
     inner?: { src: string; dst: string; proto: number; sport?: number; dport?: number };
   };
   payload: Buffer;
 }
 
-export const PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17;
+export const PROTO_ICMP = 1,
+  PROTO_TCP = 6,
+  PROTO_UDP = 17;
 export const DEFAULT_SRC_MAC = '02:00:00:00:00:01';
 export const DEFAULT_DST_MAC = '02:00:00:00:00:02';
 
 // Canonical order for parsed flags: 'S', 'SA', 'FA', 'RA', 'PA', 'FPA'...
-const TCP_FLAGS: Array<[string, number]> = [['S', 0x02], ['F', 0x01], ['R', 0x04], ['P', 0x08], ['A', 0x10], ['U', 0x20]];
+const TCP_FLAGS: Array<[string, number]> = [
+  ['S', 0x02],
+  ['F', 0x01],
+  ['R', 0x04],
+  ['P', 0x08],
+  ['A', 0x10],
+  ['U', 0x20],
+];
 
 function macBytes(mac: string): Buffer {
   const parts = mac.split(':');
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-f]{2}$/i.test(p))) throw new Error(`bad MAC address '${mac}'`);
   return Buffer.from(parts.join(''), 'hex');
 }
-const macString = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const macString = (b: Buffer, off: number) =>
+  [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 function ipBytes(ip: string): Buffer {
   const parts = ip.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new Error(`bad IPv4 address '${ip}'`);
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+    throw new Error(`bad IPv4 address '${ip}'`);
   return Buffer.from(parts.map(Number));
 }
 const ipString = (b: Buffer, off: number) => `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
@@ -79,14 +92,17 @@ function tcpFlagBits(flags: string): number {
 }
 
 export function tcpFlagString(bits: number): string {
-  return TCP_FLAGS.filter(([, b]) => bits & b).map(([l]) => l).join('');
+  return TCP_FLAGS.filter(([, b]) => bits & b)
+    .map(([l]) => l)
+    .join('');
 }
 
 export function buildPacket(spec: PacketSpec): Buffer {
   const l4count = Number(!!spec.tcp) + Number(!!spec.udp) + Number(!!spec.icmp);
   if (l4count > 1) throw new Error('buildPacket: give at most one of tcp, udp, icmp');
   const payload = spec.payload ?? Buffer.alloc(0);
-  const src = ipBytes(spec.ip.src), dst = ipBytes(spec.ip.dst);
+  const src = ipBytes(spec.ip.src),
+    dst = ipBytes(spec.ip.dst);
   let l4: Buffer;
   let proto: number;
   if (spec.tcp) {
@@ -141,22 +157,30 @@ export function buildPacket(spec: PacketSpec): Buffer {
 }
 
 function ports(b: Buffer, off: number, proto: number, end: number): { sport?: number; dport?: number } {
-  if ((proto === PROTO_TCP || proto === PROTO_UDP) && off + 4 <= end) return { sport: b.readUInt16BE(off), dport: b.readUInt16BE(off + 2) };
+  if ((proto === PROTO_TCP || proto === PROTO_UDP) && off + 4 <= end)
+    return { sport: b.readUInt16BE(off), dport: b.readUInt16BE(off + 2) };
   return {};
 }
 
 export function parsePacket(frame: Buffer): ParsedPacket {
-  if (frame.length < 34) throw new Error(`parsePacket: frame of ${frame.length} bytes is too short for Ethernet + IPv4`);
+  if (frame.length < 34)
+    throw new Error(`parsePacket: frame of ${frame.length} bytes is too short for Ethernet + IPv4`);
   const type = frame.readUInt16BE(12);
   const eth = { src: macString(frame, 6), dst: macString(frame, 0), type };
   if (type !== 0x0800) throw new Error(`parsePacket: ethertype 0x${type.toString(16)} is not IPv4`);
   const ihl = (frame[14] & 0x0f) * 4;
-  if ((frame[14] >> 4) !== 4 || ihl < 20) throw new Error('parsePacket: not an IPv4 header');
+  if (frame[14] >> 4 !== 4 || ihl < 20) throw new Error('parsePacket: not an IPv4 header');
   const totalLength = frame.readUInt16BE(16);
-  const l3 = 14, l4 = 14 + ihl, end = Math.min(frame.length, 14 + totalLength);
+  const l3 = 14,
+    l4 = 14 + ihl,
+    end = Math.min(frame.length, 14 + totalLength);
   const proto = frame[l3 + 9];
   const ip = {
-    src: ipString(frame, l3 + 12), dst: ipString(frame, l3 + 16), proto, ttl: frame[l3 + 8], totalLength,
+    src: ipString(frame, l3 + 12),
+    dst: ipString(frame, l3 + 16),
+    proto,
+    ttl: frame[l3 + 8],
+    totalLength,
     checksumOk: inetChecksum(frame.subarray(l3, l4)) === 0,
   };
   const seg = frame.subarray(l4, end);
@@ -165,13 +189,21 @@ export function parsePacket(frame: Buffer): ParsedPacket {
   if (proto === PROTO_TCP && seg.length >= 20) {
     const doff = (seg[12] >> 4) * 4;
     out.tcp = {
-      sport: seg.readUInt16BE(0), dport: seg.readUInt16BE(2), flags: tcpFlagString(seg[13]),
-      seq: seg.readUInt32BE(4), ack: seg.readUInt32BE(8), checksumOk: inetChecksum(pseudo, seg) === 0,
+      sport: seg.readUInt16BE(0),
+      dport: seg.readUInt16BE(2),
+      flags: tcpFlagString(seg[13]),
+      seq: seg.readUInt32BE(4),
+      ack: seg.readUInt32BE(8),
+      checksumOk: inetChecksum(pseudo, seg) === 0,
     };
     out.payload = Buffer.from(seg.subarray(doff));
   } else if (proto === PROTO_UDP && seg.length >= 8) {
     const sum = seg.readUInt16BE(6);
-    out.udp = { sport: seg.readUInt16BE(0), dport: seg.readUInt16BE(2), checksumOk: sum === 0 || inetChecksum(pseudo, seg) === 0 };
+    out.udp = {
+      sport: seg.readUInt16BE(0),
+      dport: seg.readUInt16BE(2),
+      checksumOk: sum === 0 || inetChecksum(pseudo, seg) === 0,
+    };
     out.payload = Buffer.from(seg.subarray(8));
   } else if (proto === PROTO_ICMP && seg.length >= 8) {
     const t = seg[0];
@@ -179,7 +211,12 @@ export function parsePacket(frame: Buffer): ParsedPacket {
     const body = seg.subarray(8);
     if ((t === 3 || t === 11 || t === 12) && body.length >= 20 && body[0] >> 4 === 4) {
       const iihl = (body[0] & 0x0f) * 4;
-      out.icmp.inner = { src: ipString(body, 12), dst: ipString(body, 16), proto: body[9], ...ports(body, iihl, body[9], body.length) };
+      out.icmp.inner = {
+        src: ipString(body, 12),
+        dst: ipString(body, 16),
+        proto: body[9],
+        ...ports(body, iihl, body[9], body.length),
+      };
     }
     out.payload = Buffer.from(body);
   } else {

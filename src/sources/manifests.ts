@@ -77,7 +77,9 @@ export class ManifestSource implements Source {
     await this.scan(new Set(), true);
     this.onChange = onChange;
     try {
-      this.watcher = watch(this.opts.dir, { persistent: false }, (_event, filename) => this.touched(filename?.toString()));
+      this.watcher = watch(this.opts.dir, { persistent: false }, (_event, filename) =>
+        this.touched(filename?.toString()),
+      );
       this.watcher.on('error', (err) => {
         this.opts.logger?.warn({ err, dir: this.opts.dir }, 'manifest directory watch failed; polling only');
         this.watcher?.close();
@@ -112,7 +114,8 @@ export class ManifestSource implements Source {
     else this.pendingAll = true;
     clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
-      const force = this.pendingForce, all = this.pendingAll;
+      const force = this.pendingForce,
+        all = this.pendingAll;
       this.pendingForce = new Set();
       this.pendingAll = false;
       void this.run(force, all);
@@ -176,7 +179,10 @@ export class ManifestSource implements Source {
       const same = have && have.size === st.size && have.mtimeMs === st.mtimeMs && have.ino === st.ino;
       if (same && !all && !force.has(name)) continue;
       const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text === undefined) { present.delete(path); continue; } // vanished between stat and read
+      if (text === undefined) {
+        present.delete(path);
+        continue;
+      } // vanished between stat and read
       if (have && have.text === text) {
         Object.assign(have, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
         continue;
@@ -226,7 +232,12 @@ export class ManifestSource implements Source {
 
   private counts() {
     const s = this.current;
-    return { services: s.services.length, endpointSlices: s.endpointSlices.length, nodes: s.nodes.length, errors: s.errors.length };
+    return {
+      services: s.services.length,
+      endpointSlices: s.endpointSlices.length,
+      nodes: s.nodes.length,
+      errors: s.errors.length,
+    };
   }
 }
 
@@ -237,8 +248,12 @@ function mirrored(endpoints: SourcedObject[], services: SourcedObject[]): Source
   type Named = { metadata: { name: string; namespace?: string } };
   const named = (o: SourcedObject) => typeof (o.object.metadata as { name?: unknown } | undefined)?.name === 'string';
   const svcs = services.filter(named).map((s) => s.object as unknown as Named);
-  return endpoints.filter(named).flatMap((e) => mirrorEndpoints([e.object as unknown as Named], svcs).slices
-    .map((slice) => ({ object: slice as Record<string, unknown>, origin: e.origin })));
+  return endpoints.filter(named).flatMap((e) =>
+    mirrorEndpoints([e.object as unknown as Named], svcs).slices.map((slice) => ({
+      object: slice as Record<string, unknown>,
+      origin: e.origin,
+    })),
+  );
 }
 
 function objectCount(p: ManifestObjects): number {
@@ -273,15 +288,26 @@ export function parseManifest(text: string, origin: string): ManifestObjects | {
 function collect(value: unknown, where: string, origin: string, out: ManifestObjects): void {
   if (value === null || value === undefined) return; // empty document (a trailing ---)
   if (typeof value !== 'object' || Array.isArray(value)) {
-    out.notes.push({ origin, message: `${where}: not a Kubernetes object (a ${Array.isArray(value) ? 'list' : typeof value}); ignored` });
+    out.notes.push({
+      origin,
+      message: `${where}: not a Kubernetes object (a ${Array.isArray(value) ? 'list' : typeof value}); ignored`,
+    });
     return;
   }
   const obj = value as Record<string, unknown>;
   switch (obj.kind) {
-    case 'Service': out.services.push({ object: obj, origin }); break;
-    case 'EndpointSlice': out.endpointSlices.push({ object: obj, origin }); break;
-    case 'Endpoints': out.endpoints.push({ object: obj, origin }); break;
-    case 'Node': out.nodes.push({ object: obj, origin }); break;
+    case 'Service':
+      out.services.push({ object: obj, origin });
+      break;
+    case 'EndpointSlice':
+      out.endpointSlices.push({ object: obj, origin });
+      break;
+    case 'Endpoints':
+      out.endpoints.push({ object: obj, origin });
+      break;
+    case 'Node':
+      out.nodes.push({ object: obj, origin });
+      break;
     case 'List':
     case 'ServiceList':
     case 'EndpointSliceList':
@@ -291,8 +317,10 @@ function collect(value: unknown, where: string, origin: string, out: ManifestObj
       const itemKind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -4);
       items.forEach((item, j) => {
         // Typed lists (kubectl get -o yaml of one kind) may omit each item's kind.
-        const it = itemKind && item && typeof item === 'object' && !Array.isArray(item) && !('kind' in item)
-          ? { kind: itemKind, ...item } : item;
+        const it =
+          itemKind && item && typeof item === 'object' && !Array.isArray(item) && !('kind' in item)
+            ? { kind: itemKind, ...item }
+            : item;
         collect(it, `${where} item ${j + 1}`, origin, out);
       });
       break;

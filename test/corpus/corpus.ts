@@ -22,7 +22,8 @@ const DIR = new URL('.', import.meta.url).pathname;
 
 /** The node the corpus is judged on: the one-node e2e harness's addresses and CIDRs. */
 export const CORPUS_NODE: NodeConfig = {
-  nodeName: 'node1', nodePortAddresses: ['10.250.0.1'],
+  nodeName: 'node1',
+  nodePortAddresses: ['10.250.0.1'],
   externalAddressPolicy: { clusterCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'], allowedCidrs: [] },
 };
 /** The same, as agent flags. */
@@ -35,20 +36,25 @@ function header(text: string, key: string): string[] {
 function fromFile(file: string): CorpusCase {
   const text = readFileSync(join(DIR, file), 'utf8');
   return {
-    file, text, expects: header(text, 'expect').map((r) => new RegExp(r)),
-    programs: header(text, 'programs'), refuses: header(text, 'refuses'),
+    file,
+    text,
+    expects: header(text, 'expect').map((r) => new RegExp(r)),
+    programs: header(text, 'programs'),
+    refuses: header(text, 'refuses'),
   };
 }
 
 /** mulberry32, so the junk is the same bytes on every machine. */
 function junk(seed: number, n: number): Buffer {
   let a = seed;
-  return Buffer.from(Array.from({ length: n }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }));
+  return Buffer.from(
+    Array.from({ length: n }, () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) & 0xff;
+    }),
+  );
 }
 
 function generated(): CorpusCase[] {
@@ -57,12 +63,19 @@ function generated(): CorpusCase[] {
   return [
     { file: 'junk.yaml', text: junk(7, 4096), expects: [/not valid YAML/], programs: [], refuses: [] },
     {
-      file: 'many-ports.yaml', expects: [], refuses: [], programs: ['10.96.201.1:1000/TCP', '10.96.201.1:2999/TCP'],
+      file: 'many-ports.yaml',
+      expects: [],
+      refuses: [],
+      programs: ['10.96.201.1:1000/TCP', '10.96.201.1:2999/TCP'],
       text: `apiVersion: v1\nkind: Service\nmetadata: {name: many-ports, namespace: default}\nspec:\n  clusterIP: 10.96.201.1\n  ports:\n${ports.join('\n')}\n`,
     },
     {
-      file: 'huge-slice.yaml', expects: [], refuses: [], programs: ['10.96.201.2:80/TCP'],
-      text: `apiVersion: v1\nkind: Service\nmetadata: {name: huge, namespace: default}\nspec:\n  clusterIP: 10.96.201.2\n  ports: [{name: http, port: 80}]\n---\n` +
+      file: 'huge-slice.yaml',
+      expects: [],
+      refuses: [],
+      programs: ['10.96.201.2:80/TCP'],
+      text:
+        `apiVersion: v1\nkind: Service\nmetadata: {name: huge, namespace: default}\nspec:\n  clusterIP: 10.96.201.2\n  ports: [{name: http, port: 80}]\n---\n` +
         `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: huge-1, namespace: default, labels: {kubernetes.io/service-name: huge}}\n` +
         `addressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n${endpoints.join('\n')}\n`,
     },
@@ -70,7 +83,9 @@ function generated(): CorpusCase[] {
 }
 
 export function corpusCases(): CorpusCase[] {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   return [...files.map(fromFile), ...generated()];
 }
 

@@ -16,8 +16,11 @@ describeRoot('ClientIP affinity through a NodePort, from outside', () => {
   };
 
   function writeService(affinity: 'ClientIP' | 'None'): void {
-    const ep = (pod: string) => `  - addresses: ["${c.pod(pod).ip}"]\n    conditions: {ready: true}\n    nodeName: ${c.pod(pod).node}`;
-    c.writeManifest('sticky.yaml', `apiVersion: v1
+    const ep = (pod: string) =>
+      `  - addresses: ["${c.pod(pod).ip}"]\n    conditions: {ready: true}\n    nodeName: ${c.pod(pod).node}`;
+    c.writeManifest(
+      'sticky.yaml',
+      `apiVersion: v1
 kind: Service
 metadata: {name: sticky, namespace: default}
 spec:
@@ -33,7 +36,8 @@ addressType: IPv4
 ports: [{name: http, port: 80, protocol: TCP}]
 endpoints:
 ${PODS.map(ep).join('\n')}
-`);
+`,
+    );
   }
 
   beforeAll(async () => {
@@ -41,11 +45,16 @@ ${PODS.map(ep).join('\n')}
     for (const [i, pod] of PODS.entries()) c.addPod(i < 2 ? 'node1' : 'node2', pod);
     writeService('ClientIP');
     c.startAgents();
-    await c.waitFor('the NodePort to answer on both nodes', () =>
-      ['node1', 'node2'].every((n) => c.probe(c.externalNs, ['http', url(n), '--timeout-ms', '1000']).ok === 1), 30_000);
+    await c.waitFor(
+      'the NodePort to answer on both nodes',
+      () => ['node1', 'node2'].every((n) => c.probe(c.externalNs, ['http', url(n), '--timeout-ms', '1000']).ok === 1),
+      30_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('sends 50 connections from one outside client to one backend, through each node', () => {
     for (const node of ['node1', 'node2']) expect(answers(node, 50)).toHaveLength(1);

@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openPinnedMap, type TypedMap } from '../../src/bpf/index.js';
 import * as L from '../../src/abi/layouts.js';
-import { IPPROTO_TCP, SCOPE_INTERNAL, type Affinity, type AffinityKey, type Frontend, type FrontendKey } from '../../src/abi/index.js';
+import {
+  IPPROTO_TCP,
+  SCOPE_INTERNAL,
+  type Affinity,
+  type AffinityKey,
+  type Frontend,
+  type FrontendKey,
+} from '../../src/abi/index.js';
 import { describeRoot } from '../lib/root.js';
 import type { ProbeResult } from '../../src/lab/probe.js';
 import { OneNodeCluster } from '../lib/onenode.js';
@@ -19,8 +26,10 @@ const CLIENTS = ['client1', 'client2', 'client3', 'client4', 'client5', 'client6
 type Affinity_ = { mode: 'None' } | { mode: 'ClientIP'; timeout?: number };
 
 function service(name: string, vip: string, aff: Affinity_): string {
-  const cfg = aff.mode === 'ClientIP' && aff.timeout !== undefined
-    ? `\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: ${aff.timeout}}}` : '';
+  const cfg =
+    aff.mode === 'ClientIP' && aff.timeout !== undefined
+      ? `\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: ${aff.timeout}}}`
+      : '';
   return `apiVersion: v1
 kind: Service
 metadata: {name: ${name}, namespace: default}
@@ -65,15 +74,25 @@ describeRoot('ClientIP session affinity end to end', () => {
 
   /** Rewrites web.yaml and waits until the pinned frontend shows the edit. */
   async function setWeb(aff: Affinity_, backends = BACKENDS): Promise<void> {
-    c.writeManifest('web.yaml', `${service('web', VIP, aff)}---\n${slice('web', backends.map((b) => ipOf[b]!))}`);
-    const timeout = aff.mode === 'None' ? 0 : aff.timeout ?? 10800;
-    await c.waitFor(`web: affinity ${timeout}, ${backends.length} backends`,
-      () => frontend()?.affinityTimeout === timeout && frontend()?.count === backends.length);
+    c.writeManifest(
+      'web.yaml',
+      `${service('web', VIP, aff)}---\n${slice(
+        'web',
+        backends.map((b) => ipOf[b]!),
+      )}`,
+    );
+    const timeout = aff.mode === 'None' ? 0 : (aff.timeout ?? 10800);
+    await c.waitFor(
+      `web: affinity ${timeout}, ${backends.length} backends`,
+      () => frontend()?.affinityTimeout === timeout && frontend()?.count === backends.length,
+    );
   }
 
   /** One draw per client, in parallel: `perClient` new connections each, which must all agree. */
   async function draw(clients: string[], perClient = 3): Promise<Record<string, string>> {
-    const results = await Promise.all(clients.map((cl) => c.probeAsync(cl, ['http', URL_, '--count', String(perClient)])));
+    const results = await Promise.all(
+      clients.map((cl) => c.probeAsync(cl, ['http', URL_, '--count', String(perClient)])),
+    );
     return Object.fromEntries(clients.map((cl, i) => [cl, onlyAnswer(results[i]!, cl)]));
   }
 
@@ -81,8 +100,20 @@ describeRoot('ClientIP session affinity end to end', () => {
     c = new OneNodeCluster();
     for (const name of BACKENDS) ipOf[name] = c.addPod(name);
     for (const name of CLIENTS) ipOf[name] = c.addPod(name, { serve: false });
-    c.writeManifest('web.yaml', `${service('web', VIP, { mode: 'ClientIP' })}---\n${slice('web', BACKENDS.map((b) => ipOf[b]!))}`);
-    c.writeManifest('other.yaml', `${service('other', OTHER_VIP, { mode: 'ClientIP' })}---\n${slice('other', BACKENDS.map((b) => ipOf[b]!))}`);
+    c.writeManifest(
+      'web.yaml',
+      `${service('web', VIP, { mode: 'ClientIP' })}---\n${slice(
+        'web',
+        BACKENDS.map((b) => ipOf[b]!),
+      )}`,
+    );
+    c.writeManifest(
+      'other.yaml',
+      `${service('other', OTHER_VIP, { mode: 'ClientIP' })}---\n${slice(
+        'other',
+        BACKENDS.map((b) => ipOf[b]!),
+      )}`,
+    );
     c.startAgent();
     await c.waitFor('the ClusterIP to answer', () => c.probe('client1', ['http', URL_]).ok === 1, 20_000);
     frontends = openPinnedMap(`${c.pinDir}/frontends`, L.frontendKey, L.frontend);
@@ -96,14 +127,21 @@ describeRoot('ClientIP session affinity end to end', () => {
   });
 
   it('sends 50 connections of one client to one backend, and a second client to its own stable one', async () => {
-    const [one, two] = await Promise.all(['client1', 'client2'].map((cl) => c.probeAsync(cl, ['http', URL_, '--count', '50'])));
+    const [one, two] = await Promise.all(
+      ['client1', 'client2'].map((cl) => c.probeAsync(cl, ['http', URL_, '--count', '50'])),
+    );
     const b1 = onlyAnswer(one!, 'client1');
     const b2 = onlyAnswer(two!, 'client2');
     expect(one!.ok).toBe(50);
     expect(two!.ok).toBe(50);
     // The data path keeps one entry per (backend set, client), pointing at the backend it answered from.
     const setId = frontend()!.setId;
-    const ids = new Map(affinity.entries().filter(([k]) => k.setId === setId).map(([k, v]) => [k.clientAddr, v.backendId]));
+    const ids = new Map(
+      affinity
+        .entries()
+        .filter(([k]) => k.setId === setId)
+        .map(([k, v]) => [k.clientAddr, v.backendId]),
+    );
     expect(ids.has(ipOf.client1!) && ids.has(ipOf.client2!)).toBe(true);
     expect(ids.get(ipOf.client1!) === ids.get(ipOf.client2!)).toBe(b1 === b2);
     // ...and the choice holds on the next connections too.
@@ -137,7 +175,8 @@ describeRoot('ClientIP session affinity end to end', () => {
       rounds.push(await draw(CLIENTS));
     }
     let changes = 0;
-    for (let i = 1; i < rounds.length; i++) for (const cl of CLIENTS) if (rounds[i]![cl] !== rounds[i - 1]![cl]) changes++;
+    for (let i = 1; i < rounds.length; i++)
+      for (const cl of CLIENTS) if (rounds[i]![cl] !== rounds[i - 1]![cl]) changes++;
     // 24 redraws with a 2/3 chance each to change: expect ~16; 6 or fewer happens ~1e-4 of the time.
     expect(changes, JSON.stringify(rounds)).toBeGreaterThan(6);
     expect(new Set(rounds.flatMap((r) => Object.values(r))).size).toBe(3);
@@ -156,14 +195,20 @@ describeRoot('ClientIP session affinity end to end', () => {
     // The client keeps connecting while the backend leaves: every connection must succeed.
     const during = c.probeAsync('client1', ['http', URL_, '--duration-ms', '3000']);
     await sleep(500);
-    await setWeb({ mode: 'ClientIP', timeout: 60 }, BACKENDS.filter((b) => b !== gone));
+    await setWeb(
+      { mode: 'ClientIP', timeout: 60 },
+      BACKENDS.filter((b) => b !== gone),
+    );
     const r = await during;
     expect(r.failed, JSON.stringify(r.errors)).toBe(0);
     const after = c.probe('client1', ['http', URL_, '--count', '50']);
     const next = onlyAnswer(after, 'client1');
     expect(next).not.toBe(gone);
     // While it ran, the client met its old backend, then its new one: nothing else, no failure.
-    expect(Object.keys(r.answers).every((b) => b === gone || b === next), JSON.stringify(r.answers)).toBe(true);
+    expect(
+      Object.keys(r.answers).every((b) => b === gone || b === next),
+      JSON.stringify(r.answers),
+    ).toBe(true);
     expect(r.answers[next]).toBeGreaterThan(0);
     expect(affinity.get({ setId, clientAddr: ipOf.client1! })!.backendId).not.toBe(goneId);
     // The other clients, whatever they were stuck to, never reach it either.
@@ -175,7 +220,8 @@ describeRoot('ClientIP session affinity end to end', () => {
 
   it('prunes the affinity entries of a deleted Service, and only those', async () => {
     await draw(['client1', 'client2']);
-    for (const cl of ['client1', 'client2']) onlyAnswer(c.probe(cl, ['http', `http://${OTHER_VIP}/hostname.html`, '--count', '3']), cl);
+    for (const cl of ['client1', 'client2'])
+      onlyAnswer(c.probe(cl, ['http', `http://${OTHER_VIP}/hostname.html`, '--count', '3']), cl);
     const webSet = frontend()!.setId;
     const otherSet = frontend(OTHER_VIP)!.setId;
     const sets = () => affinity.entries().map(([k]) => k.setId);
@@ -184,7 +230,7 @@ describeRoot('ClientIP session affinity end to end', () => {
 
     c.removeManifest('web.yaml');
     await c.waitFor('the web frontend to go', () => frontend() === undefined);
-    await c.waitFor('web\'s affinity entries to be pruned', () => !sets().includes(webSet));
+    await c.waitFor("web's affinity entries to be pruned", () => !sets().includes(webSet));
     expect(sets().filter((s) => s === otherSet)).toHaveLength(2);
     const r = c.probe('client1', ['http', URL_, '--timeout-ms', '500']);
     expect(r.ok).toBe(0);

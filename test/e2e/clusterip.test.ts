@@ -57,18 +57,27 @@ describeRoot('ClusterIP end to end', () => {
     c.writeManifest('web.yaml', `${webService(WEB_PORTS)}---\n${webSlice(backends)}`);
     c.writeManifest('empty.yaml', EMPTY_SERVICE);
     c.writeManifest('broken.yaml', 'kind: Service\n  metadata: [unclosed\n');
-    c.writeManifest('bad-port.yaml', `apiVersion: v1
+    c.writeManifest(
+      'bad-port.yaml',
+      `apiVersion: v1
 kind: Service
 metadata: {name: badport, namespace: default}
 spec:
   clusterIP: 10.96.100.30
   ports: [{name: http, port: 0, protocol: TCP}]
-`);
+`,
+    );
     c.startAgent();
-    await c.waitFor('the ClusterIP to answer', () => c.probe('client1', ['http', `http://${VIP}/hostname.html`]).ok === 1, 20_000);
+    await c.waitFor(
+      'the ClusterIP to answer',
+      () => c.probe('client1', ['http', `http://${VIP}/hostname.html`]).ok === 1,
+      20_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('spreads 300 new connections over every backend, each at least 15%', () => {
     const r = c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '300']);
@@ -93,7 +102,10 @@ spec:
   it('attaches to pod interfaces that appear after the agent started', async () => {
     c.addPod('late', { serve: false });
     const hostIf = c.pods.get('late')!.hostIf;
-    await c.waitFor('the new pod to reach the ClusterIP', () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1);
+    await c.waitFor(
+      'the new pod to reach the ClusterIP',
+      () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1,
+    );
     expect(c.agentLogText()).toMatch(new RegExp(`"device":"${hostIf}","program":"from_pod","msg":"attached"`));
   });
 
@@ -114,8 +126,14 @@ spec:
     await c.stopAgent();
     expect(c.probe('client1', ['http', `http://${VIP}/hostname.html`, '--count', '20']).failed).toBe(0);
 
-    const services = JSON.parse(run(process.execPath, [CLI, 'inspect', 'services', '--pin-dir', c.pinDir, '-o', 'json'])) as Array<{
-      service: string; frontends: string[]; backends: Array<{ address: string }>; newConnections: number; noEndpointRejects: number;
+    const services = JSON.parse(
+      run(process.execPath, [CLI, 'inspect', 'services', '--pin-dir', c.pinDir, '-o', 'json']),
+    ) as Array<{
+      service: string;
+      frontends: string[];
+      backends: Array<{ address: string }>;
+      newConnections: number;
+      noEndpointRejects: number;
     }>;
     const web = services.find((s) => s.service === 'default/web:http/TCP');
     expect(web?.frontends).toEqual([`${VIP}:80/TCP`]);
@@ -129,7 +147,12 @@ spec:
 
     c.startAgent();
     await c.waitFor('the restarted agent to sync', () => c.agentLogText().split('"agent started"').length === 3);
-    const lastSync = c.agentLogText().split('\n').filter((l) => l.includes('"sync applied"')).at(-1) ?? '';
+    const lastSync =
+      c
+        .agentLogText()
+        .split('\n')
+        .filter((l) => l.includes('"sync applied"'))
+        .at(-1) ?? '';
     expect(JSON.parse(lastSync)).toMatchObject({ writes: 0, deletes: 0 });
   });
 
@@ -150,12 +173,25 @@ spec:
   });
 
   it('applies a Service edit to new connections and keeps established ones', async () => {
-    const held = c.probeAsync('client2', ['hold', `http://${VIP}/hostname.html`, '--duration-ms', '4000', '--gap-ms', '100']);
+    const held = c.probeAsync('client2', [
+      'hold',
+      `http://${VIP}/hostname.html`,
+      '--duration-ms',
+      '4000',
+      '--gap-ms',
+      '100',
+    ]);
     await new Promise((r) => setTimeout(r, 700));
     const changedAt = Date.now();
     // As the EndpointSlice controller would: the new port appears in the slice too.
-    c.writeManifest('web.yaml', `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2), '  - {name: alt, port: 80, protocol: TCP}\n')}`);
-    await c.waitFor('the new port to answer', () => c.probe('client1', ['http', `http://${VIP}:8080/hostname.html`]).ok === 1);
+    c.writeManifest(
+      'web.yaml',
+      `${webService(`${WEB_PORTS}  - {name: alt, port: 8080, targetPort: 80, protocol: TCP}\n`)}---\n${webSlice(backends.slice(0, 2), '  - {name: alt, port: 80, protocol: TCP}\n')}`,
+    );
+    await c.waitFor(
+      'the new port to answer',
+      () => c.probe('client1', ['http', `http://${VIP}:8080/hostname.html`]).ok === 1,
+    );
     const r = await held;
     const heldEnd = Date.now();
     expect(r.failed).toBe(0);
@@ -167,7 +203,10 @@ spec:
 
   it('stops answering on the ClusterIP once the Service is deleted', async () => {
     c.removeManifest('web.yaml');
-    await c.waitFor('the ClusterIP to go quiet', () => c.probe('client1', ['http', `http://${VIP}/`, '--timeout-ms', '500']).failed === 1);
+    await c.waitFor(
+      'the ClusterIP to go quiet',
+      () => c.probe('client1', ['http', `http://${VIP}/`, '--timeout-ms', '500']).failed === 1,
+    );
     const r = c.probe('client1', ['http', `http://${VIP}/`, '--count', '3', '--timeout-ms', '500']);
     expect(r.ok).toBe(0);
   });

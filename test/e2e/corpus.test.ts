@@ -24,11 +24,13 @@ metadata: {name: ${name}-1, namespace: default, labels: {kubernetes.io/service-n
 addressType: IPv4
 ports: [{name: http, port: 80, protocol: TCP}]
 `;
-const endpoint = (ip: string) => `endpoints:\n  - addresses: ["${ip}"]\n    conditions: {ready: true}\n    nodeName: node1\n`;
+const endpoint = (ip: string) =>
+  `endpoints:\n  - addresses: ["${ip}"]\n    conditions: {ready: true}\n    nodeName: node1\n`;
 
 describeRoot('regression corpus through a running agent', () => {
   let c: OneNodeCluster;
-  let web1 = '', web2 = '';
+  let web1 = '',
+    web2 = '';
 
   beforeAll(async () => {
     c = new OneNodeCluster();
@@ -39,16 +41,24 @@ describeRoot('regression corpus through a running agent', () => {
     for (const k of corpusCases()) writeFileSync(join(c.manifests, k.file), k.text);
     c.writeManifest('web.yaml', service('web', WEB_VIP, '2025-01-01T00:00:00Z') + endpoint(web1));
     c.startAgent({ extraArgs: CORPUS_AGENT_FLAGS });
-    await c.waitFor('the healthy ClusterIP to answer', () => c.probe('client', ['http', `http://${WEB_VIP}/hostname.html`]).ok === 1, 30_000);
+    await c.waitFor(
+      'the healthy ClusterIP to answer',
+      () => c.probe('client', ['http', `http://${WEB_VIP}/hostname.html`]).ok === 1,
+      30_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('logs every error the corpus states, naming its file', () => {
     const log = c.agentLogText();
     for (const k of corpusCases()) {
       for (const want of k.expects) {
-        const line = log.split('\n').find((l) => l.includes(k.file) && want.test(JSON.parse(l).error ?? JSON.parse(l).msg ?? ''));
+        const line = log
+          .split('\n')
+          .find((l) => l.includes(k.file) && want.test(JSON.parse(l).error ?? JSON.parse(l).msg ?? ''));
         expect(line, `${k.file}: nothing in the agent log matches ${want}`).toBeDefined();
       }
     }
@@ -59,17 +69,27 @@ describeRoot('regression corpus through a running agent', () => {
     expect(r.ok).toBe(100);
     expect(r.answers).toEqual({ web2: 100 });
     const metrics = nsRun(c.nodeNs, ['curl', '-s', 'http://127.0.0.1:10249/metrics']);
-    expect(metrics).toMatch(/switchyard_refused_external_addresses\{namespace="default",service="hijack",field="spec\.externalIPs\[2\]"\} 1/);
+    expect(metrics).toMatch(
+      /switchyard_refused_external_addresses\{namespace="default",service="hijack",field="spec\.externalIPs\[2\]"\} 1/,
+    );
   });
 
   it('keeps a taken frontend with its Service when a second one claims it: 100/100 to the first', async () => {
     c.writeManifest('second.yaml', service('second', WEB_VIP, '2020-01-01T00:00:00Z') + endpoint(web2));
-    await c.waitFor('the claim to be refused', () => /second.*already taken by Service default\/web/.test(c.agentLogText()), 15_000);
+    await c.waitFor(
+      'the claim to be refused',
+      () => /second.*already taken by Service default\/web/.test(c.agentLogText()),
+      15_000,
+    );
     const r = c.probe('client', ['http', `http://${WEB_VIP}/hostname.html`, '--count', '100']);
     expect(r.answers).toEqual({ web1: 100 });
 
     // When the holder goes, the newcomer gets the frontend.
     c.removeManifest('web.yaml');
-    await c.waitFor('the frontend to move to the second Service', () => c.probe('client', ['http', `http://${WEB_VIP}/hostname.html`]).answers.web2 === 1, 15_000);
+    await c.waitFor(
+      'the frontend to move to the second Service',
+      () => c.probe('client', ['http', `http://${WEB_VIP}/hostname.html`]).answers.web2 === 1,
+      15_000,
+    );
   });
 });

@@ -84,7 +84,7 @@ describeRoot('conntrack under pressure, end to end', () => {
     execFileSync('clang', ['-O2', '-o', flooder, new URL('../lib/udpflood.c', import.meta.url).pathname]);
     c.writeManifest('echo.yaml', manifests(echo, sink));
     c.startAgent();
-    await c.waitFor('the agent\'s first sync', () => c.agentLogText().includes('"sync applied"'), 30_000);
+    await c.waitFor("the agent's first sync", () => c.agentLogText().includes('"sync applied"'), 30_000);
   });
 
   afterAll(async () => {
@@ -97,7 +97,13 @@ describeRoot('conntrack under pressure, end to end', () => {
     const file = join(c.workDir, `${name}.log`);
     const proc = spawnIn(c.pods.get('client')!.ns, [NODE_BIN, '-e', IDLE_CLIENT], { logFd: openSync(file, 'a') });
     procs.push(proc);
-    const log = () => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+    const log = () => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return '';
+      }
+    };
     await c.waitFor(`${name}'s first echo (log: ${log()})`, () => log().includes('echo ping1'), 20_000);
     return { proc, log };
   }
@@ -108,28 +114,64 @@ describeRoot('conntrack under pressure, end to end', () => {
       const flows = 3 * ct.maxEntries;
       ct.close();
       const conn = await idleConnection(`idle${packets}`);
-      const out = execFileSync('ip', ['netns', 'exec', c.pods.get('client')!.ns, flooder, VIP, String(FLOOD_PORT),
-        FLOOD_SRC.net24, String(FLOOD_SRC.first), String(FLOOD_SRC.hosts), String(flows), String(packets)], { encoding: 'utf8' });
+      const out = execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          c.pods.get('client')!.ns,
+          flooder,
+          VIP,
+          String(FLOOD_PORT),
+          FLOOD_SRC.net24,
+          String(FLOOD_SRC.first),
+          String(FLOOD_SRC.hosts),
+          String(flows),
+          String(packets),
+        ],
+        { encoding: 'utf8' },
+      );
       const tally = JSON.parse(out) as { sent: number; failed: number; seconds: number };
       const [inUse, fresh] = ['conntrack', 'ct_new'].map((n) => {
         const m = openPinnedMap<CtKey, CtEntry>(join(c.pinDir, n), layouts.ctKey, layouts.ctEntry);
-        try { return m.keys().length; } finally { m.close(); }
+        try {
+          return m.keys().length;
+        } finally {
+          m.close();
+        }
       });
-      console.log(`flood: ${flows} flows (3x the ${flows / 3}-entry conntrack map) x ${packets} packet(s): ${tally.sent} sent `
-        + `in ${tally.seconds} s, ${tally.failed} failed; afterwards conntrack holds ${inUse} entries, ct_new ${fresh}`);
+      console.log(
+        `flood: ${flows} flows (3x the ${flows / 3}-entry conntrack map) x ${packets} packet(s): ${tally.sent} sent ` +
+          `in ${tally.seconds} s, ${tally.failed} failed; afterwards conntrack holds ${inUse} entries, ct_new ${fresh}`,
+      );
       expect(tally.sent).toBe(flows * packets);
       // The agent's metrics tell the flood happened, and that it stayed in ct_new.
-      const text = execFileSync('ip', ['netns', 'exec', c.nodeNs, 'curl', '-sf', 'http://127.0.0.1:10249/metrics'], { encoding: 'utf8' });
-      const metric = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
-      console.log(`metrics: conntrack ${metric('switchyard_conntrack_entries{table="conntrack"}')} entries, ct_new `
-        + `${metric('switchyard_conntrack_entries{table="ct_new"}')}, evicted from ct_new `
-        + `${metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')}`);
+      const text = execFileSync('ip', ['netns', 'exec', c.nodeNs, 'curl', '-sf', 'http://127.0.0.1:10249/metrics'], {
+        encoding: 'utf8',
+      });
+      const metric = (series: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${series} `))
+            ?.split(' ')[1],
+        );
+      console.log(
+        `metrics: conntrack ${metric('switchyard_conntrack_entries{table="conntrack"}')} entries, ct_new ` +
+          `${metric('switchyard_conntrack_entries{table="ct_new"}')}, evicted from ct_new ` +
+          `${metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')}`,
+      );
       expect(metric('switchyard_conntrack_entries{table="conntrack"}')).toBeLessThan(100);
-      expect(metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')).toBeGreaterThanOrEqual(2 * flows - MAX_CT_NEW);
+      expect(metric('switchyard_conntrack_evicted_entries_total{table="ct_new"}')).toBeGreaterThanOrEqual(
+        2 * flows - MAX_CT_NEW,
+      );
 
       conn.proc.kill('SIGUSR1');
-      await c.waitFor(`the idle connection's answer after the flood (log: ${conn.log()})`,
-        () => /echo ping2|timeout|error/.test(conn.log()), 15_000);
+      await c.waitFor(
+        `the idle connection's answer after the flood (log: ${conn.log()})`,
+        () => /echo ping2|timeout|error/.test(conn.log()),
+        15_000,
+      );
       expect(conn.log()).toContain('echo ping2');
     });
   }

@@ -14,7 +14,9 @@ describeRoot('fragments through a NodePort to a remote backend (2 nodes)', () =>
     n1 = c.node('node1').address;
     c.addPod('node2', 'far1');
     const p = c.pod('far1');
-    c.writeManifest('far.yaml', `apiVersion: v1
+    c.writeManifest(
+      'far.yaml',
+      `apiVersion: v1
 kind: Service
 metadata: {name: far, namespace: default}
 spec:
@@ -36,12 +38,19 @@ endpoints:
   - addresses: ["${p.ip}"]
     conditions: {ready: true}
     nodeName: ${p.node}
-`);
+`,
+    );
     c.startAgents();
-    await c.waitFor('the NodePort to answer', () => c.probe(c.externalNs, ['udp', `${n1}:30090`, '--timeout-ms', '500']).ok === 1, 30_000);
+    await c.waitFor(
+      'the NodePort to answer',
+      () => c.probe(c.externalNs, ['udp', `${n1}:30090`, '--timeout-ms', '500']).ok === 1,
+      30_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('carries 4,000-byte UDP requests and answers through node1 to a backend on node2: 20/20', () => {
     const t = udpBig(c.externalNs, n1, 30090, 4000, 20);

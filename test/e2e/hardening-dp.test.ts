@@ -42,10 +42,16 @@ describeRoot('data-path hardening end to end (one node)', () => {
     c.addPod('client', { serve: false });
     c.writeManifest('big.yaml', manifest(ips));
     c.startAgent();
-    await c.waitFor('the ClusterIP to answer', () => c.probe('client', ['udp', `${VIP}:53`, '--timeout-ms', '500']).ok === 1, 20_000);
+    await c.waitFor(
+      'the ClusterIP to answer',
+      () => c.probe('client', ['udp', `${VIP}:53`, '--timeout-ms', '500']).ok === 1,
+      20_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('carries 4,000-byte UDP requests and 4,000-byte answers through a ClusterIP: 20/20', () => {
     const t = udpBig(c.pods.get('client')!.ns, VIP, 53, 4000, 20);
@@ -60,7 +66,7 @@ describeRoot('data-path hardening end to end (one node)', () => {
     expect(t.ok).toBe(20);
   });
 
-  it('reports a backend\'s closed UDP port as ECONNREFUSED on the client\'s connected socket', () => {
+  it("reports a backend's closed UDP port as ECONNREFUSED on the client's connected socket", () => {
     const t = udpBig(c.pods.get('client')!.ns, VIP, 54, 100, 3, 1.5);
     expect(t.errors).toEqual({ ECONNREFUSED: 3 });
   });

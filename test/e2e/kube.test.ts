@@ -10,22 +10,28 @@ const VIP = '10.96.200.10';
 const URL_ = `http://${VIP}/hostname.html`;
 
 const service = {
-  apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'default' },
   spec: { type: 'ClusterIP', clusterIP: VIP, ports: [{ name: 'http', port: 80, targetPort: 80, protocol: 'TCP' }] },
 } as unknown as KubeObject;
 
-const slice = (ips: string[]) => ({
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-  metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-  endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node1' })),
-}) as unknown as KubeObject;
+const slice = (ips: string[]) =>
+  ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node1' })),
+  }) as unknown as KubeObject;
 
 describeRoot('agent on the Kubernetes API (--kubeconfig)', () => {
   let c: OneNodeCluster;
   let api: LabApi;
   const ips: string[] = [];
-  const answeredBy = (count = 40) => Object.keys(c.probe('client', ['http', URL_, '--count', String(count)]).answers).sort();
+  const answeredBy = (count = 40) =>
+    Object.keys(c.probe('client', ['http', URL_, '--count', String(count)]).answers).sort();
 
   beforeAll(async () => {
     c = new OneNodeCluster();
@@ -37,7 +43,9 @@ describeRoot('agent on the Kubernetes API (--kubeconfig)', () => {
     c.startAgent({ kubeconfig });
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('serves a ClusterIP created through the API', async () => {
     await api.apply(service);
@@ -54,7 +62,11 @@ describeRoot('agent on the Kubernetes API (--kubeconfig)', () => {
   });
 
   it('keeps traffic flowing while the API server is down, and resyncs when it is back', async () => {
-    const syncs = () => c.agentLogText().split('\n').filter((l) => l.includes('"sync applied"'));
+    const syncs = () =>
+      c
+        .agentLogText()
+        .split('\n')
+        .filter((l) => l.includes('"sync applied"'));
     await c.stopApiServer();
     const during = c.probe('client', ['http', URL_, '--count', '30']);
     expect(during.failed).toBe(0);

@@ -16,11 +16,14 @@ const NAME = `t${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
 const VIP = '10.99.99.99';
 const STICKY = '10.99.99.100';
 
-
 /** `switchyard lab SUB --name NAME ARGS...`: stdout, or a thrown error with stderr. */
 function lab(sub: string, ...args: string[]): string {
   try {
-    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
+    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`lab ${sub} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
@@ -28,17 +31,24 @@ function lab(sub: string, ...args: string[]): string {
 }
 
 const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
-const probe = (target: string, ...args: string[]) => JSON.parse(lab('exec', target, '--', 'probe', ...args)) as ProbeResult;
+const probe = (target: string, ...args: string[]) =>
+  JSON.parse(lab('exec', target, '--', 'probe', ...args)) as ProbeResult;
 
 function probeAsync(target: string, ...args: string[]): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, target, '--', 'probe', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, target, '--', 'probe', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
     child.on('exit', () => {
-      try { resolve(JSON.parse(out) as ProbeResult); } catch { reject(new Error(`probe: ${err || out}`)); }
+      try {
+        resolve(JSON.parse(out) as ProbeResult);
+      } catch {
+        reject(new Error(`probe: ${err || out}`));
+      }
     });
   });
 }
@@ -55,22 +65,38 @@ describeRoot('switchyard lab', () => {
     lab('up');
     first = status();
     made.pids.push(first.apiServer.pid, ...first.nodes.map((n) => n.agent.pid), ...first.pods.map((p) => p.pid!));
-    made.namespaces.push(first.underlay.namespace, first.external.namespace, ...first.nodes.map((n) => n.namespace), ...first.pods.map((p) => p.netns));
+    made.namespaces.push(
+      first.underlay.namespace,
+      first.external.namespace,
+      ...first.nodes.map((n) => n.namespace),
+      ...first.pods.map((p) => p.netns),
+    );
     made.pinDirs.push(...first.nodes.map((n) => n.pinDir));
   });
 
   afterAll(() => {
-    try { lab('down'); } catch { /* reported by the down test */ }
+    try {
+      lab('down');
+    } catch {
+      /* reported by the down test */
+    }
   });
 
   it('comes up with two healthy agents, the API server, the example pods and Services', () => {
     expect(first.apiServer).toMatchObject({ running: true, url: 'http://10.250.0.254:6443' });
-    expect(first.nodes.map((n) => [n.name, n.address, n.agent.health])).toEqual([['node1', '10.250.0.11', 'ok'], ['node2', '10.250.0.12', 'ok']]);
+    expect(first.nodes.map((n) => [n.name, n.address, n.agent.health])).toEqual([
+      ['node1', '10.250.0.11', 'ok'],
+      ['node2', '10.250.0.12', 'ok'],
+    ]);
     expect(myappPods(first)).toHaveLength(5);
     expect(new Set(myappPods(first).map((p) => p.node))).toEqual(new Set(['node1', 'node2']));
     expect(first.pods.every((p) => p.ready)).toBe(true);
     const svc = (n: string) => first.services.find((s) => s.name === n)!;
-    expect(svc('myapp-svc')).toMatchObject({ type: 'NodePort', clusterIP: VIP, ports: [{ port: 80, nodePort: 30080 }] });
+    expect(svc('myapp-svc')).toMatchObject({
+      type: 'NodePort',
+      clusterIP: VIP,
+      ports: [{ port: 80, nodePort: 30080 }],
+    });
     expect(svc('myapp-svc').endpoints).toHaveLength(5);
     expect(svc('my-nginx').clusterIP).toMatch(/^10\.96\./);
     expect(svc('myapp-sticky').sessionAffinity).toBe('ClientIP');
@@ -84,7 +110,11 @@ describeRoot('switchyard lab', () => {
   it('spreads 100 requests to the ClusterIP from a pod over all 5 myapp pods', () => {
     const r = probe('client', 'http', `http://${VIP}/hostname.html`, '--count', '100');
     expect(r.failed).toBe(0);
-    expect(Object.keys(r.answers).sort()).toEqual(myappPods(first).map((p) => p.name).sort());
+    expect(Object.keys(r.answers).sort()).toEqual(
+      myappPods(first)
+        .map((p) => p.name)
+        .sort(),
+    );
   });
 
   it('answers each client from one pod on the ClientIP-affinity Service', () => {
@@ -158,8 +188,14 @@ describeRoot('switchyard lab', () => {
 
     // Each agent's informers saw the API server go and come back, and relisted: every sync since
     // wrote and deleted nothing (the objects came back as they were).
-    const newLines = () => logFrom.map(({ file, at }) => readFileSync(file, 'utf8').slice(at).split('\n').filter(Boolean)
-      .map((l) => JSON.parse(l) as { msg: string; writes?: number; deletes?: number }));
+    const newLines = () =>
+      logFrom.map(({ file, at }) =>
+        readFileSync(file, 'utf8')
+          .slice(at)
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { msg: string; writes?: number; deletes?: number }),
+      );
     for (let i = 0; i < 50 && !newLines().every((ls) => ls.some((l) => l.msg === 'informer recovered')); i++) {
       await new Promise((res) => setTimeout(res, 200));
     }
@@ -170,16 +206,20 @@ describeRoot('switchyard lab', () => {
 
     // A Service created after the restart is programmed on both nodes.
     const file = `${first.stateDir}/after-restart.yaml`;
-    writeFileSync(file, `apiVersion: v1
+    writeFileSync(
+      file,
+      `apiVersion: v1
 kind: Service
 metadata: {name: after-restart, namespace: default}
 spec:
   clusterIP: 10.99.99.77
   selector: {app: myapp, release: canary}
   ports: [{port: 80, targetPort: 80}]
-`);
+`,
+    );
     lab('apply', '-f', file);
-    for (let i = 0; i < 50 && status().nodes.some((n) => n.agent.servicePorts !== 5); i++) await new Promise((res) => setTimeout(res, 200));
+    for (let i = 0; i < 50 && status().nodes.some((n) => n.agent.servicePorts !== 5); i++)
+      await new Promise((res) => setTimeout(res, 200));
     expect(status().nodes.map((n) => n.agent.servicePorts)).toEqual([5, 5]);
     for (const c of clientPods(first)) {
       const p = probe(c.name, 'http', 'http://10.99.99.77/hostname.html', '--count', '20');

@@ -42,7 +42,9 @@ describeRoot('a full map fails one Service, not the sync', () => {
     await c.waitFor('the first Service to answer', () => answers('a'), 20_000);
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
   it('programs the ports that fit, reports the others by name and map, and counts them', async () => {
     expect(answers('b')).toBe(true);
@@ -50,7 +52,9 @@ describeRoot('a full map fails one Service, not the sync', () => {
     expect(answers('d')).toBe(false);
     const log = c.agentLogText();
     for (const name of ['c', 'd']) {
-      expect(log).toContain(`service port default/${name}:http/TCP not programmed: map 'frontends' is full (max 2 entries`);
+      expect(log).toContain(
+        `service port default/${name}:http/TCP not programmed: map 'frontends' is full (max 2 entries`,
+      );
     }
     expect(log).not.toContain('sync failed');
     await c.waitFor('the metric', () => /switchyard_map_full_service_ports\{map="frontends"\} 2/.test(metrics()));
@@ -63,6 +67,8 @@ describeRoot('a full map fails one Service, not the sync', () => {
     expect(answers('a')).toBe(false);
     expect(answers('b')).toBe(true);
     expect(answers('d')).toBe(false);
-    await c.waitFor('the metric to follow', () => /switchyard_map_full_service_ports\{map="frontends"\} 1/.test(metrics()));
+    await c.waitFor('the metric to follow', () =>
+      /switchyard_map_full_service_ports\{map="frontends"\} 1/.test(metrics()),
+    );
   });
 });

@@ -8,7 +8,10 @@ import { ip } from '../../src/lab/namespaces.js';
 
 const EXTERNAL_IP = '10.99.0.1';
 
-interface Ep { pod: string; node: string }
+interface Ep {
+  pod: string;
+  node: string;
+}
 
 function service(name: string, spec: string): string {
   return `apiVersion: v1
@@ -42,7 +45,8 @@ const ports = (tcp: number, udp: number) => PORTS.replace('PORT_TCP', String(tcp
 
 describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on each)', () => {
   let c: MultiNodeCluster;
-  let n1 = '', n2 = '';
+  let n1 = '',
+    n2 = '';
   const ALL = ['web1', 'web2', 'web3', 'web4'];
 
   beforeAll(async () => {
@@ -58,24 +62,52 @@ describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on
     const ep = (pod: string) => ({ pod, node: c.pod(pod).node, ip: c.pod(pod).ip });
 
     // Cluster policy, endpoints on both nodes.
-    c.writeManifest('web.yaml', `${service('web', `  type: NodePort\n  clusterIP: 10.96.100.10\n${ports(30080, 30053)}`)}---\n${slice('web', ALL.map(ep))}`);
+    c.writeManifest(
+      'web.yaml',
+      `${service('web', `  type: NodePort\n  clusterIP: 10.96.100.10\n${ports(30080, 30053)}`)}---\n${slice('web', ALL.map(ep))}`,
+    );
     // Local policy, endpoints on both nodes (each node serves its own).
-    c.writeManifest('local.yaml', `${service('local', `  type: NodePort\n  clusterIP: 10.96.100.11\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 32001\n${ports(30081, 30054)}`)}---\n${slice('local', ['web1', 'web3'].map(ep))}`);
+    c.writeManifest(
+      'local.yaml',
+      `${service('local', `  type: NodePort\n  clusterIP: 10.96.100.11\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 32001\n${ports(30081, 30054)}`)}---\n${slice('local', ['web1', 'web3'].map(ep))}`,
+    );
     // Local policy, endpoints on node1 only: node2 has nothing to offer.
-    c.writeManifest('only1.yaml', `${service('only1', `  type: NodePort\n  clusterIP: 10.96.100.12\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 32002\n${ports(30082, 30055)}`)}---\n${slice('only1', ['web1', 'web2'].map(ep))}`);
+    c.writeManifest(
+      'only1.yaml',
+      `${service('only1', `  type: NodePort\n  clusterIP: 10.96.100.12\n  externalTrafficPolicy: Local\n  healthCheckNodePort: 32002\n${ports(30082, 30055)}`)}---\n${slice('only1', ['web1', 'web2'].map(ep))}`,
+    );
     // An external IP, routed by the client to node1.
-    c.writeManifest('ext.yaml', `${service('ext', `  clusterIP: 10.96.100.13\n  externalIPs: ["${EXTERNAL_IP}"]\n${PORTS.replace(/, nodePort: PORT_\w+/g, '')}`)}---\n${slice('ext', ALL.map(ep))}`);
+    c.writeManifest(
+      'ext.yaml',
+      `${service('ext', `  clusterIP: 10.96.100.13\n  externalIPs: ["${EXTERNAL_IP}"]\n${PORTS.replace(/, nodePort: PORT_\w+/g, '')}`)}---\n${slice('ext', ALL.map(ep))}`,
+    );
     // A ClusterIP whose backends are all on node2.
-    c.writeManifest('remote.yaml', `${service('remote', `  clusterIP: 10.96.100.14\n${PORTS.replace(/, nodePort: PORT_\w+/g, '')}`)}---\n${slice('remote', ['web3', 'web4'].map(ep))}`);
+    c.writeManifest(
+      'remote.yaml',
+      `${service('remote', `  clusterIP: 10.96.100.14\n${PORTS.replace(/, nodePort: PORT_\w+/g, '')}`)}---\n${slice('remote', ['web3', 'web4'].map(ep))}`,
+    );
 
     c.startAgents();
-    await c.waitFor('the NodePort to answer on both nodes', () =>
-      [n1, n2].every((n) => c.probe(c.externalNs, ['http', `http://${n}:30080/hostname.html`, '--count', '4', '--timeout-ms', '1000']).ok === 4), 30_000);
+    await c.waitFor(
+      'the NodePort to answer on both nodes',
+      () =>
+        [n1, n2].every(
+          (n) =>
+            c.probe(c.externalNs, ['http', `http://${n}:30080/hostname.html`, '--count', '4', '--timeout-ms', '1000'])
+              .ok === 4,
+        ),
+      30_000,
+    );
   });
 
-  afterAll(async () => { await c?.destroy(); });
+  afterAll(async () => {
+    await c?.destroy();
+  });
 
-  for (const [node, addr] of [['node1', () => n1], ['node2', () => n2]] as const) {
+  for (const [node, addr] of [
+    ['node1', () => n1],
+    ['node2', () => n2],
+  ] as const) {
     it(`reaches every backend through ${node}'s NodePort from outside: 200 new connections, all answered`, () => {
       const r = c.probe(c.externalNs, ['http', `http://${addr()}:30080/hostname.html`, '--count', '200']);
       expect(r.errors).toEqual({});
@@ -88,7 +120,7 @@ describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on
     const r = c.probe(c.externalNs, ['http', `http://${n1}:30080/clientip`, '--count', '80']);
     expect(r.failed).toBe(0);
     const seen = Object.keys(r.answers).sort();
-    expect(seen).toEqual(['web1 ' + EXTERNAL_ADDRESS, 'web2 ' + EXTERNAL_ADDRESS, `web3 ${n1}`, `web4 ${n1}`]);
+    expect(seen).toEqual([`web1 ${EXTERNAL_ADDRESS}`, `web2 ${EXTERNAL_ADDRESS}`, `web3 ${n1}`, `web4 ${n1}`]);
   });
 
   it('answers UDP through a NodePort, remote backends included', () => {
@@ -97,8 +129,11 @@ describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on
     expect(Object.keys(r.answers).sort()).toEqual(ALL);
   });
 
-  it('externalTrafficPolicy Local: only the node\'s own backends answer, and they see the client\'s address', () => {
-    for (const [addr, own] of [[n1, 'web1'], [n2, 'web3']] as const) {
+  it("externalTrafficPolicy Local: only the node's own backends answer, and they see the client's address", () => {
+    for (const [addr, own] of [
+      [n1, 'web1'],
+      [n2, 'web3'],
+    ] as const) {
       const r = c.probe(c.externalNs, ['http', `http://${addr}:30081/clientip`, '--count', '40']);
       expect(r.failed).toBe(0);
       expect(r.answers).toEqual({ [`${own} ${EXTERNAL_ADDRESS}`]: 40 });
@@ -109,7 +144,14 @@ describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on
     const via1 = c.probe(c.externalNs, ['http', `http://${n1}:30082/hostname.html`, '--count', '20']);
     expect(via1.ok).toBe(20);
     expect(Object.keys(via1.answers).sort()).toEqual(['web1', 'web2']);
-    const via2 = c.probe(c.externalNs, ['http', `http://${n2}:30082/hostname.html`, '--count', '2', '--timeout-ms', '1000']);
+    const via2 = c.probe(c.externalNs, [
+      'http',
+      `http://${n2}:30082/hostname.html`,
+      '--count',
+      '2',
+      '--timeout-ms',
+      '1000',
+    ]);
     expect(via2.ok).toBe(0);
     expect(via2.errors).toEqual({ timeout: 2 });
   });
@@ -151,7 +193,7 @@ describeRoot('NodePort and the multi-node path, end to end (2 nodes, an agent on
     expect(Object.keys(u.answers).sort()).toEqual(['web3', 'web4']);
   });
 
-  it('takes a pod on node2 through node1\'s NodePort, and a pod on node1 through its own node\'s NodePort', () => {
+  it("takes a pod on node2 through node1's NodePort, and a pod on node1 through its own node's NodePort", () => {
     const r = c.probe(c.pod('client2').ns, ['http', `http://${n1}:30080/hostname.html`, '--count', '60']);
     expect(r.errors).toEqual({});
     expect(Object.keys(r.answers).sort()).toEqual(ALL);

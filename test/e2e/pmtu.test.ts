@@ -44,18 +44,48 @@ describeRoot('path-MTU discovery through a ClusterIP over a narrower path (2 nod
 
   beforeAll(async () => {
     c = new MultiNodeCluster(2);
-    const node1 = c.node('node1'), node2 = c.node('node2');
+    const node1 = c.node('node1'),
+      node2 = c.node('node2');
     client = c.addPod('node1', 'sender', { serve: false }).ns;
     const sink = c.addPod('node2', 'sink', { serve: false });
     spawnIn(sink.ns, [NODE_BIN, '-e', SINK]);
 
     // The router: one leg on the underlay bridge, one narrow link to node2. node1 sends node2's pod
     // traffic through it; node2 answers directly over the underlay.
-    const rtr = `${c.topo.prefix}-rtr`, ip = (...a: string[]) => execFileSync('ip', a);
+    const rtr = `${c.topo.prefix}-rtr`,
+      ip = (...a: string[]) => execFileSync('ip', a);
     ip('netns', 'add', rtr);
-    ip('-n', c.topo.underlayNs, 'link', 'add', `${c.topo.prefix}ur`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', rtr);
+    ip(
+      '-n',
+      c.topo.underlayNs,
+      'link',
+      'add',
+      `${c.topo.prefix}ur`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      rtr,
+    );
     ip('-n', c.topo.underlayNs, 'link', 'set', `${c.topo.prefix}ur`, 'master', 'br0', 'up');
-    ip('-n', rtr, 'link', 'add', 'narrow', 'mtu', String(NARROW_MTU), 'type', 'veth', 'peer', 'name', 'narrow', 'netns', node2.ns);
+    ip(
+      '-n',
+      rtr,
+      'link',
+      'add',
+      'narrow',
+      'mtu',
+      String(NARROW_MTU),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'narrow',
+      'netns',
+      node2.ns,
+    );
     ip('-n', node2.ns, 'link', 'set', 'narrow', 'mtu', String(NARROW_MTU), 'up');
     ip('-n', node2.ns, 'addr', 'add', '10.251.0.2/30', 'dev', 'narrow');
     ip('-n', rtr, 'addr', 'add', `${ROUTER}/24`, 'dev', 'eth0');
@@ -66,7 +96,9 @@ describeRoot('path-MTU discovery through a ClusterIP over a narrower path (2 nod
     ip('-n', rtr, 'route', 'add', node1.podCidr, 'via', node1.address);
     ip('-n', node1.ns, 'route', 'replace', node2.podCidr, 'via', ROUTER, 'dev', 'eth0');
 
-    c.writeManifest('sink.yaml', `apiVersion: v1
+    c.writeManifest(
+      'sink.yaml',
+      `apiVersion: v1
 kind: Service
 metadata: {name: sink, namespace: default}
 spec:
@@ -79,9 +111,12 @@ metadata: {name: sink-1, namespace: default, labels: {kubernetes.io/service-name
 addressType: IPv4
 ports: [{name: data, port: ${PORT}, protocol: TCP}]
 endpoints: [{addresses: ["${sink.ip}"], conditions: {ready: true}, nodeName: node2}]
-`);
+`,
+    );
     c.startAgents();
-    await c.waitFor('both agents\' first sync', () => c.nodes.every((n) => c.agentLog(n.name).includes('"sync applied"')));
+    await c.waitFor("both agents' first sync", () =>
+      c.nodes.every((n) => c.agentLog(n.name).includes('"sync applied"')),
+    );
   });
 
   afterAll(async () => {
@@ -90,9 +125,13 @@ endpoints: [{addresses: ["${sink.ip}"], conditions: {ready: true}, nodeName: nod
 
   it(`moves 1 MB from a pod through the ClusterIP over a ${NARROW_MTU}-byte-MTU path, learning the path MTU`, () => {
     const t0 = Date.now();
-    const out = execFileSync('ip', ['netns', 'exec', client, 'timeout', '30', NODE_BIN, '-e', SENDER], { encoding: 'utf8' }).trim();
+    const out = execFileSync('ip', ['netns', 'exec', client, 'timeout', '30', NODE_BIN, '-e', SENDER], {
+      encoding: 'utf8',
+    }).trim();
     const pmtu = execFileSync('ip', ['-n', client, 'route', 'get', VIP], { encoding: 'utf8' });
-    console.log(`1 MB through ${VIP} over a ${NARROW_MTU}-byte path in ${Date.now() - t0} ms; client's route: ${pmtu.trim()}`);
+    console.log(
+      `1 MB through ${VIP} over a ${NARROW_MTU}-byte path in ${Date.now() - t0} ms; client's route: ${pmtu.trim()}`,
+    );
     expect(out).toBe(String(BYTES));
     // The client learned the narrower MTU for the Service address: the frag-needed reached its socket.
     expect(pmtu).toContain(`mtu ${NARROW_MTU}`);

@@ -6,8 +6,21 @@ import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  attachTc, attachXdp, BpfError, BpfObject, detachTc, detachXdp, inNetns, listTc, possibleCpus, programId, queryTc, queryXdp,
-  silenceLibbpf, u32, u64,
+  attachTc,
+  attachXdp,
+  BpfError,
+  BpfObject,
+  detachTc,
+  detachXdp,
+  inNetns,
+  listTc,
+  possibleCpus,
+  programId,
+  queryTc,
+  queryXdp,
+  silenceLibbpf,
+  u32,
+  u64,
 } from '../../src/bpf/index.js';
 import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
@@ -41,11 +54,17 @@ c.close(); print(len(got))
 `;
 
 function startServer(ns: string, ip: string, port: number): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, ip, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, ip, String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
-    child.stdout!.on('data', (d) => { if (String(d).includes('ready')) resolve(child); });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    child.stdout!.on('data', (d) => {
+      if (String(d).includes('ready')) resolve(child);
+    });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
 }
@@ -73,7 +92,10 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
   const sumStats = () => {
     const per = obj.percpuMap('stats', u32, layouts.stats).get(0)!;
     expect(per.length).toBe(possibleCpus());
-    return per.reduce((s, v) => ({ packets: s.packets + v.packets, bytes: s.bytes + v.bytes }), { packets: 0n, bytes: 0n });
+    return per.reduce((s, v) => ({ packets: s.packets + v.packets, bytes: s.bytes + v.bytes }), {
+      packets: 0n,
+      bytes: 0n,
+    });
   };
 
   it('counts real TCP traffic with a tc program on a veth inside a namespace', () => {
@@ -95,7 +117,9 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
 
     // egress too, on another priority
     inNetns(hosts.b.ns, () => attachTc(hosts.b.ifname, 'egress', prog, { priority: 7, handle: 3 }));
-    expect(inNetns(hosts.b.ns, () => listTc(hosts.b.ifname, 'egress'))).toEqual([{ progId: programId(prog), handle: 3, priority: 7 }]);
+    expect(inNetns(hosts.b.ns, () => listTc(hosts.b.ifname, 'egress'))).toEqual([
+      { progId: programId(prog), handle: 3, priority: 7 },
+    ]);
 
     expect(inNetns(hosts.b.ns, () => detachTc(hosts.b.ifname, 'ingress'))).toBe(true);
     expect(inNetns(hosts.b.ns, () => detachTc(hosts.b.ifname, 'ingress'))).toBe(false);
@@ -132,7 +156,9 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
     const ghost = uniqueName('ghost');
     const prog = obj.program('count_tc');
     inNetns(hosts.b.ns, () => {
-      expect(() => attachTc(ghost, 'ingress', prog)).toThrow(`if_nametoindex(interface '${ghost}'): No such device (ENODEV)`);
+      expect(() => attachTc(ghost, 'ingress', prog)).toThrow(
+        `if_nametoindex(interface '${ghost}'): No such device (ENODEV)`,
+      );
       expect(() => attachXdp(ghost, obj.program('xdp_count'), 'native')).toThrow(`interface '${ghost}'`);
       expect(() => queryXdp(ghost)).toThrow(BpfError);
     });
@@ -145,7 +171,11 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
     const home = self();
     const inside = inNetns(hosts.a.ns, self);
     expect(inside).not.toBe(home);
-    expect(() => inNetns(hosts.a.ns, () => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      inNetns(hosts.a.ns, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(self()).toBe(home);
     const ghost = uniqueName('nons');
     expect(() => inNetns(ghost, () => 1)).toThrow(`network namespace '${ghost}' not found`);

@@ -7,7 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  BpfError, BpfObject, bytes, CodecError, ensureBpffs, openPinnedMap, openPinnedPercpuMap, possibleCpus, silenceLibbpf, u32, u64,
+  BpfError,
+  BpfObject,
+  bytes,
+  CodecError,
+  ensureBpffs,
+  openPinnedMap,
+  openPinnedPercpuMap,
+  possibleCpus,
+  silenceLibbpf,
+  u32,
+  u64,
 } from '../../src/bpf/index.js';
 import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
@@ -17,7 +27,10 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJ = join(ROOT, 'build/bpf/test_counter.o');
 const MAP_NAMES = ['stats', 'totals', 'big', 'small', 'lpm'];
 // A fresh bpffs holds the kernel's preloaded maps.debug/progs.debug iterators: not ours.
-const pins = (dir: string) => readdirSync(dir).filter((n) => n !== 'maps.debug' && n !== 'progs.debug').sort();
+const pins = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n !== 'maps.debug' && n !== 'progs.debug')
+    .sort();
 const zeroStats = { packets: 0n, bytes: 0n, newFlows: 0n, noBackend: 0n };
 
 describeRoot('typed libbpf layer: objects and maps', () => {
@@ -71,7 +84,11 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     const small = obj.map('small', u32, u64);
     const entries: Array<[number, bigint]> = Array.from({ length: 12 }, (_, i) => [i, BigInt(i)]);
     let err: unknown;
-    try { small.setMany(entries); } catch (e) { err = e; }
+    try {
+      small.setMany(entries);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(BpfError);
     expect((err as BpfError).message).toMatch(/map 'small' is full \(max 8\)/);
     expect((err as BpfError).call).toBe('bpf_map_update_batch');
@@ -82,10 +99,26 @@ describeRoot('typed libbpf layer: objects and maps', () => {
 
   it('reads a map type without batch ops (LPM trie) through get_next_key', () => {
     const lpm = obj.map('lpm', bytes(8), u32);
-    const key = (len: number, a: number) => { const b = Buffer.alloc(8); b.writeUInt32LE(len, 0); b.writeUInt32BE(a, 4); return b; };
-    lpm.setMany([[key(24, 0x0a000000), 1], [key(16, 0x0a010000), 2], [key(32, 0x0a020304), 3]]);
-    const got = lpm.entries().map(([k, v]) => [k.readUInt32LE(0), v]).sort();
-    expect(got).toEqual([[16, 2], [24, 1], [32, 3]]);
+    const key = (len: number, a: number) => {
+      const b = Buffer.alloc(8);
+      b.writeUInt32LE(len, 0);
+      b.writeUInt32BE(a, 4);
+      return b;
+    };
+    lpm.setMany([
+      [key(24, 0x0a000000), 1],
+      [key(16, 0x0a010000), 2],
+      [key(32, 0x0a020304), 3],
+    ]);
+    const got = lpm
+      .entries()
+      .map(([k, v]) => [k.readUInt32LE(0), v])
+      .sort();
+    expect(got).toEqual([
+      [16, 2],
+      [24, 1],
+      [32, 3],
+    ]);
     expect(lpm.deleteMany([key(24, 0x0a000000), key(8, 0x0b000000)])).toBe(1);
     expect(lpm.entries().length).toBe(2);
   });
@@ -106,8 +139,12 @@ describeRoot('typed libbpf layer: objects and maps', () => {
   });
 
   it('rejects codecs whose sizes do not match the map, and values that do not fit', () => {
-    expect(() => obj.map('big', u64, u64)).toThrow(/BpfObject.map\(map 'big'\): key size mismatch: codec __u64 is 8 bytes, the map's key is 4 bytes/);
-    expect(() => obj.map('big', u32, layouts.stats)).toThrow(/value size mismatch: codec sy_stats is 32 bytes, the map's value is 8 bytes/);
+    expect(() => obj.map('big', u64, u64)).toThrow(
+      /BpfObject.map\(map 'big'\): key size mismatch: codec __u64 is 8 bytes, the map's key is 4 bytes/,
+    );
+    expect(() => obj.map('big', u32, layouts.stats)).toThrow(
+      /value size mismatch: codec sy_stats is 32 bytes, the map's value is 8 bytes/,
+    );
     const big = obj.map('big', u32, u64);
     expect(() => big.set(1, 'x' as never)).toThrow(CodecError);
     expect(() => big.set(-1, 1n)).toThrow(/__u32: expected an integer/);
@@ -135,7 +172,12 @@ describeRoot('typed libbpf layer: objects and maps', () => {
 
     const second = BpfObject.open(OBJ, { pinDir: fs.dir });
     try {
-      expect(second.map('big', u32, u64).entries().sort((a, b) => a[0] - b[0])).toEqual(want);
+      expect(
+        second
+          .map('big', u32, u64)
+          .entries()
+          .sort((a, b) => a[0] - b[0]),
+      ).toEqual(want);
       expect(second.percpuMap('stats', u32, layouts.stats).get(3)).toEqual(vals);
     } finally {
       second.close();
@@ -153,16 +195,24 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     const pstats = openPinnedPercpuMap(join(fs.dir, 'stats'), u32, layouts.stats);
     expect(pstats.get(3)).toEqual(vals);
     pstats.close();
-    expect(() => openPinnedMap(join(fs.dir, 'stats'), u32, layouts.stats)).toThrow(/is a per-CPU map; use openPinnedPercpuMap/);
-    expect(() => openPinnedMap(join(fs.dir, 'big'), u32, layouts.stats)).toThrow(/bpf_obj_get\(map 'big'\): value size mismatch/);
-    expect(() => openPinnedMap(join(fs.dir, 'nope'), u32, u64)).toThrow(new RegExp(`bpf_obj_get\\(${fs.dir}/nope\\): No such file or directory \\(ENOENT\\)`));
+    expect(() => openPinnedMap(join(fs.dir, 'stats'), u32, layouts.stats)).toThrow(
+      /is a per-CPU map; use openPinnedPercpuMap/,
+    );
+    expect(() => openPinnedMap(join(fs.dir, 'big'), u32, layouts.stats)).toThrow(
+      /bpf_obj_get\(map 'big'\): value size mismatch/,
+    );
+    expect(() => openPinnedMap(join(fs.dir, 'nope'), u32, u64)).toThrow(
+      new RegExp(`bpf_obj_get\\(${fs.dir}/nope\\): No such file or directory \\(ENOENT\\)`),
+    );
   });
 
   it('a missing object file is a BpfError naming the call and path; nothing is pinned', () => {
     const fs = withBpffs();
     cleanups.push(fs.cleanup);
     const missing = `/tmp/sy-missing-${process.pid}-${randomBytes(4).toString('hex')}.o`;
-    expect(() => BpfObject.open(missing, { pinDir: fs.dir })).toThrow(`bpf_object__open_file(${missing}): No such file or directory (ENOENT)`);
+    expect(() => BpfObject.open(missing, { pinDir: fs.dir })).toThrow(
+      `bpf_object__open_file(${missing}): No such file or directory (ENOENT)`,
+    );
     expect(pins(fs.dir)).toEqual([]);
   });
 
@@ -174,7 +224,11 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     const bad = join(tmp, 'random.o');
     writeFileSync(bad, randomBytes(4096));
     let err: unknown;
-    try { BpfObject.open(bad, { pinDir: fs.dir }); } catch (e) { err = e; }
+    try {
+      BpfObject.open(bad, { pinDir: fs.dir });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(BpfError);
     expect((err as BpfError).call).toBe('bpf_object__open_file');
     expect((err as BpfError).message).toContain(`bpf_object__open_file(${bad}):`);
@@ -185,7 +239,21 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     const fs = withBpffs();
     cleanups.push(fs.cleanup);
     // A 'big' pin with the wrong key size: libbpf refuses to reuse it, after pinning stats and totals.
-    execFileSync('bpftool', ['map', 'create', join(fs.dir, 'big'), 'type', 'hash', 'key', '8', 'value', '8', 'entries', '4', 'name', 'big']);
+    execFileSync('bpftool', [
+      'map',
+      'create',
+      join(fs.dir, 'big'),
+      'type',
+      'hash',
+      'key',
+      '8',
+      'value',
+      '8',
+      'entries',
+      '4',
+      'name',
+      'big',
+    ]);
     expect(() => BpfObject.open(OBJ, { pinDir: fs.dir })).toThrow(/^bpf_object__load\(.*test_counter\.o\): /);
     expect(pins(fs.dir)).toEqual(['big']);
   });
@@ -194,7 +262,9 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'sy-notbpffs-'));
     cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
     expect(() => BpfObject.open(OBJ, { pinDir: tmp })).toThrow(`pin directory ${tmp} is not on bpffs`);
-    expect(() => ensureBpffs(join(tmp, 'sub'), { mountIfMissing: false })).toThrow(`pin directory ${join(tmp, 'sub')} is not on bpffs`);
+    expect(() => ensureBpffs(join(tmp, 'sub'), { mountIfMissing: false })).toThrow(
+      `pin directory ${join(tmp, 'sub')} is not on bpffs`,
+    );
     expect(readdirSync(tmp)).toEqual(['sub']); // ensureBpffs did mkdir -p, nothing else
     expect(readdirSync(join(tmp, 'sub'))).toEqual([]);
   });
@@ -202,7 +272,11 @@ describeRoot('typed libbpf layer: objects and maps', () => {
   it('ensureBpffs mounts a bpffs when allowed and accepts an existing one', () => {
     const dir = `/run/sy-test-ens-${process.pid}-${randomBytes(4).toString('hex')}`;
     cleanups.push(() => {
-      try { execFileSync('umount', [dir], { stdio: 'pipe' }); } catch { /* not mounted */ }
+      try {
+        execFileSync('umount', [dir], { stdio: 'pipe' });
+      } catch {
+        /* not mounted */
+      }
       rmSync(dir, { recursive: true, force: true });
     });
     ensureBpffs(dir, { mountIfMissing: true });

@@ -9,7 +9,8 @@ import { buildPacket, parsePacket } from '../lib/packet.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJ = join(ROOT, 'build/bpf/test_counter.o');
-const TC_ACT_OK = 0, XDP_TX = 3;
+const TC_ACT_OK = 0,
+  XDP_TX = 3;
 
 describeRoot('typed libbpf layer: PROG_TEST_RUN', () => {
   let obj: BpfObject;
@@ -53,7 +54,9 @@ describeRoot('typed libbpf layer: PROG_TEST_RUN', () => {
   });
 
   it('a test run error names the call and program', () => {
-    expect(() => testRun(obj.program('xdp_swap'), syn, { outSize: 10 })).toThrow(/bpf_prog_test_run_opts\(program 'xdp_swap'\): .*\(ENOSPC\)/);
+    expect(() => testRun(obj.program('xdp_swap'), syn, { outSize: 10 })).toThrow(
+      /bpf_prog_test_run_opts\(program 'xdp_swap'\): .*\(ENOSPC\)/,
+    );
     expect(() => testRun(obj.program('count_tc'), Buffer.alloc(0))).toThrow(/packet must be a non-empty Buffer/);
   });
 });

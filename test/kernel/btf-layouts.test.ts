@@ -16,7 +16,12 @@ const TEST_OBJ = join(ROOT, 'build/bpf/test_counter.o');
 const DATAPATH_OBJ = join(ROOT, 'build/bpf/switchyard.o');
 
 interface BtfType {
-  id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number;
+  id: number;
+  kind: string;
+  name: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
   members?: Array<{ name: string; type_id: number; bits_offset: number; bitfield_size?: number }>;
   values?: Array<{ name: string; val: number }>;
 }
@@ -24,7 +29,9 @@ interface BtfType {
 class Btf {
   private readonly byId = new Map<number, BtfType>();
   constructor(readonly file: string) {
-    const json = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', file, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { types: BtfType[] };
+    const json = JSON.parse(
+      execFileSync('bpftool', ['btf', 'dump', 'file', file, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+    ) as { types: BtfType[] };
     for (const t of json.types) this.byId.set(t.id, t);
   }
   struct(name: string): BtfType | undefined {
@@ -33,7 +40,8 @@ class Btf {
   }
   enumValues(name: string): Map<string, number> | undefined {
     for (const t of this.byId.values()) {
-      if ((t.kind === 'ENUM' || t.kind === 'ENUM64') && t.name === name) return new Map(t.values!.map((v) => [v.name, Number(v.val)]));
+      if ((t.kind === 'ENUM' || t.kind === 'ENUM64') && t.name === name)
+        return new Map(t.values!.map((v) => [v.name, Number(v.val)]));
     }
     return undefined;
   }
@@ -41,11 +49,24 @@ class Btf {
     const t = this.byId.get(id);
     if (!t) throw new Error(`${this.file}: BTF type ${id} missing`);
     switch (t.kind) {
-      case 'INT': case 'STRUCT': case 'UNION': case 'ENUM': case 'ENUM64': return t.size!;
-      case 'TYPEDEF': case 'VOLATILE': case 'CONST': case 'RESTRICT': case 'TYPE_TAG': return this.sizeOf(t.type_id!);
-      case 'ARRAY': return t.nr_elems! * this.sizeOf(t.type_id!);
-      case 'PTR': return 8;
-      default: throw new Error(`${this.file}: no size for BTF kind ${t.kind}`);
+      case 'INT':
+      case 'STRUCT':
+      case 'UNION':
+      case 'ENUM':
+      case 'ENUM64':
+        return t.size!;
+      case 'TYPEDEF':
+      case 'VOLATILE':
+      case 'CONST':
+      case 'RESTRICT':
+      case 'TYPE_TAG':
+        return this.sizeOf(t.type_id!);
+      case 'ARRAY':
+        return t.nr_elems! * this.sizeOf(t.type_id!);
+      case 'PTR':
+        return 8;
+      default:
+        throw new Error(`${this.file}: no size for BTF kind ${t.kind}`);
     }
   }
 }
@@ -59,11 +80,17 @@ function drift(btf: Btf, codec: StructCodec<unknown>): string[] {
   const members = new Map(s.members!.map((m) => [m.name, m]));
   for (const f of codec.fields) {
     const m = members.get(f.cName);
-    if (!m) { out.push(`struct ${codec.cName}: field ${f.cName} is not in the C struct`); continue; }
+    if (!m) {
+      out.push(`struct ${codec.cName}: field ${f.cName} is not in the C struct`);
+      continue;
+    }
     members.delete(f.cName);
-    const off = m.bits_offset / 8, size = m.bitfield_size ? m.bitfield_size / 8 : btf.sizeOf(m.type_id);
-    if (off !== f.offset) out.push(`struct ${codec.cName}: field ${f.cName} at offset ${off} in BTF, ${f.offset} in the codec`);
-    if (size !== f.size) out.push(`struct ${codec.cName}: field ${f.cName} is ${size} bytes in BTF, ${f.size} in the codec`);
+    const off = m.bits_offset / 8,
+      size = m.bitfield_size ? m.bitfield_size / 8 : btf.sizeOf(m.type_id);
+    if (off !== f.offset)
+      out.push(`struct ${codec.cName}: field ${f.cName} at offset ${off} in BTF, ${f.offset} in the codec`);
+    if (size !== f.size)
+      out.push(`struct ${codec.cName}: field ${f.cName} is ${size} bytes in BTF, ${f.size} in the codec`);
     if (f.struct) out.push(...drift(btf, f.struct));
   }
   for (const name of members.keys()) out.push(`struct ${codec.cName}: field ${name} is missing from the codec`);
@@ -76,7 +103,10 @@ function enumDrift(btf: Btf, mirror: Readonly<Record<string, Readonly<Record<str
   const out: string[] = [];
   for (const [enumName, constants] of Object.entries(mirror)) {
     const inBtf = btf.enumValues(enumName);
-    if (!inBtf) { out.push(`enum ${enumName}: not in ${btf.file}`); continue; }
+    if (!inBtf) {
+      out.push(`enum ${enumName}: not in ${btf.file}`);
+      continue;
+    }
     for (const [name, value] of Object.entries(constants)) {
       const c = inBtf.get(name);
       if (c === undefined) out.push(`${name}: ${value} in src/abi/constants.ts, not in enum ${enumName}`);
@@ -132,7 +162,10 @@ describeRoot('map layouts: TS codecs match the BTF of the BPF objects', () => {
 
   it('detects drift, naming the struct and field', () => {
     const btf = new Btf(TEST_OBJ);
-    const wrong = { ...allStructs.ctEntry, fields: allStructs.ctEntry.fields.map((f) => (f.cName === 'svc_id' ? { ...f, offset: 28 } : f)) };
+    const wrong = {
+      ...allStructs.ctEntry,
+      fields: allStructs.ctEntry.fields.map((f) => (f.cName === 'svc_id' ? { ...f, offset: 28 } : f)),
+    };
     expect(drift(btf, wrong)).toEqual(['struct sy_ct_entry: field svc_id at offset 24 in BTF, 28 in the codec']);
   });
 });

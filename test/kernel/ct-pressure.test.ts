@@ -7,11 +7,26 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { BpfObject, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import {
-  CNT_CT_NEW_ADDED, CNT_CT_NEW_REMOVED, CT_FORWARD, CT_REPLY, CT_SEEN_REPLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
+  CNT_CT_NEW_ADDED,
+  CNT_CT_NEW_REMOVED,
+  CT_FORWARD,
+  CT_REPLY,
+  CT_SEEN_REPLY,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_INTERNAL,
 } from '../../src/abi/index.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
 import {
-  ServiceTable, counter, ctKey, eth, runProgram, tcpSpec, translated, udpSpec, type BackendSpec,
+  ServiceTable,
+  counter,
+  ctKey,
+  eth,
+  runProgram,
+  tcpSpec,
+  translated,
+  udpSpec,
+  type BackendSpec,
 } from '../lib/datapath.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
@@ -29,7 +44,8 @@ let prog: BpfProgram;
 let m: DataplaneMaps;
 let table: ServiceTable;
 
-const tcp = (src: string, dst: string, sport: number, dport: number, flags: string) => tcpSpec(L2, src, dst, sport, dport, flags);
+const tcp = (src: string, dst: string, sport: number, dport: number, flags: string) =>
+  tcpSpec(L2, src, dst, sport, dport, flags);
 
 /** Sets the IPv4 header checksum of an Ethernet frame's IP header (bytes 14..33). */
 function fixIpChecksum(frame: Buffer): void {
@@ -62,7 +78,9 @@ function establish(sport: number): void {
   expect(parsePacket(runProgram(prog, tcp(CLIENT, VIP, sport, 80, 'S')).data).ip.dst).toBe(WEB.addr);
   runProgram(prog, tcp(WEB.addr, CLIENT, 8080, sport, 'SA'));
   runProgram(prog, tcp(CLIENT, VIP, sport, 80, 'A'));
-  expect(m.conntrack.get(ctKey(CLIENT, VIP, sport, 80, IPPROTO_TCP, CT_FORWARD))!.flags & CT_SEEN_REPLY).toBe(CT_SEEN_REPLY);
+  expect(m.conntrack.get(ctKey(CLIENT, VIP, sport, 80, IPPROTO_TCP, CT_FORWARD))!.flags & CT_SEEN_REPLY).toBe(
+    CT_SEEN_REPLY,
+  );
 }
 
 /** The idle connection still goes both ways, with the rewrite of its own conntrack entries. */
@@ -102,17 +120,21 @@ describeRoot('conntrack under pressure (BPF_PROG_TEST_RUN)', () => {
   ];
   for (const { packets, flows: flowsOf, what } of cases) {
     it(`an idle established flow answers after ${what} in new unanswered UDP flows, ${packets} packet(s) each`, () => {
-      const ctSize = m.conntrack.maxEntries, newSize = m.ctNew.maxEntries;
+      const ctSize = m.conntrack.maxEntries,
+        newSize = m.ctNew.maxEntries;
       const flows = flowsOf();
       establish(40000);
       const started = Date.now();
       flood(flows, packets);
-      const added = counter(m, CNT_CT_NEW_ADDED), removed = counter(m, CNT_CT_NEW_REMOVED);
+      const added = counter(m, CNT_CT_NEW_ADDED),
+        removed = counter(m, CNT_CT_NEW_REMOVED);
       const present = BigInt(m.ctNew.keys().length);
-      console.log(`flood of ${flows} flows x ${packets} packet(s) = ${flows / ctSize}x the ${ctSize} entries of conntrack `
-        + `(${(2 * flows) / newSize}x the ${newSize} entries of ct_new, 2 per flow) in ${Date.now() - started} ms; `
-        + `ct_new: ${added} added, ${removed} removed, ${present} present, ${added - removed - present} evicted; `
-        + `conntrack: ${m.conntrack.keys().length} entries`);
+      console.log(
+        `flood of ${flows} flows x ${packets} packet(s) = ${flows / ctSize}x the ${ctSize} entries of conntrack ` +
+          `(${(2 * flows) / newSize}x the ${newSize} entries of ct_new, 2 per flow) in ${Date.now() - started} ms; ` +
+          `ct_new: ${added} added, ${removed} removed, ${present} present, ${added - removed - present} evicted; ` +
+          `conntrack: ${m.conntrack.keys().length} entries`,
+      );
 
       expectAnswers(40000);
       // The flood never reached conntrack: only the established flow's two entries are there.
@@ -137,6 +159,8 @@ describeRoot('conntrack under pressure (BPF_PROG_TEST_RUN)', () => {
     const src = `10.245.${(last >>> 6) >>> 8}.${(last >>> 6) & 0xff}`;
     const ans = udpSpec(L2, DNS.addr, src, 5353, 1024 + (last & 63), Buffer.from('late'));
     expect(runProgram(prog, ans).data).toEqual(translated(ans, { src: VIP, sport: 53 }));
-    expect(m.conntrack.get(ctKey(src, VIP, 1024 + (last & 63), 53, IPPROTO_UDP, CT_FORWARD))).toMatchObject({ flags: CT_SEEN_REPLY });
+    expect(m.conntrack.get(ctKey(src, VIP, 1024 + (last & 63), 53, IPPROTO_UDP, CT_FORWARD))).toMatchObject({
+      flags: CT_SEEN_REPLY,
+    });
   });
 });

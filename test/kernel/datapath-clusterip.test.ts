@@ -6,12 +6,31 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { BpfObject, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
-  CNT_CT_NEW_ADDED, CNT_CT_NEW_REMOVED, CT_CLOSING, CT_FORWARD, CT_HAIRPIN, CT_REPLY, CT_SEEN_REPLY, FE_LOCAL_ONLY, IPPROTO_TCP,
-  IPPROTO_UDP, SCOPE_INTERNAL,
+  CNT_CT_NEW_ADDED,
+  CNT_CT_NEW_REMOVED,
+  CT_CLOSING,
+  CT_FORWARD,
+  CT_HAIRPIN,
+  CT_REPLY,
+  CT_SEEN_REPLY,
+  FE_LOCAL_ONLY,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_INTERNAL,
 } from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import {
-  ServiceTable, counter as counterOf, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec, type BackendSpec, type ServiceSpec,
+  ServiceTable,
+  counter as counterOf,
+  ctKey,
+  eth,
+  runProgram,
+  statsOf as statsOfMap,
+  tcpSpec,
+  translated,
+  udpSpec,
+  type BackendSpec,
+  type ServiceSpec,
 } from '../lib/datapath.js';
 import { describeRoot } from '../lib/root.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
@@ -19,12 +38,15 @@ import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
 
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2,
+  TC_ACT_REDIRECT = 7;
 
 const VIP = '10.96.0.10';
 const CLIENT = '10.244.0.20';
 const HAIRPIN = '169.254.42.1';
-const POD_MAC = '02:00:00:00:00:01', GW_MAC = '02:00:00:00:00:02';
+const POD_MAC = '02:00:00:00:00:01',
+  GW_MAC = '02:00:00:00:00:02';
 
 const B1: BackendSpec = { id: 101, addr: '10.244.1.1', port: 8080 };
 const B2: BackendSpec = { id: 102, addr: '10.244.1.2', port: 8080 };
@@ -40,7 +62,8 @@ const addService = (s: ServiceSpec) => table.add(s);
 const POD_L2 = eth(POD_MAC, GW_MAC);
 const tcp = (src: string, dst: string, sport: number, dport: number, flags = 'S', payload?: Buffer) =>
   tcpSpec(POD_L2, src, dst, sport, dport, flags, payload);
-const udp = (src: string, dst: string, sport: number, dport: number, payload?: Buffer) => udpSpec(POD_L2, src, dst, sport, dport, payload);
+const udp = (src: string, dst: string, sport: number, dport: number, payload?: Buffer) =>
+  udpSpec(POD_L2, src, dst, sport, dport, payload);
 const run = (spec: PacketSpec | Buffer) => runProgram(prog, spec);
 const statsOf = (svcId: number) => statsOfMap(m, svcId);
 const counter = (idx: number) => counterOf(m, idx);
@@ -77,10 +100,20 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
 
     // Not answered yet: both directions wait in ct_new, where a flood cannot evict established flows.
     const fwd = m.ctNew.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD));
-    expect(fwd).toMatchObject({ nat: { saddr: '0.0.0.0', daddr: B1.addr, sport: 0, dport: 8080 }, backendId: B1.id, svcId: 7, flags: 0 });
+    expect(fwd).toMatchObject({
+      nat: { saddr: '0.0.0.0', daddr: B1.addr, sport: 0, dport: 8080 },
+      backendId: B1.id,
+      svcId: 7,
+      flags: 0,
+    });
     expect(fwd!.lastSeenNs).toBeGreaterThan(0n);
     const rev = m.ctNew.get(ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY));
-    expect(rev).toMatchObject({ nat: { saddr: VIP, daddr: '0.0.0.0', sport: 80, dport: 0 }, backendId: B1.id, svcId: 7, flags: 0 });
+    expect(rev).toMatchObject({
+      nat: { saddr: VIP, daddr: '0.0.0.0', sport: 80, dport: 0 },
+      backendId: B1.id,
+      svcId: 7,
+      flags: 0,
+    });
     expect(m.ctNew.entries()).toHaveLength(2);
     expect(m.conntrack.entries()).toHaveLength(0);
     expect(counter(CNT_CT_NEW_ADDED)).toBe(2n);
@@ -98,7 +131,10 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     expect(p.tcp).toMatchObject({ sport: 80, dport: 40000, flags: 'SA', checksumOk: true });
     expect(r.data).toEqual(translated(synAck, { src: VIP, sport: 80 }));
     for (const dir of [CT_FORWARD, CT_REPLY]) {
-      const key = dir === CT_FORWARD ? ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, dir) : ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, dir);
+      const key =
+        dir === CT_FORWARD
+          ? ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, dir)
+          : ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, dir);
       expect(m.conntrack.get(key)!.flags & CT_SEEN_REPLY).toBe(CT_SEEN_REPLY);
     }
     // The first answer moved the flow out of ct_new.
@@ -115,13 +151,19 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     const q = udp(CLIENT, VIP, 33333, 53);
     const r = run(q);
     expect(r.retval).toBe(TC_ACT_OK);
-    expect(parsePacket(r.data)).toMatchObject({ ip: { src: CLIENT, dst: B2.addr, checksumOk: true }, udp: { sport: 33333, dport: 8080, checksumOk: true } });
+    expect(parsePacket(r.data)).toMatchObject({
+      ip: { src: CLIENT, dst: B2.addr, checksumOk: true },
+      udp: { sport: 33333, dport: 8080, checksumOk: true },
+    });
     expect(r.data).toEqual(translated(q, { dst: B2.addr, dport: 8080 }));
 
     const a = udp(B2.addr, CLIENT, 8080, 33333, Buffer.from('answer!'));
     const ra = run(a);
     expect(ra.retval).toBe(TC_ACT_OK);
-    expect(parsePacket(ra.data)).toMatchObject({ ip: { src: VIP, dst: CLIENT, checksumOk: true }, udp: { sport: 53, dport: 33333, checksumOk: true } });
+    expect(parsePacket(ra.data)).toMatchObject({
+      ip: { src: VIP, dst: CLIENT, checksumOk: true },
+      udp: { sport: 53, dport: 33333, checksumOk: true },
+    });
     expect(ra.data).toEqual(translated(a, { src: VIP, sport: 53 }));
 
     const noSum = buildPacket(udp(CLIENT, VIP, 33333, 53));
@@ -151,7 +193,12 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     const p = parsePacket(r.data);
     expect(p.eth).toMatchObject({ src: GW_MAC, dst: POD_MAC, type: 0x0800 });
     expect(p.ip).toMatchObject({ src: VIP, dst: CLIENT, proto: 1, ttl: 64, checksumOk: true });
-    expect(p.icmp).toMatchObject({ type: 3, code: 3, checksumOk: true, inner: { src: CLIENT, dst: VIP, proto: IPPROTO_TCP, sport: 40000, dport: 80 } });
+    expect(p.icmp).toMatchObject({
+      type: 3,
+      code: 3,
+      checksumOk: true,
+      inner: { src: CLIENT, dst: VIP, proto: IPPROTO_TCP, sport: 40000, dport: 80 },
+    });
     // The quote is the original IP header and TCP header, byte for byte.
     expect(p.payload).toEqual(r.input.subarray(14, 14 + 20 + 20));
     expect(p.ip.totalLength).toBe(20 + 8 + 40);
@@ -165,7 +212,12 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     expect(ru.retval).toBe(TC_ACT_REDIRECT);
     const pu = parsePacket(ru.data);
     expect(pu.ip).toMatchObject({ src: VIP, dst: CLIENT, checksumOk: true });
-    expect(pu.icmp).toMatchObject({ type: 3, code: 3, checksumOk: true, inner: { src: CLIENT, dst: VIP, proto: IPPROTO_UDP, sport: 33333, dport: 53 } });
+    expect(pu.icmp).toMatchObject({
+      type: 3,
+      code: 3,
+      checksumOk: true,
+      inner: { src: CLIENT, dst: VIP, proto: IPPROTO_UDP, sport: 33333, dport: 53 },
+    });
     expect(pu.payload).toEqual(ru.input.subarray(14, 14 + 20 + 8));
     expect(statsOf(9).noBackend).toBe(2n);
   });
@@ -185,7 +237,11 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     ]);
     const frames = [
       arp,
-      buildPacket({ ip: { src: CLIENT, dst: VIP }, icmp: { type: 8, code: 0, rest: 0x12340001 }, payload: Buffer.from('ping') }),
+      buildPacket({
+        ip: { src: CLIENT, dst: VIP },
+        icmp: { type: 8, code: 0, rest: 0x12340001 },
+        payload: Buffer.from('ping'),
+      }),
       buildPacket(tcp(CLIENT, '10.244.1.9', 40000, 80)),
       buildPacket(udp(CLIENT, '10.96.0.99', 40000, 53)),
       // A TCP packet that is not a SYN, with no flow behind it, is not ours to start.
@@ -259,19 +315,26 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     const syn = tcp(B1.addr, VIP, 45000, 80);
     const r = run(syn);
     expect(r.retval).toBe(TC_ACT_OK);
-    expect(parsePacket(r.data)).toMatchObject({ ip: { src: HAIRPIN, dst: B1.addr, checksumOk: true }, tcp: { sport: 45000, dport: 8080, checksumOk: true } });
+    expect(parsePacket(r.data)).toMatchObject({
+      ip: { src: HAIRPIN, dst: B1.addr, checksumOk: true },
+      tcp: { sport: 45000, dport: 8080, checksumOk: true },
+    });
     expect(r.data).toEqual(translated(syn, { src: HAIRPIN, dst: B1.addr, dport: 8080 }));
     const fwd = m.ctNew.get(ctKey(B1.addr, VIP, 45000, 80, IPPROTO_TCP, CT_FORWARD))!;
     expect(fwd.flags & CT_HAIRPIN).toBe(CT_HAIRPIN);
     expect(fwd.nat).toEqual({ saddr: HAIRPIN, daddr: B1.addr, sport: 0, dport: 8080 });
     expect(m.ctNew.get(ctKey(B1.addr, HAIRPIN, 8080, 45000, IPPROTO_TCP, CT_REPLY))).toMatchObject({
-      nat: { saddr: VIP, daddr: B1.addr, sport: 80 }, flags: CT_HAIRPIN,
+      nat: { saddr: VIP, daddr: B1.addr, sport: 80 },
+      flags: CT_HAIRPIN,
     });
 
     const synAck = tcp(B1.addr, HAIRPIN, 8080, 45000, 'SA');
     const ra = run(synAck);
     expect(ra.retval).toBe(TC_ACT_OK);
-    expect(parsePacket(ra.data)).toMatchObject({ ip: { src: VIP, dst: B1.addr, checksumOk: true }, tcp: { sport: 80, dport: 45000, checksumOk: true } });
+    expect(parsePacket(ra.data)).toMatchObject({
+      ip: { src: VIP, dst: B1.addr, checksumOk: true },
+      tcp: { sport: 80, dport: 45000, checksumOk: true },
+    });
     expect(ra.data).toEqual(translated(synAck, { src: VIP, dst: B1.addr, sport: 80 }));
   });
 
@@ -305,17 +368,23 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     expect(parsePacket(run(tcp(B1.addr, CLIENT, 8080, 40000, 'PA', Buffer.from('late answer'))).data).ip.src).toBe(VIP);
     // The backend's FIN closes the other half.
     run(tcp(B1.addr, CLIENT, 8080, 40000, 'FA'));
-    for (const key of [ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD), ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY)]) {
+    for (const key of [
+      ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD),
+      ctKey(B1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY),
+    ]) {
       expect(m.conntrack.get(key)!.flags & CT_CLOSING).toBe(CT_CLOSING);
     }
     // A new SYN reusing the ports is a new connection.
     expect(backendOf(run(tcp(CLIENT, VIP, 40000, 80)).data)).toBe(B2);
-    expect(m.ctNew.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD))).toMatchObject({ backendId: B2.id, flags: 0 });
+    expect(m.ctNew.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
+      backendId: B2.id,
+      flags: 0,
+    });
     // The closed flow's forward entry is gone: found first, it would shadow the new flow's.
     expect(m.conntrack.get(ctKey(CLIENT, VIP, 40000, 80, IPPROTO_TCP, CT_FORWARD))).toBeUndefined();
   });
 
-  it('keeps an old flow\'s late packets from touching the new flow that reused its ports', () => {
+  it("keeps an old flow's late packets from touching the new flow that reused its ports", () => {
     addService({ backends: [B1], setId: 2 });
     run(tcp(CLIENT, VIP, 40001, 80));
     run(tcp(B1.addr, CLIENT, 8080, 40001, 'SA'));
@@ -388,7 +457,10 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     addService({ backends: [B1, B2, B3], affinityTimeout: 10, setId: 6, port: 81 });
     const seen = new Set<number>();
     for (let i = 0; i < 30; i++) {
-      m.affinity.set({ setId: 6, clientAddr: CLIENT }, { lastUsedNs: monotonicNs() + 3600n * NS_PER_S, backendId: B1.id });
+      m.affinity.set(
+        { setId: 6, clientAddr: CLIENT },
+        { lastUsedNs: monotonicNs() + 3600n * NS_PER_S, backendId: B1.id },
+      );
       seen.add(backendOf(run(tcp(CLIENT, VIP, 43000 + i, 81)).data)!.id);
     }
     expect(seen.size).toBeGreaterThan(1);
@@ -396,8 +468,10 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
 
   it('drops instead of leaking the ClusterIP when a slot is missing', () => {
     // A torn set the plan never writes (count 1, no slot): a raw write on purpose.
-    m.frontends.set({ addr: VIP, port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL },
-      { svcId: 3, setId: 8, affinityTimeout: 0, count: 1, gen: 0, flags: 0 });
+    m.frontends.set(
+      { addr: VIP, port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL },
+      { svcId: 3, setId: 8, affinityTimeout: 0, count: 1, gen: 0, flags: 0 },
+    );
     expect(run(tcp(CLIENT, VIP, 40000, 80)).retval).toBe(TC_ACT_SHOT);
     expect(statsOf(3).noBackend).toBe(1n);
   });
@@ -415,7 +489,10 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     run(tcp(B1.addr, CLIENT, 8080, 40000, 'SA'));
     for (const f of frames.slice(1)) run(f);
     expect(statsOf(12)).toEqual({
-      packets: 4n, bytes: BigInt(frames.reduce((a, f) => a + f.length, 0)), newFlows: 2n, noBackend: 0n,
+      packets: 4n,
+      bytes: BigInt(frames.reduce((a, f) => a + f.length, 0)),
+      newFlows: 2n,
+      noBackend: 0n,
     });
   });
 
@@ -446,8 +523,10 @@ describeRoot('from_pod: ClusterIP data path (BPF_PROG_TEST_RUN)', () => {
     const otherFrame = buildPacket(tcp(CLIENT, B3.addr, 5555, 8080, 'A'));
     const other = testRun(prog, otherFrame, { repeat: 100_000 });
     expect(other.data).toEqual(otherFrame);
-    console.log(`from_pod, ClusterIP (mean of 2000 single runs): established flow's ACK ${established} ns (conntrack hit), `
-      + `SYN retransmitted ${unanswered} ns (ct_new hit), new flow ${fresh} ns; not Service traffic (100000 repeats): `
-      + `a TCP ACK ${other.durationNs} ns/packet, a SYN ${r.durationNs} ns/packet`);
+    console.log(
+      `from_pod, ClusterIP (mean of 2000 single runs): established flow's ACK ${established} ns (conntrack hit), ` +
+        `SYN retransmitted ${unanswered} ns (ct_new hit), new flow ${fresh} ns; not Service traffic (100000 repeats): ` +
+        `a TCP ACK ${other.durationNs} ns/packet, a SYN ${r.durationNs} ns/packet`,
+    );
   });
 });

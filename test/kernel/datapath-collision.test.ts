@@ -4,11 +4,28 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { NS_PER_S, ago, skipStep } from '../lib/clock.js';
 import {
-  CNT_CT_COLLISION, CT_FORWARD, CT_REPLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL,
+  CNT_CT_COLLISION,
+  CT_FORWARD,
+  CT_REPLY,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_INTERNAL,
 } from '../../src/abi/index.js';
 import { describeRoot } from '../lib/root.js';
 import {
-  GW_MAC, LOCAL1, POD_MAC, TC_ACT_OK, TC_ACT_SHOT, VIP, ctKey, eth, openFixture, tcp, translated, udp, type Fixture,
+  GW_MAC,
+  LOCAL1,
+  POD_MAC,
+  TC_ACT_OK,
+  TC_ACT_SHOT,
+  VIP,
+  ctKey,
+  eth,
+  openFixture,
+  tcp,
+  translated,
+  udp,
+  type Fixture,
 } from '../lib/dp-fixture.js';
 
 const VIP2 = '10.96.0.11';
@@ -17,14 +34,18 @@ const fromC = eth(POD_MAC, GW_MAC);
 let f: Fixture;
 
 describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => { f = openFixture(); });
+  beforeAll(() => {
+    f = openFixture();
+  });
   afterAll(() => f?.close());
-  beforeEach(() => { for (const map of Object.values(f.m)) map.clear(); });
+  beforeEach(() => {
+    for (const map of Object.values(f.m)) map.clear();
+  });
 
   const clusterIp = (addr: string, svcId: number, proto = IPPROTO_TCP, backends = [LOCAL1]) =>
     f.addFrontend({ addr, port: 80, proto, scope: SCOPE_INTERNAL, svcId, setId: svcId, flags: 0, backends });
 
-  it('keeps a live flow\'s reply key when a second flow from the same client port picks the same backend', () => {
+  it("keeps a live flow's reply key when a second flow from the same client port picks the same backend", () => {
     clusterIp(VIP, 1);
     clusterIp(VIP2, 2);
     expect(f.pod(tcp(C, VIP, 40000, 80, 'S', fromC)).retval).toBe(TC_ACT_OK);
@@ -43,7 +64,10 @@ describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
     const r = f.pod(ack);
     expect(r.retval).toBe(TC_ACT_OK);
     expect(r.data).toEqual(translated(ack, { src: VIP, sport: 80 }));
-    expect(f.m.conntrack.get(ctKey(LOCAL1.addr, C, 8080, 40000, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ saddr: VIP, sport: 80 });
+    expect(f.m.conntrack.get(ctKey(LOCAL1.addr, C, 8080, 40000, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({
+      saddr: VIP,
+      sport: 80,
+    });
   });
 
   it('lets the second flow have the key once the first is over, and a flow re-open its own key', () => {
@@ -59,13 +83,19 @@ describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
     clusterIp(VIP, 1, IPPROTO_UDP, [{ ...LOCAL1, id: 203 }]);
     clusterIp(VIP2, 2, IPPROTO_UDP, [{ ...LOCAL1, id: 203 }]);
     expect(f.pod(q).data).toEqual(translated(q, { dst: LOCAL1.addr, dport: 8080 }));
-    expect(f.m.ctNew.get(ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY))).toMatchObject({ backendId: 203, nat: { saddr: VIP } });
+    expect(f.m.ctNew.get(ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY))).toMatchObject({
+      backendId: 203,
+      nat: { saddr: VIP },
+    });
     expect(f.counter(CNT_CT_COLLISION)).toBe(1n);
 
     // Both entries of the first flow idle past the UDP lifetime: the key is free for VIP2's flow.
     const old = ago(65n * NS_PER_S);
-    if (old === undefined) return skipStep('a dead flow\'s reply key is taken over', 65n * NS_PER_S);
-    for (const k of [ctKey(C, VIP, 33333, 80, IPPROTO_UDP, CT_FORWARD), ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY)]) {
+    if (old === undefined) return skipStep("a dead flow's reply key is taken over", 65n * NS_PER_S);
+    for (const k of [
+      ctKey(C, VIP, 33333, 80, IPPROTO_UDP, CT_FORWARD),
+      ctKey(LOCAL1.addr, C, 8080, 33333, IPPROTO_UDP, CT_REPLY),
+    ]) {
       f.m.ctNew.set(k, { ...f.m.ctNew.get(k)!, lastSeenNs: old });
     }
     const q2 = udp(C, VIP2, 33333, 80, Buffer.from('q2'), fromC);

@@ -7,8 +7,25 @@ import { CT_FORWARD, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/abi/index.js'
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
 import {
-  CLIENT, CLIENT_MAC, GW_MAC, LOCAL1, NODE_A, NODE_B_MAC, NODE_PORT, POD_MAC, REMOTE1, TC_ACT_OK, TC_ACT_REDIRECT, VIP,
-  ctKey, eth, fragment, openFixture, translated, udp, type Fixture,
+  CLIENT,
+  CLIENT_MAC,
+  GW_MAC,
+  LOCAL1,
+  NODE_A,
+  NODE_B_MAC,
+  NODE_PORT,
+  POD_MAC,
+  REMOTE1,
+  TC_ACT_OK,
+  TC_ACT_REDIRECT,
+  VIP,
+  ctKey,
+  eth,
+  fragment,
+  openFixture,
+  translated,
+  udp,
+  type Fixture,
 } from '../lib/dp-fixture.js';
 
 const HAIRPIN = '169.254.42.1';
@@ -18,7 +35,12 @@ const big = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (
 let f: Fixture;
 
 /** Runs every fragment of `spec` through `run`; expects `verdict` and the fragments of `expected`. */
-function throughFragments(run: Fixture['pod'], spec: PacketSpec, verdict: number, expected: (out: Buffer) => Buffer): Buffer[] {
+function throughFragments(
+  run: Fixture['pod'],
+  spec: PacketSpec,
+  verdict: number,
+  expected: (out: Buffer) => Buffer,
+): Buffer[] {
   const ins = fragment(buildPacket(spec), CHUNK);
   expect(ins.length).toBeGreaterThan(2);
   const outs = ins.map((frame) => run(frame));
@@ -30,9 +52,13 @@ function throughFragments(run: Fixture['pod'], spec: PacketSpec, verdict: number
 }
 
 describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => { f = openFixture(); });
+  beforeAll(() => {
+    f = openFixture();
+  });
   afterAll(() => f?.close());
-  beforeEach(() => { for (const map of Object.values(f.m)) map.clear(); });
+  beforeEach(() => {
+    for (const map of Object.values(f.m)) map.clear();
+  });
 
   it('ClusterIP: every fragment of a 4,000-byte UDP request and answer is translated', () => {
     f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, scope: SCOPE_INTERNAL, flags: 0, backends: [LOCAL1] });
@@ -50,8 +76,9 @@ describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
     const q = udp(CLIENT, NODE_A, 33333, NODE_PORT, big(4000, 3), undefined, 0x3333);
     throughFragments(f.netdev, q, TC_ACT_OK, () => translated(q, { dst: LOCAL1.addr, dport: 8080 }));
     const a = udp(LOCAL1.addr, CLIENT, 8080, 33333, big(4000, 5), eth(POD_MAC, GW_MAC), 0x4444);
-    throughFragments(f.pod, a, TC_ACT_REDIRECT,
-      () => translated(a, { src: NODE_A, sport: NODE_PORT, ttl: 62, eth: eth(f.uplinkMac, CLIENT_MAC) }));
+    throughFragments(f.pod, a, TC_ACT_REDIRECT, () =>
+      translated(a, { src: NODE_A, sport: NODE_PORT, ttl: 62, eth: eth(f.uplinkMac, CLIENT_MAC) }),
+    );
   });
 
   it('NodePort to a remote backend: DNAT + SNAT routed out and back, every fragment', () => {
@@ -60,12 +87,27 @@ describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
     let port = 0;
     throughFragments(f.netdev, q, TC_ACT_REDIRECT, (first) => {
       port = parsePacket(first).udp!.sport;
-      return translated(q, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: eth(f.uplinkMac, NODE_B_MAC) });
+      return translated(q, {
+        src: NODE_A,
+        dst: REMOTE1.addr,
+        sport: port,
+        dport: 8080,
+        ttl: 62,
+        eth: eth(f.uplinkMac, NODE_B_MAC),
+      });
     });
     expect(f.m.ctNew.get(ctKey(CLIENT, NODE_A, 33333, NODE_PORT, IPPROTO_UDP, CT_FORWARD))!.nat.sport).toBe(port);
     const a = udp(REMOTE1.addr, NODE_A, 8080, port, big(4000, 5), eth(NODE_B_MAC, f.uplinkMac), 0x6666);
-    throughFragments(f.netdev, a, TC_ACT_REDIRECT,
-      () => translated(a, { src: NODE_A, dst: CLIENT, sport: NODE_PORT, dport: 33333, ttl: 62, eth: eth(f.uplinkMac, CLIENT_MAC) }));
+    throughFragments(f.netdev, a, TC_ACT_REDIRECT, () =>
+      translated(a, {
+        src: NODE_A,
+        dst: CLIENT,
+        sport: NODE_PORT,
+        dport: 33333,
+        ttl: 62,
+        eth: eth(f.uplinkMac, CLIENT_MAC),
+      }),
+    );
   });
 
   it('hairpin: the client is its own backend, both directions', () => {

@@ -16,10 +16,15 @@ import { createNetns, deleteNetns, uniqueName } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 
 const OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2,
+  TC_ACT_REDIRECT = 7;
 const VERDICTS = new Set([TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT]);
 
-const VIP = '10.96.0.10', EMPTY_VIP = '10.96.0.11', NODE = '10.250.0.11', CLIENT = '10.244.0.20';
+const VIP = '10.96.0.10',
+  EMPTY_VIP = '10.96.0.11',
+  NODE = '10.250.0.11',
+  CLIENT = '10.244.0.20';
 const B1 = { id: 1, addr: '10.244.1.1', port: 8080 };
 const ROUNDS = 400; // × 9 mutations × 6 base packets × 2 programs ≈ 43,000 runs
 
@@ -37,7 +42,11 @@ function prng(seed: number): () => number {
 
 // --- checking a frame ----------------------------------------------------------------------
 
-interface Check { ip: boolean; l4: boolean; whole: boolean }
+interface Check {
+  ip: boolean;
+  l4: boolean;
+  whole: boolean;
+}
 
 /** Whether an Ethernet + IPv4 frame is whole (total length within the buffer, headers complete)
  *  and its IP and TCP/UDP/ICMP checksums are right. */
@@ -76,7 +85,10 @@ const ipCsum = (f: Buffer) => {
 
 const MUTATIONS: Record<string, Mutation> = {
   truncated: (f, r) => f.subarray(0, 14 + int(r, f.length - 14)),
-  ihlShort: (f, r) => { f[14] = 0x40 | int(r, 5); return ipCsum(f); },
+  ihlShort: (f, r) => {
+    f[14] = 0x40 | int(r, 5);
+    return ipCsum(f);
+  },
   ipOptions: (f, r) => {
     const words = 1 + int(r, 10);
     const g = Buffer.concat([f.subarray(0, 34), Buffer.alloc(words * 4, 1), f.subarray(34)]); // NOP options
@@ -84,24 +96,42 @@ const MUTATIONS: Record<string, Mutation> = {
     g.writeUInt16BE(g.readUInt16BE(16) + words * 4, 16);
     return ipCsum(g);
   },
-  tcpDoffShort: (f, r) => { if (f[23] === IPPROTO_TCP && f.length >= 54) f[46] = int(r, 5) << 4; return f; },
+  tcpDoffShort: (f, r) => {
+    if (f[23] === IPPROTO_TCP && f.length >= 54) f[46] = int(r, 5) << 4;
+    return f;
+  },
   totalLength: (f, r) => {
     const ihl = (f[14] & 0xf) * 4;
     f.writeUInt16BE(r() < 0.5 ? f.length - 14 + 1 + int(r, 1000) : int(r, ihl + 20), 16);
     return ipCsum(f);
   },
   vlan: (f) => Buffer.concat([f.subarray(0, 12), Buffer.from([0x81, 0x00, 0x00, 0x07]), f.subarray(12)]),
-  zeroPorts: (f, r) => { if (f.length >= 38) f.writeUInt16BE(0, r() < 0.5 ? 34 : 36); return f; },
-  fragment: (f, r) => { f.writeUInt16BE(r() < 0.5 ? 0x2000 : 1 + int(r, 0x1fff), 20); return ipCsum(f); },
-  flipped: (f, r) => { for (let i = 1 + int(r, 3); i > 0; i--) f[int(r, f.length)] ^= 1 + int(r, 255); return f; },
+  zeroPorts: (f, r) => {
+    if (f.length >= 38) f.writeUInt16BE(0, r() < 0.5 ? 34 : 36);
+    return f;
+  },
+  fragment: (f, r) => {
+    f.writeUInt16BE(r() < 0.5 ? 0x2000 : 1 + int(r, 0x1fff), 20);
+    return ipCsum(f);
+  },
+  flipped: (f, r) => {
+    for (let i = 1 + int(r, 3); i > 0; i--) f[int(r, f.length)] ^= 1 + int(r, 255);
+    return f;
+  },
 };
 
 // --- the maps and the programs -------------------------------------------------------------
 
-const tcp = (src: string, dst: string, sport: number, dport: number, flags: string, payload?: Buffer): PacketSpec =>
-  ({ ip: { src, dst, ttl: 63, id: 7 }, tcp: { sport, dport, flags, seq: 1, ack: flags.includes('A') ? 1 : 0 }, payload });
-const udp = (src: string, dst: string, sport: number, dport: number): PacketSpec =>
-  ({ ip: { src, dst, ttl: 63, id: 7 }, udp: { sport, dport }, payload: Buffer.from('query') });
+const tcp = (src: string, dst: string, sport: number, dport: number, flags: string, payload?: Buffer): PacketSpec => ({
+  ip: { src, dst, ttl: 63, id: 7 },
+  tcp: { sport, dport, flags, seq: 1, ack: flags.includes('A') ? 1 : 0 },
+  payload,
+});
+const udp = (src: string, dst: string, sport: number, dport: number): PacketSpec => ({
+  ip: { src, dst, ttl: 63, id: 7 },
+  udp: { sport, dport },
+  payload: Buffer.from('query'),
+});
 
 /** The frames every round starts from: new flows, a flow with state, its reply, a reject. */
 const BASES: Array<[string, Buffer]> = [
@@ -144,7 +174,9 @@ describeRoot('packet fuzz: malformed frames through from_pod and from_netdev (BP
       const prog: BpfProgram = obj!.program(name);
       const seed = 0x5157 + name.length;
       const r = prng(seed);
-      let runs = 0, rewritten = 0, refused = 0;
+      let runs = 0,
+        rewritten = 0,
+        refused = 0;
       for (let round = 0; round < ROUNDS; round++) {
         if (round % 50 === 0) {
           for (const map of Object.values(m)) map.clear();
@@ -156,13 +188,18 @@ describeRoot('packet fuzz: malformed frames through from_pod and from_netdev (BP
             const input = bend(Buffer.from(frame), r);
             if (input.length < 14) continue; // test_run wants at least an Ethernet header
             const before = checkFrame(input);
-            let out;
+            let out: ReturnType<typeof testRun>;
             try {
               out = inNetns(ns, () => testRun(prog, input));
             } catch (err) {
               // The kernel's test_run itself refuses an IPv4 frame shorter than Ethernet + 20.
-              if (input.length < 34 && (err as Error).message.includes('EINVAL')) { refused++; continue; }
-              throw new Error(`${(err as Error).message}: ${base}, ${mutation}, ${input.length} bytes: ${input.toString('hex')}`);
+              if (input.length < 34 && (err as Error).message.includes('EINVAL')) {
+                refused++;
+                continue;
+              }
+              throw new Error(
+                `${(err as Error).message}: ${base}, ${mutation}, ${input.length} bytes: ${input.toString('hex')}`,
+              );
             }
             runs++;
             const what = `seed ${seed} round ${round}: ${base}, ${mutation}: ${input.toString('hex')} → ${out.data.toString('hex')}`;
@@ -176,7 +213,9 @@ describeRoot('packet fuzz: malformed frames through from_pod and from_netdev (BP
           }
         }
       }
-      console.log(`${name}: ${runs} malformed frames, ${rewritten} rewritten, all verdicts and checksums sound (${refused} too short for test_run)`);
+      console.log(
+        `${name}: ${runs} malformed frames, ${rewritten} rewritten, all verdicts and checksums sound (${refused} too short for test_run)`,
+      );
       expect(runs).toBeGreaterThan(19_000);
     });
   }

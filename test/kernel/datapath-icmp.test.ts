@@ -6,8 +6,26 @@ import { CNT_FRAG_NEEDED, CNT_ICMP_XLATED, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTER
 import { buildPacket, parsePacket } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
 import {
-  CLIENT, CLIENT_MAC, GW_MAC, LOCAL1, NODE_A, NODE_B_MAC, NODE_PORT, POD_MAC, REMOTE1, ROUTER_MAC, TC_ACT_OK, TC_ACT_REDIRECT, VIP,
-  eth, icmpError, openFixture, tcp, translated, udp, type Fixture,
+  CLIENT,
+  CLIENT_MAC,
+  GW_MAC,
+  LOCAL1,
+  NODE_A,
+  NODE_B_MAC,
+  NODE_PORT,
+  POD_MAC,
+  REMOTE1,
+  ROUTER_MAC,
+  TC_ACT_OK,
+  TC_ACT_REDIRECT,
+  VIP,
+  eth,
+  icmpError,
+  openFixture,
+  tcp,
+  translated,
+  udp,
+  type Fixture,
 } from '../lib/dp-fixture.js';
 
 const C = '10.244.1.50';
@@ -15,12 +33,18 @@ const ROUTER = '10.250.0.1';
 let f: Fixture;
 
 describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => { f = openFixture(); });
+  beforeAll(() => {
+    f = openFixture();
+  });
   afterAll(() => f?.close());
-  beforeEach(() => { for (const map of Object.values(f.m)) map.clear(); });
-  afterEach(() => { f.ip(['link', 'set', f.uplink, 'mtu', '1500']); });
+  beforeEach(() => {
+    for (const map of Object.values(f.m)) map.clear();
+  });
+  afterEach(() => {
+    f.ip(['link', 'set', f.uplink, 'mtu', '1500']);
+  });
 
-  it('ClusterIP: a backend\'s port unreachable reaches the client from the Service, quoting what it sent', () => {
+  it("ClusterIP: a backend's port unreachable reaches the client from the Service, quoting what it sent", () => {
     f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, scope: SCOPE_INTERNAL, flags: 0, backends: [LOCAL1] });
     const q = udp(C, VIP, 33333, 53, Buffer.from('query'), eth(POD_MAC, GW_MAC));
     const sent = f.pod(q);
@@ -38,7 +62,7 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
     expect(f.counter(CNT_ICMP_XLATED)).toBe(1n);
   });
 
-  it('NodePort, remote backend: a router\'s time exceeded goes to the client, the router still its source', () => {
+  it("NodePort, remote backend: a router's time exceeded goes to the client, the router still its source", () => {
     f.addFrontend({ backends: [REMOTE1] });
     const syn = tcp(CLIENT, NODE_A, 40000, NODE_PORT);
     const out = f.netdev(syn);
@@ -47,13 +71,18 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
     const r = f.netdev(icmpError(ROUTER, NODE_A, 11, 0, out.data, eth(NODE_B_MAC, f.uplinkMac)));
     expect(r.retval).toBe(TC_ACT_OK);
     // The quote as the client sent it (the TTL is what the router saw).
-    const want = buildPacket(icmpError(ROUTER, CLIENT, 11, 0, translated(syn, { ttl: 62 }), eth(NODE_B_MAC, f.uplinkMac)));
+    const want = buildPacket(
+      icmpError(ROUTER, CLIENT, 11, 0, translated(syn, { ttl: 62 }), eth(NODE_B_MAC, f.uplinkMac)),
+    );
     expect(r.data).toEqual(want);
-    expect(parsePacket(r.data).icmp).toMatchObject({ checksumOk: true, inner: { src: CLIENT, dst: NODE_A, sport: 40000, dport: NODE_PORT } });
+    expect(parsePacket(r.data).icmp).toMatchObject({
+      checksumOk: true,
+      inner: { src: CLIENT, dst: NODE_A, sport: 40000, dport: NODE_PORT },
+    });
     expect(port).not.toBe(40000);
   });
 
-  it('NodePort, remote backend: the backend\'s frag-needed is routed to the client from the node', () => {
+  it("NodePort, remote backend: the backend's frag-needed is routed to the client from the node", () => {
     f.addFrontend({ proto: IPPROTO_UDP, backends: [REMOTE1] });
     const q = udp(CLIENT, NODE_A, 33333, NODE_PORT, Buffer.alloc(100, 1));
     const out = f.netdev(q);
@@ -62,7 +91,10 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
     expect(r.retval).toBe(TC_ACT_REDIRECT);
     const want = icmpError(NODE_A, CLIENT, 3, 4, translated(q, { ttl: 62 }), eth(f.uplinkMac, CLIENT_MAC), 1400);
     expect(r.data).toEqual(buildPacket({ ...want, ip: { ...want.ip, ttl: 63 } }));
-    expect(parsePacket(r.data).icmp).toMatchObject({ checksumOk: true, inner: { src: CLIENT, dst: NODE_A, sport: 33333, dport: NODE_PORT } });
+    expect(parsePacket(r.data).icmp).toMatchObject({
+      checksumOk: true,
+      inner: { src: CLIENT, dst: NODE_A, sport: 33333, dport: NODE_PORT },
+    });
   });
 
   it('leaves ICMP about untranslated flows, and other ICMP, untouched', () => {
@@ -78,7 +110,7 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
     expect(f.counter(CNT_ICMP_XLATED)).toBe(0n);
   });
 
-  it('answers a don\'t-fragment packet too big for the routed path with frag-needed, quoting it as sent', () => {
+  it("answers a don't-fragment packet too big for the routed path with frag-needed, quoting it as sent", () => {
     f.addFrontend({ backends: [REMOTE1] });
     const syn = f.netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT));
     expect(syn.retval).toBe(TC_ACT_REDIRECT);
@@ -92,7 +124,12 @@ describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
     const p = parsePacket(r.data);
     expect(p.eth).toMatchObject({ src: GW_MAC, dst: ROUTER_MAC });
     expect(p.ip).toMatchObject({ src: NODE_A, dst: CLIENT, proto: 1, checksumOk: true, totalLength: 20 + 8 + 40 });
-    expect(p.icmp).toMatchObject({ type: 3, code: 4, checksumOk: true, inner: { src: CLIENT, dst: NODE_A, proto: IPPROTO_TCP, sport: 40000, dport: NODE_PORT } });
+    expect(p.icmp).toMatchObject({
+      type: 3,
+      code: 4,
+      checksumOk: true,
+      inner: { src: CLIENT, dst: NODE_A, proto: IPPROTO_TCP, sport: 40000, dport: NODE_PORT },
+    });
     expect(r.data.readUInt16BE(14 + 20 + 6)).toBe(1280);
     expect(p.payload).toEqual(r.input.subarray(14, 14 + 40));
     expect(f.counter(CNT_FRAG_NEEDED)).toBe(1n);

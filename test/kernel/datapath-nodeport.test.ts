@@ -11,14 +11,39 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { NS_PER_S, ago, monotonicNs, skipStep } from '../lib/clock.js';
 import {
-  CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED, CNT_SOURCE_DENIED, CT_CLOSING, CT_FORWARD, CT_NODEPORT, CT_REPLY, FE_LOCAL_ONLY,
-  FE_NODEPORT, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SCOPE_INTERNAL, SNAT_PORT_RANGES, SNAT_TCP_REUSE_S, isSnatPort,
-  type CtEntry, type CtKey,
+  CNT_FIB_PASSED,
+  CNT_SNAT_EXHAUSTED,
+  CNT_SOURCE_DENIED,
+  CT_CLOSING,
+  CT_FORWARD,
+  CT_NODEPORT,
+  CT_REPLY,
+  FE_LOCAL_ONLY,
+  FE_NODEPORT,
+  FE_SOURCE_RANGES,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_EXTERNAL,
+  SCOPE_INTERNAL,
+  SNAT_PORT_RANGES,
+  SNAT_TCP_REUSE_S,
+  isSnatPort,
+  type CtEntry,
+  type CtKey,
 } from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import {
-  ServiceTable, counter as counterOf, ctKey, eth, runProgram, statsOf as statsOfMap, tcpSpec, translated, udpSpec,
-  type BackendSpec, type ServiceSpec,
+  ServiceTable,
+  counter as counterOf,
+  ctKey,
+  eth,
+  runProgram,
+  statsOf as statsOfMap,
+  tcpSpec,
+  translated,
+  udpSpec,
+  type BackendSpec,
+  type ServiceSpec,
 } from '../lib/datapath.js';
 import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
@@ -27,7 +52,9 @@ import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
 
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2,
+  TC_ACT_REDIRECT = 7;
 /** Older than SY_CT_LIFETIME_UDP (60 s). */
 const UDP_STALE = 65n * NS_PER_S;
 
@@ -66,7 +93,8 @@ let podHostMac = '';
 /** NodePort frontends unless a test says otherwise: NODE_A:NODE_PORT from outside. */
 const addFrontend = (s: ServiceSpec) => table.add(s);
 const ROUTER_L2 = eth(ROUTER_MAC, '02:00:00:00:aa:aa');
-const tcp = (src: string, dst: string, sport: number, dport: number, flags = 'S', l2 = ROUTER_L2) => tcpSpec(l2, src, dst, sport, dport, flags);
+const tcp = (src: string, dst: string, sport: number, dport: number, flags = 'S', l2 = ROUTER_L2) =>
+  tcpSpec(l2, src, dst, sport, dport, flags);
 const udp = (src: string, dst: string, sport: number, dport: number, payload = Buffer.from('query'), l2 = ROUTER_L2) =>
   udpSpec(l2, src, dst, sport, dport, payload);
 /** Runs inside the fixture namespace: its FIB decides where routed packets go. */
@@ -94,7 +122,11 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     sh('ip', ['-n', peerNs, 'link', 'set', 'eth0', 'up']);
     sh('ip', ['-n', ns, 'route', 'add', '10.244.2.0/24', 'via', NODE_B, 'dev', uplink]);
     sh('ip', ['-n', ns, 'route', 'add', '192.0.2.0/24', 'via', NODE_B, 'dev', uplink]);
-    for (const [addr, mac] of [[NODE_B, NODE_B_MAC], [CLIENT, CLIENT_MAC], [CLIENT2, CLIENT2_MAC]]) {
+    for (const [addr, mac] of [
+      [NODE_B, NODE_B_MAC],
+      [CLIENT, CLIENT_MAC],
+      [CLIENT2, CLIENT2_MAC],
+    ]) {
       sh('ip', ['-n', ns, 'neigh', 'add', addr, 'lladdr', mac, 'dev', uplink, 'nud', 'permanent']);
     }
     // A local pod behind a veth, routed like the lab's (a /32 and a permanent neighbour).
@@ -105,7 +137,8 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     sh('ip', ['-n', ns, 'route', 'add', `${POD_A}/32`, 'dev', podIf]);
     sh('ip', ['-n', ns, 'neigh', 'add', POD_A, 'lladdr', POD_MAC, 'dev', podIf, 'nud', 'permanent']);
     nsExec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    const macOf = (ifname: string) => (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ address: string }>)[0].address;
+    const macOf = (ifname: string) =>
+      (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ address: string }>)[0].address;
     uplinkMac = macOf(uplink);
     podHostMac = macOf(podIf);
 
@@ -136,14 +169,19 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
 
     expect(r.retval).toBe(TC_ACT_OK);
     expect(parsePacket(r.data)).toMatchObject({
-      ip: { src: CLIENT, dst: LOCAL1.addr, checksumOk: true }, tcp: { sport: 40000, dport: 8080, checksumOk: true },
+      ip: { src: CLIENT, dst: LOCAL1.addr, checksumOk: true },
+      tcp: { sport: 40000, dport: 8080, checksumOk: true },
     });
     expect(r.data).toEqual(translated(syn, { dst: LOCAL1.addr, dport: 8080 }));
     expect(m.ctNew.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
-      nat: { saddr: '0.0.0.0', daddr: LOCAL1.addr, sport: 0, dport: 8080 }, backendId: LOCAL1.id, svcId: 5, flags: CT_NODEPORT,
+      nat: { saddr: '0.0.0.0', daddr: LOCAL1.addr, sport: 0, dport: 8080 },
+      backendId: LOCAL1.id,
+      svcId: 5,
+      flags: CT_NODEPORT,
     });
     expect(m.ctNew.get(ctKey(LOCAL1.addr, CLIENT, 8080, 40000, IPPROTO_TCP, CT_REPLY))).toMatchObject({
-      nat: { saddr: NODE_A, daddr: '0.0.0.0', sport: NODE_PORT, dport: 0 }, flags: CT_NODEPORT,
+      nat: { saddr: NODE_A, daddr: '0.0.0.0', sport: NODE_PORT, dport: 0 },
+      flags: CT_NODEPORT,
     });
     expect(statsOf(5)).toMatchObject({ packets: 1n, newFlows: 1n });
 
@@ -153,13 +191,14 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const ra = pod(synAck);
     expect(ra.retval).toBe(TC_ACT_REDIRECT);
     expect(parsePacket(ra.data)).toMatchObject({
-      eth: { src: uplinkMac, dst: CLIENT_MAC }, ip: { src: NODE_A, dst: CLIENT, ttl: 62, checksumOk: true },
+      eth: { src: uplinkMac, dst: CLIENT_MAC },
+      ip: { src: NODE_A, dst: CLIENT, ttl: 62, checksumOk: true },
       tcp: { sport: NODE_PORT, dport: 40000, flags: 'SA', checksumOk: true },
     });
     expect(ra.data).toEqual(translated(synAck, { src: NODE_A, sport: NODE_PORT, ttl: 62, eth: toward(CLIENT_MAC) }));
   });
 
-  it('NodePort → remote backend: DNAT + SNAT to the node, routed to the backend\'s node; the reply undoes both', () => {
+  it("NodePort → remote backend: DNAT + SNAT to the node, routed to the backend's node; the reply undoes both", () => {
     addFrontend({ backends: [REMOTE1], svcId: 6 });
     const syn = tcp(CLIENT, NODE_A, 40000, NODE_PORT);
     const r = netdev(syn);
@@ -169,15 +208,21 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const port = p.tcp!.sport;
     expect(isSnatPort(port)).toBe(true);
     expect(p).toMatchObject({
-      eth: { src: uplinkMac, dst: NODE_B_MAC }, ip: { src: NODE_A, dst: REMOTE1.addr, ttl: 62, checksumOk: true },
+      eth: { src: uplinkMac, dst: NODE_B_MAC },
+      ip: { src: NODE_A, dst: REMOTE1.addr, ttl: 62, checksumOk: true },
       tcp: { dport: 8080, flags: 'S', checksumOk: true },
     });
-    expect(r.data).toEqual(translated(syn, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }));
+    expect(r.data).toEqual(
+      translated(syn, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }),
+    );
     expect(m.ctNew.get(ctKey(CLIENT, NODE_A, 40000, NODE_PORT, IPPROTO_TCP, CT_FORWARD))).toMatchObject({
-      nat: { saddr: NODE_A, daddr: REMOTE1.addr, sport: port, dport: 8080 }, backendId: REMOTE1.id, flags: CT_NODEPORT,
+      nat: { saddr: NODE_A, daddr: REMOTE1.addr, sport: port, dport: 8080 },
+      backendId: REMOTE1.id,
+      flags: CT_NODEPORT,
     });
     expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
-      nat: { saddr: NODE_A, daddr: CLIENT, sport: NODE_PORT, dport: 40000 }, flags: CT_NODEPORT,
+      nat: { saddr: NODE_A, daddr: CLIENT, sport: NODE_PORT, dport: 40000 },
+      flags: CT_NODEPORT,
     });
 
     // Node B delivered it; the backend's answer comes back over the underlay to this uplink.
@@ -185,16 +230,28 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const ra = netdev(synAck);
     expect(ra.retval).toBe(TC_ACT_REDIRECT);
     expect(parsePacket(ra.data)).toMatchObject({
-      eth: { src: uplinkMac, dst: CLIENT_MAC }, ip: { src: NODE_A, dst: CLIENT, ttl: 62, checksumOk: true },
+      eth: { src: uplinkMac, dst: CLIENT_MAC },
+      ip: { src: NODE_A, dst: CLIENT, ttl: 62, checksumOk: true },
       tcp: { sport: NODE_PORT, dport: 40000, flags: 'SA', checksumOk: true },
     });
-    expect(ra.data).toEqual(translated(synAck, { src: NODE_A, dst: CLIENT, sport: NODE_PORT, dport: 40000, ttl: 62, eth: toward(CLIENT_MAC) }));
+    expect(ra.data).toEqual(
+      translated(synAck, {
+        src: NODE_A,
+        dst: CLIENT,
+        sport: NODE_PORT,
+        dport: 40000,
+        ttl: 62,
+        eth: toward(CLIENT_MAC),
+      }),
+    );
 
     // The rest of the connection follows the entries.
     const ack = tcp(CLIENT, NODE_A, 40000, NODE_PORT, 'A');
     const rack = netdev(ack);
     expect(rack.retval).toBe(TC_ACT_REDIRECT);
-    expect(rack.data).toEqual(translated(ack, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }));
+    expect(rack.data).toEqual(
+      translated(ack, { src: NODE_A, dst: REMOTE1.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }),
+    );
   });
 
   it('translates UDP both ways through a remote backend, checksums valid, a zero UDP checksum kept zero', () => {
@@ -203,20 +260,30 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const r = netdev(q);
     expect(r.retval).toBe(TC_ACT_REDIRECT);
     const port = snatPortOf(r.data);
-    expect(parsePacket(r.data)).toMatchObject({ ip: { src: NODE_A, dst: REMOTE2.addr, checksumOk: true }, udp: { dport: 8080, checksumOk: true } });
-    expect(r.data).toEqual(translated(q, { src: NODE_A, dst: REMOTE2.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }));
+    expect(parsePacket(r.data)).toMatchObject({
+      ip: { src: NODE_A, dst: REMOTE2.addr, checksumOk: true },
+      udp: { dport: 8080, checksumOk: true },
+    });
+    expect(r.data).toEqual(
+      translated(q, { src: NODE_A, dst: REMOTE2.addr, sport: port, dport: 8080, ttl: 62, eth: toward(NODE_B_MAC) }),
+    );
 
     const a = udp(REMOTE2.addr, NODE_A, 8080, port, Buffer.from('answer!'), eth(NODE_B_MAC, uplinkMac));
     const ra = netdev(a);
     expect(ra.retval).toBe(TC_ACT_REDIRECT);
-    expect(ra.data).toEqual(translated(a, { src: NODE_A, dst: CLIENT, sport: NODE_PORT, dport: 33333, ttl: 62, eth: toward(CLIENT_MAC) }));
+    expect(ra.data).toEqual(
+      translated(a, { src: NODE_A, dst: CLIENT, sport: NODE_PORT, dport: 33333, ttl: 62, eth: toward(CLIENT_MAC) }),
+    );
     expect(parsePacket(ra.data).udp!.checksumOk).toBe(true);
 
     const noSum = buildPacket(udp(CLIENT, NODE_A, 33333, NODE_PORT));
     noSum.writeUInt16BE(0, 14 + 20 + 6);
     const rz = netdev(noSum);
     expect(rz.data.readUInt16BE(14 + 20 + 6)).toBe(0);
-    expect(parsePacket(rz.data)).toMatchObject({ ip: { src: NODE_A, dst: REMOTE2.addr, checksumOk: true }, udp: { sport: port, dport: 8080 } });
+    expect(parsePacket(rz.data)).toMatchObject({
+      ip: { src: NODE_A, dst: REMOTE2.addr, checksumOk: true },
+      udp: { sport: port, dport: 8080 },
+    });
   });
 
   it('gives concurrent clients distinct SNAT ports, all in the range', () => {
@@ -236,8 +303,14 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const a = snatPortOf(netdev(tcp(CLIENT, NODE_A, 50000, NODE_PORT)).data);
     const b = snatPortOf(netdev(tcp(CLIENT2, NODE_A, 50000, NODE_PORT)).data);
     expect(a).not.toBe(b);
-    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, a, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT, dport: 50000 });
-    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, b, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({ daddr: CLIENT2, dport: 50000 });
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, a, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({
+      daddr: CLIENT,
+      dport: 50000,
+    });
+    expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, b, IPPROTO_TCP, CT_REPLY))!.nat).toMatchObject({
+      daddr: CLIENT2,
+      dport: 50000,
+    });
   });
 
   it('drops and counts a new flow when every SNAT port toward the backend is taken; reclaims ports of flows long over', () => {
@@ -246,9 +319,16 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       const entries: Array<[CtKey, CtEntry]> = [];
       for (const [lo, hi] of SNAT_PORT_RANGES) {
         for (let port = lo; port <= hi; port++) {
-          entries.push([ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY), {
-            lastSeenNs, nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: port }, backendId: REMOTE1.id, svcId: 8, flags: CT_NODEPORT | CT_CLOSING,
-          }]);
+          entries.push([
+            ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY),
+            {
+              lastSeenNs,
+              nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: port },
+              backendId: REMOTE1.id,
+              svcId: 8,
+              flags: CT_NODEPORT | CT_CLOSING,
+            },
+          ]);
         }
       }
       m.conntrack.setMany(entries);
@@ -269,7 +349,8 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
 
     // Closed longer ago than TIME_WAIT: one port is taken over.
     const longAgo = ago(BigInt(SNAT_TCP_REUSE_S + 5) * NS_PER_S);
-    if (longAgo === undefined) return skipStep('ports closed past TIME_WAIT are reclaimed', BigInt(SNAT_TCP_REUSE_S + 5) * NS_PER_S);
+    if (longAgo === undefined)
+      return skipStep('ports closed past TIME_WAIT are reclaimed', BigInt(SNAT_TCP_REUSE_S + 5) * NS_PER_S);
     fill(longAgo);
     const r2 = netdev(tcp(CLIENT, NODE_A, 40002, NODE_PORT));
     expect(r2.retval).toBe(TC_ACT_REDIRECT);
@@ -277,7 +358,8 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     // The reclaimed flow's entry left conntrack; the new flow's waits in ct_new for its answer.
     expect(m.conntrack.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toBeUndefined();
     expect(m.ctNew.get(ctKey(REMOTE1.addr, NODE_A, 8080, port, IPPROTO_TCP, CT_REPLY))).toMatchObject({
-      nat: { daddr: CLIENT, dport: 40002 }, flags: CT_NODEPORT,
+      nat: { daddr: CLIENT, dport: 40002 },
+      flags: CT_NODEPORT,
     });
     expect(counter(CNT_SNAT_EXHAUSTED)).toBe(2n);
   });
@@ -298,9 +380,16 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     for (const [lo, hi] of SNAT_PORT_RANGES) {
       for (let p = lo; p <= hi; p++) {
         if (p === port) continue;
-        entries.push([ctKey(REMOTE1.addr, NODE_A, 8080, p, IPPROTO_UDP, CT_REPLY), {
-          lastSeenNs: monotonicNs(), nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: p }, backendId: REMOTE1.id, svcId: 1, flags: CT_NODEPORT,
-        }]);
+        entries.push([
+          ctKey(REMOTE1.addr, NODE_A, 8080, p, IPPROTO_UDP, CT_REPLY),
+          {
+            lastSeenNs: monotonicNs(),
+            nat: { saddr: NODE_A, daddr: '192.0.2.200', sport: NODE_PORT, dport: p },
+            backendId: REMOTE1.id,
+            svcId: 1,
+            flags: CT_NODEPORT,
+          },
+        ]);
       }
     }
     m.conntrack.setMany(entries);
@@ -309,7 +398,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(snatPortOf(netdev(q).data)).toBe(port);
   });
 
-  it('SNATs an external IP\'s remote flows to the configured node address, and keeps affinity on the real client', () => {
+  it("SNATs an external IP's remote flows to the configured node address, and keeps affinity on the real client", () => {
     table.snat(NODE_A);
     addFrontend({ addr: EXTERNAL_IP, port: 80, backends: [REMOTE1, REMOTE2], affinityTimeout: 600, setId: 4 });
     const syn = tcp(CLIENT, EXTERNAL_IP, 40000, 80);
@@ -318,14 +407,17 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const p = parsePacket(r.data);
     expect(p.ip).toMatchObject({ src: NODE_A, checksumOk: true });
     const first = p.ip.dst;
-    for (let i = 1; i <= 10; i++) expect(parsePacket(netdev(tcp(CLIENT, EXTERNAL_IP, 40000 + i, 80)).data).ip.dst).toBe(first);
+    for (let i = 1; i <= 10; i++)
+      expect(parsePacket(netdev(tcp(CLIENT, EXTERNAL_IP, 40000 + i, 80)).data).ip.dst).toBe(first);
     expect(m.affinity.get({ setId: 4, clientAddr: CLIENT })).toBeDefined();
     expect(m.affinity.get({ setId: 4, clientAddr: NODE_A })).toBeUndefined();
 
     const port = p.tcp!.sport;
     const synAck = tcp(first, NODE_A, 8080, port, 'SA', eth(NODE_B_MAC, uplinkMac));
     const ra = netdev(synAck);
-    expect(ra.data).toEqual(translated(synAck, { src: EXTERNAL_IP, dst: CLIENT, sport: 80, dport: 40000, ttl: 62, eth: toward(CLIENT_MAC) }));
+    expect(ra.data).toEqual(
+      translated(synAck, { src: EXTERNAL_IP, dst: CLIENT, sport: 80, dport: 40000, ttl: 62, eth: toward(CLIENT_MAC) }),
+    );
   });
 
   it('externalTrafficPolicy Local: a local endpoint is used with the client kept; none means a silent drop', () => {
@@ -347,16 +439,32 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const r = netdev(tcp(CLIENT, NODE_A, 40000, NODE_PORT, 'S', eth(CLIENT_MAC, uplinkMac)));
     expect(r.retval).toBe(TC_ACT_REDIRECT);
     expect(parsePacket(r.data)).toMatchObject({
-      eth: { src: uplinkMac, dst: CLIENT_MAC }, ip: { src: NODE_A, dst: CLIENT, proto: 1, checksumOk: true },
+      eth: { src: uplinkMac, dst: CLIENT_MAC },
+      ip: { src: NODE_A, dst: CLIENT, proto: 1, checksumOk: true },
       icmp: { type: 3, code: 3, checksumOk: true, inner: { src: CLIENT, dst: NODE_A, sport: 40000, dport: NODE_PORT } },
     });
     expect(statsOf(9).noBackend).toBe(1n);
   });
 
   it('loadBalancerSourceRanges: a client inside a range is served, one outside is dropped and counted', () => {
-    addFrontend({ addr: LB_IP, port: 80, backends: [LOCAL1], flags: FE_NODEPORT | FE_SOURCE_RANGES, svcId: 11, sourceRanges: ['10.250.0.0/24'] });
+    addFrontend({
+      addr: LB_IP,
+      port: 80,
+      backends: [LOCAL1],
+      flags: FE_NODEPORT | FE_SOURCE_RANGES,
+      svcId: 11,
+      sourceRanges: ['10.250.0.0/24'],
+    });
     // Another Service, whose range admits the outsider: it must not count for svc 11.
-    addFrontend({ addr: '10.99.0.3', port: 80, backends: [LOCAL1], flags: FE_NODEPORT | FE_SOURCE_RANGES, svcId: 12, setId: 2, sourceRanges: [`${OUTSIDER}/32`] });
+    addFrontend({
+      addr: '10.99.0.3',
+      port: 80,
+      backends: [LOCAL1],
+      flags: FE_NODEPORT | FE_SOURCE_RANGES,
+      svcId: 12,
+      setId: 2,
+      sourceRanges: [`${OUTSIDER}/32`],
+    });
     expect(m.sourceRanges.entries().map(([k]) => k)).toHaveLength(2);
 
     const ok = tcp(CLIENT, LB_IP, 40000, 80);
@@ -371,7 +479,7 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     expect(statsOf(11)).toMatchObject({ newFlows: 1n, noBackend: 0n });
   });
 
-  it('passes untouched: a nodePort on an address that is not this node\'s, and the node\'s own ports', () => {
+  it("passes untouched: a nodePort on an address that is not this node's, and the node's own ports", () => {
     addFrontend({ backends: [REMOTE1] });
     addFrontend({ addr: VIP, port: 80, scope: SCOPE_INTERNAL, flags: 0, backends: [REMOTE1], setId: 2 });
     const frames = [
@@ -407,7 +515,10 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const synAck = tcp(REMOTE1.addr, POD_A, 8080, 45000, 'SA', eth(NODE_B_MAC, uplinkMac));
     const ra = netdev(synAck);
     expect(ra.retval).toBe(TC_ACT_OK);
-    expect(parsePacket(ra.data)).toMatchObject({ ip: { src: VIP, dst: POD_A, checksumOk: true }, tcp: { sport: 80, dport: 45000, checksumOk: true } });
+    expect(parsePacket(ra.data)).toMatchObject({
+      ip: { src: VIP, dst: POD_A, checksumOk: true },
+      tcp: { sport: 80, dport: 45000, checksumOk: true },
+    });
     expect(ra.data).toEqual(translated(synAck, { src: VIP, sport: 80 }));
   });
 
@@ -422,7 +533,9 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     const synAck = tcp(REMOTE1.addr, POD_A, 8080, 45000, 'SA', eth(NODE_B_MAC, uplinkMac));
     const ra = netdev(synAck);
     expect(ra.retval).toBe(TC_ACT_REDIRECT);
-    expect(ra.data).toEqual(translated(synAck, { src: NODE_A, sport: NODE_PORT, ttl: 62, eth: { src: podHostMac, dst: POD_MAC } }));
+    expect(ra.data).toEqual(
+      translated(synAck, { src: NODE_A, sport: NODE_PORT, ttl: 62, eth: { src: podHostMac, dst: POD_MAC } }),
+    );
   });
 
   it('hands a reply BPF cannot route to the stack, and counts it', () => {
@@ -440,7 +553,8 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
     addFrontend({ backends: [REMOTE1, REMOTE2] });
     // Single runs: with `repeat` the kernel reruns the program on the already rewritten packet.
     const n = 2000;
-    let newFlow = 0, hit = 0;
+    let newFlow = 0,
+      hit = 0;
     inNetns(ns, () => {
       for (let i = 0; i < n; i++) {
         const r = testRun(fromNetdev, buildPacket(tcp(CLIENT, NODE_A, 10000 + i, NODE_PORT)));
@@ -450,7 +564,9 @@ describeRoot('from_netdev: NodePort and the multi-node path (BPF_PROG_TEST_RUN)'
       const ack = buildPacket(tcp(CLIENT, NODE_A, 10000, NODE_PORT, 'A'));
       for (let i = 0; i < n; i++) hit += testRun(fromNetdev, ack).durationNs;
     });
-    console.log(`from_netdev NodePort → remote backend: ${Math.round(newFlow / n)} ns for a new flow (SYN), `
-      + `${Math.round(hit / n)} ns for a conntrack hit (mean of ${n} single runs each)`);
+    console.log(
+      `from_netdev NodePort → remote backend: ${Math.round(newFlow / n)} ns for a new flow (SYN), ` +
+        `${Math.round(hit / n)} ns for a conntrack hit (mean of ${n} single runs each)`,
+    );
   });
 });

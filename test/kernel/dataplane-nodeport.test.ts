@@ -16,26 +16,40 @@ import { describeRoot } from '../lib/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJECT = `${ROOT}build/bpf/switchyard.o`;
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2;
+const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2;
 const NODE = { nodeName: 'node1', nodePortAddresses: ['10.250.0.11'] };
 const LB_IP = '198.51.100.7';
 const log = pino({ level: 'silent' });
 
 type Obj = Record<string, unknown>;
 const lbService = (ranges: string[]): Obj => ({
-  kind: 'Service', metadata: { name: 'web', namespace: 'default' },
-  spec: { type: 'LoadBalancer', clusterIP: '10.96.5.2', loadBalancerSourceRanges: ranges, ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }] },
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.5.2',
+    loadBalancerSourceRanges: ranges,
+    ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }],
+  },
   status: { loadBalancer: { ingress: [{ ip: LB_IP }] } },
 });
 const slice: Obj = {
-  kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }],
+  kind: 'EndpointSlice',
+  metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080 }],
   endpoints: [{ addresses: ['10.244.1.11'], conditions: { ready: true }, nodeName: 'node1' }],
 };
 
 function desiredFor(ranges: string[], ids: IdAllocator, node: NodeConfig = NODE): DesiredState {
   const wrap = (o: Obj) => [{ object: o, origin: 'test.yaml' }];
-  const { model } = buildModel({ services: wrap(lbService(ranges)), endpointSlices: wrap(slice), nodes: [], errors: [] });
+  const { model } = buildModel({
+    services: wrap(lbService(ranges)),
+    endpointSlices: wrap(slice),
+    nodes: [],
+    errors: [],
+  });
   return compile(model, node, ids);
 }
 
@@ -49,7 +63,8 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
     obj = BpfObject.open(OBJECT, { pinDir: bpffs.dir });
     maps = dataplaneMaps(obj);
   };
-  const syn = (src: string) => buildPacket({ ip: { src, dst: LB_IP, ttl: 63 }, tcp: { sport: 40000, dport: 80, flags: 'S' } });
+  const syn = (src: string) =>
+    buildPacket({ ip: { src, dst: LB_IP, ttl: 63 }, tcp: { sport: 40000, dport: 80, flags: 'S' } });
   const verdict = (src: string) => testRun(obj!.program('from_netdev'), syn(src));
   const denied = () => (maps.counters.get(CNT_SOURCE_DENIED) ?? []).reduce((a, b) => a + b, 0n);
 
@@ -68,8 +83,14 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
     const ids = new IdAllocator();
     const r = new Reconciler(maps, log);
     r.sync(desiredFor(['10.250.0.0/24', '192.0.2.9/32'], ids));
-    expect(maps.sourceRanges.entries().map(([k]) => k).sort((a, b) => a.prefixlen - b.prefixlen)).toEqual([
-      { prefixlen: 56, svcId: 1, addr: '10.250.0.0' }, { prefixlen: 64, svcId: 1, addr: '192.0.2.9' },
+    expect(
+      maps.sourceRanges
+        .entries()
+        .map(([k]) => k)
+        .sort((a, b) => a.prefixlen - b.prefixlen),
+    ).toEqual([
+      { prefixlen: 56, svcId: 1, addr: '10.250.0.0' },
+      { prefixlen: 64, svcId: 1, addr: '192.0.2.9' },
     ]);
     expect(maps.frontends.get({ addr: LB_IP, port: 80, proto: 6, scope: SCOPE_EXTERNAL })).toBeDefined();
 
@@ -106,7 +127,12 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
     open();
     const again = new Reconciler(maps, log);
     const ids2 = new IdAllocator();
-    const { model } = buildModel({ services: [{ object: lbService(['10.250.0.0/24']), origin: 't' }], endpointSlices: [{ object: slice, origin: 't' }], nodes: [], errors: [] });
+    const { model } = buildModel({
+      services: [{ object: lbService(['10.250.0.0/24']), origin: 't' }],
+      endpointSlices: [{ object: slice, origin: 't' }],
+      nodes: [],
+      errors: [],
+    });
     seedFromPinned(ids2, model, snatNode, again.current);
     const result = again.sync(desiredFor(['10.250.0.0/24'], ids2, snatNode));
     expect({ writes: result.writes, deletes: result.deletes }).toEqual({ writes: 0, deletes: 0 });

@@ -26,15 +26,22 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 /** Every scenario runs on node1 of a two-node cluster; node2's endpoints are remote. */
 /** A Maglev table of 13 entries keeps the dumps short. */
 const NODE: NodeConfig = {
-  nodeName: 'node1', nodePortAddresses: ['10.250.0.11'], snatAddress: '10.250.0.11', maglevTableSize: 13,
+  nodeName: 'node1',
+  nodePortAddresses: ['10.250.0.11'],
+  snatAddress: '10.250.0.11',
+  maglevTableSize: 13,
 };
 const log = pino({ level: 'silent' });
 
-const scenarios = readdirSync(GOLDEN).filter((f) => f.endsWith('.txtar')).sort();
+const scenarios = readdirSync(GOLDEN)
+  .filter((f) => f.endsWith('.txtar'))
+  .sort();
 
 /** The steps of a scenario: "stepN.yaml" in, "stepN.dump" out, in file order. */
 function steps(archive: Txtar, file: string): Array<{ name: string; yaml: string }> {
-  const out = archive.files.filter((f) => f.name.endsWith('.yaml')).map((f) => ({ name: f.name.replace(/\.yaml$/, ''), yaml: f.data }));
+  const out = archive.files
+    .filter((f) => f.name.endsWith('.yaml'))
+    .map((f) => ({ name: f.name.replace(/\.yaml$/, ''), yaml: f.data }));
   if (out.length === 0) throw new Error(`${file}: no "-- stepN.yaml --" section`);
   return out;
 }
@@ -50,10 +57,16 @@ describeRoot('golden map dumps (test/golden/*.txtar)', () => {
   afterAll(() => bpffs?.cleanup());
 
   it('has the scenarios the issue asks for', () => {
-    expect(scenarios).toEqual(expect.arrayContaining([
-      'affinity.txtar', 'clusterip-multiport.txtar', 'edit-then-delete.txtar', 'nodeport-etp-local.txtar',
-      'source-ranges.txtar', 'terminating-fallback.txtar',
-    ]));
+    expect(scenarios).toEqual(
+      expect.arrayContaining([
+        'affinity.txtar',
+        'clusterip-multiport.txtar',
+        'edit-then-delete.txtar',
+        'nodeport-etp-local.txtar',
+        'source-ranges.txtar',
+        'terminating-fallback.txtar',
+      ]),
+    );
   });
 
   for (const file of scenarios) {
@@ -79,8 +92,11 @@ describeRoot('golden map dumps (test/golden/*.txtar)', () => {
         }
         if (UPDATE) {
           const files = archive.files.filter((f) => !f.name.endsWith('.dump'));
-          const updated = files.flatMap((f) => (f.name.endsWith('.yaml')
-            ? [f, { name: f.name.replace(/\.yaml$/, '.dump'), data: dumps.get(f.name.replace(/\.yaml$/, '.dump'))! }] : [f]));
+          const updated = files.flatMap((f) =>
+            f.name.endsWith('.yaml')
+              ? [f, { name: f.name.replace(/\.yaml$/, '.dump'), data: dumps.get(f.name.replace(/\.yaml$/, '.dump'))! }]
+              : [f],
+          );
           writeFileSync(path, formatTxtar({ comment: archive.comment, files: updated }));
           return;
         }

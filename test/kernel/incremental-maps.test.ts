@@ -9,7 +9,13 @@ import { BpfObject, silenceLibbpf } from '../../src/bpf/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { emptyState, planWrites } from '../../src/dataplane/plan.js';
-import { compile, IdAllocator, IncrementalCompiler, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
+import {
+  compile,
+  IdAllocator,
+  IncrementalCompiler,
+  type DesiredState,
+  type NodeConfig,
+} from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 import { ModelTracker } from '../../src/model/tracker.js';
 import { Churn, normalize, rng } from '../lib/churn.js';
@@ -47,24 +53,45 @@ describeRoot('incremental sync into real maps', () => {
     let ref = planWrites(emptyState(), refDesired).next;
     for (let i = 0; i < 120; i++) {
       const change = churn.step();
-      const { desired, scope } = inc.update(tracker.model, NODE, tracker.apply(change, churn.get(change), 'churn').services);
+      const { desired, scope } = inc.update(
+        tracker.model,
+        NODE,
+        tracker.apply(change, churn.get(change), 'churn').services,
+      );
       const result = reconciler.syncScoped(desired, scope);
       expect(result.frontends).toBe(reconciler.current.frontends.size);
       refDesired = compile(buildModel(churn.snapshot()).model, NODE, refIds, refDesired);
       ref = planWrites(ref, refDesired).next;
       reconciler.reread(); // what the kernel holds, not what the reconciler believes
-      expect(normalize(reconciler.current, ids), `step ${i} (${change.kind} ${change.key})`).toEqual(normalize(ref, refIds));
+      expect(normalize(reconciler.current, ids), `step ${i} (${change.kind} ${change.key})`).toEqual(
+        normalize(ref, refIds),
+      );
     }
   });
 
   it('a partial prune deletes only stale entries of the sets that lost a member', () => {
-    const objs = (eps: string[]) => ({ services: [0, 1].map((n) => ({ origin: 't', object: {
-      kind: 'Service', metadata: { name: `s${n}`, namespace: 'default' },
-      spec: { clusterIP: `10.96.0.${n + 1}`, sessionAffinity: 'ClientIP', ports: [{ port: 80, targetPort: 80 }] } } })),
-    endpointSlices: [0, 1].map((n) => ({ origin: 't', object: { kind: 'EndpointSlice', addressType: 'IPv4',
-      metadata: { name: `s${n}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': `s${n}` } },
-      ports: [{ port: 80 }], endpoints: (n === 0 ? eps : ['10.244.0.9']).map((a) => ({ addresses: [a], conditions: { ready: true } })) } })),
-    nodes: [], errors: [] });
+    const objs = (eps: string[]) => ({
+      services: [0, 1].map((n) => ({
+        origin: 't',
+        object: {
+          kind: 'Service',
+          metadata: { name: `s${n}`, namespace: 'default' },
+          spec: { clusterIP: `10.96.0.${n + 1}`, sessionAffinity: 'ClientIP', ports: [{ port: 80, targetPort: 80 }] },
+        },
+      })),
+      endpointSlices: [0, 1].map((n) => ({
+        origin: 't',
+        object: {
+          kind: 'EndpointSlice',
+          addressType: 'IPv4',
+          metadata: { name: `s${n}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': `s${n}` } },
+          ports: [{ port: 80 }],
+          endpoints: (n === 0 ? eps : ['10.244.0.9']).map((a) => ({ addresses: [a], conditions: { ready: true } })),
+        },
+      })),
+      nodes: [],
+      errors: [],
+    });
     const reconciler = new Reconciler(maps, pino({ level: 'silent' }));
     const tracker = new ModelTracker();
     const ids = new IdAllocator();
@@ -74,15 +101,28 @@ describeRoot('incremental sync into real maps', () => {
     const set = (n: number) => ids.peek('set', `default/s${n}:/TCP#all`)!;
     const be = (n: number, a: string) => ids.peek('backend', `default/s${n}:/TCP@${a}:80`)!;
     maps.affinity.setMany([
-      [{ setId: set(0), clientAddr: '10.1.0.1' }, { lastUsedNs: 1n, backendId: be(0, '10.244.0.1') }],
-      [{ setId: set(0), clientAddr: '10.1.0.2' }, { lastUsedNs: 1n, backendId: be(0, '10.244.0.2') }],
-      [{ setId: set(1), clientAddr: '10.1.0.1' }, { lastUsedNs: 1n, backendId: be(1, '10.244.0.9') }],
+      [
+        { setId: set(0), clientAddr: '10.1.0.1' },
+        { lastUsedNs: 1n, backendId: be(0, '10.244.0.1') },
+      ],
+      [
+        { setId: set(0), clientAddr: '10.1.0.2' },
+        { lastUsedNs: 1n, backendId: be(0, '10.244.0.2') },
+      ],
+      [
+        { setId: set(1), clientAddr: '10.1.0.1' },
+        { lastUsedNs: 1n, backendId: be(1, '10.244.0.9') },
+      ],
     ]);
     const next = objs(['10.244.0.1']).endpointSlices[0];
     const change = { kind: 'endpointSlices' as const, key: 'default/s0-1' };
     const { desired, scope } = inc.update(tracker.model, NODE, tracker.apply(change, next.object, 't').services);
     reconciler.syncScoped(desired, scope);
-    expect(maps.affinity.entries().map(([k]) => `${k.setId} ${k.clientAddr}`).sort())
-      .toEqual([`${set(0)} 10.1.0.1`, `${set(1)} 10.1.0.1`].sort());
+    expect(
+      maps.affinity
+        .entries()
+        .map(([k]) => `${k.setId} ${k.clientAddr}`)
+        .sort(),
+    ).toEqual([`${set(0)} 10.1.0.1`, `${set(1)} 10.1.0.1`].sort());
   });
 });

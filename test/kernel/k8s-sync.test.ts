@@ -19,13 +19,17 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const NODE = 'node1';
 
 const service = (name: string, ip: string) => ({
-  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
   spec: { type: 'ClusterIP', clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
 });
 const slice = (svc: string, name: string, ips: string[]) => ({
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
   metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
   endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: NODE })),
 });
 
@@ -37,7 +41,10 @@ describeRoot('control plane against the API-server double, into real maps', () =
   let pipeline: Pipeline;
 
   /** What the maps say: service → sorted backend addresses. */
-  const served = () => Object.fromEntries(servicesView(mapContents(maps)).map((s) => [s.service, s.backends.map((b) => b.address).sort()]));
+  const served = () =>
+    Object.fromEntries(
+      servicesView(mapContents(maps)).map((s) => [s.service, s.backends.map((b) => b.address).sort()]),
+    );
 
   beforeAll(() => {
     execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/switchyard.o'], { stdio: 'pipe' });
@@ -53,9 +60,20 @@ describeRoot('control plane against the API-server double, into real maps', () =
     const kc = new KubeConfig();
     kc.loadFromString(kubeconfigFor(url));
     const log = pino({ level: 'silent' });
-    source = new KubeSource({ kubeConfig: kc, nodeName: NODE, logger: log, watchdogMs: 1500, minBackoffMs: 50, maxBackoffMs: 400 });
+    source = new KubeSource({
+      kubeConfig: kc,
+      nodeName: NODE,
+      logger: log,
+      watchdogMs: 1500,
+      minBackoffMs: 50,
+      maxBackoffMs: 400,
+    });
     pipeline = new Pipeline({
-      source, node: () => ({ nodeName: NODE, nodePortAddresses: [] }), reconciler: new Reconciler(maps, log), log, minSyncPeriodMs: 100,
+      source,
+      node: () => ({ nodeName: NODE, nodePortAddresses: [] }),
+      reconciler: new Reconciler(maps, log),
+      log,
+      minSyncPeriodMs: 100,
     });
     // The change is passed on: syncs after the start are partial, as in the agent.
     await source.start((change) => pipeline.request(change));
@@ -84,11 +102,16 @@ describeRoot('control plane against the API-server double, into real maps', () =
   it('follows zone hints by the zone label of its own Node, watched: a label change moves the set', async () => {
     api.apply(service('zoned', '10.96.0.40'));
     const hinted = slice('zoned', 'zoned-1', ['10.244.1.1', '10.244.2.1']);
-    hinted.endpoints.forEach((e, i) => Object.assign(e, { hints: { forZones: [{ name: i === 0 ? 'zone-a' : 'zone-b' }] } }));
+    hinted.endpoints.forEach((e, i) =>
+      Object.assign(e, { hints: { forZones: [{ name: i === 0 ? 'zone-a' : 'zone-b' }] } }),
+    );
     api.apply(hinted);
     await waitFor(() => served()['default/zoned:http/TCP']?.length === 2, 5000); // no zone label yet: hints ignored
-    const labelled = (zone: string) =>
-      ({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'topology.kubernetes.io/zone': zone } } });
+    const labelled = (zone: string) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: NODE, labels: { 'topology.kubernetes.io/zone': zone } },
+    });
     api.apply(labelled('zone-a'));
     await waitFor(() => served()['default/zoned:http/TCP']?.join() === '10.244.1.1:8080', 5000);
     api.apply(labelled('zone-b'));

@@ -18,13 +18,17 @@ describeRoot('map sizes at run time', () => {
     execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/test_counter.o', 'build/bpf/switchyard.o'], { stdio: 'pipe' });
     silenceLibbpf();
   });
-  afterEach(() => { for (const c of cleanups.splice(0).reverse()) c(); });
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) c();
+  });
 
   it('creates the data path maps with the sizes the flags ask for', () => {
     const sizes = mapSizes({ bpfLbMapMax: 16, bpfCtGlobalMax: 4096 });
     const obj = BpfObject.open(SWITCHYARD, { maxEntries: sizes });
     cleanups.push(() => obj.close());
-    const got = Object.fromEntries(['frontends', 'affinity', 'backends', 'slots', 'conntrack'].map((n) => [n, obj.mapInfo(n).maxEntries]));
+    const got = Object.fromEntries(
+      ['frontends', 'affinity', 'backends', 'slots', 'conntrack'].map((n) => [n, obj.mapInfo(n).maxEntries]),
+    );
     expect(got).toEqual({ frontends: 16, affinity: 16, backends: 64, slots: 64, conntrack: 4096 });
     expect(obj.mapInfo('stats').maxEntries).toBe(65536); // indexed by svc id: stays
   });
@@ -38,13 +42,20 @@ describeRoot('map sizes at run time', () => {
     first.close();
 
     let err: unknown;
-    try { BpfObject.open(COUNTER, { pinDir: fs.dir, maxEntries: { big: 2000 } }); } catch (e) { err = e; }
+    try {
+      BpfObject.open(COUNTER, { pinDir: fs.dir, maxEntries: { big: 2000 } });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(PinnedSizeError);
-    expect((err as Error).message).toBe(`map 'big' is pinned at ${fs.dir}/big with 1000 entries, but 2000 were asked for`);
+    expect((err as Error).message).toBe(
+      `map 'big' is pinned at ${fs.dir}/big with 1000 entries, but 2000 were asked for`,
+    );
     // The agent's wording names the flag that sized the map.
     const conntrack = new PinnedSizeError('conntrack', `${fs.dir}/conntrack`, 262144, 4096);
     expect(String(explainPinnedSize(conntrack, fs.dir))).toMatch(
-      /^Error: --bpf-ct-global-max: map 'conntrack' is pinned at .* with 262144 entries, but the settings ask for 4096;/);
+      /^Error: --bpf-ct-global-max: map 'conntrack' is pinned at .* with 262144 entries, but the settings ask for 4096;/,
+    );
 
     const same = BpfObject.open(COUNTER, { pinDir: fs.dir, maxEntries: { big: 1000 } });
     cleanups.push(() => same.close());

@@ -16,10 +16,21 @@ function desired(all: number[], local: number[]): DesiredState {
   return {
     frontends: [
       { key: { addr: '10.96.0.10', port: 80, proto: 6, scope: 0 }, svcId: 1, setId: 1, affinityTimeout: 60, flags: 0 },
-      { key: { addr: '10.250.0.11', port: 30080, proto: 6, scope: 1 }, svcId: 1, setId: 2, affinityTimeout: 60, flags: 3 },
+      {
+        key: { addr: '10.250.0.11', port: 30080, proto: 6, scope: 1 },
+        svcId: 1,
+        setId: 2,
+        affinityTimeout: 60,
+        flags: 3,
+      },
     ],
-    sets: new Map([[1, all], [2, local]]),
-    backends: new Map([...new Set([...all, ...local])].map((id) => [id, { addr: `10.244.1.${id}`, port: 80, flags: 0 }])),
+    sets: new Map([
+      [1, all],
+      [2, local],
+    ]),
+    backends: new Map(
+      [...new Set([...all, ...local])].map((id) => [id, { addr: `10.244.1.${id}`, port: 80, flags: 0 }]),
+    ),
     services: new Map(),
     healthCheck: [],
     conflicts: [],
@@ -47,8 +58,14 @@ describeRoot('reconciler on real maps', () => {
   it('prunes an affinity entry whose backend left its set, even while another set keeps that backend', () => {
     reconciler.sync(desired([1, 2], [1]));
     maps.affinity.setMany([
-      [{ setId: 1, clientAddr: CLIENT }, { lastUsedNs: 1n, backendId: 1 }],
-      [{ setId: 2, clientAddr: CLIENT }, { lastUsedNs: 1n, backendId: 1 }],
+      [
+        { setId: 1, clientAddr: CLIENT },
+        { lastUsedNs: 1n, backendId: 1 },
+      ],
+      [
+        { setId: 2, clientAddr: CLIENT },
+        { lastUsedNs: 1n, backendId: 1 },
+      ],
     ]);
     // Backend 1 turns terminating: the "all" set drops it, the "local" set falls back to it.
     reconciler.sync(desired([2], [1]));

@@ -15,11 +15,16 @@ const OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname
 const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: [] };
 
 const service = (name: string, vip: string) => ({
-  kind: 'Service', metadata: { name, namespace: 'default' }, spec: { clusterIP: vip, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { clusterIP: vip, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
 });
 const slice = (svc: string) => ({
-  kind: 'EndpointSlice', metadata: { name: `${svc}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: ['10.244.1.11'], conditions: { ready: true } }],
+  kind: 'EndpointSlice',
+  metadata: { name: `${svc}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080 }],
+  endpoints: [{ addresses: ['10.244.1.11'], conditions: { ready: true } }],
 });
 
 describeRoot('stats of a reused service id', () => {
@@ -37,7 +42,12 @@ describeRoot('stats of a reused service id', () => {
     const reconciler = new Reconciler(maps, pino({ level: 'silent' }));
     const sync = (...objects: Array<Record<string, unknown>>) => {
       const of = (kind: string) => objects.filter((o) => o.kind === kind).map((object) => ({ object, origin: 'test' }));
-      const { model } = buildModel({ services: of('Service'), endpointSlices: of('EndpointSlice'), nodes: [], errors: [] });
+      const { model } = buildModel({
+        services: of('Service'),
+        endpointSlices: of('EndpointSlice'),
+        nodes: [],
+        errors: [],
+      });
       const desired = compile(model, NODE, ids);
       reconciler.sync(desired);
       return desired;
@@ -47,7 +57,13 @@ describeRoot('stats of a reused service id', () => {
     const oldId = [...old.services.keys()][0];
     const prog = obj.program('from_pod');
     for (let i = 0; i < 5; i++) {
-      testRun(prog, buildPacket({ ip: { src: '10.244.0.20', dst: '10.96.0.20' }, tcp: { sport: 40000 + i, dport: 80, flags: 'S' } }));
+      testRun(
+        prog,
+        buildPacket({
+          ip: { src: '10.244.0.20', dst: '10.96.0.20' },
+          tcp: { sport: 40000 + i, dport: 80, flags: 'S' },
+        }),
+      );
     }
     expect(statsOf(maps, oldId)).toMatchObject({ packets: 5n, newFlows: 5n });
 

@@ -29,7 +29,10 @@ export class Churn {
   readonly objects = new Map<string, Obj>(); // "kind ns/name" → object
   private readonly pick: <T>(xs: readonly T[]) => T;
 
-  constructor(private readonly r: () => number, private readonly opts: ChurnOptions) {
+  constructor(
+    private readonly r: () => number,
+    private readonly opts: ChurnOptions,
+  ) {
     this.pick = (xs) => xs[Math.floor(r() * xs.length)];
   }
 
@@ -49,8 +52,8 @@ export class Churn {
 
   /** The current objects as a Snapshot. */
   snapshot() {
-    const of = (kind: string) => [...this.objects].filter(([k]) => k.startsWith(`${kind} `))
-      .map(([, object]) => ({ object, origin: 'churn' }));
+    const of = (kind: string) =>
+      [...this.objects].filter(([k]) => k.startsWith(`${kind} `)).map(([, object]) => ({ object, origin: 'churn' }));
     return { services: of('services'), endpointSlices: of('endpointSlices'), nodes: [], errors: [] };
   }
 
@@ -63,20 +66,36 @@ export class Churn {
     const wide = this.opts.contested ? 4 : 1000;
     const type = pick(['ClusterIP', 'ClusterIP', 'NodePort', 'LoadBalancer'] as const);
     const clusterIP = this.opts.contested ? `10.96.0.${1 + Math.floor(r() * wide)}` : `10.96.${n >> 8}.${n & 255}`;
-    const ports = [{ name: 'http', port: pick([80, 8080]), targetPort: pick([8080, 'web']),
-      ...(type !== 'ClusterIP' ? { nodePort: 30000 + (this.opts.contested ? Math.floor(r() * wide) : n) } : {}) }];
+    const ports = [
+      {
+        name: 'http',
+        port: pick([80, 8080]),
+        targetPort: pick([8080, 'web']),
+        ...(type !== 'ClusterIP' ? { nodePort: 30000 + (this.opts.contested ? Math.floor(r() * wide) : n) } : {}),
+      },
+    ];
     if (r() < 0.4) ports.push({ name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' } as never);
     const ext = this.opts.contested ? ['192.0.2.1', '192.0.2.2', '10.250.0.11'] : [`192.0.2.${n & 255}`];
     return {
       kind: 'Service',
-      metadata: { name, namespace: 'default', ...(r() < 0.7 ? { creationTimestamp: new Date(1e12 + Math.floor(r() * 5) * 1000).toISOString() } : {}) },
+      metadata: {
+        name,
+        namespace: 'default',
+        ...(r() < 0.7 ? { creationTimestamp: new Date(1e12 + Math.floor(r() * 5) * 1000).toISOString() } : {}),
+      },
       spec: {
-        type, clusterIP, ports,
+        type,
+        clusterIP,
+        ports,
         ...(r() < 0.3 ? { externalIPs: [pick(ext)] } : {}),
         ...(r() < 0.3 ? { sessionAffinity: 'ClientIP' } : {}),
-        ...(type !== 'ClusterIP' && r() < 0.4 ? { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 + n } : {}),
+        ...(type !== 'ClusterIP' && r() < 0.4
+          ? { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 + n }
+          : {}),
         ...(r() < 0.2 ? { internalTrafficPolicy: 'Local' } : {}),
-        ...(type === 'LoadBalancer' && r() < 0.5 ? { loadBalancerSourceRanges: [pick(['203.0.113.0/24', '198.51.100.0/25'])] } : {}),
+        ...(type === 'LoadBalancer' && r() < 0.5
+          ? { loadBalancerSourceRanges: [pick(['203.0.113.0/24', '198.51.100.0/25'])] }
+          : {}),
       },
       ...(type === 'LoadBalancer' ? { status: { loadBalancer: { ingress: [{ ip: pick(ext) }] } } } : {}),
     };
@@ -91,9 +110,13 @@ export class Churn {
       nodeName: pick(['node1', 'node2']),
     }));
     return {
-      kind: 'EndpointSlice', addressType: 'IPv4',
+      kind: 'EndpointSlice',
+      addressType: 'IPv4',
       metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
-      ports: [{ name: pick(['http', 'web']), port: 8080 }, { name: 'dns', port: 53, protocol: 'UDP' }],
+      ports: [
+        { name: pick(['http', 'web']), port: 8080 },
+        { name: 'dns', port: 53, protocol: 'UDP' },
+      ],
       endpoints,
     };
   }
@@ -107,8 +130,12 @@ export function normalize(state: CurrentState, ids: IdAllocator, gens = true): R
   const g = (gen: number) => (gens ? ` gen ${gen}` : '');
   const sorted = (xs: string[]) => xs.sort();
   return {
-    frontends: sorted([...state.frontends].map(([ks, { value: v }]) =>
-      `${ks} → ${svc(v.svcId)} ${set(v.setId)} count ${v.count}${g(v.gen)} affinity ${v.affinityTimeout} flags ${v.flags}`)),
+    frontends: sorted(
+      [...state.frontends].map(
+        ([ks, { value: v }]) =>
+          `${ks} → ${svc(v.svcId)} ${set(v.setId)} count ${v.count}${g(v.gen)} affinity ${v.affinityTimeout} flags ${v.flags}`,
+      ),
+    ),
     sets: sorted([...state.sets].map(([id, s]) => `${set(id)}${g(s.gen)}: ${s.members.map(be).join(' ')}`)),
     slots: sorted([...state.slotKeys.values()].map((k) => `${set(k.setId)}${g(k.gen)} #${k.slot}`)),
     backends: sorted([...state.backends].map(([id, b]) => `${be(id)} → ${b.addr}:${b.port} ${b.flags}`)),

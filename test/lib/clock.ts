@@ -14,7 +14,7 @@ export const NS_PER_S = 1_000_000_000n;
 /** The uptime the tests may assume, in ns: the real one, capped by SY_TEST_UPTIME_S. */
 export function uptimeNs(now = monotonicNs()): bigint {
   const cap = process.env.SY_TEST_UPTIME_S;
-  return cap === undefined ? now : (now < BigInt(cap) * NS_PER_S ? now : BigInt(cap) * NS_PER_S);
+  return cap === undefined ? now : now < BigInt(cap) * NS_PER_S ? now : BigInt(cap) * NS_PER_S;
 }
 
 /**
@@ -28,7 +28,9 @@ export function ago(age: bigint): bigint | undefined {
 
 /** Says why a test left out a step that needs a longer uptime. */
 export function skipStep(what: string, age: bigint): void {
-  console.warn(`skipped step "${what}": needs ${age / NS_PER_S} s of uptime, the machine has ${uptimeNs() / NS_PER_S} s`);
+  console.warn(
+    `skipped step "${what}": needs ${age / NS_PER_S} s of uptime, the machine has ${uptimeNs() / NS_PER_S} s`,
+  );
 }
 
 export { monotonicNs };

@@ -5,30 +5,67 @@
 import { pino } from 'pino';
 import { BE_LOCAL, IPPROTO_UDP, SCOPE_EXTERNAL, type Config, type CtKey, type Stats } from '../../src/abi/index.js';
 import { inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
-import { frontendKeyString, type DesiredFrontend, type DesiredState, type ServicePortInfo } from '../../src/compile/index.js';
+import {
+  frontendKeyString,
+  type DesiredFrontend,
+  type DesiredState,
+  type ServicePortInfo,
+} from '../../src/compile/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { buildPacket, type PacketSpec } from './packet.js';
 
-export interface Eth { src: string; dst: string }
+export interface Eth {
+  src: string;
+  dst: string;
+}
 export const eth = (src: string, dst: string): Eth => ({ src, dst });
 
-export function tcpSpec(l2: Eth, src: string, dst: string, sport: number, dport: number, flags = 'S', payload?: Buffer): PacketSpec {
-  return { eth: l2, ip: { src, dst, ttl: 63, id: 4242 }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 }, payload };
+export function tcpSpec(
+  l2: Eth,
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  flags = 'S',
+  payload?: Buffer,
+): PacketSpec {
+  return {
+    eth: l2,
+    ip: { src, dst, ttl: 63, id: 4242 },
+    tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 },
+    payload,
+  };
 }
 
-export function udpSpec(l2: Eth, src: string, dst: string, sport: number, dport: number, payload: Buffer = Buffer.from('query')): PacketSpec {
+export function udpSpec(
+  l2: Eth,
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  payload: Buffer = Buffer.from('query'),
+): PacketSpec {
   return { eth: l2, ip: { src, dst, ttl: 63, id: 4242 }, udp: { sport, dport }, payload };
 }
 
-export interface Rewrite { src?: string; dst?: string; sport?: number; dport?: number; ttl?: number; eth?: Eth }
+export interface Rewrite {
+  src?: string;
+  dst?: string;
+  sport?: number;
+  dport?: number;
+  ttl?: number;
+  eth?: Eth;
+}
 
 /** The same packet rewritten: what a correct translation must produce (ttl and MACs as given). */
 export function translated(spec: PacketSpec, to: Rewrite): Buffer {
   const ip = { ...spec.ip, src: to.src ?? spec.ip.src, dst: to.dst ?? spec.ip.dst, ttl: to.ttl ?? spec.ip.ttl };
   const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
   return buildPacket({
-    ...spec, ip, eth: to.eth ?? spec.eth,
+    ...spec,
+    ip,
+    eth: to.eth ?? spec.eth,
     ...(spec.tcp ? { tcp: { ...spec.tcp, ...l4(spec.tcp) } } : {}),
     ...(spec.udp ? { udp: { ...spec.udp, ...l4(spec.udp) } } : {}),
   });
@@ -52,15 +89,33 @@ export function counter(m: DataplaneMaps, idx: number): bigint {
   return (m.counters.get(idx) ?? []).reduce((a, b) => a + b, 0n);
 }
 
-export const ctKey = (saddr: string, daddr: string, sport: number, dport: number, proto: number, dir: number): CtKey =>
-  ({ saddr, daddr, sport, dport, proto, dir });
+export const ctKey = (
+  saddr: string,
+  daddr: string,
+  sport: number,
+  dport: number,
+  proto: number,
+  dir: number,
+): CtKey => ({ saddr, daddr, sport, dport, proto, dir });
 
-export interface BackendSpec { id: number; addr: string; port: number; local?: boolean }
+export interface BackendSpec {
+  id: number;
+  addr: string;
+  port: number;
+  local?: boolean;
+}
 
 /** One frontend of a fixture Service; what is left out comes from the ServiceTable's defaults. */
 export interface ServiceSpec {
-  addr?: string; port?: number; proto?: number; scope?: number; svcId?: number; setId?: number;
-  backends: BackendSpec[]; affinityTimeout?: number; flags?: number;
+  addr?: string;
+  port?: number;
+  proto?: number;
+  scope?: number;
+  svcId?: number;
+  setId?: number;
+  backends: BackendSpec[];
+  affinityTimeout?: number;
+  flags?: number;
   /** loadBalancerSourceRanges, checked on frontends flagged FE_SOURCE_RANGES. */
   sourceRanges?: string[];
 }
@@ -80,7 +135,10 @@ export class ServiceTable {
   private readonly services = new Map<number, ServicePortInfo>();
   private config: Config | undefined;
 
-  constructor(private readonly maps: DataplaneMaps, private readonly defaults: Defaults) {
+  constructor(
+    private readonly maps: DataplaneMaps,
+    private readonly defaults: Defaults,
+  ) {
     this.reset();
   }
 
@@ -95,15 +153,35 @@ export class ServiceTable {
 
   add(s: ServiceSpec): void {
     const d = this.defaults;
-    const setId = s.setId ?? 1, svcId = s.svcId ?? 1, port = s.port ?? d.port, proto = s.proto ?? 6;
+    const setId = s.setId ?? 1,
+      svcId = s.svcId ?? 1,
+      port = s.port ?? d.port,
+      proto = s.proto ?? 6;
     const key = { addr: s.addr ?? d.addr, port, proto, scope: s.scope ?? d.scope };
-    this.frontends.set(frontendKeyString(key), { key, svcId, setId, affinityTimeout: s.affinityTimeout ?? 0, flags: s.flags ?? d.flags });
+    this.frontends.set(frontendKeyString(key), {
+      key,
+      svcId,
+      setId,
+      affinityTimeout: s.affinityTimeout ?? 0,
+      flags: s.flags ?? d.flags,
+    });
     this.sets.set(setId, s.backends);
     this.services.set(svcId, {
-      namespace: 'fixture', name: `svc${svcId}`, portName: '', protocol: proto === IPPROTO_UDP ? 'UDP' : 'TCP', port, targetPort: port,
-      type: key.scope === SCOPE_EXTERNAL ? 'NodePort' : 'ClusterIP', clusterIP: '', affinityTimeout: s.affinityTimeout ?? 0,
-      externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', sourceRanges: s.sourceRanges ?? [],
-      frontends: [], sets: { all: setId }, identity: `fixture/svc${svcId}`,
+      namespace: 'fixture',
+      name: `svc${svcId}`,
+      portName: '',
+      protocol: proto === IPPROTO_UDP ? 'UDP' : 'TCP',
+      port,
+      targetPort: port,
+      type: key.scope === SCOPE_EXTERNAL ? 'NodePort' : 'ClusterIP',
+      clusterIP: '',
+      affinityTimeout: s.affinityTimeout ?? 0,
+      externalTrafficPolicy: 'Cluster',
+      internalTrafficPolicy: 'Cluster',
+      sourceRanges: s.sourceRanges ?? [],
+      frontends: [],
+      sets: { all: setId },
+      identity: `fixture/svc${svcId}`,
     });
     this.sync();
   }
@@ -122,7 +200,11 @@ export class ServiceTable {
     const desired: DesiredState = {
       frontends: [...this.frontends.values()],
       sets: new Map([...this.sets].map(([id, members]) => [id, members.map((b) => b.id)])),
-      backends, services: new Map(this.services), healthCheck: [], conflicts: [], refused: [],
+      backends,
+      services: new Map(this.services),
+      healthCheck: [],
+      conflicts: [],
+      refused: [],
       identities: { svc: new Map(), set: new Map(), backend: new Map() },
       config: this.config,
     };

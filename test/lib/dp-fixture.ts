@@ -11,19 +11,40 @@ import { buildPacket, inetChecksum, type PacketSpec } from './packet.js';
 import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from './namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-export const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
-export const NODE_A = '10.250.0.11', NODE_B = '10.250.0.12', CLIENT = '10.250.0.200';
-export const NODE_PORT = 30080, VIP = '10.96.0.10', POD_A = '10.244.1.11';
-export const NODE_B_MAC = '02:00:00:00:0b:0b', CLIENT_MAC = '02:00:00:00:0c:0c';
-export const ROUTER_MAC = '02:00:00:00:00:fe', POD_MAC = '02:00:00:00:00:01', GW_MAC = '02:00:00:00:00:02';
+export const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2,
+  TC_ACT_REDIRECT = 7;
+export const NODE_A = '10.250.0.11',
+  NODE_B = '10.250.0.12',
+  CLIENT = '10.250.0.200';
+export const NODE_PORT = 30080,
+  VIP = '10.96.0.10',
+  POD_A = '10.244.1.11';
+export const NODE_B_MAC = '02:00:00:00:0b:0b',
+  CLIENT_MAC = '02:00:00:00:0c:0c';
+export const ROUTER_MAC = '02:00:00:00:00:fe',
+  POD_MAC = '02:00:00:00:00:01',
+  GW_MAC = '02:00:00:00:00:02';
 
-export interface BackendSpec { id: number; addr: string; port: number; local: boolean }
+export interface BackendSpec {
+  id: number;
+  addr: string;
+  port: number;
+  local: boolean;
+}
 export const LOCAL1: BackendSpec = { id: 201, addr: '10.244.1.21', port: 8080, local: true };
 export const LOCAL2: BackendSpec = { id: 202, addr: '10.244.1.22', port: 8080, local: true };
 export const REMOTE1: BackendSpec = { id: 301, addr: '10.244.2.31', port: 8080, local: false };
 
 export interface FrontendSpec {
-  addr?: string; port?: number; proto?: number; scope?: number; svcId?: number; setId?: number; backends: BackendSpec[]; flags?: number;
+  addr?: string;
+  port?: number;
+  proto?: number;
+  scope?: number;
+  svcId?: number;
+  setId?: number;
+  backends: BackendSpec[];
+  flags?: number;
 }
 
 export interface Fixture {
@@ -43,7 +64,10 @@ export interface Fixture {
 
 export function openFixture(): Fixture {
   execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/switchyard.o'], { stdio: 'inherit' });
-  const ns = uniqueName('syhda'), peerNs = uniqueName('syhdb'), uplink = uniqueName('syhu'), podIf = uniqueName('syhh');
+  const ns = uniqueName('syhda'),
+    peerNs = uniqueName('syhdb'),
+    uplink = uniqueName('syhu'),
+    podIf = uniqueName('syhh');
   let obj: BpfObject | undefined;
   try {
     createNetns(ns);
@@ -53,7 +77,10 @@ export function openFixture(): Fixture {
     sh('ip', ['-n', ns, 'link', 'set', uplink, 'up']);
     sh('ip', ['-n', peerNs, 'link', 'set', 'eth0', 'up']);
     sh('ip', ['-n', ns, 'route', 'add', '10.244.2.0/24', 'via', NODE_B, 'dev', uplink]);
-    for (const [addr, mac] of [[NODE_B, NODE_B_MAC], [CLIENT, CLIENT_MAC]]) {
+    for (const [addr, mac] of [
+      [NODE_B, NODE_B_MAC],
+      [CLIENT, CLIENT_MAC],
+    ]) {
       sh('ip', ['-n', ns, 'neigh', 'add', addr, 'lladdr', mac, 'dev', uplink, 'nud', 'permanent']);
     }
     sh('ip', ['-n', ns, 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', peerNs]);
@@ -62,7 +89,8 @@ export function openFixture(): Fixture {
     sh('ip', ['-n', ns, 'route', 'add', `${POD_A}/32`, 'dev', podIf]);
     sh('ip', ['-n', ns, 'neigh', 'add', POD_A, 'lladdr', POD_MAC, 'dev', podIf, 'nud', 'permanent']);
     nsExec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    const macOf = (ifname: string) => (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ address: string }>)[0].address;
+    const macOf = (ifname: string) =>
+      (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ address: string }>)[0].address;
     obj = BpfObject.open(`${ROOT}build/bpf/switchyard.o`);
     const o = obj;
     const m = dataplaneMaps(o);
@@ -70,18 +98,36 @@ export function openFixture(): Fixture {
       const input = Buffer.isBuffer(spec) ? spec : buildPacket(spec);
       return { ...inNetns(ns, () => testRun(prog, input)), input };
     };
-    const fromNetdev = o.program('from_netdev'), fromPod = o.program('from_pod');
+    const fromNetdev = o.program('from_netdev'),
+      fromPod = o.program('from_pod');
     return {
-      m, uplink, uplinkMac: macOf(uplink), podHostMac: macOf(podIf),
+      m,
+      uplink,
+      uplinkMac: macOf(uplink),
+      podHostMac: macOf(podIf),
       netdev: (f) => runOn(fromNetdev, f),
       pod: (f) => runOn(fromPod, f),
       addFrontend(s) {
         const setId = s.setId ?? 1;
-        m.backends.setMany(s.backends.map((b) => [b.id, { addr: b.addr, port: b.port, flags: b.local ? BE_LOCAL : 0 }] as const));
+        m.backends.setMany(
+          s.backends.map((b) => [b.id, { addr: b.addr, port: b.port, flags: b.local ? BE_LOCAL : 0 }] as const),
+        );
         m.slots.setMany(s.backends.map((b, i) => [{ setId, slot: i + 1, gen: 0 }, b.id] as const));
         m.frontends.set(
-          { addr: s.addr ?? NODE_A, port: s.port ?? NODE_PORT, proto: s.proto ?? IPPROTO_TCP, scope: s.scope ?? SCOPE_EXTERNAL },
-          { svcId: s.svcId ?? 1, setId, affinityTimeout: 0, count: s.backends.length, gen: 0, flags: s.flags ?? FE_NODEPORT },
+          {
+            addr: s.addr ?? NODE_A,
+            port: s.port ?? NODE_PORT,
+            proto: s.proto ?? IPPROTO_TCP,
+            scope: s.scope ?? SCOPE_EXTERNAL,
+          },
+          {
+            svcId: s.svcId ?? 1,
+            setId,
+            affinityTimeout: 0,
+            count: s.backends.length,
+            gen: 0,
+            flags: s.flags ?? FE_NODEPORT,
+          },
         );
       },
       counter: (idx) => (m.counters.get(idx) ?? []).reduce((a, b) => a + b, 0n),
@@ -93,30 +139,68 @@ export function openFixture(): Fixture {
     };
   } catch (err) {
     obj?.close();
-    for (const n of [ns, peerNs]) { try { deleteNetns(n); } catch { /* not created */ } }
+    for (const n of [ns, peerNs]) {
+      try {
+        deleteNetns(n);
+      } catch {
+        /* not created */
+      }
+    }
     throw err;
   }
 }
 
-export const ctKey = (saddr: string, daddr: string, sport: number, dport: number, proto: number, dir: number): CtKey =>
-  ({ saddr, daddr, sport, dport, proto, dir });
+export const ctKey = (
+  saddr: string,
+  daddr: string,
+  sport: number,
+  dport: number,
+  proto: number,
+  dir: number,
+): CtKey => ({ saddr, daddr, sport, dport, proto, dir });
 
 export const eth = (src: string, dst: string) => ({ src, dst });
 
-export function udp(src: string, dst: string, sport: number, dport: number, payload: Buffer, l2 = eth(ROUTER_MAC, GW_MAC), id = 4242): PacketSpec {
+export function udp(
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  payload: Buffer,
+  l2 = eth(ROUTER_MAC, GW_MAC),
+  id = 4242,
+): PacketSpec {
   return { eth: l2, ip: { src, dst, ttl: 63, id }, udp: { sport, dport }, payload };
 }
 
-export function tcp(src: string, dst: string, sport: number, dport: number, flags = 'S', l2 = eth(ROUTER_MAC, GW_MAC), payload?: Buffer): PacketSpec {
-  return { eth: l2, ip: { src, dst, ttl: 63, id: 4242 }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 }, payload };
+export function tcp(
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  flags = 'S',
+  l2 = eth(ROUTER_MAC, GW_MAC),
+  payload?: Buffer,
+): PacketSpec {
+  return {
+    eth: l2,
+    ip: { src, dst, ttl: 63, id: 4242 },
+    tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 },
+    payload,
+  };
 }
 
 /** The same packet rewritten: what a correct translation must produce. */
-export function translated(spec: PacketSpec, to: { src?: string; dst?: string; sport?: number; dport?: number; ttl?: number; eth?: { src: string; dst: string } }): Buffer {
+export function translated(
+  spec: PacketSpec,
+  to: { src?: string; dst?: string; sport?: number; dport?: number; ttl?: number; eth?: { src: string; dst: string } },
+): Buffer {
   const ip = { ...spec.ip, src: to.src ?? spec.ip.src, dst: to.dst ?? spec.ip.dst, ttl: to.ttl ?? spec.ip.ttl };
   const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
   return buildPacket({
-    ...spec, ip, eth: to.eth ?? spec.eth,
+    ...spec,
+    ip,
+    eth: to.eth ?? spec.eth,
     ...(spec.tcp ? { tcp: { ...spec.tcp, ...l4(spec.tcp) } } : {}),
     ...(spec.udp ? { udp: { ...spec.udp, ...l4(spec.udp) } } : {}),
   });
@@ -128,7 +212,8 @@ export function translated(spec: PacketSpec, to: { src?: string; dst?: string; s
  */
 export function fragment(frame: Buffer, chunk: number): Buffer[] {
   if (chunk % 8) throw new Error(`fragment: chunk ${chunk} is not a multiple of 8`);
-  const ihl = (frame[14] & 0x0f) * 4, body = frame.subarray(14 + ihl, 14 + frame.readUInt16BE(16));
+  const ihl = (frame[14] & 0x0f) * 4,
+    body = frame.subarray(14 + ihl, 14 + frame.readUInt16BE(16));
   const out: Buffer[] = [];
   for (let off = 0; off < body.length; off += chunk) {
     const part = body.subarray(off, off + chunk);
@@ -143,6 +228,18 @@ export function fragment(frame: Buffer, chunk: number): Buffer[] {
 }
 
 /** An ICMP error frame from `src` to `dst` quoting the first 28 bytes of the IP packet in `about`. */
-export function icmpError(src: string, dst: string, type: number, code: number, about: Buffer, l2 = eth(ROUTER_MAC, GW_MAC), rest = 0): PacketSpec {
-  return { eth: l2, ip: { src, dst, ttl: 64, id: 7 }, icmp: { type, code, rest, body: Buffer.from(about.subarray(14, 14 + 28)) } };
+export function icmpError(
+  src: string,
+  dst: string,
+  type: number,
+  code: number,
+  about: Buffer,
+  l2 = eth(ROUTER_MAC, GW_MAC),
+  rest = 0,
+): PacketSpec {
+  return {
+    eth: l2,
+    ip: { src, dst, ttl: 64, id: 7 },
+    icmp: { type, code, rest, body: Buffer.from(about.subarray(14, 14 + 28)) },
+  };
 }

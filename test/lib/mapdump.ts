@@ -9,8 +9,22 @@
 //   service_info 1 → default/web:http/TCP LoadBalancer
 //   config 0 → snat 10.250.0.11
 import {
-  BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_MAGLEV, FE_SOURCE_RANGES, IPPROTO_TCP, IPPROTO_UDP, SCOPE_EXTERNAL, SERVICE_TYPE_NAMES,
-  type Backend, type Config, type Frontend, type FrontendKey, type ServiceInfo, type SlotKey, type SourceRangeKey,
+  BE_LOCAL,
+  FE_LOCAL_ONLY,
+  FE_NODEPORT,
+  FE_MAGLEV,
+  FE_SOURCE_RANGES,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_EXTERNAL,
+  SERVICE_TYPE_NAMES,
+  type Backend,
+  type Config,
+  type Frontend,
+  type FrontendKey,
+  type ServiceInfo,
+  type SlotKey,
+  type SourceRangeKey,
 } from '../../src/abi/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import type { Phase, PlannedMaps } from '../../src/dataplane/plan.js';
@@ -52,9 +66,16 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
     value: (v: number) => (v === 1 ? '' : `value ${v}`),
   },
   frontends: {
-    key: (k: FrontendKey) => `frontend ${k.addr}:${k.port}/${protoName(k.proto)} ${k.scope === SCOPE_EXTERNAL ? 'external' : 'internal'}`,
-    value: (f: Frontend) => `svc ${f.svcId} set ${f.setId} count ${f.count} gen ${f.gen} affinity ${f.affinityTimeout} flags ` +
-      flagNames(f.flags, [[FE_NODEPORT, 'nodeport'], [FE_LOCAL_ONLY, 'local-only'], [FE_SOURCE_RANGES, 'source-ranges'], [FE_MAGLEV, 'maglev']]),
+    key: (k: FrontendKey) =>
+      `frontend ${k.addr}:${k.port}/${protoName(k.proto)} ${k.scope === SCOPE_EXTERNAL ? 'external' : 'internal'}`,
+    value: (f: Frontend) =>
+      `svc ${f.svcId} set ${f.setId} count ${f.count} gen ${f.gen} affinity ${f.affinityTimeout} flags ` +
+      flagNames(f.flags, [
+        [FE_NODEPORT, 'nodeport'],
+        [FE_LOCAL_ONLY, 'local-only'],
+        [FE_SOURCE_RANGES, 'source-ranges'],
+        [FE_MAGLEV, 'maglev'],
+      ]),
   },
   serviceInfo: {
     key: (id: number) => `service_info ${id}`,
@@ -63,7 +84,11 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
 };
 
 /** One entry of one map as a line. */
-export function entryLine<M extends keyof PlannedMaps>(map: M, key: PlannedMaps[M][0], value: PlannedMaps[M][1]): string {
+export function entryLine<M extends keyof PlannedMaps>(
+  map: M,
+  key: PlannedMaps[M][0],
+  value: PlannedMaps[M][1],
+): string {
   const f = FORMAT[map] as Formatter<M>;
   const v = f.value(value);
   return v ? `${f.key(key)} → ${v}` : f.key(key);
@@ -80,9 +105,10 @@ export function phaseLines(phase: Phase): string[] {
     return ['prune affinity', ...sets];
   }
   if (phase.op === 'reset') return ['reset stats', ...phase.keys.map((id) => `stats ${id} → 0`)];
-  const lines = phase.op === 'set'
-    ? phase.entries.map(([k, v]) => entryLine(phase.map, k as never, v as never))
-    : phase.keys.map((k) => keyLine(phase.map, k as never));
+  const lines =
+    phase.op === 'set'
+      ? phase.entries.map(([k, v]) => entryLine(phase.map, k as never, v as never))
+      : phase.keys.map((k) => keyLine(phase.map, k as never));
   return [`${phase.op} ${phase.map}`, ...lines];
 }
 
@@ -90,15 +116,25 @@ export function phaseLines(phase: Phase): string[] {
 const byLine = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 /** The map names in dump order: the order a packet meets them. */
-const DUMP_ORDER: Array<keyof PlannedMaps> = ['frontends', 'slots', 'maglev', 'backends', 'sourceRanges', 'config', 'serviceInfo'];
+const DUMP_ORDER: Array<keyof PlannedMaps> = [
+  'frontends',
+  'slots',
+  'maglev',
+  'backends',
+  'sourceRanges',
+  'config',
+  'serviceInfo',
+];
 
 /** Every agent-written map of the object, sorted within each map; ends with a newline. */
 export function dumpMaps(maps: DataplaneMaps): string {
   const lines: string[] = [];
   for (const name of DUMP_ORDER) {
-    const entries = name === 'config' ? [[0, maps.config.get(0)] as const].filter(([, v]) => v !== undefined)
-      : (maps[name].entries() as Array<readonly [unknown, unknown]>);
+    const entries =
+      name === 'config'
+        ? [[0, maps.config.get(0)] as const].filter(([, v]) => v !== undefined)
+        : (maps[name].entries() as Array<readonly [unknown, unknown]>);
     lines.push(...entries.map(([k, v]) => entryLine(name, k as never, v as never)).sort(byLine));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -13,13 +13,17 @@ import { pollUntil } from '../../src/util/poll.js';
 import { probeAsync, runProbe, stopProcess } from './probe.js';
 import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../../src/lab/namespaces.js';
 import {
-  addPod, createTopology, destroyTopology, EXTERNAL_ADDRESS, type NodeInfo, type PodInfo, type Topology,
+  addPod,
+  createTopology,
+  destroyTopology,
+  EXTERNAL_ADDRESS,
+  type NodeInfo,
+  type PodInfo,
+  type Topology,
 } from '../../src/lab/topology.js';
-
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
-
 
 export { EXTERNAL_ADDRESS };
 
@@ -48,8 +52,12 @@ export class MultiNodeCluster {
     }
   }
 
-  get nodes(): NodeInfo[] { return this.topo.nodes; }
-  get externalNs(): string { return this.topo.externalNs; }
+  get nodes(): NodeInfo[] {
+    return this.topo.nodes;
+  }
+  get externalNs(): string {
+    return this.topo.externalNs;
+  }
   node(name: string): NodeInfo {
     const n = this.topo.nodes.find((x) => x.name === name);
     if (!n) throw new Error(`no node ${name}`);
@@ -64,7 +72,8 @@ export class MultiNodeCluster {
   /** A pod on `node` running the lab's HTTP (:80) / UDP (:5353) server, or nothing (a client). */
   addPod(node: string, name: string, opts: { serve?: boolean } = {}): PodInfo {
     const pod = addPod(this.topo, node, name);
-    if (opts.serve !== false) this.servers.push(spawnIn(pod.ns, [NODE_BIN, join(ROOT, 'dist/lab/podserver.js'), name, 'v1', '80', '5353']));
+    if (opts.serve !== false)
+      this.servers.push(spawnIn(pod.ns, [NODE_BIN, join(ROOT, 'dist/lab/podserver.js'), name, 'v1', '80', '5353']));
     return pod;
   }
 
@@ -73,18 +82,42 @@ export class MultiNodeCluster {
   }
 
   agentLog(node: string): string {
-    try { return readFileSync(join(this.workDir, `agent-${node}.log`), 'utf8'); } catch { return ''; }
+    try {
+      return readFileSync(join(this.workDir, `agent-${node}.log`), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   /** One agent per node: pods' veths and eth0 attached, this node's name, its own pins. */
   startAgents(extraArgs: string[] = []): void {
     for (const node of this.topo.nodes) {
       const log = openSync(join(this.workDir, `agent-${node.name}.log`), 'a');
-      this.agents.set(node.name, spawnIn(node.ns, [
-        NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', '--manifests', this.manifests,
-        '--pod-devices', `${this.prefix}p*`, '--devices', 'eth0', '--pin-dir', this.pinDirs.get(node.name)!,
-        '--hostname-override', node.name, '--metrics-bind-address', '', ...extraArgs,
-      ], { logFd: log }));
+      this.agents.set(
+        node.name,
+        spawnIn(
+          node.ns,
+          [
+            NODE_BIN,
+            join(ROOT, 'dist/cli/main.js'),
+            'agent',
+            '--manifests',
+            this.manifests,
+            '--pod-devices',
+            `${this.prefix}p*`,
+            '--devices',
+            'eth0',
+            '--pin-dir',
+            this.pinDirs.get(node.name)!,
+            '--hostname-override',
+            node.name,
+            '--metrics-bind-address',
+            '',
+            ...extraArgs,
+          ],
+          { logFd: log },
+        ),
+      );
     }
   }
 

@@ -6,7 +6,12 @@ import { randomBytes } from 'node:crypto';
 
 export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 30_000, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, {
+      encoding: 'utf8',
+      input: opts.input,
+      timeout: opts.timeoutMs ?? 30_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
@@ -34,9 +39,17 @@ export function createNetns(name: string): void {
 export function deleteNetns(name: string): void {
   if (!listNetns().includes(name)) return;
   let pids: string[] = [];
-  try { pids = run('ip', ['netns', 'pids', name]).split('\n').filter(Boolean); } catch { /* gone */ }
+  try {
+    pids = run('ip', ['netns', 'pids', name]).split('\n').filter(Boolean);
+  } catch {
+    /* gone */
+  }
   for (const pid of pids) {
-    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   run('ip', ['netns', 'del', name]);
 }
@@ -46,7 +59,11 @@ export function nsExec(ns: string, cmd: string[], opts: { input?: string; timeou
   return run('ip', ['netns', 'exec', ns, ...cmd], opts);
 }
 
-export interface VethEnd { ns: string; ifname: string; addr: string /* CIDR, e.g. 10.200.7.1/24 */ }
+export interface VethEnd {
+  ns: string;
+  ifname: string;
+  addr: string /* CIDR, e.g. 10.200.7.1/24 */;
+}
 
 /** A veth pair from a.ns to b.ns (created inside a.ns, never in the root namespace), addressed and up. */
 export function vethPair(a: VethEnd, b: VethEnd): void {
@@ -65,11 +82,20 @@ export interface TwoHosts {
 
 /** Two namespaces joined by a veth pair on a private /24 (10.200.X.1 and .2), nothing else. */
 export function twoHosts(prefix = 'sy'): TwoHosts {
-  const nsA = uniqueName(`${prefix}a`), nsB = uniqueName(`${prefix}b`);
+  const nsA = uniqueName(`${prefix}a`),
+    nsB = uniqueName(`${prefix}b`);
   const subnet = `10.200.${1 + Math.floor(Math.random() * 250)}`;
   const a = { ns: nsA, ifname: uniqueName('va'), ip: `${subnet}.1` };
   const b = { ns: nsB, ifname: uniqueName('vb'), ip: `${subnet}.2` };
-  const cleanup = () => { for (const ns of [nsA, nsB]) { try { deleteNetns(ns); } catch { /* best effort */ } } };
+  const cleanup = () => {
+    for (const ns of [nsA, nsB]) {
+      try {
+        deleteNetns(ns);
+      } catch {
+        /* best effort */
+      }
+    }
+  };
   try {
     createNetns(nsA);
     createNetns(nsB);
@@ -94,8 +120,16 @@ export function withBpffs(prefix = 'sy-test'): { dir: string; cleanup(): void } 
   return {
     dir,
     cleanup() {
-      try { run('umount', [dir]); } catch { /* not mounted */ }
-      try { rmdirSync(dir); } catch { /* gone */ }
+      try {
+        run('umount', [dir]);
+      } catch {
+        /* not mounted */
+      }
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* gone */
+      }
     },
   };
 }

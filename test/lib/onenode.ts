@@ -10,13 +10,17 @@ import type { ProbeResult } from '../../src/lab/probe.js';
 import { pollUntil } from '../../src/util/poll.js';
 import { probeAsync, runProbe, stopProcess } from './probe.js';
 import {
-  createNode, createPod, deleteNamespace, mountBpffs, run, spawnIn, unmountBpffs,
+  createNode,
+  createPod,
+  deleteNamespace,
+  mountBpffs,
+  run,
+  spawnIn,
+  unmountBpffs,
 } from '../../src/lab/namespaces.js';
-
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const NODE_BIN = process.execPath;
-
 
 export class OneNodeCluster {
   readonly id = `${process.pid % 100000}${Math.random().toString(36).slice(2, 4)}`;
@@ -44,7 +48,14 @@ export class OneNodeCluster {
     createPod(this.nodeNs, ns, hostIf, ip);
     const pod: { ns: string; ip: string; hostIf: string; server?: ChildProcess } = { ns, ip, hostIf };
     if (opts.serve !== false) {
-      pod.server = spawnIn(ns, [NODE_BIN, join(ROOT, 'dist/lab/podserver.js'), name, opts.version ?? 'v1', '80', '5353']);
+      pod.server = spawnIn(ns, [
+        NODE_BIN,
+        join(ROOT, 'dist/lab/podserver.js'),
+        name,
+        opts.version ?? 'v1',
+        '80',
+        '5353',
+      ]);
     }
     this.pods.set(name, pod);
     return ip;
@@ -62,11 +73,23 @@ export class OneNodeCluster {
   startAgent(opts: { kubeconfig?: string; extraArgs?: string[] } = {}): void {
     const log = openSync(this.agentLog, 'a');
     const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', this.manifests];
-    this.agent = spawnIn(this.nodeNs, [
-      NODE_BIN, join(ROOT, 'dist/cli/main.js'), 'agent', ...source,
-      '--pod-devices', `sy${this.id}h*`, '--pin-dir', this.pinDir, '--hostname-override', 'node1',
-      ...(opts.extraArgs ?? []),
-    ], { logFd: log });
+    this.agent = spawnIn(
+      this.nodeNs,
+      [
+        NODE_BIN,
+        join(ROOT, 'dist/cli/main.js'),
+        'agent',
+        ...source,
+        '--pod-devices',
+        `sy${this.id}h*`,
+        '--pin-dir',
+        this.pinDir,
+        '--hostname-override',
+        'node1',
+        ...(opts.extraArgs ?? []),
+      ],
+      { logFd: log },
+    );
   }
 
   private api?: ChildProcess;
@@ -75,10 +98,22 @@ export class OneNodeCluster {
   /** The API-server double inside the node namespace (127.0.0.1:6443 there), objects kept in a
    *  state file across restarts; the test reaches it through a unix socket. Returns a kubeconfig. */
   async startApiServer(): Promise<string> {
-    this.api = spawnIn(this.nodeNs, [
-      NODE_BIN, join(ROOT, 'dist/fakeapi/main.js'), '--host', '127.0.0.1', '--port', '6443',
-      '--socket', this.apiSocket, '--state', join(this.workDir, 'api-state.json'),
-    ], { logFd: openSync(join(this.workDir, 'api.log'), 'a') });
+    this.api = spawnIn(
+      this.nodeNs,
+      [
+        NODE_BIN,
+        join(ROOT, 'dist/fakeapi/main.js'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '6443',
+        '--socket',
+        this.apiSocket,
+        '--state',
+        join(this.workDir, 'api-state.json'),
+      ],
+      { logFd: openSync(join(this.workDir, 'api.log'), 'a') },
+    );
     await this.waitFor('the API server socket', () => existsSync(this.apiSocket));
     const kubeconfig = join(this.workDir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigFor('http://127.0.0.1:6443'));
@@ -95,12 +130,19 @@ export class OneNodeCluster {
 
   /** When the agent applied a sync after `sinceMs` (epoch ms, from its pino lines). */
   syncTimesAfter(sinceMs: number): number[] {
-    return this.agentLogText().split('\n').filter((l) => l.includes('"sync applied"'))
-      .map((l) => (JSON.parse(l) as { time: number }).time).filter((t) => t > sinceMs);
+    return this.agentLogText()
+      .split('\n')
+      .filter((l) => l.includes('"sync applied"'))
+      .map((l) => (JSON.parse(l) as { time: number }).time)
+      .filter((t) => t > sinceMs);
   }
 
   agentLogText(): string {
-    try { return readFileSync(this.agentLog, 'utf8'); } catch { return ''; }
+    try {
+      return readFileSync(this.agentLog, 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   /** Runs the probe client inside a pod (or a namespace) and returns its tally. */

@@ -10,7 +10,6 @@ import type { ProbeResult } from '../../src/lab/probe.js';
 
 const PROBE = new URL('../../dist/lab/probe.js', import.meta.url).pathname;
 
-
 export function runProbe(ns: string, args: string[]): ProbeResult {
   return JSON.parse(nsRun(ns, [process.execPath, PROBE, ...args])) as ProbeResult;
 }
@@ -19,16 +18,25 @@ export function runProbe(ns: string, args: string[]): ProbeResult {
 export function probeAsync(ns: string, args: string[], workDir: string): Promise<ProbeResult> {
   const out = join(workDir, `probe-${randomBytes(4).toString('hex')}.json`);
   const child = spawnIn(ns, [process.execPath, PROBE, ...args], { logFd: openSync(out, 'w') });
-  return new Promise((resolve, reject) => child.once('exit', () => {
-    try { resolve(JSON.parse(readFileSync(out, 'utf8')) as ProbeResult); } catch (err) { reject(err); }
-  }));
+  return new Promise((resolve, reject) =>
+    child.once('exit', () => {
+      try {
+        resolve(JSON.parse(readFileSync(out, 'utf8')) as ProbeResult);
+      } catch (err) {
+        reject(err);
+      }
+    }),
+  );
 }
 
 export function stopProcess(child: ChildProcess | undefined, graceMs = 5000): Promise<void> {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }

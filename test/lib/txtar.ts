@@ -19,7 +19,10 @@ export function parseTxtar(text: string): Txtar {
   };
   for (const line of lines) {
     const m = MARKER.exec(line);
-    if (!m) { current.push(line); continue; }
+    if (!m) {
+      current.push(line);
+      continue;
+    }
     flush();
     name = m[1];
     current = [];

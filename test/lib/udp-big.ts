@@ -4,7 +4,13 @@
 // the socket's error (ECONNREFUSED) only when it quotes the flow as the client sent it.
 import { nsRun } from '../../src/lab/namespaces.js';
 
-export interface UdpTally { ok: number; short: number; errors: Record<string, number>; answerBytes: number[]; from: Record<string, number> }
+export interface UdpTally {
+  ok: number;
+  short: number;
+  errors: Record<string, number>;
+  answerBytes: number[];
+  from: Record<string, number>;
+}
 
 const SCRIPT = `
 import errno, json, socket, sys
@@ -30,5 +36,7 @@ print(json.dumps(t))
 `;
 
 export function udpBig(ns: string, host: string, port: number, size: number, count: number, timeoutS = 2): UdpTally {
-  return JSON.parse(nsRun(ns, ['python3', '-c', SCRIPT, host, String(port), String(size), String(count), String(timeoutS)])) as UdpTally;
+  return JSON.parse(
+    nsRun(ns, ['python3', '-c', SCRIPT, host, String(port), String(size), String(count), String(timeoutS)]),
+  ) as UdpTally;
 }

@@ -21,7 +21,9 @@ export async function waitFor<T>(
   if (outcome.ok) return outcome.value;
   const { last } = outcome;
   const detail = last instanceof Error ? last.message : JSON.stringify(last);
-  throw new Error(`waitFor ${opts.what ?? fn.toString().slice(0, 120)}: timed out after ${timeoutMs} ms (last: ${detail})`);
+  throw new Error(
+    `waitFor ${opts.what ?? fn.toString().slice(0, 120)}: timed out after ${timeoutMs} ms (last: ${detail})`,
+  );
 }
 
 /** Measures how long an async step takes, in ms. */

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, DEFAULT_PIN_DIR, healthTimeoutMs, parseBindAddress, parseCidrList, parseConfigFile,
+  ConfigError,
+  DEFAULT_PIN_DIR,
+  healthTimeoutMs,
+  parseBindAddress,
+  parseCidrList,
+  parseConfigFile,
   parseDuration,
 } from '../../src/agent/config.js';
 import { agentCommand, configFromCommand } from '../../src/cli/agent.js';
@@ -19,7 +24,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** The agent command with its output captured and exits turned into throws. */
 function command(opts: { runAction?: boolean } = {}): { cmd: Command; stderr: string[] } {
   const stderr: string[] = [];
-  const cmd = agentCommand().exitOverride().configureOutput({ writeErr: (s) => stderr.push(s), writeOut: () => {} });
+  const cmd = agentCommand()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => stderr.push(s), writeOut: () => {} });
   if (!opts.runAction) cmd.action(() => {});
   return { cmd, stderr };
 }
@@ -58,7 +65,16 @@ describe('value parsers', () => {
     expect(parseBindAddress('[::1]:9')).toEqual({ host: '::1', port: 9 });
     expect(parseBindAddress('localhost:10249')).toEqual({ host: 'localhost', port: 10249 });
     expect(parseBindAddress('')).toBe(false);
-    for (const bad of ['10256', 'bad host:1', '-x:1', '1.2.3.4:70000', '1.2.3:80', '::1:80', '1.2.3.4:', '[1.2.3.4]:80']) {
+    for (const bad of [
+      '10256',
+      'bad host:1',
+      '-x:1',
+      '1.2.3.4:70000',
+      '1.2.3:80',
+      '::1:80',
+      '1.2.3.4:',
+      '[1.2.3.4]:80',
+    ]) {
       expect(() => parseBindAddress(bad), bad).toThrow(/IP:port|port/);
     }
   });
@@ -66,7 +82,8 @@ describe('value parsers', () => {
   it('reads CIDR lists', () => {
     expect(parseCidrList('10.0.0.0/8, 192.168.1.0/24')).toEqual(['10.0.0.0/8', '192.168.1.0/24']);
     expect(parseCidrList('fd00::/64')).toEqual(['fd00::/64']);
-    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'x/8', ',', '10.0.0.0/8,nope']) expect(() => parseCidrList(bad), bad).toThrow(/CIDR/);
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', 'x/8', ',', '10.0.0.0/8,nope'])
+      expect(() => parseCidrList(bad), bad).toThrow(/CIDR/);
   });
 
   it('gives a health timeout of 2 × min-sync-period, at least 10 s', () => {
@@ -76,7 +93,7 @@ describe('value parsers', () => {
 });
 
 describe('agent flags', () => {
-  it('has kube-proxy\'s defaults', () => {
+  it("has kube-proxy's defaults", () => {
     const cfg = parse(['--manifests', '/m']);
     expect(cfg.source).toEqual({ kind: 'manifests', dir: '/m' });
     expect(cfg.healthzBindAddress).toEqual({ host: '0.0.0.0', port: 10256 });
@@ -89,23 +106,57 @@ describe('agent flags', () => {
 
   it('parses every flag', () => {
     const cfg = parse([
-      '--kubeconfig', '/k', '--apiserver-host', '10.0.0.1', '--apiserver-port', '6443', '--hostname-override', 'n1',
-      '--nodeport-addresses', '10.0.0.0/8', '--cluster-cidr', '10.244.0.0/16', '--healthz-bind-address', '127.0.0.1:0',
-      '--metrics-bind-address', '', '--min-sync-period', '1s', '--pod-devices', 'veth*,lxc*', '--devices', 'eth0',
-      '--pin-dir', '/p', '--bpf-object', '/o', '--log-level', 'debug',
+      '--kubeconfig',
+      '/k',
+      '--apiserver-host',
+      '10.0.0.1',
+      '--apiserver-port',
+      '6443',
+      '--hostname-override',
+      'n1',
+      '--nodeport-addresses',
+      '10.0.0.0/8',
+      '--cluster-cidr',
+      '10.244.0.0/16',
+      '--healthz-bind-address',
+      '127.0.0.1:0',
+      '--metrics-bind-address',
+      '',
+      '--min-sync-period',
+      '1s',
+      '--pod-devices',
+      'veth*,lxc*',
+      '--devices',
+      'eth0',
+      '--pin-dir',
+      '/p',
+      '--bpf-object',
+      '/o',
+      '--log-level',
+      'debug',
     ]);
     expect(cfg).toMatchObject({
       source: { kind: 'kubernetes', kubeconfig: '/k', apiserverHost: '10.0.0.1', apiserverPort: 6443 },
-      hostnameOverride: 'n1', nodePortAddresses: ['10.0.0.0/8'], clusterCidr: ['10.244.0.0/16'],
-      healthzBindAddress: { host: '127.0.0.1', port: 0 }, metricsBindAddress: null, minSyncPeriodMs: 1000,
-      podDevices: 'veth*,lxc*', devices: 'eth0', pinDir: '/p', bpfObject: '/o', logLevel: 'debug',
+      hostnameOverride: 'n1',
+      nodePortAddresses: ['10.0.0.0/8'],
+      clusterCidr: ['10.244.0.0/16'],
+      healthzBindAddress: { host: '127.0.0.1', port: 0 },
+      metricsBindAddress: null,
+      minSyncPeriodMs: 1000,
+      podDevices: 'veth*,lxc*',
+      devices: 'eth0',
+      pinDir: '/p',
+      bpfObject: '/o',
+      logLevel: 'debug',
     });
   });
 
   it('takes the load-balancing algorithm and a prime Maglev table size, random and 16381 by default', () => {
     expect(parse(['--manifests', '/m'])).toMatchObject({ lbAlgorithm: 'random', maglevTableSize: 16381 });
-    expect(parse(['--manifests', '/m', '--lb-algorithm', 'maglev', '--maglev-table-size', '65521']))
-      .toMatchObject({ lbAlgorithm: 'maglev', maglevTableSize: 65521 });
+    expect(parse(['--manifests', '/m', '--lb-algorithm', 'maglev', '--maglev-table-size', '65521'])).toMatchObject({
+      lbAlgorithm: 'maglev',
+      maglevTableSize: 65521,
+    });
   });
 
   it('uses the in-cluster config when there is no --manifests or --kubeconfig', () => {
@@ -117,9 +168,18 @@ describe('agent flags', () => {
     expect(err.code).toMatch(/^commander\./); // main.ts: commander.* → exit 2
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/--min-sync-period.*nope/);
-    for (const [flag, value] of [['--nodeport-addresses', '10.0.0.0/40'], ['--healthz-bind-address', 'localhost'], ['--apiserver-host', '10.0.0'],
-      ['--log-level', 'loud'], ['--apiserver-port', '0'], ['--apiserver-host', 'https://x'], ['--pod-devices', ','],
-      ['--lb-algorithm', 'round-robin'], ['--maglev-table-size', '16384'], ['--maglev-table-size', '65537']]) {
+    for (const [flag, value] of [
+      ['--nodeport-addresses', '10.0.0.0/40'],
+      ['--healthz-bind-address', 'localhost'],
+      ['--apiserver-host', '10.0.0'],
+      ['--log-level', 'loud'],
+      ['--apiserver-port', '0'],
+      ['--apiserver-host', 'https://x'],
+      ['--pod-devices', ','],
+      ['--lb-algorithm', 'round-robin'],
+      ['--maglev-table-size', '16384'],
+      ['--maglev-table-size', '65537'],
+    ]) {
       const f = await failure([flag, value]);
       expect(f.lines, flag).toHaveLength(1);
       expect(f.lines[0]).toContain(flag);
@@ -152,15 +212,30 @@ describe('--config file', () => {
   };
 
   it('reads camelCase keys; flags override the file', () => {
-    const p = file('good.yaml', [
-      'manifests: /from-file', 'minSyncPeriod: 2s', 'healthzBindAddress: "127.0.0.1:0"', 'logLevel: warn',
-      'podDevices: [veth*, lxc*]', 'nodePortAddresses:', '  - 10.0.0.0/8', '  - 192.168.0.0/16', '',
-    ].join('\n'));
+    const p = file(
+      'good.yaml',
+      [
+        'manifests: /from-file',
+        'minSyncPeriod: 2s',
+        'healthzBindAddress: "127.0.0.1:0"',
+        'logLevel: warn',
+        'podDevices: [veth*, lxc*]',
+        'nodePortAddresses:',
+        '  - 10.0.0.0/8',
+        '  - 192.168.0.0/16',
+        '',
+      ].join('\n'),
+    );
     const cfg = parse(['--config', p, '--log-level', 'error']);
     expect(cfg).toMatchObject({
-      source: { kind: 'manifests', dir: '/from-file' }, minSyncPeriodMs: 2000, healthzBindAddress: { host: '127.0.0.1', port: 0 },
-      logLevel: 'error', podDevices: 'veth*,lxc*', nodePortAddresses: ['10.0.0.0/8', '192.168.0.0/16'],
-      metricsBindAddress: { host: '127.0.0.1', port: 10249 }, configFile: p,
+      source: { kind: 'manifests', dir: '/from-file' },
+      minSyncPeriodMs: 2000,
+      healthzBindAddress: { host: '127.0.0.1', port: 0 },
+      logLevel: 'error',
+      podDevices: 'veth*,lxc*',
+      nodePortAddresses: ['10.0.0.0/8', '192.168.0.0/16'],
+      metricsBindAddress: { host: '127.0.0.1', port: 10249 },
+      configFile: p,
     });
     expect(parse(['--config', p, '--min-sync-period', '5s']).minSyncPeriodMs).toBe(5000);
   });
@@ -183,7 +258,9 @@ describe('--config file', () => {
 
   it('names the file in a conflict between file and flags', () => {
     const p = file('conflict.yaml', 'kubeconfig: /k\n');
-    expect(() => parse(['--config', p, '--manifests', '/m'])).toThrow(/--manifests and .*conflict\.yaml: kubeconfig both given/);
+    expect(() => parse(['--config', p, '--manifests', '/m'])).toThrow(
+      /--manifests and .*conflict\.yaml: kubeconfig both given/,
+    );
   });
 
   it('turns a bad file into exit code 2 with one line', async () => {
@@ -196,11 +273,18 @@ describe('--config file', () => {
 
 describe('API server address override', () => {
   const kubeconfig = join(tmp, 'kubeconfig');
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{name: k, cluster: {server: "https://10.96.0.1:443", insecure-skip-tls-verify: true}}]',
-    'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: k, user: u}}]', '',
-  ].join('\n'));
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: c',
+      'clusters: [{name: k, cluster: {server: "https://10.96.0.1:443", insecure-skip-tls-verify: true}}]',
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: c, context: {cluster: k, user: u}}]',
+      '',
+    ].join('\n'),
+  );
 
   it('keeps the kubeconfig address without an override', async () => {
     const kc = await loadKubeConfig({ kubeconfig });
@@ -228,8 +312,10 @@ describe('API server address override', () => {
       expect(kc.getCurrentCluster()?.server).toBe('https://kind-control-plane:6443');
       expect(kc.getCurrentCluster()?.tlsServerName).toBe('kubernetes.default.svc');
     } finally {
-      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST; else process.env.KUBERNETES_SERVICE_HOST = saved.host;
-      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT; else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
     }
   });
 
@@ -242,7 +328,10 @@ describe('API server address override', () => {
 const mainJs = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 describe.skipIf(!existsSync(mainJs))('switchyard agent (built CLI)', () => {
   it('exits 2 with one line for a bad flag', () => {
-    const r = spawnSync(process.execPath, [mainJs, 'agent', '--min-sync-period', 'nope'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [mainJs, 'agent', '--min-sync-period', 'nope'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/--min-sync-period.*nope/)]);
   });
@@ -256,9 +345,14 @@ describe.skipIf(!existsSync(mainJs))('switchyard agent (built CLI)', () => {
   });
 
   it('exits 2 with one line for an unreadable kubeconfig, before listening on anything', () => {
-    const r = spawnSync(process.execPath, [mainJs, 'agent', '--kubeconfig', join(tmp, 'no-such-kubeconfig')], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [mainJs, 'agent', '--kubeconfig', join(tmp, 'no-such-kubeconfig')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status).toBe(2);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/--kubeconfig ".*no-such-kubeconfig": cannot load/)]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/--kubeconfig ".*no-such-kubeconfig": cannot load/),
+    ]);
     expect(r.stdout).not.toMatch(/listening/);
   });
 });

@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../lib/ports.js';
 import {
-  healthzServer, nodeEligible, ProxyHealth, RetryingServer, ServiceHealthServers,
+  healthzServer,
+  nodeEligible,
+  ProxyHealth,
+  RetryingServer,
+  ServiceHealthServers,
 } from '../../src/agent/health.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -13,11 +17,17 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function get(port: number, path = '/'): Promise<{ status: number; body: Record<string, unknown>; type: string | null }> {
+async function get(
+  port: number,
+  path = '/',
+): Promise<{ status: number; body: Record<string, unknown>; type: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown>, type: res.headers.get('content-type') };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+    type: res.headers.get('content-type'),
+  };
 }
-
 
 describe('ProxyHealth', () => {
   it('is healthy while starting up and after syncs; unhealthy when a change waits too long', () => {
@@ -57,7 +67,12 @@ describe('nodeEligible', () => {
     expect(nodeEligible(undefined)).toBe(true);
     expect(nodeEligible({ metadata: { name: 'n' }, spec: {} })).toBe(true);
     expect(nodeEligible({ metadata: { name: 'n', deletionTimestamp: '2024-01-01T00:00:00Z' } })).toBe(false);
-    expect(nodeEligible({ metadata: { name: 'n' }, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } })).toBe(false);
+    expect(
+      nodeEligible({
+        metadata: { name: 'n' },
+        spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] },
+      }),
+    ).toBe(false);
     expect(nodeEligible({ metadata: { name: 'n' }, spec: { taints: [{ key: 'other' }] } })).toBe(true);
   });
 });
@@ -70,7 +85,7 @@ describe('healthz server', () => {
     return srv.port!;
   }
 
-  it('answers 200 with kube-proxy\'s JSON while syncs succeed, 503 once they fail', async () => {
+  it("answers 200 with kube-proxy's JSON while syncs succeed, 503 once they fail", async () => {
     const status: { lastError?: string } = {};
     const h = new ProxyHealth({ timeoutMs: 10_000, lastSyncError: () => status.lastError });
     const port = await start(h);
@@ -129,7 +144,13 @@ describe('healthz server', () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const { port } = blocker.address() as AddressInfo;
-    const srv = new RetryingServer('healthz server', { host: '127.0.0.1', port }, (_q, s) => s.end('{}'), undefined, 50);
+    const srv = new RetryingServer(
+      'healthz server',
+      { host: '127.0.0.1', port },
+      (_q, s) => s.end('{}'),
+      undefined,
+      50,
+    );
     cleanup.push(() => srv.stop());
     await srv.start();
     expect(srv.port).toBeUndefined();
@@ -151,10 +172,18 @@ describe('health check node port servers', () => {
     ]);
     let r = await get(p1);
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ service: { namespace: 'default', name: 'web' }, localEndpoints: 2, serviceProxyHealthy: true });
+    expect(r.body).toEqual({
+      service: { namespace: 'default', name: 'web' },
+      localEndpoints: 2,
+      serviceProxyHealthy: true,
+    });
     r = await get(p2, '/any/path');
     expect(r.status).toBe(503);
-    expect(r.body).toEqual({ service: { namespace: 'shop', name: 'cart' }, localEndpoints: 0, serviceProxyHealthy: true });
+    expect(r.body).toEqual({
+      service: { namespace: 'shop', name: 'cart' },
+      localEndpoints: 0,
+      serviceProxyHealthy: true,
+    });
 
     proxyHealthy = false;
     r = await get(p1);
@@ -179,7 +208,12 @@ describe('health check node port servers', () => {
     expect(await get(p1)).toMatchObject({ status: 200, body: { localEndpoints: 3 } });
     await expect(fetch(`http://127.0.0.1:${p2}/`)).rejects.toThrow();
     expect((await get(p3)).status).toBe(200);
-    expect(servers.openPorts()).toEqual(new Map([['a/one', p1], ['a/two', p3]]));
+    expect(servers.openPorts()).toEqual(
+      new Map([
+        ['a/one', p1],
+        ['a/two', p3],
+      ]),
+    );
 
     await servers.sync([]);
     expect(servers.openPorts().size).toBe(0);

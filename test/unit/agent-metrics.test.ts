@@ -11,7 +11,10 @@ afterEach(async () => {
 });
 
 const st = (packets: number, bytes: number, newFlows: number, noBackend: number): Stats => ({
-  packets: BigInt(packets), bytes: BigInt(bytes), newFlows: BigInt(newFlows), noBackend: BigInt(noBackend),
+  packets: BigInt(packets),
+  bytes: BigInt(bytes),
+  newFlows: BigInt(newFlows),
+  noBackend: BigInt(noBackend),
 });
 
 const services = new Map<number, ServiceLabelInfo>([
@@ -30,7 +33,10 @@ describe('stats reading', () => {
     expect(sumStats([st(1, 100, 1, 0), st(2, 200, 0, 3)])).toEqual(st(3, 300, 1, 3));
     const asked: number[] = [];
     const reader = percpuStatsReader({
-      get: (id) => { asked.push(id); return id === 9 ? undefined : [st(id, 10 * id, 1, 0), st(1, 1, 0, 0)]; },
+      get: (id) => {
+        asked.push(id);
+        return id === 9 ? undefined : [st(id, 10 * id, 1, 0), st(1, 1, 0, 0)];
+      },
     });
     expect(reader([1, 9])).toEqual(new Map([[1, st(2, 11, 1, 0)]]));
     expect(asked).toEqual([1, 9]);
@@ -38,7 +44,7 @@ describe('stats reading', () => {
 });
 
 describe('AgentMetrics', () => {
-  it('exposes kube-proxy\'s sync metrics', async () => {
+  it("exposes kube-proxy's sync metrics", async () => {
     let now = 1_700_000_000_000;
     const m = new AgentMetrics({ processMetrics: false, now: () => now, failedSyncs: () => 2 });
     now += 1000;
@@ -46,9 +52,12 @@ describe('AgentMetrics', () => {
     m.synced(12.5, [], 7);
     const text = await m.scrape();
     for (const name of [
-      'kubeproxy_sync_proxy_rules_duration_seconds', 'kubeproxy_network_programming_duration_seconds',
-      'kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
-    ]) expect(text).toContain(`# TYPE ${name} `);
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      'kubeproxy_network_programming_duration_seconds',
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
+    ])
+      expect(text).toContain(`# TYPE ${name} `);
     expect(text).toContain('# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram');
     expect(text).toContain('# TYPE kubeproxy_network_programming_duration_seconds histogram');
     expect(text).toContain('# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge');
@@ -89,7 +98,11 @@ describe('AgentMetrics', () => {
       services: () => services,
       stats: (ids) => {
         reads.push([...ids]);
-        return new Map([[1, st(packets, 1500 * packets, 3, 0)], [2, st(4, 256, 4, 1)], [99, st(1, 1, 1, 1)]]);
+        return new Map([
+          [1, st(packets, 1500 * packets, 3, 0)],
+          [2, st(4, 256, 4, 1)],
+          [99, st(1, 1, 1, 1)],
+        ]);
       },
     });
     let text = await m.scrape();
@@ -111,7 +124,15 @@ describe('AgentMetrics', () => {
 
   it('drops the series of a service that went away', async () => {
     let current: Map<number, ServiceLabelInfo> = services;
-    const m = new AgentMetrics({ processMetrics: false, services: () => current, stats: () => new Map([[1, st(1, 1, 1, 1)], [2, st(2, 2, 2, 2)]]) });
+    const m = new AgentMetrics({
+      processMetrics: false,
+      services: () => current,
+      stats: () =>
+        new Map([
+          [1, st(1, 1, 1, 1)],
+          [2, st(2, 2, 2, 2)],
+        ]),
+    });
     expect(await m.scrape()).toContain('service="kube-dns"');
     current = new Map([...services].filter(([id]) => id === 1));
     expect(await m.scrape()).not.toContain('service="kube-dns"');
@@ -131,7 +152,11 @@ describe('AgentMetrics', () => {
 
 describe('metrics server', () => {
   it('serves /metrics in the Prometheus text format', async () => {
-    const m = new AgentMetrics({ processMetrics: false, services: () => services, stats: () => new Map([[1, st(7, 7, 7, 7)]]) });
+    const m = new AgentMetrics({
+      processMetrics: false,
+      services: () => services,
+      stats: () => new Map([[1, st(7, 7, 7, 7)]]),
+    });
     m.synced(3, []);
     const srv = metricsServer({ host: '127.0.0.1', port: 0 }, m);
     await srv.start();
@@ -141,7 +166,9 @@ describe('metrics server', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     expect(text).toContain('kubeproxy_sync_proxy_rules_duration_seconds_count 1');
-    expect(value(text, 'switchyard_service_packets_total{namespace="default",service="web",port="http",protocol="TCP"}')).toBe(7);
+    expect(
+      value(text, 'switchyard_service_packets_total{namespace="default",service="web",port="http",protocol="TCP"}'),
+    ).toBe(7);
     expect((await fetch(`http://127.0.0.1:${srv.port}/`)).status).toBe(404);
   });
 
@@ -156,11 +183,19 @@ describe('metrics server', () => {
 });
 
 describe('refused external addresses', () => {
-  it('counts the last sync\'s refusals per Service and field, and forgets those no longer refused', async () => {
+  it("counts the last sync's refusals per Service and field, and forgets those no longer refused", async () => {
     const m = new AgentMetrics({ processMetrics: false });
-    m.refusedAddresses([{ namespace: 'default', name: 'hijack', field: 'spec.externalIPs[0]' }, { namespace: 'default', name: 'hijack', field: 'spec.externalIPs[2]' }]);
+    m.refusedAddresses([
+      { namespace: 'default', name: 'hijack', field: 'spec.externalIPs[0]' },
+      { namespace: 'default', name: 'hijack', field: 'spec.externalIPs[2]' },
+    ]);
     let text = await m.scrape();
-    expect(value(text, 'switchyard_refused_external_addresses{namespace="default",service="hijack",field="spec.externalIPs[2]"}')).toBe(1);
+    expect(
+      value(
+        text,
+        'switchyard_refused_external_addresses{namespace="default",service="hijack",field="spec.externalIPs[2]"}',
+      ),
+    ).toBe(1);
     m.refusedAddresses([]);
     text = await m.scrape();
     expect(text).not.toContain('service="hijack"');

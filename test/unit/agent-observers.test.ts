@@ -13,19 +13,21 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-
 const result: SyncResult = { frontends: 1, backends: 2, sets: 1, writes: 4, deletes: 0, durationMs: 3 };
 
 function desired(hcPort: number, localEndpoints: number): DesiredState {
   const info = { namespace: 'default', name: 'web', portName: 'http', port: 80, protocol: 'TCP' } as ServicePortInfo;
   return {
-    frontends: [], sets: new Map(), backends: new Map(), conflicts: [], refused: [],
+    frontends: [],
+    sets: new Map(),
+    backends: new Map(),
+    conflicts: [],
+    refused: [],
     services: new Map([[1, info]]),
     healthCheck: [{ namespace: 'default', name: 'web', nodePort: hcPort, localEndpoints }],
     identities: { svc: new Map(), set: new Map(), backend: new Map() },
   };
 }
-
 
 describe('createObservers', () => {
   it('feeds health, node ports and metrics from the sync hooks', async () => {
@@ -42,11 +44,17 @@ describe('createObservers', () => {
     await waitFor(() => obs.nodePorts.openPorts().get('default/web') === hcPort, 3000);
     let res = await fetch(`http://127.0.0.1:${hcPort}/`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ service: { namespace: 'default', name: 'web' }, localEndpoints: 2, serviceProxyHealthy: true });
+    expect(await res.json()).toEqual({
+      service: { namespace: 'default', name: 'web' },
+      localEndpoints: 2,
+      serviceProxyHealthy: true,
+    });
 
     const text = await obs.metrics.scrape();
     expect(text).toContain('kubeproxy_sync_proxy_rules_duration_seconds_count 1');
-    expect(text).toMatch(/^switchyard_service_packets_total\{namespace="default",service="web",port="http",protocol="TCP"\} 9$/m);
+    expect(text).toMatch(
+      /^switchyard_service_packets_total\{namespace="default",service="web",port="http",protocol="TCP"\} 9$/m,
+    );
 
     // A failing sync: health turns unhealthy, the node port says so, metrics count it.
     status.lastError = 'map full';
@@ -64,7 +72,10 @@ describe('createObservers', () => {
     cleanup.push(() => obs.nodePorts.stop());
     obs.hooks.synced!(desired(await freePort(), 0), result, [], nodes({ metadata: { name: 'n1' }, spec: {} }));
     expect(obs.health.check().nodeEligible).toBe(true);
-    const tainted = { metadata: { name: 'n1' }, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } };
+    const tainted = {
+      metadata: { name: 'n1' },
+      spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] },
+    };
     obs.hooks.synced!(desired(await freePort(), 0), result, [], nodes(tainted));
     expect(obs.health.check().nodeEligible).toBe(false);
   });
@@ -72,7 +83,11 @@ describe('createObservers', () => {
   it('never lets an observer error fail the sync', () => {
     const obs = createObservers({ minSyncPeriodMs: 100, nodeName: 'n1', nodePortHost: '127.0.0.1' });
     cleanup.push(() => obs.nodePorts.stop());
-    const broken = { find: () => { throw new Error('boom'); } } as unknown as SourcedObject[];
+    const broken = {
+      find: () => {
+        throw new Error('boom');
+      },
+    } as unknown as SourcedObject[];
     expect(() => obs.hooks.synced!(desired(0, 0), result, [], broken)).not.toThrow();
   });
 });

@@ -39,7 +39,12 @@ function openWatch(base: string, path: string): Promise<Stream> {
   });
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request(base + path, { method, headers: { ...AUTH, 'Content-Type': 'application/json' } }, (res) => {
       let text = '';
@@ -120,7 +125,7 @@ describe('FakeApiServer wire protocol', () => {
   });
 
   it('refuses requests without the kubeconfig token', async () => {
-    const res = await new Promise<number>((resolve) => get(url + '/api/v1/services', (r) => resolve(r.statusCode!)));
+    const res = await new Promise<number>((resolve) => get(`${url}/api/v1/services`, (r) => resolve(r.statusCode!)));
     expect(res).toBe(401);
     const cfg = JSON.parse(kubeconfigFor(url));
     expect(cfg.clusters[0].cluster).toEqual({ server: url, 'insecure-skip-tls-verify': true });
@@ -176,7 +181,10 @@ describe('FakeApiServer wire protocol', () => {
     api.apply(svc('b'));
     api.sendBookmarks();
     await waitFor(() => yes.events.length === 2);
-    expect(yes.events[1]).toEqual({ type: 'BOOKMARK', object: { kind: 'Service', apiVersion: 'v1', metadata: { resourceVersion: '2' } } });
+    expect(yes.events[1]).toEqual({
+      type: 'BOOKMARK',
+      object: { kind: 'Service', apiVersion: 'v1', metadata: { resourceVersion: '2' } },
+    });
     await waitFor(() => yes.ended, 3000);
     expect(yes.events.at(-1)!.type).toBe('BOOKMARK'); // one more right before the deadline
     expect(no.events.map((e) => e.type)).toEqual(['ADDED']);
@@ -232,7 +240,10 @@ describe('FakeApiServer wire protocol', () => {
     const during = await watch('/api/v1/services?watch=true&resourceVersion=1');
     expect(during.status).toBe(200);
     let listed = false;
-    const list = call(url, 'GET', '/api/v1/services').then((r) => ((listed = true), r));
+    const list = call(url, 'GET', '/api/v1/services').then((r) => {
+      listed = true;
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(before.events).toEqual([]);
     expect(during.events).toEqual([]);
@@ -254,7 +265,11 @@ describe('FakeApiServer wire protocol', () => {
     const slice = { metadata: { name: 'web-1' }, addressType: 'IPv4', endpoints: [], ports: [] };
     const created = await call(url, 'POST', base, slice);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { namespace: 'web', resourceVersion: '1' } });
+    expect(created.body).toMatchObject({
+      kind: 'EndpointSlice',
+      apiVersion: 'discovery.k8s.io/v1',
+      metadata: { namespace: 'web', resourceVersion: '1' },
+    });
     expect((await call(url, 'POST', base, slice)).status).toBe(409);
     const put = await call(url, 'PUT', `${base}/web-1`, { ...slice, endpoints: [{ addresses: ['10.0.0.1'] }] });
     expect(put.status).toBe(200);

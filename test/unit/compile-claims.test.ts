@@ -10,7 +10,11 @@ const POLICY = { clusterCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12']
 const NODE: NodeConfig = { nodeName: 'node-a', nodePortAddresses: ['10.250.0.11'], externalAddressPolicy: POLICY };
 
 function svc(name: string, spec: Obj, extra: { createdAt?: string; status?: Obj } = {}): Obj {
-  const metadata: Obj = { name, namespace: 'default', ...(extra.createdAt ? { creationTimestamp: extra.createdAt } : {}) };
+  const metadata: Obj = {
+    name,
+    namespace: 'default',
+    ...(extra.createdAt ? { creationTimestamp: extra.createdAt } : {}),
+  };
   return { kind: 'Service', metadata, spec, ...(extra.status ? { status: extra.status } : {}) };
 }
 function run(services: Obj[], node = NODE, ids = new IdAllocator(), previous?: DesiredState): DesiredState {
@@ -48,7 +52,13 @@ describe('external address policy', () => {
   });
 
   it('programs the rest of a Service whose externalIPs name a pod, loopback and 0.0.0.0, and reports each by field', () => {
-    const d = run([svc('hijack', { clusterIP: '10.96.0.50', externalIPs: ['0.0.0.0', '127.0.0.1', '10.244.1.2', '203.0.113.7'], ports: [{ port: 80 }] })]);
+    const d = run([
+      svc('hijack', {
+        clusterIP: '10.96.0.50',
+        externalIPs: ['0.0.0.0', '127.0.0.1', '10.244.1.2', '203.0.113.7'],
+        ports: [{ port: 80 }],
+      }),
+    ]);
     expect(addrs(d)).toEqual(['10.96.0.50', '203.0.113.7']);
     expect(d.refused.map((e) => `${e.field}: ${e.message}`)).toEqual([
       expect.stringMatching(/^spec\.externalIPs\[0\]: 0\.0\.0\.0 is the unspecified range/),
@@ -59,8 +69,13 @@ describe('external address policy', () => {
   });
 
   it('applies to LoadBalancer ingress addresses too', () => {
-    const d = run([svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.51', ports: [{ port: 80, nodePort: 30001 }] },
-      { status: { loadBalancer: { ingress: [{ ip: '10.250.0.11' }, { ip: '198.51.100.9' }] } } })]);
+    const d = run([
+      svc(
+        'lb',
+        { type: 'LoadBalancer', clusterIP: '10.96.0.51', ports: [{ port: 80, nodePort: 30001 }] },
+        { status: { loadBalancer: { ingress: [{ ip: '10.250.0.11' }, { ip: '198.51.100.9' }] } } },
+      ),
+    ]);
     expect(addrs(d)).toContain('198.51.100.9');
     expect(d.frontends.filter((f) => f.key.addr === '10.250.0.11' && f.key.port === 80)).toEqual([]);
     expect(d.refused.map((e) => e.field)).toEqual(['status.loadBalancer.ingress']);
@@ -68,22 +83,36 @@ describe('external address policy', () => {
 });
 
 describe('frontend ownership', () => {
-  const first = svc('aaa-first', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2026-01-01T00:00:00Z' });
-  const newcomer = svc('a-newcomer', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2026-06-01T00:00:00Z' });
+  const first = svc(
+    'aaa-first',
+    { clusterIP: '10.96.0.10', ports: [{ port: 80 }] },
+    { createdAt: '2026-01-01T00:00:00Z' },
+  );
+  const newcomer = svc(
+    'a-newcomer',
+    { clusterIP: '10.96.0.10', ports: [{ port: 80 }] },
+    { createdAt: '2026-06-01T00:00:00Z' },
+  );
 
   it('gives a contested frontend to the older Service, not the first by name, and names both in the refusal', () => {
     const d = run([newcomer, first]);
     expect(owner(d, '10.96.0.10')).toBe('aaa-first');
     expect(d.conflicts.map((e) => e.describe())).toEqual([
-      expect.stringMatching(/Service default\/a-newcomer: spec\.ports\[0\]\.port.*10\.96\.0\.10:80\/TCP is already taken by Service default\/aaa-first/),
+      expect.stringMatching(
+        /Service default\/a-newcomer: spec\.ports\[0\]\.port.*10\.96\.0\.10:80\/TCP is already taken by Service default\/aaa-first/,
+      ),
     ]);
   });
 
-  it('keeps a frontend with the Service that holds it, whatever the newcomer\'s age or name', () => {
+  it("keeps a frontend with the Service that holds it, whatever the newcomer's age or name", () => {
     const ids = new IdAllocator();
     const holder = svc('zzz-holder', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] });
     const before = run([holder], NODE, ids);
-    const older = svc('aaa-older', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { createdAt: '2020-01-01T00:00:00Z' });
+    const older = svc(
+      'aaa-older',
+      { clusterIP: '10.96.0.10', ports: [{ port: 80 }] },
+      { createdAt: '2020-01-01T00:00:00Z' },
+    );
     const after = run([holder, older], NODE, ids, before);
     expect(owner(after, '10.96.0.10')).toBe('zzz-holder');
     expect(after.conflicts[0].describe()).toMatch(/aaa-older.*already taken by Service default\/zzz-holder/);

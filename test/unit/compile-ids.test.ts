@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, Frontend, FrontendKey } from '../../src/abi/index.js';
 import {
-  compile, IdAllocator, IdExhaustedError, seedFromPinned, type DesiredState, type NodeConfig, type PinnedState,
+  compile,
+  IdAllocator,
+  IdExhaustedError,
+  seedFromPinned,
+  type DesiredState,
+  type NodeConfig,
+  type PinnedState,
 } from '../../src/compile/index.js';
 import { buildModel, type ClusterModel } from '../../src/model/index.js';
 
@@ -14,7 +20,9 @@ function svc(name: string, ip: string, ports: Obj[] = [{ port: 80 }]): Obj {
 }
 function slice(name: string, service: string, addrs: string[]): Obj {
   return {
-    kind: 'EndpointSlice', metadata: { name, labels: { 'kubernetes.io/service-name': service } }, addressType: 'IPv4',
+    kind: 'EndpointSlice',
+    metadata: { name, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
     endpoints: addrs.map((a) => ({ addresses: [a], nodeName: 'node-b' })),
   };
 }
@@ -24,7 +32,8 @@ function model(services: Obj[], slices: Obj[] = []): ClusterModel {
 }
 /** "ns/name:port/PROTO" → svc id */
 const svcIds = (d: DesiredState) => Object.fromEntries([...d.services].map(([id, s]) => [s.identity, id]));
-const backendIds = (d: DesiredState) => Object.fromEntries([...d.backends].map(([id, b]) => [`${b.addr}:${b.port}`, id]));
+const backendIds = (d: DesiredState) =>
+  Object.fromEntries([...d.backends].map(([id, b]) => [`${b.addr}:${b.port}`, id]));
 
 describe('IdAllocator', () => {
   it('hands out the lowest free id from 1, per namespace, and is idempotent', () => {
@@ -44,7 +53,9 @@ describe('IdAllocator', () => {
     ids.get('backend', 'c');
     expect(ids.get('backend', 'd')).toBe(4); // b's id 2 is not free yet
     ids.beginCompile(); // releases b (2) ... and d was used, so kept
-    ids.get('backend', 'a'); ids.get('backend', 'c'); ids.get('backend', 'd');
+    ids.get('backend', 'a');
+    ids.get('backend', 'c');
+    ids.get('backend', 'd');
     expect(ids.get('backend', 'e')).toBe(2);
     expect(ids.beginCompile()).toEqual({ svc: 0, set: 0, backend: 0 });
   });
@@ -54,8 +65,10 @@ describe('IdAllocator', () => {
     ['a', 'b', 'c'].forEach((x) => ids.get('svc', x));
     expect(() => ids.get('svc', 'd')).toThrow(IdExhaustedError);
     expect(() => new IdAllocator({ svc: 0 }).get('svc', 'x')).toThrow(/no free service port id: all 0 are in use/);
-    expect(() => { const a = new IdAllocator(); for (let i = 0; i <= 65535; i++) a.get('svc', `s${i}`); })
-      .toThrow(/SY_MAX_SERVICES/);
+    expect(() => {
+      const a = new IdAllocator();
+      for (let i = 0; i <= 65535; i++) a.get('svc', `s${i}`);
+    }).toThrow(/SY_MAX_SERVICES/);
   });
 
   it('seeds ids, fills the holes below them first, and refuses contradictions', () => {
@@ -70,7 +83,8 @@ describe('IdAllocator', () => {
 
   it('does not hand out an id a seed took after it was released', () => {
     const ids = new IdAllocator();
-    ids.get('set', 'a'); ids.get('set', 'b');
+    ids.get('set', 'a');
+    ids.get('set', 'b');
     ids.release('set', 'a');
     ids.seed('set', 'pinned', 1);
     expect(ids.get('set', 'c')).toBe(3);
@@ -109,7 +123,11 @@ describe('compile: id stability', () => {
   it('does not renumber existing service ports, sets or backends when a Service is added', () => {
     const ids = new IdAllocator();
     const one = compile(model(base, slices), NODE, ids);
-    const two = compile(model([svc('a', '10.96.0.1'), ...base, svc('c', '10.96.0.3')], [slice('a-1', 'a', ['10.244.0.1']), ...slices]), NODE, ids);
+    const two = compile(
+      model([svc('a', '10.96.0.1'), ...base, svc('c', '10.96.0.3')], [slice('a-1', 'a', ['10.244.0.1']), ...slices]),
+      NODE,
+      ids,
+    );
     expect(svcIds(two)).toMatchObject(svcIds(one));
     expect(backendIds(two)).toMatchObject(backendIds(one));
     for (const fe of one.frontends) expect(two.frontends.find((f) => f.key.addr === fe.key.addr)).toEqual(fe);
@@ -122,7 +140,11 @@ describe('compile: id stability', () => {
     const two = compile(model(base, [slice('b-1', 'b', ['10.244.1.2', '10.244.1.3']), slices[1]]), NODE, ids);
     expect(backendIds(two)['10.244.1.2:80']).toBe(backendIds(one)['10.244.1.2:80']);
     expect(backendIds(two)['10.244.1.3:80']).toBe(4); // 10.244.1.1's id (1) is not reused in the compile that dropped it
-    const three = compile(model(base, [slice('b-1', 'b', ['10.244.1.2', '10.244.1.3', '10.244.1.4']), slices[1]]), NODE, ids);
+    const three = compile(
+      model(base, [slice('b-1', 'b', ['10.244.1.2', '10.244.1.3', '10.244.1.4']), slices[1]]),
+      NODE,
+      ids,
+    );
     expect(backendIds(three)['10.244.1.4:80']).toBe(1); // ...but is in the one after
   });
 
@@ -131,7 +153,11 @@ describe('compile: id stability', () => {
       compile(model(base, slices), NODE, ids);
       compile(model([base[1]], [slices[1]]), NODE, ids);
       compile(model([base[1]], [slices[1]]), NODE, ids);
-      return compile(model([svc('e', '10.96.0.5'), ...base], [slice('e-1', 'e', ['10.244.5.1']), ...slices]), NODE, ids);
+      return compile(
+        model([svc('e', '10.96.0.5'), ...base], [slice('e-1', 'e', ['10.244.5.1']), ...slices]),
+        NODE,
+        ids,
+      );
     };
     const a = history(new IdAllocator());
     expect(history(new IdAllocator())).toEqual(a);
@@ -153,8 +179,10 @@ describe('seedFromPinned (agent restart)', () => {
   function pinnedFrom(d: DesiredState): PinnedState {
     const frontends = new Map<string, { key: FrontendKey; value: Frontend }>();
     for (const f of d.frontends) {
-      frontends.set(`${f.key.addr}:${f.key.port}/${f.key.proto}/${f.key.scope}`,
-        { key: f.key, value: { svcId: f.svcId, setId: f.setId, affinityTimeout: 0, count: 0, gen: 0, flags: f.flags } });
+      frontends.set(`${f.key.addr}:${f.key.port}/${f.key.proto}/${f.key.scope}`, {
+        key: f.key,
+        value: { svcId: f.svcId, setId: f.setId, affinityTimeout: 0, count: 0, gen: 0, flags: f.flags },
+      });
     }
     const sets = new Map([...d.sets].map(([id, members]) => [id, { gen: 0, members }]));
     return { frontends, sets, backends: new Map<number, Backend>(d.backends) };
@@ -163,8 +191,15 @@ describe('seedFromPinned (agent restart)', () => {
   it('recovers every id, so the first compile after a restart changes nothing', () => {
     // Build a history with holes, so a fresh allocator would number things differently.
     const before = new IdAllocator();
-    compile(model([svc('a', '10.96.0.1'), ...[svc('b', '10.96.0.2')]], [slice('a-1', 'a', ['10.244.0.1', '10.244.0.2'])]), NODE, before);
-    const m = model([svc('b', '10.96.0.2'), svc('c', '10.96.0.3')], [slice('b-1', 'b', ['10.244.1.1']), slice('c-1', 'c', ['10.244.2.1', '10.244.2.2'])]);
+    compile(
+      model([svc('a', '10.96.0.1'), ...[svc('b', '10.96.0.2')]], [slice('a-1', 'a', ['10.244.0.1', '10.244.0.2'])]),
+      NODE,
+      before,
+    );
+    const m = model(
+      [svc('b', '10.96.0.2'), svc('c', '10.96.0.3')],
+      [slice('b-1', 'b', ['10.244.1.1']), slice('c-1', 'c', ['10.244.2.1', '10.244.2.2'])],
+    );
     compile(m, NODE, before);
     const last = compile(m, NODE, before);
     expect(svcIds(last)).toEqual({ 'default/b:/TCP': 2, 'default/c:/TCP': 3 });
@@ -178,7 +213,11 @@ describe('seedFromPinned (agent restart)', () => {
 
   it('reserves pinned ids of objects that vanished meanwhile until the second compile', () => {
     const before = new IdAllocator();
-    const old = compile(model([svc('a', '10.96.0.1'), svc('b', '10.96.0.2')], [slice('a-1', 'a', ['10.244.0.1'])]), NODE, before);
+    const old = compile(
+      model([svc('a', '10.96.0.1'), svc('b', '10.96.0.2')], [slice('a-1', 'a', ['10.244.0.1'])]),
+      NODE,
+      before,
+    );
     const now = model([svc('b', '10.96.0.2'), svc('n', '10.96.0.9')], [slice('n-1', 'n', ['10.244.9.1'])]);
     const after = new IdAllocator();
     const r = seedFromPinned(after, now, NODE, pinnedFrom(old));

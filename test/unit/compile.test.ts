@@ -11,30 +11,51 @@ function svc(name: string, spec: Obj, meta: Obj = {}): Obj {
   return { kind: 'Service', metadata: { name, ...meta }, spec };
 }
 function slice(name: string, service: string, ports: Obj[] | undefined, endpoints: Obj[]): Obj {
-  return { kind: 'EndpointSlice', metadata: { name, labels: { 'kubernetes.io/service-name': service } }, addressType: 'IPv4', ports, endpoints };
+  return {
+    kind: 'EndpointSlice',
+    metadata: { name, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports,
+    endpoints,
+  };
 }
 function ep(addr: string, nodeName = 'node-b', conditions?: Obj): Obj {
   return { addresses: [addr], nodeName, ...(conditions ? { conditions } : {}) };
 }
 function run(services: Obj[], slices: Obj[] = [], ids = new IdAllocator(), node = NODE): DesiredState {
   const wrap = (objs: Obj[]) => objs.map((object) => ({ object, origin: 'test.yaml' }));
-  const { model, errors } = buildModel({ services: wrap(services), endpointSlices: wrap(slices), nodes: [], errors: [] });
+  const { model, errors } = buildModel({
+    services: wrap(services),
+    endpointSlices: wrap(slices),
+    nodes: [],
+    errors: [],
+  });
   expect(errors.filter((e) => e.rejected)).toEqual([]);
   return compile(model, node, ids);
 }
 /** backends of the set a frontend uses, as "addr:port" */
 function members(d: DesiredState, addr: string, port: number, proto = IPPROTO_TCP, scope = SCOPE_INTERNAL): string[] {
-  const fe = d.frontends.find((f) => f.key.addr === addr && f.key.port === port && f.key.proto === proto && f.key.scope === scope);
+  const fe = d.frontends.find(
+    (f) => f.key.addr === addr && f.key.port === port && f.key.proto === proto && f.key.scope === scope,
+  );
   if (!fe) throw new Error(`no frontend ${addr}:${port}/${proto}/${scope}`);
   return d.sets.get(fe.setId)!.map((id) => `${d.backends.get(id)!.addr}:${d.backends.get(id)!.port}`);
 }
 
 describe('compile: ClusterIP basics', () => {
   it('programs one frontend per cluster IP and port, with its backends', () => {
-    const d = run([svc('my-nginx', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] })],
-      [slice('my-nginx-1', 'my-nginx', [{ port: 8080 }], [ep('10.244.1.2'), ep('10.244.2.3', 'node-a')])]);
+    const d = run(
+      [svc('my-nginx', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] })],
+      [slice('my-nginx-1', 'my-nginx', [{ port: 8080 }], [ep('10.244.1.2'), ep('10.244.2.3', 'node-a')])],
+    );
     expect(d.frontends).toEqual([
-      { key: { addr: '10.96.0.10', port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL }, svcId: 1, setId: 1, affinityTimeout: 0, flags: 0 },
+      {
+        key: { addr: '10.96.0.10', port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL },
+        svcId: 1,
+        setId: 1,
+        affinityTimeout: 0,
+        flags: 0,
+      },
     ]);
     expect([...d.sets]).toEqual([[1, [1, 2]]]);
     expect([...d.backends]).toEqual([
@@ -42,9 +63,21 @@ describe('compile: ClusterIP basics', () => {
       [2, { addr: '10.244.2.3', port: 8080, flags: BE_LOCAL }],
     ]);
     expect(d.services.get(1)).toEqual({
-      namespace: 'default', name: 'my-nginx', portName: '', protocol: 'TCP', port: 80, targetPort: 8080, type: 'ClusterIP',
-      clusterIP: '10.96.0.10', affinityTimeout: 0, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster',
-      sourceRanges: [], frontends: ['10.96.0.10:80/TCP'], sets: { all: 1 }, identity: 'default/my-nginx:/TCP',
+      namespace: 'default',
+      name: 'my-nginx',
+      portName: '',
+      protocol: 'TCP',
+      port: 80,
+      targetPort: 8080,
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.10',
+      affinityTimeout: 0,
+      externalTrafficPolicy: 'Cluster',
+      internalTrafficPolicy: 'Cluster',
+      sourceRanges: [],
+      frontends: ['10.96.0.10:80/TCP'],
+      sets: { all: 1 },
+      identity: 'default/my-nginx:/TCP',
     });
     expect(d.identities.set.get(1)).toBe('default/my-nginx:/TCP#all');
     expect(d.identities.backend.get(2)).toBe('default/my-nginx:/TCP@10.244.2.3:8080');
@@ -53,9 +86,32 @@ describe('compile: ClusterIP basics', () => {
   });
 
   it('gives each port of a multi-port Service its own svc id, set and backends', () => {
-    const d = run([svc('web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443 }] })],
-      [slice('web-1', 'web', [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }], [ep('10.244.1.2'), ep('10.244.1.3')])]);
-    expect(d.frontends.map((f) => [f.key.port, f.svcId])).toEqual([[80, 1], [443, 2]]);
+    const d = run(
+      [
+        svc('web', {
+          clusterIP: '10.96.0.20',
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080 },
+            { name: 'https', port: 443, targetPort: 8443 },
+          ],
+        }),
+      ],
+      [
+        slice(
+          'web-1',
+          'web',
+          [
+            { name: 'http', port: 8080 },
+            { name: 'https', port: 8443 },
+          ],
+          [ep('10.244.1.2'), ep('10.244.1.3')],
+        ),
+      ],
+    );
+    expect(d.frontends.map((f) => [f.key.port, f.svcId])).toEqual([
+      [80, 1],
+      [443, 2],
+    ]);
     expect(members(d, '10.96.0.20', 80)).toEqual(['10.244.1.2:8080', '10.244.1.3:8080']);
     expect(members(d, '10.96.0.20', 443)).toEqual(['10.244.1.2:8443', '10.244.1.3:8443']);
     expect(d.backends.size).toBe(4);
@@ -63,9 +119,32 @@ describe('compile: ClusterIP basics', () => {
   });
 
   it('keeps TCP and UDP on the same port apart', () => {
-    const d = run([svc('dns', { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }] })],
-      [slice('dns-1', 'dns', [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], [ep('10.244.0.5')])]);
-    expect(d.frontends.map((f) => [f.key.port, f.key.proto, f.svcId])).toEqual([[53, IPPROTO_TCP, 2], [53, IPPROTO_UDP, 1]]);
+    const d = run(
+      [
+        svc('dns', {
+          clusterIP: '10.96.0.10',
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', port: 53 },
+          ],
+        }),
+      ],
+      [
+        slice(
+          'dns-1',
+          'dns',
+          [
+            { name: 'dns', port: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          ],
+          [ep('10.244.0.5')],
+        ),
+      ],
+    );
+    expect(d.frontends.map((f) => [f.key.port, f.key.proto, f.svcId])).toEqual([
+      [53, IPPROTO_TCP, 2],
+      [53, IPPROTO_UDP, 1],
+    ]);
     expect(members(d, '10.96.0.10', 53, IPPROTO_UDP)).toEqual(['10.244.0.5:53']);
     expect(members(d, '10.96.0.10', 53, IPPROTO_TCP)).toEqual(['10.244.0.5:53']);
     expect(d.sets.size).toBe(2);
@@ -78,12 +157,15 @@ describe('compile: ClusterIP basics', () => {
   });
 
   it('programs nothing for headless and ExternalName Services, or a Service without ports or cluster IP', () => {
-    const d = run([
-      svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
-      svc('alias', { type: 'ExternalName', externalName: 'db.example.com', ports: [{ port: 5432 }] }),
-      svc('portless', { clusterIP: '10.96.0.40' }),
-      svc('unallocated', { ports: [{ port: 80 }] }),
-    ], [slice('headless-1', 'headless', [{ port: 80 }], [ep('10.244.1.2')])]);
+    const d = run(
+      [
+        svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+        svc('alias', { type: 'ExternalName', externalName: 'db.example.com', ports: [{ port: 5432 }] }),
+        svc('portless', { clusterIP: '10.96.0.40' }),
+        svc('unallocated', { ports: [{ port: 80 }] }),
+      ],
+      [slice('headless-1', 'headless', [{ port: 80 }], [ep('10.244.1.2')])],
+    );
     expect(d.frontends).toEqual([]);
     expect(d.sets.size + d.backends.size + d.services.size).toBe(0);
   });
@@ -98,22 +180,46 @@ describe('compile: ClusterIP basics', () => {
 
 describe('compile: port resolution', () => {
   it('uses the slice port named like the Service port', () => {
-    const d = run([svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 'web' }] })],
-      [slice('a-1', 'a', [{ name: 'http', port: 8080 }, { name: 'web', port: 9999 }], [ep('10.244.1.2')])]);
+    const d = run(
+      [svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 'web' }] })],
+      [
+        slice(
+          'a-1',
+          'a',
+          [
+            { name: 'http', port: 8080 },
+            { name: 'web', port: 9999 },
+          ],
+          [ep('10.244.1.2')],
+        ),
+      ],
+    );
     expect(members(d, '10.96.1.1', 80)).toEqual(['10.244.1.2:8080']);
   });
 
   it('falls back to the slice port named like a named targetPort', () => {
-    const d = run([svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 'web' }] })],
-      [slice('a-1', 'a', [{ name: 'web', port: 8080 }], [ep('10.244.1.2')])]);
+    const d = run(
+      [svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 'web' }] })],
+      [slice('a-1', 'a', [{ name: 'web', port: 8080 }], [ep('10.244.1.2')])],
+    );
     expect(members(d, '10.96.1.1', 80)).toEqual(['10.244.1.2:8080']);
   });
 
   it('gives a named targetPort that resolves nowhere no backends, and keeps the other ports', () => {
     const wrap = (objs: Obj[]) => objs.map((object) => ({ object, origin: 'test.yaml' }));
     const { model, errors } = buildModel({
-      services: wrap([svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 'web' }, { name: 'm', port: 9090, targetPort: 9090 }] })]),
-      endpointSlices: wrap([slice('a-1', 'a', [{ name: 'm', port: 9090 }], [ep('10.244.1.2')])]), nodes: [], errors: [],
+      services: wrap([
+        svc('a', {
+          clusterIP: '10.96.1.1',
+          ports: [
+            { name: 'http', port: 80, targetPort: 'web' },
+            { name: 'm', port: 9090, targetPort: 9090 },
+          ],
+        }),
+      ]),
+      endpointSlices: wrap([slice('a-1', 'a', [{ name: 'm', port: 9090 }], [ep('10.244.1.2')])]),
+      nodes: [],
+      errors: [],
     });
     expect(errors.map((e) => e.field)).toEqual(['spec.ports[0].targetPort']);
     const d = compile(model, NODE, new IdAllocator());
@@ -122,27 +228,46 @@ describe('compile: port resolution', () => {
   });
 
   it('uses a numeric targetPort when the slice lists no ports or one unnamed port', () => {
-    const d = run([svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 8080 }] })], [
-      slice('a-1', 'a', undefined, [ep('10.244.1.2')]),
-      slice('a-2', 'a', [{ port: 7777 }], [ep('10.244.1.3')]),
-      slice('a-3', 'a', [{ name: 'other', port: 7777 }], [ep('10.244.1.4')]), // names a different port: no match
-    ]);
+    const d = run(
+      [svc('a', { clusterIP: '10.96.1.1', ports: [{ name: 'http', port: 80, targetPort: 8080 }] })],
+      [
+        slice('a-1', 'a', undefined, [ep('10.244.1.2')]),
+        slice('a-2', 'a', [{ port: 7777 }], [ep('10.244.1.3')]),
+        slice('a-3', 'a', [{ name: 'other', port: 7777 }], [ep('10.244.1.4')]), // names a different port: no match
+      ],
+    );
     expect(members(d, '10.96.1.1', 80)).toEqual(['10.244.1.2:8080', '10.244.1.3:8080']);
   });
 
   it('uses the unnamed slice port of an unnamed Service port (what the controller writes)', () => {
-    const d = run([svc('a', { clusterIP: '10.96.1.1', ports: [{ port: 80, targetPort: 'web' }] })],
-      [slice('a-1', 'a', [{ name: '', port: 8080 }], [ep('10.244.1.2')])]);
+    const d = run(
+      [svc('a', { clusterIP: '10.96.1.1', ports: [{ port: 80, targetPort: 'web' }] })],
+      [slice('a-1', 'a', [{ name: '', port: 8080 }], [ep('10.244.1.2')])],
+    );
     expect(members(d, '10.96.1.1', 80)).toEqual(['10.244.1.2:8080']);
   });
 
   it('merges three slices, de-duplicating an endpoint listed twice', () => {
-    const d = run([svc('big', { clusterIP: '10.96.2.1', ports: [{ name: 'http', port: 80 }] })], [
-      slice('big-c', 'big', [{ name: 'http', port: 8080 }], [ep('10.244.3.1'), ep('10.244.1.1', 'node-b', { ready: false })]),
-      slice('big-a', 'big', [{ name: 'http', port: 8080 }], [ep('10.244.1.1'), ep('10.244.1.2')]),
-      slice('big-b', 'big', [{ name: 'http', port: 8080 }], [ep('10.244.2.1'), ep('10.244.10.1')]),
+    const d = run(
+      [svc('big', { clusterIP: '10.96.2.1', ports: [{ name: 'http', port: 80 }] })],
+      [
+        slice(
+          'big-c',
+          'big',
+          [{ name: 'http', port: 8080 }],
+          [ep('10.244.3.1'), ep('10.244.1.1', 'node-b', { ready: false })],
+        ),
+        slice('big-a', 'big', [{ name: 'http', port: 8080 }], [ep('10.244.1.1'), ep('10.244.1.2')]),
+        slice('big-b', 'big', [{ name: 'http', port: 8080 }], [ep('10.244.2.1'), ep('10.244.10.1')]),
+      ],
+    );
+    expect(members(d, '10.96.2.1', 80)).toEqual([
+      '10.244.1.1:8080',
+      '10.244.1.2:8080',
+      '10.244.2.1:8080',
+      '10.244.3.1:8080',
+      '10.244.10.1:8080',
     ]);
-    expect(members(d, '10.96.2.1', 80)).toEqual(['10.244.1.1:8080', '10.244.1.2:8080', '10.244.2.1:8080', '10.244.3.1:8080', '10.244.10.1:8080']);
   });
 });
 
@@ -156,7 +281,9 @@ describe('compile: endpoint selection', () => {
   ];
 
   it('uses ready endpoints only', () => {
-    expect(members(run([service()], [slice('s-1', 's', [{ port: 80 }], eps)]), '10.96.3.1', 80)).toEqual(['10.244.1.1:80']);
+    expect(members(run([service()], [slice('s-1', 's', [{ port: 80 }], eps)]), '10.96.3.1', 80)).toEqual([
+      '10.244.1.1:80',
+    ]);
   });
 
   it('falls back to serving terminating endpoints when none is ready', () => {
@@ -175,18 +302,32 @@ describe('compile: endpoint selection', () => {
   });
 
   it('applies the terminating fallback to the local set on its own', () => {
-    const d = run([service({ internalTrafficPolicy: 'Local' })], [slice('s-1', 's', [{ port: 80 }], [
-      ep('10.244.1.1', 'node-b'),
-      ep('10.244.2.1', 'node-a', { ready: false, serving: true, terminating: true }),
-      ep('10.244.2.2', 'node-a', { ready: false, serving: false, terminating: true }),
-    ])]);
+    const d = run(
+      [service({ internalTrafficPolicy: 'Local' })],
+      [
+        slice(
+          's-1',
+          's',
+          [{ port: 80 }],
+          [
+            ep('10.244.1.1', 'node-b'),
+            ep('10.244.2.1', 'node-a', { ready: false, serving: true, terminating: true }),
+            ep('10.244.2.2', 'node-a', { ready: false, serving: false, terminating: true }),
+          ],
+        ),
+      ],
+    );
     expect(members(d, '10.96.3.1', 80)).toEqual(['10.244.2.1:80']);
     expect(d.backends.get(d.sets.get(d.frontends[0].setId)![0])!.flags).toBe(BE_LOCAL);
   });
 
   it('marks nothing local when the node has no name', () => {
-    const d = run([service()], [slice('s-1', 's', [{ port: 80 }], [{ addresses: ['10.244.1.1'] }])], new IdAllocator(),
-      { nodeName: '', nodePortAddresses: [] });
+    const d = run(
+      [service()],
+      [slice('s-1', 's', [{ port: 80 }], [{ addresses: ['10.244.1.1'] }])],
+      new IdAllocator(),
+      { nodeName: '', nodePortAddresses: [] },
+    );
     expect([...d.backends.values()].map((b) => b.flags)).toEqual([0]);
   });
 });

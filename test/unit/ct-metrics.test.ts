@@ -1,9 +1,7 @@
 // Conntrack metrics: entries in use per table, evictions from ct_new derived from the data path's
 // added/removed counters, refused flows; from fake maps (the kernel is not needed for the metric code).
 import { describe, expect, it } from 'vitest';
-import {
-  CNT_CT_COLLISION, CNT_CT_NEW_ADDED, CNT_CT_NEW_REMOVED, CNT_SNAT_EXHAUSTED,
-} from '../../src/abi/index.js';
+import { CNT_CT_COLLISION, CNT_CT_NEW_ADDED, CNT_CT_NEW_REMOVED, CNT_SNAT_EXHAUSTED } from '../../src/abi/index.js';
 import { createObservers } from '../../src/agent/observers.js';
 import { conntrackReader } from '../../src/dataplane/stats.js';
 

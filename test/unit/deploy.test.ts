@@ -14,15 +14,19 @@ const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 type Obj = Record<string, any>; // parsed YAML: shape checked by the schema test
 
 function yamlFiles(): string[] {
-  return readdirSync(DEPLOY).filter((f) => /\.ya?ml$/.test(f)).sort();
+  return readdirSync(DEPLOY)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
 }
 
 function documents(file: string): Obj[] {
   const docs = parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'));
-  return docs.map((d, i) => {
-    if (d.errors.length > 0) throw new Error(`${file} document ${i}: ${d.errors[0].message}`);
-    return d.toJSON() as Obj;
-  }).filter((o) => o !== null);
+  return docs
+    .map((d, i) => {
+      if (d.errors.length > 0) throw new Error(`${file} document ${i}: ${d.errors[0].message}`);
+      return d.toJSON() as Obj;
+    })
+    .filter((o) => o !== null);
 }
 
 const objects = () => yamlFiles().flatMap((f) => documents(f).map((object) => ({ file: f, object })));
@@ -34,7 +38,7 @@ async function schemaProblems(o: Obj): Promise<string[]> {
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return ['apiVersion and kind are required'];
   let mod: Record<string, unknown>;
   try {
-    mod = await import(`kubernetes-models/${apiVersion}`) as Record<string, unknown>;
+    mod = (await import(`kubernetes-models/${apiVersion}`)) as Record<string, unknown>;
   } catch {
     return [`unknown apiVersion ${apiVersion}`];
   }
@@ -61,10 +65,13 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   }
   const dict = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (dict) {
-    if (typeof value === 'object') for (const [k, v] of Object.entries(value)) unknownFields(v, dict[1], `${path}.${k}`, out);
+    if (typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) unknownFields(v, dict[1], `${path}.${k}`, out);
     return;
   }
-  const model = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => Array<{ baseName: string; type: string }> }>)[type];
+  const model = (
+    k8s as unknown as Record<string, { getAttributeTypeMap?: () => Array<{ baseName: string; type: string }> }>
+  )[type];
   if (!model?.getAttributeTypeMap || typeof value !== 'object' || Array.isArray(value)) return;
   const fields = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
   for (const [k, v] of Object.entries(value)) {
@@ -100,11 +107,41 @@ describe('deploy/ YAML', () => {
   it('catches broken copies', async () => {
     const ds = daemonSet();
     const breakages: Array<[string, (d: Obj) => void, RegExp]> = [
-      ['a port as a string', (d) => { agentContainer(d).ports[0].containerPort = '10256'; }, /containerPort must be integer/],
-      ['no selector', (d) => { delete d.spec.selector; }, /required property .?selector/],
-      ['a misspelled field', (d) => { agentContainer(d).volumeMounts[0].mountPropagaton = 'HostToContainer'; }, /mountPropagaton: unknown field/],
-      ['a wrong enum', (d) => { d.spec.template.spec.dnsPolicy = 'Sometimes'; }, /dnsPolicy/],
-      ['capabilities not a list', (d) => { agentContainer(d).securityContext.capabilities.add = 'BPF'; }, /capabilities\/add must be array/],
+      [
+        'a port as a string',
+        (d) => {
+          agentContainer(d).ports[0].containerPort = '10256';
+        },
+        /containerPort must be integer/,
+      ],
+      [
+        'no selector',
+        (d) => {
+          delete d.spec.selector;
+        },
+        /required property .?selector/,
+      ],
+      [
+        'a misspelled field',
+        (d) => {
+          agentContainer(d).volumeMounts[0].mountPropagaton = 'HostToContainer';
+        },
+        /mountPropagaton: unknown field/,
+      ],
+      [
+        'a wrong enum',
+        (d) => {
+          d.spec.template.spec.dnsPolicy = 'Sometimes';
+        },
+        /dnsPolicy/,
+      ],
+      [
+        'capabilities not a list',
+        (d) => {
+          agentContainer(d).securityContext.capabilities.add = 'BPF';
+        },
+        /capabilities\/add must be array/,
+      ],
     ];
     for (const [what, mutate, expected] of breakages) {
       const broken = clone(ds);
@@ -112,13 +149,19 @@ describe('deploy/ YAML', () => {
       const problems = await schemaProblems(broken);
       expect(problems.join('\n'), what).toMatch(expected);
     }
-    expect(await schemaProblems({ apiVersion: 'apps/v1', kind: 'DeamonSet', metadata: { name: 'x' } })).toEqual(['unknown kind apps/v1 DeamonSet']);
+    expect(await schemaProblems({ apiVersion: 'apps/v1', kind: 'DeamonSet', metadata: { name: 'x' } })).toEqual([
+      'unknown kind apps/v1 DeamonSet',
+    ]);
   });
 
   it('kind-config.yaml: a kind cluster without kube-proxy, one control plane and two workers', () => {
     const [cluster, ...rest] = documents('kind-config.yaml');
     expect(rest).toEqual([]);
-    expect(cluster).toMatchObject({ kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', networking: { kubeProxyMode: 'none' } });
+    expect(cluster).toMatchObject({
+      kind: 'Cluster',
+      apiVersion: 'kind.x-k8s.io/v1alpha4',
+      networking: { kubeProxyMode: 'none' },
+    });
     expect(cluster.nodes.map((n: Obj) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
   });
 });
@@ -139,12 +182,18 @@ describe('DaemonSet', () => {
   });
 
   it('its args and config file resolve to a valid agent configuration', () => {
-    const configMap = objects().find(({ object }) => object.kind === 'ConfigMap' && object.metadata.name === pod.volumes.find((v: Obj) => v.configMap)?.configMap.name);
+    const configMap = objects().find(
+      ({ object }) =>
+        object.kind === 'ConfigMap' &&
+        object.metadata.name === pod.volumes.find((v: Obj) => v.configMap)?.configMap.name,
+    );
     expect(configMap, 'the ConfigMap the DaemonSet mounts').toBeDefined();
     const settings = parseConfigFile('config.yaml', configMap!.object.data['config.yaml']);
     expect(settings).toMatchObject({ apiserverHost: 'kind-control-plane', apiserverPort: 6443 });
 
-    const cmd = agentCommand().exitOverride().action(() => {});
+    const cmd = agentCommand()
+      .exitOverride()
+      .action(() => {});
     const args = (agent.args as string[]).map((a) => a.replace('$(NODE_NAME)', 'kind-worker'));
     cmd.parse(args, { from: 'user' });
     const mount = agent.volumeMounts.find((m: Obj) => m.name === 'config').mountPath;
@@ -157,7 +206,9 @@ describe('DaemonSet', () => {
     });
     expect(cfg).toMatchObject({
       source: { kind: 'kubernetes', apiserverHost: 'kind-control-plane', apiserverPort: 6443 },
-      hostnameOverride: 'kind-worker', podDevices: 'veth*,lxc*', devices: 'eth0',
+      hostnameOverride: 'kind-worker',
+      podDevices: 'veth*,lxc*',
+      devices: 'eth0',
       healthzBindAddress: { host: '0.0.0.0', port: 10256 },
     });
     expect(agent.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
@@ -180,17 +231,27 @@ describe('DaemonSet', () => {
     expect(sc.capabilities.drop).toEqual(['ALL']);
     expect([...sc.capabilities.add].sort()).toEqual(['BPF', 'NET_ADMIN', 'PERFMON']);
     expect(pod.volumes).toContainEqual({ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'DirectoryOrCreate' } });
-    expect(agent.volumeMounts).toContainEqual({ name: 'bpffs', mountPath: '/sys/fs/bpf', mountPropagation: 'HostToContainer' });
+    expect(agent.volumeMounts).toContainEqual({
+      name: 'bpffs',
+      mountPath: '/sys/fs/bpf',
+      mountPropagation: 'HostToContainer',
+    });
     // Kubernetes allows Bidirectional propagation only in privileged containers.
     for (const c of [...pod.initContainers, ...pod.containers]) {
-      for (const m of c.volumeMounts ?? []) if (m.mountPropagation === 'Bidirectional') expect(c.securityContext?.privileged, c.name).toBe(true);
+      for (const m of c.volumeMounts ?? [])
+        if (m.mountPropagation === 'Bidirectional') expect(c.securityContext?.privileged, c.name).toBe(true);
     }
   });
 
   it('runs under a service account that may only read', () => {
     const all = objects().map(({ object }) => object);
     expect(pod.serviceAccountName).toBe('switchyard');
-    expect(all).toContainEqual(expect.objectContaining({ kind: 'ServiceAccount', metadata: expect.objectContaining({ name: 'switchyard', namespace: ds.metadata.namespace }) }));
+    expect(all).toContainEqual(
+      expect.objectContaining({
+        kind: 'ServiceAccount',
+        metadata: expect.objectContaining({ name: 'switchyard', namespace: ds.metadata.namespace }),
+      }),
+    );
     const role = all.find((o) => o.kind === 'ClusterRole');
     const verbs = new Set(role!.rules.flatMap((r: Obj) => r.verbs));
     expect([...verbs].sort()).toEqual(['get', 'list', 'watch']);
@@ -198,7 +259,11 @@ describe('DaemonSet', () => {
     expect(resources).toEqual(['endpointslices', 'nodes', 'services']);
     const binding = all.find((o) => o.kind === 'ClusterRoleBinding');
     expect(binding!.roleRef).toMatchObject({ kind: 'ClusterRole', name: role!.metadata.name });
-    expect(binding!.subjects).toContainEqual({ kind: 'ServiceAccount', name: 'switchyard', namespace: ds.metadata.namespace });
+    expect(binding!.subjects).toContainEqual({
+      kind: 'ServiceAccount',
+      name: 'switchyard',
+      namespace: ds.metadata.namespace,
+    });
   });
 
   it('starts the program the Dockerfile installs', () => {

@@ -3,7 +3,13 @@
 // partial plan, must leave the maps exactly as a full compile and plan of the same history would,
 // and (where no frontend is contested, so history cannot matter) as a from-scratch compile.
 import { describe, expect, it } from 'vitest';
-import { compile, IdAllocator, IncrementalCompiler, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
+import {
+  compile,
+  IdAllocator,
+  IncrementalCompiler,
+  type DesiredState,
+  type NodeConfig,
+} from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 import { ModelTracker } from '../../src/model/tracker.js';
 import { emptyState, planWrites, type CurrentState } from '../../src/dataplane/plan.js';
@@ -23,7 +29,7 @@ function run(seed: number, steps: number, contested: boolean) {
   const incIds = new IdAllocator();
   const inc = new IncrementalCompiler(incIds);
   tracker.rebuild(churn.snapshot());
-  let incState: CurrentState = planWrites(emptyState(), inc.full(tracker.model, NODE)).next;
+  const incState: CurrentState = planWrites(emptyState(), inc.full(tracker.model, NODE)).next;
 
   // Reference: a full compile and plan after every step, with its own allocator.
   const fullIds = new IdAllocator();
@@ -50,8 +56,9 @@ function run(seed: number, steps: number, contested: boolean) {
     expect(lines(tracker.errors()), where).toEqual(lines(built.errors));
     expect(lines(desired.conflicts), where).toEqual(lines(fullDesired.conflicts));
     expect(lines(desired.refused), where).toEqual(lines(fullDesired.refused));
-    expect(desired.healthCheck.map((h) => JSON.stringify(h)).sort(), where)
-      .toEqual(fullDesired.healthCheck.map((h) => JSON.stringify(h)).sort());
+    expect(desired.healthCheck.map((h) => JSON.stringify(h)).sort(), where).toEqual(
+      fullDesired.healthCheck.map((h) => JSON.stringify(h)).sort(),
+    );
   }
   return { churn, incState, incIds, partialWrites, contestedSteps };
 }
@@ -73,16 +80,27 @@ describe('incremental sync equals full sync', () => {
     }
   });
 
-  it('plans nothing for a no-op change, and writes only the edited Service\'s sets for an endpoint edit', () => {
+  it("plans nothing for a no-op change, and writes only the edited Service's sets for an endpoint edit", () => {
     const tracker = new ModelTracker();
-    const svc = (name: string, ip: string) => ({ kind: 'Service', metadata: { name, namespace: 'default' },
-      spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
-    const slice = (svcName: string, ...addrs: string[]) => ({ kind: 'EndpointSlice', addressType: 'IPv4',
+    const svc = (name: string, ip: string) => ({
+      kind: 'Service',
+      metadata: { name, namespace: 'default' },
+      spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    const slice = (svcName: string, ...addrs: string[]) => ({
+      kind: 'EndpointSlice',
+      addressType: 'IPv4',
       metadata: { name: `${svcName}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svcName } },
-      ports: [{ name: 'http', port: 8080 }], endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })) });
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+    });
     const of = (...objects: Array<Record<string, unknown>>) => objects.map((object) => ({ object, origin: 't' }));
-    tracker.rebuild({ services: of(svc('a', '10.96.0.1'), svc('b', '10.96.0.2')),
-      endpointSlices: of(slice('a', '10.244.0.1', '10.244.0.2'), slice('b', '10.244.0.3')), nodes: [], errors: [] });
+    tracker.rebuild({
+      services: of(svc('a', '10.96.0.1'), svc('b', '10.96.0.2')),
+      endpointSlices: of(slice('a', '10.244.0.1', '10.244.0.2'), slice('b', '10.244.0.3')),
+      nodes: [],
+      errors: [],
+    });
     const ids = new IdAllocator();
     const inc = new IncrementalCompiler(ids);
     const state = planWrites(emptyState(), inc.full(tracker.model, NODE)).next;
@@ -90,15 +108,27 @@ describe('incremental sync equals full sync', () => {
     const noop = inc.update(tracker.model, NODE, ['default/a']);
     expect(planScoped(state, noop.desired, noop.scope).phases).toEqual([]);
 
-    const changed = tracker.apply({ kind: 'endpointSlices', key: 'default/a-1' }, slice('a', '10.244.0.1', '10.244.0.9'), 't');
+    const changed = tracker.apply(
+      { kind: 'endpointSlices', key: 'default/a-1' },
+      slice('a', '10.244.0.1', '10.244.0.9'),
+      't',
+    );
     expect(changed.services).toEqual(['default/a']);
     const edit = inc.update(tracker.model, NODE, changed.services);
     const plan = planScoped(state, edit.desired, edit.scope);
     const setA = ids.peek('set', 'default/a:http/TCP#all');
-    expect(plan.phases.map((p) => `${p.op} ${p.map}`)).toEqual(
-      ['set backends', 'set slots', 'set frontends', 'delete slots', 'delete backends']); // no affinity: no prune
+    expect(plan.phases.map((p) => `${p.op} ${p.map}`)).toEqual([
+      'set backends',
+      'set slots',
+      'set frontends',
+      'delete slots',
+      'delete backends',
+    ]); // no affinity: no prune
     const slots = plan.phases.find((p) => p.op === 'set' && p.map === 'slots');
-    expect(slots?.op === 'set' && slots.entries.map(([k]) => [k.setId, k.gen, k.slot])).toEqual([[setA, 1, 1], [setA, 1, 2]]);
+    expect(slots?.op === 'set' && slots.entries.map(([k]) => [k.setId, k.gen, k.slot])).toEqual([
+      [setA, 1, 1],
+      [setA, 1, 2],
+    ]);
     plan.commit(state);
     expect(state.sets.get(setA!)?.members).toEqual(edit.desired.sets.get(setA!));
   });

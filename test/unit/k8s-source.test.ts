@@ -1,6 +1,6 @@
 // KubeSource against the API-server double: the informers' real client code over loopback,
 // through changes, filters, 410s, errors, stalls, resets and an outage.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
@@ -31,7 +31,11 @@ const slice = (svc: string, name: string, ips: string[], labels: Record<string, 
   kind: 'EndpointSlice',
   metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': svc, ...labels } },
   addressType: 'IPv4',
-  endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: NODE })),
+  endpoints: ips.map((ip) => ({
+    addresses: [ip],
+    conditions: { ready: true, serving: true, terminating: false },
+    nodeName: NODE,
+  })),
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
 });
 
@@ -56,7 +60,14 @@ async function harness(seed: (api: FakeApiServer) => void = () => {}, opts: { po
   kc.loadFromString(kubeconfigFor(url));
   const logs: Array<Record<string, any>> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const source = new KubeSource({ kubeConfig: kc, nodeName: NODE, logger, watchdogMs: 1500, minBackoffMs: 50, maxBackoffMs: 400 });
+  const source = new KubeSource({
+    kubeConfig: kc,
+    nodeName: NODE,
+    logger,
+    watchdogMs: 1500,
+    minBackoffMs: 50,
+    maxBackoffMs: 400,
+  });
   let n = 0;
   await source.start(() => n++);
   const snap = () => source.snapshot();
@@ -77,7 +88,10 @@ afterEach(async () => {
 describe('KubeSource', () => {
   it('syncs plain JSON shaped like a manifest, from lists and watches alike', async () => {
     const { api, source, obj, names } = await harness((api) => {
-      api.apply({ ...service('web'), metadata: { ...service('web').metadata, managedFields: [{ manager: 'kubectl' }] } });
+      api.apply({
+        ...service('web'),
+        metadata: { ...service('web').metadata, managedFields: [{ manager: 'kubectl' }] },
+      });
       api.apply(slice('web', 'web-1', ['10.244.1.5']));
     });
     expect(source.synced).toBe(true);
@@ -223,10 +237,22 @@ describe('KubeSource', () => {
     for (let i = 0; i < 1000; i++) {
       const s = i % 10;
       const n = 1 + (i % 37);
-      api.apply(slice('big', `big-${s}`, Array.from({ length: n }, (_, k) => `10.1.${s}.${k + 1}`)));
+      api.apply(
+        slice(
+          'big',
+          `big-${s}`,
+          Array.from({ length: n }, (_, k) => `10.1.${s}.${k + 1}`),
+        ),
+      );
     }
     const want = (s: number) => 1 + ((990 + s) % 37);
-    await waitFor(() => Array.from({ length: 10 }, (_, s) => obj('endpointSlices', `big-${s}`)?.endpoints.length === want(s)).every(Boolean), 5000);
+    await waitFor(
+      () =>
+        Array.from({ length: 10 }, (_, s) => obj('endpointSlices', `big-${s}`)?.endpoints.length === want(s)).every(
+          Boolean,
+        ),
+      5000,
+    );
     const ms = Math.round(performance.now() - t0);
     console.log(`burst: 1000 slice updates applied and seen in ${ms} ms, onChange calls: ${changes() - before}`);
     expect(obj('endpointSlices', 'big-3')!.endpoints.at(-1).addresses).toEqual([`10.1.3.${want(3)}`]);

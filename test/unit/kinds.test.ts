@@ -7,7 +7,9 @@ import { parseRoute } from '../../src/fakeapi/http.js';
 describe('kinds', () => {
   it('builds the REST paths kubectl uses', () => {
     expect(apiPath('Service')).toBe('/api/v1/services');
-    expect(apiPath('EndpointSlice', 'prod', 'web-abc')).toBe('/apis/discovery.k8s.io/v1/namespaces/prod/endpointslices/web-abc');
+    expect(apiPath('EndpointSlice', 'prod', 'web-abc')).toBe(
+      '/apis/discovery.k8s.io/v1/namespaces/prod/endpointslices/web-abc',
+    );
     // Nodes are cluster-scoped: a namespace is dropped, not put into the path.
     expect(apiPath('Node', 'default', 'node1')).toBe('/api/v1/nodes/node1');
     expect(apiPath('Service', 'a b', 'x/y')).toBe('/api/v1/namespaces/a%20b/services/x%2Fy');

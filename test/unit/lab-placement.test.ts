@@ -5,8 +5,12 @@ const NODES: NodeSlot[] = [
   { name: 'node1', podCidr: '10.244.1.0/24', index: 1 },
   { name: 'node2', podCidr: '10.244.2.0/24', index: 2 },
 ];
-const pod = (node: string, host: number, deployment?: string, active = true): PodSlot =>
-  ({ node, ip: `${NODES.find((n) => n.name === node)!.podCidr.slice(0, -5)}.${host}`, deployment, active });
+const pod = (node: string, host: number, deployment?: string, active = true): PodSlot => ({
+  node,
+  ip: `${NODES.find((n) => n.name === node)!.podCidr.slice(0, -5)}.${host}`,
+  deployment,
+  active,
+});
 
 describe('placePod', () => {
   it('puts the first pod on the first node, at the first address', () => {
@@ -37,14 +41,20 @@ describe('placePod', () => {
     const pods = [pod('node1', 20), pod('node1', 11)];
     expect(placePod(NODES, pods, { node: 'node1', nextHost: { node1: 20 } }).host).toBe(21);
     expect(placePod(NODES, pods, { node: 'node1', nextHost: { node1: LAST_HOST + 1 } }).host).toBe(12);
-    expect(placePod(NODES, [pod('node1', LAST_HOST)], { node: 'node1', nextHost: { node1: LAST_HOST } }).host).toBe(FIRST_HOST);
+    expect(placePod(NODES, [pod('node1', LAST_HOST)], { node: 'node1', nextHost: { node1: LAST_HOST } }).host).toBe(
+      FIRST_HOST,
+    );
   });
 
   it('names the node when its range is full or it does not exist', () => {
     const full = Array.from({ length: LAST_HOST - FIRST_HOST + 1 }, (_, i) => pod('node1', FIRST_HOST + i));
-    expect(() => placePod(NODES, full, { node: 'node1', nextHost: { node1: 99 } })).toThrow(/node node1 has no pod address left in 10\.244\.1\.0\/24/);
+    expect(() => placePod(NODES, full, { node: 'node1', nextHost: { node1: 99 } })).toThrow(
+      /node node1 has no pod address left in 10\.244\.1\.0\/24/,
+    );
     expect(placePod(NODES, full).node).toBe('node2');
-    expect(() => placePod(NODES, [], { node: 'node9' })).toThrow('no node "node9" to place a pod on (have node1, node2)');
+    expect(() => placePod(NODES, [], { node: 'node9' })).toThrow(
+      'no node "node9" to place a pod on (have node1, node2)',
+    );
     expect(() => placePod([], [])).toThrow('no node to place a pod on');
   });
 });

@@ -28,14 +28,21 @@ function changes(): { fn: () => void; next: (ms?: number) => Promise<number> } {
   let count = 0;
   let waiter: (() => void) | undefined;
   return {
-    fn: () => { count++; waiter?.(); },
+    fn: () => {
+      count++;
+      waiter?.();
+    },
     next: (ms = 2500) => {
       const start = count;
       const t0 = Date.now();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no onChange within ${ms} ms`)), ms);
         waiter = () => {
-          if (count > start) { clearTimeout(timer); waiter = undefined; resolve(Date.now() - t0); }
+          if (count > start) {
+            clearTimeout(timer);
+            waiter = undefined;
+            resolve(Date.now() - t0);
+          }
         };
       });
     },
@@ -84,13 +91,19 @@ items:
   it('notes documents that are not objects or have no kind', () => {
     const p = parseManifest('- 1\n---\nmetadata: {name: x}\n', 'x.yaml');
     if ('error' in p) throw new Error(p.error);
-    expect(p.notes.map((n) => n.message)).toEqual(['document 1: not a Kubernetes object (a list); ignored', 'document 2: has no kind; ignored']);
+    expect(p.notes.map((n) => n.message)).toEqual([
+      'document 1: not a Kubernetes object (a list); ignored',
+      'document 2: has no kind; ignored',
+    ]);
   });
 
   it('reports invalid YAML with its line and column', () => {
-    expect(parseManifest('kind: Service\nmetadata:\n  name: a\n  name: b\n', 'x.yaml'))
-      .toEqual({ error: 'not valid YAML: line 4, column 3: Map keys must be unique' });
-    expect(parseManifest('a: b: c\n', 'x.yaml')).toEqual({ error: 'not valid YAML: line 1, column 4: Nested mappings are not allowed in compact mappings' });
+    expect(parseManifest('kind: Service\nmetadata:\n  name: a\n  name: b\n', 'x.yaml')).toEqual({
+      error: 'not valid YAML: line 4, column 3: Map keys must be unique',
+    });
+    expect(parseManifest('a: b: c\n', 'x.yaml')).toEqual({
+      error: 'not valid YAML: line 1, column 4: Nested mappings are not allowed in compact mappings',
+    });
   });
 });
 
@@ -113,13 +126,22 @@ describe('ManifestSource', () => {
       'myapp-svc 10.99.99.99:80/TCP 10.250.0.11:30080/TCP',
     ]);
     const myapp = d.frontends.find((f) => f.key.addr === '10.99.99.99')!;
-    expect(d.sets.get(myapp.setId)!.map((id) => d.backends.get(id)!.addr))
-      .toEqual(['10.244.1.11', '10.244.1.12', '10.244.1.13', '10.244.2.11']); // .2.12 is terminating
+    expect(d.sets.get(myapp.setId)!.map((id) => d.backends.get(id)!.addr)).toEqual([
+      '10.244.1.11',
+      '10.244.1.12',
+      '10.244.1.13',
+      '10.244.2.11',
+    ]); // .2.12 is terminating
     expect(model.triggerTimes).toEqual([new Date('2024-05-01T10:00:00Z')]);
   });
 
   it('reports a broken file with its path and loads the others', async () => {
-    const d = await tempDir({ 'a.yaml': service('a', '10.96.0.1'), 'b.yml': 'kind: Service\n  bad: [\n', 'c.json': JSON.stringify({ kind: 'Service', metadata: { name: 'c' } }), 'notes.txt': 'x' });
+    const d = await tempDir({
+      'a.yaml': service('a', '10.96.0.1'),
+      'b.yml': 'kind: Service\n  bad: [\n',
+      'c.json': JSON.stringify({ kind: 'Service', metadata: { name: 'c' } }),
+      'notes.txt': 'x',
+    });
     source = new ManifestSource({ dir: d });
     await source.start(() => {});
     const snap = source.snapshot();
@@ -135,8 +157,12 @@ kind: Endpoints
 metadata: {name: ${name}}
 subsets: [{addresses: [{ip: ${ip}}], ports: [{port: 8080}]}]
 `;
-    const selected = 'apiVersion: v1\nkind: Service\nmetadata: {name: sel}\nspec: {clusterIP: 10.96.0.3, selector: {app: x}, ports: [{port: 80}]}\n';
-    const d = await tempDir({ 'a.yaml': `${service('ext', '10.96.0.2')}---\n${ep('ext', '192.0.2.7')}`, 'b.yaml': `${selected}---\n${ep('sel', '192.0.2.8')}---\n${ep('orphan', '192.0.2.9')}` });
+    const selected =
+      'apiVersion: v1\nkind: Service\nmetadata: {name: sel}\nspec: {clusterIP: 10.96.0.3, selector: {app: x}, ports: [{port: 80}]}\n';
+    const d = await tempDir({
+      'a.yaml': `${service('ext', '10.96.0.2')}---\n${ep('ext', '192.0.2.7')}`,
+      'b.yaml': `${selected}---\n${ep('sel', '192.0.2.8')}---\n${ep('orphan', '192.0.2.9')}`,
+    });
     source = new ManifestSource({ dir: d });
     await source.start(() => {});
     const snap = source.snapshot();

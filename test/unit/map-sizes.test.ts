@@ -17,9 +17,14 @@ describe('map sizes', () => {
     const r = mapSizes({ bpfMapDynamicSizeRatio: 0.01 }, 8 * gib);
     expect(r.conntrack).toBeGreaterThan(r.affinity!);
     expect(r.conntrack).toBeLessThan((0.01 * 8 * gib) / 48);
-    expect(mapSizes({ bpfMapDynamicSizeRatio: 0.01, bpfCtGlobalMax: 5000, bpfLbMapMax: 10 }, 8 * gib))
-      .toMatchObject({ conntrack: 5000, affinity: 10 });
-    expect(mapSizes({ bpfMapDynamicSizeRatio: 1e-9 }, gib)).toMatchObject({ conntrack: LIMIT_TABLE_MIN, affinity: LIMIT_TABLE_MIN });
+    expect(mapSizes({ bpfMapDynamicSizeRatio: 0.01, bpfCtGlobalMax: 5000, bpfLbMapMax: 10 }, 8 * gib)).toMatchObject({
+      conntrack: 5000,
+      affinity: 10,
+    });
+    expect(mapSizes({ bpfMapDynamicSizeRatio: 1e-9 }, gib)).toMatchObject({
+      conntrack: LIMIT_TABLE_MIN,
+      affinity: LIMIT_TABLE_MIN,
+    });
     expect(mapSizes({ bpfMapDynamicSizeRatio: 1 }, 1024 * gib)).toMatchObject({ conntrack: LIMIT_TABLE_MAX });
   });
 
@@ -36,8 +41,9 @@ describe('map sizes', () => {
     const cfg = resolveAgentConfig({ manifests: '/m', bpfLbMapMax: 32, fullSyncPeriod: 60_000 }, () => true);
     expect(cfg.mapSizes).toEqual({ bpfLbMapMax: 32, bpfCtGlobalMax: undefined, bpfMapDynamicSizeRatio: undefined });
     expect(cfg.fullSyncPeriodMs).toBe(60_000);
-    const file = resolveAgentConfig({ config: 'c.yaml' }, (k) => k === 'config',
-      { readFile: () => 'manifests: /m\nbpfCtGlobalMax: 8192\nbpfMapDynamicSizeRatio: "0.01"\n' });
+    const file = resolveAgentConfig({ config: 'c.yaml' }, (k) => k === 'config', {
+      readFile: () => 'manifests: /m\nbpfCtGlobalMax: 8192\nbpfMapDynamicSizeRatio: "0.01"\n',
+    });
     expect(file.mapSizes).toMatchObject({ bpfCtGlobalMax: 8192, bpfMapDynamicSizeRatio: 0.01 });
     expect(file.fullSyncPeriodMs).toBe(300_000);
   });

@@ -9,7 +9,12 @@ import { pino } from 'pino';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { planConfig } from '../../src/dataplane/node-config.js';
-import { desiredSourceRanges, planSourceRanges, sourceRangeKey, sourceRangesFromMap } from '../../src/dataplane/source-ranges.js';
+import {
+  desiredSourceRanges,
+  planSourceRanges,
+  sourceRangeKey,
+  sourceRangesFromMap,
+} from '../../src/dataplane/source-ranges.js';
 
 const v4 = (address: string) => ({ address, family: 'IPv4' });
 const v6 = (address: string) => ({ address, family: 'IPv6' });
@@ -24,25 +29,42 @@ const IFACES: InterfaceTable = {
 describe('nodeAddresses: where NodePorts answer, and the SNAT address', () => {
   it('takes every IPv4 address of the --devices interfaces, devices by name, addresses in kernel order', () => {
     expect(nodeAddresses(IFACES, globsToRegExp('eth*,ens*'), [])).toEqual({
-      nodePortAddresses: ['10.250.0.11', '10.250.0.111', '192.168.7.5'], snatAddress: '10.250.0.11',
+      nodePortAddresses: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+      snatAddress: '10.250.0.11',
       all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
     });
-    expect(nodeAddresses(IFACES, globsToRegExp('eth1'), [])).toEqual({ nodePortAddresses: ['192.168.7.5'], snatAddress: '192.168.7.5', all: ['192.168.7.5'] });
+    expect(nodeAddresses(IFACES, globsToRegExp('eth1'), [])).toEqual({
+      nodePortAddresses: ['192.168.7.5'],
+      snatAddress: '192.168.7.5',
+      all: ['192.168.7.5'],
+    });
   });
 
   it('filters by --nodeport-addresses like kube-proxy, but never the SNAT address', () => {
     const eth = globsToRegExp('eth*');
     // Every address stays in `all`: none may be claimed as an externalIP, NodePort or not.
     expect(nodeAddresses(IFACES, eth, ['192.168.0.0/16'])).toEqual({
-      nodePortAddresses: ['192.168.7.5'], snatAddress: '10.250.0.11', all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+      nodePortAddresses: ['192.168.7.5'],
+      snatAddress: '10.250.0.11',
+      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
     });
-    expect(nodeAddresses(IFACES, eth, ['10.250.0.111/32', '172.16.0.0/12']).nodePortAddresses).toEqual(['10.250.0.111']);
+    expect(nodeAddresses(IFACES, eth, ['10.250.0.111/32', '172.16.0.0/12']).nodePortAddresses).toEqual([
+      '10.250.0.111',
+    ]);
     // Host bits in the CIDR do not matter; no match leaves no NodePort address at all.
     expect(nodeAddresses(IFACES, eth, ['10.250.0.77/24']).nodePortAddresses).toEqual(['10.250.0.11', '10.250.0.111']);
     expect(nodeAddresses(IFACES, eth, ['172.16.0.0/12']).nodePortAddresses).toEqual([]);
     // 0.0.0.0/0, or IPv6 CIDRs only, mean every IPv4 address.
-    expect(nodeAddresses(IFACES, eth, ['0.0.0.0/0']).nodePortAddresses).toEqual(['10.250.0.11', '10.250.0.111', '192.168.7.5']);
-    expect(nodeAddresses(IFACES, eth, ['fd00::/8']).nodePortAddresses).toEqual(['10.250.0.11', '10.250.0.111', '192.168.7.5']);
+    expect(nodeAddresses(IFACES, eth, ['0.0.0.0/0']).nodePortAddresses).toEqual([
+      '10.250.0.11',
+      '10.250.0.111',
+      '192.168.7.5',
+    ]);
+    expect(nodeAddresses(IFACES, eth, ['fd00::/8']).nodePortAddresses).toEqual([
+      '10.250.0.11',
+      '10.250.0.111',
+      '192.168.7.5',
+    ]);
   });
 
   it('has nothing without --devices or without IPv4 addresses, and compares by value', () => {
@@ -50,7 +72,9 @@ describe('nodeAddresses: where NodePorts answer, and the SNAT address', () => {
     expect(nodeAddresses(IFACES, globsToRegExp('ens*'), [])).toEqual({ nodePortAddresses: [], all: [] });
     const a = nodeAddresses(IFACES, globsToRegExp('eth*'), []);
     expect(sameNodeAddresses(a, nodeAddresses({ ...IFACES }, globsToRegExp('eth*'), []))).toBe(true);
-    expect(sameNodeAddresses(a, nodeAddresses({ ...IFACES, eth1: [v4('192.168.7.6')] }, globsToRegExp('eth*'), []))).toBe(false);
+    expect(
+      sameNodeAddresses(a, nodeAddresses({ ...IFACES, eth1: [v4('192.168.7.6')] }, globsToRegExp('eth*'), [])),
+    ).toBe(false);
   });
 });
 
@@ -61,8 +85,14 @@ function compiled(services: Obj[]): DesiredState {
   expect(errors).toEqual([]);
   return compile(model, { nodeName: 'node1', nodePortAddresses: ['10.250.0.11'] }, new IdAllocator());
 }
-const lb = (name: string, ranges: string[], ingress = '198.51.100.7', ports: Obj[] = [{ name: 'http', port: 80, nodePort: 30080 }]): Obj => ({
-  kind: 'Service', metadata: { name, namespace: 'default' },
+const lb = (
+  name: string,
+  ranges: string[],
+  ingress = '198.51.100.7',
+  ports: Obj[] = [{ name: 'http', port: 80, nodePort: 30080 }],
+): Obj => ({
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
   spec: { type: 'LoadBalancer', clusterIP: '10.96.5.2', loadBalancerSourceRanges: ranges, ports },
   status: { loadBalancer: { ingress: [{ ip: ingress }] } },
 });
@@ -77,15 +107,28 @@ describe('source ranges: desired entries and the diff', () => {
 
   it('programs ranges for every port of a LoadBalancer with loadBalancerSourceRanges, none otherwise', () => {
     const d = compiled([
-      lb('a', ['203.0.113.0/24', '192.0.2.128/25', 'fd00::/8'], '198.51.100.7', [{ name: 'http', port: 80, nodePort: 30080 }, { name: 'https', port: 443, nodePort: 30443 }]),
-      { ...lb('b', []), spec: { ...(lb('b', []).spec as Obj), clusterIP: '10.96.5.3' }, status: { loadBalancer: { ingress: [{ ip: '198.51.100.8' }] } } },
+      lb('a', ['203.0.113.0/24', '192.0.2.128/25', 'fd00::/8'], '198.51.100.7', [
+        { name: 'http', port: 80, nodePort: 30080 },
+        { name: 'https', port: 443, nodePort: 30443 },
+      ]),
+      {
+        ...lb('b', []),
+        spec: { ...(lb('b', []).spec as Obj), clusterIP: '10.96.5.3' },
+        status: { loadBalancer: { ingress: [{ ip: '198.51.100.8' }] } },
+      },
     ]);
     const keys = [...desiredSourceRanges(d).values()];
-    const svcIds = [...d.services].filter(([, s]) => s.name === 'a').map(([id]) => id).sort();
+    const svcIds = [...d.services]
+      .filter(([, s]) => s.name === 'a')
+      .map(([id]) => id)
+      .sort();
     expect(svcIds).toHaveLength(2);
-    expect(keys.sort((x, y) => x.svcId - y.svcId || x.addr.localeCompare(y.addr))).toEqual(svcIds.flatMap((svcId) => [
-      { prefixlen: 57, svcId, addr: '192.0.2.128' }, { prefixlen: 56, svcId, addr: '203.0.113.0' },
-    ]));
+    expect(keys.sort((x, y) => x.svcId - y.svcId || x.addr.localeCompare(y.addr))).toEqual(
+      svcIds.flatMap((svcId) => [
+        { prefixlen: 57, svcId, addr: '192.0.2.128' },
+        { prefixlen: 56, svcId, addr: '203.0.113.0' },
+      ]),
+    );
   });
 
   it('adds what is new and removes what is gone, and rebuilds its view from map entries', () => {
@@ -106,10 +149,26 @@ function recordingMaps(): { maps: DataplaneMaps; log: string[] } {
   const fake = (name: string) => ({
     entries: () => [],
     get: () => undefined,
-    setMany: (es: ReadonlyArray<readonly [unknown, unknown]>) => { for (const [k] of es) log.push(`${name}.set ${JSON.stringify(k)}`); },
-    deleteMany: (ks: readonly unknown[]) => { for (const k of ks) log.push(`${name}.delete ${JSON.stringify(k)}`); },
+    setMany: (es: ReadonlyArray<readonly [unknown, unknown]>) => {
+      for (const [k] of es) log.push(`${name}.set ${JSON.stringify(k)}`);
+    },
+    deleteMany: (ks: readonly unknown[]) => {
+      for (const k of ks) log.push(`${name}.delete ${JSON.stringify(k)}`);
+    },
   });
-  const names = ['frontends', 'slots', 'maglev', 'backends', 'conntrack', 'affinity', 'stats', 'serviceInfo', 'sourceRanges', 'config', 'counters'];
+  const names = [
+    'frontends',
+    'slots',
+    'maglev',
+    'backends',
+    'conntrack',
+    'affinity',
+    'stats',
+    'serviceInfo',
+    'sourceRanges',
+    'config',
+    'counters',
+  ];
   return { maps: Object.fromEntries(names.map((n) => [n, fake(n)])) as unknown as DataplaneMaps, log };
 }
 
@@ -119,27 +178,43 @@ describe('the reconciler writes source ranges around the frontends', () => {
     const r = new Reconciler(maps, pino({ level: 'silent' }));
     const ids = new IdAllocator();
     const wrap = (o: Obj) => [{ object: o, origin: 't' }];
-    const desired = (ranges: string[]) => compile(buildModel({ services: wrap(lb('a', ranges)), endpointSlices: [], nodes: [], errors: [] }).model,
-      { nodeName: 'node1', nodePortAddresses: [] }, ids);
-    const order = () => log.filter((l) => /^(frontends|sourceRanges)/.test(l)).map((l) => l.replace(/ .*"addr":"([^"]+)".*/, ' $1'));
+    const desired = (ranges: string[]) =>
+      compile(
+        buildModel({ services: wrap(lb('a', ranges)), endpointSlices: [], nodes: [], errors: [] }).model,
+        { nodeName: 'node1', nodePortAddresses: [] },
+        ids,
+      );
+    const order = () =>
+      log.filter((l) => /^(frontends|sourceRanges)/.test(l)).map((l) => l.replace(/ .*"addr":"([^"]+)".*/, ' $1'));
 
     r.sync(desired(['203.0.113.0/24']));
     expect(order()).toEqual([
-      'sourceRanges.set 203.0.113.0', 'frontends.set 10.96.5.2', 'frontends.set 198.51.100.7', 'frontends.set 198.51.100.7',
+      'sourceRanges.set 203.0.113.0',
+      'frontends.set 10.96.5.2',
+      'frontends.set 198.51.100.7',
+      'frontends.set 198.51.100.7',
     ]);
     log.length = 0;
     r.sync(desired(['192.0.2.0/24']));
     expect(order()).toEqual(['sourceRanges.set 192.0.2.0', 'sourceRanges.delete 203.0.113.0']);
     log.length = 0;
     r.sync(desired([]));
-    expect(order()).toEqual(['frontends.set 198.51.100.7', 'frontends.set 198.51.100.7', 'sourceRanges.delete 192.0.2.0']);
+    expect(order()).toEqual([
+      'frontends.set 198.51.100.7',
+      'frontends.set 198.51.100.7',
+      'sourceRanges.delete 192.0.2.0',
+    ]);
   });
 });
 
 describe('config: the SNAT address', () => {
   it('writes only when it changes; no address means 0.0.0.0 (the data path then uses the frontend)', () => {
-    const configOf = (snatAddress?: string) => compile(buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model,
-      { nodeName: 'node1', nodePortAddresses: [], snatAddress }, new IdAllocator()).config;
+    const configOf = (snatAddress?: string) =>
+      compile(
+        buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model,
+        { nodeName: 'node1', nodePortAddresses: [], snatAddress },
+        new IdAllocator(),
+      ).config;
     expect(configOf('10.250.0.11')).toEqual({ snatAddr: '10.250.0.11' });
     expect(configOf(undefined)).toEqual({ snatAddr: '0.0.0.0' });
     expect(planConfig(undefined, { snatAddr: '10.250.0.11' })).toEqual({ snatAddr: '10.250.0.11' });

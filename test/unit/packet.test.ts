@@ -23,7 +23,11 @@ describe('packet toolkit', () => {
   });
 
   it('detects a corrupted checksum after rewriting an address', () => {
-    const f = buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { sport: 1, dport: 53 }, payload: Buffer.from('q') });
+    const f = buildPacket({
+      ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+      udp: { sport: 1, dport: 53 },
+      payload: Buffer.from('q'),
+    });
     expect(parsePacket(f).udp?.checksumOk).toBe(true);
     f[14 + 16 + 3] = 9; // dst 10.0.0.9 without fixing checksums
     const p = parsePacket(f);
@@ -33,11 +37,22 @@ describe('packet toolkit', () => {
   });
 
   it('keeps flag letters in a canonical order', () => {
-    for (const [given, parsed] of [['AS', 'SA'], ['PA', 'PA'], ['FA', 'FA'], ['R', 'R'], ['APF', 'FPA']]) {
-      const f = buildPacket({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, tcp: { sport: 1, dport: 2, flags: given, ack: 9 } });
+    for (const [given, parsed] of [
+      ['AS', 'SA'],
+      ['PA', 'PA'],
+      ['FA', 'FA'],
+      ['R', 'R'],
+      ['APF', 'FPA'],
+    ]) {
+      const f = buildPacket({
+        ip: { src: '1.1.1.1', dst: '2.2.2.2' },
+        tcp: { sport: 1, dport: 2, flags: given, ack: 9 },
+      });
       expect(parsePacket(f).tcp?.flags).toBe(parsed);
     }
-    expect(() => buildPacket({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, tcp: { sport: 1, dport: 2, flags: 'X' } })).toThrow(/bad TCP flag/);
+    expect(() =>
+      buildPacket({ ip: { src: '1.1.1.1', dst: '2.2.2.2' }, tcp: { sport: 1, dport: 2, flags: 'X' } }),
+    ).toThrow(/bad TCP flag/);
   });
 
   it('builds an ICMP port unreachable quoting a UDP packet, and parses the inner header', () => {
@@ -47,11 +62,22 @@ describe('packet toolkit', () => {
       icmp: { type: 3, code: 3, body: orig.subarray(14, 14 + 28) },
     });
     const p = parsePacket(f);
-    expect(p.icmp).toEqual({ type: 3, code: 3, checksumOk: true, inner: { src: '10.0.0.1', dst: '10.96.0.10', proto: 17, sport: 5000, dport: 53 } });
+    expect(p.icmp).toEqual({
+      type: 3,
+      code: 3,
+      checksumOk: true,
+      inner: { src: '10.0.0.1', dst: '10.96.0.10', proto: 17, sport: 5000, dport: 53 },
+    });
   });
 
   it('builds an echo request', () => {
-    const p = parsePacket(buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: { type: 8, code: 0, rest: 0x00010002 }, payload: Buffer.from('ping!') }));
+    const p = parsePacket(
+      buildPacket({
+        ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+        icmp: { type: 8, code: 0, rest: 0x00010002 },
+        payload: Buffer.from('ping!'),
+      }),
+    );
     expect(p.icmp).toEqual({ type: 8, code: 0, checksumOk: true });
     expect(p.payload.toString()).toBe('ping!');
   });

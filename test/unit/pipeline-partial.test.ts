@@ -11,11 +11,18 @@ import type { ObjectChange, Source, SourcedObject } from '../../src/sources/type
 import { waitFor } from '../lib/wait.js';
 
 type Obj = Record<string, unknown>;
-const svc = (name: string, ip: string): Obj => ({ kind: 'Service', metadata: { name, namespace: 'default' },
-  spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: 80 }] } });
-const slice = (name: string, addrs: string[]): Obj => ({ kind: 'EndpointSlice', addressType: 'IPv4',
+const svc = (name: string, ip: string): Obj => ({
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: 80 }] },
+});
+const slice = (name: string, addrs: string[]): Obj => ({
+  kind: 'EndpointSlice',
+  addressType: 'IPv4',
   metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-  ports: [{ name: 'http', port: 80 }], endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })) });
+  ports: [{ name: 'http', port: 80 }],
+  endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+});
 
 class FakeSource implements Source {
   readonly name = 'fake';
@@ -23,7 +30,8 @@ class FakeSource implements Source {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   snapshot() {
-    const of = (kind: string): SourcedObject[] => [...this.objects].filter(([k]) => k.startsWith(`${kind} `)).map(([, object]) => ({ object, origin: 'fake' }));
+    const of = (kind: string): SourcedObject[] =>
+      [...this.objects].filter(([k]) => k.startsWith(`${kind} `)).map(([, object]) => ({ object, origin: 'fake' }));
     return { services: of('services'), endpointSlices: of('endpointSlices'), nodes: [], errors: [] };
   }
   get(change: ObjectChange): SourcedObject | undefined {
@@ -38,7 +46,10 @@ function recorder() {
   const result = (): SyncResult => ({ frontends: 0, backends: 0, sets: 0, writes: 0, deletes: 0, durationMs: 0 });
   const rec = {
     current: emptyState(),
-    sync: (d: DesiredState) => { calls.push(`full ${d.services.size}`); return result(); },
+    sync: (d: DesiredState) => {
+      calls.push(`full ${d.services.size}`);
+      return result();
+    },
     syncScoped: (d: DesiredState, scope: CompileScope) => {
       calls.push(`partial ${[...scope.services].map((id) => d.services.get(id)?.name ?? `gone ${id}`).join(',')}`);
       return result();
@@ -58,7 +69,13 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('services default/b', svc('b', '10.96.0.2'));
     source.objects.set('endpointSlices default/a-1', slice('a', ['10.244.0.1']));
     const { calls, reconciler } = recorder();
-    pipeline = new Pipeline({ source, node: () => ({ nodeName: 'n', nodePortAddresses: [] }), reconciler, log: pino({ level: 'silent' }), minSyncPeriodMs: 0 });
+    pipeline = new Pipeline({
+      source,
+      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
+      reconciler,
+      log: pino({ level: 'silent' }),
+      minSyncPeriodMs: 0,
+    });
     pipeline.syncNow();
     expect(calls).toEqual(['full 2']);
 
@@ -83,8 +100,12 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('services default/a', svc('a', '10.96.0.1'));
     const { calls, reconciler } = recorder();
     pipeline = new Pipeline({
-      source, node: () => ({ nodeName: 'n', nodePortAddresses: [] }), reconciler, log: pino({ level: 'silent' }),
-      minSyncPeriodMs: 0, fullResyncPeriodMs: 50,
+      source,
+      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
+      reconciler,
+      log: pino({ level: 'silent' }),
+      minSyncPeriodMs: 0,
+      fullResyncPeriodMs: 50,
     });
     pipeline.syncNow();
     await waitFor(() => calls.length >= 3, 2000);

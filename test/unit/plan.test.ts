@@ -11,22 +11,41 @@ const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: ['10.250.0.11']
 
 /** LoadBalancer default/web: ClusterIP 10.96.0.10, port http 80 → 8080, nodePort 30080, LB IP 198.51.100.7. */
 const web = (ranges: string[]): Obj => ({
-  kind: 'Service', metadata: { name: 'web', namespace: 'default' },
-  spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', loadBalancerSourceRanges: ranges, ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }] },
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.10',
+    loadBalancerSourceRanges: ranges,
+    ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }],
+  },
   status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } },
 });
-const endpoint = (addr: string, nodeName: string, ready = true) => ({ addresses: [addr], conditions: { ready }, nodeName });
+const endpoint = (addr: string, nodeName: string, ready = true) => ({
+  addresses: [addr],
+  conditions: { ready },
+  nodeName,
+});
 const slice = (...endpoints: Obj[]): Obj => ({
-  kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints,
+  kind: 'EndpointSlice',
+  metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080 }],
+  endpoints,
 });
 
 /** Compiles the objects with one allocator across steps, as the agent does. */
 function compiler(): (objects: Obj[]) => DesiredState {
   const ids = new IdAllocator();
   return (objects) => {
-    const of = (kind: string) => objects.filter((o) => o.kind === kind).map((object) => ({ object, origin: 'plan.test' }));
-    const { model, errors } = buildModel({ services: of('Service'), endpointSlices: of('EndpointSlice'), nodes: [], errors: [] });
+    const of = (kind: string) =>
+      objects.filter((o) => o.kind === kind).map((object) => ({ object, origin: 'plan.test' }));
+    const { model, errors } = buildModel({
+      services: of('Service'),
+      endpointSlices: of('EndpointSlice'),
+      nodes: [],
+      errors: [],
+    });
     expect(errors).toEqual([]);
     return compile(model, NODE, ids);
   };
@@ -50,7 +69,10 @@ const FRONTENDS = (count: number, gen: number) => [
 describe('planWrites: every write, in the hitless order', () => {
   it('creates, edits and deletes a LoadBalancer with source ranges, phase by phase', () => {
     const desired = compiler();
-    const created = step(emptyState(), desired([web(['203.0.113.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))]));
+    const created = step(
+      emptyState(),
+      desired([web(['203.0.113.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))]),
+    );
     expect(created.phases).toEqual([
       ['set config', 'config 0 → snat 10.250.0.11'],
       ['set backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
@@ -63,7 +85,13 @@ describe('planWrites: every write, in the hitless order', () => {
 
     // One endpoint stops being ready and the ranges change: the set is rewritten under gen 1, the
     // new range goes in before the flip, the old one and the old generation go after it.
-    const edited = step(created.next, desired([web(['192.0.2.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2', false))]));
+    const edited = step(
+      created.next,
+      desired([
+        web(['192.0.2.0/24']),
+        slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2', false)),
+      ]),
+    );
     expect(edited.phases).toEqual([
       ['set slots', 'slot set 1 gen 1 #1 → backend 1'],
       ['set sourceRanges', 'source_range svc 1 192.0.2.0/24'],
@@ -91,20 +119,34 @@ describe('planWrites: every write, in the hitless order', () => {
     const desired = compiler();
     const objects = [web([]), slice()];
     const first = step(emptyState(), desired(objects));
-    expect(first.phases.find(([h]) => h === 'set frontends')?.[1]).toBe('frontend 10.96.0.10:80/TCP internal → svc 1 set 1 count 0 gen 0 affinity 0 flags -');
+    expect(first.phases.find(([h]) => h === 'set frontends')?.[1]).toBe(
+      'frontend 10.96.0.10:80/TCP internal → svc 1 set 1 count 0 gen 0 affinity 0 flags -',
+    );
     expect(first.phases.map(([h]) => h)).toEqual(['set config', 'reset stats', 'set frontends', 'set serviceInfo']);
     expect(step(first.next, desired(objects)).phases).toEqual([]);
   });
 
   it('rebuilds its view from the maps after a restart, so an unchanged world writes nothing', () => {
     const desired = compiler();
-    const objects = [web(['203.0.113.0/24']), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))];
+    const objects = [
+      web(['203.0.113.0/24']),
+      slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2')),
+    ];
     const first = step(emptyState(), desired(objects)).next;
     const restored = stateFromMaps(
       [...first.frontends.values()].map((f) => [f.key, f.value]),
-      [...first.sets].flatMap(([setId, { gen, members }]) => members.map((id, i): [{ setId: number; slot: number; gen: number }, number] => [{ setId, slot: i + 1, gen }, id])),
+      [...first.sets].flatMap(([setId, { gen, members }]) =>
+        members.map((id, i): [{ setId: number; slot: number; gen: number }, number] => [
+          { setId, slot: i + 1, gen },
+          id,
+        ]),
+      ),
       [...first.backends],
-      { sourceRanges: [...first.sourceRanges.values()].map((k) => [k, 1]), serviceInfo: [...first.serviceInfo], config: first.config },
+      {
+        sourceRanges: [...first.sourceRanges.values()].map((k) => [k, 1]),
+        serviceInfo: [...first.serviceInfo],
+        config: first.config,
+      },
     );
     expect(step(restored, desired(objects)).phases).toEqual([]);
   });
@@ -113,8 +155,12 @@ describe('planWrites: every write, in the hitless order', () => {
     const desired = compiler();
     const objects = [web([]), slice(endpoint('10.244.1.11', 'node1'), endpoint('10.244.2.12', 'node2'))];
     const first = step(emptyState(), desired(objects)).next;
-    const torn = stateFromMaps([...first.frontends.values()].map((f) => [f.key, f.value]), [[{ setId: 1, slot: 1, gen: 0 }, 1]], [...first.backends],
-      { serviceInfo: [...first.serviceInfo], config: first.config });
+    const torn = stateFromMaps(
+      [...first.frontends.values()].map((f) => [f.key, f.value]),
+      [[{ setId: 1, slot: 1, gen: 0 }, 1]],
+      [...first.backends],
+      { serviceInfo: [...first.serviceInfo], config: first.config },
+    );
     const again = step(torn, desired(objects)).phases;
     expect(again.map(([h]) => h)).toEqual(['set slots', 'set frontends', 'delete slots']);
     expect(again[0]).toEqual(['set slots', 'slot set 1 gen 1 #1 → backend 1', 'slot set 1 gen 1 #2 → backend 2']);

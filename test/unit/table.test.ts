@@ -3,9 +3,16 @@ import { humanDuration, renderTable } from '../../src/cli/table.js';
 
 describe('renderTable', () => {
   it('pads columns to the widest cell and prints headers first', () => {
-    const out = renderTable([{ key: 'name', header: 'NAME' }, { key: 'ip', header: 'CLUSTER-IP' }], [
-      { name: 'default/my-nginx', ip: '10.96.0.10' }, { name: 'x', ip: undefined },
-    ]);
+    const out = renderTable(
+      [
+        { key: 'name', header: 'NAME' },
+        { key: 'ip', header: 'CLUSTER-IP' },
+      ],
+      [
+        { name: 'default/my-nginx', ip: '10.96.0.10' },
+        { name: 'x', ip: undefined },
+      ],
+    );
     expect(out).toBe('NAME               CLUSTER-IP\ndefault/my-nginx   10.96.0.10\nx                  <none>\n');
   });
   it('says so when there is nothing to show', () => {

@@ -9,7 +9,15 @@ import { podName } from '../lab-objects.js';
 import { listening, spawnDetached, stopPid, tcAttached } from '../lab-procs.js';
 import type { KubeObject } from '../../fakeapi/server.js';
 import { removePodEtc, serviceEnv, writePodEtc } from '../pod-env.js';
-import { DNS_PORT, NODE_BIN, POD_PORTS, REPO_ROOT, pidAlive, type DeploymentState, type PodState } from '../lab-state.js';
+import {
+  DNS_PORT,
+  NODE_BIN,
+  POD_PORTS,
+  REPO_ROOT,
+  pidAlive,
+  type DeploymentState,
+  type PodState,
+} from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
 import { placePod } from '../placement.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
@@ -37,8 +45,15 @@ export async function reconcile(lab: Lab, opts: { now?: boolean } = {}): Promise
   const created = scaleDeployments(lab, services);
   lab.save();
   if (created.length) {
-    await Promise.all(created.map(async (p) => { p.ready = await pollUntil(() => podReady(lab, p), 20_000, 100); }));
-    for (const p of created) lab.say(`pod/${p.name} ${p.ready ? 'ready' : 'NOT ready after 20 s'} on ${p.node}, ${p.ip}${p.ready ? '' : ` (log: ${p.log})`}`);
+    await Promise.all(
+      created.map(async (p) => {
+        p.ready = await pollUntil(() => podReady(lab, p), 20_000, 100);
+      }),
+    );
+    for (const p of created)
+      lab.say(
+        `pod/${p.name} ${p.ready ? 'ready' : 'NOT ready after 20 s'} on ${p.node}, ${p.ip}${p.ready ? '' : ` (log: ${p.log})`}`,
+      );
     lab.say(`${created.length} pod(s) started in ${elapsed(t0)}`);
   }
   // Pods that were not ready at the last look (agent away, slow start) are looked at again.
@@ -77,7 +92,8 @@ function scaleDeployments(lab: Lab, services: KubeObject[]): PodState[] {
     const current = podsOf(lab, dep, ['Running', 'Pending']).filter((p) => p.templateHash === dep.templateHash);
     // Surplus: not ready first, then the newest (as a ReplicaSet picks).
     current.sort((a, b) => Number(a.ready) - Number(b.ready) || b.createdAt.localeCompare(a.createdAt));
-    for (const p of current.slice(0, Math.max(0, current.length - dep.replicas))) terminate(lab, p, `scaled to ${dep.replicas}`);
+    for (const p of current.slice(0, Math.max(0, current.length - dep.replicas)))
+      terminate(lab, p, `scaled to ${dep.replicas}`);
     for (let i = current.length; i < dep.replicas; i++) created.push(createPod(lab, dep, services));
   }
   return created;
@@ -109,31 +125,57 @@ async function retireLeaving(lab: Lab, changedAt: number | undefined, now?: bool
 }
 
 function podsOf(lab: Lab, dep: DeploymentState, phases: PodState['phase'][]): PodState[] {
-  return Object.values(lab.st.pods).filter((p) => p.deployment === dep.name && p.namespace === dep.namespace && phases.includes(p.phase));
+  return Object.values(lab.st.pods).filter(
+    (p) => p.deployment === dep.name && p.namespace === dep.namespace && phases.includes(p.phase),
+  );
 }
 
 function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodState {
   const { st } = lab;
   const name = podName(dep, (n) => n in st.pods);
   const slots = Object.values(st.pods).map((p) => ({
-    node: p.node, ip: p.ip, deployment: p.deployment, active: p.phase !== 'Terminating' && p.phase !== 'Failed',
+    node: p.node,
+    ip: p.ip,
+    deployment: p.deployment,
+    active: p.phase !== 'Terminating' && p.phase !== 'Failed',
   }));
   const at = placePod(st.nodes, slots, { deployment: dep.name, nextHost: st.nextHost });
   st.nextHost[at.node] = at.host + 1;
   const index = st.nextPodIndex++;
   const pod: PodState = {
-    namespace: dep.namespace, name, deployment: dep.name, templateHash: dep.templateHash, labels: { ...dep.labels },
-    version: dep.version, node: at.node, ip: at.ip, netns: `${st.prefix}-${name}`,
-    hostIf: `${st.prefix}p${index}`, index, log: join(st.stateDir, 'pods', `${name}.log`), ready: false, phase: 'Pending',
+    namespace: dep.namespace,
+    name,
+    deployment: dep.name,
+    templateHash: dep.templateHash,
+    labels: { ...dep.labels },
+    version: dep.version,
+    node: at.node,
+    ip: at.ip,
+    netns: `${st.prefix}-${name}`,
+    hostIf: `${st.prefix}p${index}`,
+    index,
+    log: join(st.stateDir, 'pods', `${name}.log`),
+    ready: false,
+    phase: 'Pending',
     createdAt: new Date().toISOString(),
   };
   st.pods[name] = pod;
   lab.save(); // the namespace is about to exist: down must know it
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
   writePodEtc(pod.netns, pod.namespace);
-  const argv = dep.program === 'dns'
-    ? [NODE_BIN, DNS_SERVER, '--socket', st.apiServer.socket, '--token', st.apiServer.token, '--port', String(DNS_PORT)]
-    : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353', dep.bind ?? '0.0.0.0'];
+  const argv =
+    dep.program === 'dns'
+      ? [
+          NODE_BIN,
+          DNS_SERVER,
+          '--socket',
+          st.apiServer.socket,
+          '--token',
+          st.apiServer.token,
+          '--port',
+          String(DNS_PORT),
+        ]
+      : [NODE_BIN, PODSERVER, name, dep.version, '80', '5353', dep.bind ?? '0.0.0.0'];
   pod.program = dep.program;
   // The kubelet's environment: a clean one (not the CLI's) with the Services' variables.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: name, ...serviceEnv(services, pod.namespace) };
@@ -145,7 +187,10 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
 /** Ready: the pod serves HTTP and UDP, and its veth carries the data path (or replies to
  *  Service traffic would leave untranslated), which the agent attaches within a device scan. */
 function podReady(lab: Lab, p: PodState): boolean {
-  if (p.program === 'dns') return !!p.pid && pidAlive(p.pid) && listening(p.pid, DNS_PORT, DNS_PORT) && tcAttached(lab.node(p.node).ns, p.hostIf);
+  if (p.program === 'dns')
+    return (
+      !!p.pid && pidAlive(p.pid) && listening(p.pid, DNS_PORT, DNS_PORT) && tcAttached(lab.node(p.node).ns, p.hostIf)
+    );
   const http = POD_PORTS.find((x) => x.protocol === 'TCP')!.port;
   const udp = POD_PORTS.find((x) => x.protocol === 'UDP')!.port;
   return !!p.pid && pidAlive(p.pid) && listening(p.pid, http, udp) && tcAttached(lab.node(p.node).ns, p.hostIf);

@@ -1,0 +1,198 @@
+// Who may claim which frontend: the frontends each service port asks for, the external-address
+// policy (external-ips.ts), and how contested keys are settled (the previous holder, else the
+// older Service, else the first by name). compile() and the incremental compiler share these.
+import { isIPv4 } from 'node:net';
+import {
+  FE_LOCAL_ONLY,
+  FE_NODEPORT,
+  FE_SOURCE_RANGES,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SCOPE_EXTERNAL,
+  SCOPE_INTERNAL,
+  type FrontendKey,
+} from '../abi/index.js';
+import { ValidationError, type Service, type ServicePort } from '../model/types.js';
+import { externalAddressRefusal, OPEN_POLICY } from './external-ips.js';
+import { frontendKeyString, svcIdentity, type DesiredState, type NodeConfig, type SetVariant } from './types.js';
+
+export interface Want {
+  key: FrontendKey;
+  variant: SetVariant;
+  flags: number;
+  /** The field that asked for it, for conflict reports. */
+  field: string;
+}
+
+export function frontendKeyText(key: FrontendKey): string {
+  return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+}
+
+/** One service port's frontends, before claims are settled. */
+export interface Ask {
+  svc: Service;
+  sp: ServicePort;
+  wants: Want[];
+}
+
+/** The wants of @ask that it holds (@holder: who holds each frontend key); the lost ones are
+ *  reported in @conflicts, once per address. */
+export function keptWants(
+  ask: Ask,
+  holder: (key: string) => { svc: Service; sp: ServicePort },
+  conflicts: ValidationError[],
+): Want[] {
+  const { svc, sp, wants } = ask;
+  const kept: Want[] = [];
+  const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
+  for (const w of wants) {
+    const h = holder(frontendKeyString(w.key));
+    if (h.svc === svc && h.sp === sp) {
+      kept.push(w);
+      continue;
+    }
+    const text = frontendKeyText(w.key);
+    if (lost.has(text)) continue;
+    lost.add(text);
+    const whose =
+      h.svc === svc
+        ? `spec.ports[${h.sp.index}] of this Service`
+        : `Service ${h.svc.key} (port ${h.sp.name ? `"${h.sp.name}"` : h.sp.port})`;
+    conflicts.push(
+      new ValidationError(
+        svc.origin,
+        'Service',
+        svc.namespace,
+        svc.name,
+        w.field,
+        `frontend ${text} is already taken by ${whose}; not programmed for this port`,
+        false,
+      ),
+    );
+  }
+  return kept;
+}
+
+/** Services in the order their claims count: the older first (creationTimestamp; one without a
+ *  timestamp counts as newest), then by namespace/name. */
+export function claimOrder(all: Iterable<Service>): Service[] {
+  const age = (s: Service) => s.createdAt ?? Number.MAX_SAFE_INTEGER;
+  return [...all].sort((a, b) => age(a) - age(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Who gets each frontend key: the service port that held it in @previous, if it still asks;
+ * otherwise the first asker in claim order.
+ */
+export function settleClaims(asks: Ask[], previous: DesiredState | undefined): Map<string, Ask> {
+  const heldBy = new Map<string, string>();
+  for (const fe of previous?.frontends ?? []) {
+    const info = previous!.services.get(fe.svcId);
+    if (info) heldBy.set(frontendKeyString(fe.key), info.identity);
+  }
+  const winners = new Map<string, Ask>();
+  for (const ask of asks) {
+    const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
+    for (const w of ask.wants) {
+      const k = frontendKeyString(w.key);
+      if (!winners.has(k) || heldBy.get(k) === identity) winners.set(k, ask);
+    }
+  }
+  return winners;
+}
+
+/** Whether an external or load-balancer address may be claimed (external-ips.ts); a refusal is
+ *  recorded once per field. Cluster IPs and node ports are not subject to it. */
+export function admitted(
+  w: Want,
+  svc: Service,
+  node: NodeConfig,
+  nodeAddrs: string[],
+  refused: ValidationError[],
+): boolean {
+  if (!w.field.startsWith('spec.externalIPs') && !w.field.startsWith('status.loadBalancer')) return true;
+  const why = externalAddressRefusal(
+    w.key.addr,
+    node.externalAddressPolicy ?? OPEN_POLICY,
+    node.nodeAddresses ?? nodeAddrs,
+  );
+  if (why === undefined) return true;
+  if (
+    w.key.scope === SCOPE_EXTERNAL &&
+    !refused.some((r) => r.namespace === svc.namespace && r.name === svc.name && r.message.startsWith(`${why};`))
+  ) {
+    refused.push(
+      new ValidationError(svc.origin, 'Service', svc.namespace, svc.name, w.field, `${why}; not programmed`, false),
+    );
+  }
+  return false;
+}
+
+/** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
+ *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
+export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
+  const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
+  const f = `spec.ports[${sp.index}]`;
+  const out: Want[] = [];
+  const itpLocal = svc.internalTrafficPolicy === 'Local';
+  for (const addr of svc.clusterIPs) {
+    out.push({
+      key: { addr, port: sp.port, proto, scope: SCOPE_INTERNAL },
+      variant: itpLocal ? 'local' : 'all',
+      flags: itpLocal ? FE_LOCAL_ONLY : 0,
+      field: `${f}.port`,
+    });
+  }
+  const etpLocal = svc.externalTrafficPolicy === 'Local';
+  const external = (addr: string, port: number, extraFlags: number, field: string) => {
+    out.push({
+      key: { addr, port, proto, scope: SCOPE_EXTERNAL },
+      variant: etpLocal ? 'local' : 'all',
+      flags: FE_NODEPORT | extraFlags | (etpLocal ? FE_LOCAL_ONLY : 0),
+      field,
+    });
+    out.push({
+      key: { addr, port, proto, scope: SCOPE_INTERNAL },
+      variant: 'all',
+      flags: FE_NODEPORT | extraFlags,
+      field,
+    });
+  };
+  if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
+    for (const addr of nodeAddrs) external(addr, sp.nodePort, 0, `${f}.nodePort`);
+  }
+  svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
+  if (svc.type === 'LoadBalancer') {
+    const ranges = svc.loadBalancerSourceRanges.length > 0 ? FE_SOURCE_RANGES : 0;
+    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges, 'status.loadBalancer.ingress');
+  }
+  return out;
+}
+
+/** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
+ *  IP) is one frontend: the first ask wins. */
+export function dedupe(wants: Want[]): Want[] {
+  const seen = new Set<string>();
+  return wants.filter((w) => {
+    const k = frontendKeyString(w.key);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** One Service's admitted wants per port, as compile builds its asks (refusals not recorded). */
+export function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[]): Ask[] {
+  if (svc.headless || svc.type === 'ExternalName') return [];
+  const asks: Ask[] = [];
+  for (const sp of svc.ports) {
+    const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, []));
+    if (wants.length > 0) asks.push({ svc, sp, wants });
+  }
+  return asks;
+}
+
+/** The node addresses NodePorts answer on (IPv4), without duplicates. */
+export function nodeAddresses(node: NodeConfig): string[] {
+  return [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+}
