@@ -9,7 +9,7 @@ BPF_OBJS    := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRCS))
 TS_SRCS     := $(shell find src -name '*.ts' 2>/dev/null)
 DEB_PKGS    := clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables curl procps dnsutils
 
-.PHONY: all bpf ts deps test test-unit test-kernel check-bpf-headers lab lab-down clean
+.PHONY: all bpf ts deps test test-unit test-kernel check-bpf-headers lint format lab lab-down clean
 
 all: bpf ts
 
@@ -42,7 +42,18 @@ deps:
 check-bpf-headers:
 	node tools/check-bpf-headers.mjs "$(CLANG)" "$(BPF_CFLAGS)" $(BPF_SRCS)
 
-test: deps all check-bpf-headers
+# Format, lint and layers: Biome over the TypeScript (format and lint in one pass, read-only),
+# the import rules of src/ and the file-size limit (tools/check-layers.mjs), and the kernel's
+# layout rules over bpf/ (tools/check-bpf-style.mjs). `make format` rewrites what Biome would.
+lint: node_modules/.package-lock.json
+	npx biome ci --colors=off
+	node tools/check-layers.mjs
+	node tools/check-bpf-style.mjs
+
+format: node_modules/.package-lock.json
+	npx biome check --write
+
+test: deps all check-bpf-headers lint
 	npx tsc -p tsconfig.test.json
 	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-report.json
 

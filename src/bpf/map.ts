@@ -1,7 +1,3 @@
-// Typed views of BPF maps: keys and values go through codecs, bulk writes and reads use the batch
-// syscalls (one FFI call per chunk instead of one per element), with per-element fallbacks for map
-// types that lack them. Buffers are allocated once per map and grown, never per call.
-import { readFileSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { BpfError, E2BIG, ENOENT, ENOSPC, ENOTSUPP, EOPNOTSUPP, EINVAL } from './errors.js';
 import * as ffi from './ffi.js';

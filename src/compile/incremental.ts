@@ -1,14 +1,3 @@
-// Incremental compile: the desired state kept per Service, so a change recompiles only the
-// Services it touched (kube-proxy's partial sync). A full compile (compile.ts) still runs at start,
-// after a relist and on the periodic check; index() then records each Service's share of it.
-//
-// Frontend claims stay exactly compile's: the holder in the current state keeps a contested key,
-// else the first claimant in claim order. So a recompile takes along every Service that asks for
-// a key a recompiled Service asks (or asked) for: the contested component, usually one Service.
-//
-// Ids are released like compile's rounds release them: an identity a recompile dropped is freed at
-// the start of the next update, once the writes that stopped using it have landed.
-import { isIPv4 } from 'node:net';
 import type { ClusterModel, Service, ValidationError } from '../model/types.js';
 import {
   admitted,

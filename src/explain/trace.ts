@@ -2,7 +2,7 @@
 // against the live pinned maps, and what happened to it: the verdict, the rewrite, the backend
 // chosen and why (frontend, set, slot, affinity hit or miss, policy), the packet out, decoded.
 //
-// It must leave no trace: the program writes conntrack, affinity, frags, stats and counters as for
+// It must leave no trace: the program writes conntrack (ct_new and conntrack), affinity, frags, stats and counters as for
 // a real packet. The state of those maps is taken before the run and put back after it: entries
 // the run created are deleted, entries it changed get their old values (per CPU for the counters).
 // What the run wrote is read first, as that is how we know the chosen backend and the affinity.
@@ -46,7 +46,7 @@ export interface TraceResult {
 }
 
 const VERDICTS: Record<number, string> = { 0: 'TC_ACT_OK (pass on)', 2: 'TC_ACT_SHOT (dropped)', 7: 'TC_ACT_REDIRECT' };
-const MUTABLE = ['conntrack', 'affinity', 'frags', 'stats', 'counters'] as const;
+const MUTABLE = ['conntrack', 'ctNew', 'affinity', 'frags', 'stats', 'counters'] as const;
 type Mutable = (typeof MUTABLE)[number];
 
 /** Every entry of the maps the program writes, as (encoded key → value) for restore and compare. */
@@ -55,6 +55,7 @@ function snapshot(m: DataplaneMaps): Record<Mutable, Map<string, { key: unknown;
     new Map(entries.map(([key, value]) => [JSON.stringify(key, big), { key, value }]));
   return {
     conntrack: take(m.conntrack.entries()),
+    ctNew: take(m.ctNew.entries()),
     affinity: take(m.affinity.entries()),
     frags: take(m.frags.entries()),
     stats: take(m.stats.entries()),
@@ -124,7 +125,11 @@ function traceWith(obj: BpfObject, m: DataplaneMaps, req: TraceRequest): TraceRe
   const prog = obj.program(program);
   const r = req.netns ? inNetns(req.netns, () => testRun(prog, packet)) : testRun(prog, packet);
   const after = snapshot(m);
-  const created = [...after.conntrack].filter(([k]) => !before.conntrack.has(k)).map(([, e]) => e.value as CtEntry);
+  // A new flow's entries go to ct_new until its first reply (bpf/ct.h); an existing one's stay put.
+  const created = [
+    ...[...after.ctNew].filter(([k]) => !before.ctNew.has(k)),
+    ...[...after.conntrack].filter(([k]) => !before.conntrack.has(k)),
+  ].map(([, e]) => e.value as CtEntry);
   const affinityNew = [...after.affinity.keys()].some((k) => !before.affinity.has(k));
   const undone = restore(m, before, after);
   const res: TraceResult = {

@@ -217,10 +217,11 @@ spec:
   ports: [{port: 80, targetPort: 80}]
 `,
     );
+    const ports = status().nodes.map((n) => (n.agent.servicePorts ?? 0) + 1); // one more: the new Service
     lab('apply', '-f', file);
-    for (let i = 0; i < 50 && status().nodes.some((n) => n.agent.servicePorts !== 5); i++)
+    for (let i = 0; i < 50 && status().nodes.some((n, j) => n.agent.servicePorts !== ports[j]); i++)
       await new Promise((res) => setTimeout(res, 200));
-    expect(status().nodes.map((n) => n.agent.servicePorts)).toEqual([5, 5]);
+    expect(status().nodes.map((n) => n.agent.servicePorts)).toEqual(ports);
     for (const c of clientPods(first)) {
       const p = probe(c.name, 'http', 'http://10.99.99.77/hostname.html', '--count', '20');
       expect(p.failed).toBe(0);

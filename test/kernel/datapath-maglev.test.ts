@@ -53,9 +53,10 @@ function program(n: number, algorithm: 'maglev' | 'random' = 'maglev', extraSpec
   );
 }
 
-/** The backend a SYN from CLIENT:@sport to @dst:@dport is sent to (a new flow: conntrack cleared first). */
+/** The backend a SYN from CLIENT:@sport to @dst:@dport is sent to (a new flow: both conntrack tables cleared first). */
 function backendFor(sport: number, dst = VIP, dport = 80): string {
   m.conntrack.clear();
+  m.ctNew.clear();
   const r = runProgram(prog, tcpSpec(L2, CLIENT, dst, sport, dport));
   expect(r.retval).toBe(TC_ACT_OK);
   return parsePacket(r.data).ip.dst;
