@@ -57,7 +57,8 @@ static __always_inline void sy_ct_new_delete(const struct sy_ct_key *key)
 
 /* Writes @e under @key in ct_new, counting a new key (hence BPF_NOEXIST first); @noexist refuses
  * an existing one (SY_CT_TAKEN). */
-static __always_inline int sy_ct_new_put(const struct sy_ct_key *key, const struct sy_ct_entry *e, bool noexist)
+static __always_inline int sy_ct_new_put(const struct sy_ct_key *key, const struct sy_ct_entry *e,
+					 bool noexist)
 {
 	long ret = bpf_map_update_elem(&ct_new, key, e, BPF_NOEXIST);
 
@@ -113,7 +114,8 @@ static __always_inline bool sy_ct_fresh(const struct sy_ct_entry *ct, __u8 proto
  * traffic, or marking it closing on a late RST). The peer is ours when its own rewrite leads
  * back to @key.
  */
-static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *key, const struct sy_nat *nat)
+static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *key,
+						      const struct sy_nat *nat)
 {
 	struct sy_ct_key peer, back;
 	struct sy_ct_entry *p;
@@ -137,7 +139,8 @@ static __always_inline struct sy_ct_entry *sy_ct_peer(const struct sy_ct_key *ke
  * them, and its two-table lookup inlined everywhere passes the verifier's instruction limit. Only
  * entries past their own lifetime get here: an established packet never pays the call.
  */
-__attribute__((noinline)) int sy_ct_peer_fresh(const struct sy_ct_key *key, const struct sy_nat *nat, __u64 now)
+__attribute__((noinline)) int sy_ct_peer_fresh(const struct sy_ct_key *key,
+					       const struct sy_nat *nat, __u64 now)
 {
 	struct sy_ct_entry *p;
 
@@ -183,7 +186,8 @@ static __always_inline void sy_ct_touch(struct sy_ct_entry *ct, const struct sy_
  * forward rewrite replaced is restored on the way back (frontend address and port as source; the
  * client as destination when its source was rewritten). Its key goes to @reply_key. */
 static __always_inline void sy_ct_reply_of(struct sy_ct_key *reply_key, struct sy_ct_entry *reply,
-					   const struct sy_ct_key *fwd_key, const struct sy_ct_entry *fwd)
+					   const struct sy_ct_key *fwd_key,
+					   const struct sy_ct_entry *fwd)
 {
 	*reply = *fwd;
 	sy_ct_peer_key(reply_key, fwd_key, &fwd->nat);
@@ -218,8 +222,8 @@ static __always_inline void sy_ct_reply_of(struct sy_ct_key *reply_key, struct s
  * Global (see sy_within, clock.h): the SNAT port loop calls it up to SY_SNAT_TRIES + 1 times,
  * and inlined its branches would multiply the verifier's states. 0, SY_CT_TAKEN, or -1.
  */
-__attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key, const struct sy_ct_entry *fwd,
-					   __u64 reply_update)
+__attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key,
+					   const struct sy_ct_entry *fwd, __u64 reply_update)
 {
 	struct sy_ct_key reply_key;
 	struct sy_ct_entry reply;
@@ -244,9 +248,9 @@ __attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key, cons
 }
 
 /* sy_ct_insert() of a flow rewriting by @fwd_nat, with its entries' other fields. */
-static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
-					__u32 backend_id, __u32 svc_id, __u8 flags, __u64 now,
-					__u64 reply_update)
+static __always_inline int sy_ct_create(const struct sy_ct_key *fwd_key,
+					const struct sy_nat *fwd_nat, __u32 backend_id,
+					__u32 svc_id, __u8 flags, __u64 now, __u64 reply_update)
 {
 	struct sy_ct_entry e;
 
@@ -305,7 +309,8 @@ __attribute__((noinline)) int sy_ct_promote(const struct sy_ct_key *reply_key, _
 }
 
 /* Whether @old, under @reply_key, is another flow's than the one keyed @fwd_key, and live. */
-static __always_inline bool sy_ct_held(const struct sy_ct_entry *old, const struct sy_ct_key *reply_key,
+static __always_inline bool sy_ct_held(const struct sy_ct_entry *old,
+				       const struct sy_ct_key *reply_key,
 				       const struct sy_ct_key *fwd_key, __u64 now)
 {
 	struct sy_nat old_nat = old->nat;
@@ -331,8 +336,9 @@ static __always_inline bool sy_ct_held(const struct sy_ct_entry *old, const stru
  * A flow going dead between the check and the BPF_ANY write below is only overwritten, as intended.
  * The key may be held in either table (bpf/ct.h, top); both are checked.
  */
-static __always_inline int sy_ct_claim(const struct sy_ct_key *fwd_key, const struct sy_nat *fwd_nat,
-				       __u32 backend_id, __u32 svc_id, __u8 flags, __u64 now)
+static __always_inline int sy_ct_claim(const struct sy_ct_key *fwd_key,
+				       const struct sy_nat *fwd_nat, __u32 backend_id, __u32 svc_id,
+				       __u8 flags, __u64 now)
 {
 	struct sy_ct_key reply_key;
 	struct sy_ct_entry *old;

@@ -62,7 +62,8 @@ static __always_inline long sy_fib_lookup(struct __sk_buff *skb, struct bpf_fib_
 	fib->l4_protocol = proto;
 	fib->ipv4_src = saddr;
 	fib->ipv4_dst = daddr;
-	fib->ifindex = skb->ifindex;	/* the input device: at tc ingress, the one the packet came in on */
+	/* the input device: at tc ingress, the one the packet came in on */
+	fib->ifindex = skb->ifindex;
 	/* tot_len 0: the kernel checks the skb itself against the egress MTU, GSO included. */
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
@@ -72,7 +73,8 @@ static __always_inline long sy_fib_lookup(struct __sk_buff *skb, struct bpf_fib_
  * next hop's MAC as destination, the egress device's as source. Returns a tc verdict: the
  * redirect, TC_ACT_OK (the stack's to route), or TC_ACT_SHOT.
  */
-static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_fib_lookup *fib, long rc)
+static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_fib_lookup *fib,
+				       long rc)
 {
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		sy_counter_inc(SY_CNT_FIB_PASSED);
@@ -92,7 +94,8 @@ static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_f
 }
 
 /* Looks up and sends the (already rewritten) packet from @saddr to @daddr: a tc verdict. */
-static __always_inline int sy_fib_forward(struct __sk_buff *skb, __be32 saddr, __be32 daddr, __u8 proto)
+static __always_inline int sy_fib_forward(struct __sk_buff *skb, __be32 saddr, __be32 daddr,
+					  __u8 proto)
 {
 	struct bpf_fib_lookup fib;
 	long rc = sy_fib_lookup(skb, &fib, saddr, daddr, proto);

@@ -50,7 +50,8 @@ static __always_inline __sum16 sy_csum_adjust(__sum16 check, __s64 diff)
 }
 
 /* Rewrites the outer IP address at @off (no pseudo-header: ICMP's checksum does not cover it). */
-static __always_inline int sy_icmp_outer_addr(struct __sk_buff *skb, __u32 off, __be32 from, __be32 to)
+static __always_inline int sy_icmp_outer_addr(struct __sk_buff *skb, __u32 off, __be32 from,
+					      __be32 to)
 {
 	if (from == to)
 		return 0;
@@ -131,12 +132,13 @@ static __always_inline int sy_icmp_error(struct __sk_buff *skb, const struct sy_
 	old = q;
 	sy_icmp_quote_xlate(&q, &nat);
 	icmp.checksum = sy_csum_adjust(icmp.checksum,
-				       bpf_csum_diff((__be32 *)&old, sizeof(old), (__be32 *)&q, sizeof(q), 0));
+				       bpf_csum_diff((__be32 *)&old, sizeof(old),
+						     (__be32 *)&q, sizeof(q), 0));
 	daddr = nat.daddr && pkt->daddr == key.daddr ? nat.daddr : pkt->daddr;
 	saddr = nat.saddr && pkt->saddr == key.saddr ? nat.saddr : pkt->saddr;
 	if (bpf_skb_store_bytes(skb, quote_off, &q, sizeof(q), BPF_F_RECOMPUTE_CSUM) ||
-	    bpf_skb_store_bytes(skb, icmp_off + offsetof(struct sy_icmphdr, checksum), &icmp.checksum,
-				sizeof(icmp.checksum), BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, icmp_off + offsetof(struct sy_icmphdr, checksum),
+				&icmp.checksum, sizeof(icmp.checksum), BPF_F_RECOMPUTE_CSUM) ||
 	    sy_icmp_outer_addr(skb, SY_IP_SADDR_OFF, pkt->saddr, saddr) ||
 	    sy_icmp_outer_addr(skb, SY_IP_DADDR_OFF, pkt->daddr, daddr))
 		return TC_ACT_SHOT;

@@ -57,7 +57,8 @@ static __always_inline int sy_select_backend(const struct sy_frontend *fe, const
 
 	if (fe->flags & SY_FE_MAGLEV) {
 		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count,
-					     sy_flow_hash(pkt->saddr, pkt->sport, pkt->dport, pkt->proto));
+					     sy_flow_hash(pkt->saddr, pkt->sport,
+							  pkt->dport, pkt->proto));
 		if (!*backend_id)
 			return -1;
 	} else {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Maglev consistent hashing (Eisenbud et al., NSDI 2016) on the data path side: the control plane
- * computes each set's lookup table (src/compile/maglev.ts) and writes it to the maglev map under the
- * generation no frontend reads; a new flow costs one hash and one lookup.
+ * computes each set's lookup table (src/compile/maglev.ts) and writes it to the maglev map under
+ * the generation no frontend reads; a new flow costs one hash and one lookup.
  *
  * The hash covers what every node sees alike for one flow: the client address and port, the
  * destination port and the protocol. Not the destination address: a NodePort flow moved by the

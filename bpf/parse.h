@@ -25,7 +25,8 @@
 
 /* sy_pkt.frag: where a TCP/UDP packet stands among the fragments of its datagram. */
 #define SY_FRAG_NONE   0   /* not fragmented */
-#define SY_FRAG_FIRST  1   /* offset 0 with more to come: carries the ports (bpf/frag.h records them) */
+/* offset 0 with more to come: carries the ports (bpf/frag.h records them) */
+#define SY_FRAG_FIRST  1
 #define SY_FRAG_LATER  2   /* offset > 0: no L4 header; its ports come from bpf/frag.h */
 
 /* Bits of the TCP flags byte (offset 13 of the header). */
@@ -38,7 +39,8 @@
 /* sy_parse() results. A positive value from sy_parse_linear() is a length to pull. */
 #define SY_PARSE_OK    0
 #define SY_PARSE_PASS  (-1)
-#define SY_PARSE_ICMP  (-2)   /* an unfragmented ICMP packet: saddr, daddr, l4_off, ihl_len, len set */
+/* an unfragmented ICMP packet: saddr, daddr, l4_off, ihl_len, len set */
+#define SY_PARSE_ICMP  (-2)
 
 /* What the data path needs to know about a TCP or UDP packet over IPv4 (or an ICMP one). */
 struct sy_pkt {
@@ -82,7 +84,8 @@ static __always_inline int sy_parse_linear(struct __sk_buff *skb, struct sy_pkt 
 		return SY_IP_OFF + sizeof(*ip);
 	if (ip->version != 4 || ip->ihl < 5)
 		return SY_PARSE_PASS;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_ICMP)
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
+	    ip->protocol != IPPROTO_ICMP)
 		return SY_PARSE_PASS;
 
 	/*

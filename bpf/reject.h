@@ -99,7 +99,8 @@ static __always_inline int sy_icmp_unreach(struct __sk_buff *skb, const struct s
 
 	h.icmp.type = ICMP_DEST_UNREACH;
 	h.icmp.code = code;
-	h.icmp.unused = bpf_htonl(mtu);	/* frag-needed: 16 bits unused, then the next hop's MTU */
+	/* frag-needed: 16 bits unused, then the next hop's MTU */
+	h.icmp.unused = bpf_htonl(mtu);
 	sum = bpf_csum_diff(NULL, 0, quote, quote_len, 0);
 	if (sum < 0)
 		return TC_ACT_SHOT;

@@ -28,7 +28,8 @@ static __always_inline __be16 sy_snat_random_port(void)
 {
 	__u32 r = bpf_get_prandom_u32() % SY_SNAT_PORTS;
 
-	return bpf_htons(r < SY_SNAT_LOW_PORTS ? SY_SNAT_LOW_MIN + r : SY_SNAT_HIGH_MIN + (r - SY_SNAT_LOW_PORTS));
+	return bpf_htons(r < SY_SNAT_LOW_PORTS ? SY_SNAT_LOW_MIN + r :
+			 SY_SNAT_HIGH_MIN + (r - SY_SNAT_LOW_PORTS));
 }
 
 /*
@@ -36,8 +37,8 @@ static __always_inline __be16 sy_snat_random_port(void)
  * flow: a TCP backend is past TIME_WAIT, and the flow is dead in both directions (sy_ct_live:
  * a one-way UDP stream only ever refreshes the forward entry).
  */
-static __always_inline bool sy_snat_reusable(const struct sy_ct_entry *old, const struct sy_ct_key *key,
-					     __u64 now)
+static __always_inline bool sy_snat_reusable(const struct sy_ct_entry *old,
+					     const struct sy_ct_key *key, __u64 now)
 {
 	if (key->proto == IPPROTO_TCP &&
 	    sy_within(old->last_seen_ns, now, SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC))

@@ -150,7 +150,8 @@ static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt 
 	if (pkt->tcp_flags & SY_TCP_FIN)
 		flags |= key->dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
 	if ((pkt->tcp_flags & SY_TCP_RST) ||
-	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) == (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
+	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) ==
+	    (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
 		flags |= SY_CT_CLOSING;
 	sy_ct_touch(ct, key, &nat, flags, now);
 
@@ -195,7 +196,8 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 
 	/* One copy: count and gen must come from the same frontend write. */
 	fe = *fep;
-	/* Before anything else, so a client outside the ranges learns nothing (not even "refused"). */
+	/* Before anything else, so a client outside the ranges learns nothing (not even
+	 * "refused"). */
 	if ((fe.flags & SY_FE_SOURCE_RANGES) && !sy_source_allowed(fe.svc_id, pkt->saddr)) {
 		sy_counter_inc(SY_CNT_SOURCE_DENIED);
 		return TC_ACT_SHOT;
@@ -219,8 +221,10 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 	if (fe.flags & SY_FE_NODEPORT)
 		ct_flags |= SY_CT_NODEPORT;
 
-	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) && !(be.flags & SY_BE_LOCAL)) {
-		/* From outside to a backend on another node: its reply must come back through here. */
+	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) &&
+	    !(be.flags & SY_BE_LOCAL)) {
+		/* From outside to a backend on another node: its reply must come back through
+		 * here. */
 		nat.saddr = sy_snat_addr(pkt->daddr);
 		ret = sy_snat_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now);
 		if (ret == SY_CT_TAKEN)
@@ -228,14 +232,17 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
 		if (ret)
 			return TC_ACT_SHOT;
 	} else {
-		/* Hairpin: the client is its own backend. Without a new source it would answer itself. */
+		/* Hairpin: the client is its own backend. Without a new source it would answer
+		 * itself. */
 		if (be.addr == pkt->saddr) {
 			nat.saddr = bpf_htonl(SY_HAIRPIN_ADDR);
 			ct_flags |= SY_CT_HAIRPIN;
 		}
-		/* A flow we cannot track would have its replies arrive from the backend address; one
-		 * whose reply key another live flow holds would take that flow's replies (sy_ct_claim). */
-		ret = sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now, BPF_NOEXIST);
+		/* A flow we cannot track would have its replies arrive from the backend address;
+		 * one whose reply key another live flow holds would take that flow's replies
+		 * (sy_ct_claim). */
+		ret = sy_ct_create(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now,
+				   BPF_NOEXIST);
 		if (ret == SY_CT_TAKEN)
 			ret = sy_ct_claim(fwd_key, &nat, backend_id, fe.svc_id, ct_flags, now);
 		if (ret == SY_CT_TAKEN)
@@ -268,8 +275,9 @@ static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const stru
 		return sy_new_flow(skb, pkt, key, scope, now);
 	}
 
-	/* The first answer: the flow moves to conntrack, and this packet is its first hit there. A
-	 * failed promotion is another CPU's done first (a retransmitted answer): look again anyway. */
+	/* The first answer: the flow moves to conntrack, and this packet is its first hit there.
+	 * A failed promotion is another CPU's done first (a retransmitted answer): look again
+	 * anyway. */
 	key->dir = SY_CT_REPLY;
 	ct = bpf_map_lookup_elem(&ct_new, key);
 	if (ct && sy_ct_live(ct, key, now)) {
@@ -298,7 +306,8 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	if (ret != SY_PARSE_OK)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
-	/* A later fragment, with the ports its first fragment left (none: not a translated flow). */
+	/* A later fragment, with the ports its first fragment left (none: not a translated
+	 * flow). */
 	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
 		return TC_ACT_OK;
 
@@ -318,9 +327,10 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
 	/*
-	 * Of a TCP flow not answered yet, only a SYN (the client's, again) or the backend's SYN-ACK or
-	 * RST can come: any other TCP packet is not ours (sy_new_flow would pass it too). Skipping
-	 * ct_new for those keeps the bulk of other traffic as cheap as it was with one table.
+	 * Of a TCP flow not answered yet, only a SYN (the client's, again) or the backend's SYN-ACK
+	 * or RST can come: any other TCP packet is not ours (sy_new_flow would pass it too).
+	 * Skipping ct_new for those keeps the bulk of other traffic as cheap as it was with one
+	 * table.
 	 */
 	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
 		return TC_ACT_OK;

@@ -25,8 +25,10 @@ enum sy_capacity {
 	SY_MAX_AFFINITY      = 65536,
 	SY_MAX_SOURCE_RANGES = 16384,
 	SY_MAX_FRAGS         = 8192,   /* frags: ports of fragmented datagrams (bpf/frag.h) */
-	SY_MAX_MAGLEV        = 1048576, /* maglev: lookup-table entries, both generations (not preallocated) */
-	SY_MAX_CT_NEW        = 65536,  /* ct_new: flows not replied to yet (bpf/ct.h), 2 entries each */
+	/* maglev: lookup-table entries, both generations (not preallocated) */
+	SY_MAX_MAGLEV        = 1048576,
+	/* ct_new: flows not replied to yet (bpf/ct.h), 2 entries each */
+	SY_MAX_CT_NEW        = 65536,
 };
 
 /* Frontend scopes: where the packet entered the node decides which view of a
@@ -41,7 +43,8 @@ enum sy_frontend_flag {
 	SY_FE_NODEPORT      = 1 << 0, /* NodePort / external frontend: remote backends need SNAT */
 	SY_FE_LOCAL_ONLY    = 1 << 1, /* traffic policy Local: no backend means drop, not reject */
 	SY_FE_SOURCE_RANGES = 1 << 2, /* loadBalancerSourceRanges apply: check sy_source_range */
-	SY_FE_MAGLEV        = 1 << 3, /* pick by flow hash from the set's maglev table of `count` entries */
+	/* pick by flow hash from the set's maglev table of `count` entries */
+	SY_FE_MAGLEV        = 1 << 3,
 };
 
 /* sy_backend.flags */
@@ -100,7 +103,8 @@ enum sy_snat {
 	 * a 1 s stall. */
 	SY_SNAT_TCP_REUSE_S = 65,
 };
-#define SY_SNAT_TRIES      64      /* random ports probed for a new flow before reclaiming or giving up */
+/* random ports probed for a new flow before reclaiming or giving up */
+#define SY_SNAT_TRIES      64
 
 /* Hairpin SNAT address, 169.254.42.1 in host byte order (bpf_htonl() it). When a pod reaches a
  * Service and is picked as its own backend, the source is rewritten to this address so the
@@ -120,7 +124,8 @@ struct sy_frontend {
 	__u32 svc_id;           /* service port identity: stats index */
 	__u32 set_id;           /* backend set to pick from (slots key) and affinity namespace */
 	__u32 affinity_timeout; /* ClientIP affinity in seconds; 0 = off */
-	__u16 count;            /* backends in generation `gen`; 0 = reject (or drop if LOCAL_ONLY) */
+	/* backends in generation `gen`; 0 = reject (or drop if LOCAL_ONLY) */
+	__u16 count;
 	__u8  gen;              /* active slot generation of the set: 0 or 1 */
 	__u8  flags;            /* SY_FE_* */
 };
@@ -198,9 +203,9 @@ struct sy_config {
 			     * frontend address (right for a NodePort, which is a node address) */
 };
 
-/* source_ranges (LPM_TRIE): loadBalancerSourceRanges of frontends flagged SY_FE_SOURCE_RANGES.
- * The data is {svc_id, addr}: an entry for 10.0.0.0/8 of svc 7 has prefixlen 32 + 8, and the data
- * path looks up {64, svc_id, client}. svc_id is matched whole, so its byte order does not matter. */
+/* source_ranges (LPM_TRIE): loadBalancerSourceRanges of frontends flagged SY_FE_SOURCE_RANGES. The
+ * data is {svc_id, addr}: an entry for 10.0.0.0/8 of svc 7 has prefixlen 32 + 8, and the data path
+ * looks up {64, svc_id, client}. svc_id is matched whole, so its byte order does not matter. */
 struct sy_source_range_key {
 	__u32  prefixlen;
 	__u32  svc_id;
@@ -213,10 +218,12 @@ enum sy_counter {
 	SY_CNT_SOURCE_DENIED  = 1,  /* client outside loadBalancerSourceRanges: dropped */
 	SY_CNT_FIB_PASSED     = 2,  /* could not route in BPF: handed to the stack instead */
 	SY_CNT_CT_COLLISION   = 3,  /* a new flow's reply key held by another live flow: dropped */
-	SY_CNT_FRAG_NEEDED    = 4,  /* a DF packet over a BPF-routed path's MTU: answered frag-needed */
+	/* a DF packet over a BPF-routed path's MTU: answered frag-needed */
+	SY_CNT_FRAG_NEEDED    = 4,
 	SY_CNT_ICMP_XLATED    = 5,  /* an ICMP error about a translated flow, translated back */
-	/* Entries the data path added to, and removed from, ct_new (promotion on the first reply,
-	 * takeover): the reader's evicted = added - removed - present, the flood ct_new absorbed. */
+	/* Entries the data path added to, and removed from, ct_new (promotion on the first
+	 * reply, takeover): the reader's evicted = added - removed - present, the flood ct_new
+	 * absorbed. */
 	SY_CNT_CT_NEW_ADDED   = 6,
 	SY_CNT_CT_NEW_REMOVED = 7,
 	SY_CNT_MAX            = 8,  /* the counters map's size */
@@ -240,7 +247,8 @@ struct sy_service_info {
 
 /* frags (LRU_HASH): the ports of fragmented datagrams of translated flows, recorded from the first
  * fragment, so the later ones (which carry no L4 header) find their conntrack entry. bpf/frag.h. */
-#define SY_FRAG_LIFETIME_S    30     /* Linux's ipfrag_time: a datagram not whole by then is dropped */
+/* Linux's ipfrag_time: a datagram not whole by then is dropped */
+#define SY_FRAG_LIFETIME_S    30
 
 struct sy_frag_key {
 	__be32 saddr;   /* as the fragment arrived, before any translation */
