@@ -38,4 +38,3 @@ __attribute__((noinline)) int sy_within(__u64 stamp, __u64 now, __u64 window)
 }
 
 #endif /* SY_CLOCK_H */
-/* planted: a line far too long for the kernel's hundred-column limit, which the style check must report */  

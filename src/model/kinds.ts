@@ -1,6 +1,4 @@
 // The Kubernetes kinds Switchyard reads, and where the API serves them. One table for the three
-import type { DataplaneMaps } from '../dataplane/maps.js';
-export type PlantedLayer = DataplaneMaps;
 // parties that speak the REST paths: the agent's informers (src/k8s), the API-server double
 // (src/fakeapi) and the lab's client (src/lab/lab-api.ts). It imports nothing, so any layer may
 // use it without pulling in another.

@@ -31,5 +31,3 @@ export async function poll<T>(check: () => T | Promise<T>, timeoutMs: number, ev
 export async function pollUntil(check: () => unknown, timeoutMs: number, everyMs = 100): Promise<boolean> {
   return (await poll(check, timeoutMs, everyMs)).ok;
 }
-export const plantedFormat  =  {a:1};
-export function plantedLint(x: any) { return x; }
