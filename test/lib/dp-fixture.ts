@@ -8,6 +8,11 @@ import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/inde
 import { BE_LOCAL, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL, type CtKey } from '../../src/abi/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { buildPacket, inetChecksum, type PacketSpec } from './packet.js';
+import { eth } from './datapath.js';
+
+// The packet helpers every datapath suite shares live in datapath.ts; these fixtures add the
+// routed node-A namespace, fragments and ICMP errors.
+export { ctKey, eth, translated } from './datapath.js';
 import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from './namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -150,17 +155,6 @@ export function openFixture(): Fixture {
   }
 }
 
-export const ctKey = (
-  saddr: string,
-  daddr: string,
-  sport: number,
-  dport: number,
-  proto: number,
-  dir: number,
-): CtKey => ({ saddr, daddr, sport, dport, proto, dir });
-
-export const eth = (src: string, dst: string) => ({ src, dst });
-
 export function udp(
   src: string,
   dst: string,
@@ -188,22 +182,6 @@ export function tcp(
     tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 },
     payload,
   };
-}
-
-/** The same packet rewritten: what a correct translation must produce. */
-export function translated(
-  spec: PacketSpec,
-  to: { src?: string; dst?: string; sport?: number; dport?: number; ttl?: number; eth?: { src: string; dst: string } },
-): Buffer {
-  const ip = { ...spec.ip, src: to.src ?? spec.ip.src, dst: to.dst ?? spec.ip.dst, ttl: to.ttl ?? spec.ip.ttl };
-  const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
-  return buildPacket({
-    ...spec,
-    ip,
-    eth: to.eth ?? spec.eth,
-    ...(spec.tcp ? { tcp: { ...spec.tcp, ...l4(spec.tcp) } } : {}),
-    ...(spec.udp ? { udp: { ...spec.udp, ...l4(spec.udp) } } : {}),
-  });
 }
 
 /**
