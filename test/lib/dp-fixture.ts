@@ -5,7 +5,7 @@
 // and ICMP-error frame builders. (Helper lines overlap the two older datapath tests on purpose.)
 import { execFileSync } from 'node:child_process';
 import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
-import { BE_LOCAL, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL, type CtKey } from '../../src/abi/index.js';
+import { BE_LOCAL, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL } from '../../src/abi/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { buildPacket, inetChecksum, type PacketSpec } from './packet.js';
 import { eth } from './datapath.js';
