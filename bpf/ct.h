@@ -308,13 +308,22 @@ __attribute__((noinline)) int sy_ct_promote(const struct sy_ct_key *reply_key, _
 	return 0;
 }
 
-/* Whether @old, under @reply_key, is another flow's than the one keyed @fwd_key, and live. */
+/*
+ * Whether @old, under @reply_key, is another flow's than the one keyed @fwd_key, and live.
+ * A closing TCP flow (RST, or FIN both ways) holds nothing: it is the client's TIME_WAIT, and
+ * the client may reuse its port towards another Service at once (the 4-tuple differs). Holding
+ * the key for the closing lifetime dropped that new SYN and its retries: one connection in a few
+ * hundred timed out in the e2e suites. netfilter likewise lets a SYN take over a TIME_WAIT tuple.
+ */
 static __always_inline bool sy_ct_held(const struct sy_ct_entry *old,
 				       const struct sy_ct_key *reply_key,
 				       const struct sy_ct_key *fwd_key, __u64 now)
 {
 	struct sy_nat old_nat = old->nat;
 	struct sy_ct_key back;
+
+	if (reply_key->proto == IPPROTO_TCP && (old->flags & SY_CT_CLOSING))
+		return false;
 
 	sy_ct_peer_key(&back, reply_key, &old_nat);
 	return (back.saddr != fwd_key->saddr || back.daddr != fwd_key->daddr ||

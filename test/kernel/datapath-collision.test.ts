@@ -70,6 +70,23 @@ describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
     });
   });
 
+  it("gives a closing flow's reply key to a new flow from the same client port at once (the client's TIME_WAIT)", () => {
+    clusterIp(VIP, 1);
+    clusterIp(VIP2, 2);
+    f.pod(tcp(C, VIP, 40001, 80, 'S', fromC));
+    f.pod(tcp(LOCAL1.addr, C, 8080, 40001, 'SA', fromC));
+    f.pod(tcp(C, VIP, 40001, 80, 'FA', fromC));
+    f.pod(tcp(LOCAL1.addr, C, 8080, 40001, 'FA', fromC)); // FIN both ways: closing
+
+    const syn = tcp(C, VIP2, 40001, 80, 'S', fromC);
+    const r = f.pod(syn);
+    expect(r.retval).toBe(TC_ACT_OK);
+    expect(r.data).toEqual(translated(syn, { dst: LOCAL1.addr, dport: 8080 }));
+    expect(f.counter(CNT_CT_COLLISION)).toBe(0n);
+    const synAck = tcp(LOCAL1.addr, C, 8080, 40001, 'SA', fromC);
+    expect(f.pod(synAck).data).toEqual(translated(synAck, { src: VIP2, sport: 80 }));
+  });
+
   it('lets the second flow have the key once the first is over, and a flow re-open its own key', () => {
     clusterIp(VIP, 1, IPPROTO_UDP);
     clusterIp(VIP2, 2, IPPROTO_UDP);
