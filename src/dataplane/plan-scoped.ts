@@ -18,7 +18,15 @@ import {
 } from '../abi/index.js';
 import type { CompileScope, DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
-import { serviceInfoName, slotKeyString, type CurrentState, type Phase } from './plan.js';
+import {
+  sameBackend,
+  sameFrontend,
+  sameMembers,
+  serviceInfoName,
+  slotKeyString,
+  type CurrentState,
+  type Phase,
+} from './plan.js';
 import { sourceRangeKey, sourceRangeKeyString } from './source-ranges.js';
 
 export interface ScopedPlan {
@@ -29,16 +37,6 @@ export interface ScopedPlan {
 }
 
 type SetsAfter = Map<number, { gen: number; members: number[] } | undefined>;
-
-const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
-const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
-const sameFrontend = (a: Frontend, b: Frontend) =>
-  a.svcId === b.svcId &&
-  a.setId === b.setId &&
-  a.affinityTimeout === b.affinityTimeout &&
-  a.count === b.count &&
-  a.gen === b.gen &&
-  a.flags === b.flags;
 
 export function planScoped(current: CurrentState, desired: DesiredState, scope: CompileScope): ScopedPlan {
   const backendsUp: Array<[number, Backend]> = [];

@@ -107,9 +107,10 @@ export function emptyState(): CurrentState {
   };
 }
 
-const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
-const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
-const sameFrontend = (a: Frontend, b: Frontend) =>
+/** Equality of planned values: what the plan compares before it writes (also plan-scoped.ts). */
+export const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
+export const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
+export const sameFrontend = (a: Frontend, b: Frontend) =>
   a.svcId === b.svcId &&
   a.setId === b.setId &&
   a.affinityTimeout === b.affinityTimeout &&
