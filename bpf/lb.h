@@ -40,14 +40,17 @@ static __always_inline int sy_affinity_pick(const struct sy_frontend *fe,
 }
 
 /*
- * Chooses a backend of @fe (count > 0) for a new flow from @client. Returns 0, or -1 when
- * the slot or backend is missing: a race with the control plane, which writes backends
- * before slots and the frontend last, so it is short-lived.
+ * Chooses a backend of @fe (count > 0) for a new flow from @client; @hash places the flow in a
+ * Maglev table. Returns 0, or -1 when the slot or backend is missing: a race with the control
+ * plane, which writes backends before slots and the frontend last, so it is short-lived. The tc
+ * path (sy_select_backend) and the socket path (bpf/sock.c) both choose here, so a Service
+ * behaves alike whichever serves it.
  */
-static __always_inline int sy_select_backend(const struct sy_frontend *fe, const struct sy_pkt *pkt,
-					     __u64 now, __u32 *backend_id, struct sy_backend *be)
+static __always_inline int sy_select_backend_for(const struct sy_frontend *fe, __be32 client,
+						 __u32 hash, __u64 now, __u32 *backend_id,
+						 struct sy_backend *be)
 {
-	struct sy_affinity_key akey = { .set_id = fe->set_id, .client_addr = pkt->saddr };
+	struct sy_affinity_key akey = { .set_id = fe->set_id, .client_addr = client };
 	struct sy_slot_key skey;
 	struct sy_backend *b;
 	__u32 *id;
@@ -56,9 +59,7 @@ static __always_inline int sy_select_backend(const struct sy_frontend *fe, const
 		return 0;
 
 	if (fe->flags & SY_FE_MAGLEV) {
-		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count,
-					     sy_flow_hash(pkt->saddr, pkt->sport,
-							  pkt->dport, pkt->proto));
+		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count, hash);
 		if (!*backend_id)
 			return -1;
 	} else {
@@ -82,6 +83,15 @@ static __always_inline int sy_select_backend(const struct sy_frontend *fe, const
 		bpf_map_update_elem(&affinity, &akey, &aff, BPF_ANY);
 	}
 	return 0;
+}
+
+/* The tc path's choice for @pkt: affinity by its source, Maglev by its flow hash. */
+static __always_inline int sy_select_backend(const struct sy_frontend *fe, const struct sy_pkt *pkt,
+					     __u64 now, __u32 *backend_id, struct sy_backend *be)
+{
+	return sy_select_backend_for(fe, pkt->saddr,
+				     sy_flow_hash(pkt->saddr, pkt->sport, pkt->dport, pkt->proto),
+				     now, backend_id, be);
 }
 
 #endif /* SY_LB_H */

@@ -91,6 +91,15 @@ static __always_inline struct sy_stats *sy_stats_of(__u32 svc_id)
 	return bpf_map_lookup_elem(&stats, &svc_id);
 }
 
+/* A flow refused or dropped for want of a backend (tc and socket paths alike). */
+static __always_inline void sy_count_no_backend(__u32 svc_id)
+{
+	struct sy_stats *st = sy_stats_of(svc_id);
+
+	if (st)
+		st->no_backend++;
+}
+
 /* Node settings (struct sy_config at index 0). Written by the agent only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -59,14 +59,6 @@ static __always_inline void sy_count(__u32 svc_id, const struct sy_pkt *pkt, boo
 		st->new_flows++;
 }
 
-static __always_inline void sy_count_no_backend(__u32 svc_id)
-{
-	struct sy_stats *st = sy_stats_of(svc_id);
-
-	if (st)
-		st->no_backend++;
-}
-
 static __always_inline bool sy_backend_exists(__u32 backend_id)
 {
 	return bpf_map_lookup_elem(&backends, &backend_id) != NULL;

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The socket-LB maps (bpf/sock.c), apart from switchyard.h because only the cgroup programs use
+ * them. Byte order as in switchyard.h: addresses and ports in network order.
+ */
+#ifndef SY_SOCK_H
+#define SY_SOCK_H
+
+#include <linux/types.h>
+
+#define SY_MAX_SOCK_NETNS	16384	/* the node's netns and its pods' */
+#define SY_MAX_SOCK_REV		262144	/* sockets sent to a backend at connect/send */
+
+/* sock_netns (HASH): netns cookie → whose namespace it is. A socket whose netns cookie is not a
+ * key here is never touched, which keeps one node's programs off another node's sockets when
+ * nodes share a cgroup tree (the lab). */
+struct sy_sock_netns {
+	__be32 addr;	/* the namespace's address: the client for ClientIP affinity when the
+			 * socket has no bound source yet */
+	__u32  flags;	/* SY_SOCK_NS_* */
+};
+
+enum sy_sock_netns_flag {
+	SY_SOCK_NS_HOST = 1 << 0,	/* the node's own namespace */
+	SY_SOCK_NS_POD  = 1 << 1,	/* a pod of this node (pod socket LB on) */
+};
+
+/* sock_rev (LRU_HASH): {socket cookie, backend} → the Service address the socket asked for, so
+ * getpeername() and recvmsg() on it show the Service, not the backend. */
+struct sy_sock_rev_key {
+	__u64  cookie;
+	__be32 addr;	/* backend */
+	__be16 port;
+	__u16  pad;	/* always 0 */
+};
+
+struct sy_sock_rev {
+	__be32 addr;	/* frontend */
+	__be16 port;
+	__u16  pad;
+};
+
+#endif /* SY_SOCK_H */
