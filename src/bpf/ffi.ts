@@ -49,6 +49,9 @@ const P_STR_BUF = [T.String, T.U8Array];
 const P_MOUNT = [T.String, T.String, T.String, T.U64, T.U64];
 const P_I32_I32 = [T.I32, T.I32];
 const P_PTR_U32 = [T.External, T.U32];
+const P_FD_STR = [T.I32, T.String];
+const P_STR_I32 = [T.String, T.I32];
+const P_I32_I32_U64 = [T.I32, T.I32, T.U64];
 
 function call(
   lib: string,
@@ -155,6 +158,14 @@ export const objGetInfoByFd = (fd: number, info: Buffer, len: Buffer) =>
   int(BPF, 'bpf_obj_get_info_by_fd', P_FD_BUF_BUF, [fd, info, len]);
 export const progTestRunOpts = (fd: number, opts: Buffer) => int(BPF, 'bpf_prog_test_run_opts', P_FD_BUF, [fd, opts]);
 
+// ---- libbpf: links (cgroup attach), pinned so a restarted agent finds and updates them ------------
+export const linkCreate = (progFd: number, targetFd: number, attachType: number) =>
+  int(BPF, 'bpf_link_create', P_XDP_ATTACH, [progFd, targetFd, attachType, 0]);
+export const linkUpdate = (linkFd: number, progFd: number) =>
+  int(BPF, 'bpf_link_update', P_I32_I32_U64, [linkFd, progFd, 0]);
+export const linkDetach = (linkFd: number) => int(BPF, 'bpf_link_detach', P_I32, [linkFd]);
+export const objPin = (fd: number, path: string) => int(BPF, 'bpf_obj_pin', P_FD_STR, [fd, path]);
+
 // ---- libbpf: tc and XDP --------------------------------------------------------------------------
 export const tcHookCreate = (hook: Buffer) => int(BPF, 'bpf_tc_hook_create', P_BUF, [hook]);
 export const tcHookDestroy = (hook: Buffer) => int(BPF, 'bpf_tc_hook_destroy', P_BUF, [hook]);
@@ -174,6 +185,8 @@ export const addressOf = (buf: Buffer) => call(LIBC, 'memcpy', T.U64, P_MEMCPY, 
 /** 0 when there is no such interface (in the calling thread's network namespace). */
 export const ifNameToIndex = (ifname: string) => call(LIBC, 'if_nametoindex', T.U32, P_STR, [ifname]) as number;
 export const closeFd = (fd: number) => int(LIBC, 'close', P_I32, [fd]);
+/** open(2): the fd, or -errno. */
+export const openPath = (path: string, flags: number) => libcErrno('open', P_STR_I32, [path, flags]);
 /** setns(2): 0 or -errno. */
 export const setns = (fd: number, nstype: number) => libcErrno('setns', P_I32_I32, [fd, nstype]);
 /** statfs(2) into a 120-byte buffer (f_type is the first 8 bytes): 0 or -errno. */

@@ -1,0 +1,81 @@
+// Attaching programs to a cgroup v2 with a pinned bpf_link. The pin is what makes a restart safe:
+// a new agent finds the link at the pin and swaps its program in place (bpf_link_update), so the
+// hook is never empty and never holds two copies. Only an explicit detach (detachCgroupPinned)
+// removes it; an agent that exits leaves the link, and its program, attached.
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { BpfError, ENOENT } from './errors.js';
+import * as ffi from './ffi.js';
+import type { BpfProgram } from './object.js';
+
+/** The kernel's enum bpf_attach_type values for the socket-address hooks used here. */
+export const CGROUP_ATTACH = {
+  connect4: 10,
+  sendmsg4: 14,
+  recvmsg4: 19,
+  getpeername4: 29,
+} as const;
+export type CgroupHook = keyof typeof CGROUP_ATTACH;
+
+const O_RDONLY_DIRECTORY = 0o200000;
+
+/** The unified (cgroup v2) hierarchy's mount point, from /proc/mounts; undefined if none. */
+export function unifiedCgroupRoot(mounts = readFileSync('/proc/mounts', 'utf8')): string | undefined {
+  for (const line of mounts.split('\n')) {
+    const [, dir, fstype] = line.split(' ');
+    if (fstype === 'cgroup2' && dir) return dir.replace(/\\040/g, ' ');
+  }
+  return undefined;
+}
+
+/**
+ * Attaches `prog` at `hook` of the cgroup at `cgroupPath` through the link pinned at `linkPin`:
+ * updates that link's program when the pin exists, else creates and pins a new link.
+ */
+export function attachCgroupPinned(
+  cgroupPath: string,
+  hook: CgroupHook,
+  prog: BpfProgram,
+  linkPin: string,
+): 'updated' | 'created' {
+  if (existsSync(linkPin)) {
+    const link = ffi.objGet(linkPin);
+    if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
+    try {
+      const r = ffi.linkUpdate(link, prog.fd);
+      if (r < 0) throw new BpfError('bpf_link_update', `link pin '${linkPin}', program '${prog.name}'`, r);
+    } finally {
+      ffi.closeFd(link);
+    }
+    return 'updated';
+  }
+  const cg = ffi.openPath(cgroupPath, O_RDONLY_DIRECTORY);
+  if (cg < 0) throw new BpfError('open', `cgroup '${cgroupPath}'`, cg);
+  try {
+    const link = ffi.linkCreate(prog.fd, cg, CGROUP_ATTACH[hook]);
+    if (link < 0) throw new BpfError('bpf_link_create', `cgroup '${cgroupPath}' ${hook}, program '${prog.name}'`, link);
+    try {
+      const r = ffi.objPin(link, linkPin);
+      if (r < 0) throw new BpfError('bpf_obj_pin', `link pin '${linkPin}'`, r);
+    } finally {
+      ffi.closeFd(link); // the pin holds the link from here on
+    }
+  } finally {
+    ffi.closeFd(cg);
+  }
+  return 'created';
+}
+
+/** Detaches the link pinned at `linkPin` and removes the pin. False when there was no pin. */
+export function detachCgroupPinned(linkPin: string): boolean {
+  const link = ffi.objGet(linkPin);
+  if (link === -ENOENT) return false;
+  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
+  try {
+    const r = ffi.linkDetach(link);
+    if (r < 0) throw new BpfError('bpf_link_detach', `link pin '${linkPin}'`, r);
+  } finally {
+    ffi.closeFd(link);
+  }
+  unlinkSync(linkPin);
+  return true;
+}

@@ -1,0 +1,191 @@
+// Socket-level load balancing (issue 14): bpf/sock.o attached through pinned links to a cgroup v2
+// child made here, clients in a namespace made here that join that cgroup before their first
+// socket. Backends listen in the same namespace on addresses of lo, so nothing leaves it; the
+// ClusterIPs have no route at all, so an answer proves the programs rewrote the address.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SOCK_NS_HOST, sockNetns } from '../../src/abi/sock.js';
+import { u64 } from '../../src/abi/layouts.js';
+import {
+  attachCgroupPinned,
+  BpfObject,
+  type CgroupHook,
+  detachCgroupPinned,
+  programId,
+  silenceLibbpf,
+  unifiedCgroupRoot,
+} from '../../src/bpf/index.js';
+import { dataplaneMaps } from '../../src/dataplane/maps.js';
+import { ServiceTable } from '../lib/datapath.js';
+import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
+import { describeRoot } from '../lib/root.js';
+
+const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
+const HOOKS: CgroupHook[] = ['connect4', 'sendmsg4', 'recvmsg4', 'getpeername4'];
+const PROGS: Record<CgroupHook, string> = {
+  connect4: 'sock_connect4',
+  sendmsg4: 'sock_sendmsg4',
+  recvmsg4: 'sock_recvmsg4',
+  getpeername4: 'sock_getpeername4',
+};
+const CIP = '10.96.77.77';
+const EMPTY = '10.96.77.78';
+const BACKENDS = ['10.77.0.2', '10.77.0.3'];
+
+// Each backend answers TCP on 8080 and UDP on 5353 with its own address.
+const SERVER = `
+import socket, sys, threading
+def tcp(a):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a, 8080)); s.listen(64)
+    while True:
+        c, _ = s.accept(); c.sendall(a.encode()); c.close()
+def udp(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((a, 5353))
+    while True:
+        _, src = s.recvfrom(64); s.sendto(a.encode(), src)
+for a in sys.argv[1:]:
+    threading.Thread(target=tcp, args=(a,), daemon=True).start()
+    threading.Thread(target=udp, args=(a,), daemon=True).start()
+print('ready', flush=True)
+threading.Event().wait()
+`;
+
+// Runs one mode. The shell around it joined the cgroup before \`ip netns exec\`, which mounts a
+// sysfs of its own and so hides the cgroup tree.
+const CLIENT = `
+import json, socket, struct, sys, time
+mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+out = []
+if mode == 'cookie':
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.append(str(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0]))
+elif mode == 'tcp':
+    for _ in range(n):
+        t0 = time.monotonic()
+        try:
+            s = socket.create_connection((host, port), timeout=3)
+            out.append({'peer': s.getpeername()[0], 'from': s.recv(64).decode()}); s.close()
+        except OSError as e:
+            out.append({'errno': e.errno, 'ms': (time.monotonic() - t0) * 1000})
+elif mode == 'udp':
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+    for _ in range(n):
+        s.sendto(b'x', (host, port)); data, src = s.recvfrom(64)
+        out.append({'src': src[0], 'sport': src[1], 'from': data.decode()})
+print(json.dumps(out))
+`;
+
+interface Answer {
+  peer?: string;
+  from?: string;
+  src?: string;
+  sport?: number;
+  errno?: number;
+  ms?: number;
+}
+
+describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () => {
+  const ns = uniqueName('sysk');
+  const other = uniqueName('syso');
+  const root = unifiedCgroupRoot();
+  const cg = join(root ?? '/nonexistent', uniqueName('sy-sock'));
+  let bpffs: ReturnType<typeof withBpffs>;
+  let obj: BpfObject;
+  let server: ChildProcess;
+
+  const client = (netns: string, mode: string, host: string, port: number, n = 1): Answer[] => {
+    const cmd = ['ip', 'netns', 'exec', netns, 'python3', '-c', CLIENT, mode, host, String(port), String(n)];
+    const out = run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], { timeoutMs: 20_000 });
+    return JSON.parse(out) as Answer[];
+  };
+  const linkPin = (hook: CgroupHook) => `${bpffs.dir}/link_${hook}`;
+  const attachAll = (o: BpfObject) => HOOKS.map((h) => attachCgroupPinned(cg, h, o.program(PROGS[h]), linkPin(h)));
+
+  beforeAll(async () => {
+    if (!root) throw new Error('no cgroup2 mount in /proc/mounts');
+    silenceLibbpf();
+    bpffs = withBpffs('sy-sock');
+    createNetns(ns);
+    createNetns(other);
+    for (const a of BACKENDS) run('ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+    mkdirSync(cg);
+    obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
+    const table = new ServiceTable(dataplaneMaps(obj), { addr: CIP, port: 80, scope: 0, flags: 0 });
+    const backends = (port: number, base: number) => BACKENDS.map((addr, i) => ({ id: base + i, addr, port }));
+    table.add({ svcId: 1, setId: 1, proto: 6, backends: backends(8080, 1) });
+    table.add({ svcId: 2, setId: 2, proto: 17, port: 53, backends: backends(5353, 11) });
+    table.add({ svcId: 3, setId: 3, proto: 6, addr: EMPTY, backends: [] });
+    const cookie = BigInt((client(ns, 'cookie', '-', 0) as unknown as string[])[0]);
+    obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: BACKENDS[0], flags: SOCK_NS_HOST });
+    expect(attachAll(obj)).toEqual(['created', 'created', 'created', 'created']);
+    server = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, ...BACKENDS], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
+  });
+
+  afterAll(() => {
+    server?.kill('SIGKILL');
+    const steps = [
+      () => bpffs && HOOKS.forEach((h) => detachCgroupPinned(linkPin(h))),
+      () => obj?.close(),
+      () => deleteNetns(ns),
+      () => deleteNetns(other),
+      () => rmdirSync(cg),
+      () => bpffs?.cleanup(),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch {
+        /* each step cleans up independently of the others */
+      }
+    }
+  });
+
+  it('TCP connect to the ClusterIP reaches every backend, and getpeername shows the ClusterIP', () => {
+    const answers = client(ns, 'tcp', CIP, 80, 40);
+    expect(answers.every((a) => a.peer === CIP)).toBe(true);
+    expect(new Set(answers.map((a) => a.from))).toEqual(new Set(BACKENDS));
+  });
+
+  it('unconnected UDP: sendto the ClusterIP, recvfrom shows the ClusterIP and port as source', () => {
+    const answers = client(ns, 'udp', CIP, 53, 40);
+    expect(answers.every((a) => a.src === CIP && a.sport === 53)).toBe(true);
+    expect(new Set(answers.map((a) => a.from))).toEqual(new Set(BACKENDS));
+  });
+
+  it('a Service with no endpoints refuses connect() at once', () => {
+    const [a] = client(ns, 'tcp', EMPTY, 80);
+    expect(a!.errno).toBe(111); // ECONNREFUSED
+    expect(a!.ms).toBeLessThan(500);
+  });
+
+  it('a socket in a namespace whose cookie is not registered is left alone', () => {
+    // Same cgroup, other netns: untranslated, the ClusterIP has no route there.
+    const [a] = client(other, 'tcp', CIP, 80);
+    expect(a!.errno).toBe(101); // ENETUNREACH
+  });
+
+  it('a second attach (a restarted agent) updates the pinned links: one program per hook', () => {
+    const next = BpfObject.open(OBJ, { pinDir: bpffs.dir });
+    try {
+      expect(attachAll(next)).toEqual(['updated', 'updated', 'updated', 'updated']);
+      const shown = JSON.parse(run('bpftool', ['-j', 'cgroup', 'show', cg])) as Array<{
+        id: number;
+        attach_type: string;
+      }>;
+      const want = HOOKS.map((h) => ({ id: programId(next.program(PROGS[h])) })).sort((x, y) => x.id - y.id);
+      expect(shown.map((p) => ({ id: p.id })).sort((x, y) => x.id - y.id)).toEqual(want);
+    } finally {
+      next.close();
+    }
+    // The first object's programs are gone from the hooks; the new ones serve.
+    obj.close();
+    obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
+    expect(new Set(client(ns, 'tcp', CIP, 80, 20).map((a) => a.from))).toEqual(new Set(BACKENDS));
+  });
+});
