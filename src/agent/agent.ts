@@ -16,7 +16,8 @@ import { DeviceWatcher, globsToRegExp } from './devices.js';
 import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddrs.js';
 import { Pipeline } from './pipeline.js';
 import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
-import { DEFAULT_PIN_DIR } from './config.js';
+import { DEFAULT_PIN_DIR, type SocketLbMode } from './config.js';
+import { startSocketLb } from './socklb.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
@@ -54,6 +55,9 @@ export interface AgentOptions {
   fullSyncPeriodMs?: number;
   log: Logger;
   hooks?: AgentHooks;
+  /** --socket-lb and --cgroup-root: 'disabled' or absent attaches no cgroup program. */
+  socketLb?: SocketLbMode;
+  cgroupRoot?: string;
 }
 
 export class Agent {
@@ -115,6 +119,9 @@ export class Agent {
       pipeline.request(change);
     });
     pipeline.syncNow();
+    if (opts.socketLb === 'host') {
+      startSocketLb({ pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log });
+    }
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {
       // An object built before from_netdev existed: say so rather than fail.

@@ -129,3 +129,10 @@ export function splitList(text: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** --socket-lb: which namespaces' sockets the cgroup programs serve. */
+export type SocketLbMode = 'disabled' | 'host';
+export function parseSocketLb(text: string): SocketLbMode {
+  if (text !== 'disabled' && text !== 'host') throw new Error('expected disabled or host');
+  return text;
+}

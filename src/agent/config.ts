@@ -19,6 +19,7 @@ import {
   DEFAULT_MIN_SYNC_PERIOD_MS,
   DEFAULT_PIN_DIR,
   type BindAddress,
+  type SocketLbMode,
 } from './config-values.js';
 
 // ---- resolution --------------------------------------------------------------------------------
@@ -45,6 +46,9 @@ export interface AgentConfig {
   /** Run-time map sizes (map-sizes.ts). */
   mapSizes: MapSizeSettings;
   fullSyncPeriodMs: number;
+  /** --socket-lb and --cgroup-root (undefined: the unified hierarchy's root). */
+  socketLb: SocketLbMode;
+  cgroupRoot?: string;
   /** The config file read, if any. */
   configFile?: string;
 }
@@ -147,6 +151,8 @@ export function resolveAgentConfig(
       bpfMapDynamicSizeRatio: get<number>('bpfMapDynamicSizeRatio'),
     },
     fullSyncPeriodMs: get<number>('fullSyncPeriod') ?? 300_000,
+    socketLb: get<SocketLbMode>('socketLb') ?? 'disabled',
+    cgroupRoot: get<string>('cgroupRoot'),
     configFile,
   };
 }

@@ -18,6 +18,7 @@ import {
   parseLbAlgorithm,
   parseLogLevel,
   parseMaglevTableSize,
+  parseSocketLb,
   parsePort,
 } from './config-values.js';
 
@@ -162,6 +163,21 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     help: 'bpffs directory for the pinned maps',
     parse: nonEmpty,
     default: { value: DEFAULT_PIN_DIR, shown: DEFAULT_PIN_DIR },
+  },
+  {
+    flag: '--socket-lb',
+    arg: '<mode>',
+    help:
+      "socket-level load balancing (cgroup connect4/sendmsg4/recvmsg4/getpeername4): 'disabled', or 'host' " +
+      "for the node's own network namespace (Cilium's socketLB.hostNamespaceOnly)",
+    parse: parseSocketLb,
+    default: { value: 'disabled', shown: 'disabled' },
+  },
+  {
+    flag: '--cgroup-root',
+    arg: '<dir>',
+    help: 'the cgroup v2 the socket-LB programs attach to (default: the root of the unified hierarchy, from /proc/mounts)',
+    parse: nonEmpty,
   },
   {
     flag: '--bpf-object',

@@ -68,6 +68,8 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     maglevTableSize: cfg.maglevTableSize,
     mapSizes: cfg.mapSizes,
     fullSyncPeriodMs: cfg.fullSyncPeriodMs,
+    socketLb: cfg.socketLb,
+    cgroupRoot: cfg.cgroupRoot,
     hooks,
   });
   attach(agent.pipeline, percpuStatsReader(agent.maps.stats), conntrackReader(agent.maps));

@@ -79,3 +79,25 @@ export function detachCgroupPinned(linkPin: string): boolean {
   unlinkSync(linkPin);
   return true;
 }
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOL_SOCKET = 1;
+const SO_NETNS_COOKIE = 71;
+
+/** The calling thread's network namespace cookie (SO_NETNS_COOKIE, Linux ≥ 5.14): what
+ *  bpf_get_netns_cookie() returns for sockets of that namespace. */
+export function currentNetnsCookie(): bigint {
+  const fd = ffi.socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) throw new BpfError('socket', 'SO_NETNS_COOKIE probe', fd);
+  try {
+    const val = Buffer.alloc(8);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(8);
+    const r = ffi.getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, val, len);
+    if (r < 0) throw new BpfError('getsockopt', 'SO_NETNS_COOKIE', r);
+    return val.readBigUInt64LE(0);
+  } finally {
+    ffi.closeFd(fd);
+  }
+}

@@ -185,6 +185,11 @@ export const addressOf = (buf: Buffer) => call(LIBC, 'memcpy', T.U64, P_MEMCPY, 
 /** 0 when there is no such interface (in the calling thread's network namespace). */
 export const ifNameToIndex = (ifname: string) => call(LIBC, 'if_nametoindex', T.U32, P_STR, [ifname]) as number;
 export const closeFd = (fd: number) => int(LIBC, 'close', P_I32, [fd]);
+/** socket(2) and getsockopt(2): the fd or 0, or -errno. */
+export const socket = (domain: number, type: number, proto: number) =>
+  libcErrno('socket', [T.I32, T.I32, T.I32], [domain, type, proto]);
+export const getsockopt = (fd: number, level: number, name: number, val: Buffer, len: Buffer) =>
+  libcErrno('getsockopt', [T.I32, T.I32, T.I32, T.U8Array, T.U8Array], [fd, level, name, val, len]);
 /** open(2): the fd, or -errno. */
 export const openPath = (path: string, flags: number) => libcErrno('open', P_STR_I32, [path, flags]);
 /** setns(2): 0 or -errno. */

@@ -19,7 +19,14 @@ export {
   type FieldSpec,
   type ScalarKind,
 } from './codec.js';
-export { attachCgroupPinned, CGROUP_ATTACH, detachCgroupPinned, unifiedCgroupRoot, type CgroupHook } from './cgroup.js';
+export {
+  attachCgroupPinned,
+  CGROUP_ATTACH,
+  currentNetnsCookie,
+  detachCgroupPinned,
+  unifiedCgroupRoot,
+  type CgroupHook,
+} from './cgroup.js';
 export { BpfObject, ensureBpffs, isBpffs, PinnedSizeError, programId, type BpfProgram } from './object.js';
 export {
   TypedMap,

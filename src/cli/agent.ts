@@ -22,7 +22,14 @@ export function agentCommand(): Command {
     if (spec.default) opt.default(spec.default.value, spec.default.shown);
     cmd.addOption(opt);
   }
+  cmd.option('--cleanup', 'detach the socket-LB programs pinned under --pin-dir, then exit');
   cmd.action(async () => {
+    if (cmd.opts().cleanup) {
+      const { cleanupSocketLb } = await import('../agent/socklb.js');
+      const pinDir = String(cmd.opts().pinDir);
+      console.log(`detached: ${cleanupSocketLb(pinDir).join(', ') || 'nothing'} (${pinDir})`);
+      return;
+    }
     let cfg: AgentConfig;
     try {
       cfg = configFromCommand(cmd);
