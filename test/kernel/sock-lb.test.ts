@@ -13,16 +13,20 @@ import {
   BpfObject,
   type CgroupHook,
   detachCgroupPinned,
+  inNetns,
   programId,
   silenceLibbpf,
   unifiedCgroupRoot,
 } from '../../src/bpf/index.js';
 import { dataplaneMaps } from '../../src/dataplane/maps.js';
+import { cleanupSocketLb, startSocketLb } from '../../src/agent/socklb.js';
+import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
 import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
+const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
 const HOOKS: CgroupHook[] = ['connect4', 'sendmsg4', 'recvmsg4', 'getpeername4'];
 const PROGS: Record<CgroupHook, string> = {
   connect4: 'sock_connect4',
@@ -187,5 +191,72 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     obj.close();
     obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
     expect(new Set(client(ns, 'tcp', CIP, 80, 20).map((a) => a.from))).toEqual(new Set(BACKENDS));
+  });
+});
+
+describeRoot('socket LB from the agent (startSocketLb, restart, --cleanup)', () => {
+  const ns = uniqueName('syag');
+  const cg = join(unifiedCgroupRoot() ?? '/nonexistent', uniqueName('sy-sockag'));
+  const log = pino({ level: 'silent' });
+  let bpffs: ReturnType<typeof withBpffs>;
+  let obj: BpfObject;
+  let server: ChildProcess;
+  const tcp = (n: number): Answer[] => {
+    const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'tcp', CIP, '80', String(n)];
+    return JSON.parse(run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd])) as Answer[];
+  };
+  const start = () =>
+    inNetns(ns, () => startSocketLb({ pinDir: bpffs.dir, bpfObject: TC_OBJ, cgroupRoot: cg, maxEntries: {}, log }));
+  const attached = () =>
+    JSON.parse(run('bpftool', ['-j', 'cgroup', 'show', cg]).trim() || '[]') as Array<{ attach_type: string }>;
+
+  beforeAll(async () => {
+    silenceLibbpf();
+    bpffs = withBpffs('sy-sockag');
+    createNetns(ns);
+    run('ip', ['-n', ns, 'addr', 'add', `${BACKENDS[0]}/32`, 'dev', 'lo']);
+    mkdirSync(cg);
+    obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
+    const table = new ServiceTable(dataplaneMaps(obj), { addr: CIP, port: 80, scope: 0, flags: 0 });
+    table.add({ svcId: 1, setId: 1, proto: 6, backends: [{ id: 1, addr: BACKENDS[0]!, port: 8080 }] });
+    server = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, BACKENDS[0]!], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
+  });
+
+  afterAll(() => {
+    server?.kill('SIGKILL');
+    const steps = [
+      () => bpffs && cleanupSocketLb(bpffs.dir),
+      () => obj?.close(),
+      () => deleteNetns(ns),
+      () => rmdirSync(cg),
+      () => bpffs?.cleanup(),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch {
+        /* each step cleans up independently of the others */
+      }
+    }
+  });
+
+  it('serves the namespace it started in; restarts keep one program per hook; --cleanup detaches', () => {
+    start();
+    expect(tcp(3).map((a) => a.from)).toEqual([BACKENDS[0], BACKENDS[0], BACKENDS[0]]);
+    for (let i = 0; i < 3; i++) {
+      start();
+      expect(
+        attached()
+          .map((p) => p.attach_type)
+          .sort(),
+      ).toEqual(['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_udp4_recvmsg', 'cgroup_udp4_sendmsg']);
+      expect(tcp(1)[0]!.peer).toBe(CIP);
+    }
+    expect(cleanupSocketLb(bpffs.dir)).toEqual(['connect4', 'sendmsg4', 'recvmsg4', 'getpeername4']);
+    expect(attached()).toEqual([]);
+    expect(tcp(1)[0]!.errno).toBe(101); // ENETUNREACH: nothing translates any more
   });
 });
