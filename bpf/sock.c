@@ -25,20 +25,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);
-	__type(value, struct sy_sock_netns);
-	__uint(max_entries, SY_MAX_SOCK_NETNS);
-} sock_netns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct sy_sock_rev_key);
-	__type(value, struct sy_sock_rev);
-	__uint(max_entries, SY_MAX_SOCK_REV);
-} sock_rev SEC(".maps");
-
 /* The socket's namespace when it is one this node serves, else NULL: leave the call alone. */
 static __always_inline const struct sy_sock_netns *sy_sock_scope(struct bpf_sock_addr *ctx)
 {

@@ -7,6 +7,8 @@
 #define SY_SOCK_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
 
 #define SY_MAX_SOCK_NETNS	16384	/* the node's netns and its pods' */
 #define SY_MAX_SOCK_REV		262144	/* sockets sent to a backend at connect/send */
@@ -39,5 +41,35 @@ struct sy_sock_rev {
 	__be16 port;
 	__u16  pad;
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct sy_sock_netns);
+	__uint(max_entries, SY_MAX_SOCK_NETNS);
+} sock_netns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_sock_rev_key);
+	__type(value, struct sy_sock_rev);
+	__uint(max_entries, SY_MAX_SOCK_REV);
+} sock_rev SEC(".maps");
+
+/* sock_destroy_to (HASH): backends just removed, {addr, port} → 1. bpf/sock_destroy.c destroys the
+ * connected UDP sockets of this node's namespaces that still point at one. Agent-written, and
+ * emptied after each run. */
+struct sy_sock_target {
+	__be32 addr;
+	__be16 port;
+	__u16  pad;	/* always 0 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sy_sock_target);
+	__type(value, __u8);
+	__uint(max_entries, SY_MAX_SOCK_NETNS);
+} sock_destroy_to SEC(".maps");
 
 #endif /* SY_SOCK_H */

@@ -36,3 +36,10 @@ export const sockRev = struct<SockRev>('sy_sock_rev', [
   ['port', 'be16'],
   ['pad', 'pad:2'],
 ]);
+
+/** sock_destroy_to key: a removed backend whose connected UDP sockets are destroyed. */
+export const sockTarget = struct<{ addr: string; port: number }>('sy_sock_target', [
+  ['addr', 'ipv4'],
+  ['port', 'be16'],
+  ['pad', 'pad:2'],
+]);

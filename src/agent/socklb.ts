@@ -5,14 +5,15 @@
 // node's own namespace cookie, written here before the programs are attached.
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { SOCK_NS_HOST, sockNetns } from '../abi/sock.js';
-import { u64 } from '../abi/layouts.js';
+import { SOCK_NS_HOST, sockNetns, sockTarget } from '../abi/sock.js';
+import { u8, u64 } from '../abi/layouts.js';
 import {
   attachCgroupPinned,
   BpfObject,
   type CgroupHook,
   currentNetnsCookie,
   detachCgroupPinned,
+  runIterator,
   unifiedCgroupRoot,
 } from '../bpf/index.js';
 import { ConfigError } from './config-values.js';
@@ -63,4 +64,43 @@ export function startSocketLb(opts: SocketLbOptions): void {
 /** `agent --cleanup`: detaches the socket-LB links. Returns the hooks that had one. */
 export function cleanupSocketLb(pinDir: string): CgroupHook[] {
   return (Object.keys(SOCK_HOOKS) as CgroupHook[]).filter((h) => detachCgroupPinned(sockLinkPin(pinDir, h)));
+}
+
+/** The sock_destroy object, beside the tc object. */
+export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[^/]*$/, 'sock_destroy.o');
+
+/**
+ * Destroys the connected UDP sockets of the registered namespaces whose peer is one of `removed`
+ * (backends just deleted), so their owners connect again and get a live backend. Needs Linux ≥ 6.5
+ * (the bpf_sock_destroy kfunc): on an older kernel the object does not load, and this logs a
+ * warning naming the requirement and returns false; such sockets then keep their backend until
+ * the client reconnects.
+ */
+export function destroyUdpSocketsTo(
+  opts: SocketLbOptions,
+  removed: ReadonlyArray<{ addr: string; port: number }>,
+): boolean {
+  if (removed.length === 0) return true;
+  let obj: BpfObject;
+  try {
+    obj = BpfObject.open(sockDestroyObjectPath(opts.bpfObject), { pinDir: opts.pinDir, maxEntries: opts.maxEntries });
+  } catch (err) {
+    opts.log.warn(
+      { err: (err as Error).message },
+      'cannot destroy connected UDP sockets of removed backends: needs Linux >= 6.5 (bpf_sock_destroy); they keep their backend until the client reconnects',
+    );
+    return false;
+  }
+  try {
+    const targets = obj.map('sock_destroy_to', sockTarget, u8);
+    targets.setMany(removed.map((b) => [{ addr: b.addr, port: b.port }, 1] as const));
+    try {
+      runIterator(obj.program('sock_destroy_udp'));
+    } finally {
+      targets.clear();
+    }
+    return true;
+  } finally {
+    obj.close();
+  }
 }

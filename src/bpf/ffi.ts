@@ -164,6 +164,7 @@ export const linkCreate = (progFd: number, targetFd: number, attachType: number)
 export const linkUpdate = (linkFd: number, progFd: number) =>
   int(BPF, 'bpf_link_update', P_I32_I32_U64, [linkFd, progFd, 0]);
 export const linkDetach = (linkFd: number) => int(BPF, 'bpf_link_detach', P_I32, [linkFd]);
+export const iterCreate = (linkFd: number) => int(BPF, 'bpf_iter_create', P_I32, [linkFd]);
 export const objPin = (fd: number, path: string) => int(BPF, 'bpf_obj_pin', P_FD_STR, [fd, path]);
 
 // ---- libbpf: tc and XDP --------------------------------------------------------------------------
@@ -190,6 +191,8 @@ export const socket = (domain: number, type: number, proto: number) =>
   libcErrno('socket', [T.I32, T.I32, T.I32], [domain, type, proto]);
 export const getsockopt = (fd: number, level: number, name: number, val: Buffer, len: Buffer) =>
   libcErrno('getsockopt', [T.I32, T.I32, T.I32, T.U8Array, T.U8Array], [fd, level, name, val, len]);
+/** read(2): bytes read, or -errno. */
+export const read = (fd: number, buf: Buffer, n: number) => libcErrno('read', [T.I32, T.U8Array, T.U64], [fd, buf, n]);
 /** open(2): the fd, or -errno. */
 export const openPath = (path: string, flags: number) => libcErrno('open', P_STR_I32, [path, flags]);
 /** setns(2): 0 or -errno. */

@@ -19,7 +19,7 @@ import {
   unifiedCgroupRoot,
 } from '../../src/bpf/index.js';
 import { dataplaneMaps } from '../../src/dataplane/maps.js';
-import { cleanupSocketLb, startSocketLb } from '../../src/agent/socklb.js';
+import { cleanupSocketLb, destroyUdpSocketsTo, startSocketLb } from '../../src/agent/socklb.js';
 import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
 import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
@@ -79,6 +79,19 @@ elif mode == 'udp':
     for _ in range(n):
         s.sendto(b'x', (host, port)); data, src = s.recvfrom(64)
         out.append({'src': src[0], 'sport': src[1], 'from': data.decode()})
+elif mode == 'connudp':
+    # One socket for the whole run: connect once, and again only after an error (a destroyed
+    # socket is disconnected: ECONNABORTED, then EDESTADDRREQ).
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.1); s.connect((host, port))
+    end = time.monotonic() + n
+    while time.monotonic() < end:
+        try:
+            s.send(b'x'); print(json.dumps({'from': s.recv(64).decode()}), flush=True)
+        except socket.timeout:
+            pass
+        except OSError as e:
+            print(json.dumps({'errno': e.errno}), flush=True); s.connect((host, port))
+        time.sleep(0.02)
 print(json.dumps(out))
 `;
 
@@ -99,6 +112,7 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
   let bpffs: ReturnType<typeof withBpffs>;
   let obj: BpfObject;
   let server: ChildProcess;
+  let table: ServiceTable;
 
   const client = (netns: string, mode: string, host: string, port: number, n = 1): Answer[] => {
     const cmd = ['ip', 'netns', 'exec', netns, 'python3', '-c', CLIENT, mode, host, String(port), String(n)];
@@ -117,7 +131,7 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     for (const a of BACKENDS) run('ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
     mkdirSync(cg);
     obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
-    const table = new ServiceTable(dataplaneMaps(obj), { addr: CIP, port: 80, scope: 0, flags: 0 });
+    table = new ServiceTable(dataplaneMaps(obj), { addr: CIP, port: 80, scope: 0, flags: 0 });
     const backends = (port: number, base: number) => BACKENDS.map((addr, i) => ({ id: base + i, addr, port }));
     table.add({ svcId: 1, setId: 1, proto: 6, backends: backends(8080, 1) });
     table.add({ svcId: 2, setId: 2, proto: 17, port: 53, backends: backends(5353, 11) });
@@ -172,6 +186,44 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     // Same cgroup, other netns: untranslated, the ClusterIP has no route there.
     const [a] = client(other, 'tcp', CIP, 80);
     expect(a!.errno).toBe(101); // ENETUNREACH
+  });
+
+  it('a connected UDP socket moves to another backend within 1 s once its backend is removed', async () => {
+    const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'connudp', CIP, '53', '6'];
+    const child = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const seen: Array<{ at: number; a: Answer }> = [];
+    let rest = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) seen.push({ at: performance.now(), a: JSON.parse(l) as Answer });
+    });
+    const until = async (ok: () => boolean, ms: number) => {
+      for (const end = performance.now() + ms; !ok() && performance.now() < end; )
+        await new Promise((r) => setTimeout(r, 10));
+      return ok();
+    };
+    try {
+      expect(await until(() => seen.some((s) => s.a.from), 3000)).toBe(true);
+      const first = seen.find((s) => s.a.from)!.a.from!;
+      const other = BACKENDS.find((b) => b !== first)!;
+      const otherId = BACKENDS.indexOf(other) + 11;
+      table.add({ svcId: 2, setId: 2, proto: 17, port: 53, backends: [{ id: otherId, addr: other, port: 5353 }] });
+      // Without the iterator the connected socket keeps its backend: the maps alone do not move it.
+      const mark = seen.length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.slice(mark).map((s) => s.a.from)).toContain(first);
+      expect(seen.slice(mark).map((s) => s.a.from)).not.toContain(other);
+      const t0 = performance.now();
+      const opts = { pinDir: bpffs.dir, bpfObject: TC_OBJ, maxEntries: {}, log: pino({ level: 'silent' }) };
+      // iter/udp walks the namespace of the thread that opens it: the agent runs it in its own.
+      expect(inNetns(ns, () => destroyUdpSocketsTo(opts, [{ addr: first, port: 5353 }]))).toBe(true);
+      expect(await until(() => seen.some((s) => s.at >= t0 && s.a.from === other), 1000)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a second attach (a restarted agent) updates the pinned links: one program per hook', () => {
