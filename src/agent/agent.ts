@@ -17,7 +17,7 @@ import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddr
 import { Pipeline } from './pipeline.js';
 import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
 import { DEFAULT_PIN_DIR, type SocketLbMode } from './config.js';
-import { startSocketLb } from './socklb.js';
+import { destroyUdpSocketsTo, startSocketLb } from './socklb.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
@@ -103,10 +103,15 @@ export class Agent {
       ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });
     const maps = dataplaneMaps(obj);
+    const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
+    // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).
+    const destroyer = (endpoints: Array<{ addr: string; port: number }>) => {
+      destroyUdpSocketsTo(sockOpts, endpoints);
+    };
     const pipeline = new Pipeline({
       source,
       node,
-      reconciler: new Reconciler(maps, log),
+      reconciler: new Reconciler(maps, log, opts.socketLb === 'host' ? destroyer : undefined),
       log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
@@ -120,7 +125,7 @@ export class Agent {
     });
     pipeline.syncNow();
     if (opts.socketLb === 'host') {
-      startSocketLb({ pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log });
+      startSocketLb(sockOpts);
     }
     if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
     if (opts.devices) {

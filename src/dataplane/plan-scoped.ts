@@ -19,6 +19,8 @@ import {
 import type { CompileScope, DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import {
+  goneEndpoints,
+  phaseHasWork,
   sameBackend,
   sameFrontend,
   sameMembers,
@@ -84,6 +86,11 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
     { op: 'delete', map: 'slots', keys: slots.remove },
     { op: 'delete', map: 'backends', keys: backendsDel },
+    {
+      op: 'destroy',
+      map: 'sockets',
+      endpoints: goneEndpoints(current.backends, backendsDel, backendsAfter(current, backendsUp, backendsDel)),
+    },
     { op: 'set', map: 'serviceInfo', entries: info.upsert },
     { op: 'delete', map: 'serviceInfo', keys: info.remove },
   ];
@@ -107,7 +114,7 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
     for (const [id, v] of info.upsert) state.serviceInfo.set(id, v);
     for (const id of info.remove) state.serviceInfo.delete(id);
   };
-  return { phases: phases.filter((p) => p.op === 'prune' || (p.op === 'set' ? p.entries : p.keys).length > 0), commit };
+  return { phases: phases.filter(phaseHasWork), commit };
 }
 
 /** Changed sets are written whole under the other generation; the old generation's slots go. */
@@ -200,4 +207,12 @@ function planScopedInfo(current: CurrentState, desired: DesiredState, scope: Com
     if (have?.name !== info.name || have?.type !== info.type) upsert.push([id, info]);
   }
   return { upsert, remove };
+}
+
+/** The backends map once a scoped plan's upserts and deletes have landed. */
+function backendsAfter(current: CurrentState, up: ReadonlyArray<[number, Backend]>, del: readonly number[]) {
+  const after = new Map(current.backends);
+  for (const [id, be] of up) after.set(id, be);
+  for (const id of del) after.delete(id);
+  return after;
 }

@@ -78,11 +78,43 @@ export interface PruneAffinityPhase {
   only?: boolean;
 }
 
+/** Destroy this node's connected UDP sockets still pointing at these endpoints, which no backend
+ *  names any more: after the backends are deleted, so a socket that connects again cannot get one
+ *  of them (socket LB; the reconciler runs it only when it was given a way to). */
+export interface DestroySocketsPhase {
+  op: 'destroy';
+  map: 'sockets';
+  endpoints: Array<{ addr: string; port: number }>;
+}
+
 /** One batch against one map. */
 export type Phase =
   | { [M in keyof PlannedMaps]: SetPhase<M> | DeletePhase<M> }[keyof PlannedMaps]
   | ResetStatsPhase
-  | PruneAffinityPhase;
+  | PruneAffinityPhase
+  | DestroySocketsPhase;
+
+/** Whether a phase has anything to do (the plans leave the others out). */
+export function phaseHasWork(p: Phase): boolean {
+  if (p.op === 'prune') return true;
+  if (p.op === 'destroy') return p.endpoints.length > 0;
+  return (p.op === 'set' ? p.entries : p.keys).length > 0;
+}
+
+/** The addr:port of the removed backends that no remaining backend has. */
+export function goneEndpoints(
+  before: ReadonlyMap<number, Backend>,
+  removed: readonly number[],
+  after: ReadonlyMap<number, Backend>,
+): Array<{ addr: string; port: number }> {
+  const kept = new Set([...after.values()].map((b) => `${b.addr}:${b.port}`));
+  const gone = new Map<string, { addr: string; port: number }>();
+  for (const id of removed) {
+    const b = before.get(id);
+    if (b && !kept.has(`${b.addr}:${b.port}`)) gone.set(`${b.addr}:${b.port}`, { addr: b.addr, port: b.port });
+  }
+  return [...gone.values()];
+}
 
 export interface WritePlan {
   /** In execution order; phases with nothing to do are left out. */
@@ -144,6 +176,7 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     { op: 'delete', map: 'slots', keys: slots.remove },
     { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
     { op: 'delete', map: 'backends', keys: backends.remove },
+    { op: 'destroy', map: 'sockets', endpoints: goneEndpoints(current.backends, backends.remove, next.backends) },
     { op: 'set', map: 'serviceInfo', entries: names.upsert },
     { op: 'delete', map: 'serviceInfo', keys: names.remove },
   ];
@@ -151,7 +184,7 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     const members = new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)]));
     phases.push({ op: 'prune', map: 'affinity', members });
   }
-  return { phases: phases.filter((p) => p.op === 'prune' || (p.op === 'set' ? p.entries : p.keys).length > 0), next };
+  return { phases: phases.filter(phaseHasWork), next };
 }
 
 function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {

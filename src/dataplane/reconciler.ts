@@ -38,6 +38,8 @@ export class Reconciler {
   constructor(
     private readonly maps: DataplaneMaps,
     log: Logger,
+    /** Runs the plan's 'destroy' phases (socket LB on): connected UDP sockets of gone endpoints. */
+    private readonly destroySockets?: (endpoints: Array<{ addr: string; port: number }>) => void,
   ) {
     this.currentState = readState(maps);
     log.info(
@@ -101,6 +103,7 @@ export class Reconciler {
       for (const phase of phases) {
         const n = this.execute(phase);
         if (phase.op === 'set' || phase.op === 'reset') writes += n;
+        else if (phase.op === 'destroy') continue;
         else deletes += n;
       }
     } catch (err) {
@@ -129,6 +132,10 @@ export class Reconciler {
   private execute(phase: Phase): number {
     if (phase.op === 'prune') return this.pruneAffinity(phase);
     if (phase.op === 'reset') return this.resetStats(phase);
+    if (phase.op === 'destroy') {
+      this.destroySockets?.(phase.endpoints);
+      return 0;
+    }
     // Every planned map name is a DataplaneMaps field with the key and value types PlannedMaps gives it.
     const map = this.maps[phase.map] as TypedMap<unknown, unknown>;
     if (phase.op === 'set') {

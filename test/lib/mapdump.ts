@@ -105,6 +105,8 @@ export function phaseLines(phase: Phase): string[] {
     return ['prune affinity', ...sets];
   }
   if (phase.op === 'reset') return ['reset stats', ...phase.keys.map((id) => `stats ${id} → 0`)];
+  if (phase.op === 'destroy')
+    return ['destroy sockets', ...phase.endpoints.map((e) => `udp connected to ${e.addr}:${e.port}`)];
   const lines =
     phase.op === 'set'
       ? phase.entries.map(([k, v]) => entryLine(phase.map, k as never, v as never))

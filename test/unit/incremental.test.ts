@@ -123,6 +123,7 @@ describe('incremental sync equals full sync', () => {
       'set frontends',
       'delete slots',
       'delete backends',
+      'destroy sockets',
     ]); // no affinity: no prune
     const slots = plan.phases.find((p) => p.op === 'set' && p.map === 'slots');
     expect(slots?.op === 'set' && slots.entries.map(([k]) => [k.setId, k.gen, k.slot])).toEqual([

@@ -99,6 +99,8 @@ describe('planWrites: every write, in the hitless order', () => {
       ['delete sourceRanges', 'source_range svc 1 203.0.113.0/24'],
       ['delete slots', 'slot set 1 gen 0 #1', 'slot set 1 gen 0 #2'],
       ['delete backends', 'backend 2'],
+      // The endpoint left every Service: connected UDP sockets to it go too (socket LB).
+      ['destroy sockets', 'udp connected to 10.244.2.12:8080'],
       ['prune affinity', 'set 1 keeps 1'],
     ]);
 
@@ -109,6 +111,7 @@ describe('planWrites: every write, in the hitless order', () => {
       ['delete sourceRanges', 'source_range svc 1 192.0.2.0/24'],
       ['delete slots', 'slot set 1 gen 1 #1'],
       ['delete backends', 'backend 1'],
+      ['destroy sockets', 'udp connected to 10.244.1.11:8080'],
       ['delete serviceInfo', 'service_info 1'],
       ['prune affinity'],
     ]);
