@@ -40,6 +40,8 @@ export interface AgentConfig {
   podDevices?: string;
   devices?: string;
   pinDir: string;
+  /** --cgroup-root: the cgroup v2 directory socket LB serves (undefined: the unified root). */
+  cgroupRoot?: string;
   bpfObject: string;
   logLevel: string;
   /** Run-time map sizes (map-sizes.ts). */
@@ -139,6 +141,7 @@ export function resolveAgentConfig(
     podDevices: get<string>('podDevices'),
     devices: get<string>('devices'),
     pinDir: get<string>('pinDir') ?? DEFAULT_PIN_DIR,
+    cgroupRoot: get<string>('cgroupRoot'),
     bpfObject: get<string>('bpfObject') ?? DEFAULT_BPF_OBJECT,
     logLevel: get<string>('logLevel') ?? 'info',
     mapSizes: {

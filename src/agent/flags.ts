@@ -164,6 +164,12 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     default: { value: DEFAULT_PIN_DIR, shown: DEFAULT_PIN_DIR },
   },
   {
+    flag: '--cgroup-root',
+    arg: '<dir>',
+    help: 'cgroup v2 directory whose sockets socket-level load balancing serves (default: the root of the unified hierarchy)',
+    parse: nonEmpty,
+  },
+  {
     flag: '--bpf-object',
     arg: '<file>',
     help: 'the compiled data-path object',
