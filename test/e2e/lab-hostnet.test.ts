@@ -35,6 +35,7 @@ describeRoot('lab: host-network endpoints and cgroups', () => {
 
   it('runs hostnet-web on each node address and lists the node addresses in its slice', () => {
     const pods = first.pods.filter((p) => p.deployment === 'hostnet-web');
+    expect(pods.every((p) => p.hostNetwork && p.hostIf === '')).toBe(true);
     expect(pods.map((p) => [p.node, p.ip]).sort()).toEqual([
       ['node1', '10.250.0.11'],
       ['node2', '10.250.0.12'],
@@ -97,6 +98,7 @@ describeRoot('lab: host-network endpoints and cgroups', () => {
       );
       expect(n.agent.argv.join(' ')).toMatch(/--cgroup-root \S+\/cgroup2( |$)/);
     }
+    expect(first.cgroup?.dir).toBe(LAB_CGROUP);
     expect(existsSync(join(LAB_CGROUP, 'node1'))).toBe(true);
   });
 

@@ -35,6 +35,7 @@ describe('placeHostPod', () => {
 const deployment = (spec: Record<string, unknown>) =>
   parseDeployment({
     file: 'hn.yaml',
+    index: 0,
     object: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -44,7 +45,7 @@ const deployment = (spec: Record<string, unknown>) =>
         template: { metadata: { labels: { app: 'hn' } }, spec },
       },
     },
-  } as Parameters<typeof parseDeployment>[0]);
+  });
 
 describe('parseDeployment: hostNetwork', () => {
   it('takes the TCP containerPort, and the UDP one or the same number', () => {
