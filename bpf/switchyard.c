@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The Service data path: two tc ingress programs sharing one flow, sy_handle().
+ * The Service data path: two tc ingress programs sharing one flow, sy_handle(), and one egress
+ * program for replies the node stack itself sends to pods (to_pod, sy_handle_to_pod()).
  *
  *   from_pod     host side of every pod veth: packets leaving pods. Pods are clients (to a
  *                Service address: pick a backend, rewrite the destination) and backends
@@ -11,6 +12,8 @@
  *                a backend on another node also gets the source rewritten to this node, see
  *                bpf/snat.h), and replies of flows this node translated whose backend is on
  *                another node (a pod here → ClusterIP → a pod there; NodePort SNAT).
+ *   to_pod       host side of every pod veth, egress: replies of the node's own sockets to pods
+ *                (a pod → ClusterIP → an endpoint at this node's address).
  *
  * A translated packet normally goes on to the stack, which routes it. Directions whose new source
  * may be this node's own address are routed here instead (bpf/fib.h explains why).
@@ -329,6 +332,52 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	return sy_handle_unreplied(skb, &pkt, &key, scope, now);
 }
 
+/*
+ * A packet the node stack sends to a pod: only a reply of a flow this node translated can need a
+ * rewrite here. The one such flow is pod → Service → an endpoint at one of this node's own
+ * addresses (a host-network pod, the API server on a control-plane node): from_pod translated
+ * the forward packet, the node's socket answered, and the answer reaches the pod through the
+ * stack and out this veth without passing any ingress hook of ours. It finds the flow's reply
+ * entry like from_netdev finds a remote backend's reply. Never a frontend lookup, never a new
+ * flow: whatever the stack sends a pod is either its own traffic or already translated (a local
+ * backend pod's reply by from_pod, a remote one's by from_netdev), and a translated reply's
+ * source is the Service address, which keys no reply entry.
+ */
+static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
+{
+	struct sy_ct_entry *ct;
+	struct sy_ct_key key;
+	struct sy_pkt pkt;
+	__u64 now;
+	int ret;
+
+	ret = sy_parse(skb, &pkt);
+	if (ret == SY_PARSE_ICMP)
+		return sy_icmp_error(skb, &pkt);	/* e.g. the node's port unreachable */
+	if (ret != SY_PARSE_OK)
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
+	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
+		return TC_ACT_OK;
+
+	sy_ct_key_of(&key, &pkt, SY_CT_REPLY);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (ct && sy_ct_live(ct, &key, now))
+		return sy_ct_hit(skb, &pkt, &key, ct, now);
+
+	/* The flow's first answer (a SYN-ACK, an RST, a UDP reply) finds it in ct_new. */
+	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
+		return TC_ACT_OK;
+	ct = bpf_map_lookup_elem(&ct_new, &key);
+	if (!ct || !sy_ct_live(ct, &key, now))
+		return TC_ACT_OK;
+	sy_ct_promote(&key, now);
+	ct = bpf_map_lookup_elem(&conntrack, &key);
+	if (!ct)
+		return TC_ACT_OK;
+	return sy_ct_hit(skb, &pkt, &key, ct, now);
+}
+
 /* Packets leaving a pod: the pod is a client, or a backend replying. */
 SEC("tc")
 int from_pod(struct __sk_buff *skb)
@@ -346,6 +395,14 @@ SEC("tc")
 int from_netdev(struct __sk_buff *skb)
 {
 	return sy_handle(skb, SY_SCOPE_EXTERNAL);
+}
+
+/* Packets the node stack sends to a pod (tc egress, host side of every pod veth): replies from
+ * this node's own addresses to a pod's Service flow (sy_handle_to_pod). */
+SEC("tc")
+int to_pod(struct __sk_buff *skb)
+{
+	return sy_handle_to_pod(skb);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

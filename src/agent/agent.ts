@@ -5,7 +5,13 @@
 import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { attachTc, BpfObject, ensureBpffs, silenceLibbpf } from '../bpf/index.js';
+import { attachTc, BpfObject, ensureBpffs, silenceLibbpf, type TcDirection } from '../bpf/index.js';
+
+/** A program and the tc direction it goes on, on every device of one glob list. */
+interface TcHook {
+  program: string;
+  direction: TcDirection;
+}
 import type { DesiredState, LbAlgorithm, NodeConfig } from '../compile/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
@@ -127,10 +133,17 @@ export class Agent {
     if (opts.socketLb === 'host') {
       startSocketLb(sockOpts);
     }
-    if (opts.podDevices) agent.attachPrograms(opts.podDevices, 'from_pod');
+    if (opts.podDevices) {
+      // to_pod (egress) translates replies the node's own sockets send to pods (a host-network
+      // endpoint); an object built before it existed still serves every other flow.
+      const hooks: TcHook[] = [{ program: 'from_pod', direction: 'ingress' }];
+      if (obj.programNames().includes('to_pod')) hooks.push({ program: 'to_pod', direction: 'egress' });
+      agent.attachPrograms(opts.podDevices, hooks);
+    }
     if (opts.devices) {
       // An object built before from_netdev existed: say so rather than fail.
-      if (obj.programNames().includes('from_netdev')) agent.attachPrograms(opts.devices, 'from_netdev');
+      if (obj.programNames().includes('from_netdev'))
+        agent.attachPrograms(opts.devices, [{ program: 'from_netdev', direction: 'ingress' }]);
       else log.warn({ devices: opts.devices }, 'no from_netdev program in the object: uplinks not attached');
     }
     agent.addressTimer = setInterval(() => {
@@ -145,16 +158,18 @@ export class Agent {
     return agent;
   }
 
-  private attachPrograms(globs: string, programName: string): void {
-    const prog = this.obj.program(programName);
+  private attachPrograms(globs: string, hooks: TcHook[]): void {
+    const progs = hooks.map((h) => ({ ...h, prog: this.obj.program(h.program) }));
     const watcher: DeviceWatcher = new DeviceWatcher(globsToRegExp(globs), (ifname) => {
-      try {
-        attachTc(ifname, 'ingress', prog);
-        this.log.info({ device: ifname, program: programName }, 'attached');
-      } catch (err) {
-        // The interface may have vanished between the scan and the attach; try again next scan.
-        this.log.warn({ device: ifname, program: programName, err: (err as Error).message }, 'attach failed');
-        watcher.forget(ifname);
+      for (const { program, direction, prog } of progs) {
+        try {
+          attachTc(ifname, direction, prog);
+          this.log.info({ device: ifname, program, direction }, 'attached');
+        } catch (err) {
+          // The interface may have vanished between the scan and the attach; try again next scan.
+          this.log.warn({ device: ifname, program, direction, err: (err as Error).message }, 'attach failed');
+          watcher.forget(ifname);
+        }
       }
     });
     watcher.start();

@@ -41,14 +41,15 @@ export interface AgentConfig {
   podDevices?: string;
   devices?: string;
   pinDir: string;
+  /** --cgroup-root: the cgroup v2 directory socket LB serves (undefined: the unified root). */
+  cgroupRoot?: string;
   bpfObject: string;
   logLevel: string;
   /** Run-time map sizes (map-sizes.ts). */
   mapSizes: MapSizeSettings;
   fullSyncPeriodMs: number;
-  /** --socket-lb and --cgroup-root (undefined: the unified hierarchy's root). */
+  /** --socket-lb: which namespaces' sockets the cgroup programs serve. */
   socketLb: SocketLbMode;
-  cgroupRoot?: string;
   /** The config file read, if any. */
   configFile?: string;
 }
@@ -143,6 +144,7 @@ export function resolveAgentConfig(
     podDevices: get<string>('podDevices'),
     devices: get<string>('devices'),
     pinDir: get<string>('pinDir') ?? DEFAULT_PIN_DIR,
+    cgroupRoot: get<string>('cgroupRoot'),
     bpfObject: get<string>('bpfObject') ?? DEFAULT_BPF_OBJECT,
     logLevel: get<string>('logLevel') ?? 'info',
     mapSizes: {
@@ -152,7 +154,6 @@ export function resolveAgentConfig(
     },
     fullSyncPeriodMs: get<number>('fullSyncPeriod') ?? 300_000,
     socketLb: get<SocketLbMode>('socketLb') ?? 'disabled',
-    cgroupRoot: get<string>('cgroupRoot'),
     configFile,
   };
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid } from './lab-procs.js';
 import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, type AgentState } from './lab-state.js';
 import { mountBpffs } from './namespaces.js';
-import { API_ADDRESS, POD_CIDR, SERVICE_CIDR } from './topology.js';
+import { API_ADDRESS, CONTROL_PLANE_NODE, POD_CIDR, SERVICE_CIDR } from './topology.js';
+import { cgroupOf } from './cgroups.js';
 import type { Lab } from './lab.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -20,7 +21,7 @@ export const apiStateFile = (lab: Lab) => join(lab.st.stateDir, 'api-state.json'
 export async function startApiServer(lab: Lab): Promise<void> {
   const { st } = lab;
   st.apiServer.pid = spawnDetached(
-    st.underlayNs,
+    lab.node(CONTROL_PLANE_NODE).ns,
     [
       NODE_BIN,
       API_MAIN,
@@ -36,6 +37,8 @@ export async function startApiServer(lab: Lab): Promise<void> {
       apiStateFile(lab),
     ],
     st.apiServer.log,
+    undefined,
+    cgroupOf(st, CONTROL_PLANE_NODE),
   );
   lab.save();
   if (!(await pollUntil(() => lab.api.healthy(), 10_000))) {
@@ -67,6 +70,8 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     HEALTHZ,
     '--metrics-bind-address',
     METRICS,
+    // The lab's cgroup, as the agent sees it from inside its namespace (cgroups.ts).
+    ...(lab.st.cgroup ? ['--cgroup-root', lab.st.cgroup.visible] : []),
   ];
 }
 
@@ -79,7 +84,7 @@ export function startAgent(lab: Lab, node: string): AgentState {
   const argv = prev?.argv ?? agentArgv(lab, node, pinDir);
   const log = prev?.log ?? join(lab.st.stateDir, `agent-${node}.log`);
   const agent: AgentState = {
-    pid: spawnDetached(info.ns, argv, log),
+    pid: spawnDetached(info.ns, argv, log, undefined, cgroupOf(lab.st, node)),
     argv,
     pinDir,
     log,

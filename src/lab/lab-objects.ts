@@ -109,6 +109,12 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
   const program = /^switchyard\/kube-dns(:|$)/.test(image) ? 'dns' : 'podserver';
   const args = (Array.isArray(obj(containers[0]).args) ? (obj(containers[0]).args as unknown[]) : []).map(String);
   const bind = /^--bind=(.+)$/.exec(args.find((a) => a.startsWith('--bind=')) ?? '')?.[1];
+  const hostNetwork = parseHostNetwork(template, containers[0], where);
+  if (hostNetwork && program !== 'podserver')
+    throw new LabError(
+      `${where}: spec.template.spec.hostNetwork: the lab runs only the pod server on the host network`,
+    );
+  const hostTag = hostNetwork ? `/host:${hostNetwork.tcp}/${hostNetwork.udp}` : '';
   return {
     namespace,
     name: o.metadata.name,
@@ -118,8 +124,36 @@ export function parseDeployment(doc: ManifestDoc): DeploymentState {
     version,
     program,
     ...(bind ? { bind } : {}),
-    templateHash: templateHash(labels, version + (program === 'dns' ? '/dns' : '') + (bind ? `@${bind}` : '')),
+    ...(hostNetwork ? { hostNetwork } : {}),
+    templateHash: templateHash(
+      labels,
+      version + (program === 'dns' ? '/dns' : '') + (bind ? `@${bind}` : '') + hostTag,
+    ),
   };
+}
+
+/** hostNetwork: true → the ports its pods take on the node: the first container's TCP
+ *  containerPort (required: it is what the Service targets) and UDP one (default: the same number). */
+function parseHostNetwork(template: Raw, container: unknown, where: string): DeploymentState['hostNetwork'] {
+  const hostNetwork = obj(template.spec).hostNetwork;
+  if (hostNetwork === undefined || hostNetwork === false) return undefined;
+  if (hostNetwork !== true)
+    throw new LabError(`${where}: spec.template.spec.hostNetwork: expected true or false (got ${String(hostNetwork)})`);
+  const ports = (Array.isArray(obj(container).ports) ? (obj(container).ports as unknown[]) : []).map(obj);
+  const portOf = (proto: string) =>
+    ports.find((p) => String(p.protocol ?? 'TCP') === proto && p.containerPort !== undefined)?.containerPort;
+  const tcp = Number(portOf('TCP'));
+  if (!Number.isInteger(tcp) || tcp < 1 || tcp > 65535)
+    throw new LabError(
+      `${where}: spec.template.spec.containers[0].ports: a host-network pod needs a TCP containerPort (1..65535) to serve on the node address`,
+    );
+  const udpRaw = portOf('UDP');
+  const udp = udpRaw === undefined ? tcp : Number(udpRaw);
+  if (!Number.isInteger(udp) || udp < 1 || udp > 65535)
+    throw new LabError(
+      `${where}: spec.template.spec.containers[0].ports: UDP containerPort ${String(udpRaw)} is no port`,
+    );
+  return { tcp, udp };
 }
 
 // The alphabet Kubernetes uses for generated names (no vowels, no look-alikes).

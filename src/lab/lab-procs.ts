@@ -3,13 +3,22 @@
 // an HTTP GET on its loopback (health, metrics), whether a pod listens, whether a veth has a program.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { inCgroup } from './cgroups.js';
 import { pidAlive } from './lab-state.js';
 
-/** Starts `argv` inside `ns` in its own session; `ip netns exec` execs, so the PID is the program's. */
-export function spawnDetached(ns: string, argv: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
+/** Starts `argv` inside `ns` (and `cgroup`, when given) in its own session; the shell that joins
+ *  the cgroup and `ip netns exec` both exec, so the PID is the program's. */
+export function spawnDetached(
+  ns: string,
+  argv: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+  cgroup?: string,
+): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    const cmd = cgroup ? inCgroup(cgroup, ['ip', 'netns', 'exec', ns, ...argv]) : ['ip', 'netns', 'exec', ns, ...argv];
+    const child = spawn(cmd[0], cmd.slice(1), {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: env ?? process.env,

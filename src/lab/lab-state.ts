@@ -77,6 +77,9 @@ export interface DeploymentState {
   /** The address the pod server binds (container args --bind=ADDR; default all): 127.0.0.1 makes
    *  the classic "listens on localhost only" mistake for `diagnose` to find. */
   bind?: string;
+  /** hostNetwork: true: its pods are processes in the node's namespace serving these ports on
+   *  the node address (the container's TCP and UDP containerPorts), at most one per node. */
+  hostNetwork?: { tcp: number; udp: number };
   /** Changes when labels or version change: a new ReplicaSet, in Kubernetes terms. */
   templateHash: string;
 }
@@ -91,6 +94,8 @@ export interface PodState {
   labels: Record<string, string>;
   version: string;
   program?: DeploymentState['program'];
+  /** A host-network pod: `ip` is its node's address, `netns` the node's, no veth (hostIf ''). */
+  hostNetwork?: DeploymentState['hostNetwork'];
   node: string;
   ip: string;
   /** The pod's network namespace and the host side of its veth on the node. */
@@ -116,6 +121,8 @@ export interface LabState {
   nodes: NodeInfo[];
   apiServer: { pid: number; url: string; socket: string; kubeconfig: string; log: string; token: string };
   agents: Record<string, AgentState>;
+  /** The lab's cgroup (cgroups.ts): `dir` as the CLI sees it, `visible` inside the namespaces. */
+  cgroup?: { dir: string; visible: string };
   /** The pod server in the external namespace (10.250.0.200:80), outside the cluster. */
   externalServerPid?: number;
   deployments: Record<string, DeploymentState>;

@@ -53,6 +53,8 @@ export interface PodStatus {
   labels: Record<string, string>;
   netns: string;
   hostIf: string;
+  /** A host-network pod: `ip` is its node's address, `netns` the node's; no veth. */
+  hostNetwork?: boolean;
   pid?: number;
   createdAt: string;
   log: string;
@@ -86,6 +88,8 @@ export interface LabStatus {
   nodes: NodeStatus[];
   external: { namespace: string; address: string };
   underlay: { namespace: string };
+  /** The lab's cgroup v2 (absent in labs made before cgroups): as the host and the agents see it. */
+  cgroup?: { dir: string; visible: string };
   deployments: Array<{
     name: string;
     namespace: string;
@@ -147,6 +151,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       labels: p.labels,
       netns: p.netns,
       hostIf: p.hostIf,
+      ...(p.hostNetwork ? { hostNetwork: true } : {}),
       pid: p.pid,
       createdAt: p.createdAt,
       log: p.log,
@@ -214,6 +219,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     nodes,
     external: { namespace: st.externalNs, address: st.externalAddress },
     underlay: { namespace: st.underlayNs },
+    ...(st.cgroup ? { cgroup: st.cgroup } : {}),
     deployments: Object.values(st.deployments).map((d) => ({
       name: d.name,
       namespace: d.namespace,

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pollUntil } from '../util/poll.js';
+import { existingLabCgroup, removeCgroup } from './cgroups.js';
 import { mountsUnder, pidsIn, sleep } from './lab-procs.js';
 import { checkName, loadState, pidAlive, prefixOf, stateDirOf, type LabState } from './lab-state.js';
 import { deleteNamespace, listNamespaces } from './namespaces.js';
@@ -22,8 +23,8 @@ export interface TeardownReport {
 
 /**
  * Removes every trace of lab NAME, with or without its state file: the processes it recorded and
- * every process inside its namespaces (SIGTERM, then SIGKILL), the namespaces (by prefix), the
- * bpffs mounts under its state dir, the state dir. Idempotent.
+ * every process inside its namespaces (SIGTERM, then SIGKILL), the namespaces (by prefix), its
+ * cgroups, the bpffs and cgroup mounts under its state dir, the state dir. Idempotent.
  */
 export async function teardown(
   name: string,
@@ -90,7 +91,18 @@ export async function teardown(
       if (again.status !== 0) say(`warning: umount ${m}: ${(r.stderr || again.stderr).trim()}`);
     }
   }
-  if (mounts.length) say(`unmounted ${mounts.length} pin dir(s): ${mounts.join(' ')}`);
+  if (mounts.length) say(`unmounted ${mounts.length} pin and cgroup dir(s): ${mounts.join(' ')}`);
+  // The lab's cgroups, by name like the namespaces: whatever still runs in them is killed
+  // first. After the unmounts: the state dir's bind mount of it must be gone before the dir is.
+  const cgroup = existingLabCgroup(prefix);
+  if (cgroup) {
+    try {
+      removeCgroup(cgroup);
+      say(`removed cgroup ${cgroup}`);
+    } catch (err) {
+      say(`warning: ${(err as Error).message}`);
+    }
+  }
   let removedDir: string | undefined;
   if (existsSync(stateDir)) {
     if (opts.keepLock) {

@@ -34,7 +34,16 @@ import {
   type PodState,
 } from './lab-state.js';
 import { FIRST_HOST } from './placement.js';
-import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf, type NodeInfo } from './topology.js';
+import {
+  API_ADDRESS,
+  CONTROL_PLANE_NODE,
+  EXTERNAL_ADDRESS,
+  createTopology,
+  namespacesOf,
+  type NodeInfo,
+} from './topology.js';
+import { cgroupOf, createLabCgroups, inCgroup, podMember } from './cgroups.js';
+import { kubernetesService, kubernetesSlice } from './kubernetes-svc.js';
 import { ZONE_LABEL } from '../model/endpointslice.js';
 
 export type Say = (line: string) => void;
@@ -151,12 +160,18 @@ export class Lab {
     const { st } = this;
     this.save(); // before the first namespace: down must find this lab even if up dies half way
     const topo = createTopology(st.prefix, NODE_COUNT);
+    st.cgroup = createLabCgroups(st.prefix, join(st.stateDir, 'cgroup2'), [
+      ...topo.nodes.map((n) => n.name),
+      'external',
+    ]);
+    this.save();
+    this.say(`cgroups: ${st.cgroup.dir} (one per node, the external host and each pod)`);
     // Node i is in zones[i-1]; with fewer zones than nodes the last one takes the rest.
     st.nodes = topo.nodes.map((n, i) => ({ ...n, zone: zones[Math.min(i, zones.length - 1)] ?? '' }));
     for (const n of st.nodes) st.nextHost[n.name] = FIRST_HOST;
     this.save();
     this.say(
-      `namespaces: ${st.underlayNs} (bridge, API server ${API_ADDRESS}), ${st.nodes.map((n) => `${n.ns} (${n.address})`).join(', ')}, ${st.externalNs} (${EXTERNAL_ADDRESS})`,
+      `namespaces: ${st.underlayNs} (bridge), ${st.nodes.map((n) => `${n.ns} (${n.address})`).join(', ')}, ${st.externalNs} (${EXTERNAL_ADDRESS})`,
     );
 
     await agents.startApiServer(this);
@@ -179,6 +194,9 @@ export class Lab {
         },
       });
     }
+    // As the API server does in a real cluster: the Service pods reach it through.
+    await this.api.apply(kubernetesService(API_PORT));
+    await this.api.apply(kubernetesSlice(CONTROL_PLANE_NODE, API_ADDRESS, API_PORT));
     const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
     this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
 
@@ -187,6 +205,8 @@ export class Lab {
       st.externalNs,
       [NODE_BIN, PODSERVER, 'external', 'v1', '80', '5353'],
       join(st.stateDir, 'external-server.log'),
+      undefined,
+      cgroupOf(st, 'external'),
     );
     for (const n of st.nodes) agents.startAgent(this, n.name);
     this.save();
@@ -263,31 +283,35 @@ export class Lab {
 
   // ---- exec ------------------------------------------------------------------------------------------
 
-  /** The namespace of a pod, a Deployment (its first ready pod), a node, "external" or "underlay". */
-  namespaceOf(target: string): { ns: string; what: string } {
+  /** The namespace (and cgroup) of a pod, a Deployment (its first ready pod), a node, "external" or
+   *  "underlay"; "apiserver" is the control-plane node. */
+  namespaceOf(target: string): { ns: string; what: string; cgroup?: string } {
     const { st } = this;
     if (target === 'external' || target === 'client-external')
-      return { ns: st.externalNs, what: `the external client ${st.externalAddress}` };
-    if (target === 'underlay' || target === 'apiserver')
-      return { ns: st.underlayNs, what: `the underlay (API server ${API_ADDRESS})` };
-    const node = st.nodes.find((n) => n.name === target);
-    if (node) return { ns: node.ns, what: `node ${node.name}` };
+      return { ns: st.externalNs, what: `the external client ${st.externalAddress}`, cgroup: cgroupOf(st, 'external') };
+    if (target === 'underlay') return { ns: st.underlayNs, what: 'the underlay' };
+    const node = st.nodes.find((n) => n.name === (target === 'apiserver' ? CONTROL_PLANE_NODE : target));
+    if (node) return { ns: node.ns, what: `node ${node.name}`, cgroup: cgroupOf(st, node.name) };
     const pod = st.pods[target];
-    if (pod) return { ns: pod.netns, what: `pod ${pod.name}` };
+    if (pod) return { ns: pod.netns, what: `pod ${pod.name}`, cgroup: cgroupOf(st, podMember(pod.name)) };
     const byDep = Object.values(st.pods)
       .filter((p) => p.deployment === target && p.phase === 'Running' && p.ready)
       .sort((a, b) => a.name.localeCompare(b.name));
-    if (byDep.length) return { ns: byDep[0].netns, what: `pod ${byDep[0].name}` };
+    if (byDep.length)
+      return { ns: byDep[0].netns, what: `pod ${byDep[0].name}`, cgroup: cgroupOf(st, podMember(byDep[0].name)) };
     throw new LabError(`"${target}" is no pod, Deployment, node, "external" or "underlay" of lab "${st.name}"`);
   }
 
   /** Runs a command inside a target's namespace, with the terminal; "probe …" runs the lab's probe. */
   exec(target: string, argv: string[]): Promise<number> {
-    const { ns } = this.namespaceOf(target);
+    const { ns, cgroup } = this.namespaceOf(target);
     if (argv.length === 0) throw new LabError('nothing to run: lab exec NAME -- COMMAND [ARGS...]');
     const cmd = argv[0] === 'probe' ? [NODE_BIN, PROBE, ...argv.slice(1)] : argv;
+    // In the target's cgroup too, as a process of that node or pod would be.
+    const full = ['ip', 'netns', 'exec', ns, ...cmd];
+    const [bin, ...args] = cgroup && existsSync(cgroup) ? inCgroup(cgroup, full) : full;
     return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: 'inherit' });
+      const child = spawn(bin, args, { stdio: 'inherit' });
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });

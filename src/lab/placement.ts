@@ -81,3 +81,25 @@ function networkOf(node: NodeSlot): string {
   if (!m) throw new Error(`node ${node.name}: podCidr "${node.podCidr}" is not a /24 (a.b.c.0/24)`);
   return m[1];
 }
+
+/** A pod already on a node, for host-network placement: the node ports it holds. */
+export interface HostPortSlot extends PodSlot {
+  hostPorts: readonly number[];
+}
+
+/**
+ * The node for a host-network pod: one where none of `ports` is held by another host-network pod
+ * (a leaving pod still listens, so it still holds them: the scheduler's NodePorts filter), spread
+ * like placePod. Undefined when every node is taken: the pod stays unscheduled, as in Kubernetes.
+ */
+export function placeHostPod(
+  nodes: readonly NodeSlot[],
+  pods: readonly HostPortSlot[],
+  deployment: string,
+  ports: readonly number[],
+): NodeSlot | undefined {
+  const free = nodes.filter(
+    (n) => !pods.some((p) => p.node === n.name && p.hostPorts.some((port) => ports.includes(port))),
+  );
+  return spread(free, pods, deployment);
+}

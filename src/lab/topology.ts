@@ -1,14 +1,20 @@
-// A cluster made of network namespaces: an underlay (a bridge in its own namespace, where the
-// API server lives), nodes joined to it, pods routed behind veths on each node, and an
-// external client (with a server, for Services whose Endpoints point outside the cluster). Addresses:
-//   underlay 10.250.0.0/24 — API server .254, node i .(10+i), external client .200
+// A cluster made of network namespaces: an underlay (a bridge in its own namespace), nodes joined
+// to it (node1 is the control-plane node: the API server listens on its address, as on a real
+// cluster, so the `kubernetes` Service's endpoint is a node address), pods routed behind veths on
+// each node, and an external client (with a server, for Services whose Endpoints point outside the
+// cluster). Addresses:
+//   underlay 10.250.0.0/24 — the bridge .254, node i .(10+i), external client .200
 //   pods on node i: 10.244.i.0/24, addresses from .11 (placement.ts); all pods: POD_CIDR
 //   Services: the examples' ClusterIPs, inside SERVICE_CIDR (the kubeadm default)
 import { createNamespace, createNode, createPod, deleteNamespace, ip, listNamespaces, nsRun } from './namespaces.js';
 import { placePod } from './placement.js';
 
 export const UNDERLAY_PREFIX = '10.250.0';
-export const API_ADDRESS = `${UNDERLAY_PREFIX}.254`;
+export const BRIDGE_ADDRESS = `${UNDERLAY_PREFIX}.254`;
+export const nodeAddress = (index: number) => `${UNDERLAY_PREFIX}.${10 + index}`;
+/** The node whose namespace runs the API server, on its node address. */
+export const CONTROL_PLANE_NODE = 'node1';
+export const API_ADDRESS = nodeAddress(1);
 export const EXTERNAL_ADDRESS = `${UNDERLAY_PREFIX}.200`;
 export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
@@ -58,13 +64,13 @@ export function createTopology(prefix: string, nodeCount: number): Topology {
   };
   createNamespace(topo.underlayNs);
   ip('-n', topo.underlayNs, 'link', 'add', BRIDGE, 'type', 'bridge');
-  ip('-n', topo.underlayNs, 'addr', 'add', `${API_ADDRESS}/24`, 'dev', BRIDGE);
+  ip('-n', topo.underlayNs, 'addr', 'add', `${BRIDGE_ADDRESS}/24`, 'dev', BRIDGE);
   ip('-n', topo.underlayNs, 'link', 'set', BRIDGE, 'up');
   for (let i = 1; i <= nodeCount; i++) {
     const node: NodeInfo = {
       name: `node${i}`,
       ns: `${prefix}-node${i}`,
-      address: `${UNDERLAY_PREFIX}.${10 + i}`,
+      address: nodeAddress(i),
       podCidr: `10.244.${i}.0/24`,
       index: i,
     };

@@ -106,7 +106,9 @@ spec:
       'the new pod to reach the ClusterIP',
       () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1,
     );
-    expect(c.agentLogText()).toMatch(new RegExp(`"device":"${hostIf}","program":"from_pod","msg":"attached"`));
+    const log = c.agentLogText();
+    expect(log).toMatch(new RegExp(`"device":"${hostIf}","program":"from_pod","direction":"ingress","msg":"attached"`));
+    expect(log).toMatch(new RegExp(`"device":"${hostIf}","program":"to_pod","direction":"egress","msg":"attached"`));
   });
 
   it('refuses connections at once when a Service has no endpoints', () => {

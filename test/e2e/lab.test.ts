@@ -83,7 +83,7 @@ describeRoot('switchyard lab', () => {
   });
 
   it('comes up with two healthy agents, the API server, the example pods and Services', () => {
-    expect(first.apiServer).toMatchObject({ running: true, url: 'http://10.250.0.254:6443' });
+    expect(first.apiServer).toMatchObject({ running: true, url: 'http://10.250.0.11:6443' }); // node1, the control plane
     expect(first.nodes.map((n) => [n.name, n.address, n.agent.health])).toEqual([
       ['node1', '10.250.0.11', 'ok'],
       ['node2', '10.250.0.12', 'ok'],
@@ -100,11 +100,12 @@ describeRoot('switchyard lab', () => {
     expect(svc('myapp-svc').endpoints).toHaveLength(5);
     expect(svc('my-nginx').clusterIP).toMatch(/^10\.96\./);
     expect(svc('myapp-sticky').sessionAffinity).toBe('ClientIP');
-    // Present, and rightly given no entries: 7 proxied service ports (kube-dns has two: UDP and
-    // TCP 53; external-web's come from its Endpoints), not the headless or the alias.
+    // Present, and rightly given no entries: 10 proxied service ports (kube-dns and hostnet-web
+    // have two each; external-web's come from its Endpoints; default/kubernetes), not the
+    // headless or the alias.
     expect(svc('myapp-svc-headless').clusterIP).toBe('None');
     expect(svc('client-svc').type).toBe('ExternalName');
-    expect(first.nodes.map((n) => n.agent.servicePorts)).toEqual([7, 7]);
+    expect(first.nodes.map((n) => n.agent.servicePorts)).toEqual([10, 10]);
   });
 
   it('spreads 100 requests to the ClusterIP from a pod over all 5 myapp pods', () => {

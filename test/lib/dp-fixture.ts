@@ -59,6 +59,8 @@ export interface Fixture {
   podHostMac: string;
   netdev(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
   pod(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
+  /** to_pod: what the node stack sends out a pod veth (egress). */
+  toPod(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
   /** Writes a frontend the way the control plane does: backends, then slots, then the frontend. */
   addFrontend(s: FrontendSpec): void;
   counter(idx: number): bigint;
@@ -104,7 +106,8 @@ export function openFixture(): Fixture {
       return { ...inNetns(ns, () => testRun(prog, input)), input };
     };
     const fromNetdev = o.program('from_netdev'),
-      fromPod = o.program('from_pod');
+      fromPod = o.program('from_pod'),
+      toPod = o.program('to_pod');
     return {
       m,
       uplink,
@@ -112,6 +115,7 @@ export function openFixture(): Fixture {
       podHostMac: macOf(podIf),
       netdev: (f) => runOn(fromNetdev, f),
       pod: (f) => runOn(fromPod, f),
+      toPod: (f) => runOn(toPod, f),
       addFrontend(s) {
         const setId = s.setId ?? 1;
         m.backends.setMany(

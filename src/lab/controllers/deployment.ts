@@ -19,7 +19,8 @@ import {
   type PodState,
 } from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
-import { placePod } from '../placement.js';
+import { placeHostPod, placePod } from '../placement.js';
+import { cgroupOf, createCgroup, podMember, removeCgroup } from '../cgroups.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
 import type { Lab } from '../lab.js';
 import { syncSlices } from './endpointslice.js';
@@ -94,7 +95,11 @@ function scaleDeployments(lab: Lab, services: KubeObject[]): PodState[] {
     current.sort((a, b) => Number(a.ready) - Number(b.ready) || b.createdAt.localeCompare(a.createdAt));
     for (const p of current.slice(0, Math.max(0, current.length - dep.replicas)))
       terminate(lab, p, `scaled to ${dep.replicas}`);
-    for (let i = current.length; i < dep.replicas; i++) created.push(createPod(lab, dep, services));
+    for (let i = current.length; i < dep.replicas; i++) {
+      const pod = createPod(lab, dep, services);
+      if (!pod) break;
+      created.push(pod);
+    }
   }
   return created;
 }
@@ -130,9 +135,10 @@ function podsOf(lab: Lab, dep: DeploymentState, phases: PodState['phase'][]): Po
   );
 }
 
-function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodState {
+function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodState | undefined {
   const { st } = lab;
   const name = podName(dep, (n) => n in st.pods);
+  if (dep.hostNetwork) return createHostPod(lab, dep, name);
   const slots = Object.values(st.pods).map((p) => ({
     node: p.node,
     ip: p.ip,
@@ -160,8 +166,10 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
     createdAt: new Date().toISOString(),
   };
   st.pods[name] = pod;
-  lab.save(); // the namespace is about to exist: down must know it
+  lab.save(); // the namespace and cgroup are about to exist: down must know them
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
+  const cgroup = cgroupOf(st, podMember(name));
+  if (cgroup) createCgroup(cgroup);
   writePodEtc(pod.netns, pod.namespace);
   const argv =
     dep.program === 'dns'
@@ -179,7 +187,57 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
   pod.program = dep.program;
   // The kubelet's environment: a clean one (not the CLI's) with the Services' variables.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: name, ...serviceEnv(services, pod.namespace) };
-  pod.pid = spawnDetached(pod.netns, argv, pod.log, env);
+  pod.pid = spawnDetached(pod.netns, argv, pod.log, env, cgroup);
+  pod.phase = 'Running';
+  return pod;
+}
+
+/** A host-network pod: the pod server in the node's namespace, on the node address, in a cgroup
+ *  of its own. No veth, no address of its own, no resolv.conf: the node's. */
+function createHostPod(lab: Lab, dep: DeploymentState, name: string): PodState | undefined {
+  const { st } = lab;
+  const ports = dep.hostNetwork!;
+  const held = Object.values(st.pods).map((p) => ({
+    node: p.node,
+    ip: p.ip,
+    deployment: p.deployment,
+    active: p.phase !== 'Terminating' && p.phase !== 'Failed',
+    hostPorts: p.hostNetwork && p.phase !== 'Failed' ? [p.hostNetwork.tcp, p.hostNetwork.udp] : [],
+  }));
+  const at = placeHostPod(st.nodes, held, dep.name, [ports.tcp, ports.udp]);
+  if (!at) {
+    lab.say(
+      `deployment/${dep.name}: no node has ports ${ports.tcp}/TCP and ${ports.udp}/UDP free (host network: one pod per node per port); a pod stays unscheduled`,
+    );
+    return undefined;
+  }
+  const node = lab.node(at.name);
+  const pod: PodState = {
+    namespace: dep.namespace,
+    name,
+    deployment: dep.name,
+    templateHash: dep.templateHash,
+    labels: { ...dep.labels },
+    version: dep.version,
+    program: dep.program,
+    hostNetwork: ports,
+    node: node.name,
+    ip: node.address,
+    netns: node.ns,
+    hostIf: '',
+    index: st.nextPodIndex++,
+    log: join(st.stateDir, 'pods', `${name}.log`),
+    ready: false,
+    phase: 'Pending',
+    createdAt: new Date().toISOString(),
+  };
+  st.pods[name] = pod;
+  lab.save();
+  const cgroup = cgroupOf(st, podMember(name));
+  if (cgroup) createCgroup(cgroup);
+  const argv = [NODE_BIN, PODSERVER, name, dep.version, String(ports.tcp), String(ports.udp), node.address];
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: node.name };
+  pod.pid = spawnDetached(pod.netns, argv, pod.log, env, cgroup);
   pod.phase = 'Running';
   return pod;
 }
@@ -187,6 +245,7 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
 /** Ready: the pod serves HTTP and UDP, and its veth carries the data path (or replies to
  *  Service traffic would leave untranslated), which the agent attaches within a device scan. */
 function podReady(lab: Lab, p: PodState): boolean {
+  if (p.hostNetwork) return !!p.pid && pidAlive(p.pid) && listening(p.pid, p.hostNetwork.tcp, p.hostNetwork.udp);
   if (p.program === 'dns')
     return (
       !!p.pid && pidAlive(p.pid) && listening(p.pid, DNS_PORT, DNS_PORT) && tcAttached(lab.node(p.node).ns, p.hostIf)
@@ -198,8 +257,13 @@ function podReady(lab: Lab, p: PodState): boolean {
 
 export async function destroyPod(lab: Lab, p: PodState): Promise<void> {
   await stopPid(p.pid, 2000);
-  deleteNamespace(p.netns);
-  removePodEtc(p.netns);
+  const cgroup = cgroupOf(lab.st, podMember(p.name));
+  if (cgroup) removeCgroup(cgroup);
+  // A host-network pod's namespace is its node's.
+  if (!p.hostNetwork) {
+    deleteNamespace(p.netns);
+    removePodEtc(p.netns);
+  }
   rmSync(p.log, { force: true });
   delete lab.st.pods[p.name];
 }
