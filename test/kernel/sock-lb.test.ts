@@ -36,6 +36,7 @@ const PROGS: Record<CgroupHook, string> = {
 };
 const CIP = '10.96.77.77';
 const EMPTY = '10.96.77.78';
+const STICKY = '10.96.77.79';
 const BACKENDS = ['10.77.0.2', '10.77.0.3'];
 
 // Each backend answers TCP on 8080 and UDP on 5353 with its own address.
@@ -136,6 +137,7 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     table.add({ svcId: 1, setId: 1, proto: 6, backends: backends(8080, 1) });
     table.add({ svcId: 2, setId: 2, proto: 17, port: 53, backends: backends(5353, 11) });
     table.add({ svcId: 3, setId: 3, proto: 6, addr: EMPTY, backends: [] });
+    table.add({ svcId: 4, setId: 4, proto: 6, addr: STICKY, affinityTimeout: 600, backends: backends(8080, 21) });
     const cookie = BigInt((client(ns, 'cookie', '-', 0) as unknown as string[])[0]);
     obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: BACKENDS[0], flags: SOCK_NS_HOST });
     expect(attachAll(obj)).toEqual(['created', 'created', 'created', 'created']);
@@ -174,6 +176,12 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     const answers = client(ns, 'udp', CIP, 53, 40);
     expect(answers.every((a) => a.src === CIP && a.sport === 53)).toBe(true);
     expect(new Set(answers.map((a) => a.from))).toEqual(new Set(BACKENDS));
+  });
+
+  it('ClientIP affinity: every connection of the node goes to the one backend chosen first', () => {
+    const answers = client(ns, 'tcp', STICKY, 80, 20);
+    expect(answers.every((a) => a.peer === STICKY)).toBe(true);
+    expect(new Set(answers.map((a) => a.from)).size).toBe(1);
   });
 
   it('a Service with no endpoints refuses connect() at once', () => {
