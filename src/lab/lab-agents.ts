@@ -71,7 +71,9 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     '--metrics-bind-address',
     METRICS,
     // The lab's cgroup, as the agent sees it from inside its namespace (cgroups.ts).
-    ...(lab.st.cgroup ? ['--cgroup-root', lab.st.cgroup.visible] : []),
+    // Socket LB for each node's own namespace: `lab exec NODE` and host-network pods reach
+    // Services. Both nodes attach to the one lab cgroup; the netns cookie keeps them apart.
+    ...(lab.st.cgroup ? ['--cgroup-root', lab.st.cgroup.visible, '--socket-lb', 'host'] : []),
   ];
 }
 

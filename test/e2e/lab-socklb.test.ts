@@ -1,0 +1,66 @@
+// Issue 14 acceptance, socket LB in the lab: from node1's own namespace (`lab exec node1`, in the
+// node's cgroup), the ClusterIP over TCP and UDP, node2's NodePort and the `kubernetes` Service
+// answer, spread over every endpoint, and getpeername / recvfrom show the Service address. 60
+// tries per Service over 5 endpoints: one missed by chance is ~1e-5.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeRoot } from '../lib/root.js';
+
+const CLI = `${new URL('../..', import.meta.url).pathname}dist/cli/main.js`;
+const NAME = `s${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
+
+const lab = (sub: string, ...args: string[]) =>
+  execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+const CLIENT = `
+import json, socket
+def tcp(host, port, n=60):
+    seen, peers, errs = {}, set(), []
+    for _ in range(n):
+        try:
+            s = socket.create_connection((host, port), timeout=2)
+            peers.add(s.getpeername()[0])
+            s.sendall(b'GET /hostname.html HTTP/1.0\\r\\n\\r\\n'); d = b''
+            while True:
+                c = s.recv(4096)
+                if not c: break
+                d += c
+            body = d.split(b'\\r\\n\\r\\n', 1)[-1].decode().strip()
+            seen[body] = seen.get(body, 0) + 1; s.close()
+        except OSError as e:
+            errs.append(e.errno)
+    return {'answers': sorted(seen), 'peers': sorted(peers), 'errnos': errs}
+def udp(host, port, n=60):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2); srcs, seen = set(), set()
+    for _ in range(n):
+        u.sendto(b'hi', (host, port)); d, src = u.recvfrom(4096)
+        srcs.add('%s:%d' % src); seen.add(d.decode().split(' ')[0])
+    return {'answers': sorted(seen), 'sources': sorted(srcs)}
+k = socket.create_connection(('10.96.0.1', 443), timeout=2)
+out = {'clusterip': tcp('10.99.99.99', 80), 'nodeport': tcp('10.250.0.12', 30080),
+       'udp': udp('10.99.99.53', 53), 'kubernetes': k.getpeername()[0]}
+print(json.dumps(out))
+`;
+
+describeRoot('lab: socket LB from a node namespace', () => {
+  beforeAll(() => {
+    lab('up');
+  }, 180_000);
+  afterAll(() => {
+    lab('down');
+  }, 120_000);
+
+  it('ClusterIP TCP+UDP, node2 NodePort and the kubernetes Service answer from node1, spread', () => {
+    const status = JSON.parse(lab('status', '-o', 'json')) as { pods: Array<{ name: string; deployment?: string }> };
+    const myapp = status.pods
+      .filter((p) => p.deployment === 'myapp-deploy')
+      .map((p) => p.name)
+      .sort();
+    expect(myapp.length).toBeGreaterThan(1);
+    const out = JSON.parse(lab('exec', 'node1', '--', 'python3', '-c', CLIENT)) as Record<string, any>;
+    expect(out.clusterip).toEqual({ answers: myapp, peers: ['10.99.99.99'], errnos: [] });
+    expect(out.nodeport).toEqual({ answers: myapp, peers: ['10.250.0.12'], errnos: [] });
+    expect(out.udp).toEqual({ answers: myapp, sources: ['10.99.99.53:53'] });
+    expect(out.kubernetes).toBe('10.96.0.1');
+  }, 60_000);
+});
