@@ -1,7 +1,8 @@
 // Who may claim which frontend: the frontends each service port asks for, the external-address
 // policy (external-ips.ts), and how contested keys are settled (the previous holder, else the
 // older Service, else the first by name). compile() and the incremental compiler share these.
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
+import { addrPort } from '../net/ipv6.js';
 import {
   FE_LOCAL_ONLY,
   FE_NODEPORT,
@@ -25,7 +26,7 @@ export interface Want {
 }
 
 export function frontendKeyText(key: FrontendKey): string {
-  return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+  return `${addrPort(key.addr, key.port)}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
 }
 
 /** One service port's frontends, before claims are settled. */
@@ -192,7 +193,7 @@ export function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[])
   return asks;
 }
 
-/** The node addresses NodePorts answer on (IPv4), without duplicates. */
+/** The node addresses NodePorts answer on (both families), without duplicates. */
 export function nodeAddresses(node: NodeConfig): string[] {
-  return [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+  return [...new Set(node.nodePortAddresses.filter((a) => isIP(a) !== 0))];
 }

@@ -296,7 +296,7 @@ export class IncrementalCompiler {
       ownerOf.set(svcId, entry);
       if (!backendsOf.has(entry)) backendsOf.set(entry, new Set());
       entry.ids.svc.push(svcId);
-      for (const setId of [info.sets.all, info.sets.local]) {
+      for (const setId of Object.values(info.sets)) {
         if (setId === undefined) continue;
         entry.ids.set.push(setId);
         for (const b of desired.sets.get(setId) ?? []) backendsOf.get(entry)!.add(b);

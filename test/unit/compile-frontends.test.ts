@@ -11,6 +11,7 @@ import {
 } from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
+import { addrPort } from '../../src/net/ipv6.js';
 
 type Obj = Record<string, unknown>;
 const NODE: NodeConfig = {
@@ -58,7 +59,7 @@ function rows(d: DesiredState): string[] {
       .join('|') || '-';
   return d.frontends.map(
     (f) =>
-      `${f.key.addr}:${f.key.port} ${f.key.scope === SCOPE_EXTERNAL ? 'ext' : 'int'} ${fl(f.flags)} [${names(f.setId)}]`,
+      `${addrPort(f.key.addr, f.key.port)} ${f.key.scope === SCOPE_EXTERNAL ? 'ext' : 'int'} ${fl(f.flags)} [${names(f.setId)}]`,
   );
 }
 
@@ -70,22 +71,24 @@ const nodePortSpec = {
 };
 
 describe('compile: NodePort', () => {
-  it('answers on every IPv4 node address in both scopes, plus the cluster IP', () => {
+  it('answers on every node address of both families in both scopes, plus the cluster IP', () => {
     const d = run([svc('myapp', nodePortSpec)], twoNodes);
+    // The IPv6 node address reads the IPv6 set, empty here: an IPv4-only Service rejects there.
     expect(rows(d)).toEqual([
       '10.99.99.99:80 int - [10.244.1.55,10.244.2.41]',
       '172.16.0.12:30080 int NP [10.244.1.55,10.244.2.41]',
       '172.16.0.12:30080 ext NP [10.244.1.55,10.244.2.41]',
       '192.168.1.12:30080 int NP [10.244.1.55,10.244.2.41]',
       '192.168.1.12:30080 ext NP [10.244.1.55,10.244.2.41]',
+      '[fd00::12]:30080 int NP []',
+      '[fd00::12]:30080 ext NP []',
     ]);
-    expect(new Set(d.frontends.map((f) => f.setId)).size).toBe(1); // one "all" set; "local" unused, not emitted
-    expect(d.sets.size).toBe(1);
+    expect(d.sets.size).toBe(2); // "all" per family; "local" unused, not emitted
     expect(d.services.get(1)).toMatchObject({
       type: 'NodePort',
       nodePort: 30080,
-      sets: { all: 1 },
-      frontends: ['10.99.99.99:80/TCP', '172.16.0.12:30080/TCP', '192.168.1.12:30080/TCP'],
+      sets: { all: 1, all6: 2 },
+      frontends: ['10.99.99.99:80/TCP', '172.16.0.12:30080/TCP', '192.168.1.12:30080/TCP', '[fd00::12]:30080/TCP'],
     });
   });
 
@@ -306,6 +309,7 @@ describe('compile: frontend conflicts', () => {
     expect(d.conflicts.map((e) => `${e.name} ${e.field}: ${e.message}`)).toEqual([
       'two spec.ports[0].nodePort: frontend 172.16.0.12:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
       'two spec.ports[0].nodePort: frontend 192.168.1.12:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
+      'two spec.ports[0].nodePort: frontend [fd00::12]:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
     ]);
     expect(d.conflicts.every((e) => !e.rejected)).toBe(true);
     const two = [...d.services.values()].find((s) => s.name === 'two')!;
