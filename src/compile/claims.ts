@@ -164,8 +164,11 @@ export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[])
   }
   svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
   if (svc.type === 'LoadBalancer') {
-    const ranges = svc.loadBalancerSourceRanges.length > 0 ? FE_SOURCE_RANGES : 0;
-    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges, 'status.loadBalancer.ingress');
+    // Ranges of the address's own family only, as kube-proxy filters them per family: an IPv6 LB
+    // address of a Service that lists only IPv4 ranges is not restricted.
+    const ranges = (addr: string) =>
+      svc.loadBalancerSourceRanges.some((r) => r.includes(':') === addr.includes(':')) ? FE_SOURCE_RANGES : 0;
+    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges(addr), 'status.loadBalancer.ingress');
   }
   return out;
 }

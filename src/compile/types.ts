@@ -25,6 +25,8 @@ export interface NodeConfig {
   /** Where external flows to remote backends are SNATed (the first uplink address); undefined:
    *  the data path uses the frontend address. */
   snatAddress?: string;
+  /** The same for IPv6 flows (config6[0]); undefined: leave config6 as it is. */
+  snatAddress6?: string;
 }
 
 /** A frontends-map entry without count/gen (those belong to the reconciler). */
@@ -109,6 +111,8 @@ export interface DesiredState {
   maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
   config?: Config;
+  /** config6[0], from NodeConfig.snatAddress6; undefined: leave the map as it is. */
+  config6?: Config;
 }
 
 export type SetVariant = 'all' | 'local';

@@ -6,14 +6,18 @@
 import { FE_SOURCE_RANGES, type SourceRangeKey } from '../abi/index.js';
 import type { DesiredState } from '../compile/index.js';
 import { intToIpv4, ipv4Network } from '../net/ipv4.js';
+import { bytesToIpv6, ipv6Network } from '../net/ipv6.js';
 
 export const sourceRangeKeyString = (k: SourceRangeKey) => `${k.svcId}/${k.addr}/${k.prefixlen}`;
 
 /** "10.1.2.3/8" → the trie key of svc `svcId` for 10.0.0.0/8 (host bits cleared: the trie compares
- *  only the prefix, but a key read back keeps what was written). undefined for IPv6. */
+ *  only the prefix, but a key read back keeps what was written). An IPv6 range ("2001:db8::/32")
+ *  is a key of the same shape for source_ranges6; the svc_id's 32 bits count in the prefix. */
 export function sourceRangeKey(svcId: number, cidr: string): SourceRangeKey | undefined {
   const n = ipv4Network(cidr);
-  return n && { prefixlen: 32 + n.len, svcId, addr: intToIpv4(n.net) };
+  if (n) return { prefixlen: 32 + n.len, svcId, addr: intToIpv4(n.net) };
+  const n6 = ipv6Network(cidr);
+  return n6 && { prefixlen: 32 + n6.len, svcId, addr: bytesToIpv6(n6.bytes) };
 }
 
 /** Every source_ranges entry the desired state needs, by key string. */
