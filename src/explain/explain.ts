@@ -5,6 +5,7 @@
 // frontends of one port that disagree). Pure over the map contents (inspect/views.ts), so it works
 // from the pins alone, with the agent stopped, and is tested without a kernel.
 import { BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, SCOPE_EXTERNAL } from '../abi/index.js';
+import { addrPort } from '../net/ipv6.js';
 import {
   affinityView,
   conntrackView,
@@ -93,7 +94,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
   const drift: string[] = [];
   const frontends = fes.map(
     ([k, fe]): ExplainedFrontend => ({
-      address: `${k.addr}:${k.port}`,
+      address: addrPort(k.addr, k.port),
       protocol: PROTO[k.proto] ?? String(k.proto),
       scope: k.scope === SCOPE_EXTERNAL ? 'external' : 'internal',
       flags: frontendFlags(fe.flags),
@@ -133,7 +134,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
     slots.push({
       slot: i,
       backendId: id,
-      ...(be ? { backend: `${be.addr}:${be.port}`, local: (be.flags & BE_LOCAL) !== 0 } : {}),
+      ...(be ? { backend: addrPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0 } : {}),
     });
   }
   for (const [k] of m.slots) {
@@ -163,7 +164,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
         const be = backends.get(id)!;
         return {
           id,
-          address: `${be.addr}:${be.port}`,
+          address: addrPort(be.addr, be.port),
           node: (be.flags & BE_LOCAL) !== 0 ? ('local' as const) : ('remote' as const),
           state,
         };

@@ -78,6 +78,20 @@ describe('inspect views', () => {
     });
   });
 
+  it('shows IPv6 frontends and backends canonical, as [addr]:port', () => {
+    const m = maps();
+    m.frontends.push([
+      { addr: 'fd00::a', port: 80, proto: 6, scope: 0 },
+      { svcId: 1, setId: 4, affinityTimeout: 30, count: 1, gen: 0, flags: 0 },
+    ]);
+    m.slots.push([{ setId: 4, slot: 1, gen: 0 }, 14]);
+    m.backends.push([14, { addr: 'fd10:1::b', port: 8080, flags: 0 }]);
+    const [web] = servicesView(m);
+    expect(web!.frontends).toEqual(['10.96.0.10:80/TCP', '[fd00::a]:80/TCP']);
+    expect(web!.backends.map((b) => b.address)).toContain('[fd10:1::b]:8080');
+    expect(JSON.parse(JSON.stringify(servicesView(m)))[0].frontends[1]).toBe('[fd00::a]:80/TCP');
+  });
+
   it('shows an address answering in both scopes once, marked when outside traffic is Local', () => {
     const m = maps();
     m.frontends.push(
