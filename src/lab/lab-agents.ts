@@ -7,6 +7,7 @@ import { metricValue, mountsUnder, nsHttpGet, sleep, spawnDetached, stopPid } fr
 import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, type AgentState } from './lab-state.js';
 import { mountBpffs } from './namespaces.js';
 import { API_ADDRESS, POD_CIDR, SERVICE_CIDR } from './topology.js';
+import { POD_CIDR6, SERVICE_CIDR6, hasIpv6 } from './dualstack.js';
 import type { Lab } from './lab.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -58,9 +59,9 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     'eth0',
     // No Service may claim a pod's, a Service's or a node's address as an externalIP.
     '--cluster-cidr',
-    POD_CIDR,
+    hasIpv6(lab.st.ipFamily) ? `${POD_CIDR},${POD_CIDR6}` : POD_CIDR,
     '--service-cluster-ip-range',
-    SERVICE_CIDR,
+    hasIpv6(lab.st.ipFamily) ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR,
     '--pin-dir',
     pinDir,
     '--healthz-bind-address',

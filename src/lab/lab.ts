@@ -36,6 +36,7 @@ import {
 import { FIRST_HOST } from './placement.js';
 import { API_ADDRESS, EXTERNAL_ADDRESS, createTopology, namespacesOf, type NodeInfo } from './topology.js';
 import { ZONE_LABEL } from '../model/endpointslice.js';
+import { DEFAULT_IP_FAMILY, addTopologyIpv6, hasIpv6, nodeIpv6, podCidr6, type LabIpFamily } from './dualstack.js';
 
 export type Say = (line: string) => void;
 export const quiet: Say = () => {};
@@ -97,7 +98,10 @@ export class Lab {
 
   // ---- up -------------------------------------------------------------------------------------
 
-  static async up(name: string, opts: { examples?: boolean; zones?: string[]; say?: Say } = {}): Promise<Lab> {
+  static async up(
+    name: string,
+    opts: { examples?: boolean; zones?: string[]; ipFamily?: LabIpFamily; say?: Say } = {},
+  ): Promise<Lab> {
     checkName(name);
     const say = opts.say ?? quiet;
     const strays = namespacesOf(prefixOf(name));
@@ -127,6 +131,7 @@ export class Lab {
         const stateDir = stateDirOf(name);
         mkdirSync(join(stateDir, 'pods'), { recursive: true });
         const st = newState(name);
+        st.ipFamily = opts.ipFamily ?? DEFAULT_IP_FAMILY;
         const lab = new Lab(st, say);
         try {
           await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);
@@ -151,6 +156,7 @@ export class Lab {
     const { st } = this;
     this.save(); // before the first namespace: down must find this lab even if up dies half way
     const topo = createTopology(st.prefix, NODE_COUNT);
+    if (hasIpv6(st.ipFamily)) addTopologyIpv6(topo.nodes, topo.externalNs);
     // Node i is in zones[i-1]; with fewer zones than nodes the last one takes the rest.
     st.nodes = topo.nodes.map((n, i) => ({ ...n, zone: zones[Math.min(i, zones.length - 1)] ?? '' }));
     for (const n of st.nodes) st.nextHost[n.name] = FIRST_HOST;
@@ -174,13 +180,17 @@ export class Lab {
         status: {
           addresses: [
             { type: 'InternalIP', address: n.address },
+            ...(hasIpv6(st.ipFamily) ? [{ type: 'InternalIP', address: nodeIpv6(n.index) }] : []),
             { type: 'Hostname', address: n.name },
           ],
         },
       });
     }
     const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
-    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
+    const v6 = (n: NodeInfo) => (hasIpv6(st.ipFamily) ? ` ${nodeIpv6(n.index)} pods ${podCidr6(n.index)}` : '');
+    this.say(
+      `nodes (${st.ipFamily}): ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${v6(n)}${zoneOf(n)}`).join(', ')}`,
+    );
 
     // A server outside the cluster (the pod server, named "external"): the Endpoints example's backend.
     st.externalServerPid = spawnDetached(

@@ -32,10 +32,17 @@ http.listen(Number(httpPort), bind);
 const udp = createSocket('udp4');
 udp.on('message', (msg, peer) => udp.send(`${name} ${msg.toString()}`, peer.port, peer.address));
 udp.bind(Number(udpPort), bind);
+// The IPv6 echo, for dual-stack labs (HTTP above listens on both families already). Unbound
+// servers only; a namespace without IPv6 just has no IPv6 echo.
+const udp6 = bind ? undefined : createSocket({ type: 'udp6', ipv6Only: true });
+udp6?.on('error', () => udp6.close());
+udp6?.on('message', (msg, peer) => udp6.send(`${name} ${msg.toString()}`, peer.port, peer.address));
+udp6?.bind(Number(udpPort));
 
 const stop = () => {
   http.close();
   udp.close();
+  udp6?.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -19,6 +19,7 @@ import {
   type PodState,
 } from '../lab-state.js';
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
+import { addPodIpv6, hasIpv6, podIpv6 } from '../dualstack.js';
 import { placePod } from '../placement.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
 import type { Lab } from '../lab.js';
@@ -162,6 +163,7 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
   st.pods[name] = pod;
   lab.save(); // the namespace is about to exist: down must know it
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
+  if (hasIpv6(st.ipFamily)) addPodIpv6(lab.node(at.node).ns, pod.netns, pod.hostIf, podIpv6(pod.ip));
   writePodEtc(pod.netns, pod.namespace);
   const argv =
     dep.program === 'dns'
