@@ -4,10 +4,10 @@
 // the same order as the C struct lands on the same bytes; the BTF test catches any drift.
 //
 // Field kinds: u8 u16 u32 (number), u64 (bigint), be16 be32 (host-order number <-> network order),
-// ipv4 (dotted string <-> 4 bytes in network order), ipv6 (RFC 5952 text <-> 16 bytes, 4-aligned as
-// struct in6_addr), pad:N (zeros, not decoded), or a nested struct.
+// ipv4 (dotted string <-> 4 bytes in network order), ipv6 (any IPv6 text <-> 16 bytes in network
+// order, decoded to the canonical RFC 5952 form; a C __be32[4]), pad:N (zeros, not decoded), or a nested struct.
 import { ipv4ToInt } from '../net/ipv4.js';
-import { bytesToIpv6, ipv6ToBytes } from '../net/ipv6.js';
+import { formatIpv6, writeIpv6 } from '../net/ipv6.js';
 
 export interface Codec<T> {
   readonly size: number;
@@ -120,11 +120,10 @@ function scalarOps(kind: ScalarKind, where: string): [Enc, Dec] {
     case 'ipv6':
       return [
         (v, b, o) => {
-          const bytes = typeof v === 'string' ? ipv6ToBytes(v) : undefined;
-          if (!bytes) throw new CodecError(`${where}: invalid IPv6 address ${JSON.stringify(v)}`);
-          b.set(bytes, o);
+          if (!writeIpv6(v as string, b, o))
+            throw new CodecError(`${where}: invalid IPv6 address ${JSON.stringify(v)}`);
         },
-        (b, o) => bytesToIpv6(b.subarray(o, o + 16)),
+        formatIpv6,
       ];
     case 'u64':
       return [

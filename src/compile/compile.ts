@@ -135,7 +135,7 @@ export function compile(
       backend: sortedMap(identities.backend),
     },
     config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
-    ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6 } } : {}),
+    ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
 }

@@ -119,7 +119,7 @@ export class IncrementalCompiler {
     desired.refused = [...this.refused.values()].flat();
     desired.healthCheck = [...this.healthCheck.values()];
     desired.config = { snatAddr: node.snatAddress ?? '0.0.0.0' };
-    if (node.snatAddress6) desired.config6 = { snatAddr: node.snatAddress6 };
+    if (node.snatAddress6) desired.config6 = { snatAddr: node.snatAddress6, hairpinAddr: '::' };
     else delete desired.config6;
     return { desired, scope };
   }

@@ -1,7 +1,7 @@
 // What compile produces: the desired contents of the data-path maps (minus what only the
 // reconciler knows: frontend count/gen and slot generations), plus enough description of each id
 // for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
-import type { Backend, Config, FrontendKey } from '../abi/index.js';
+import type { Backend, Config, Config6, FrontendKey } from '../abi/index.js';
 import { addrPort } from '../net/ipv6.js';
 import type { ExternalAddressPolicy } from './external-ips.js';
 import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
@@ -111,8 +111,9 @@ export interface DesiredState {
   maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
   config?: Config;
-  /** config6[0], from NodeConfig.snatAddress6; undefined: leave the map as it is. */
-  config6?: Config;
+  /** config6[0], from NodeConfig.snatAddress6 (hairpin '::': the data path's default source);
+   *  undefined: leave the map as it is. */
+  config6?: Config6;
 }
 
 export type SetVariant = 'all' | 'local';

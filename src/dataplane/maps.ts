@@ -1,7 +1,7 @@
 // Opens the data-path object with its maps pinned, and hands out the typed maps.
 import type { BpfObject, TypedMap, PercpuMap } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
-import { MAPS6, backend6, config6, frontendKey6, sourceRangeKey6 } from '../abi/layouts6.js';
+import { MAPS6 } from '../abi/maps6.js';
 import type { Codec } from '../bpf/codec.js';
 import { FamilyMap, isV6Addr, type MapView } from './family-map.js';
 import type {
@@ -9,6 +9,7 @@ import type {
   AffinityKey,
   Backend,
   Config,
+  Config6,
   CtEntry,
   CtKey,
   Frag,
@@ -39,7 +40,7 @@ export interface DataplaneMaps {
   sourceRanges: MapView<SourceRangeKey, number>;
   config: TypedMap<number, Config>;
   /** The node's IPv6 SNAT address (config6[0]); undefined when the data path has no IPv6 maps. */
-  config6?: TypedMap<number, Config>;
+  config6?: TypedMap<number, Config6>;
   /** Data-path event counters by CNT_*, per CPU. */
   counters: PercpuMap<number, bigint>;
   /** Ports of fragmented datagrams of translated flows (data path only). */
@@ -56,7 +57,7 @@ export function dataplaneMaps(
   return {
     frontends: new FamilyMap(
       obj.map('frontends', layouts.frontendKey, layouts.frontend),
-      six(MAPS6.frontends, frontendKey6, layouts.frontend),
+      six(MAPS6.frontends, layouts.frontend6Key, layouts.frontend),
       { isV6: (k) => isV6Addr(k.addr) },
       onMissing,
     ),
@@ -64,7 +65,7 @@ export function dataplaneMaps(
     maglev: obj.map('maglev', layouts.slotKey, layouts.u32),
     backends: new FamilyMap(
       obj.map('backends', layouts.u32, layouts.backend),
-      six(MAPS6.backends, layouts.u32, backend6),
+      six(MAPS6.backends, layouts.u32, layouts.backend6),
       { isV6: (_, v) => v !== undefined && isV6Addr(v.addr), deleteBoth: true },
       onMissing,
     ),
@@ -75,12 +76,12 @@ export function dataplaneMaps(
     serviceInfo: obj.map('service_info', layouts.u32, layouts.serviceInfo),
     sourceRanges: new FamilyMap(
       obj.map('source_ranges', layouts.sourceRangeKey, layouts.u8),
-      six(MAPS6.sourceRanges, sourceRangeKey6, layouts.u8),
+      six(MAPS6.sourceRanges, layouts.sourceRange6Key, layouts.u8),
       { isV6: (k) => isV6Addr(k.addr) },
       onMissing,
     ),
     config: obj.map('config', layouts.u32, layouts.config),
-    ...(has6 ? { config6: obj.map(MAPS6.config, layouts.u32, config6) } : {}),
+    ...(has6 ? { config6: obj.map(MAPS6.config, layouts.u32, layouts.config6) } : {}),
     counters: obj.percpuMap('counters', layouts.u32, layouts.u64),
     frags: obj.map('frags', layouts.fragKey, layouts.frag),
   };

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
-import { MAPS6, backend6, frontendKey6 } from '../abi/layouts6.js';
+import { MAPS6 } from '../abi/maps6.js';
 import type { Codec } from '../bpf/codec.js';
 import { SERVICE_TYPE_NAMES } from '../abi/index.js';
 import type { MapContents, ServiceIdentity } from './views.js';
@@ -53,7 +53,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
         () => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend),
         (m) => m.entries(),
       ),
-      ...twin(MAPS6.frontends, frontendKey6, layouts.frontend),
+      ...twin(MAPS6.frontends, layouts.frontend6Key, layouts.frontend),
     ];
     const stats = withMap(
       () => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats),
@@ -77,7 +77,7 @@ export function readPinnedMaps(pinDir: string): MapContents {
           () => openPinnedMap(p('backends'), layouts.u32, layouts.backend),
           (m) => m.entries(),
         ),
-        ...twin(MAPS6.backends, layouts.u32, backend6),
+        ...twin(MAPS6.backends, layouts.u32, layouts.backend6),
       ],
       conntrack: withMap(
         () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),

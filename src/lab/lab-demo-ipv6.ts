@@ -3,7 +3,7 @@
 // built without the IPv6 maps cannot serve it: then the round says so instead of failing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAPS6 } from '../abi/layouts6.js';
+import { MAPS6 } from '../abi/maps6.js';
 import { addrPort } from '../net/ipv6.js';
 import type { Lab } from './lab.js';
 import { probeIn, tally } from './lab-demo.js';

@@ -1,7 +1,10 @@
-// IPv6 text and arithmetic, and what both families share: the family of an address, its
-// canonical text (RFC 5952), "addr:port" text ("[2001:db8::1]:80"), numeric order and CIDR
-// containment. Pure, no imports beyond node:net, so every layer may use it. node:net validates
-// (isIPv6); parsing to bytes is done here because node has no public inet_pton.
+// IPv6 text and arithmetic, and what both families share: text <-> the 16 network-order bytes
+// (the map codecs in src/bpf/codec.ts, the packet builder), the canonical text of RFC 5952 (lower
+// case, the longest run of two or more zero groups as ::, the first such run on a tie; an
+// IPv4-mapped address ends in a dotted quad, section 5), "addr:port" text ("[2001:db8::1]:80"),
+// the family of an address, numeric order and CIDR containment. Pure, no imports beyond node:net
+// and ipv4.ts, so every layer may use it. node:net validates (isIPv6); parsing to bytes is done
+// here because node has no public inet_pton.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipv4ToInt } from './ipv4.js';
 
@@ -114,3 +117,25 @@ export function cidrContains(cidr: string, addr: string): boolean {
   const a = n && isIPv6(addr) ? ipv6Network(`${addr}/${n.len}`) : undefined;
   return a !== undefined && n !== undefined && a.bytes.every((x, i) => x === n.bytes[i]);
 }
+
+/** Text → 16 bytes written into buf at off; false (buf untouched) unless a valid IPv6 address.
+ *  Accepts every form node:net accepts, including an embedded dotted quad (::ffff:10.0.0.1). */
+export function writeIpv6(s: string, buf: Buffer, off: number): boolean {
+  const b = typeof s === 'string' ? ipv6ToBytes(s) : undefined;
+  if (!b) return false;
+  buf.set(b, off);
+  return true;
+}
+
+/** Text → a new 16-byte Buffer; throws naming the text when it is not an IPv6 address. */
+export function ipv6Bytes(s: string): Buffer {
+  const b = Buffer.alloc(16);
+  if (!writeIpv6(s, b, 0)) throw new RangeError(`invalid IPv6 address ${JSON.stringify(s)}`);
+  return b;
+}
+
+/** 16 bytes at off → canonical text (the codecs' decoder). */
+export const formatIpv6 = (buf: Uint8Array, off = 0) => bytesToIpv6(buf.subarray(off, off + 16));
+
+/** The data path's name for addrPort (src/net/packet.ts and its tests use it). */
+export const hostPort = (addr: string, port: number) => addrPort(addr, port);

@@ -2,7 +2,7 @@
 // one space, and an object without the IPv6 maps drops IPv6 entries with a report, IPv4 intact.
 import { describe, expect, it } from 'vitest';
 import { layouts, type Backend, type FrontendKey } from '../../src/abi/index.js';
-import { backend6, frontendKey6, sourceRangeKey6 } from '../../src/abi/layouts6.js';
+
 import type { TypedMap } from '../../src/bpf/index.js';
 import { FamilyMap, isV6Addr } from '../../src/dataplane/family-map.js';
 import { parseCidrPerFamily } from '../../src/agent/config-values.js';
@@ -84,13 +84,13 @@ describe('FamilyMap', () => {
 
 describe('IPv6 codecs', () => {
   it('encode the address as 16 network-order bytes and decode it canonical', () => {
-    const buf = Buffer.alloc(frontendKey6.size);
-    frontendKey6.encode({ addr: 'FD00::A', port: 80, proto: 17, scope: 1 }, buf);
+    const buf = Buffer.alloc(layouts.frontend6Key.size);
+    layouts.frontend6Key.encode({ addr: 'FD00::A', port: 80, proto: 17, scope: 1 }, buf);
     expect(buf.toString('hex')).toBe(`${'fd00'.padEnd(31, '0')}a00501101`);
-    expect(frontendKey6.decode(buf)).toEqual({ addr: 'fd00::a', port: 80, proto: 17, scope: 1 });
-    expect([frontendKey6.size, backend6.size, sourceRangeKey6.size]).toEqual([20, 20, 24]);
+    expect(layouts.frontend6Key.decode(buf)).toEqual({ addr: 'fd00::a', port: 80, proto: 17, scope: 1 });
+    expect([layouts.frontend6Key.size, layouts.backend6.size, layouts.sourceRange6Key.size]).toEqual([20, 20, 24]);
     expect(layouts.frontend.size).toBe(16); // the value is shared with IPv4
-    expect(() => backend6.encode({ addr: '10.0.0.1', port: 1, flags: 0 }, Buffer.alloc(20))).toThrow(
+    expect(() => layouts.backend6.encode({ addr: '10.0.0.1', port: 1, flags: 0 }, Buffer.alloc(20))).toThrow(
       /invalid IPv6 address "10.0.0.1"/,
     );
   });
