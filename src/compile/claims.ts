@@ -130,8 +130,13 @@ export function admitted(
 }
 
 /** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
- *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
+ *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. Only addresses of the Service's
+ *  own families (ipFamilies; IPv4 when it names none): kube-proxy's proxier of a family skips a
+ *  Service without a cluster IP of that family, so an IPv4-only NodePort Service does not answer
+ *  on the node's IPv6 addresses, and an IPv6 externalIP of an IPv4-only Service is ignored. */
 export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
+  const families = svc.ipFamilies.length > 0 ? svc.ipFamilies : ['IPv4'];
+  const ours = (addr: string) => families.includes(addr.includes(':') ? 'IPv6' : 'IPv4');
   const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
   const f = `spec.ports[${sp.index}]`;
   const out: Want[] = [];
@@ -160,15 +165,17 @@ export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[])
     });
   };
   if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
-    for (const addr of nodeAddrs) external(addr, sp.nodePort, 0, `${f}.nodePort`);
+    for (const addr of nodeAddrs.filter(ours)) external(addr, sp.nodePort, 0, `${f}.nodePort`);
   }
-  svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
+  svc.externalIPs.forEach((addr, i) => ours(addr) && external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
   if (svc.type === 'LoadBalancer') {
     // Ranges of the address's own family only, as kube-proxy filters them per family: an IPv6 LB
     // address of a Service that lists only IPv4 ranges is not restricted.
     const ranges = (addr: string) =>
       svc.loadBalancerSourceRanges.some((r) => r.includes(':') === addr.includes(':')) ? FE_SOURCE_RANGES : 0;
-    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges(addr), 'status.loadBalancer.ingress');
+    for (const addr of svc.loadBalancerIPs.filter(ours)) {
+      external(addr, sp.port, ranges(addr), 'status.loadBalancer.ingress');
+    }
   }
   return out;
 }

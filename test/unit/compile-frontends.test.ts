@@ -71,25 +71,53 @@ const nodePortSpec = {
 };
 
 describe('compile: NodePort', () => {
-  it('answers on every node address of both families in both scopes, plus the cluster IP', () => {
+  it('answers on every node address of its family in both scopes, plus the cluster IP', () => {
     const d = run([svc('myapp', nodePortSpec)], twoNodes);
-    // The IPv6 node address reads the IPv6 set, empty here: an IPv4-only Service rejects there.
+    // fd00::12 is not among them: an IPv4-only Service has no IPv6 frontend, as in kube-proxy.
     expect(rows(d)).toEqual([
       '10.99.99.99:80 int - [10.244.1.55,10.244.2.41]',
       '172.16.0.12:30080 int NP [10.244.1.55,10.244.2.41]',
       '172.16.0.12:30080 ext NP [10.244.1.55,10.244.2.41]',
       '192.168.1.12:30080 int NP [10.244.1.55,10.244.2.41]',
       '192.168.1.12:30080 ext NP [10.244.1.55,10.244.2.41]',
-      '[fd00::12]:30080 int NP []',
-      '[fd00::12]:30080 ext NP []',
     ]);
-    expect(d.sets.size).toBe(2); // "all" per family; "local" unused, not emitted
+    expect(new Set(d.frontends.map((f) => f.setId)).size).toBe(1); // one "all" set; "local" unused, not emitted
+    expect(d.sets.size).toBe(1);
     expect(d.services.get(1)).toMatchObject({
       type: 'NodePort',
       nodePort: 30080,
-      sets: { all: 1, all6: 2 },
-      frontends: ['10.99.99.99:80/TCP', '172.16.0.12:30080/TCP', '192.168.1.12:30080/TCP', '[fd00::12]:30080/TCP'],
+      sets: { all: 1 },
+      frontends: ['10.99.99.99:80/TCP', '172.16.0.12:30080/TCP', '192.168.1.12:30080/TCP'],
     });
+  });
+
+  it('answers a dual-stack NodePort on the node addresses of both families, each with its endpoints', () => {
+    const v6 = {
+      ...slice('s-6', 'myapp', [ep('fd10:1::55', 'node-a'), ep('fd10:2::41', 'node-b')]),
+      addressType: 'IPv6',
+    };
+    const spec = {
+      ...nodePortSpec,
+      clusterIPs: ['10.99.99.99', 'fd00:96::99'],
+      externalTrafficPolicy: 'Local',
+      externalIPs: ['192.0.2.7', '2001:db8::7'],
+    };
+    const d = run([svc('myapp', spec)], [...twoNodes, v6]);
+    expect(rows(d)).toEqual([
+      '10.99.99.99:80 int - [10.244.1.55,10.244.2.41]',
+      '172.16.0.12:30080 int NP [10.244.1.55,10.244.2.41]',
+      '172.16.0.12:30080 ext NP|LO [10.244.1.55]',
+      '192.0.2.7:80 int NP [10.244.1.55,10.244.2.41]',
+      '192.0.2.7:80 ext NP|LO [10.244.1.55]',
+      '192.168.1.12:30080 int NP [10.244.1.55,10.244.2.41]',
+      '192.168.1.12:30080 ext NP|LO [10.244.1.55]',
+      '[2001:db8::7]:80 int NP [fd10:1::55,fd10:2::41]',
+      '[2001:db8::7]:80 ext NP|LO [fd10:1::55]',
+      '[fd00::12]:30080 int NP [fd10:1::55,fd10:2::41]',
+      '[fd00::12]:30080 ext NP|LO [fd10:1::55]',
+      '[fd00:96::99]:80 int - [fd10:1::55,fd10:2::41]',
+    ]);
+    expect(Object.keys(d.services.get(1)!.sets).sort()).toEqual(['all', 'all6', 'local', 'local6']);
   });
 
   it('uses local endpoints from outside under externalTrafficPolicy Local, every endpoint from inside', () => {
@@ -309,7 +337,6 @@ describe('compile: frontend conflicts', () => {
     expect(d.conflicts.map((e) => `${e.name} ${e.field}: ${e.message}`)).toEqual([
       'two spec.ports[0].nodePort: frontend 172.16.0.12:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
       'two spec.ports[0].nodePort: frontend 192.168.1.12:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
-      'two spec.ports[0].nodePort: frontend [fd00::12]:30080/TCP is already taken by Service default/one (port 80); not programmed for this port',
     ]);
     expect(d.conflicts.every((e) => !e.rejected)).toBe(true);
     const two = [...d.services.values()].find((s) => s.name === 'two')!;

@@ -138,8 +138,7 @@ describe('source ranges: desired entries and the diff', () => {
       svcIds.flatMap((svcId) => [
         { prefixlen: 57, svcId, addr: '192.0.2.128' },
         { prefixlen: 56, svcId, addr: '203.0.113.0' },
-        { prefixlen: 40, svcId, addr: 'fd00::' },
-      ]),
+      ]), // fd00::/8 is left out: no IPv6 frontend of this IPv4-only Service reads it
     );
   });
 
