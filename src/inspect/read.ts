@@ -79,14 +79,20 @@ export function readPinnedMaps(pinDir: string): MapContents {
         ),
         ...twin(MAPS6.backends, layouts.u32, layouts.backend6),
       ],
-      conntrack: withMap(
-        () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),
-        (m) => m.entries(),
-      ),
-      affinity: withMap(
-        () => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity),
-        (m) => m.entries(),
-      ),
+      conntrack: [
+        ...withMap(
+          () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),
+          (m) => m.entries(),
+        ),
+        ...twin('conntrack6', layouts.ct6Key, layouts.ct6Entry),
+      ],
+      affinity: [
+        ...withMap(
+          () => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity),
+          (m) => m.entries(),
+        ),
+        ...twin('affinity6', layouts.affinity6Key, layouts.affinity),
+      ],
       stats,
       services,
       nowNs: monotonicNs(),

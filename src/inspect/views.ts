@@ -45,6 +45,8 @@ export interface MapContents {
 }
 
 const proto = (p: number) => (p === IPPROTO_TCP ? 'TCP' : p === 17 ? 'UDP' : String(p));
+/** No rewrite of this address: zero in either family. */
+const unset = (addr: string) => addr === '0.0.0.0' || addr === '::';
 /** "10.0.0.1:80", "[2001:db8::1]:80" (RFC 5952). */
 const hostPort = addrPort;
 const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
@@ -164,8 +166,8 @@ export function conntrackView(m: MapContents): ConntrackRow[] {
   return m.conntrack
     .map(([k, e]) => {
       const rewritten = [
-        e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
-        e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
+        !unset(e.nat.saddr) || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
+        !unset(e.nat.daddr) || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
       ]
         .filter(Boolean)
         .join(' ');

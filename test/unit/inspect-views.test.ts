@@ -92,6 +92,26 @@ describe('inspect views', () => {
     expect(JSON.parse(JSON.stringify(servicesView(m)))[0].frontends[1]).toBe('[fd00::a]:80/TCP');
   });
 
+  it('shows an IPv6 flow with its rewrite, leaving out the unset (::) side', () => {
+    const m = maps();
+    m.conntrack = [
+      [
+        { saddr: 'fd10:244:1::11', daddr: 'fd00:96::a', sport: 40000, dport: 80, proto: 6, dir: 0 },
+        {
+          lastSeenNs: 99n * SEC,
+          nat: { saddr: '::', daddr: 'fd10:244:2::14', sport: 0, dport: 8080 },
+          backendId: 14,
+          svcId: 1,
+          flags: 1,
+        },
+      ],
+    ];
+    const [row] = conntrackView(m);
+    expect(row).toMatchObject({ tuple: '[fd10:244:1::11]:40000 → [fd00:96::a]:80' });
+    expect(JSON.stringify(row)).toContain('dst→[fd10:244:2::14]:8080');
+    expect(JSON.stringify(row)).not.toContain('src→');
+  });
+
   it('shows an address answering in both scopes once, marked when outside traffic is Local', () => {
     const m = maps();
     m.frontends.push(
