@@ -33,7 +33,8 @@ export interface DataplaneMaps {
   conntrack: TypedMap<CtKey, CtEntry>;
   /** Translated flows not replied to yet, until their first reply moves them to conntrack. */
   ctNew: TypedMap<CtKey, CtEntry>;
-  affinity: TypedMap<AffinityKey, Affinity>;
+  /** affinity and affinity6 (the agent prunes both after set changes). */
+  affinity: MapView<AffinityKey, Affinity>;
   stats: PercpuMap<number, Stats>;
   serviceInfo: TypedMap<number, ServiceInfo>;
   /** loadBalancerSourceRanges (LPM trie; the value is unused, 1). */
@@ -71,7 +72,12 @@ export function dataplaneMaps(
     ),
     conntrack: obj.map('conntrack', layouts.ctKey, layouts.ctEntry),
     ctNew: obj.map('ct_new', layouts.ctKey, layouts.ctEntry),
-    affinity: obj.map('affinity', layouts.affinityKey, layouts.affinity),
+    affinity: new FamilyMap(
+      obj.map('affinity', layouts.affinityKey, layouts.affinity),
+      six('affinity6', layouts.affinity6Key, layouts.affinity),
+      { isV6: (k) => isV6Addr(k.clientAddr) },
+      onMissing,
+    ),
     stats: obj.percpuMap('stats', layouts.u32, layouts.stats),
     serviceInfo: obj.map('service_info', layouts.u32, layouts.serviceInfo),
     sourceRanges: new FamilyMap(
