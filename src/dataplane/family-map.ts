@@ -12,7 +12,7 @@ import type { TypedMap } from '../bpf/index.js';
 /** What the reconciler, the planner's readers and the tests use of a typed map. */
 export type MapView<K, V> = Pick<
   TypedMap<K, V>,
-  'name' | 'maxEntries' | 'get' | 'set' | 'delete' | 'setMany' | 'deleteMany' | 'entries'
+  'name' | 'maxEntries' | 'get' | 'set' | 'delete' | 'setMany' | 'deleteMany' | 'entries' | 'clear'
 >;
 
 export interface FamilyRoute<K, V> {
@@ -72,6 +72,11 @@ export class FamilyMap<K, V> implements MapView<K, V> {
 
   entries(): Array<[K, V]> {
     return [...this.v4.entries(), ...(this.v6?.entries() ?? [])];
+  }
+
+  clear(): void {
+    this.v4.clear();
+    this.v6?.clear();
   }
 }
 
