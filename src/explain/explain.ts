@@ -104,14 +104,18 @@ function explainOne(m: MapContents, svcId: number): Explained {
     }),
   );
   const head = fes[0]?.[1];
-  for (const f of frontends) {
-    if (head && (f.setId !== head.setId || f.gen !== head.gen || f.count !== head.count)) {
+  // Frontends of one family read one set; a dual-stack port's IPv6 frontends read their own.
+  const heads = new Map<boolean, (typeof fes)[number][1]>();
+  for (const [k, fe] of fes) if (!heads.has(k.addr.includes(':'))) heads.set(k.addr.includes(':'), fe);
+  frontends.forEach((f, i) => {
+    const h = heads.get(fes[i]![0].addr.includes(':'))!;
+    if (f.setId !== h.setId || f.gen !== h.gen || f.count !== h.count) {
       drift.push(
         `frontend ${f.address}/${f.protocol} (${f.scope}) points at set ${f.setId} gen ${f.gen} count ` +
-          `${f.count}, the others at set ${head.setId} gen ${head.gen} count ${head.count}`,
+          `${f.count}, the others at set ${h.setId} gen ${h.gen} count ${h.count}`,
       );
     }
-  }
+  });
   const backends = new Map(m.backends);
   const setId = head?.setId ?? 0;
   const gen = head?.gen ?? 0;
