@@ -3,13 +3,12 @@
  * The IPv6 flow: parse (extension headers skipped), conntrack on 128-bit keys (conntrack6 and
  * ct_new6), backend selection (shared slots and maglev, backends6, affinity6), the source-range
  * check (source_ranges6), hairpin, and the rewrite. The IPv4 flow (switchyard.c) never gets here:
- * sy_handle6() runs only for frames the IPv4 parser passed as not IPv4 and whose ethertype is
- * IPv6, and it is a global function, verified once on its own, so neither the IPv4 per-packet
- * cost nor from_netdev's verifier budget grows by the v6 code (docs/architecture.md, IPv6).
+ * sy_handle6() runs in programs of its own (from_pod6, from_netdev6), tail-called on the IPv6
+ * ethertype, so neither the IPv4 per-packet cost nor from_netdev's verifier budget grows by the
+ * v6 code (switchyard.c, docs/architecture.md "IPv6").
  *
- * What the v6 path does not do yet (it passes or drops instead, as said at each place):
- * SNAT of external flows to a backend on another node (dropped, so the backend never sees a
- * client it cannot answer), routing in BPF, ICMPv6 errors about translated flows, and fragments.
+ * What the v6 path does not do yet (it passes instead): ICMPv6 errors about translated flows,
+ * and fragments.
  * Fragments pass untouched: IPv6 routers never fragment, so only a sender's own oversized UDP
  * datagram to a Service arrives in pieces, and it is lost (as it would be behind any NAT that
  * does not reassemble); TCP and path-MTU-aware UDP never send fragments.

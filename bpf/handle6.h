@@ -12,6 +12,8 @@
 
 #include "flow6.h"
 #include "reject.h"
+#include "snat.h"
+#include "fib.h"
 
 static __always_inline void sy_ct6_key_of(struct sy_ct6_key *key, const struct sy_pkt6 *pkt,
 					  __u8 dir)
@@ -61,11 +63,24 @@ static __always_inline bool sy_ct6_fresh(const struct sy_ct6_entry *ct, __u8 pro
 	return sy_within(ct->last_seen_ns, now, sy_ct_lifetime_ns(ct->flags, proto));
 }
 
+/* Whether the reply entry @held blocks a new flow (rewriting by @nat) from its key: it is fresh,
+ * or, when the new flow is SNATed (its port claimed by this key), a TCP flow's within
+ * SY_SNAT_TCP_REUSE_S (the backend's TIME_WAIT, see switchyard.h). */
+static __always_inline bool sy_ct6_holds(const struct sy_ct6_entry *held, __u8 proto,
+					 const struct sy_nat6 *nat, __u64 now)
+{
+	if (sy_ct6_fresh(held, proto, now))
+		return true;
+	return proto == IPPROTO_TCP && !sy_in6_is_zero(nat->saddr) &&
+	       sy_within(held->last_seen_ns, now, SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC);
+}
+
 /*
  * Records a new flow in ct_new6: @fwd under @fwd_key, and first (so no reply can beat it) the
- * reply entry that undoes it, with BPF_NOEXIST; a reply key held by another flow that is still
- * fresh is not taken over (the packet is dropped and counted as SY_CNT_CT_COLLISION, as for
- * IPv4). 0, or -1: drop. Global: verified once, not per caller.
+ * reply entry that undoes it, with BPF_NOEXIST. A reply key held by another flow (sy_ct6_holds)
+ * is not taken over: SY_CT_TAKEN, nothing written - the SNAT port loop tries another port, a
+ * plain DNAT counts SY_CNT_CT_COLLISION and drops, as for IPv4. 0, SY_CT_TAKEN or -1. Global:
+ * verified once, not per caller.
  */
 __attribute__((noinline)) int sy_ct6_create(const struct sy_ct6_key *fwd_key,
 					    const struct sy_ct6_entry *fwd)
@@ -82,22 +97,33 @@ __attribute__((noinline)) int sy_ct6_create(const struct sy_ct6_key *fwd_key,
 	sy_ct6_peer_of(&rkey, &e.nat, fwd_key, &fwd->nat);
 	if (bpf_map_update_elem(&ct_new6, &rkey, &e, BPF_NOEXIST)) {
 		held = bpf_map_lookup_elem(&ct_new6, &rkey);
-		if (held && sy_ct6_fresh(held, rkey.proto, now)) {
-			sy_counter_inc(SY_CNT_CT_COLLISION);
-			return -1;
-		}
+		if (held && sy_ct6_holds(held, rkey.proto, &fwd->nat, now))
+			return SY_CT_TAKEN;
 		if (bpf_map_update_elem(&ct_new6, &rkey, &e, BPF_ANY))
 			return -1;
 	}
 	held = bpf_map_lookup_elem(&conntrack6, &rkey);
-	if (held && sy_ct6_fresh(held, rkey.proto, now)) {
+	if (held && sy_ct6_holds(held, rkey.proto, &fwd->nat, now)) {
 		bpf_map_delete_elem(&ct_new6, &rkey);
-		sy_counter_inc(SY_CNT_CT_COLLISION);
-		return -1;
+		return SY_CT_TAKEN;
 	}
 	bpf_map_delete_elem(&conntrack6, &rkey);
 	bpf_map_delete_elem(&conntrack6, fwd_key);	/* a dead earlier flow's, found first */
 	return bpf_map_update_elem(&ct_new6, fwd_key, fwd, BPF_ANY) ? -1 : 0;
+}
+
+/* The SNAT port loop of sy_snat_create for IPv6: random ports of the SNAT ranges until a reply
+ * key is free. A dead flow's port is taken over by sy_ct6_create itself (no second pass). */
+static __always_inline int sy_snat6_create(const struct sy_ct6_key *fwd_key,
+					   struct sy_ct6_entry *fwd)
+{
+	int ret = SY_CT_TAKEN, i;
+
+	for (i = 0; i < SY_SNAT_TRIES && ret == SY_CT_TAKEN; i++) {
+		fwd->nat.sport = sy_snat_random_port();
+		ret = sy_ct6_create(fwd_key, fwd);
+	}
+	return ret;
 }
 
 /* The first reply of a flow in ct_new6, keyed @rkey: both entries move to conntrack6. Global,
@@ -161,6 +187,30 @@ static __always_inline void sy_count6(__u32 svc_id, const struct sy_pkt6 *pkt, b
 		st->new_flows++;
 }
 
+/*
+ * Rewrites the packet by @nat and sends it on, as sy_translate: a NodePort flow's direction that
+ * rewrites the source (SNAT, or the reply taking the node's address back) is routed here
+ * (bpf/fib.h says why). A packet over the egress MTU is handed to the stack (counted
+ * SY_CNT_FIB_PASSED); IPv6 has no don't-fragment bit to answer for. Global: the route lookup's
+ * frame stays off the stack of the flow that calls it.
+ */
+__attribute__((noinline)) int sy_translate6(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
+					    const struct sy_nat6 *nat, __u32 ct_flags)
+{
+	struct bpf_fib_lookup fib;
+	long rc;
+
+	if (!skb || !pkt || !nat)
+		return TC_ACT_SHOT;
+	if (!(ct_flags & SY_CT_NODEPORT) || sy_in6_is_zero(nat->saddr))
+		return sy_nat_apply6(skb, pkt, nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	rc = sy_fib_lookup6(skb, &fib, nat->saddr,
+			    sy_in6_is_zero(nat->daddr) ? pkt->daddr : nat->daddr, pkt->proto);
+	if (sy_nat_apply6(skb, pkt, nat))
+		return TC_ACT_SHOT;
+	return sy_fib_send_family(skb, &fib, rc, AF_INET6);
+}
+
 /* A packet of a known flow, either direction: as sy_ct_hit. */
 static __always_inline int sy_ct6_hit(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
 				      const struct sy_ct6_key *key, struct sy_ct6_entry *ct,
@@ -180,7 +230,7 @@ static __always_inline int sy_ct6_hit(struct __sk_buff *skb, const struct sy_pkt
 	sy_ct6_touch(ct, key, flags, now);
 	if (key->dir == SY_CT_FORWARD)
 		sy_count6(ct->svc_id, pkt, false);
-	return sy_nat_apply6(skb, pkt, &nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	return sy_translate6(skb, pkt, &nat, ct->flags);
 }
 
 /* As sy_ct_forward_usable: only a packet that may start a flow re-selects a gone backend. */
@@ -302,6 +352,7 @@ __attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct s
 	struct sy_stats *st;
 	__u32 backend_id;
 	__u8 ct_flags = 0;
+	int ret;
 
 	if (!skb || !pkt || !fwd_key)
 		return TC_ACT_OK;
@@ -329,25 +380,33 @@ __attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct s
 	}
 	if (fe.flags & SY_FE_NODEPORT)
 		ct_flags |= SY_CT_NODEPORT;
-	/* Not yet for IPv6: SNAT to this node for a backend on another node (bpf/flow6.h). Passed
-	 * on with only the destination rewritten, the backend would answer the client directly. */
-	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) &&
-	    !(be.flags & SY_BE_LOCAL))
-		return TC_ACT_SHOT;
 	sy_in6_copy(nat->daddr, be.addr);
 	nat->dport = be.port;
-	/* Hairpin: the client is its own backend, and would answer itself. */
-	if (sy_in6_eq(be.addr, pkt->saddr)) {
-		sy_hairpin6_addr(nat->saddr);
-		ct_flags |= SY_CT_HAIRPIN;
-	}
 	ct.backend_id = backend_id;
 	ct.svc_id = fe.svc_id;
-	ct.flags = ct_flags;
-	if (sy_ct6_create(fwd_key, &ct))
+	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) &&
+	    !(be.flags & SY_BE_LOCAL)) {
+		/* From outside to a backend on another node: its reply must come back here. */
+		sy_snat6_addr(nat->saddr, pkt->daddr);
+		ct.flags = ct_flags;
+		ret = sy_snat6_create(fwd_key, &ct);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_SNAT_EXHAUSTED);
+	} else {
+		/* Hairpin: the client is its own backend, and would answer itself. */
+		if (sy_in6_eq(be.addr, pkt->saddr)) {
+			sy_hairpin6_addr(nat->saddr);
+			ct_flags |= SY_CT_HAIRPIN;
+		}
+		ct.flags = ct_flags;
+		ret = sy_ct6_create(fwd_key, &ct);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_CT_COLLISION);
+	}
+	if (ret)
 		return TC_ACT_SHOT;
 	sy_count6(fe.svc_id, pkt, true);
-	return sy_nat_apply6(skb, pkt, nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	return sy_translate6(skb, pkt, nat, ct.flags);
 }
 
 /*

@@ -1,7 +1,7 @@
 // The IPv6 data path, byte for byte (issue 15): ClusterIP new flow and reply, a destination-options
 // header, hairpin through the ULA hairpin source, ICMPv6 port unreachable with its pseudo-header
-// checksum, a source-range deny, ClientIP affinity, NodePort to a local backend, and the drop of an
-// external flow to a remote backend (v6 SNAT is not there yet). Every expected frame is built here
+// checksum, a source-range deny, ClientIP affinity, NodePort to a local backend, and NodePort to a
+// backend on another node: SNAT with a claimed port, routed in BPF, and the reverse. Every expected frame is built here
 // from scratch (src/net/packet6.ts), so a wrong checksum or a stray byte fails the comparison.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import {
@@ -14,10 +14,11 @@ import {
   HAIRPIN6_ADDR,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  isSnatPort,
   SCOPE_EXTERNAL,
 } from '../../src/abi/index.js';
 import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, type Packet6Spec } from '../../src/net/packet6.js';
-import { openFixture6, type Fixture6 } from '../lib/dp6.js';
+import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, type Fixture6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
 const TC_ACT_OK = 0,
@@ -27,9 +28,7 @@ const VIP = 'fd00:96::a',
   CLIENT = 'fd00:244:1::11',
   BE1 = { id: 601, addr: 'fd00:244:1::21', port: 8080, local: true },
   BE2 = { id: 602, addr: 'fd00:244:1::22', port: 8080, local: true },
-  REMOTE = { id: 603, addr: 'fd00:244:2::31', port: 8080, local: false },
-  NODE = 'fd00:250::11',
-  OUTSIDE = 'fd00:250::200';
+  REMOTE = { id: 603, addr: 'fd00:244:2::31', port: 8080, local: false };
 const L2 = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
 
 function tcp(src: string, dst: string, sport: number, dport: number, flags = 'S'): Packet6Spec {
@@ -133,7 +132,7 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     const denied = tcp('fd00:999::1', VIP, 40002, 80);
     expect(f.netdev(denied).retval).toBe(TC_ACT_SHOT);
     expect(f.counter(CNT_SOURCE_DENIED)).toBe(1n);
-    const allowed = tcp(OUTSIDE, VIP, 40002, 80);
+    const allowed = tcp(CLIENT6, VIP, 40002, 80);
     const out = f.netdev(allowed);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(allowed, { dst: BE1.addr, dport: 8080 }).toString('hex'));
@@ -151,16 +150,12 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect([BE1.id, BE2.id]).toContain(aff?.backendId);
   });
 
-  it('NodePort: DNATs an outside client to a local backend; drops one bound for another node', () => {
-    f.addFrontend({ addr: NODE, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [BE1] });
-    const syn = tcp(OUTSIDE, NODE, 40003, 30080);
+  it('NodePort: DNATs an outside client to a local backend', () => {
+    f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [BE1] });
+    const syn = tcp(CLIENT6, NODE6_A, 40003, 30080);
     const out = f.netdev(syn);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: 8080 }).toString('hex'));
-
-    f.clear();
-    f.addFrontend({ addr: NODE, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
-    expect(f.netdev(tcp(OUTSIDE, NODE, 40004, 30080)).retval).toBe(TC_ACT_SHOT);
   });
 
   it('passes what is not Service traffic untouched: other addresses, ICMPv6, a fragment', () => {
@@ -171,5 +166,56 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.pod(ns)).toMatchObject({ retval: TC_ACT_OK, data: ns });
     const frag = buildPacket6({ ...tcp(CLIENT, VIP, 40006, 80), ext: [{ type: 44 }] });
     expect(f.pod(frag)).toMatchObject({ retval: TC_ACT_OK, data: frag });
+  });
+});
+
+describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed in BPF)', () => {
+  let f: Fixture6;
+  beforeAll(() => {
+    f = openFixture6();
+  });
+  afterAll(() => f?.close());
+  beforeEach(() => f.clear());
+
+  it('SNATs to the node with a claimed port, routes it to node B; the reply goes back to the client', () => {
+    f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
+    const syn: Packet6Spec = { ...tcp(CLIENT6, NODE6_A, 40010, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } };
+    const out = f.netdev(syn);
+    expect(out.retval).toBe(TC_ACT_REDIRECT);
+    const sport = out.data.readUInt16BE(14 + 40);
+    expect(isSnatPort(sport)).toBe(true);
+    const routed = buildPacket6({
+      ...syn,
+      eth: { src: f.uplinkMac, dst: NODE_B_MAC },
+      ip: { src: NODE6_A, dst: REMOTE.addr, hopLimit: 63 },
+      tcp: { ...syn.tcp!, sport, dport: 8080 },
+    });
+    expect(out.data.toString('hex')).toBe(routed.toString('hex'));
+    // The port is claimed by the reply key {backend → node:port}.
+    const rkey = { saddr: REMOTE.addr, daddr: NODE6_A, sport: 8080, dport: sport, proto: IPPROTO_TCP, dir: CT_REPLY };
+    expect(f.v6.ctNew6.get(rkey)?.nat).toEqual({ saddr: NODE6_A, daddr: CLIENT6, sport: 30080, dport: 40010 });
+
+    const synAck: Packet6Spec = {
+      ...tcp(REMOTE.addr, NODE6_A, 8080, sport, 'SA'),
+      eth: { src: NODE_B_MAC, dst: f.uplinkMac },
+    };
+    const back = f.netdev(synAck);
+    expect(back.retval).toBe(TC_ACT_REDIRECT);
+    const expected = buildPacket6({
+      ...synAck,
+      eth: { src: f.uplinkMac, dst: CLIENT_MAC },
+      ip: { src: NODE6_A, dst: CLIENT6, hopLimit: 63 },
+      tcp: { ...synAck.tcp!, sport: 30080, dport: 40010 },
+    });
+    expect(back.data.toString('hex')).toBe(expected.toString('hex'));
+  });
+
+  it('gives two clients on the same port different SNAT ports to the same backend', () => {
+    f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
+    const a = f.netdev({ ...tcp(CLIENT6, NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    const b = f.netdev({ ...tcp('fd00:250::201', NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    expect(a.retval).toBe(TC_ACT_REDIRECT);
+    expect(b.retval).toBe(TC_ACT_REDIRECT);
+    expect(a.data.readUInt16BE(54)).not.toBe(b.data.readUInt16BE(54));
   });
 });

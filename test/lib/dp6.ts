@@ -1,6 +1,8 @@
 // A PROG_TEST_RUN fixture for the IPv6 data path: switchyard.o loaded without pins, its v6 maps
 // typed with the src/abi codecs, and a writer for one frontend the way the control plane writes it
-// (backends6, then slots, then frontends6). No namespace: the v6 paths tested here route nothing.
+// (backends6, then slots, then frontends6). Runs in a namespace of its own, the routed node:
+// uplink fd00:250::11/64, node B's pod range fd00:244:2::/64 via fd00:250::12, permanent neighbours
+// for node B and the outside client, forwarding on, so packets routed in BPF get exact MACs.
 import { execFileSync } from 'node:child_process';
 import {
   BE_LOCAL,
@@ -17,9 +19,10 @@ import {
   type SourceRange6Key,
 } from '../../src/abi/index.js';
 import * as layouts from '../../src/abi/layouts.js';
-import { BpfObject, testRun, type TypedMap } from '../../src/bpf/index.js';
+import { BpfObject, inNetns, testRun, type TypedMap } from '../../src/bpf/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { buildPacket6, type Packet6Spec } from '../../src/net/packet6.js';
+import { createNetns, deleteNetns, nsExec, run as sh, uniqueName } from './namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -54,8 +57,16 @@ export interface V6Maps {
   config6: TypedMap<number, Config6>;
 }
 
+export const NODE6_A = 'fd00:250::11',
+  NODE6_B = 'fd00:250::12',
+  CLIENT6 = 'fd00:250::200';
+export const NODE_B_MAC = '02:00:00:00:0b:0b',
+  CLIENT_MAC = '02:00:00:00:0c:0c';
+
 export interface Fixture6 {
   m: DataplaneMaps;
+  /** The uplink's MAC: the source of frames routed in BPF. */
+  uplinkMac: string;
   v6: V6Maps;
   pod(spec: Packet6Spec | Buffer): { retval: number; data: Buffer; input: Buffer };
   netdev(spec: Packet6Spec | Buffer): { retval: number; data: Buffer; input: Buffer };
@@ -66,8 +77,44 @@ export interface Fixture6 {
   close(): void;
 }
 
+/** The routed node's namespace and its peer; returns the uplink's MAC and a cleanup. */
+function routedNode(ns: string, peerNs: string): string {
+  const uplink = uniqueName('sy6u');
+  createNetns(ns);
+  createNetns(peerNs);
+  sh('ip', ['-n', ns, 'link', 'add', uplink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs]);
+  sh('ip', ['-n', ns, '-6', 'addr', 'add', `${NODE6_A}/64`, 'dev', uplink, 'nodad']);
+  sh('ip', ['-n', ns, 'link', 'set', uplink, 'up']);
+  sh('ip', ['-n', peerNs, 'link', 'set', 'eth0', 'up']);
+  nsExec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  sh('ip', ['-n', ns, '-6', 'route', 'add', 'fd00:244:2::/64', 'via', NODE6_B, 'dev', uplink]);
+  for (const [addr, mac] of [
+    [NODE6_B, NODE_B_MAC],
+    [CLIENT6, CLIENT_MAC],
+  ]) {
+    sh('ip', ['-n', ns, '-6', 'neigh', 'add', addr, 'lladdr', mac, 'dev', uplink, 'nud', 'permanent']);
+  }
+  return (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', uplink])) as Array<{ address: string }>)[0]
+    .address;
+}
+
 export function openFixture6(): Fixture6 {
   execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/switchyard.o'], { stdio: 'inherit' });
+  const ns = uniqueName('sy6a'),
+    peerNs = uniqueName('sy6b');
+  let uplinkMac: string;
+  try {
+    uplinkMac = routedNode(ns, peerNs);
+  } catch (err) {
+    for (const n of [ns, peerNs]) {
+      try {
+        deleteNetns(n);
+      } catch {
+        /* not created */
+      }
+    }
+    throw err;
+  }
   const obj = BpfObject.open(`${ROOT}build/bpf/switchyard.o`);
   const m = dataplaneMaps(obj);
   const v6: V6Maps = {
@@ -83,11 +130,12 @@ export function openFixture6(): Fixture6 {
     const prog = obj.program(name);
     return (spec: Packet6Spec | Buffer) => {
       const input = Buffer.isBuffer(spec) ? spec : buildPacket6(spec);
-      return { ...testRun(prog, input), input };
+      return { ...inNetns(ns, () => testRun(prog, input)), input };
     };
   };
   return {
     m,
+    uplinkMac,
     v6,
     pod: run('from_pod'),
     netdev: run('from_netdev'),
@@ -121,6 +169,9 @@ export function openFixture6(): Fixture6 {
       m.counters.clear();
       m.stats.clear();
     },
-    close: () => obj.close(),
+    close() {
+      obj.close();
+      for (const n of [ns, peerNs]) deleteNetns(n);
+    },
   };
 }
