@@ -1,6 +1,6 @@
 // IPv6 and dual stack end to end in the lab (issue 15), driven only through `switchyard lab …`:
 // the IPv6 ClusterIP from a pod over TCP and UDP, the IPv6 NodePort from the external client on
-// both nodes (externalTrafficPolicy Local, keeping the client's address), ClientIP affinity over
+// both nodes (Cluster policy, and Local keeping the client's address), ClientIP affinity over
 // IPv6, and a Service moving from SingleStack to PreferDualStack under an IPv4 loop.
 // The lab part (addresses, routes, slices, cluster IPs) runs always; the Service checks need a
 // data path that looks IPv6 frontends up and are skipped, visibly, while build/bpf/switchyard.o's
@@ -149,9 +149,8 @@ spec:
     },
   );
 
-  // Needs IPv6 SNAT to the node for remote backends, which the data path does not do yet (it
-  // drops such flows, s3-v6dp 3810a56): the Cluster-policy NodePort is checked once it does.
-  it.skip('answers the IPv6 NodePort (Cluster policy) on both nodes from pods of both nodes', () => {
+  // Remote pods are reached through IPv6 SNAT to the node (config6's address, written by the agent).
+  itServed('answers the IPv6 NodePort (Cluster policy) on both nodes from pods of both nodes', () => {
     for (const i of [1, 2]) {
       const r = probe('external', 'http', `http://[${node6(i)}]:30080/hostname.html`, '--count', '30');
       expect(r.errors, `node${i}`).toEqual({});
