@@ -20,6 +20,7 @@
 #define SY_FIB_H
 
 #include <linux/if_ether.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 
 #include "maps.h"
@@ -29,8 +30,12 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 #define SY_IP_TTL_OFF  (SY_IP_OFF + offsetof(struct iphdr, ttl))
+#define SY_IP6_HOPLIMIT_OFF  (SY_IP_OFF + offsetof(struct ipv6hdr, hop_limit))
 
 /* TTL - 1 with the IP checksum adjusted; -1 when it would reach 0 (the stack answers that). */
 static __always_inline int sy_dec_ttl(struct __sk_buff *skb)
@@ -47,6 +52,17 @@ static __always_inline int sy_dec_ttl(struct __sk_buff *skb)
 	if (bpf_l3_csum_replace(skb, SY_IP_CSUM_OFF, old_word, new_word, sizeof(new_word)))
 		return -1;
 	return bpf_skb_store_bytes(skb, SY_IP_TTL_OFF, &new_word, sizeof(new_word), 0);
+}
+
+/* The same for IPv6's hop limit, which no header checksum covers. */
+static __always_inline int sy_dec_hoplimit6(struct __sk_buff *skb)
+{
+	__u8 hl;
+
+	if (bpf_skb_load_bytes(skb, SY_IP6_HOPLIMIT_OFF, &hl, sizeof(hl)) || hl <= 1)
+		return -1;
+	hl--;
+	return bpf_skb_store_bytes(skb, SY_IP6_HOPLIMIT_OFF, &hl, sizeof(hl), 0);
 }
 
 /*
@@ -68,19 +84,33 @@ static __always_inline long sy_fib_lookup(struct __sk_buff *skb, struct bpf_fib_
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
+/* The IPv6 lookup, as ip6_forward would: the same fields, 128-bit addresses. */
+static __always_inline long sy_fib_lookup6(struct __sk_buff *skb, struct bpf_fib_lookup *fib,
+					   const __be32 *saddr, const __be32 *daddr, __u8 proto)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET6;
+	fib->l4_protocol = proto;
+	__builtin_memcpy(fib->ipv6_src, saddr, 16);
+	__builtin_memcpy(fib->ipv6_dst, daddr, 16);
+	fib->ifindex = skb->ifindex;
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+}
+
 /*
- * Sends the (already rewritten) packet where @fib, looked up with result @rc, says: TTL - 1,
- * next hop's MAC as destination, the egress device's as source. Returns a tc verdict: the
- * redirect, TC_ACT_OK (the stack's to route), or TC_ACT_SHOT.
+ * Sends the (already rewritten) packet of @family where @fib, looked up with result @rc, says:
+ * TTL (hop limit) - 1, next hop's MAC as destination, the egress device's as source. Returns a
+ * tc verdict: the redirect, TC_ACT_OK (the stack's to route), or TC_ACT_SHOT.
  */
-static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_fib_lookup *fib,
-				       long rc)
+static __always_inline int sy_fib_send_family(struct __sk_buff *skb,
+					      const struct bpf_fib_lookup *fib, long rc,
+					      __u8 family)
 {
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		sy_counter_inc(SY_CNT_FIB_PASSED);
 		return TC_ACT_OK;
 	}
-	if (sy_dec_ttl(skb)) {
+	if (family == AF_INET6 ? sy_dec_hoplimit6(skb) : sy_dec_ttl(skb)) {
 		sy_counter_inc(SY_CNT_FIB_PASSED);
 		return TC_ACT_OK;
 	}
@@ -91,6 +121,12 @@ static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_f
 	    bpf_skb_store_bytes(skb, ETH_ALEN, fib->smac, ETH_ALEN, 0))
 		return TC_ACT_SHOT;
 	return bpf_redirect(fib->ifindex, 0);
+}
+
+static __always_inline int sy_fib_send(struct __sk_buff *skb, const struct bpf_fib_lookup *fib,
+				       long rc)
+{
+	return sy_fib_send_family(skb, fib, rc, AF_INET);
 }
 
 /* Looks up and sends the (already rewritten) packet from @saddr to @daddr: a tc verdict. */

@@ -156,4 +156,72 @@ struct {
 	__uint(max_entries, SY_MAX_FRAGS);
 } frags SEC(".maps");
 
+/*
+ * The IPv6 maps: the v4 map of the same name with a 6, the same capacity, type and writer. Backend
+ * ids are shared with backends (one id space), so slots and maglev serve both families.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sy_frontend6_key);
+	__type(value, struct sy_frontend);
+	__uint(max_entries, SY_MAX_FRONTENDS);
+} frontends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sy_backend6);
+	__uint(max_entries, SY_MAX_BACKENDS);
+} backends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_ct6_key);
+	__type(value, struct sy_ct6_entry);
+	__uint(max_entries, SY_MAX_CONNTRACK);
+} conntrack6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_ct6_key);
+	__type(value, struct sy_ct6_entry);
+	__uint(max_entries, SY_MAX_CT_NEW);
+} ct_new6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_affinity6_key);
+	__type(value, struct sy_affinity);
+	__uint(max_entries, SY_MAX_AFFINITY);
+} affinity6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sy_config6);
+	__uint(max_entries, 1);
+} config6 SEC(".maps");
+
+static __always_inline const struct sy_config6 *sy_config6_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config6, &zero);
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sy_source_range6_key);
+	__type(value, __u8);
+	__uint(max_entries, SY_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} source_ranges6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sy_frag6_key);
+	__type(value, struct sy_frag);
+	__uint(max_entries, SY_MAX_FRAGS);
+} frags6 SEC(".maps");
+
 #endif /* SY_MAPS_H */

@@ -58,6 +58,18 @@ struct sy_pkt {
 	__be16 ip_id;      /* IPv4 identification: with the addresses and proto, names a datagram */
 };
 
+/* The same for IPv6 (parsed by sy_parse6, bpf/flow6.h). */
+struct sy_pkt6 {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u32  len;
+	__u16  l4_off;     /* TCP/UDP header offset from the start of the frame */
+	__u8   proto;
+	__u8   tcp_flags;
+};
+
 static __always_inline bool sy_tcp_is_syn(const struct sy_pkt *pkt)
 {
 	return (pkt->tcp_flags & (SY_TCP_SYN | SY_TCP_ACK)) == SY_TCP_SYN;

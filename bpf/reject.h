@@ -10,6 +10,7 @@
 #ifndef SY_REJECT_H
 #define SY_REJECT_H
 
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 
 #include "parse.h"
@@ -125,6 +126,78 @@ static __always_inline int sy_icmp_unreach(struct __sk_buff *skb, const struct s
 static __always_inline int sy_reject(struct __sk_buff *skb, const struct sy_pkt *pkt)
 {
 	return sy_icmp_unreach(skb, pkt, ICMP_PORT_UNREACH, 0);
+}
+
+/*
+ * The IPv6 twin of sy_icmp_unreach for a Service without endpoints: ICMPv6 destination
+ * unreachable, port unreachable (RFC 4443 3.1), from the Service address, quoting the packet up
+ * to its L4 header (at most SY_ICMP6_QUOTE_MAX bytes: the extension headers may be long). The
+ * checksum covers the pseudo-header (source, destination, upper-layer length, next header 58).
+ * Global: its frame stays off the stack of the flow that calls it.
+ */
+#define SY_ICMP6_QUOTE_MAX  128
+#define SY_ICMP6_DEST_UNREACH  1
+#define SY_ICMP6_PORT_UNREACH  4
+
+struct sy_icmp6_err {
+	struct ipv6hdr    ip;
+	struct sy_icmphdr icmp;
+};
+
+__attribute__((noinline)) int sy_reject6(struct __sk_buff *skb, const struct sy_pkt6 *pkt)
+{
+	__u32 quote[SY_ICMP6_QUOTE_MAX / sizeof(__u32)] = {};
+	struct sy_icmp6_err h = {};
+	struct ethhdr eth, reply_eth;
+	__be32 pseudo[2];
+	__u32 quote_len;
+	__s64 sum;
+
+	if (!skb || !pkt)
+		return TC_ACT_SHOT;
+	quote_len = pkt->l4_off - SY_IP_OFF + (pkt->proto == IPPROTO_TCP ? sizeof(struct tcphdr)
+									  : sizeof(struct udphdr));
+	if (quote_len > sizeof(quote))
+		quote_len = sizeof(quote);
+	if (quote_len < sizeof(struct ipv6hdr) + sizeof(struct udphdr))
+		return TC_ACT_SHOT;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
+	    bpf_skb_load_bytes(skb, SY_IP_OFF, quote, quote_len))
+		return TC_ACT_SHOT;
+
+	__builtin_memcpy(reply_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(reply_eth.h_source, eth.h_dest, ETH_ALEN);
+	reply_eth.h_proto = bpf_htons(ETH_P_IPV6);
+
+	h.ip.version = 6;
+	h.ip.payload_len = bpf_htons(sizeof(h.icmp) + quote_len);
+	h.ip.nexthdr = IPPROTO_ICMPV6;
+	h.ip.hop_limit = SY_ICMP_TTL;
+	__builtin_memcpy(&h.ip.saddr, pkt->daddr, 16);
+	__builtin_memcpy(&h.ip.daddr, pkt->saddr, 16);
+	h.icmp.type = SY_ICMP6_DEST_UNREACH;
+	h.icmp.code = SY_ICMP6_PORT_UNREACH;
+
+	pseudo[0] = bpf_htonl(sizeof(h.icmp) + quote_len);
+	pseudo[1] = bpf_htonl(IPPROTO_ICMPV6);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip.saddr, 32, 0);
+	if (sum >= 0)
+		sum = bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo), sum);
+	if (sum >= 0)
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), sum);
+	if (sum >= 0)
+		sum = bpf_csum_diff(NULL, 0, quote, quote_len, sum);
+	if (sum < 0)
+		return TC_ACT_SHOT;
+	h.icmp.checksum = sy_csum_fold(sum);
+
+	if (bpf_skb_change_tail(skb, SY_IP_OFF + quote_len, 0) ||
+	    bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
+		return TC_ACT_SHOT;
+	if (bpf_skb_store_bytes(skb, 0, &reply_eth, sizeof(reply_eth), BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, SY_IP_OFF, &h, sizeof(h), BPF_F_RECOMPUTE_CSUM))
+		return TC_ACT_SHOT;
+	return bpf_redirect(skb->ifindex, 0);
 }
 
 #endif /* SY_REJECT_H */

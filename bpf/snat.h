@@ -55,6 +55,20 @@ static __always_inline __be32 sy_snat_addr(__be32 frontend_addr)
 	return cfg && cfg->snat_addr ? cfg->snat_addr : frontend_addr;
 }
 
+/* The same for IPv6, into @to: config6's snat_addr unless it is ::, else @frontend_addr. */
+static __always_inline void sy_snat6_addr(__be32 *to, const __be32 *frontend_addr)
+{
+	const struct sy_config6 *cfg = sy_config6_get();
+	const __be32 *a = frontend_addr;
+
+	if (cfg && (cfg->snat_addr[0] | cfg->snat_addr[1] | cfg->snat_addr[2] | cfg->snat_addr[3]))
+		a = cfg->snat_addr;
+	to[0] = a[0];
+	to[1] = a[1];
+	to[2] = a[2];
+	to[3] = a[3];
+}
+
 /*
  * Records a new flow whose forward rewrite @nat has saddr set: picks nat->sport and writes both
  * conntrack entries. Returns 0, -1 (map error), or SY_CT_TAKEN when no port could be had.

@@ -266,6 +266,106 @@ struct sy_frag {
 };
 
 /*
+ * IPv6: per-family maps (bpf/maps.h) for everything keyed or valued by an address, so the IPv4
+ * maps, their key sizes and the IPv4 per-packet path stay exactly as they were. Maps whose keys
+ * and values hold no address (slots, maglev, stats, service_info, counters) serve both families,
+ * and backend ids come from ONE id space: an id is in backends or in backends6, never both, so a
+ * slot or a maglev entry needs no family. Values that hold no address are the IPv4 structs
+ * (sy_frontend, sy_affinity, sy_frag). Each v6 struct is the v4 one with 128-bit addresses.
+ *
+ * Addresses are four __be32 words in network order (struct in6_addr's bytes): word compares and
+ * copies, and 4-byte alignment like the v4 structs.
+ */
+#define SY_IN6_WORDS 4
+
+/* Hairpin SNAT source for IPv6, fd79:7961:7264::1 (a ULA, RFC 4193), used when
+ * config6.hairpin_addr is all zero. Not link-local: a pod treats fe80::/64 as on-link and would
+ * ask for the address by neighbour discovery on its interface, which nobody answers; a ULA that
+ * no pod or node owns goes via the pod's default route to the host, where from_pod translates the
+ * reply back, exactly like 169.254.42.1 for IPv4. The /48 was picked by hand ("yyard"); a cluster
+ * that uses it sets another in config6. */
+#define SY_HAIRPIN6_W0 0xfd797961
+#define SY_HAIRPIN6_W1 0x72640000
+#define SY_HAIRPIN6_W2 0x00000000
+#define SY_HAIRPIN6_W3 0x00000001
+
+/* frontends6 (HASH): as sy_frontend_key; the value is struct sy_frontend. */
+struct sy_frontend6_key {
+	__be32 addr[SY_IN6_WORDS];
+	__be16 port;
+	__u8   proto;
+	__u8   scope;   /* SY_SCOPE_* */
+};
+
+/* backends6 (HASH): backend_id (the same id space as backends) → where to send. */
+struct sy_backend6 {
+	__be32 addr[SY_IN6_WORDS];
+	__be16 port;
+	__u8   flags;   /* SY_BE_* */
+	__u8   pad;
+};
+
+/* conntrack6, ct_new6 (LRU_HASH): as sy_ct_key / sy_ct_entry. */
+struct sy_ct6_key {
+	__be32 saddr[SY_IN6_WORDS];
+	__be32 daddr[SY_IN6_WORDS];
+	__be16 sport;
+	__be16 dport;
+	__u8   proto;
+	__u8   dir;     /* SY_CT_* direction */
+	__u16  pad;     /* always 0 */
+};
+
+/* Each field that is not zero (::, port 0) replaces the packet's. */
+struct sy_nat6 {
+	__be32 saddr[SY_IN6_WORDS];
+	__be32 daddr[SY_IN6_WORDS];
+	__be16 sport;
+	__be16 dport;
+};
+
+struct sy_ct6_entry {
+	__u64 last_seen_ns;
+	struct sy_nat6 nat;
+	__u32 backend_id;
+	__u32 svc_id;
+	__u8  flags;          /* SY_CT_* flags */
+	__u8  pad[3];
+};
+
+/* affinity6 (LRU_HASH): {set_id, client} → struct sy_affinity. */
+struct sy_affinity6_key {
+	__u32  set_id;
+	__be32 client_addr[SY_IN6_WORDS];
+};
+
+/* config6 (ARRAY, index 0): the node's IPv6 settings. */
+struct sy_config6 {
+	/* source for NodePort / external flows to remote backends; :: = the frontend address */
+	__be32 snat_addr[SY_IN6_WORDS];
+	/* hairpin SNAT source; :: = SY_HAIRPIN6_W* */
+	__be32 hairpin_addr[SY_IN6_WORDS];
+};
+
+/* source_ranges6 (LPM_TRIE): as sy_source_range_key; prefixlen is 32 + the CIDR's length, and the
+ * data path looks up {160, svc_id, client}. */
+struct sy_source_range6_key {
+	__u32  prefixlen;
+	__u32  svc_id;
+	__be32 addr[SY_IN6_WORDS];
+};
+
+/* frags6 (LRU_HASH): as sy_frag_key, by the fragment header's 32-bit identification; the value
+ * is struct sy_frag. */
+struct sy_frag6_key {
+	__be32 saddr[SY_IN6_WORDS];
+	__be32 daddr[SY_IN6_WORDS];
+	__be32 id;      /* frag_hdr.identification */
+	__u8   proto;   /* the upper-layer protocol after the extension headers */
+	__u8   pad[3];  /* always 0 */
+};
+
+/*
  * BTF carries an enum only when some type uses it. This variable uses every enum above, so each
  * object that includes this header has them all in its BTF, where the control plane's mirror is
  * checked. It lives in a section of its own that libbpf skips ("unrecognized data section"): no

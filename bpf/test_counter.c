@@ -90,6 +90,14 @@ BTF_MAP(btf_config, __u32, struct sy_config);
 BTF_MAP(btf_src_range_key, __u32, struct sy_source_range_key);
 BTF_MAP(btf_frag_key, __u32, struct sy_frag_key);
 BTF_MAP(btf_frag, __u32, struct sy_frag);
+BTF_MAP(btf_fe6_key, __u32, struct sy_frontend6_key);
+BTF_MAP(btf_backend6, __u32, struct sy_backend6);
+BTF_MAP(btf_ct6_key, __u32, struct sy_ct6_key);
+BTF_MAP(btf_ct6_entry, __u32, struct sy_ct6_entry);
+BTF_MAP(btf_aff6_key, __u32, struct sy_affinity6_key);
+BTF_MAP(btf_config6, __u32, struct sy_config6);
+BTF_MAP(btf_src_range6_key, __u32, struct sy_source_range6_key);
+BTF_MAP(btf_frag6_key, __u32, struct sy_frag6_key);
 
 /* Read-only config: libbpf's internal .rodata map, which is never pinned. */
 const volatile int tc_verdict = TC_ACT_OK;

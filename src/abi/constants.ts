@@ -80,6 +80,10 @@ export const MAX_FRAGS = 8192;
 export const MAX_MAGLEV = 1048576;
 export const MAX_CT_NEW = 65536;
 
+/** The IPv6 hairpin SNAT source when config6.hairpinAddr is '::' (SY_HAIRPIN6_W* in switchyard.h,
+ *  a ULA, not link-local: see there). Not an enum, so not BTF-checked: a kernel fixture asserts it. */
+export const HAIRPIN6_ADDR = 'fd79:7961:7264::1';
+
 /** Not from switchyard.h: the IP protocol numbers of sy_frontend_key.proto and sy_ct_key.proto. */
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;

@@ -3,18 +3,27 @@
 import { struct, u8, u32, u64 } from '../bpf/codec.js';
 import type {
   Affinity,
+  Affinity6Key,
   AffinityKey,
   Backend,
+  Backend6,
   Config,
+  Config6,
+  Ct6Entry,
+  Ct6Key,
   CtEntry,
   CtKey,
   Frag,
+  Frag6Key,
   FragKey,
   Frontend,
+  Frontend6Key,
   FrontendKey,
+  Nat6,
   Nat,
   ServiceInfo,
   SlotKey,
+  SourceRange6Key,
   SourceRangeKey,
   Stats,
 } from './types.js';
@@ -130,6 +139,30 @@ export const allStructs = {
   get frag() {
     return frag;
   },
+  get frontend6Key() {
+    return frontend6Key;
+  },
+  get backend6() {
+    return backend6;
+  },
+  get ct6Key() {
+    return ct6Key;
+  },
+  get ct6Entry() {
+    return ct6Entry;
+  },
+  get affinity6Key() {
+    return affinity6Key;
+  },
+  get config6() {
+    return config6;
+  },
+  get sourceRange6Key() {
+    return sourceRange6Key;
+  },
+  get frag6Key() {
+    return frag6Key;
+  },
 };
 
 // ---- Data-path hardening (issue 13): the end block of bpf/switchyard.h. ----
@@ -146,4 +179,71 @@ export const frag = struct<Frag>('sy_frag', [
   ['sport', 'be16'],
   ['dport', 'be16'],
   ['pad', 'pad:4'],
+]);
+
+// ---- IPv6 (issue 15): the per-family structs of bpf/switchyard.h. The maps frontends6 (value
+// frontend), backends6 (key u32, the same backend id space as backends), conntrack6 and ct_new6,
+// affinity6 (value affinity), config6, source_ranges6 and frags6 (value frag).
+export const frontend6Key = struct<Frontend6Key>('sy_frontend6_key', [
+  ['addr', 'ipv6'],
+  ['port', 'be16'],
+  ['proto', 'u8'],
+  ['scope', 'u8'],
+]);
+
+export const backend6 = struct<Backend6>('sy_backend6', [
+  ['addr', 'ipv6'],
+  ['port', 'be16'],
+  ['flags', 'u8'],
+  ['pad', 'pad:1'],
+]);
+
+export const ct6Key = struct<Ct6Key>('sy_ct6_key', [
+  ['saddr', 'ipv6'],
+  ['daddr', 'ipv6'],
+  ['sport', 'be16'],
+  ['dport', 'be16'],
+  ['proto', 'u8'],
+  ['dir', 'u8'],
+  ['pad', 'pad:2'],
+]);
+
+export const nat6 = struct<Nat6>('sy_nat6', [
+  ['saddr', 'ipv6'],
+  ['daddr', 'ipv6'],
+  ['sport', 'be16'],
+  ['dport', 'be16'],
+]);
+
+export const ct6Entry = struct<Ct6Entry>('sy_ct6_entry', [
+  ['lastSeenNs', 'u64'],
+  ['nat', nat6],
+  ['backendId', 'u32'],
+  ['svcId', 'u32'],
+  ['flags', 'u8'],
+  ['pad', 'pad:3'],
+]);
+
+export const affinity6Key = struct<Affinity6Key>('sy_affinity6_key', [
+  ['setId', 'u32'],
+  ['clientAddr', 'ipv6'],
+]);
+
+export const config6 = struct<Config6>('sy_config6', [
+  ['snatAddr', 'ipv6'],
+  ['hairpinAddr', 'ipv6'],
+]);
+
+export const sourceRange6Key = struct<SourceRange6Key>('sy_source_range6_key', [
+  ['prefixlen', 'u32'],
+  ['svcId', 'u32'],
+  ['addr', 'ipv6'],
+]);
+
+export const frag6Key = struct<Frag6Key>('sy_frag6_key', [
+  ['saddr', 'ipv6'],
+  ['daddr', 'ipv6'],
+  ['id', 'u32', 'id'],
+  ['proto', 'u8'],
+  ['pad', 'pad:3'],
 ]);

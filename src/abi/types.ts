@@ -90,3 +90,45 @@ export interface Frag {
   sport: number;
   dport: number;
 }
+
+// ---- IPv6 (issue 15): per-family maps. Addresses are IPv6 text; the codecs decode to the canonical
+// RFC 5952 form. Values without an address (Frontend, Affinity, Frag) are the IPv4 ones.
+export interface Frontend6Key {
+  addr: string;
+  port: number;
+  proto: number;
+  scope: number;
+}
+/** backends6 value; the key is a backend id from the same id space as backends. */
+export interface Backend6 {
+  addr: string;
+  port: number;
+  flags: number;
+}
+export type Ct6Key = CtKey;
+export type Nat6 = Nat;
+export interface Ct6Entry {
+  lastSeenNs: bigint;
+  nat: Nat6;
+  backendId: number;
+  svcId: number;
+  flags: number;
+}
+export interface Affinity6Key {
+  setId: number;
+  clientAddr: string;
+}
+/** config6[0]: snatAddr '::' = SNAT to the frontend address; hairpinAddr '::' = HAIRPIN6_ADDR. */
+export interface Config6 {
+  snatAddr: string;
+  hairpinAddr: string;
+}
+/** source_ranges6 key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
+export type SourceRange6Key = SourceRangeKey;
+/** frags6 key: id is the fragment header's 32-bit identification. */
+export interface Frag6Key {
+  saddr: string;
+  daddr: string;
+  id: number;
+  proto: number;
+}

@@ -103,12 +103,19 @@ export class Agent {
       nodeName,
       nodePortAddresses: addresses.nodePortAddresses,
       snatAddress: addresses.snatAddress,
+      ...(addresses.snatAddress6 ? { snatAddress6: addresses.snatAddress6 } : {}),
       nodeAddresses: addresses.all,
       externalAddressPolicy: opts.externalAddressPolicy,
       ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
       ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });
-    const maps = dataplaneMaps(obj);
+    // A data path built without the IPv6 maps serves IPv4 only: say so once per map, not per sync.
+    const warned = new Set<string>();
+    const maps = dataplaneMaps(obj, (map) => {
+      if (warned.has(map)) return;
+      warned.add(map);
+      log.warn({ map }, 'the BPF object has no IPv6 twin of this map: IPv6 entries are not programmed');
+    });
     const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
     // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).
     const destroyer = (endpoints: Array<{ addr: string; port: number }>) => {

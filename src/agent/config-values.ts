@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isPrime, MAX_MAGLEV_TABLE_SIZE } from '../compile/maglev.js';
 import type { LbAlgorithm } from '../compile/index.js';
+import { canonicalIp } from '../net/ipv6.js';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/switchyard';
 export const DEFAULT_BPF_OBJECT = new URL('../../build/bpf/switchyard.o', import.meta.url).pathname;
@@ -69,7 +70,17 @@ export function parseCidr(text: string): string {
   const family = m ? isIP(m[1]) : 0;
   if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128))
     throw new Error('expected a CIDR like 10.0.0.0/8');
-  return `${m[1]}/${Number(m[2])}`;
+  return `${canonicalIp(m[1])}/${Number(m[2])}`;
+}
+
+/** kube-proxy's --cluster-cidr: a list with at most one CIDR per family ("10.244.0.0/16,fd10::/56"). */
+export function parseCidrPerFamily(text: string): string[] {
+  const cidrs = parseCidrList(text);
+  const v6 = cidrs.filter((c) => c.includes(':'));
+  if (v6.length > 1 || cidrs.length - v6.length > 1) {
+    throw new Error(`expected at most one CIDR per IP family, like 10.244.0.0/16,fd10::/56 (got ${cidrs.join(',')})`);
+  }
+  return cidrs;
 }
 
 export function parseCidrList(text: string): string[] {

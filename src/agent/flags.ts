@@ -12,6 +12,7 @@ import {
   nonEmpty,
   parseBindAddress,
   parseCidrList,
+  parseCidrPerFamily,
   parseDuration,
   parseGlobs,
   parseHost,
@@ -78,7 +79,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   {
     flag: '--nodeport-addresses',
     arg: '<cidrs>',
-    help: 'comma-separated CIDRs: NodePorts answer only on the --devices addresses inside them (default: every IPv4 address of the --devices interfaces)',
+    help: 'comma-separated CIDRs: NodePorts answer only on the --devices addresses inside them (per family, like kube-proxy: default every address of the --devices interfaces, IPv6 link-local excepted)',
     parse: parseCidrList,
     list: true,
     key: 'nodePortAddresses',
@@ -86,8 +87,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   {
     flag: '--cluster-cidr',
     arg: '<cidrs>',
-    help: 'comma-separated pod CIDRs of the cluster: no Service may claim an address inside them as an externalIP or LB IP',
-    parse: parseCidrList,
+    help: 'pod CIDRs of the cluster, at most one per IP family (10.244.0.0/16,fd10::/56): no Service may claim an address inside them as an externalIP or LB IP',
+    parse: parseCidrPerFamily,
     list: true,
   },
   {

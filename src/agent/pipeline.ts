@@ -55,7 +55,6 @@ export class Pipeline {
   private reportedOverflow = new Set<string>();
   private stopped = false;
   private seeded = false;
-  private readonly ipv6Reported = new Set<string>();
   /** Objects changed since the last sync, by "kind key"; a full sync is due when `fullDue`. */
   private pending = new Map<string, ObjectChange>();
   private fullDue = true;
@@ -186,7 +185,6 @@ export class Pipeline {
       this.rereadDue = false;
       this.opts.reconciler.reread();
     }
-    this.reportIpv6(model.services.values());
     const desired = this.compiler.full(model, node, this.status.desired);
     this.reportProblems(desired);
     const result = { ...this.opts.reconciler.sync(desired), mode: 'full' as const };
@@ -205,7 +203,6 @@ export class Pipeline {
         this.nodes = this.nodes.filter((n) => nodeKey(n) !== change.key).concat(now ? [now] : []);
     }
     const model = this.tracker.model;
-    this.reportIpv6([...dirty].flatMap((k) => model.services.get(k) ?? []));
     const { desired, scope } = this.compiler.update(model, this.opts.node(), dirty);
     this.reportProblems(desired);
     const result = { ...this.opts.reconciler.syncScoped(desired, scope), mode: 'partial' as const };
@@ -235,15 +232,6 @@ export class Pipeline {
         field: e.field,
       })),
     ]);
-  }
-
-  private reportIpv6(services: Iterable<{ namespace: string; name: string; ipv6Ignored?: boolean }>): void {
-    for (const svc of services) {
-      const key = `${svc.namespace}/${svc.name}`;
-      if (!svc.ipv6Ignored || this.ipv6Reported.has(key)) continue;
-      this.ipv6Reported.add(key);
-      this.opts.log.warn({ service: key }, 'IPv6 is not supported yet: this Service is served on IPv4 only');
-    }
   }
 
   /** Invalid objects are logged when they first appear, not on every sync. */

@@ -78,8 +78,10 @@ export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[
  */
 export function destroyUdpSocketsTo(
   opts: SocketLbOptions,
-  removed: ReadonlyArray<{ addr: string; port: number }>,
+  removedAny: ReadonlyArray<{ addr: string; port: number }>,
 ): boolean {
+  // Socket LB is IPv4 only (cgroup connect4 …): an IPv6 backend has no socket of ours to move.
+  const removed = removedAny.filter((b) => !b.addr.includes(':'));
   if (removed.length === 0) return true;
   let obj: BpfObject;
   try {

@@ -4,8 +4,10 @@
 // the same order as the C struct lands on the same bytes; the BTF test catches any drift.
 //
 // Field kinds: u8 u16 u32 (number), u64 (bigint), be16 be32 (host-order number <-> network order),
-// ipv4 (dotted string <-> 4 bytes in network order), pad:N (zeros, not decoded), or a nested struct.
+// ipv4 (dotted string <-> 4 bytes in network order), ipv6 (any IPv6 text <-> 16 bytes in network
+// order, decoded to the canonical RFC 5952 form; a C __be32[4]), pad:N (zeros, not decoded), or a nested struct.
 import { ipv4ToInt } from '../net/ipv4.js';
+import { formatIpv6, writeIpv6 } from '../net/ipv6.js';
 
 export interface Codec<T> {
   readonly size: number;
@@ -13,7 +15,7 @@ export interface Codec<T> {
   decode(buf: Buffer, offset?: number): T;
 }
 
-export type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4';
+export type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4' | 'ipv6';
 // biome-ignore lint/suspicious/noExplicitAny: a nested struct of any shape; its own codec types it
 export type FieldKind = ScalarKind | `pad:${number}` | `cstr:${number}` | StructCodec<any>;
 /** [tsName, kind] or [tsName, kind, cName]; the C name defaults to tsName in snake_case. */
@@ -45,7 +47,7 @@ export class CodecError extends RangeError {
   }
 }
 
-const SCALAR_SIZE: Record<ScalarKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, be16: 2, be32: 4, ipv4: 4 };
+const SCALAR_SIZE: Record<ScalarKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, be16: 2, be32: 4, ipv4: 4, ipv6: 16 };
 const MAX: Record<string, number> = { u8: 0xff, u16: 0xffff, be16: 0xffff, u32: 0xffffffff, be32: 0xffffffff };
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -114,6 +116,14 @@ function scalarOps(kind: ScalarKind, where: string): [Enc, Dec] {
           b.writeUInt32BE(parseIpv4(v, where), o);
         },
         formatIpv4,
+      ];
+    case 'ipv6':
+      return [
+        (v, b, o) => {
+          if (!writeIpv6(v as string, b, o))
+            throw new CodecError(`${where}: invalid IPv6 address ${JSON.stringify(v)}`);
+        },
+        formatIpv6,
       ];
     case 'u64':
       return [
@@ -207,7 +217,7 @@ export function struct<T>(cName: string, specs: readonly FieldSpec[]): StructCod
     } else {
       const size = SCALAR_SIZE[kind as ScalarKind];
       if (!size) throw new Error(`${where}: unknown field kind ${kind}`);
-      const a = kind === 'ipv4' ? 4 : size;
+      const a = kind === 'ipv4' || kind === 'ipv6' ? 4 : size;
       off = Math.ceil(off / a) * a;
       align = Math.max(align, a);
       fields.push({ name, cName: fcName, offset: off, size, kind });
@@ -257,7 +267,7 @@ export function scalar<T extends number | bigint | string>(kind: ScalarKind, cNa
   return {
     cName,
     size,
-    align: kind === 'ipv4' ? 4 : size,
+    align: kind === 'ipv4' || kind === 'ipv6' ? 4 : size,
     fields: [],
     encode(value: T, buf: Buffer, offset = 0) {
       checkRoom(cName, size, buf, offset, 'encode');

@@ -57,14 +57,22 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`,
     sub('up', 'create the namespaces, start the API server and one agent per node, apply the examples')
       .option('--no-examples', 'start with no pods and no Services (apply your own with `lab apply -f`)')
       .option('--zones <list>', 'comma-separated zones of node1, node2 (topology.kubernetes.io/zone)', 'zone-a,zone-b')
-      .action(async (o: { name: string; examples: boolean; zones: string }) => {
+      .option(
+        '--ip-family <family>',
+        'ipv4, ipv6 or dual: the families of node, pod and Service addresses (ULA fd00::/8 for IPv6)',
+        'dual',
+      )
+      .action(async (o: { name: string; examples: boolean; zones: string; ipFamily: string }) => {
         needRoot();
         const { Lab } = await lab();
         const zones = o.zones
           .split(',')
           .map((z) => z.trim())
           .filter(Boolean);
-        await Lab.up(o.name, { examples: o.examples, zones, say });
+        if (o.ipFamily !== 'ipv4' && o.ipFamily !== 'ipv6' && o.ipFamily !== 'dual') {
+          throw new Error(`--ip-family: expected ipv4, ipv6 or dual (got "${o.ipFamily}")`);
+        }
+        await Lab.up(o.name, { examples: o.examples, zones, ipFamily: o.ipFamily, say });
         const flag = o.name === DEFAULT_LAB_NAME ? '' : ` --name ${o.name}`;
         say('');
         say(`Next: switchyard lab demo${flag}    switchyard lab status${flag}    switchyard lab down${flag}`);

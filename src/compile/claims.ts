@@ -1,7 +1,8 @@
 // Who may claim which frontend: the frontends each service port asks for, the external-address
 // policy (external-ips.ts), and how contested keys are settled (the previous holder, else the
 // older Service, else the first by name). compile() and the incremental compiler share these.
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
+import { addrPort } from '../net/ipv6.js';
 import {
   FE_LOCAL_ONLY,
   FE_NODEPORT,
@@ -25,7 +26,7 @@ export interface Want {
 }
 
 export function frontendKeyText(key: FrontendKey): string {
-  return `${key.addr}:${key.port}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+  return `${addrPort(key.addr, key.port)}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
 }
 
 /** One service port's frontends, before claims are settled. */
@@ -129,8 +130,13 @@ export function admitted(
 }
 
 /** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
- *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. */
+ *  IPs, load-balancer IPs; each address EXTERNAL before INTERNAL. Only addresses of the Service's
+ *  own families (ipFamilies; IPv4 when it names none): kube-proxy's proxier of a family skips a
+ *  Service without a cluster IP of that family, so an IPv4-only NodePort Service does not answer
+ *  on the node's IPv6 addresses, and an IPv6 externalIP of an IPv4-only Service is ignored. */
 export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[]): Want[] {
+  const families = svc.ipFamilies.length > 0 ? svc.ipFamilies : ['IPv4'];
+  const ours = (addr: string) => families.includes(addr.includes(':') ? 'IPv6' : 'IPv4');
   const proto = sp.protocol === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP;
   const f = `spec.ports[${sp.index}]`;
   const out: Want[] = [];
@@ -159,12 +165,17 @@ export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[])
     });
   };
   if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
-    for (const addr of nodeAddrs) external(addr, sp.nodePort, 0, `${f}.nodePort`);
+    for (const addr of nodeAddrs.filter(ours)) external(addr, sp.nodePort, 0, `${f}.nodePort`);
   }
-  svc.externalIPs.forEach((addr, i) => external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
+  svc.externalIPs.forEach((addr, i) => ours(addr) && external(addr, sp.port, 0, `spec.externalIPs[${i}]`));
   if (svc.type === 'LoadBalancer') {
-    const ranges = svc.loadBalancerSourceRanges.length > 0 ? FE_SOURCE_RANGES : 0;
-    for (const addr of svc.loadBalancerIPs) external(addr, sp.port, ranges, 'status.loadBalancer.ingress');
+    // Ranges of the address's own family only, as kube-proxy filters them per family: an IPv6 LB
+    // address of a Service that lists only IPv4 ranges is not restricted.
+    const ranges = (addr: string) =>
+      svc.loadBalancerSourceRanges.some((r) => r.includes(':') === addr.includes(':')) ? FE_SOURCE_RANGES : 0;
+    for (const addr of svc.loadBalancerIPs.filter(ours)) {
+      external(addr, sp.port, ranges(addr), 'status.loadBalancer.ingress');
+    }
   }
   return out;
 }
@@ -192,7 +203,7 @@ export function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[])
   return asks;
 }
 
-/** The node addresses NodePorts answer on (IPv4), without duplicates. */
+/** The node addresses NodePorts answer on (both families), without duplicates. */
 export function nodeAddresses(node: NodeConfig): string[] {
-  return [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+  return [...new Set(node.nodePortAddresses.filter((a) => isIP(a) !== 0))];
 }

@@ -18,7 +18,7 @@
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
 import { FE_MAGLEV, BE_LOCAL, type Backend } from '../abi/index.js';
-import { ipv4ToInt } from '../net/ipv4.js';
+import { addrPort, compareIp } from '../net/ipv6.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
 import { selectCluster, type NodeTopology } from './topology.js';
@@ -30,6 +30,7 @@ import {
   frontendKeyText,
   frontendsFor,
   keptWants,
+  nodeAddresses,
   settleClaims,
   type Ask,
   type Want,
@@ -47,8 +48,8 @@ import {
   type MaglevSummary,
   type NodeConfig,
   type ServicePortInfo,
+  setSlot,
 } from './types.js';
-import { isIPv4 } from 'node:net';
 
 /**
  * Compiles the model for this node. @previous, the last state this allocator compiled, lets a
@@ -61,7 +62,7 @@ export function compile(
   previous?: DesiredState,
 ): DesiredState {
   ids.beginCompile();
-  const nodeAddrs = [...new Set(node.nodePortAddresses.filter((a) => isIPv4(a)))];
+  const nodeAddrs = nodeAddresses(node);
   const frontends: DesiredFrontend[] = [];
   const sets = new Map<number, number[]>();
   const backends = new Map<number, Backend>();
@@ -115,7 +116,7 @@ export function compile(
 
   frontends.sort(
     (a, b) =>
-      ipv4ToInt(a.key.addr) - ipv4ToInt(b.key.addr) ||
+      compareIp(a.key.addr, b.key.addr) ||
       a.key.port - b.key.port ||
       a.key.proto - b.key.proto ||
       a.key.scope - b.key.scope,
@@ -134,6 +135,7 @@ export function compile(
       backend: sortedMap(identities.backend),
     },
     config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
+    ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
 }
@@ -187,29 +189,33 @@ export function programPort(
   out.identities.svc.set(svcId, identity);
 
   const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
-  // Backend sets, only the variants some frontend uses.
-  const setIds: { all?: number; local?: number } = {};
-  for (const variant of ['all', 'local'] as const) {
-    if (!kept.some((w) => w.variant === variant)) continue;
+  // Backend sets, only the ones some frontend uses; a family's frontends read its endpoints only.
+  const setIds: ServicePortInfo['sets'] = {};
+  for (const w of kept) {
+    const slot = setSlot(w.variant, w.key.addr);
+    if (setIds[slot] !== undefined) continue;
+    const v6 = slot.endsWith('6');
+    const family = cands.filter((c) => c.addr.includes(':') === v6);
     // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
     const chosen =
-      variant === 'local'
+      w.variant === 'local'
         ? select(
-            cands.filter((c) => c.local),
+            family.filter((c) => c.local),
             svc.publishNotReadyAddresses,
           )
-        : selectCluster(cands, svc.publishNotReadyAddresses, where);
+        : selectCluster(family, svc.publishNotReadyAddresses, where);
     const members = chosen.map((c) => backendId(ids, identity, c, out.backends, out.identities));
-    const sid = ids.get('set', setIdentity(identity, variant));
-    out.identities.set.set(sid, setIdentity(identity, variant));
+    const sid = ids.get('set', setIdentity(identity, slot));
+    out.identities.set.set(sid, setIdentity(identity, slot));
     out.sets.set(sid, maglev ? maglevMembers(out, sid, chosen, members) : members);
-    setIds[variant] = sid;
+    setIds[slot] = sid;
   }
 
   const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
   for (const w of kept) {
     const flags = w.flags | (maglev ? FE_MAGLEV : 0);
-    out.frontends.push({ key: w.key, svcId, setId: setIds[w.variant]!, affinityTimeout, flags });
+    const setId = setIds[setSlot(w.variant, w.key.addr)]!;
+    out.frontends.push({ key: w.key, svcId, setId, affinityTimeout, flags });
   }
   const info: ServicePortInfo = {
     namespace: svc.namespace,
@@ -239,7 +245,7 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
   const started = performance.now();
   const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
   const table = maglevTable(
-    chosen.map((c) => `${c.addr}:${c.port}`),
+    chosen.map((c) => addrPort(c.addr, c.port)),
     size,
   );
   const ids = table.map((i) => members[i]!);

@@ -1,7 +1,7 @@
 // Endpoint selection for one service port: merge the Service's slices, resolve the backend port
 // per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints;
 // the topology hints of the cluster set are applied in topology.ts).
-import { ipv4ToInt } from '../net/ipv4.js';
+import { compareIp } from '../net/ipv6.js';
 import { resolvePort } from '../model/ports.js';
 import type { EndpointSlice, ServicePort } from '../model/types.js';
 
@@ -41,7 +41,7 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
       if (!have || rank(c) > rank(have)) byKey.set(key, c);
     }
   }
-  return [...byKey.values()].sort((a, b) => ipv4ToInt(a.addr) - ipv4ToInt(b.addr) || a.port - b.port);
+  return [...byKey.values()].sort((a, b) => compareIp(a.addr, b.addr) || a.port - b.port);
 }
 
 const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.local ? 1 : 0);

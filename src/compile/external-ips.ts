@@ -4,9 +4,9 @@
 // a Service listing a pod's IP, a node's address or 127.0.0.1 intercepts that traffic for every
 // pod on the node (CVE-2020-8554; KEP-5707 deprecates externalIPs for this reason). Switchyard
 // closes it by default:
-//  - never: unspecified (0.0.0.0/8), loopback (127/8), link-local (169.254/16), multicast
-//    (224/4), reserved and broadcast (240/4, 255.255.255.255): none of them is ever a Service
-//    address;
+//  - never: unspecified (0.0.0.0/8, ::), loopback (127/8, ::1), link-local (169.254/16,
+//    fe80::/10), multicast (224/4, ff00::/8), reserved and broadcast (240/4, 255.255.255.255),
+//    IPv4-mapped IPv6 (::ffff:0:0/96, an IPv4 address in disguise): none is ever a Service address;
 //  - by default not: the cluster's pod CIDRs (--cluster-cidr), the Service CIDRs
 //    (--service-cluster-ip-range) and this node's own addresses;
 //  - --allowed-external-ip-cidrs turns on an allow-list: only addresses inside it are accepted,
@@ -14,7 +14,7 @@
 //    range has said it is meant). The "never" classes stay refused.
 // A refused address is left out of the Service's frontends; the rest of the Service is
 // programmed.
-import { ipv4Network, ipv4ToInt } from '../net/ipv4.js';
+import { cidrContains } from '../net/ipv6.js';
 
 export interface ExternalAddressPolicy {
   /** Pod CIDRs of the cluster (--cluster-cidr). */
@@ -33,12 +33,14 @@ const NEVER: ReadonlyArray<readonly [string, string]> = [
   ['169.254.0.0/16', 'link-local'],
   ['224.0.0.0/4', 'multicast'],
   ['240.0.0.0/4', 'reserved or broadcast'],
+  ['::/128', 'the unspecified address'],
+  ['::1/128', 'loopback'],
+  ['::ffff:0.0.0.0/96', 'IPv4-mapped'],
+  ['fe80::/10', 'link-local'],
+  ['ff00::/8', 'multicast'],
 ];
 
-const inside = (addr: string, cidr: string) => {
-  const n = ipv4Network(cidr);
-  return n !== undefined && (ipv4ToInt(addr) & n.mask) >>> 0 === n.net;
-};
+const inside = (addr: string, cidr: string) => cidrContains(cidr, addr);
 
 /**
  * Why @addr may not be claimed as an external or load-balancer address on this node, or

@@ -119,6 +119,8 @@ export class IncrementalCompiler {
     desired.refused = [...this.refused.values()].flat();
     desired.healthCheck = [...this.healthCheck.values()];
     desired.config = { snatAddr: node.snatAddress ?? '0.0.0.0' };
+    if (node.snatAddress6) desired.config6 = { snatAddr: node.snatAddress6, hairpinAddr: '::' };
+    else delete desired.config6;
     return { desired, scope };
   }
 
@@ -296,7 +298,7 @@ export class IncrementalCompiler {
       ownerOf.set(svcId, entry);
       if (!backendsOf.has(entry)) backendsOf.set(entry, new Set());
       entry.ids.svc.push(svcId);
-      for (const setId of [info.sets.all, info.sets.local]) {
+      for (const setId of Object.values(info.sets)) {
         if (setId === undefined) continue;
         entry.ids.set.push(setId);
         for (const b of desired.sets.get(setId) ?? []) backendsOf.get(entry)!.add(b);

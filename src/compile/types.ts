@@ -1,7 +1,8 @@
 // What compile produces: the desired contents of the data-path maps (minus what only the
 // reconciler knows: frontend count/gen and slot generations), plus enough description of each id
 // for logs, metrics, the CLI and the restart path to map ids back to Kubernetes objects.
-import type { Backend, Config, FrontendKey } from '../abi/index.js';
+import type { Backend, Config, Config6, FrontendKey } from '../abi/index.js';
+import { addrPort } from '../net/ipv6.js';
 import type { ExternalAddressPolicy } from './external-ips.js';
 import type { Protocol, ServiceType, TrafficPolicy, ValidationError } from '../model/types.js';
 
@@ -14,7 +15,7 @@ export interface NodeConfig {
   maglevTableSize?: number;
   /** This node's topology.kubernetes.io/zone; undefined: read it from the model's Node named nodeName. */
   zone?: string;
-  /** Node addresses NodePorts answer on (IPv4; others are ignored). */
+  /** Node addresses NodePorts answer on, both families. */
   nodePortAddresses: string[];
   /** All of this node's addresses, which no externalIP may claim (default: nodePortAddresses). */
   nodeAddresses?: string[];
@@ -24,6 +25,8 @@ export interface NodeConfig {
   /** Where external flows to remote backends are SNATed (the first uplink address); undefined:
    *  the data path uses the frontend address. */
   snatAddress?: string;
+  /** The same for IPv6 flows (config6[0]); undefined: leave config6 as it is. */
+  snatAddress6?: string;
 }
 
 /** A frontends-map entry without count/gen (those belong to the reconciler). */
@@ -43,7 +46,7 @@ export interface ServicePortInfo {
   port: number;
   targetPort: number | string;
   type: ServiceType;
-  /** Primary IPv4 cluster IP, '' if none. */
+  /** Primary cluster IP (either family), '' if none. */
   clusterIP: string;
   nodePort?: number;
   affinityTimeout: number;
@@ -53,8 +56,8 @@ export interface ServicePortInfo {
   sourceRanges: string[];
   /** Every address this port answers on, e.g. '10.96.0.10:80/TCP', in frontend order, deduplicated. */
   frontends: string[];
-  /** The backend sets its frontends use. */
-  sets: { all?: number; local?: number };
+  /** The backend sets its frontends use (IPv6 frontends: all6/local6). */
+  sets: Partial<Record<SetSlot, number>>;
   /** The allocator identity of this svc_id (see svcIdentity). */
   identity: string;
   /** Set only for Maglev: its sets hold lookup tables and its frontends are flagged FE_MAGLEV. */
@@ -108,23 +111,33 @@ export interface DesiredState {
   maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
   config?: Config;
+  /** config6[0], from NodeConfig.snatAddress6 (hairpin '::': the data path's default source);
+   *  undefined: leave the map as it is. */
+  config6?: Config6;
 }
 
 export type SetVariant = 'all' | 'local';
+/** A backend set of one service port: its variant, per family (a set holds one family's
+ *  endpoints, as the frontends reading it are of one family). */
+export type SetSlot = SetVariant | 'all6' | 'local6';
+
+/** The set a frontend of @addr with @variant reads. */
+export const setSlot = (variant: SetVariant, addr: string): SetSlot =>
+  addr.includes(':') ? (`${variant}6` as const) : variant;
 
 /** Allocator identities. Kubernetes names hold no '/', ':', '#' or '@', so these never collide. */
 export function svcIdentity(namespace: string, name: string, portName: string, protocol: Protocol): string {
   return `${namespace}/${name}:${portName}/${protocol}`;
 }
 
-export function setIdentity(svc: string, variant: SetVariant): string {
+export function setIdentity(svc: string, variant: SetSlot): string {
   return `${svc}#${variant}`;
 }
 
 export function backendIdentity(svc: string, addr: string, port: number): string {
-  return `${svc}@${addr}:${port}`;
+  return `${svc}@${addrPort(addr, port)}`;
 }
 
 /** The identity of a frontend map key, for Maps and diffs: compile, plan and restart recovery
  *  must agree on it byte for byte, so there is one. */
-export const frontendKeyString = (k: FrontendKey) => `${k.addr}:${k.port}/${k.proto}/${k.scope}`;
+export const frontendKeyString = (k: FrontendKey) => `${addrPort(k.addr, k.port)}/${k.proto}/${k.scope}`;

@@ -35,7 +35,7 @@ function cost(current: CurrentState, desired: DesiredState, svcId: number, front
   if (!info) return c;
   for (const fe of frontends) if (!current.frontends.has(frontendKeyString(fe.key))) c.frontends++;
   const backends = new Set<number>();
-  for (const setId of [info.sets.all, info.sets.local]) {
+  for (const setId of Object.values(info.sets)) {
     if (setId === undefined) continue;
     const members = desired.sets.get(setId) ?? [];
     const have = current.sets.get(setId);
@@ -112,7 +112,7 @@ export function withoutPorts(desired: DesiredState, skipped: Overflow[]): Desire
   for (const id of ids) {
     const info = services.get(id)!;
     services.delete(id);
-    for (const setId of [info.sets.all, info.sets.local]) {
+    for (const setId of Object.values(info.sets)) {
       if (setId === undefined) continue;
       for (const b of sets.get(setId) ?? []) backends.delete(b);
       sets.delete(setId);
@@ -136,7 +136,7 @@ export function scopeWithout(scope: CompileScope, desired: DesiredState, skipped
   for (const id of ids) {
     const info = desired.services.get(id)!;
     out.services.delete(id);
-    for (const setId of [info.sets.all, info.sets.local]) {
+    for (const setId of Object.values(info.sets)) {
       if (setId === undefined) continue;
       out.sets.delete(setId);
       for (const b of desired.sets.get(setId) ?? []) out.backends.delete(b);

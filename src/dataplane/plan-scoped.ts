@@ -6,7 +6,6 @@
 // It assumes the maps hold what CurrentState says (the steady state a full plan leaves); leftovers
 // from a torn write are the full resync's job (after a failed sync, a relist, and periodically).
 import {
-  FE_SOURCE_RANGES,
   SERVICE_TYPE_CODES,
   SVC_CLUSTER_IP,
   type Backend,
@@ -29,7 +28,7 @@ import {
   type CurrentState,
   type Phase,
 } from './plan.js';
-import { sourceRangeKey, sourceRangeKeyString } from './source-ranges.js';
+import { flaggedFamilies, rangeKeysOf, sourceRangeKeyString } from './source-ranges.js';
 
 export interface ScopedPlan {
   /** In execution order; phases with nothing to do are left out. */
@@ -177,15 +176,7 @@ function planScopedFrontends(current: CurrentState, scope: CompileScope, after: 
 /** The source ranges of the scoped svc ids. The trie holds entries only for LoadBalancer ports
  *  with loadBalancerSourceRanges, so scanning its view for the scoped ids stays small. */
 function planScopedRanges(current: CurrentState, desired: DesiredState, scope: CompileScope) {
-  const want = new Map<string, SourceRangeKey>();
-  const flagged = new Set<number>();
-  for (const fe of scope.frontends.values()) if (fe && fe.flags & FE_SOURCE_RANGES) flagged.add(fe.svcId);
-  for (const svcId of flagged) {
-    for (const cidr of desired.services.get(svcId)?.sourceRanges ?? []) {
-      const key = sourceRangeKey(svcId, cidr);
-      if (key) want.set(sourceRangeKeyString(key), key);
-    }
-  }
+  const want = rangeKeysOf(desired, flaggedFamilies(scope.frontends.values()));
   const add = [...want].filter(([ks]) => !current.sourceRanges.has(ks)).map(([, k]) => k);
   const remove = [...current.sourceRanges]
     .filter(([ks, k]) => scope.services.has(k.svcId) && !want.has(ks))

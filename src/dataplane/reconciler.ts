@@ -33,6 +33,8 @@ export class Reconciler {
   private currentState: CurrentState;
   /** Service ports not programmed for want of room, by svc id. */
   private skipped = new Map<number, Overflow>();
+  /** What config6[0] holds, as last written; undefined before the first write. */
+  private config6: string | undefined;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(
@@ -63,6 +65,7 @@ export class Reconciler {
       this.capacity(),
     );
     const plan = planWrites(this.currentState, withoutPorts(desired, overflow));
+    this.writeConfig6(desired);
     const counts = this.run(plan.phases);
     this.currentState = plan.next;
     this.skipped = new Map(overflow.map((o) => [o.svcId, o]));
@@ -78,11 +81,21 @@ export class Reconciler {
     for (const fe of scope.frontends.values()) if (fe) ports.get(fe.svcId)?.push(fe);
     const overflow = admit(this.currentState, desired, ports, this.capacity());
     const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow));
+    this.writeConfig6(desired);
     const counts = this.run(plan.phases);
     plan.commit(this.currentState);
     for (const id of scope.services) this.skipped.delete(id);
     for (const o of overflow) this.skipped.set(o.svcId, o);
     return this.result(counts, started);
+  }
+
+  /** config6[0], the IPv6 SNAT address: written before any phase, as config[0] is (plan.ts phase
+   *  1), so an IPv6 frontend never reads a stale one; only when it changed. */
+  private writeConfig6(desired: DesiredState): void {
+    const want = desired.config6;
+    if (!want || !this.maps.config6 || this.config6 === want.snatAddr) return;
+    this.maps.config6.set(0, want);
+    this.config6 = want.snatAddr;
   }
 
   private capacity(): Capacity {

@@ -5,6 +5,7 @@
 // frontends of one port that disagree). Pure over the map contents (inspect/views.ts), so it works
 // from the pins alone, with the agent stopped, and is tested without a kernel.
 import { BE_LOCAL, FE_LOCAL_ONLY, FE_NODEPORT, FE_SOURCE_RANGES, SCOPE_EXTERNAL } from '../abi/index.js';
+import { addrPort } from '../net/ipv6.js';
 import {
   affinityView,
   conntrackView,
@@ -93,7 +94,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
   const drift: string[] = [];
   const frontends = fes.map(
     ([k, fe]): ExplainedFrontend => ({
-      address: `${k.addr}:${k.port}`,
+      address: addrPort(k.addr, k.port),
       protocol: PROTO[k.proto] ?? String(k.proto),
       scope: k.scope === SCOPE_EXTERNAL ? 'external' : 'internal',
       flags: frontendFlags(fe.flags),
@@ -103,14 +104,18 @@ function explainOne(m: MapContents, svcId: number): Explained {
     }),
   );
   const head = fes[0]?.[1];
-  for (const f of frontends) {
-    if (head && (f.setId !== head.setId || f.gen !== head.gen || f.count !== head.count)) {
+  // Frontends of one family read one set; a dual-stack port's IPv6 frontends read their own.
+  const heads = new Map<boolean, (typeof fes)[number][1]>();
+  for (const [k, fe] of fes) if (!heads.has(k.addr.includes(':'))) heads.set(k.addr.includes(':'), fe);
+  frontends.forEach((f, i) => {
+    const h = heads.get(fes[i]![0].addr.includes(':'))!;
+    if (f.setId !== h.setId || f.gen !== h.gen || f.count !== h.count) {
       drift.push(
         `frontend ${f.address}/${f.protocol} (${f.scope}) points at set ${f.setId} gen ${f.gen} count ` +
-          `${f.count}, the others at set ${head.setId} gen ${head.gen} count ${head.count}`,
+          `${f.count}, the others at set ${h.setId} gen ${h.gen} count ${h.count}`,
       );
     }
-  }
+  });
   const backends = new Map(m.backends);
   const setId = head?.setId ?? 0;
   const gen = head?.gen ?? 0;
@@ -133,7 +138,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
     slots.push({
       slot: i,
       backendId: id,
-      ...(be ? { backend: `${be.addr}:${be.port}`, local: (be.flags & BE_LOCAL) !== 0 } : {}),
+      ...(be ? { backend: addrPort(be.addr, be.port), local: (be.flags & BE_LOCAL) !== 0 } : {}),
     });
   }
   for (const [k] of m.slots) {
@@ -163,7 +168,7 @@ function explainOne(m: MapContents, svcId: number): Explained {
         const be = backends.get(id)!;
         return {
           id,
-          address: `${be.addr}:${be.port}`,
+          address: addrPort(be.addr, be.port),
           node: (be.flags & BE_LOCAL) !== 0 ? ('local' as const) : ('remote' as const),
           state,
         };

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, isBpffs, monotonicNs, openPinnedMap, openPinnedPercpuMap, silenceLibbpf } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
+import { MAPS6 } from '../abi/maps6.js';
+import type { Codec } from '../bpf/codec.js';
 import { SERVICE_TYPE_NAMES } from '../abi/index.js';
 import type { MapContents, ServiceIdentity } from './views.js';
 import type { DataplaneMaps } from '../dataplane/maps.js';
@@ -38,10 +40,21 @@ export function readPinnedMaps(pinDir: string): MapContents {
         },
       );
     }
-    const frontends = withMap(
-      () => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend),
-      (m) => m.entries(),
-    );
+    // The IPv6 twins, when the data path pinned them (family-map.ts): shown alongside.
+    const twin = <K, V>(name: string, key: Codec<K>, value: Codec<V>): Array<[K, V]> =>
+      existsSync(p(name))
+        ? withMap(
+            () => openPinnedMap(p(name), key, value),
+            (m) => m.entries(),
+          )
+        : [];
+    const frontends = [
+      ...withMap(
+        () => openPinnedMap(p('frontends'), layouts.frontendKey, layouts.frontend),
+        (m) => m.entries(),
+      ),
+      ...twin(MAPS6.frontends, layouts.frontend6Key, layouts.frontend),
+    ];
     const stats = withMap(
       () => openPinnedPercpuMap(p('stats'), layouts.u32, layouts.stats),
       (m) => percpuStatsReader(m)(svcIdsOf(frontends)),
@@ -59,18 +72,27 @@ export function readPinnedMaps(pinDir: string): MapContents {
             (m) => m.entries(),
           )
         : [],
-      backends: withMap(
-        () => openPinnedMap(p('backends'), layouts.u32, layouts.backend),
-        (m) => m.entries(),
-      ),
-      conntrack: withMap(
-        () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),
-        (m) => m.entries(),
-      ),
-      affinity: withMap(
-        () => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity),
-        (m) => m.entries(),
-      ),
+      backends: [
+        ...withMap(
+          () => openPinnedMap(p('backends'), layouts.u32, layouts.backend),
+          (m) => m.entries(),
+        ),
+        ...twin(MAPS6.backends, layouts.u32, layouts.backend6),
+      ],
+      conntrack: [
+        ...withMap(
+          () => openPinnedMap(p('conntrack'), layouts.ctKey, layouts.ctEntry),
+          (m) => m.entries(),
+        ),
+        ...twin('conntrack6', layouts.ct6Key, layouts.ct6Entry),
+      ],
+      affinity: [
+        ...withMap(
+          () => openPinnedMap(p('affinity'), layouts.affinityKey, layouts.affinity),
+          (m) => m.entries(),
+        ),
+        ...twin('affinity6', layouts.affinity6Key, layouts.affinity),
+      ],
       stats,
       services,
       nowNs: monotonicNs(),

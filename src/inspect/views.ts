@@ -1,5 +1,6 @@
 // What `switchyard inspect` shows, computed from raw map contents. Pure: the CLI reads the
 // pinned maps and hands them here, so the views are tested without a kernel.
+import { addrPort } from '../net/ipv6.js';
 import {
   CT_CLOSING,
   CT_FIN_FORWARD,
@@ -44,7 +45,10 @@ export interface MapContents {
 }
 
 const proto = (p: number) => (p === IPPROTO_TCP ? 'TCP' : p === 17 ? 'UDP' : String(p));
-const hostPort = (addr: string, port: number) => `${addr}:${port}`;
+/** No rewrite of this address: zero in either family. */
+const unset = (addr: string) => addr === '0.0.0.0' || addr === '::';
+/** "10.0.0.1:80", "[2001:db8::1]:80" (RFC 5952). */
+const hostPort = addrPort;
 const seconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
 /** How long ago @stamp was, never negative: right after boot, or another CPU's later stamp. */
 const ageOf = (nowNs: bigint, stamp: bigint) => (stamp > nowNs ? 0 : seconds(nowNs - stamp));
@@ -162,8 +166,8 @@ export function conntrackView(m: MapContents): ConntrackRow[] {
   return m.conntrack
     .map(([k, e]) => {
       const rewritten = [
-        e.nat.saddr !== '0.0.0.0' || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
-        e.nat.daddr !== '0.0.0.0' || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
+        !unset(e.nat.saddr) || e.nat.sport ? `src→${hostPort(e.nat.saddr, e.nat.sport)}` : '',
+        !unset(e.nat.daddr) || e.nat.dport ? `dst→${hostPort(e.nat.daddr, e.nat.dport)}` : '',
       ]
         .filter(Boolean)
         .join(' ');

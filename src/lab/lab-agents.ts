@@ -8,6 +8,7 @@ import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, ty
 import { mountBpffs } from './namespaces.js';
 import { API_ADDRESS, CONTROL_PLANE_NODE, POD_CIDR, SERVICE_CIDR } from './topology.js';
 import { cgroupOf } from './cgroups.js';
+import { POD_CIDR6, SERVICE_CIDR6, hasIpv6 } from './dualstack.js';
 import type { Lab } from './lab.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -61,9 +62,9 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     'eth0',
     // No Service may claim a pod's, a Service's or a node's address as an externalIP.
     '--cluster-cidr',
-    POD_CIDR,
+    hasIpv6(lab.st.ipFamily) ? `${POD_CIDR},${POD_CIDR6}` : POD_CIDR,
     '--service-cluster-ip-range',
-    SERVICE_CIDR,
+    hasIpv6(lab.st.ipFamily) ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR,
     '--pin-dir',
     pinDir,
     '--healthz-bind-address',

@@ -5,6 +5,7 @@ import type { KubeObject } from '../fakeapi/server.js';
 import type { ApiKind } from '../model/kinds.js';
 import { allocateService, parseDeployment, type ManifestDoc } from './lab-objects.js';
 import { LabError } from './lab-state.js';
+import { stampFamilies } from './dualstack-objects.js';
 import { depKey, destroyPod, reconcile } from './controllers/deployment.js';
 import type { Lab } from './lab.js';
 
@@ -17,7 +18,11 @@ export async function applyDocs(lab: Lab, docs: ManifestDoc[]): Promise<void> {
     if (o.kind === 'Deployment') continue;
     let out: KubeObject = o;
     if (o.kind === 'Service') {
-      out = allocateService(o, services);
+      try {
+        out = stampFamilies(allocateService(o, services), lab.st.ipFamily ?? 'ipv4');
+      } catch (err) {
+        throw new LabError((err as Error).message);
+      }
       services.push(out);
     }
     const stored = await lab.api.apply(out);

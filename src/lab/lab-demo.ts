@@ -8,6 +8,7 @@ import { labStatus, type LabStatus, type PodStatus, type ServiceStatus } from '.
 import { NODE_BIN, REPO_ROOT } from './lab-state.js';
 import type { ProbeResult } from './probe.js';
 import { dnsRound } from './lab-demo-dns.js';
+import { ipv6Round } from './lab-demo-ipv6.js';
 
 const PROBE = join(REPO_ROOT, 'dist/lab/probe.js');
 
@@ -75,6 +76,7 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
     const r = await probeIn(client.netns, ['http', url, '--count', String(count), '--timeout-ms', '1500']);
     failures += r.failed;
     tally(say, r, byName, myapp);
+    failures += await ipv6Round(lab, say, client, myapp, Math.max(10, Math.round(count / 5)), byName);
   } else {
     head('ClusterIP round robin: no Service myapp-svc (apply src/lab/examples/myapp.yaml)');
   }
@@ -179,7 +181,12 @@ export async function runDemo(lab: Lab, opts: DemoOptions): Promise<{ failures: 
   return { failures };
 }
 
-function tally(say: (line: string) => void, r: ProbeResult, pods: Map<string, PodStatus>, svc: ServiceStatus): void {
+export function tally(
+  say: (line: string) => void,
+  r: ProbeResult,
+  pods: Map<string, PodStatus>,
+  svc: ServiceStatus,
+): void {
   const rows = Object.entries(r.answers).sort((a, b) => a[0].localeCompare(b[0]));
   const max = Math.max(1, ...rows.map(([, n]) => n));
   const width = Math.max(0, ...rows.map(([name]) => name.length));

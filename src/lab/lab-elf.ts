@@ -54,3 +54,43 @@ export function hasProgram(path: string, name: string): boolean {
     return false;
   }
 }
+
+const SHT_REL = 9;
+
+/** The symbols the object's code refers to through relocations: for a BPF object, the maps its
+ *  programs look up (a map only declared, as an ABI lands before the code using it, has none). */
+export function referencedSymbols(path: string): Set<string> {
+  const b = readFileSync(path);
+  const shoff = Number(b.readBigUInt64LE(0x28));
+  const shentsize = b.readUInt16LE(0x3a);
+  const shnum = b.readUInt16LE(0x3c);
+  const at = (i: number) => shoff + i * shentsize;
+  const out = new Set<string>();
+  for (let i = 0; i < shnum; i++) {
+    if (b.readUInt32LE(at(i) + 4) !== SHT_REL) continue;
+    // Only relocations of code (SHF_EXECINSTR): BTF and .maps relocate every map symbol.
+    const target = b.readUInt32LE(at(i) + 44);
+    if (!(b.readBigUInt64LE(at(target) + 8) & 4n)) continue;
+    const offset = Number(b.readBigUInt64LE(at(i) + 24));
+    const size = Number(b.readBigUInt64LE(at(i) + 32));
+    const symtab = b.readUInt32LE(at(i) + 40);
+    const symOff = Number(b.readBigUInt64LE(at(symtab) + 24));
+    const strtab = b.readUInt32LE(at(symtab) + 40);
+    const strOff = Number(b.readBigUInt64LE(at(strtab) + 24));
+    for (let o = offset; o + 16 <= offset + size; o += 16) {
+      const sym = Number(b.readBigUInt64LE(o + 8) >> 32n);
+      const name = b.readUInt32LE(symOff + sym * 24);
+      out.add(b.toString('latin1', strOff + name, b.indexOf(0, strOff + name)));
+    }
+  }
+  return out;
+}
+
+/** Whether the data path serves IPv6 Services: some program looks up frontends6. */
+export function servesIpv6(path: string): boolean {
+  try {
+    return referencedSymbols(path).has('frontends6');
+  } catch {
+    return false;
+  }
+}

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeInfo } from './topology.js';
+import type { LabIpFamily } from './dualstack.js';
 
 export const LAB_ROOT = process.env.SWITCHYARD_LAB_ROOT ?? '/run/switchyard-lab';
 export const DEFAULT_LAB_NAME = 'lab';
@@ -125,6 +126,8 @@ export interface LabState {
   cgroup?: { dir: string; visible: string };
   /** The pod server in the external namespace (10.250.0.200:80), outside the cluster. */
   externalServerPid?: number;
+  /** `lab up --ip-family`; absent in labs made before IPv6: ipv4. */
+  ipFamily?: LabIpFamily;
   deployments: Record<string, DeploymentState>;
   pods: Record<string, PodState>;
   /** Never reused: a veth name that comes back within one device scan would not be re-attached. */

@@ -11,6 +11,7 @@ import { REPO_ROOT, pidAlive } from './lab-state.js';
 /** The object the lab's agents load (their --bpf-object default). */
 const DATA_PATH_OBJECT = `${REPO_ROOT}/build/bpf/switchyard.o`;
 import { hasProgram } from './lab-elf.js';
+import { addrPort } from '../net/ipv6.js';
 
 interface SliceEndpoint {
   addresses: string[];
@@ -65,6 +66,10 @@ export interface ServiceStatus {
   namespace: string;
   type: string;
   clusterIP: string;
+  /** spec.clusterIPs: both families' in a dual-stack lab. */
+  clusterIPs?: string[];
+  /** Ready endpoints of the IPv6 slices, "[ip]:port" (endpoints holds the IPv4 ones). */
+  endpoints6?: string[];
   externalName?: string;
   ports: Array<{ name: string; port: number; targetPort: string | number; protocol: string; nodePort?: number }>;
   selector?: Record<string, string>;
@@ -171,11 +176,16 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
         x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name,
     );
     const endpoints: string[] = [];
+    const endpoints6: string[] = [];
     const hints: Record<string, string> = {};
     for (const sl of mine) {
       const port = (sl.ports as Array<{ port: number }> | undefined)?.[0]?.port;
       for (const e of (sl.endpoints as Array<Parameters<typeof describeHints>[0] & SliceEndpoint> | undefined) ?? []) {
         if (e.conditions?.ready === false) continue;
+        if (sl.addressType === 'IPv6') {
+          endpoints6.push(port ? addrPort(e.addresses[0]!, port) : e.addresses[0]!);
+          continue;
+        }
         const at = `${e.addresses[0]}${port ? `:${port}` : ''}`;
         endpoints.push(at);
         if (describeHints(e)) hints[at] = describeHints(e);
@@ -192,6 +202,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       namespace: s.metadata.namespace ?? 'default',
       type: (spec.type as string | undefined) ?? 'ClusterIP',
       clusterIP: (spec.clusterIP as string | undefined) ?? (spec.type === 'ExternalName' ? '' : 'None'),
+      ...(Array.isArray(spec.clusterIPs) ? { clusterIPs: spec.clusterIPs as string[] } : {}),
+      ...(endpoints6.length > 0 ? { endpoints6 } : {}),
       ...(spec.externalName ? { externalName: spec.externalName as string } : {}),
       ports,
       selector: spec.selector as Record<string, string> | undefined,

@@ -45,6 +45,7 @@ import {
 import { cgroupOf, createLabCgroups, inCgroup, podMember } from './cgroups.js';
 import { kubernetesService, kubernetesSlice } from './kubernetes-svc.js';
 import { ZONE_LABEL } from '../model/endpointslice.js';
+import { DEFAULT_IP_FAMILY, addTopologyIpv6, hasIpv6, nodeIpv6, podCidr6, type LabIpFamily } from './dualstack.js';
 
 export type Say = (line: string) => void;
 export const quiet: Say = () => {};
@@ -106,7 +107,10 @@ export class Lab {
 
   // ---- up -------------------------------------------------------------------------------------
 
-  static async up(name: string, opts: { examples?: boolean; zones?: string[]; say?: Say } = {}): Promise<Lab> {
+  static async up(
+    name: string,
+    opts: { examples?: boolean; zones?: string[]; ipFamily?: LabIpFamily; say?: Say } = {},
+  ): Promise<Lab> {
     checkName(name);
     const say = opts.say ?? quiet;
     const strays = namespacesOf(prefixOf(name));
@@ -136,6 +140,7 @@ export class Lab {
         const stateDir = stateDirOf(name);
         mkdirSync(join(stateDir, 'pods'), { recursive: true });
         const st = newState(name);
+        st.ipFamily = opts.ipFamily ?? DEFAULT_IP_FAMILY;
         const lab = new Lab(st, say);
         try {
           await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);
@@ -166,6 +171,7 @@ export class Lab {
     ]);
     this.save();
     this.say(`cgroups: ${st.cgroup.dir} (one per node, the external host and each pod)`);
+    if (hasIpv6(st.ipFamily)) addTopologyIpv6(topo.nodes, topo.externalNs);
     // Node i is in zones[i-1]; with fewer zones than nodes the last one takes the rest.
     st.nodes = topo.nodes.map((n, i) => ({ ...n, zone: zones[Math.min(i, zones.length - 1)] ?? '' }));
     for (const n of st.nodes) st.nextHost[n.name] = FIRST_HOST;
@@ -189,6 +195,7 @@ export class Lab {
         status: {
           addresses: [
             { type: 'InternalIP', address: n.address },
+            ...(hasIpv6(st.ipFamily) ? [{ type: 'InternalIP', address: nodeIpv6(n.index) }] : []),
             { type: 'Hostname', address: n.name },
           ],
         },
@@ -198,7 +205,10 @@ export class Lab {
     await this.api.apply(kubernetesService(API_PORT));
     await this.api.apply(kubernetesSlice(CONTROL_PLANE_NODE, API_ADDRESS, API_PORT));
     const zoneOf = (n: NodeInfo) => (n.zone ? ` zone ${n.zone}` : '');
-    this.say(`nodes: ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${zoneOf(n)}`).join(', ')}`);
+    const v6 = (n: NodeInfo) => (hasIpv6(st.ipFamily) ? ` ${nodeIpv6(n.index)} pods ${podCidr6(n.index)}` : '');
+    this.say(
+      `nodes (${st.ipFamily}): ${st.nodes.map((n) => `${n.name} ${n.address} pods ${n.podCidr}${v6(n)}${zoneOf(n)}`).join(', ')}`,
+    );
 
     // A server outside the cluster (the pod server, named "external"): the Endpoints example's backend.
     st.externalServerPid = spawnDetached(

@@ -58,9 +58,12 @@ function httpOnce(url: string, hold = false): Promise<string> {
  *  the address we sent to, as a real client's resolver does: a reply that was not translated back
  *  (coming from the backend's own address) is never seen and the request times out. */
 function udpOnce(hostPort: string, seq: number): Promise<string> {
-  const [host, port] = hostPort.split(':');
+  // HOST:PORT, or [IPv6]:PORT (RFC 5952 section 6).
+  const cut = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, cut).replace(/^\[(.*)\]$/, '$1');
+  const port = hostPort.slice(cut + 1);
   return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     // Settles once: a failed connect (ENETUNREACH, say) is an error in the tally, never a crash.
     let settled = false;
     const done = (err: Error | null, answer?: string) => {

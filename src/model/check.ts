@@ -1,7 +1,8 @@
 // Small field readers shared by the object parsers. Each reader takes the raw value and the field
 // path, records a problem on the Checker when the value is wrong, and returns undefined then, so a
 // parser can keep going and report every bad field of an object at once.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
+import { canonicalIpv6 } from '../net/ipv6.js';
 
 export type Raw = Record<string, unknown>;
 
@@ -67,11 +68,13 @@ export class Checker {
     return value;
   }
 
-  /** An IP address, either family. Returns the family so the caller can drop IPv6. */
+  /** An IP address, either family, in canonical text (RFC 5952 for IPv6: one spelling per
+   *  address, so map keys, claims and dedupe compare text). */
   ip(value: unknown, field: string): { addr: string; v6: boolean } | undefined {
     if (typeof value === 'string') {
       if (isIPv4(value)) return { addr: value, v6: false };
-      if (isIPv6(value)) return { addr: value, v6: true };
+      const v6 = canonicalIpv6(value);
+      if (v6) return { addr: v6, v6: true };
     }
     return this.fail(field, `must be an IPv4 or IPv6 address (got ${show(value)})`);
   }
@@ -85,7 +88,8 @@ export class Checker {
       const len = slash < 0 ? NaN : Number(s.slice(slash + 1));
       const lenOk = (max: number) => slash > 0 && /^\d{1,3}$/.test(s.slice(slash + 1)) && len <= max;
       if (isIPv4(addr) && lenOk(32)) return { cidr: `${addr}/${len}`, v6: false };
-      if (isIPv6(addr) && lenOk(128)) return { cidr: `${addr}/${len}`, v6: true };
+      const v6 = canonicalIpv6(addr);
+      if (v6 && lenOk(128)) return { cidr: `${v6}/${len}`, v6: true };
     }
     return this.fail(field, `must be a CIDR such as 203.0.113.0/24 (got ${show(value)})`);
   }

@@ -1,15 +1,16 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
+import { canonicalIpv6 } from '../net/ipv6.js';
 import { show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
-import type { Endpoint, EndpointPort, EndpointSlice, Node, NodeAddress } from './types.js';
+import type { Endpoint, EndpointPort, IpFamily, EndpointSlice, Node, NodeAddress } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 /** `skipped` is set (and `value` absent, with no problems) for slices this proxy does not use:
- *  addressType IPv6 or FQDN. Dual-stack clusters have those routinely, so they are not errors. */
+ *  addressType FQDN. Clusters have those routinely, so they are not errors. */
 export function parseEndpointSlice(input: unknown, origin: string): ParseResult<EndpointSlice> & { skipped?: string } {
   const head = readHead(input, true);
   if ('rejected' in head) return head.rejected;
@@ -18,10 +19,11 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
   if (!serviceName) c.fail('metadata.labels', `needs label ${SERVICE_NAME_LABEL} naming the Service`);
 
   const addressType = raw.addressType ?? 'IPv4';
-  if (addressType === 'IPv6' || addressType === 'FQDN') {
-    return { namespace, name, problems: c.problems, skipped: `addressType ${addressType}` };
+  if (addressType === 'FQDN') return { namespace, name, problems: c.problems, skipped: 'addressType FQDN' };
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') {
+    c.fail('addressType', `must be IPv4, IPv6 or FQDN (got ${show(addressType)})`);
   }
-  if (addressType !== 'IPv4') c.fail('addressType', `must be IPv4, IPv6 or FQDN (got ${show(addressType)})`);
+  const family: IpFamily = addressType === 'IPv6' ? 'IPv6' : 'IPv4';
 
   const ports: EndpointPort[] = [];
   (c.array(raw.ports, 'ports') ?? []).forEach((entry, i) => {
@@ -43,9 +45,17 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     const e = c.object(entry, f);
     if (!e) return;
     const addrs = c.array(e.addresses, `${f}.addresses`) ?? [];
-    const address = addrs[0];
-    if (typeof address !== 'string' || !isIPv4(address)) {
-      c.fail(`${f}.addresses[0]`, `must be an IPv4 address (got ${show(address)})`);
+    const raw0 = addrs[0];
+    const address =
+      typeof raw0 !== 'string'
+        ? undefined
+        : family === 'IPv4'
+          ? isIPv4(raw0)
+            ? raw0
+            : undefined
+          : canonicalIpv6(raw0);
+    if (address === undefined) {
+      c.fail(`${f}.addresses[0]`, `must be an ${family} address, as addressType says (got ${show(raw0)})`);
       return;
     }
     const cond = c.object(e.conditions, `${f}.conditions`) ?? {};
@@ -65,6 +75,7 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
   if (!c.ok || !serviceName) return { namespace, name, problems: c.problems };
   const slice: EndpointSlice = {
     origin,
+    addressType: family,
     namespace,
     name,
     serviceName,
@@ -111,11 +122,8 @@ export function parseNode(input: unknown, origin: string): ParseResult<Node> {
     const a = c.object(entry, `status.addresses[${i}]`);
     if (!a) return;
     if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') return; // Hostname, InternalDNS, ...
-    if (typeof a.address === 'string' && isIPv4(a.address)) {
-      if (!addresses.some((x) => x.address === a.address)) addresses.push({ type: a.type, address: a.address });
-    } else if (typeof a.address !== 'string' || !isIPv6(a.address)) {
-      c.fail(`status.addresses[${i}].address`, `must be an IP address (got ${show(a.address)})`);
-    } // IPv6 addresses are skipped.
+    const ip = c.ip(a.address, `status.addresses[${i}].address`);
+    if (ip && !addresses.some((x) => x.address === ip.addr)) addresses.push({ type: a.type, address: ip.addr });
   });
   if (!c.ok) return { namespace: '', name, problems: c.problems };
   const node: Node = { origin, name, addresses };

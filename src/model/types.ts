@@ -1,11 +1,13 @@
 // The normalized model: what the rest of the control plane may trust. Every value here has been
-// validated by src/model (addresses are dotted IPv4 strings, ports are integers in range, enums
+// validated by src/model (addresses are canonical IPv4 or IPv6 text (RFC 5952), ports are integers in range, enums
 // hold one of their listed values), so compile and the CLI never re-check input.
 
 export type Protocol = 'TCP' | 'UDP';
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
 export type TrafficPolicy = 'Cluster' | 'Local';
 export type SessionAffinity = 'None' | 'ClientIP';
+export type IpFamily = 'IPv4' | 'IPv6';
+export type IpFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
 
 /** kube-apiserver's default for sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
@@ -32,11 +34,12 @@ export interface Service {
   type: ServiceType;
   /** clusterIP "None": DNS only, nothing to program. */
   headless: boolean;
-  /** IPv4 cluster IPs, primary first. Empty when headless, ExternalName, or not allocated. */
+  /** Cluster IPs, primary first, at most one per family. Empty when headless, ExternalName, or
+   *  not allocated. */
   clusterIPs: string[];
-  /** Some IPv6 address (clusterIPs, externalIPs, LB ingress, source ranges) was dropped: the caller
-   *  reports "IPv6 not supported yet" once per Service. Not an error. */
-  ipv6Ignored: boolean;
+  /** spec.ipFamilies (or, when absent, the families of clusterIPs), primary first. */
+  ipFamilies: IpFamily[];
+  ipFamilyPolicy: IpFamilyPolicy;
   externalName?: string;
   ports: ServicePort[];
   sessionAffinity: SessionAffinity;
@@ -45,9 +48,9 @@ export interface Service {
   externalTrafficPolicy: TrafficPolicy;
   internalTrafficPolicy: TrafficPolicy;
   externalIPs: string[];
-  /** status.loadBalancer.ingress[].ip (IPv4 only). */
+  /** status.loadBalancer.ingress[].ip, either family. */
   loadBalancerIPs: string[];
-  /** Validated CIDRs in "a.b.c.d/n" form (IPv4 only). */
+  /** Validated CIDRs "addr/n", either family (IPv6 canonical). */
   loadBalancerSourceRanges: string[];
   healthCheckNodePort?: number;
   publishNotReadyAddresses: boolean;
@@ -81,6 +84,8 @@ export interface Endpoint {
 
 export interface EndpointSlice {
   origin: string;
+  /** addressType: every endpoint address is of this family. */
+  addressType: IpFamily;
   namespace: string;
   name: string;
   /** From label kubernetes.io/service-name. */
@@ -109,7 +114,7 @@ export interface Node {
 export interface ClusterModel {
   /** "namespace/name" → Service. */
   services: Map<string, Service>;
-  /** "namespace/serviceName" → the IPv4 slices of that Service, sorted by slice name. A Service's
+  /** "namespace/serviceName" → the IPv4 and IPv6 slices of that Service, sorted by slice name. A Service's
    *  slices are merged by compile; slices whose Service is absent are kept (the Service may come). */
   slicesByService: Map<string, EndpointSlice[]>;
   nodes: Map<string, Node>;

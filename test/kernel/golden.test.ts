@@ -31,6 +31,12 @@ const NODE: NodeConfig = {
   snatAddress: '10.250.0.11',
   maglevTableSize: 13,
 };
+/** In the dual-stack scenarios (dual-*.txtar) node1 has an IPv6 address too. */
+const DUAL_NODE: NodeConfig = {
+  ...NODE,
+  nodePortAddresses: ['10.250.0.11', 'fd00:250::11'],
+  snatAddress6: 'fd00:250::11',
+};
 const log = pino({ level: 'silent' });
 
 const scenarios = readdirSync(GOLDEN)
@@ -65,6 +71,7 @@ describeRoot('golden map dumps (test/golden/*.txtar)', () => {
         'nodeport-etp-local.txtar',
         'source-ranges.txtar',
         'terminating-fallback.txtar',
+        'dual-stack.txtar',
       ]),
     );
   });
@@ -87,7 +94,7 @@ describeRoot('golden map dumps (test/golden/*.txtar)', () => {
           if ('error' in parsed) throw new Error(`${file}: ${step.name}.yaml: ${parsed.error}`);
           const { model, errors } = buildModel({ ...parsed, errors: parsed.notes });
           expect(errors.map(String), `${file}: ${step.name}.yaml is valid`).toEqual([]);
-          reconciler.sync(compile(model, NODE, ids));
+          reconciler.sync(compile(model, file.startsWith('dual-') ? DUAL_NODE : NODE, ids));
           dumps.set(`${step.name}.dump`, dumpMaps(maps));
         }
         if (UPDATE) {

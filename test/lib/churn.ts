@@ -23,6 +23,10 @@ export interface ChurnOptions {
   services: number;
   /** Pools are this much smaller than the service count: collisions become likely. */
   contested: boolean;
+  /** Dual-stack objects too: about half the Services get an IPv6 cluster IP (PreferDualStack),
+   *  IPv6 external and LB addresses and ranges appear, and each Service's second slice is IPv6.
+   *  Off, the sequences are those of the seeds written before IPv6. */
+  dualStack?: boolean;
 }
 
 export class Churn {
@@ -75,7 +79,12 @@ export class Churn {
       },
     ];
     if (r() < 0.4) ports.push({ name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' } as never);
+    const six = this.opts.dualStack === true;
     const ext = this.opts.contested ? ['192.0.2.1', '192.0.2.2', '10.250.0.11'] : [`192.0.2.${n & 255}`];
+    if (six) ext.push(this.opts.contested ? pick(['2001:db8::1', '2001:db8::2']) : `2001:db8::${n.toString(16)}`);
+    const v6 = this.opts.contested ? `fd00::${1 + Math.floor(r() * wide)}` : `fd00::${n.toString(16)}`;
+    const dual = six && r() < 0.5 ? { clusterIPs: [clusterIP, v6], ipFamilyPolicy: 'PreferDualStack' } : {};
+    const ranges = ['203.0.113.0/24', '198.51.100.0/25', ...(six ? ['2001:db8::/64'] : [])];
     return {
       kind: 'Service',
       metadata: {
@@ -86,6 +95,7 @@ export class Churn {
       spec: {
         type,
         clusterIP,
+        ...dual,
         ports,
         ...(r() < 0.3 ? { externalIPs: [pick(ext)] } : {}),
         ...(r() < 0.3 ? { sessionAffinity: 'ClientIP' } : {}),
@@ -93,9 +103,7 @@ export class Churn {
           ? { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 + n }
           : {}),
         ...(r() < 0.2 ? { internalTrafficPolicy: 'Local' } : {}),
-        ...(type === 'LoadBalancer' && r() < 0.5
-          ? { loadBalancerSourceRanges: [pick(['203.0.113.0/24', '198.51.100.0/25'])] }
-          : {}),
+        ...(type === 'LoadBalancer' && r() < 0.5 ? { loadBalancerSourceRanges: [pick(ranges)] } : {}),
       },
       ...(type === 'LoadBalancer' ? { status: { loadBalancer: { ingress: [{ ip: pick(ext) }] } } } : {}),
     };
@@ -104,14 +112,19 @@ export class Churn {
   private slice(svc: string, name: string): Obj {
     const { pick, r } = this;
     const count = Math.floor(r() * 5);
+    const v6 = this.opts.dualStack === true && name.endsWith('-1');
     const endpoints = Array.from({ length: count }, () => ({
-      addresses: [`10.244.${Math.floor(r() * 2)}.${1 + Math.floor(r() * 6)}`],
+      addresses: [
+        v6
+          ? `fd10:${Math.floor(r() * 2)}::${1 + Math.floor(r() * 6)}`
+          : `10.244.${Math.floor(r() * 2)}.${1 + Math.floor(r() * 6)}`,
+      ],
       conditions: { ready: r() < 0.8, serving: r() < 0.9, terminating: r() < 0.2 },
       nodeName: pick(['node1', 'node2']),
     }));
     return {
       kind: 'EndpointSlice',
-      addressType: 'IPv4',
+      addressType: v6 ? 'IPv6' : 'IPv4',
       metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
       ports: [
         { name: pick(['http', 'web']), port: 8080 },

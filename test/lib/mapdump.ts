@@ -8,6 +8,7 @@
 //   source_range svc 3 203.0.113.0/24
 //   service_info 1 → default/web:http/TCP LoadBalancer
 //   config 0 → snat 10.250.0.11
+import { addrPort } from '../../src/net/ipv6.js';
 import {
   BE_LOCAL,
   FE_LOCAL_ONLY,
@@ -50,7 +51,7 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
   },
   backends: {
     key: (id: number) => `backend ${id}`,
-    value: (b: Backend) => `${b.addr}:${b.port} flags ${flagNames(b.flags, [[BE_LOCAL, 'local']])}`,
+    value: (b: Backend) => `${addrPort(b.addr, b.port)} flags ${flagNames(b.flags, [[BE_LOCAL, 'local']])}`,
   },
   slots: {
     key: (k: SlotKey) => `slot set ${k.setId} gen ${k.gen} #${k.slot}`,
@@ -67,7 +68,7 @@ const FORMAT: { [M in keyof PlannedMaps]: Formatter<M> } = {
   },
   frontends: {
     key: (k: FrontendKey) =>
-      `frontend ${k.addr}:${k.port}/${protoName(k.proto)} ${k.scope === SCOPE_EXTERNAL ? 'external' : 'internal'}`,
+      `frontend ${addrPort(k.addr, k.port)}/${protoName(k.proto)} ${k.scope === SCOPE_EXTERNAL ? 'external' : 'internal'}`,
     value: (f: Frontend) =>
       `svc ${f.svcId} set ${f.setId} count ${f.count} gen ${f.gen} affinity ${f.affinityTimeout} flags ` +
       flagNames(f.flags, [
@@ -137,6 +138,9 @@ export function dumpMaps(maps: DataplaneMaps): string {
         ? [[0, maps.config.get(0)] as const].filter(([, v]) => v !== undefined)
         : (maps[name].entries() as Array<readonly [unknown, unknown]>);
     lines.push(...entries.map(([k, v]) => entryLine(name, k as never, v as never)).sort(byLine));
+    // config6[0] (the IPv6 SNAT address), after config, once something wrote it.
+    const c6 = name === 'config' ? maps.config6?.get(0) : undefined;
+    if (c6 && c6.snatAddr !== '::') lines.push(`config6 0 → snat ${c6.snatAddr} hairpin ${c6.hairpinAddr}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@ import {
 } from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
+import { addrPort } from '../../src/net/ipv6.js';
 
 type Obj = Record<string, unknown>;
 const NODE: NodeConfig = {
@@ -58,7 +59,7 @@ function rows(d: DesiredState): string[] {
       .join('|') || '-';
   return d.frontends.map(
     (f) =>
-      `${f.key.addr}:${f.key.port} ${f.key.scope === SCOPE_EXTERNAL ? 'ext' : 'int'} ${fl(f.flags)} [${names(f.setId)}]`,
+      `${addrPort(f.key.addr, f.key.port)} ${f.key.scope === SCOPE_EXTERNAL ? 'ext' : 'int'} ${fl(f.flags)} [${names(f.setId)}]`,
   );
 }
 
@@ -70,8 +71,9 @@ const nodePortSpec = {
 };
 
 describe('compile: NodePort', () => {
-  it('answers on every IPv4 node address in both scopes, plus the cluster IP', () => {
+  it('answers on every node address of its family in both scopes, plus the cluster IP', () => {
     const d = run([svc('myapp', nodePortSpec)], twoNodes);
+    // fd00::12 is not among them: an IPv4-only Service has no IPv6 frontend, as in kube-proxy.
     expect(rows(d)).toEqual([
       '10.99.99.99:80 int - [10.244.1.55,10.244.2.41]',
       '172.16.0.12:30080 int NP [10.244.1.55,10.244.2.41]',
@@ -87,6 +89,35 @@ describe('compile: NodePort', () => {
       sets: { all: 1 },
       frontends: ['10.99.99.99:80/TCP', '172.16.0.12:30080/TCP', '192.168.1.12:30080/TCP'],
     });
+  });
+
+  it('answers a dual-stack NodePort on the node addresses of both families, each with its endpoints', () => {
+    const v6 = {
+      ...slice('s-6', 'myapp', [ep('fd10:1::55', 'node-a'), ep('fd10:2::41', 'node-b')]),
+      addressType: 'IPv6',
+    };
+    const spec = {
+      ...nodePortSpec,
+      clusterIPs: ['10.99.99.99', 'fd00:96::99'],
+      externalTrafficPolicy: 'Local',
+      externalIPs: ['192.0.2.7', '2001:db8::7'],
+    };
+    const d = run([svc('myapp', spec)], [...twoNodes, v6]);
+    expect(rows(d)).toEqual([
+      '10.99.99.99:80 int - [10.244.1.55,10.244.2.41]',
+      '172.16.0.12:30080 int NP [10.244.1.55,10.244.2.41]',
+      '172.16.0.12:30080 ext NP|LO [10.244.1.55]',
+      '192.0.2.7:80 int NP [10.244.1.55,10.244.2.41]',
+      '192.0.2.7:80 ext NP|LO [10.244.1.55]',
+      '192.168.1.12:30080 int NP [10.244.1.55,10.244.2.41]',
+      '192.168.1.12:30080 ext NP|LO [10.244.1.55]',
+      '[2001:db8::7]:80 int NP [fd10:1::55,fd10:2::41]',
+      '[2001:db8::7]:80 ext NP|LO [fd10:1::55]',
+      '[fd00::12]:30080 int NP [fd10:1::55,fd10:2::41]',
+      '[fd00::12]:30080 ext NP|LO [fd10:1::55]',
+      '[fd00:96::99]:80 int - [fd10:1::55,fd10:2::41]',
+    ]);
+    expect(Object.keys(d.services.get(1)!.sets).sort()).toEqual(['all', 'all6', 'local', 'local6']);
   });
 
   it('uses local endpoints from outside under externalTrafficPolicy Local, every endpoint from inside', () => {

@@ -211,6 +211,25 @@ describe('seedFromPinned (agent restart)', () => {
     expect(compile(m, NODE, after)).toEqual(last);
   });
 
+  it('recovers the ids of a dual-stack Service, IPv6 sets and backends included', () => {
+    const node: NodeConfig = { nodeName: 'node-a', nodePortAddresses: ['172.16.0.12', 'fd00::12'] };
+    const ds = {
+      kind: 'Service',
+      metadata: { name: 'ds' },
+      spec: { type: 'NodePort', clusterIPs: ['10.96.0.5', 'fd00:96::5'], ports: [{ port: 80, nodePort: 30005 }] },
+    };
+    const v6 = { ...slice('ds-6', 'ds', ['fd10::1', 'fd10::2']), addressType: 'IPv6' };
+    const m = model([svc('x', '10.96.0.4'), ds], [slice('ds-4', 'ds', ['10.244.0.5']), v6]);
+    const before = new IdAllocator();
+    compile(model([svc('y', '10.96.0.3')]), node, before); // a hole
+    const last = compile(m, node, before);
+    expect(last.frontends.filter((f) => f.key.addr.includes(':'))).toHaveLength(3);
+    const after = new IdAllocator();
+    const r = seedFromPinned(after, m, node, pinnedFrom(last));
+    expect(r.matched).toEqual({ svc: 2, set: 3, backend: 3 });
+    expect(compile(m, node, after)).toEqual(last);
+  });
+
   it('reserves pinned ids of objects that vanished meanwhile until the second compile', () => {
     const before = new IdAllocator();
     const old = compile(

@@ -151,9 +151,34 @@ describe('compile: ClusterIP basics', () => {
     expect(d.backends.size).toBe(2); // backends are per service port
   });
 
-  it('programs every IPv4 cluster IP and ignores IPv6 ones', () => {
-    const d = run([svc('ds', { clusterIPs: ['10.96.0.30', 'fd00::30'], ports: [{ port: 80 }] })]);
-    expect(d.frontends.map((f) => f.key.addr)).toEqual(['10.96.0.30']);
+  it("gives a dual-stack Service one frontend per family, each with its family's endpoints", () => {
+    const ids = new IdAllocator();
+    const v6 = { ...slice('ds-v6', 'ds', [{ port: 8080 }], [ep('fd10:1::7'), ep('FD10:1::5')]), addressType: 'IPv6' };
+    const d = run(
+      [svc('ds', { clusterIPs: ['fd00::30', '10.96.0.30'], ports: [{ port: 80, targetPort: 8080 }] })],
+      [slice('ds-v4', 'ds', [{ port: 8080 }], [ep('10.244.1.9')]), v6],
+      ids,
+    );
+    expect(d.frontends.map((f) => f.key.addr)).toEqual(['10.96.0.30', 'fd00::30']);
+    expect(members(d, '10.96.0.30', 80)).toEqual(['10.244.1.9:8080']);
+    expect(members(d, 'fd00::30', 80)).toEqual(['fd10:1::5:8080', 'fd10:1::7:8080']);
+    // One svc_id, one id space for backends of both families, a set per family.
+    expect(new Set(d.frontends.map((f) => f.svcId)).size).toBe(1);
+    expect([...d.backends.keys()]).toEqual([1, 2, 3]);
+    const info = d.services.get(d.frontends[0]!.svcId)!;
+    expect(info).toMatchObject({ clusterIP: 'fd00::30', frontends: ['[fd00::30]:80/TCP', '10.96.0.30:80/TCP'] });
+    expect(Object.keys(info.sets).sort()).toEqual(['all', 'all6']);
+    expect([...d.identities.backend.values()]).toContain('default/ds:/TCP@[fd10:1::5]:8080');
+  });
+
+  it('gives an IPv6-only Service no IPv4 frontend and leaves its IPv4 slices unused', () => {
+    const v6 = { ...slice('s6', 'six', [{ port: 80 }], [ep('fd10::9')]), addressType: 'IPv6' };
+    const d = run(
+      [svc('six', { clusterIP: 'fd00::31', ports: [{ port: 80 }] })],
+      [slice('s4', 'six', [{ port: 80 }], [ep('10.244.1.9')]), v6],
+    );
+    expect(d.frontends.map((f) => f.key.addr)).toEqual(['fd00::31']);
+    expect([...d.backends.values()].map((b) => b.addr)).toEqual(['fd10::9']);
   });
 
   it('programs nothing for headless and ExternalName Services, or a Service without ports or cluster IP', () => {

@@ -16,12 +16,17 @@ import { emptyState, planWrites, type CurrentState } from '../../src/dataplane/p
 import { planScoped } from '../../src/dataplane/plan-scoped.js';
 import { Churn, normalize, rng } from '../lib/churn.js';
 
-const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: ['10.250.0.11'], snatAddress: '10.250.0.11' };
+const NODE: NodeConfig = {
+  nodeName: 'node1',
+  nodePortAddresses: ['10.250.0.11', 'fd00:250::11'],
+  snatAddress: '10.250.0.11',
+  snatAddress6: 'fd00:250::11',
+};
 const lines = (errors: Array<{ toString(): string }>) => errors.map(String).sort();
 
 /** Runs @steps random changes; after each, checks incremental against full. */
-function run(seed: number, steps: number, contested: boolean) {
-  const churn = new Churn(rng(seed), { services: contested ? 8 : 30, contested });
+function run(seed: number, steps: number, contested: boolean, dualStack = false) {
+  const churn = new Churn(rng(seed), { services: contested ? 8 : 30, contested, dualStack });
   for (let i = 0; i < 20; i++) churn.step();
 
   // Incremental: full at start, then one object at a time.
@@ -67,6 +72,20 @@ describe('incremental sync equals full sync', () => {
   it('matches a full compile of the same history after every step, with contested frontends', () => {
     // The pools are small enough that frontends are contested in many steps: the claims are tested.
     for (const seed of [1, 2, 3, 4, 5, 6]) expect(run(seed, 300, true).contestedSteps).toBeGreaterThan(50);
+  });
+
+  it('matches with dual-stack Services, IPv6 slices and IPv6 external addresses, contested or not', () => {
+    for (const seed of [21, 22, 23]) expect(run(seed, 300, true, true).contestedSteps).toBeGreaterThan(50);
+    for (const seed of [31, 32]) {
+      const { churn, incState, incIds } = run(seed, 300, false, true);
+      const v6 = Object.values(normalize(incState, incIds))
+        .flat()
+        .filter((l) => l.includes('fd10:'));
+      expect(v6.length, 'IPv6 backends were programmed').toBeGreaterThan(0);
+      const ids = new IdAllocator();
+      const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
+      expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
+    }
   });
 
   it('matches a from-scratch compile of the final state when nothing is contested', () => {

@@ -78,6 +78,40 @@ describe('inspect views', () => {
     });
   });
 
+  it('shows IPv6 frontends and backends canonical, as [addr]:port', () => {
+    const m = maps();
+    m.frontends.push([
+      { addr: 'fd00::a', port: 80, proto: 6, scope: 0 },
+      { svcId: 1, setId: 4, affinityTimeout: 30, count: 1, gen: 0, flags: 0 },
+    ]);
+    m.slots.push([{ setId: 4, slot: 1, gen: 0 }, 14]);
+    m.backends.push([14, { addr: 'fd10:1::b', port: 8080, flags: 0 }]);
+    const [web] = servicesView(m);
+    expect(web!.frontends).toEqual(['10.96.0.10:80/TCP', '[fd00::a]:80/TCP']);
+    expect(web!.backends.map((b) => b.address)).toContain('[fd10:1::b]:8080');
+    expect(JSON.parse(JSON.stringify(servicesView(m)))[0].frontends[1]).toBe('[fd00::a]:80/TCP');
+  });
+
+  it('shows an IPv6 flow with its rewrite, leaving out the unset (::) side', () => {
+    const m = maps();
+    m.conntrack = [
+      [
+        { saddr: 'fd10:244:1::11', daddr: 'fd00:96::a', sport: 40000, dport: 80, proto: 6, dir: 0 },
+        {
+          lastSeenNs: 99n * SEC,
+          nat: { saddr: '::', daddr: 'fd10:244:2::14', sport: 0, dport: 8080 },
+          backendId: 14,
+          svcId: 1,
+          flags: 1,
+        },
+      ],
+    ];
+    const [row] = conntrackView(m);
+    expect(row).toMatchObject({ tuple: '[fd10:244:1::11]:40000 → [fd00:96::a]:80' });
+    expect(JSON.stringify(row)).toContain('dst→[fd10:244:2::14]:8080');
+    expect(JSON.stringify(row)).not.toContain('src→');
+  });
+
   it('shows an address answering in both scopes once, marked when outside traffic is Local', () => {
     const m = maps();
     m.frontends.push(

@@ -38,7 +38,8 @@ describe('Service normalization', () => {
       type: 'ClusterIP',
       headless: false,
       clusterIPs: ['10.96.0.10'],
-      ipv6Ignored: false,
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
       sessionAffinity: 'None',
       sessionAffinityTimeout: 10800,
       externalTrafficPolicy: 'Cluster',
@@ -91,8 +92,9 @@ describe('Service normalization', () => {
     );
     expect(errors).toEqual([]);
     const s = model.services.get('shop/web')!;
-    expect(s.clusterIPs).toEqual(['10.96.0.11']);
-    expect(s.ipv6Ignored).toBe(true);
+    expect(s.clusterIPs).toEqual(['10.96.0.11', 'fd00::11']);
+    expect(s.ipFamilies).toEqual(['IPv4', 'IPv6']);
+    expect(s.ipFamilyPolicy).toBe('RequireDualStack');
     expect(s.ports).toEqual([
       { index: 0, name: 'http', protocol: 'TCP', port: 80, targetPort: 'web', nodePort: 30080 },
       { index: 1, name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353, nodePort: 30053 },
@@ -104,7 +106,7 @@ describe('Service normalization', () => {
       externalTrafficPolicy: 'Local',
       internalTrafficPolicy: 'Local',
       healthCheckNodePort: 32000,
-      externalIPs: ['192.0.2.10'],
+      externalIPs: ['192.0.2.10', '2001:db8::1'],
       loadBalancerIPs: ['198.51.100.7'],
       loadBalancerSourceRanges: ['203.0.113.0/24'],
       publishNotReadyAddresses: true,
@@ -419,19 +421,22 @@ describe('EndpointSlice normalization', () => {
     ]);
   });
 
-  it('groups slices by Service, sorted by name, and skips IPv6/FQDN slices silently', () => {
+  it('groups slices of both families by Service, sorted by name, and skips FQDN slices silently', () => {
     const { model, errors } = buildModel(
       snap({
         slices: [
           slice('web-c', 'web', {}),
           slice('web-a', 'web', {}),
           slice('other-a', 'other', {}),
-          slice('web-v6', 'web', { addressType: 'IPv6', endpoints: [{ addresses: ['fd00::1'] }] }),
+          slice('web-v6', 'web', { addressType: 'IPv6', endpoints: [{ addresses: ['FD00:0::01'] }] }),
+          slice('web-fqdn', 'web', { addressType: 'FQDN', endpoints: [{ addresses: ['a.example'] }] }),
         ],
       }),
     );
     expect(errors).toEqual([]);
-    expect(model.slicesByService.get('default/web')!.map((s) => s.name)).toEqual(['web-a', 'web-c']);
+    const web = model.slicesByService.get('default/web')!;
+    expect(web.map((s) => s.name)).toEqual(['web-a', 'web-c', 'web-v6']);
+    expect(web[2]).toMatchObject({ addressType: 'IPv6', endpoints: [{ address: 'fd00::1' }] });
     expect(model.slicesByService.get('default/other')!.map((s) => s.name)).toEqual(['other-a']);
   });
 
@@ -456,7 +461,7 @@ describe('EndpointSlice normalization', () => {
       }),
     );
     expect(errors.map((e) => `${e.name} ${e.field}: ${e.message}`)).toEqual([
-      'a endpoints[0].addresses[0]: must be an IPv4 address (got "10.244.1.300")',
+      'a endpoints[0].addresses[0]: must be an IPv4 address, as addressType says (got "10.244.1.300")',
       'b ports[0].port: must be an integer 1..65535 (got 0)',
       'c addressType: must be IPv4, IPv6 or FQDN (got "IPv5")',
     ]);
@@ -472,7 +477,7 @@ describe('EndpointSlice normalization', () => {
 });
 
 describe('Node normalization', () => {
-  it('keeps InternalIP and ExternalIP IPv4 addresses', () => {
+  it('keeps InternalIP and ExternalIP addresses of both families', () => {
     const { model, errors } = buildModel(
       snap({
         nodes: [
@@ -494,6 +499,7 @@ describe('Node normalization', () => {
     expect(errors).toEqual([]);
     expect(model.nodes.get('node-a')!.addresses).toEqual([
       { type: 'InternalIP', address: '172.16.0.12' },
+      { type: 'InternalIP', address: 'fd00::12' },
       { type: 'ExternalIP', address: '203.0.113.12' },
     ]);
   });
@@ -503,7 +509,7 @@ describe('Node normalization', () => {
       snap({ nodes: [{ metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP', address: 'x' }] } }] }),
     );
     expect(errors.map((e) => e.describe())).toEqual([
-      'manifests/web.yaml: Node n: status.addresses[0].address: must be an IP address (got "x")',
+      'manifests/web.yaml: Node n: status.addresses[0].address: must be an IPv4 or IPv6 address (got "x")',
     ]);
   });
 });
@@ -555,5 +561,65 @@ describe('targetPort check', () => {
   it('is quiet for a Service without endpoints', () => {
     const { errors } = buildModel(snap({ services: [service], slices: [slice('web-a', 'web', { endpoints: [] })] }));
     expect(errors).toEqual([]);
+  });
+});
+
+describe('dual-stack Services', () => {
+  const one = (spec: object) => buildModel(snap({ services: [svc({ ports: [{ port: 80 }], ...spec })] }));
+  const described = (spec: object) => one(spec).errors.map((e) => e.describe());
+  const W = 'manifests/web.yaml: Service default/web:';
+
+  it('keeps both cluster IPs in canonical form, primary first', () => {
+    const { model, errors } = one({
+      clusterIP: 'FD10:0:0:0::0A',
+      clusterIPs: ['FD10:0:0:0::0A', '10.96.0.10'],
+      ipFamilies: ['IPv6', 'IPv4'],
+      ipFamilyPolicy: 'PreferDualStack',
+      loadBalancerSourceRanges: ['2001:DB8:0::/48'],
+    });
+    expect(errors).toEqual([]);
+    expect(model.services.get('default/web')).toMatchObject({
+      clusterIPs: ['fd10::a', '10.96.0.10'],
+      ipFamilies: ['IPv6', 'IPv4'],
+      ipFamilyPolicy: 'PreferDualStack',
+      loadBalancerSourceRanges: ['2001:db8::/48'],
+    });
+  });
+
+  it('rejects clusterIPs that break the API server rules, naming the field', () => {
+    expect(described({ clusterIP: '10.96.0.1', clusterIPs: ['fd10::1', '10.96.0.1'] })).toEqual([
+      `${W} spec.clusterIP: must equal spec.clusterIPs[0] (got "10.96.0.1" and "fd10::1")`,
+    ]);
+    expect(described({ clusterIPs: ['10.96.0.1', '10.96.0.2'] })).toEqual([
+      `${W} spec.clusterIPs[1]: must be of the other family than spec.clusterIPs[0] (both are IPv4)`,
+    ]);
+    expect(described({ clusterIPs: ['10.96.0.1', 'fd10::1'], ipFamilies: ['IPv6', 'IPv4'] })).toEqual([
+      `${W} spec.clusterIPs[0]: is IPv4 but spec.ipFamilies[0] is IPv6`,
+      `${W} spec.clusterIPs[1]: is IPv6 but spec.ipFamilies[1] is IPv4`,
+    ]);
+    expect(described({ clusterIPs: ['10.96.0.1', 'fd10::1'], ipFamilyPolicy: 'SingleStack' })).toEqual([
+      `${W} spec.clusterIPs: holds two addresses but spec.ipFamilyPolicy is SingleStack`,
+    ]);
+    expect(described({ clusterIPs: ['fd10::1'], ipFamilyPolicy: 'RequireDualStack' })).toEqual([
+      `${W} spec.clusterIPs: needs one address per family under ipFamilyPolicy RequireDualStack (got one)`,
+    ]);
+    expect(
+      described({ clusterIPs: ['fd10::1'], ipFamilies: ['IPv6', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' }),
+    ).toEqual([`${W} spec.ipFamilies[1]: duplicates spec.ipFamilies[0] (IPv6)`]);
+    expect(described({ clusterIP: 'fe80::1%eth0' })).toEqual([
+      `${W} spec.clusterIP: must be an IPv4 or IPv6 address (got "fe80::1%eth0")`,
+    ]);
+    expect(described({ clusterIP: '10.96.0.1', ipFamilies: ['IPv7'] })[0]).toContain(
+      'spec.ipFamilies[0]: must be one of',
+    );
+  });
+
+  it('rejects an IPv4 address in an IPv6 slice, naming the field', () => {
+    const { errors } = buildModel(
+      snap({ slices: [slice('w6', 'web', { addressType: 'IPv6', endpoints: [{ addresses: ['10.0.0.1'] }] })] }),
+    );
+    expect(errors.map((e) => e.describe())).toEqual([
+      'manifests/web.yaml: EndpointSlice default/w6: endpoints[0].addresses[0]: must be an IPv6 address, as addressType says (got "10.0.0.1")',
+    ]);
   });
 });

@@ -27,43 +27,53 @@ const IFACES: InterfaceTable = {
 };
 
 describe('nodeAddresses: where NodePorts answer, and the SNAT address', () => {
-  it('takes every IPv4 address of the --devices interfaces, devices by name, addresses in kernel order', () => {
+  it('takes every address of both families of the --devices interfaces (IPv6 link-local excepted), devices by name, addresses in kernel order', () => {
     expect(nodeAddresses(IFACES, globsToRegExp('eth*,ens*'), [])).toEqual({
-      nodePortAddresses: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+      nodePortAddresses: ['10.250.0.11', '10.250.0.111', '192.168.7.5', 'fd00::5'],
       snatAddress: '10.250.0.11',
-      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+      snatAddress6: 'fd00::5',
+      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5', 'fd00::5'],
     });
     expect(nodeAddresses(IFACES, globsToRegExp('eth1'), [])).toEqual({
-      nodePortAddresses: ['192.168.7.5'],
+      nodePortAddresses: ['192.168.7.5', 'fd00::5'],
       snatAddress: '192.168.7.5',
-      all: ['192.168.7.5'],
+      snatAddress6: 'fd00::5',
+      all: ['192.168.7.5', 'fd00::5'],
+    });
+    expect(nodeAddresses({ eth0: [v6('FD00:0::7'), v6('fe80::1')] }, globsToRegExp('eth0'), [])).toEqual({
+      nodePortAddresses: ['fd00::7'],
+      snatAddress6: 'fd00::7',
+      all: ['fd00::7'],
     });
   });
 
   it('filters by --nodeport-addresses like kube-proxy, but never the SNAT address', () => {
     const eth = globsToRegExp('eth*');
     // Every address stays in `all`: none may be claimed as an externalIP, NodePort or not.
+    // Per family: an IPv4 CIDR alone leaves every IPv6 address answering, and the reverse.
     expect(nodeAddresses(IFACES, eth, ['192.168.0.0/16'])).toEqual({
-      nodePortAddresses: ['192.168.7.5'],
+      nodePortAddresses: ['192.168.7.5', 'fd00::5'],
       snatAddress: '10.250.0.11',
-      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5'],
+      snatAddress6: 'fd00::5',
+      all: ['10.250.0.11', '10.250.0.111', '192.168.7.5', 'fd00::5'],
     });
-    expect(nodeAddresses(IFACES, eth, ['10.250.0.111/32', '172.16.0.0/12']).nodePortAddresses).toEqual([
+    expect(nodeAddresses(IFACES, eth, ['192.168.0.0/16', 'fd01::/16']).nodePortAddresses).toEqual(['192.168.7.5']);
+    expect(nodeAddresses(IFACES, eth, ['10.250.0.111/32', '172.16.0.0/12', '::/0']).nodePortAddresses).toEqual([
       '10.250.0.111',
+      'fd00::5',
     ]);
     // Host bits in the CIDR do not matter; no match leaves no NodePort address at all.
-    expect(nodeAddresses(IFACES, eth, ['10.250.0.77/24']).nodePortAddresses).toEqual(['10.250.0.11', '10.250.0.111']);
-    expect(nodeAddresses(IFACES, eth, ['172.16.0.0/12']).nodePortAddresses).toEqual([]);
-    // 0.0.0.0/0, or IPv6 CIDRs only, mean every IPv4 address.
-    expect(nodeAddresses(IFACES, eth, ['0.0.0.0/0']).nodePortAddresses).toEqual([
+    expect(nodeAddresses(IFACES, eth, ['10.250.0.77/24', 'fd01::/16']).nodePortAddresses).toEqual([
       '10.250.0.11',
       '10.250.0.111',
-      '192.168.7.5',
     ]);
-    expect(nodeAddresses(IFACES, eth, ['fd00::/8']).nodePortAddresses).toEqual([
+    expect(nodeAddresses(IFACES, eth, ['172.16.0.0/12', 'fd01::/16']).nodePortAddresses).toEqual([]);
+    // 0.0.0.0/0, or IPv6 CIDRs only, mean every IPv4 address.
+    expect(nodeAddresses(IFACES, eth, ['0.0.0.0/0', 'fd00::/8']).nodePortAddresses).toEqual([
       '10.250.0.11',
       '10.250.0.111',
       '192.168.7.5',
+      'fd00::5',
     ]);
   });
 
@@ -102,7 +112,8 @@ describe('source ranges: desired entries and the diff', () => {
     expect(sourceRangeKey(7, '10.1.2.3/8')).toEqual({ prefixlen: 40, svcId: 7, addr: '10.0.0.0' });
     expect(sourceRangeKey(7, '0.0.0.0/0')).toEqual({ prefixlen: 32, svcId: 7, addr: '0.0.0.0' });
     expect(sourceRangeKey(7, '203.0.113.9/32')).toEqual({ prefixlen: 64, svcId: 7, addr: '203.0.113.9' });
-    expect(sourceRangeKey(7, 'fd00::/8')).toBeUndefined();
+    expect(sourceRangeKey(7, 'fd00::ff/8')).toEqual({ prefixlen: 40, svcId: 7, addr: 'fd00::' });
+    expect(sourceRangeKey(7, '2001:db8::1/128')).toEqual({ prefixlen: 160, svcId: 7, addr: '2001:db8::1' });
   });
 
   it('programs ranges for every port of a LoadBalancer with loadBalancerSourceRanges, none otherwise', () => {
@@ -127,7 +138,7 @@ describe('source ranges: desired entries and the diff', () => {
       svcIds.flatMap((svcId) => [
         { prefixlen: 57, svcId, addr: '192.0.2.128' },
         { prefixlen: 56, svcId, addr: '203.0.113.0' },
-      ]),
+      ]), // fd00::/8 is left out: no IPv6 frontend of this IPv4-only Service reads it
     );
   });
 

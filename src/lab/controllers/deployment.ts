@@ -21,6 +21,7 @@ import {
 import { createPod as createPodNetwork, deleteNamespace } from '../namespaces.js';
 import { placeHostPod, placePod } from '../placement.js';
 import { cgroupOf, createCgroup, podMember, removeCgroup } from '../cgroups.js';
+import { addPodIpv6, hasIpv6, podIpv6 } from '../dualstack.js';
 import { elapsed, waitAgentsSynced } from '../lab-agents.js';
 import type { Lab } from '../lab.js';
 import { syncSlices } from './endpointslice.js';
@@ -170,6 +171,7 @@ function createPod(lab: Lab, dep: DeploymentState, services: KubeObject[]): PodS
   createPodNetwork(lab.node(at.node).ns, pod.netns, pod.hostIf, pod.ip);
   const cgroup = cgroupOf(st, podMember(name));
   if (cgroup) createCgroup(cgroup);
+  if (hasIpv6(st.ipFamily)) addPodIpv6(lab.node(at.node).ns, pod.netns, pod.hostIf, podIpv6(pod.ip));
   writePodEtc(pod.netns, pod.namespace);
   const argv =
     dep.program === 'dns'

@@ -6,6 +6,7 @@ import { isMirroredSlice, mirrorEndpoints } from '../../model/mirror.js';
 import type { KubeObject } from '../../fakeapi/server.js';
 import { desiredSlices, isManagedSlice, sliceContent, stampTrigger } from '../lab-objects.js';
 import type { Lab } from '../lab.js';
+import { familySlices } from '../dualstack-objects.js';
 
 /** Writes the slices that changed, deletes orphans. Returns the time of the change (for
  *  waitAgentsSynced) or undefined when nothing changed. */
@@ -20,7 +21,8 @@ export async function syncSlices(lab: Lab): Promise<number | undefined> {
     lab.say(`endpoints/${t.name}: subset ${t.subset} has more than 1000 addresses; ${t.dropped} not mirrored`);
   }
   const zones = Object.fromEntries(lab.st.nodes.filter((n) => n.zone).map((n) => [n.name, n.zone!]));
-  const desired = [...desiredSlices(services, Object.values(lab.st.pods), zones), ...(mirrored.slices as KubeObject[])];
+  const selected = familySlices(desiredSlices(services, Object.values(lab.st.pods), zones), services);
+  const desired = [...selected, ...(mirrored.slices as KubeObject[])];
   const at = Date.now();
   let changed = false;
   for (const s of desired) {

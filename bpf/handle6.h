@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The IPv6 flow's conntrack, backend selection and entry point, sy_handle6() (bpf/flow6.h says
+ * what it covers). The conntrack rules are the IPv4 ones of bpf/ct.h on conntrack6 and ct_new6:
+ * new flows start in ct_new6, the first reply moves both entries to conntrack6, each entry holds
+ * the rewrite for its direction. Simpler than v4 where it costs little: an entry is live by its
+ * own lifetime only (its peer does not keep it alive), and ct_new6 is not counted in
+ * SY_CNT_CT_NEW_ADDED/_REMOVED (those describe ct_new).
+ */
+#ifndef SY_HANDLE6_H
+#define SY_HANDLE6_H
+
+#include "flow6.h"
+#include "reject.h"
+#include "snat.h"
+#include "fib.h"
+
+static __always_inline void sy_ct6_key_of(struct sy_ct6_key *key, const struct sy_pkt6 *pkt,
+					  __u8 dir)
+{
+	sy_in6_copy(key->saddr, pkt->saddr);
+	sy_in6_copy(key->daddr, pkt->daddr);
+	key->sport = pkt->sport;
+	key->dport = pkt->dport;
+	key->proto = pkt->proto;
+	key->dir = dir;
+	key->pad = 0;
+}
+
+/* The entry of the other direction: the key a packet matching @key, rewritten by @nat, has
+ * when it comes back; and, to @rnat (when not NULL), the rewrite that undoes @nat. */
+static __always_inline void sy_ct6_peer_of(struct sy_ct6_key *peer, struct sy_nat6 *rnat,
+					   const struct sy_ct6_key *key,
+					   const struct sy_nat6 *nat)
+{
+	sy_in6_copy(peer->saddr, sy_in6_is_zero(nat->daddr) ? key->daddr : nat->daddr);
+	sy_in6_copy(peer->daddr, sy_in6_is_zero(nat->saddr) ? key->saddr : nat->saddr);
+	peer->sport = nat->dport ? nat->dport : key->dport;
+	peer->dport = nat->sport ? nat->sport : key->sport;
+	peer->proto = key->proto;
+	peer->dir = key->dir == SY_CT_FORWARD ? SY_CT_REPLY : SY_CT_FORWARD;
+	peer->pad = 0;
+	if (!rnat)
+		return;
+	__builtin_memset(rnat, 0, sizeof(*rnat));
+	if (!sy_in6_is_zero(nat->daddr))
+		sy_in6_copy(rnat->saddr, key->daddr);
+	if (!sy_in6_is_zero(nat->saddr))
+		sy_in6_copy(rnat->daddr, key->saddr);
+	rnat->sport = nat->dport ? key->dport : 0;
+	rnat->dport = nat->sport ? key->sport : 0;
+}
+
+static __always_inline struct sy_ct6_entry *sy_ct6_find(const struct sy_ct6_key *key)
+{
+	struct sy_ct6_entry *ct = bpf_map_lookup_elem(&conntrack6, key);
+
+	return ct ? ct : bpf_map_lookup_elem(&ct_new6, key);
+}
+
+static __always_inline bool sy_ct6_fresh(const struct sy_ct6_entry *ct, __u8 proto, __u64 now)
+{
+	return sy_within(ct->last_seen_ns, now, sy_ct_lifetime_ns(ct->flags, proto));
+}
+
+/* Whether the reply entry @held blocks a new flow (rewriting by @nat) from its key: it is fresh,
+ * or, when the new flow is SNATed (its port claimed by this key), a TCP flow's within
+ * SY_SNAT_TCP_REUSE_S (the backend's TIME_WAIT, see switchyard.h). */
+static __always_inline bool sy_ct6_holds(const struct sy_ct6_entry *held, __u8 proto,
+					 const struct sy_nat6 *nat, __u64 now)
+{
+	if (sy_ct6_fresh(held, proto, now))
+		return true;
+	return proto == IPPROTO_TCP && !sy_in6_is_zero(nat->saddr) &&
+	       sy_within(held->last_seen_ns, now, SY_SNAT_TCP_REUSE_S * SY_NSEC_PER_SEC);
+}
+
+/*
+ * Records a new flow in ct_new6: @fwd under @fwd_key, and first (so no reply can beat it) the
+ * reply entry that undoes it, with BPF_NOEXIST. A reply key held by another flow (sy_ct6_holds)
+ * is not taken over: SY_CT_TAKEN, nothing written - the SNAT port loop tries another port, a
+ * plain DNAT counts SY_CNT_CT_COLLISION and drops, as for IPv4. 0, SY_CT_TAKEN or -1. Global:
+ * verified once, not per caller.
+ */
+__attribute__((noinline)) int sy_ct6_create(const struct sy_ct6_key *fwd_key,
+					    const struct sy_ct6_entry *fwd)
+{
+	struct sy_ct6_entry e;
+	struct sy_ct6_entry *held;
+	struct sy_ct6_key rkey;
+	__u64 now;
+
+	if (!fwd_key || !fwd)
+		return -1;
+	e = *fwd;
+	now = e.last_seen_ns;
+	sy_ct6_peer_of(&rkey, &e.nat, fwd_key, &fwd->nat);
+	if (bpf_map_update_elem(&ct_new6, &rkey, &e, BPF_NOEXIST)) {
+		held = bpf_map_lookup_elem(&ct_new6, &rkey);
+		if (held && sy_ct6_holds(held, rkey.proto, &fwd->nat, now))
+			return SY_CT_TAKEN;
+		if (bpf_map_update_elem(&ct_new6, &rkey, &e, BPF_ANY))
+			return -1;
+	}
+	held = bpf_map_lookup_elem(&conntrack6, &rkey);
+	if (held && sy_ct6_holds(held, rkey.proto, &fwd->nat, now)) {
+		bpf_map_delete_elem(&ct_new6, &rkey);
+		return SY_CT_TAKEN;
+	}
+	bpf_map_delete_elem(&conntrack6, &rkey);
+	bpf_map_delete_elem(&conntrack6, fwd_key);	/* a dead earlier flow's, found first */
+	return bpf_map_update_elem(&ct_new6, fwd_key, fwd, BPF_ANY) ? -1 : 0;
+}
+
+/* The SNAT port loop of sy_snat_create for IPv6: random ports of the SNAT ranges until a reply
+ * key is free. A dead flow's port is taken over by sy_ct6_create itself (no second pass). */
+static __always_inline int sy_snat6_create(const struct sy_ct6_key *fwd_key,
+					   struct sy_ct6_entry *fwd)
+{
+	int ret = SY_CT_TAKEN, i;
+
+	for (i = 0; i < SY_SNAT_TRIES && ret == SY_CT_TAKEN; i++) {
+		fwd->nat.sport = sy_snat_random_port();
+		ret = sy_ct6_create(fwd_key, fwd);
+	}
+	return ret;
+}
+
+/* The first reply of a flow in ct_new6, keyed @rkey: both entries move to conntrack6. Global,
+ * like the other calls of the v6 flow, to keep each stack frame small. */
+__attribute__((noinline)) int sy_ct6_promote(const struct sy_ct6_key *rkey, __u64 now)
+{
+	struct sy_ct6_entry *reply;
+	struct sy_ct6_entry e;
+	struct sy_ct6_key fkey;
+
+	if (!rkey)
+		return 0;
+	reply = bpf_map_lookup_elem(&ct_new6, rkey);
+	if (!reply)
+		return 0;
+	e = *reply;
+
+	sy_ct6_peer_of(&fkey, NULL, rkey, &e.nat);
+	e.last_seen_ns = now;
+	e.flags |= SY_CT_SEEN_REPLY;
+	bpf_map_update_elem(&conntrack6, rkey, &e, BPF_ANY);
+	bpf_map_delete_elem(&ct_new6, rkey);
+	reply = bpf_map_lookup_elem(&ct_new6, &fkey);
+	if (!reply)
+		return 0;
+	e = *reply;
+	e.last_seen_ns = now;
+	e.flags |= SY_CT_SEEN_REPLY;
+	bpf_map_update_elem(&conntrack6, &fkey, &e, BPF_ANY);
+	bpf_map_delete_elem(&ct_new6, &fkey);
+	return 0;
+}
+
+/* Stamps a hit; new state bits go into the other direction's entry too (a lost race sets them
+ * again on the next packet, as in sy_ct_touch). */
+static __always_inline void sy_ct6_touch(struct sy_ct6_entry *ct, const struct sy_ct6_key *key,
+					 __u8 flags, __u64 now)
+{
+	struct sy_ct6_entry *peer;
+	struct sy_ct6_key pkey;
+
+	ct->last_seen_ns = now;
+	if ((ct->flags & flags) == flags)
+		return;
+	ct->flags |= flags;
+	sy_ct6_peer_of(&pkey, NULL, key, &ct->nat);
+	peer = sy_ct6_find(&pkey);
+	if (peer)
+		peer->flags |= flags;
+}
+
+static __always_inline void sy_count6(__u32 svc_id, const struct sy_pkt6 *pkt, bool new_flow)
+{
+	struct sy_stats *st = sy_stats_of(svc_id);
+
+	if (!st)
+		return;
+	st->packets++;
+	st->bytes += pkt->len;
+	if (new_flow)
+		st->new_flows++;
+}
+
+/*
+ * Rewrites the packet by @nat and sends it on, as sy_translate: a NodePort flow's direction that
+ * rewrites the source (SNAT, or the reply taking the node's address back) is routed here
+ * (bpf/fib.h says why). A packet over the egress MTU is handed to the stack (counted
+ * SY_CNT_FIB_PASSED); IPv6 has no don't-fragment bit to answer for. Global: the route lookup's
+ * frame stays off the stack of the flow that calls it.
+ */
+__attribute__((noinline)) int sy_translate6(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
+					    const struct sy_nat6 *nat, __u32 ct_flags)
+{
+	struct bpf_fib_lookup fib;
+	long rc;
+
+	if (!skb || !pkt || !nat)
+		return TC_ACT_SHOT;
+	if (!(ct_flags & SY_CT_NODEPORT) || sy_in6_is_zero(nat->saddr))
+		return sy_nat_apply6(skb, pkt, nat) ? TC_ACT_SHOT : TC_ACT_OK;
+	rc = sy_fib_lookup6(skb, &fib, nat->saddr,
+			    sy_in6_is_zero(nat->daddr) ? pkt->daddr : nat->daddr, pkt->proto);
+	if (sy_nat_apply6(skb, pkt, nat))
+		return TC_ACT_SHOT;
+	return sy_fib_send_family(skb, &fib, rc, AF_INET6);
+}
+
+/* A packet of a known flow, either direction: as sy_ct_hit. */
+static __always_inline int sy_ct6_hit(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
+				      const struct sy_ct6_key *key, struct sy_ct6_entry *ct,
+				      __u64 now)
+{
+	struct sy_nat6 nat = ct->nat;
+	__u8 flags = 0;
+
+	if (key->dir == SY_CT_REPLY)
+		flags |= SY_CT_SEEN_REPLY;
+	if (pkt->tcp_flags & SY_TCP_FIN)
+		flags |= key->dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
+	if ((pkt->tcp_flags & SY_TCP_RST) ||
+	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) ==
+	    (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
+		flags |= SY_CT_CLOSING;
+	sy_ct6_touch(ct, key, flags, now);
+	if (key->dir == SY_CT_FORWARD)
+		sy_count6(ct->svc_id, pkt, false);
+	return sy_translate6(skb, pkt, &nat, ct->flags);
+}
+
+/* As sy_ct_forward_usable: only a packet that may start a flow re-selects a gone backend. */
+static __always_inline bool sy_ct6_forward_usable(const struct sy_ct6_entry *ct,
+						  const struct sy_pkt6 *pkt)
+{
+	__u32 id = ct->backend_id;
+
+	if (pkt->proto == IPPROTO_TCP) {
+		if (!sy_tcp6_is_syn(pkt))
+			return true;
+		if (ct->flags & SY_CT_CLOSING)
+			return false;
+	}
+	return bpf_map_lookup_elem(&backends6, &id) != NULL;
+}
+
+/* The client's address folded to 32 bits, for the Maglev flow hash. */
+static __always_inline __u32 sy_in6_fold(const __be32 *a)
+{
+	return a[0] ^ a[1] ^ a[2] ^ a[3];
+}
+
+/* As sy_select_backend, on affinity6 and backends6 (slots and maglev are shared). Global. */
+__attribute__((noinline)) int sy_select_backend6(const struct sy_frontend *fe,
+						 const struct sy_pkt6 *pkt, __u64 now,
+						 __u32 *backend_id, struct sy_backend6 *be)
+{
+	__u64 timeout_ns;
+	struct sy_affinity6_key akey = {};
+	struct sy_affinity aff_new = { .last_used_ns = now };
+	struct sy_slot_key skey = {};
+	struct sy_affinity *aff = NULL;
+	struct sy_backend6 *b;
+	__u32 *id;
+
+	if (!fe || !pkt || !backend_id || !be)
+		return -1;
+	akey.set_id = fe->set_id;
+	skey.set_id = fe->set_id;
+	skey.gen = fe->gen;
+	sy_in6_copy(akey.client_addr, pkt->saddr);
+	timeout_ns = (__u64)fe->affinity_timeout * SY_NSEC_PER_SEC;
+	if (fe->affinity_timeout)
+		aff = bpf_map_lookup_elem(&affinity6, &akey);
+	if (aff && sy_within(aff->last_used_ns, now, timeout_ns)) {
+		*backend_id = aff->backend_id;
+		b = bpf_map_lookup_elem(&backends6, backend_id);
+		if (b) {
+			aff->last_used_ns = now;
+			*be = *b;
+			return 0;
+		}
+	}
+	if (fe->flags & SY_FE_MAGLEV) {
+		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count,
+					     sy_flow_hash(sy_in6_fold(pkt->saddr), pkt->sport,
+							  pkt->dport, pkt->proto));
+		if (!*backend_id)
+			return -1;
+	} else {
+		skey.slot = 1 + bpf_get_prandom_u32() % fe->count;
+		id = bpf_map_lookup_elem(&slots, &skey);
+		if (!id)
+			return -1;
+		*backend_id = *id;
+	}
+	b = bpf_map_lookup_elem(&backends6, backend_id);
+	if (!b)
+		return -1;
+	*be = *b;
+	if (fe->affinity_timeout) {
+		aff_new.backend_id = *backend_id;
+		bpf_map_update_elem(&affinity6, &akey, &aff_new, BPF_ANY);
+	}
+	return 0;
+}
+
+/* Whether loadBalancerSourceRanges of @svc_id admit @client. */
+static __always_inline bool sy_source_allowed6(__u32 svc_id, const __be32 *client)
+{
+	struct sy_source_range6_key key = { .prefixlen = 32 + 128, .svc_id = svc_id };
+
+	sy_in6_copy(key.addr, client);
+	return bpf_map_lookup_elem(&source_ranges6, &key) != NULL;
+}
+
+/* The hairpin source: config6's, else the built-in ULA (switchyard.h). */
+static __always_inline void sy_hairpin6_addr(__be32 *to)
+{
+	const struct sy_config6 *cfg = sy_config6_get();
+
+	if (cfg && !sy_in6_is_zero(cfg->hairpin_addr)) {
+		sy_in6_copy(to, cfg->hairpin_addr);
+		return;
+	}
+	to[0] = bpf_htonl(SY_HAIRPIN6_W0);
+	to[1] = bpf_htonl(SY_HAIRPIN6_W1);
+	to[2] = bpf_htonl(SY_HAIRPIN6_W2);
+	to[3] = bpf_htonl(SY_HAIRPIN6_W3);
+}
+
+/* sy_new_flow6(): no endpoints, answer with ICMPv6 (sy_handle6 does, to keep the stacks apart) */
+#define SY_V6_REJECT  (-1)
+
+/*
+ * A packet with no usable conntrack entry: maybe the start of a flow (as sy_new_flow). A tc
+ * verdict, or SY_V6_REJECT. Global, so its frame and sy_reject6's are never on the stack at once.
+ */
+__attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
+					   const struct sy_ct6_key *fwd_key, __u32 scope, __u64 now)
+{
+	struct sy_ct6_entry ct = { .last_seen_ns = now };
+	struct sy_frontend6_key fe_key = {};
+	struct sy_nat6 *nat = &ct.nat;
+	struct sy_frontend *fep;
+	struct sy_frontend fe;
+	struct sy_backend6 be;
+	struct sy_stats *st;
+	__u32 backend_id;
+	__u8 ct_flags = 0;
+	int ret;
+
+	if (!skb || !pkt || !fwd_key)
+		return TC_ACT_OK;
+	if (pkt->proto == IPPROTO_TCP && !sy_tcp6_is_syn(pkt))
+		return TC_ACT_OK;	/* only a SYN opens a TCP flow (see sy_new_flow) */
+	sy_in6_copy(fe_key.addr, pkt->daddr);
+	fe_key.port = pkt->dport;
+	fe_key.proto = pkt->proto;
+	fe_key.scope = scope;
+	fep = bpf_map_lookup_elem(&frontends6, &fe_key);
+	if (!fep)
+		return TC_ACT_OK;
+	fe = *fep;
+	if ((fe.flags & SY_FE_SOURCE_RANGES) && !sy_source_allowed6(fe.svc_id, pkt->saddr)) {
+		sy_counter_inc(SY_CNT_SOURCE_DENIED);
+		return TC_ACT_SHOT;
+	}
+	if (fe.count == 0 || sy_select_backend6(&fe, pkt, now, &backend_id, &be)) {
+		st = sy_stats_of(fe.svc_id);
+		if (st)
+			st->no_backend++;
+		if (fe.count || (fe.flags & SY_FE_LOCAL_ONLY))
+			return TC_ACT_SHOT;
+		return SY_V6_REJECT;
+	}
+	if (fe.flags & SY_FE_NODEPORT)
+		ct_flags |= SY_CT_NODEPORT;
+	sy_in6_copy(nat->daddr, be.addr);
+	nat->dport = be.port;
+	ct.backend_id = backend_id;
+	ct.svc_id = fe.svc_id;
+	if (scope == SY_SCOPE_EXTERNAL && (fe.flags & SY_FE_NODEPORT) &&
+	    !(be.flags & SY_BE_LOCAL)) {
+		/* From outside to a backend on another node: its reply must come back here. */
+		sy_snat6_addr(nat->saddr, pkt->daddr);
+		ct.flags = ct_flags;
+		ret = sy_snat6_create(fwd_key, &ct);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_SNAT_EXHAUSTED);
+	} else {
+		/* Hairpin: the client is its own backend, and would answer itself. */
+		if (sy_in6_eq(be.addr, pkt->saddr)) {
+			sy_hairpin6_addr(nat->saddr);
+			ct_flags |= SY_CT_HAIRPIN;
+		}
+		ct.flags = ct_flags;
+		ret = sy_ct6_create(fwd_key, &ct);
+		if (ret == SY_CT_TAKEN)
+			sy_counter_inc(SY_CNT_CT_COLLISION);
+	}
+	if (ret)
+		return TC_ACT_SHOT;
+	sy_count6(fe.svc_id, pkt, true);
+	return sy_translate6(skb, pkt, nat, ct.flags);
+}
+
+/*
+ * The whole IPv6 flow for a packet entering at @scope, in the order of sy_handle: conntrack6
+ * forward, then reply; a TCP packet that is neither SYN nor RST stops there; then ct_new6
+ * forward, then reply (the first answer, which promotes the flow); then maybe a new flow.
+ * Global: verified once, apart from the IPv4 flow of both programs.
+ */
+static __always_inline int sy_start_flow6(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
+					  const struct sy_ct6_key *fwd_key, __u8 scope, __u64 now)
+{
+	int ret = sy_new_flow6(skb, pkt, fwd_key, scope, now);
+
+	return ret == SY_V6_REJECT ? sy_reject6(skb, pkt) : ret;
+}
+
+__attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
+{
+	struct sy_ct6_entry *ct;
+	struct sy_ct6_key key;
+	struct sy_pkt6 pkt;
+	__u64 now;
+
+	if (!skb || sy_parse6(skb, &pkt))
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
+	sy_ct6_key_of(&key, &pkt, SY_CT_FORWARD);
+	ct = bpf_map_lookup_elem(&conntrack6, &key);
+	if (ct) {
+		if (sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
+			return sy_ct6_hit(skb, &pkt, &key, ct, now);
+		return sy_start_flow6(skb, &pkt, &key, scope, now);
+	}
+	key.dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&conntrack6, &key);
+	if (ct && sy_ct6_fresh(ct, pkt.proto, now))
+		return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
+		return TC_ACT_OK;
+
+	key.dir = SY_CT_FORWARD;
+	ct = bpf_map_lookup_elem(&ct_new6, &key);
+	if (ct && sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
+		return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	if (!ct) {
+		key.dir = SY_CT_REPLY;
+		ct = bpf_map_lookup_elem(&ct_new6, &key);
+		if (ct && sy_ct6_fresh(ct, pkt.proto, now)) {
+			sy_ct6_promote(&key, now);
+			ct = bpf_map_lookup_elem(&conntrack6, &key);
+			if (ct)
+				return sy_ct6_hit(skb, &pkt, &key, ct, now);
+		}
+		key.dir = SY_CT_FORWARD;
+	}
+	return sy_start_flow6(skb, &pkt, &key, scope, now);
+}
+
+#endif /* SY_HANDLE6_H */
