@@ -59,6 +59,8 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
+// SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
+if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
