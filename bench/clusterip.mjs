@@ -26,7 +26,6 @@
 // with one connection at a time, --seconds each); the table gives the medians over the rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -40,6 +39,7 @@ import {
   spawnIn,
   unmountBpffs,
 } from '../dist/lab/namespaces.js';
+import { hash16, iptablesRules, POD_CIDR } from './kube-proxy-iptables.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -56,7 +56,6 @@ const KINDS = opt('only', 'direct,switchyard,iptables-nft,iptables-legacy,nftabl
 const ID = `syb${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`; // ≤ 9 chars
 const WORK = mkdtempSync(join(tmpdir(), `${ID}-`));
 const VIP = '10.96.0.10';
-const POD_CIDR = '10.244.0.0/16';
 const BACKEND_NAMES = ['be1', 'be2', 'be3'];
 
 // ---------------------------------------------------------------------------------------------
@@ -150,77 +149,6 @@ function servicesFor(count, backends) {
   list.push({ vip: VIP, name: 'target', endpoints: backends.map((b) => `${b.ip}:80`) });
   return list;
 }
-const hash16 = (s) =>
-  createHash('sha256')
-    .update(s)
-    .digest('base64')
-    .replace(/[^A-Za-z0-9]/g, '')
-    .toUpperCase()
-    .slice(0, 16);
-
-/** kube-proxy's iptables-restore input (nat and filter tables, as of 1.28+), ClusterIP only. */
-function iptablesRules(services) {
-  const nat = [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ':KUBE-SERVICES - [0:0]',
-    ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-POSTROUTING - [0:0]',
-    ':KUBE-MARK-MASQ - [0:0]',
-  ];
-  const rules = [
-    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-    '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
-    '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
-    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-    '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
-  ];
-  for (const s of services) {
-    const svcName = `default/${s.name}:http`;
-    const svc = `KUBE-SVC-${hash16(`${svcName}tcp`)}`;
-    nat.push(`:${svc} - [0:0]`);
-    rules.push(
-      `-A KUBE-SERVICES -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j ${svc}`,
-    );
-    rules.push(
-      `-A ${svc} ! -s ${POD_CIDR} -d ${s.vip}/32 -p tcp -m comment --comment "${svcName} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
-    );
-    s.endpoints.forEach((ep, k) => {
-      const sep = `KUBE-SEP-${hash16(`${svcName}tcp${ep}`)}`;
-      const left = s.endpoints.length - k;
-      nat.push(`:${sep} - [0:0]`);
-      rules.push(
-        `-A ${svc} -m comment --comment "${svcName} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`,
-      );
-      rules.push(`-A ${sep} -s ${ep.split(':')[0]}/32 -m comment --comment "${svcName}" -j KUBE-MARK-MASQ`);
-      rules.push(`-A ${sep} -p tcp -m comment --comment "${svcName}" -m tcp -j DNAT --to-destination ${ep}`);
-    });
-  }
-  rules.push(
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-  );
-  const filter = [
-    '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':KUBE-FORWARD - [0:0]',
-    ':KUBE-SERVICES - [0:0]',
-    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    'COMMIT',
-  ];
-  return [...nat, ...rules, 'COMMIT', ...filter, ''].join('\n');
-}
-
 /** kube-proxy's nftables mode (1.31+), ClusterIP only: one `ip kube-proxy` table. */
 function nftRules(services) {
   const L = [

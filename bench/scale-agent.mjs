@@ -3,9 +3,11 @@
 // the cold start, then makes one EndpointSlice change at a time through the API (a PUT swapping
 // one endpoint) and times it from the API write and from the watch event to the maps written.
 // Then, with <rolling seconds> > 0, a rolling update: 1,000 endpoint changes per second (PUTs made
-// from this process, at most 64 in flight) for that long, checking that every last change reached
-// the maps, how long they took to drain after the last write, and the event-loop lag meanwhile.
+// by bench/scale-writer.mjs in its own process, at most 64 in flight) for that long, checking
+// that every last change reached the maps, how long they took to drain after the last write, and
+// the event-loop lag meanwhile.
 // Prints one JSON line. Arguments: <api url> <services> <changes> [<rolling seconds>].
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,8 @@ import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
 import { KubeSource } from '../dist/k8s/source.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
-import { DEFAULT_TOKEN, kubeconfigFor } from '../dist/fakeapi/server.js';
+import { kubeconfigFor } from '../dist/fakeapi/server.js';
+import { firstAddr, put } from './scale-put.mjs';
 
 const [url, servicesArg, changesArg, rollingArg] = process.argv.slice(2);
 const ROLLING_SECONDS = Number(rollingArg ?? 0);
@@ -59,6 +62,8 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
+// SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
+if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
@@ -66,32 +71,6 @@ const watchToMaps = [];
 const writeToMaps = [];
 const writes = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Service n's first endpoint swapped for 10.x.y.(100 + v): the same addresses bench/scale.mjs preloads otherwise. */
-const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
-async function put(n, v) {
-  const name = `svc${n}`;
-  const endpoints = Array.from({ length: 10 }, (_, e) => ({
-    addresses: [e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`],
-    conditions: { ready: true },
-    nodeName: e % 2 ? 'node1' : 'node2',
-  }));
-  const slice = {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    addressType: 'IPv4',
-    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints,
-  };
-  const res = await fetch(`${url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-1`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(slice),
-  });
-  if (!res.ok) throw new Error(`PUT ${name}-1: ${res.status} ${await res.text()}`);
-  await res.arrayBuffer();
-}
-
 for (let i = 0; i < CHANGES; i++) {
   const n = Math.floor((i * 7919) % SERVICES);
   const name = `svc${n}`;
@@ -99,7 +78,7 @@ for (let i = 0; i < CHANGES; i++) {
     waiter = resolve;
   });
   const tWrite = performance.now();
-  await put(n, i % 100);
+  await put(url, n, i % 100);
   const result = await done;
   const tDone = performance.now();
   writeToMaps.push(tDone - tWrite);
@@ -113,48 +92,30 @@ global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
 const heapAfterChanges = process.memoryUsage().heapUsed;
 
-/** 1,000 changes/s for @seconds; every Service's last change must reach the maps. */
+/** 1,000 changes/s for @seconds (bench/scale-writer.mjs, a process of its own); every Service's
+ *  last change must reach the maps. */
 async function rollingUpdate(seconds) {
   waiter = undefined;
   const rlag = monitorEventLoopDelay({ resolution: 10 });
   rlag.enable();
   const syncsBefore = pipeline.status.syncs;
-  const last = new Map(); // n → last value written
-  let inFlight = 0,
-    sent = 0,
-    dropped = 0,
-    k = 0;
-  const started = performance.now();
-  while (performance.now() - started < seconds * 1000) {
-    const tick = performance.now();
-    for (let j = 0; j < 20; j++, k++) {
-      if (inFlight >= 64) {
-        dropped++;
-        continue;
-      }
-      const n = (k * 7919) % SERVICES;
-      const v = 50 + (k % 50);
-      inFlight++;
-      sent++;
-      put(n, v).then(
-        () => {
-          last.set(n, v);
-          inFlight--;
-        },
-        (err) => {
-          console.error(err);
-          process.exit(1);
-        },
-      );
-    }
-    await sleep(Math.max(0, 20 - (performance.now() - tick)));
-  }
-  while (inFlight > 0) await sleep(1);
+  const writer = spawn(
+    process.execPath,
+    [join(ROOT, 'bench/scale-writer.mjs'), url, String(SERVICES), String(seconds)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  writer.stdout.on('data', (d) => (out += d));
+  const code = await new Promise((resolve) => writer.on('exit', resolve));
+  if (code !== 0) throw new Error(`bench/scale-writer.mjs exited with ${code}`);
+  const { sent, dropped, last } = JSON.parse(out);
   const lastWrite = performance.now();
   const applied = () => {
     const have = new Set([...pipeline.status.desired.backends.values()].map((b) => b.addr));
     const inMaps = new Set([...maps.backends.entries()].map(([, b]) => b.addr));
-    return [...last].every(([n, v]) => have.has(firstAddr(n, v)) && inMaps.has(firstAddr(n, v)));
+    return last.every(([n, v]) => have.has(firstAddr(n, v)) && inMaps.has(firstAddr(n, v)));
   };
   while (!applied()) await sleep(5);
   const drainMs = performance.now() - lastWrite;
@@ -164,7 +125,7 @@ async function rollingUpdate(seconds) {
     sent,
     perSecond: sent / seconds,
     dropped,
-    services: last.size,
+    services: last.length,
     syncs: pipeline.status.syncs - syncsBefore,
     drainMs,
     eventLoopLagP99Ms: rlag.percentile(99) / 1e6,

@@ -9,16 +9,22 @@
 //   - a rolling update: 1,000 endpoint changes per second for --rolling seconds (0: skip), every
 //     last change checked in the maps, the drain time after the last write, event-loop lag.
 //
-//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100] [--rolling 30] [--cpu-prof DIR]
+//   - the baseline: kube-proxy's iptables-legacy partial sync of one swapped endpoint at the same
+//     N (bench/kube-proxy-iptables.mjs, the rules bench/clusterip.mjs installs), and our change
+//     latencies as ratios against it.
+//
+//   make all && sudo node bench/scale.mjs [--services 1000,10000] [--changes 100] [--rolling 30]
+//                                         [--iptables-syncs 20] [--cpu-prof DIR]
 //
 // Needs root. Everything runs in one network namespace made for the run (the API double on its
-// 127.0.0.1:6443, the measuring process bench/scale-agent.mjs beside it); no program is attached
-// anywhere, the maps are unpinned and go with the process. Removed on exit, Ctrl-C included.
+// 127.0.0.1:6443, the measuring process bench/scale-agent.mjs beside it; the iptables baseline in
+// a second one of its own); no program is attached anywhere, the maps are unpinned and go with the process. Removed on exit, Ctrl-C included.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNode, deleteNamespace, spawnIn } from '../dist/lab/namespaces.js';
+import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespaces.js';
+import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -29,7 +35,11 @@ const opt = (name, dflt) => {
 const COUNTS = opt('services', '1000,10000').split(',').map(Number);
 const CHANGES = Number(opt('changes', '100'));
 const ROLLING = Number(opt('rolling', '30'));
+/** --iptables-syncs K: timed kube-proxy partial syncs per N for the baseline (0: skip it). */
+const IPT_SYNCS = Number(opt('iptables-syncs', '20'));
 const NS = `sys${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
+/** The iptables-legacy baseline's own namespace, so its rules never sit in the agent's path. */
+const IPT_NS = `${NS}k`;
 const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
 /** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. */
 const PROFILE = opt('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', opt('cpu-prof')] : [];
@@ -41,10 +51,12 @@ function cleanup() {
   } catch {
     /* gone */
   }
-  try {
-    deleteNamespace(NS);
-  } catch {
-    /* gone */
+  for (const ns of [NS, IPT_NS]) {
+    try {
+      deleteNamespace(ns);
+    } catch {
+      /* gone */
+    }
   }
   rmSync(WORK, { recursive: true, force: true });
 }
@@ -52,6 +64,9 @@ process.on('SIGINT', () => {
   cleanup();
   process.exit(130);
 });
+
+const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+const endpointsOf = (i) => Array.from({ length: 10 }, (_, e) => `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e + 1}`);
 
 /** N Services, each with one slice of 10 endpoints, half on this node; and the Node. */
 function state(n) {
@@ -64,7 +79,7 @@ function state(n) {
       metadata: { name, namespace: 'default' },
       spec: {
         type: 'ClusterIP',
-        clusterIP: `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+        clusterIP: vipOf(i),
         ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
       },
     });
@@ -74,8 +89,8 @@ function state(n) {
       addressType: 'IPv4',
       metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: Array.from({ length: 10 }, (_, e) => ({
-        addresses: [`10.${64 + ((i >> 8) & 127)}.${i & 255}.${e + 1}`],
+      endpoints: endpointsOf(i).map((address, e) => ({
+        addresses: [address],
         conditions: { ready: true },
         nodeName: e % 2 ? 'node1' : 'node2',
       })),
@@ -95,6 +110,48 @@ async function waitForLine(file, text, timeoutMs) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for "${text}" in ${file}`);
+}
+
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+/**
+ * The baseline: kube-proxy's iptables mode (iptables-legacy) with the same N Services × 10
+ * endpoints, then `syncs` partial syncs that each swap one endpoint of one Service, each timed
+ * as kube-proxy pays it: one iptables-restore --noflush process (legacy reads and rewrites the
+ * whole nat table on every commit, which is why its cost follows N).
+ */
+function iptablesBaseline(n, syncs) {
+  createNode(IPT_NS);
+  try {
+    const restore = (input) => run('ip', ['netns', 'exec', IPT_NS, 'iptables-legacy-restore', '--noflush'], input);
+    const services = Array.from({ length: n }, (_, i) => ({
+      vip: vipOf(i),
+      name: `svc${i}`,
+      endpoints: endpointsOf(i).map((a) => `${a}:8080`),
+    }));
+    restore(iptablesRules(services));
+    const times = [];
+    for (let k = 0; k < syncs; k++) {
+      const i = (k * 7919) % n;
+      const [gone, ...kept] = services[i].endpoints;
+      services[i].endpoints = [...kept, `10.${200 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}:8080`];
+      const t0 = process.hrtime.bigint();
+      restore(iptablesPartialSync(services, i, gone));
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    // The syncs really happened: every Service still listed, the last swapped-in endpoint present.
+    const nat = spawnSync('ip', ['netns', 'exec', IPT_NS, 'iptables-legacy-save', '-t', 'nat'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    }).stdout;
+    const listed = nat.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES -d')).length;
+    const last = services[((syncs - 1) * 7919) % n].endpoints.at(-1);
+    if (listed !== n || !nat.includes(`--to-destination ${last}`))
+      throw new Error(`iptables-legacy baseline: ${listed} Services listed (expected ${n}), ${last} present: no`);
+    return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+  } finally {
+    deleteNamespace(IPT_NS);
+  }
 }
 
 async function measure(n) {
@@ -137,7 +194,12 @@ try {
   const rows = [];
   for (const n of COUNTS) {
     process.stderr.write(`${n} Services × 10 endpoints ...\n`);
-    rows.push(await measure(n));
+    const row = await measure(n);
+    if (IPT_SYNCS > 0) {
+      process.stderr.write(`  kube-proxy iptables-legacy baseline, ${IPT_SYNCS} partial syncs ...\n`);
+      row.iptables = iptablesBaseline(n, IPT_SYNCS);
+    }
+    rows.push(row);
   }
   const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
   const head = ['figure', 'target', ...rows.map((r) => `${r.services.toLocaleString('en')} Services`)];
@@ -154,6 +216,29 @@ try {
       'one endpoint change, API write → maps written, p50 / p99 (ms)',
       'p99 < 50',
       ...rows.map((r) => `${ms(r.writeToMaps.p50)} / ${ms(r.writeToMaps.p99)}`),
+    ]),
+    line([
+      'kube-proxy iptables-legacy partial sync (one endpoint swapped), p50 / p99 (ms)',
+      'baseline',
+      ...rows.map((r) => (r.iptables ? `${ms(r.iptables.p50)} / ${ms(r.iptables.p99)}` : '-')),
+    ]),
+    line([
+      '  ÷ Switchyard watch event → maps, p50 / p99 (times faster)',
+      '',
+      ...rows.map((r) =>
+        r.iptables
+          ? `${(r.iptables.p50 / r.watchToMaps.p50).toFixed(0)}× / ${(r.iptables.p99 / r.watchToMaps.p99).toFixed(0)}×`
+          : '-',
+      ),
+    ]),
+    line([
+      '  ÷ Switchyard API write → maps, p50 / p99 (times faster)',
+      '',
+      ...rows.map((r) =>
+        r.iptables
+          ? `${(r.iptables.p50 / r.writeToMaps.p50).toFixed(0)}× / ${(r.iptables.p99 / r.writeToMaps.p99).toFixed(0)}×`
+          : '-',
+      ),
     ]),
     line([
       'map writes + deletes per change, median / max',

@@ -79,7 +79,7 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     namespace,
     name,
     serviceName,
-    serviceKey: `${namespace}/${serviceName}`,
+    serviceKey: [namespace, '/', serviceName].join(''), // flat, not a rope: see svcIdentity
     ports,
     endpoints,
   };

@@ -177,7 +177,7 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
     origin,
     namespace,
     name,
-    key: `${namespace}/${name}`,
+    key: [namespace, '/', name].join(''), // flat, not a rope: see svcIdentity
     type,
     headless,
     clusterIPs,

@@ -26,6 +26,18 @@ describe('toPlain', () => {
     expect(objectKey(out as any)).toBe('default/web');
     expect(objectKey({ metadata: { name: 'n1' } })).toBe('/n1');
   });
+
+  it('holds wire JSON once: nested objects are shared with the input, which is left untouched', () => {
+    const input = {
+      metadata: { name: 'web', namespace: 'default', managedFields: [{ manager: 'kubectl' }] },
+      spec: { ports: [{ port: 80 }] },
+    };
+    const out = toPlain(input, { kind: 'Service', apiVersion: 'v1' });
+    expect(out.spec).toBe(input.spec);
+    expect(out.metadata).toEqual({ name: 'web', namespace: 'default' });
+    expect(input.metadata.managedFields).toHaveLength(1);
+    expect(out).not.toHaveProperty('metadata.managedFields');
+  });
 });
 
 describe('listRaw', () => {

@@ -1,0 +1,30 @@
+// One endpoint change as bench/scale's measuring process and its rolling-update writer make it:
+// a PUT of Service n's EndpointSlice with its first endpoint swapped for 10.x.y.(100 + v).
+import { DEFAULT_TOKEN } from '../dist/fakeapi/server.js';
+
+/** The address Service n's first endpoint has after change v (the others are as preloaded). */
+export const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
+
+export async function put(url, n, v) {
+  const name = `svc${n}`;
+  const endpoints = Array.from({ length: 10 }, (_, e) => ({
+    addresses: [e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`],
+    conditions: { ready: true },
+    nodeName: e % 2 ? 'node1' : 'node2',
+  }));
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    addressType: 'IPv4',
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints,
+  };
+  const res = await fetch(`${url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-1`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(slice),
+  });
+  if (!res.ok) throw new Error(`PUT ${name}-1: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+}
