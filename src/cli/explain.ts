@@ -34,24 +34,33 @@ export function pinOptions(cmd: Command): Command {
 
 export function explainCommand(): Command {
   return pinOptions(new Command('explain'))
-    .description('one Service port as the data path holds it: frontends, backend set, affinity, flows, counters, drift')
+    .description(
+      'one Service port as the data path holds it: frontends, backend set, affinity, flows, counters, drift ' +
+        '(against what the agent wants, when it answers)',
+    )
     .argument('<service>', 'NAME, NAMESPACE/NAME, optionally :PORT (its name or number)')
+    .option(
+      '--agent <url>',
+      "the agent's admin endpoint: unix:/path or http://host:port (default: found from the pins)",
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (service: string, opts: PinOptions & { output: Output }) => {
+    .action(async (service: string, opts: PinOptions & { agent?: string; output: Output }) => {
       const { pinDir, where } = await pinDirOf(opts);
       const { readPinnedMaps } = await import('../inspect/read.js');
-      const { explain } = await import('../explain/explain.js');
-      const found = explain(readPinnedMaps(pinDir), service);
-      if (!found.length)
+      const { defaultAgentUrl } = await import('../explain/agent-client.js');
+      const { explainReport, renderReport, reportFound } = await import('../explain/explain-report.js');
+      const report = await explainReport(readPinnedMaps(pinDir), service, opts.agent ?? defaultAgentUrl(pinDir));
+      if (!reportFound(report))
         throw new Error(
-          `no Service port "${service}" in the maps in ${pinDir} (\`switchyard inspect services\` lists them)`,
+          `no Service port "${service}" in the maps in ${pinDir}` +
+            (report.agent.answered ? ', and the agent logged nothing about it' : '') +
+            ' (`switchyard inspect services` lists them)',
         );
       if (opts.output === 'json') {
-        process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
-      const { renderExplained } = await import('../explain/render.js');
-      process.stdout.write(found.map((e) => renderExplained(e, where)).join('\n'));
+      process.stdout.write(renderReport(report, where, service));
     });
 }
 
