@@ -4,7 +4,7 @@
 // `diagnose` on the node.
 //   GET /v1/wants[?service=ns/name]   AgentWants: each service port's frontends, sets, backends
 //   GET /v1/errors[?object=Kind ns/name]  AgentErrors: the last ERRORS_PER_OBJECT per object
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { SCOPE_EXTERNAL } from '../abi/index.js';
@@ -124,9 +124,11 @@ export function adminHandler(wants: () => AgentWants, errors: ErrorLog) {
 }
 
 /** The admin server on a unix socket (mode 0600). A stale socket from a killed agent is replaced:
- *  the socket belongs to whoever owns the pin directory. */
+ *  the socket belongs to whoever owns the pin directory, the latest agent started on it. */
 export class AdminServer {
   private server: Server | undefined;
+  /** The socket's inode: a successor on the same pin dir may have replaced the file by now. */
+  private inode: number | undefined;
 
   constructor(
     readonly path: string,
@@ -135,18 +137,23 @@ export class AdminServer {
   ) {}
 
   async start(): Promise<void> {
+    // Bound under a name of its own, then renamed into place: a closing server unlinks the name it
+    // bound, so an old agent stopping after its successor started never removes the new socket.
+    const bound = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
     try {
       mkdirSync(this.path.replace(/\/[^/]+$/, ''), { recursive: true, mode: 0o755 });
-      rmSync(this.path, { force: true });
       const server = createServer(this.handler);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.path, () => resolve());
+        server.listen(bound, () => resolve());
       });
-      chmodSync(this.path, 0o600);
+      chmodSync(bound, 0o600);
+      renameSync(bound, this.path);
+      this.inode = statSync(this.path).ino;
       this.server = server;
       this.log?.info({ socket: this.path }, 'admin endpoint listening');
     } catch (err) {
+      rmSync(bound, { force: true });
       // The data path does not need it: say so and carry on.
       this.log?.error({ socket: this.path, err: (err as Error).message }, 'admin endpoint cannot listen');
     }
@@ -160,6 +167,6 @@ export class AdminServer {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    rmSync(this.path, { force: true });
+    if (statSync(this.path, { throwIfNoEntry: false })?.ino === this.inode) rmSync(this.path, { force: true });
   }
 }

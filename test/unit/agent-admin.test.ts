@@ -84,6 +84,11 @@ function maps(): MapContents {
 
 const wanted = (): WantedServicePort[] => wantsOf('node1', desired(), []).servicePorts;
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 describe('admin endpoint', () => {
   it('keeps the last few errors per object, oldest first', () => {
     const log = new ErrorLog(() => Date.UTC(2026, 0, 1));
@@ -132,7 +137,7 @@ describe('admin endpoint', () => {
 
   it('serves /v1/wants and /v1/errors on a 0600 unix socket, and explain asks it there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-admin-'));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    dirs.push(dir);
     const errors = new ErrorLog();
     errors.record({ kind: 'Service', object: 'default/web', field: 'spec.type', message: 'unknown type "Nope"' });
     const server = new AdminServer(
@@ -151,6 +156,26 @@ describe('admin endpoint', () => {
       answered: false,
       why: 'no socket (agent not running)',
     });
+  });
+
+  it('a successor on the same pin dir takes the socket over; the old agent stopping leaves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-admin-'));
+    dirs.push(dir);
+    const path = join(dir, 'admin.sock');
+    const serve = (node: string) =>
+      new AdminServer(
+        path,
+        adminHandler(() => wantsOf(node, undefined, []), new ErrorLog()),
+      );
+    const old = serve('old');
+    await old.start();
+    const next = serve('new');
+    await next.start();
+    await old.stop();
+    const answer = await askAgent(`unix:${path}`);
+    expect(answer.answered && answer.wants.node).toBe('new');
+    await next.stop();
+    expect((await askAgent(`unix:${path}`)).answered).toBe(false);
   });
 
   it('finds the socket from the pin directory without a flag', () => {
