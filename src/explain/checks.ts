@@ -3,6 +3,7 @@
 // maps. `switchyard diagnose` uses them on a node (diagnose-node.ts) and in the lab
 // (src/lab/lab-diagnose*.ts), each adding what only it can look at.
 import type { MapContents } from '../inspect/views.js';
+import { askAgent, errorsFor } from './agent-client.js';
 import { explain } from './explain.js';
 
 export interface Check {
@@ -200,4 +201,21 @@ export function rejectCheck(before: number, after: number, node: string, rose: s
         "the Service has no ready endpoint on this node's maps: see the endpoints and frontend checks",
       )
     : ok(title, `${after} on ${node}${after ? ` (from earlier, not ${earlier})` : ''}`);
+}
+
+/** The agent on this node logged no error for the Service (skipped when it does not answer). */
+export async function agentErrorsCheck(url: string, service: string): Promise<Check> {
+  const title = `the agent logged no error for ${service}`;
+  const answer = await askAgent(url, service);
+  if (!answer.answered) return skip(title, `the agent does not answer at ${url} (${answer.why})`);
+  const errors = errorsFor(answer.errors, service);
+  if (!errors.length) return ok(title);
+  return fail(
+    title,
+    errors
+      .slice(-3)
+      .map((e) => `${e.kind} ${e.object}: ${e.field ? `${e.field}: ` : ''}${e.message}`)
+      .join('; '),
+    'fix the object and field it names; the agent skips what it cannot program',
+  );
 }

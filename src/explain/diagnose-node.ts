@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { readPinnedMaps } from '../inspect/read.js';
 import type { MapContents } from '../inspect/views.js';
-import { askAgent, errorsFor } from './agent-client.js';
 import {
+  agentErrorsCheck,
   endpointsCheck,
   fail,
   findService,
@@ -136,22 +136,6 @@ export async function diagnoseNode(service: string, o: NodeDiagnoseOptions): Pro
     PING_NOTE,
   );
   return checks;
-}
-
-async function agentErrorsCheck(url: string, service: string): Promise<Check> {
-  const title = `the agent logged no error for ${service}`;
-  const answer = await askAgent(url, service);
-  if (!answer.answered) return skip(title, `the agent does not answer at ${url} (${answer.why})`);
-  const errors = errorsFor(answer.errors, service);
-  if (!errors.length) return ok(title);
-  return fail(
-    title,
-    errors
-      .slice(-3)
-      .map((e) => `${e.kind} ${e.object}: ${e.field ? `${e.field}: ` : ''}${e.message}`)
-      .join('; '),
-    'fix the object and field it names; the agent skips what it cannot program',
-  );
 }
 
 /** The client pod's veth on this node carries the program (tc ingress). */

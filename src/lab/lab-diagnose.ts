@@ -4,6 +4,7 @@
 // runs too are shared (src/explain/checks.ts); the lab adds ss in the pods, DNS and a real try.
 import type { KubeObject } from '../fakeapi/server.js';
 import {
+  agentErrorsCheck,
   endpointsCheck,
   findService,
   PING_NOTE,
@@ -13,6 +14,7 @@ import {
   type Check,
   type Raw,
 } from '../explain/checks.js';
+import { defaultAgentUrl } from '../explain/agent-client.js';
 import { resolveTargetPort } from './lab-objects.js';
 import type { PodState } from './lab-state.js';
 import type { Lab } from './lab.js';
@@ -56,7 +58,9 @@ export async function diagnose(
     endpointsCheck(slices, '`switchyard lab status`'),
     portCheck(spec, port, asked, resolveTargetPort),
   );
-  checks.push(...nodeChecks(ctx), ...podChecks(ctx), dnsCheck(ctx));
+  const agentUrl = defaultAgentUrl(lab.st.agents[ctx.client.node].pinDir);
+  checks.push(...nodeChecks(ctx), await agentErrorsCheck(agentUrl, `${ns}/${svc.metadata.name}`));
+  checks.push(...podChecks(ctx), dnsCheck(ctx));
   // Rising, not merely non-zero: the counter around the end-to-end try says whether it is rejected now.
   const before = rejectsNow(ctx);
   checks.push(endToEnd(ctx), rejectCheck(ctx, before, rejectsNow(ctx)), PING_NOTE);
