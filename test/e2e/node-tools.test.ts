@@ -4,7 +4,9 @@
 // checks a node cannot run reported as skipped; with the agent stopped, explain works from the
 // pins, says so in one line, and still shows a hand deletion.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { adminSocketPath } from '../../src/inspect/admin.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_TOKEN, type KubeObject } from '../../src/fakeapi/server.js';
 import { LabApi } from '../../src/lab/lab-api.js';
@@ -170,6 +172,7 @@ describeRoot('explain and diagnose on a node', () => {
 
   it('explain with the agent stopped: from the pins, said in one line, drift after a hand deletion', async () => {
     await c.stopAgent();
+    expect(existsSync(adminSocketPath(c.pinDir))).toBe(false); // a stopped agent removes its socket
     const before = explainJson('web');
     expect(before.agent.answered).toBe(false);
     expect(before.servicePorts[0].drift).toEqual([]);
