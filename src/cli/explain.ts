@@ -72,7 +72,10 @@ export function diagnoseCommand(): Command {
     )
     .argument('<service>', 'NAME or NAMESPACE/NAME')
     .option('--lab <name>', 'diagnose in this lab, from a client pod')
-    .option('--from <pod>', 'the client pod (lab default: the first ready "client" pod)')
+    .option(
+      '--from <pod>',
+      'the client pod (on a node: POD or NAMESPACE/POD; lab default: the first ready "client" pod)',
+    )
     .option('--port <port>', 'the port you connect to (checked against the Service port and targetPort)', (v) =>
       Number(v),
     )

@@ -114,7 +114,7 @@ export async function diagnoseNode(service: string, o: NodeDiagnoseOptions): Pro
       drift: `\`switchyard explain ${key}\`; restart the agent to rewrite its maps`,
     }),
     await agentErrorsCheck(o.agentUrl, key),
-    attachCheck(o, rawPods),
+    await attachCheck(o, ns, rawPods),
     ...(await podIpChecks(slices, port, target(port))),
     skip(
       'the app does not listen on localhost only',
@@ -139,11 +139,15 @@ export async function diagnoseNode(service: string, o: NodeDiagnoseOptions): Pro
 }
 
 /** The client pod's veth on this node carries the program (tc ingress). */
-function attachCheck(o: NodeDiagnoseOptions, pods: ApiObject[]): Check {
+async function attachCheck(o: NodeDiagnoseOptions, ns: string, pods: ApiObject[]): Promise<Check> {
   const title = `the program is attached to ${o.from ?? 'the client'}'s veth`;
-  if (!o.from) return skip(title, 'give --from POD to check the client pod');
-  const pod = pods.find((p) => p.metadata.name === o.from);
-  if (!pod) return skip(title, `no pod ${o.from} in the API`);
+  if (!o.from) return skip(title, 'give --from POD (or NAMESPACE/POD) to check the client pod');
+  // The client may live in another namespace than the Service.
+  const from = serviceKey(o.from.includes('/') ? o.from : `${ns}/${o.from}`);
+  let inNs = pods;
+  if (from.namespace !== ns) inNs = await o.api.list('Pod', from.namespace).catch(() => []);
+  const pod = inNs.find((p) => p.metadata.name === from.name);
+  if (!pod) return skip(title, `no pod ${from.namespace}/${from.name} in the API`);
   const node = (pod.spec as Raw | undefined)?.nodeName;
   if (node && node !== o.nodeName) return skip(title, `${o.from} runs on ${String(node)}: run diagnose there`);
   const ip = (pod.status as Raw | undefined)?.podIP as string | undefined;

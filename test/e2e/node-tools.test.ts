@@ -34,11 +34,11 @@ const slice = (service: string, ips: string[]) =>
     ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
     endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node1' })),
   });
-const pod = (name: string, app: string, ip: string) =>
+const pod = (name: string, app: string, ip: string, namespace = 'default') =>
   obj({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: 'default', labels: { app } },
+    metadata: { name, namespace, labels: { app } },
     spec: { nodeName: 'node1' },
     status: { podIP: ip },
   });
@@ -80,6 +80,7 @@ describeRoot('explain and diagnose on a node', () => {
       service('bad', '10.96.100.13', {}, 0),
       pod('web-1', 'web', webIp),
       pod('client-1', 'client', clientIp),
+      pod('client-2', 'client', clientIp, 'other'), // the same veth, seen as a pod of another namespace
     ])
       await api.apply(o);
     c.startAgent({ kubeconfig });
@@ -160,6 +161,8 @@ describeRoot('explain and diagnose on a node', () => {
     ]);
     expect(r.stdout).toMatch(/^– the app does not listen on localhost only: skipped, needs the pod's own namespace/m);
     expect(r.stdout).toContain('· ping to a cluster IP is not expected to answer');
+    const other = diagnose('web', '--from', 'other/client-2').stdout;
+    expect(other).toContain(`✓ the program is attached to other/client-2's veth ${c.pods.get('client')!.hostIf}`);
   });
 
   it('diagnose on a node: the agent’s error for an invalid Service names the field', () => {
