@@ -4,6 +4,7 @@
 // (src/lab/lab-diagnose*.ts), each adding what only it can look at.
 import type { MapContents } from '../inspect/views.js';
 import { askAgent, errorsFor } from './agent-client.js';
+import { agentDrift } from './agent-drift.js';
 import { explain } from './explain.js';
 
 export interface Check {
@@ -203,19 +204,36 @@ export function rejectCheck(before: number, after: number, node: string, rose: s
     : ok(title, `${after} on ${node}${after ? ` (from earlier, not ${earlier})` : ''}`);
 }
 
-/** The agent on this node logged no error for the Service (skipped when it does not answer). */
-export async function agentErrorsCheck(url: string, service: string): Promise<Check> {
+/** What the agent on this node says: it logged no error for the Service, and the maps hold what
+ *  it wants for it (both skipped when it does not answer). `maps` as frontendCheck takes them. */
+export async function agentChecks(url: string, service: string, maps: MapContents | Error): Promise<Check[]> {
   const title = `the agent logged no error for ${service}`;
+  const driftTitle = `the maps hold what the agent wants for ${service}`;
   const answer = await askAgent(url, service);
-  if (!answer.answered) return skip(title, `the agent does not answer at ${url} (${answer.why})`);
+  if (!answer.answered) {
+    const why = `the agent does not answer at ${url} (${answer.why})`;
+    return [skip(title, why), skip(driftTitle, why)];
+  }
   const errors = errorsFor(answer.errors, service);
-  if (!errors.length) return ok(title);
-  return fail(
-    title,
-    errors
-      .slice(-3)
-      .map((e) => `${e.kind} ${e.object}: ${e.field ? `${e.field}: ` : ''}${e.message}`)
-      .join('; '),
-    'fix the object and field it names; the agent skips what it cannot program',
-  );
+  const drift = maps instanceof Error ? [] : agentDrift(answer.wants.servicePorts, maps, service);
+  return [
+    errors.length
+      ? fail(
+          title,
+          errors
+            .slice(-3)
+            .map((e) => `${e.kind} ${e.object}: ${e.field ? `${e.field}: ` : ''}${e.message}`)
+            .join('; '),
+          'fix the object and field it names; the agent skips what it cannot program',
+        )
+      : ok(title),
+    drift.length
+      ? fail(
+          driftTitle,
+          drift.join('; '),
+          `\`switchyard explain ${service}\` shows each difference; the agent rewrites them at its next full ` +
+            'sync or restart',
+        )
+      : ok(driftTitle),
+  ];
 }

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { readPinnedMaps } from '../inspect/read.js';
 import type { MapContents } from '../inspect/views.js';
 import {
-  agentErrorsCheck,
+  agentChecks,
   endpointsCheck,
   fail,
   findService,
@@ -113,7 +113,7 @@ export async function diagnoseNode(service: string, o: NodeDiagnoseOptions): Pro
       missing: `\`switchyard explain ${key}\` shows what the agent wants and the errors it logged`,
       drift: `\`switchyard explain ${key}\`; restart the agent to rewrite its maps`,
     }),
-    await agentErrorsCheck(o.agentUrl, key),
+    ...(await agentChecks(o.agentUrl, key, maps)),
     await attachCheck(o, ns, rawPods),
     ...(await podIpChecks(slices, port, target(port))),
     skip(

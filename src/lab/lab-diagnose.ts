@@ -4,7 +4,7 @@
 // runs too are shared (src/explain/checks.ts); the lab adds ss in the pods, DNS and a real try.
 import type { KubeObject } from '../fakeapi/server.js';
 import {
-  agentErrorsCheck,
+  agentChecks,
   endpointsCheck,
   findService,
   PING_NOTE,
@@ -15,12 +15,22 @@ import {
   type Raw,
 } from '../explain/checks.js';
 import { defaultAgentUrl } from '../explain/agent-client.js';
+import { readPinnedMaps } from '../inspect/read.js';
+import type { MapContents } from '../inspect/views.js';
 import { resolveTargetPort } from './lab-objects.js';
 import type { PodState } from './lab-state.js';
 import type { Lab } from './lab.js';
 import { dnsCheck, endToEnd, nodeChecks, podChecks, rejectCheck, rejectsNow, type Ctx } from './lab-diagnose-net.js';
 
 export type { Check } from '../explain/checks.js';
+
+function readMaps(pinDir: string): MapContents | Error {
+  try {
+    return readPinnedMaps(pinDir);
+  } catch (err) {
+    return err as Error;
+  }
+}
 
 function clientOf(lab: Lab, from?: string): PodState {
   if (from) {
@@ -58,8 +68,11 @@ export async function diagnose(
     endpointsCheck(slices, '`switchyard lab status`'),
     portCheck(spec, port, asked, resolveTargetPort),
   );
-  const agentUrl = defaultAgentUrl(lab.st.agents[ctx.client.node].pinDir);
-  checks.push(...nodeChecks(ctx), await agentErrorsCheck(agentUrl, `${ns}/${svc.metadata.name}`));
+  const { pinDir } = lab.st.agents[ctx.client.node];
+  checks.push(
+    ...nodeChecks(ctx),
+    ...(await agentChecks(defaultAgentUrl(pinDir), `${ns}/${svc.metadata.name}`, readMaps(pinDir))),
+  );
   checks.push(...podChecks(ctx), dnsCheck(ctx));
   // Rising, not merely non-zero: the counter around the end-to-end try says whether it is rejected now.
   const before = rejectsNow(ctx);

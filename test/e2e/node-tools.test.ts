@@ -103,7 +103,7 @@ describeRoot('explain and diagnose on a node', () => {
     expect(r.agentErrors).toEqual([]);
   });
 
-  it('explain: a frontend deleted by hand is drift against the agent, on its own line', () => {
+  it('explain and diagnose: a frontend deleted by hand is drift against the agent, on its own line', () => {
     const key = Buffer.alloc(8); // {addr, port (network order), proto, scope}
     Buffer.from([10, 96, 100, 12]).copy(key, 0);
     key.writeUInt16BE(80, 4);
@@ -118,6 +118,10 @@ describeRoot('explain and diagnose on a node', () => {
     const text = cli('explain', '--pin-dir', c.pinDir, 'drifty').stdout;
     expect(text).toMatch(/^Agent \(unix:\/run\/switchyard\/admin-\w+\.sock\): 1 difference\(s\)/m);
     expect(text).toContain('  ✗ default/drifty:http/TCP: frontend 10.96.100.12:80/TCP (internal) is missing');
+    const d = diagnose('drifty');
+    expect(d.stdout).toMatch(
+      /^✗ the maps hold what the agent wants for default\/drifty: default\/drifty:http\/TCP: frontend 10\.96\.100\.12:80\/TCP \(internal\) is missing/m,
+    );
   });
 
   it("explain: an invalid Service shows the agent's error naming the field", () => {
@@ -150,6 +154,7 @@ describeRoot('explain and diagnose on a node', () => {
       'port 80 is the Service port',
       'the frontend 10.96.100.10:80 is programmed on node1',
       'the agent logged no error for default/web',
+      'the maps hold what the agent wants for default/web',
       `the program is attached to client-1's veth ${c.pods.get('client')!.hostIf}`,
       'the pod IPs answer directly on 80',
       'the no-endpoint reject counter is not rising',
