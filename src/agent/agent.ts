@@ -24,6 +24,7 @@ import { Pipeline } from './pipeline.js';
 import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
 import { DEFAULT_PIN_DIR, type SocketLbMode } from './config.js';
 import { destroyUdpSocketsTo, startSocketLb } from './socklb.js';
+import type { Problem } from './admin.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
@@ -34,6 +35,8 @@ export interface AgentHooks {
   changed?: () => void;
   /** A sync applied the desired state (the pipeline's onSynced). */
   synced?: (desired: DesiredState, result: SyncResult, triggerTimes: Date[], nodes?: SourcedObject[]) => void;
+  /** A problem with one object was logged (invalid object, full map, failed attach). */
+  problem?: (problem: Problem) => void;
 }
 
 export interface AgentOptions {
@@ -77,6 +80,7 @@ export class Agent {
     private readonly source: Source,
     private readonly obj: BpfObject,
     private readonly log: Logger,
+    private readonly hooks?: AgentHooks,
   ) {}
 
   static async start(opts: AgentOptions): Promise<Agent> {
@@ -129,8 +133,9 @@ export class Agent {
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
       onSynced: opts.hooks?.synced,
+      onProblem: opts.hooks?.problem,
     });
-    const agent = new Agent(pipeline, maps, source, obj, log);
+    const agent = new Agent(pipeline, maps, source, obj, log, opts.hooks);
     // Reconcile only once the source holds everything: a partial view would delete services.
     await source.start((change) => {
       opts.hooks?.changed?.();
@@ -175,6 +180,11 @@ export class Agent {
         } catch (err) {
           // The interface may have vanished between the scan and the attach; try again next scan.
           this.log.warn({ device: ifname, program, direction, err: (err as Error).message }, 'attach failed');
+          this.hooks?.problem?.({
+            kind: 'device',
+            object: ifname,
+            message: `attach ${program} (${direction}) failed: ${(err as Error).message}`,
+          });
           watcher.forget(ifname);
         }
       }

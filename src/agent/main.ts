@@ -11,6 +11,8 @@ import type { AgentConfig } from './config.js';
 import { healthzServer, type RetryingServer } from './health.js';
 import { metricsServer } from './metrics.js';
 import { createObservers } from './observers.js';
+import { AdminServer, adminHandler } from './admin.js';
+import { adminSocketPath } from '../inspect/admin.js';
 
 /** Starts the servers, the source and the agent; stops them all on SIGTERM/SIGINT.
  *  @param badConfig reports a configuration error found only now (an unusable kubeconfig); the CLI
@@ -30,7 +32,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   }
   let source: Source | undefined;
   // Health and metrics answer from the start, before the (possibly slow) initial sync.
-  const { health, metrics, nodePorts, hooks, attach } = createObservers({
+  const { health, metrics, nodePorts, hooks, attach, wants, errors } = createObservers({
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     nodeName,
     log,
@@ -39,6 +41,8 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   if (cfg.healthzBindAddress) servers.push(healthzServer(cfg.healthzBindAddress, health, log));
   if (cfg.metricsBindAddress) servers.push(metricsServer(cfg.metricsBindAddress, metrics, log));
   await Promise.all(servers.map((s) => s.start()));
+  const admin = new AdminServer(adminSocketPath(cfg.pinDir), adminHandler(wants, errors), log);
+  await admin.start();
 
   if (kubeConfig) {
     const { KubeSource } = await import('../k8s/source.js');
@@ -76,7 +80,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
-    Promise.all([agent.stop(), nodePorts.stop(), ...servers.map((s) => s.stop())]).then(
+    Promise.all([agent.stop(), nodePorts.stop(), admin.stop(), ...servers.map((s) => s.stop())]).then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, 'stop failed');

@@ -10,6 +10,8 @@ import { healthTimeoutMs } from './config.js';
 import { nodeEligible, ProxyHealth, ServiceHealthServers } from './health.js';
 import { AgentMetrics } from './metrics.js';
 import { registerConntrackMetrics } from './ct-metrics.js';
+import { ErrorLog, wantsOf } from './admin.js';
+import type { Overflow } from '../dataplane/capacity.js';
 
 export interface ObserverOptions {
   minSyncPeriodMs: number;
@@ -23,6 +25,9 @@ export interface ObserverOptions {
 export function createObservers(opts: ObserverOptions) {
   let pipelineStatus: { lastError?: string; failedSyncs: number } | undefined;
   let desired: DesiredState | undefined;
+  let overflow: Overflow[] = [];
+  let appliedAt: Date | undefined;
+  const errors = new ErrorLog();
   const health = new ProxyHealth({
     timeoutMs: healthTimeoutMs(opts.minSyncPeriodMs),
     lastSyncError: () => pipelineStatus?.lastError,
@@ -46,6 +51,8 @@ export function createObservers(opts: ObserverOptions) {
     synced: (d, result, triggerTimes, nodes = []) =>
       guarded(opts.log, () => {
         desired = d;
+        overflow = result.overflow ?? [];
+        appliedAt = new Date();
         health.updated();
         metrics.synced(result.durationMs, triggerTimes, d.services.size - (result.overflow?.length ?? 0), result.mode);
         metrics.mapFullPorts(result.overflow ?? []);
@@ -53,12 +60,16 @@ export function createObservers(opts: ObserverOptions) {
         health.setNodeEligible(nodeEligible(ownNode(nodes, opts.nodeName)));
         void nodePorts.sync(d.healthCheck);
       }),
+    problem: (p) => errors.record(p),
   };
   return {
     health,
     metrics,
     nodePorts,
     hooks,
+    /** For the admin endpoint: what the last applied sync wanted, and the errors logged. */
+    wants: () => wantsOf(opts.nodeName, desired, overflow, appliedAt),
+    errors,
     /** Once the agent runs: its pipeline status (failed syncs), its stats map and conntrack tables. */
     attach(
       pipeline: { status: { lastError?: string; failedSyncs: number } },

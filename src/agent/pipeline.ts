@@ -19,6 +19,7 @@ import {
 } from '../compile/index.js';
 import type { Reconciler, SyncResult } from '../dataplane/reconciler.js';
 import type { ObjectChange, Source, SourceError, SourcedObject } from '../sources/types.js';
+import type { Problem } from './admin.js';
 
 export interface PipelineStatus {
   syncs: number;
@@ -39,6 +40,8 @@ export interface PipelineOptions {
   fullResyncPeriodMs?: number;
   /** Called after every successful sync (metrics, health check server). */
   onSynced?: (desired: DesiredState, result: SyncResult, snapshotTriggerTimes: Date[], nodes: SourcedObject[]) => void;
+  /** Each problem with an object, as it is logged (the admin endpoint keeps the last few). */
+  onProblem?: (problem: Problem) => void;
 }
 
 export const DEFAULT_FULL_RESYNC_MS = 5 * 60_000;
@@ -215,8 +218,9 @@ export class Pipeline {
     const now = new Set<string>();
     for (const o of result.overflow ?? []) {
       now.add(o.message);
-      if (!this.reportedOverflow.has(o.message))
-        this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
+      if (this.reportedOverflow.has(o.message)) continue;
+      this.opts.log.error({ servicePort: o.servicePort, map: o.map }, o.message);
+      this.opts.onProblem?.({ kind: 'Service', object: o.servicePort.replace(/:[^:]*$/, ''), message: o.message });
     }
     this.reportedOverflow = now;
     if (now.size > 0 && result.deletes > 0) this.request();
@@ -224,20 +228,31 @@ export class Pipeline {
 
   private reportProblems(desired: DesiredState): void {
     this.reportNewErrors([
-      ...this.sourceErrors.map((e) => ({ error: `${e.origin}: ${e.message}`, file: e.origin })),
+      ...this.sourceErrors.map((e) => ({
+        error: `${e.origin}: ${e.message}`,
+        file: e.origin,
+        problem: { kind: 'file', object: e.origin, message: e.message },
+      })),
       ...[...this.tracker.errors(), ...desired.conflicts, ...desired.refused].map((e) => ({
         error: e.toString(),
         file: e.origin,
         object: `${e.kind} ${e.namespace}/${e.name}`,
         field: e.field,
+        problem: { kind: e.kind, object: `${e.namespace}/${e.name}`, field: e.field || undefined, message: e.message },
       })),
     ]);
   }
 
   /** Invalid objects are logged when they first appear, not on every sync. */
-  private reportNewErrors(problems: Array<{ error: string; file: string; object?: string; field?: string }>): void {
+  private reportNewErrors(
+    problems: Array<{ error: string; file: string; object?: string; field?: string; problem: Problem }>,
+  ): void {
     const now = new Set(problems.map((p) => p.error));
-    for (const p of problems) if (!this.reportedErrors.has(p.error)) this.opts.log.warn(p, 'invalid object skipped');
+    for (const { problem, ...p } of problems) {
+      if (this.reportedErrors.has(p.error)) continue;
+      this.opts.log.warn(p, 'invalid object skipped');
+      this.opts.onProblem?.(problem);
+    }
     this.reportedErrors = now;
   }
 }

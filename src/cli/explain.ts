@@ -34,53 +34,104 @@ export function pinOptions(cmd: Command): Command {
 
 export function explainCommand(): Command {
   return pinOptions(new Command('explain'))
-    .description('one Service port as the data path holds it: frontends, backend set, affinity, flows, counters, drift')
+    .description(
+      'one Service port as the data path holds it: frontends, backend set, affinity, flows, counters, drift ' +
+        '(against what the agent wants, when it answers)',
+    )
     .argument('<service>', 'NAME, NAMESPACE/NAME, optionally :PORT (its name or number)')
+    .option(
+      '--agent <url>',
+      "the agent's admin endpoint: unix:/path or http://host:port (default: found from the pins)",
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (service: string, opts: PinOptions & { output: Output }) => {
+    .action(async (service: string, opts: PinOptions & { agent?: string; output: Output }) => {
       const { pinDir, where } = await pinDirOf(opts);
       const { readPinnedMaps } = await import('../inspect/read.js');
-      const { explain } = await import('../explain/explain.js');
-      const found = explain(readPinnedMaps(pinDir), service);
-      if (!found.length)
+      const { defaultAgentUrl } = await import('../explain/agent-client.js');
+      const { explainReport, renderReport, reportFound } = await import('../explain/explain-report.js');
+      const report = await explainReport(readPinnedMaps(pinDir), service, opts.agent ?? defaultAgentUrl(pinDir));
+      if (!reportFound(report))
         throw new Error(
-          `no Service port "${service}" in the maps in ${pinDir} (\`switchyard inspect services\` lists them)`,
+          `no Service port "${service}" in the maps in ${pinDir}` +
+            (report.agent.answered ? ', and the agent logged nothing about it' : '') +
+            ' (`switchyard inspect services` lists them)',
         );
       if (opts.output === 'json') {
-        process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
-      const { renderExplained } = await import('../explain/render.js');
-      process.stdout.write(found.map((e) => renderExplained(e, where)).join('\n'));
+      process.stdout.write(renderReport(report, where, service));
     });
 }
 
 export function diagnoseCommand(): Command {
   return new Command('diagnose')
-    .description('the Service troubleshooting checklist, automated: ✓/✗ per check with what to do')
+    .description(
+      'the Service troubleshooting checklist, automated: ✓/✗ per check with what to do; on a node (the ' +
+        'API, its pins and agent) or in a lab (--lab)',
+    )
     .argument('<service>', 'NAME or NAMESPACE/NAME')
-    .requiredOption('--lab <name>', 'the lab to diagnose in (node mode is not there yet)')
-    .option('--from <pod>', 'the client pod (default: the first ready "client" pod)')
+    .option('--lab <name>', 'diagnose in this lab, from a client pod')
+    .option(
+      '--from <pod>',
+      'the client pod (on a node: POD or NAMESPACE/POD; lab default: the first ready "client" pod)',
+    )
     .option('--port <port>', 'the port you connect to (checked against the Service port and targetPort)', (v) =>
       Number(v),
     )
+    .option('--kubeconfig <file>', 'on a node: the API server (default: the in-cluster config)')
+    .option('--pin-dir <dir>', `on a node: the agent's pin directory (default ${DEFAULT_PIN_DIR})`)
+    .option('--agent <url>', "on a node: the agent's admin endpoint (default: found from the pins)")
+    .option('--hostname-override <name>', "on a node: this node's name as pods' nodeName says it (default hostname)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (service: string, opts: { lab: string; from?: string; port?: number; output: Output }) => {
-      const { Lab } = await import('../lab/lab.js');
-      const { diagnose } = await import('../lab/lab-diagnose.js');
-      const checks = await diagnose(Lab.open(opts.lab), service, { from: opts.from, port: opts.port });
+    .action(async (service: string, opts: DiagnoseOptions) => {
+      const checks = opts.lab ? await labDiagnose(service, opts) : await nodeDiagnose(service, opts);
       if (opts.output === 'json') process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
       else {
-        for (const c of checks) {
-          process.stdout.write(
-            `${c.status === 'ok' ? '✓' : c.status === 'fail' ? '✗' : '·'} ` +
-              `${c.title}${c.detail ? `: ${c.detail}` : ''}\n`,
-          );
-          if (c.fix) process.stdout.write(`    → ${c.fix}\n`);
-        }
+        const { renderChecks } = await import('../explain/checks.js');
+        process.stdout.write(renderChecks(checks));
       }
       if (checks.some((c) => c.status === 'fail')) process.exitCode = 1;
     });
+}
+
+interface DiagnoseOptions {
+  lab?: string;
+  from?: string;
+  port?: number;
+  kubeconfig?: string;
+  pinDir?: string;
+  agent?: string;
+  hostnameOverride?: string;
+  output: Output;
+}
+
+async function labDiagnose(service: string, opts: DiagnoseOptions) {
+  const { Lab } = await import('../lab/lab.js');
+  const { diagnose } = await import('../lab/lab-diagnose.js');
+  return diagnose(Lab.open(opts.lab!), service, { from: opts.from, port: opts.port });
+}
+
+async function nodeDiagnose(service: string, opts: DiagnoseOptions) {
+  const { hostname } = await import('node:os');
+  const { loadKubeConfig } = await import('../k8s/kubeconfig.js');
+  const { listRaw } = await import('../k8s/list.js');
+  const { apiPath } = await import('../model/kinds.js');
+  const { defaultAgentUrl } = await import('../explain/agent-client.js');
+  const { diagnoseNode } = await import('../explain/diagnose-node.js');
+  const kc = await loadKubeConfig({ kubeconfig: opts.kubeconfig });
+  const pinDir = opts.pinDir ?? DEFAULT_PIN_DIR;
+  return diagnoseNode(service, {
+    api: {
+      list: async (kind, namespace, labelSelector) =>
+        (await listRaw(kc, apiPath(kind, namespace), { labelSelector })).items as never,
+    },
+    pinDir,
+    nodeName: opts.hostnameOverride ?? hostname(),
+    agentUrl: opts.agent ?? defaultAgentUrl(pinDir),
+    from: opts.from,
+    port: opts.port,
+  });
 }
 
 function addrPort(v: string, what: string, needPort: boolean): { addr: string; port: number } {

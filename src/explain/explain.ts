@@ -149,6 +149,8 @@ function explainOne(m: MapContents, svcId: number): Explained {
       );
   }
   if (!info) drift.push(`svc id ${svcId} has no service_info entry (its name is unknown to inspect)`);
+  // The agent writes service_info after a port's frontends and deletes it after them: never alone.
+  if (!fes.length) drift.push(`no frontend names svc id ${svcId}: the service port answers on no address`);
   // Backends of this set in any generation: the current ones are active; older ones drain (their flows finish).
   const inSet = new Map<number, 'active' | 'draining'>();
   for (const [k, id] of m.slots)

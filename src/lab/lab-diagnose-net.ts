@@ -3,21 +3,24 @@
 // a connection through the cluster IP and the reject counter around it.
 import { spawnSync } from 'node:child_process';
 import type { KubeObject } from '../fakeapi/server.js';
-import { explain } from '../explain/explain.js';
+import {
+  fail,
+  frontendCheck,
+  ok,
+  readyEndpoints,
+  rejectCheck as rejectShared,
+  rejectsIn,
+  type Check,
+  type Raw,
+} from '../explain/checks.js';
 import { readPinnedMaps } from '../inspect/read.js';
+import type { MapContents } from '../inspect/views.js';
 import { digIn } from './lab-demo-dns.js';
 import { resolveTargetPort } from './lab-objects.js';
 import { tcAttached } from './lab-procs.js';
 import type { PodState } from './lab-state.js';
 import type { Lab } from './lab.js';
 
-export interface Check {
-  status: 'ok' | 'fail' | 'note';
-  title: string;
-  detail?: string;
-  fix?: string;
-}
-export type Raw = Record<string, unknown>;
 export interface Ctx {
   lab: Lab;
   svc: KubeObject;
@@ -27,9 +30,6 @@ export interface Ctx {
   port: Raw;
   slices: KubeObject[];
 }
-
-export const ok = (title: string, detail?: string): Check => ({ status: 'ok', title, detail });
-export const fail = (title: string, detail: string, fix: string): Check => ({ status: 'fail', title, detail, fix });
 
 /** A TCP connect from inside `ns`: undefined when it succeeded, else the error. */
 function connectIn(ns: string, ip: string, port: number): string | undefined {
@@ -52,57 +52,24 @@ function listenAddresses(ns: string, port: number): string[] {
         .map((l) => l.trim().split(/\s+/)[3]?.replace(/:\d+$/, '') ?? '');
 }
 
-export function readyEndpoints(c: Ctx): Array<{ ip: string; pod?: string }> {
-  const out: Array<{ ip: string; pod?: string }> = [];
-  for (const s of c.slices) {
-    for (const e of (s.endpoints as Raw[] | undefined) ?? []) {
-      if ((e.conditions as Raw | undefined)?.ready === false) continue;
-      for (const a of (e.addresses as string[] | undefined) ?? [])
-        out.push({ ip: a, pod: (e.targetRef as Raw | undefined)?.name as string | undefined });
-    }
-  }
-  return out;
-}
-
 export function nodeChecks(c: Ctx): Check[] {
   const node = c.lab.node(c.client.node);
   const agent = c.lab.st.agents[node.name];
-  const out: Check[] = [];
-  const want = `${String(c.spec.clusterIP)}:${c.port.port}`;
+  const service = `${c.ns}/${c.svc.metadata.name}`;
+  let maps: MapContents | Error;
   try {
-    const found = explain(readPinnedMaps(agent.pinDir), `${c.ns}/${c.svc.metadata.name}`);
-    const fe = found
-      .flatMap((e) => e.frontends.map((f) => ({ e, f })))
-      .find(({ f }) => f.address === want && f.scope === 'internal');
-    if (!fe)
-      out.push(
-        fail(
-          `the frontend ${want} is programmed on ${node.name}`,
-          `not in the maps in ${agent.pinDir}`,
-          `check the agent on ${node.name} (\`switchyard lab status\`, its log ${agent.log})`,
-        ),
-      );
-    else if (fe.e.drift.length)
-      out.push(
-        fail(
-          `the frontend ${want} is programmed on ${node.name}`,
-          fe.e.drift.join('; '),
-          `\`switchyard explain --lab ${c.lab.st.name} --node ${node.name} ${c.svc.metadata.name}\`; restart ` +
-            `the agent to rewrite its maps`,
-        ),
-      );
-    else
-      out.push(
-        ok(
-          `the frontend ${want} is programmed on ${node.name}`,
-          `set ${fe.e.set.id} gen ${fe.e.set.gen}, ${fe.e.set.count} backend(s)`,
-        ),
-      );
+    maps = readPinnedMaps(agent.pinDir);
   } catch (err) {
-    out.push(
-      fail(`the frontend ${want} is programmed on ${node.name}`, (err as Error).message, 'is the agent running?'),
-    );
+    maps = err as Error;
   }
+  const out: Check[] = [
+    frontendCheck(maps, service, `${String(c.spec.clusterIP)}:${c.port.port}`, node.name, {
+      missing: `check the agent on ${node.name} (\`switchyard lab status\`, its log ${agent.log})`,
+      drift:
+        `\`switchyard explain --lab ${c.lab.st.name} --node ${node.name} ${c.svc.metadata.name}\`; restart ` +
+        `the agent to rewrite its maps`,
+    }),
+  ];
   out.push(
     tcAttached(node.ns, c.client.hostIf)
       ? ok(`the program is attached to ${c.client.name}'s veth ${c.client.hostIf}`)
@@ -115,29 +82,13 @@ export function nodeChecks(c: Ctx): Check[] {
   return out;
 }
 
-/** The Service's no-endpoint reject counter on the client's node (0 when unreadable: the frontend check says why). */
+/** The Service's no-endpoint reject counter on the client's node. */
 export function rejectsNow(c: Ctx): number {
-  try {
-    const pinDir = c.lab.st.agents[c.client.node].pinDir;
-    return explain(readPinnedMaps(pinDir), `${c.ns}/${c.svc.metadata.name}`).reduce(
-      (n, e) => n + e.counters.noEndpointRejects,
-      0,
-    );
-  } catch {
-    return 0;
-  }
+  return rejectsIn(() => readPinnedMaps(c.lab.st.agents[c.client.node].pinDir), `${c.ns}/${c.svc.metadata.name}`);
 }
 
 export function rejectCheck(c: Ctx, before: number, after: number): Check {
-  const title = 'the no-endpoint reject counter is not rising';
-  return after > before
-    ? fail(
-        title,
-        `it rose from ${before} to ${after} with the try above on ${c.client.node}: the data path has no ` +
-          `backend for it`,
-        "the Service has no ready endpoint on this node's maps: see the endpoints and frontend checks",
-      )
-    : ok(title, `${after} on ${c.client.node}${after ? ' (from earlier, not from the try above)' : ''}`);
+  return rejectShared(before, after, c.client.node, 'with the try above', 'from the try above');
 }
 
 export function podChecks(c: Ctx): Check[] {
@@ -154,7 +105,7 @@ export function podChecks(c: Ctx): Check[] {
     return [
       { status: 'note', title: `pod IPs: ${String(c.port.protocol)} is not tried directly (no connection to open)` },
     ];
-  const eps = readyEndpoints(c).slice(0, 5);
+  const eps = readyEndpoints(c.slices).slice(0, 5);
   if (!eps.length) return [{ status: 'note', title: 'pod IPs: no ready endpoint to try directly' }];
   const out: Check[] = [];
   const failed = eps.map((e) => ({ e, err: connectIn(c.client.netns, e.ip, target) })).filter((x) => x.err);

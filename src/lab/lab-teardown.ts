@@ -1,5 +1,6 @@
 // `lab down`: removes every trace of a lab — processes, namespaces, pin mounts, state — with or
 // without its state file, so a crashed lab is cleaned as well as a healthy one.
+import { adminSocketPath } from '../inspect/admin.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -92,6 +93,8 @@ export async function teardown(
     }
   }
   if (mounts.length) say(`unmounted ${mounts.length} pin and cgroup dir(s): ${mounts.join(' ')}`);
+  // An agent killed before it could close its admin socket (SIGKILL, or SIGTERM during its start).
+  for (const m of mounts) rmSync(adminSocketPath(m), { force: true });
   // The lab's cgroups, by name like the namespaces: whatever still runs in them is killed
   // first. After the unmounts: the state dir's bind mount of it must be gone before the dir is.
   const cgroup = existingLabCgroup(prefix);

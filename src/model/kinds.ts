@@ -3,7 +3,7 @@
 // (src/fakeapi) and the lab's client (src/lab/lab-api.ts). It imports nothing, so any layer may
 // use it without pulling in another.
 
-export type ApiKind = 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node';
+export type ApiKind = 'Service' | 'Endpoints' | 'EndpointSlice' | 'Node' | 'Pod';
 
 export interface KindInfo {
   kind: ApiKind;
@@ -42,6 +42,8 @@ export const KINDS: Readonly<Record<ApiKind, KindInfo>> = {
     namespaced: true,
   },
   Node: { kind: 'Node', listKind: 'NodeList', apiVersion: 'v1', prefix: '/api/v1', plural: 'nodes', namespaced: false },
+  // Read only by `switchyard diagnose` on a node (does the selector match pods?); the agent never watches it.
+  Pod: { kind: 'Pod', listKind: 'PodList', apiVersion: 'v1', prefix: '/api/v1', plural: 'pods', namespaced: true },
 };
 
 export const API_KINDS = Object.keys(KINDS) as ApiKind[];

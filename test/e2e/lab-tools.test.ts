@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { labCli, labName, switchyard, switchyardRaw } from '../lib/lab-cli.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
-import type { Explained } from '../../src/explain/explain.js';
+import type { ExplainReport } from '../../src/explain/explain-report.js';
 import type { TraceResult } from '../../src/explain/trace.js';
 
 const NAME = labName('x');
@@ -126,8 +126,12 @@ describeRoot('lab troubleshooting tools', () => {
   });
 
   it('explain: shows a Service port, then drift after a slot is deleted by hand with the agent stopped', () => {
-    const json = () => JSON.parse(switchyard('explain', '--lab', NAME, 'myapp-svc', '-o', 'json')) as Explained[];
-    const [e] = json();
+    const report = () => JSON.parse(switchyard('explain', '--lab', NAME, 'myapp-svc', '-o', 'json')) as ExplainReport;
+    const json = () => report().servicePorts;
+    const running = report();
+    expect(running.agent.answered).toBe(true);
+    expect(running.agentDrift).toEqual([]);
+    const [e] = running.servicePorts;
     expect(e.frontends).toContainEqual(
       expect.objectContaining({ address: '10.99.99.99:80', protocol: 'TCP', scope: 'internal' }),
     );
@@ -167,7 +171,9 @@ describeRoot('lab troubleshooting tools', () => {
     const [after] = json();
     expect(after.drift).toHaveLength(1);
     expect(after.drift[0]).toMatch(/^slot 2 of set \d+ gen \d+ is missing/);
-    expect(switchyard('explain', '--lab', NAME, 'myapp-svc')).toContain('✗ slot 2 of set');
+    const text = switchyard('explain', '--lab', NAME, 'myapp-svc');
+    expect(text).toContain('✗ slot 2 of set');
+    expect(text).toMatch(/^Agent: not answering at unix:\/run\/switchyard\/admin-\w+\.sock \(no socket/m);
     lab('restart-agent', 'node1'); // the agent rewrites what it owns
   });
 });

@@ -3,6 +3,7 @@
 // nodes but not the pods, and one real agent process per node (pods' veths and eth0 attached),
 // all fed from one manifest directory. Everything lives in namespaces named after a prefix unique
 // to the run; destroy() removes every namespace, process, pin and file it made.
+import { adminSocketPath } from '../../src/inspect/admin.js';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,7 +161,10 @@ export class MultiNodeCluster {
 
   private cleanupSync(): void {
     destroyTopology(this.prefix);
-    for (const dir of this.pinDirs.values()) unmountBpffs(dir);
+    for (const dir of this.pinDirs.values()) {
+      unmountBpffs(dir);
+      rmSync(adminSocketPath(dir), { force: true }); // left when an agent was killed
+    }
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

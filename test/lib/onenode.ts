@@ -1,6 +1,7 @@
 // A one-node cluster for e2e tests: a node namespace, pods behind veths, client pods, and a
 // real agent process fed from a manifest directory. Names are unique to the run; destroy()
 // removes every namespace, process, pin and file it made.
+import { adminSocketPath } from '../../src/inspect/admin.js';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { kubeconfigFor } from '../../src/fakeapi/server.js';
 import { tmpdir } from 'node:os';
@@ -166,6 +167,7 @@ export class OneNodeCluster {
     for (const pod of this.pods.values()) deleteNamespace(pod.ns);
     deleteNamespace(this.nodeNs);
     unmountBpffs(this.pinDir);
+    rmSync(adminSocketPath(this.pinDir), { force: true }); // left when the agent was killed
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }
