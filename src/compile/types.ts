@@ -146,5 +146,4 @@ export function backendIdentity(svc: string, addr: string, port: number): string
 
 /** The identity of a frontend map key, for Maps and diffs: compile, plan and restart recovery
  *  must agree on it byte for byte, so there is one. Flat, as the identities above. */
-export const frontendKeyString = (k: FrontendKey) =>
-  [addrPort(k.addr, k.port), '/', k.proto, '/', k.scope].join('');
+export const frontendKeyString = (k: FrontendKey) => [addrPort(k.addr, k.port), '/', k.proto, '/', k.scope].join('');
