@@ -77,6 +77,24 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.pod(ack).data.toString('hex')).toBe(rewritten(ack, { dst: BE1.addr, dport: 8080 }).toString('hex'));
   });
 
+  it('lets a SYN reuse a closing flow\'s client port towards another Service with the same backend', () => {
+    const VIP2 = 'fd00:96::b';
+    f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
+    f.addFrontend({ addr: VIP2, port: 80, backends: [BE1] });
+    // A whole connection to VIP, closed by FINs both ways: the client's port is in TIME_WAIT.
+    f.pod(tcp(CLIENT, VIP, 40001, 80));
+    f.pod(tcp(BE1.addr, CLIENT, 8080, 40001, 'SA'));
+    f.pod(tcp(CLIENT, VIP, 40001, 80, 'FA'));
+    f.pod(tcp(BE1.addr, CLIENT, 8080, 40001, 'FA'));
+    // The client reuses the port towards VIP2: the reply key (BE1:8080 → CLIENT:40001) is the same.
+    const syn = tcp(CLIENT, VIP2, 40001, 80);
+    const out = f.pod(syn);
+    expect(out.retval).toBe(TC_ACT_OK);
+    expect(out.data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: 8080 }).toString('hex'));
+    const synAck = tcp(BE1.addr, CLIENT, 8080, 40001, 'SA');
+    expect(f.pod(synAck).data.toString('hex')).toBe(rewritten(synAck, { src: VIP2, sport: 80 }).toString('hex'));
+  });
+
   it('finds UDP behind hop-by-hop and destination-options headers and keeps them', () => {
     f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, backends: [BE1] });
     const q: Packet6Spec = {
