@@ -77,7 +77,7 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.pod(ack).data.toString('hex')).toBe(rewritten(ack, { dst: BE1.addr, dport: 8080 }).toString('hex'));
   });
 
-  it('lets a SYN reuse a closing flow\'s client port towards another Service with the same backend', () => {
+  it("lets a SYN reuse a closing flow's client port towards another Service with the same backend", () => {
     const VIP2 = 'fd00:96::b';
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
     f.addFrontend({ addr: VIP2, port: 80, backends: [BE1] });
