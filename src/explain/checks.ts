@@ -128,6 +128,19 @@ export function readyEndpoints(slices: ApiObject[]): Array<{ ip: string; pod?: s
   return out;
 }
 
+/** Whether the ready endpoints @tried answered a TCP connect on @target without the Service
+ *  (the seeds' "try the pod IP directly"); @tried holds each endpoint's error, if any. */
+export function directCheck(target: number, tried: Array<{ ip: string; err?: string }>): Check {
+  const failed = tried.filter((x) => x.err);
+  return failed.length
+    ? fail(
+        `the pod IPs answer directly on ${target}`,
+        failed.map((x) => `${x.ip}:${target} ${x.err}`).join(', '),
+        'the app is not reachable even without the Service: check it listens on the targetPort on all addresses',
+      )
+    : ok(`the pod IPs answer directly on ${target}`, tried.map((x) => x.ip).join(', '));
+}
+
 export function endpointsCheck(slices: ApiObject[], statusHint: string): Check {
   const ready = readyEndpoints(slices);
   if (!ready.length)

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { readPinnedMaps } from '../inspect/read.js';
 import type { MapContents } from '../inspect/views.js';
 import {
+  directCheck,
   agentChecks,
   endpointsCheck,
   fail,
@@ -180,15 +181,6 @@ async function podIpChecks(slices: ApiObject[], port: Raw, target: number | unde
     ];
   const eps = readyEndpoints(slices).slice(0, 5);
   if (!eps.length) return [{ status: 'note', title: 'pod IPs: no ready endpoint to try directly' }];
-  const tried = await Promise.all(eps.map(async (e) => ({ e, err: await tcpConnect(e.ip, target) })));
-  const failed = tried.filter((x) => x.err);
-  return [
-    failed.length
-      ? fail(
-          `the pod IPs answer directly on ${target}`,
-          failed.map((x) => `${x.e.ip}:${target} ${x.err}`).join(', '),
-          'the app is not reachable even without the Service: check it listens on the targetPort on all addresses',
-        )
-      : ok(`the pod IPs answer directly on ${target}`, eps.map((e) => e.ip).join(', ')),
-  ];
+  const tried = await Promise.all(eps.map(async (e) => ({ ip: e.ip, err: await tcpConnect(e.ip, target) })));
+  return [directCheck(target, tried)];
 }

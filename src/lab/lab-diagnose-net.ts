@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import type { KubeObject } from '../fakeapi/server.js';
 import {
+  directCheck,
   fail,
   frontendCheck,
   ok,
@@ -108,15 +109,11 @@ export function podChecks(c: Ctx): Check[] {
   const eps = readyEndpoints(c.slices).slice(0, 5);
   if (!eps.length) return [{ status: 'note', title: 'pod IPs: no ready endpoint to try directly' }];
   const out: Check[] = [];
-  const failed = eps.map((e) => ({ e, err: connectIn(c.client.netns, e.ip, target) })).filter((x) => x.err);
   out.push(
-    failed.length
-      ? fail(
-          `the pod IPs answer directly on ${target}`,
-          failed.map((x) => `${x.e.ip}:${target} ${x.err}`).join(', '),
-          'the app is not reachable even without the Service: check it listens on the targetPort on all addresses',
-        )
-      : ok(`the pod IPs answer directly on ${target}`, eps.map((e) => e.ip).join(', ')),
+    directCheck(
+      target,
+      eps.map((e) => ({ ip: e.ip, err: connectIn(c.client.netns, e.ip, target) })),
+    ),
   );
   const local: string[] = [];
   for (const e of eps) {
