@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unifiedCgroupRoot } from '../../src/bpf/index.js';
+import { adminSocketPath } from '../../src/inspect/admin.js';
 import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 import { waitFor } from '../lib/wait.js';
@@ -112,8 +113,12 @@ describeRoot('socket LB: the agent process, restarted under a connection loop', 
   });
 
   afterAll(async () => {
+    // SIGTERM, so the agent closes its admin socket itself; SIGKILL below only if it hangs.
+    if (agent && agent.exitCode === null && agent.signalCode === null)
+      await Promise.race([stopAgent(), new Promise((r) => setTimeout(r, 5000))]);
     const steps = [
       () => agent?.kill('SIGKILL'),
+      () => rmSync(adminSocketPath(bpffs.dir), { force: true }),
       () => server?.kill('SIGKILL'),
       () => run(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'agent', '--cleanup', '--pin-dir', bpffs.dir]),
       () => deleteNetns(ns),
