@@ -309,6 +309,26 @@ __attribute__((noinline)) int sy_ct_promote(const struct sy_ct_key *reply_key, _
 }
 
 /*
+ * The flags a packet of direction @dir with @tcp_flags adds to an entry holding @have: a reply
+ * seen, a FIN from its side, and CLOSING on an RST or once both sides sent a FIN. One rule for
+ * both families (sy_ct_hit, sy_ct6_hit).
+ */
+static __always_inline __u8 sy_ct_flags_seen(__u8 have, __u8 dir, __u8 tcp_flags)
+{
+	__u8 flags = 0;
+
+	if (dir == SY_CT_REPLY)
+		flags |= SY_CT_SEEN_REPLY;
+	if (tcp_flags & SY_TCP_FIN)
+		flags |= dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
+	if ((tcp_flags & SY_TCP_RST) ||
+	    ((have | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) ==
+	    (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
+		flags |= SY_CT_CLOSING;
+	return flags;
+}
+
+/*
  * Whether @old, under @reply_key, is another flow's than the one keyed @fwd_key, and live.
  * A closing TCP flow (RST, or FIN both ways) holds nothing: it is the client's TIME_WAIT, and
  * the client may reuse its port towards another Service at once (the 4-tuple differs). Holding

@@ -226,16 +226,7 @@ static __always_inline int sy_ct6_hit(struct __sk_buff *skb, const struct sy_pkt
 				      __u64 now)
 {
 	struct sy_nat6 nat = ct->nat;
-	__u8 flags = 0;
-
-	if (key->dir == SY_CT_REPLY)
-		flags |= SY_CT_SEEN_REPLY;
-	if (pkt->tcp_flags & SY_TCP_FIN)
-		flags |= key->dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
-	if ((pkt->tcp_flags & SY_TCP_RST) ||
-	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) ==
-	    (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
-		flags |= SY_CT_CLOSING;
+	__u8 flags = sy_ct_flags_seen(ct->flags, key->dir, pkt->tcp_flags);
 	sy_ct6_touch(ct, key, flags, now);
 	if (key->dir == SY_CT_FORWARD)
 		sy_count6(ct->svc_id, pkt, false);

@@ -141,16 +141,7 @@ static __always_inline int sy_ct_hit(struct __sk_buff *skb, const struct sy_pkt 
 				     const struct sy_ct_key *key, struct sy_ct_entry *ct, __u64 now)
 {
 	struct sy_nat nat = ct->nat;
-	__u8 flags = 0;
-
-	if (key->dir == SY_CT_REPLY)
-		flags |= SY_CT_SEEN_REPLY;
-	if (pkt->tcp_flags & SY_TCP_FIN)
-		flags |= key->dir == SY_CT_FORWARD ? SY_CT_FIN_FORWARD : SY_CT_FIN_REPLY;
-	if ((pkt->tcp_flags & SY_TCP_RST) ||
-	    ((ct->flags | flags) & (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY)) ==
-	    (SY_CT_FIN_FORWARD | SY_CT_FIN_REPLY))
-		flags |= SY_CT_CLOSING;
+	__u8 flags = sy_ct_flags_seen(ct->flags, key->dir, pkt->tcp_flags);
 	sy_ct_touch(ct, key, &nat, flags, now);
 
 	if (key->dir == SY_CT_FORWARD)
