@@ -33,7 +33,14 @@ export const SIZE_SETTING: Readonly<Record<string, string>> = {
   backends: '--bpf-lb-map-max',
   slots: '--bpf-lb-map-max',
   conntrack: '--bpf-ct-global-max',
+  frontends6: '--bpf-lb-map-max',
+  affinity6: '--bpf-lb-map-max',
+  backends6: '--bpf-lb-map-max',
+  conntrack6: '--bpf-ct-global-max',
 };
+
+/** Each IPv6 map is its IPv4 twin's size (bpf/maps.h): a flag sizes both families, as Cilium's do. */
+const IPV6_TWINS = ['frontends', 'affinity', 'backends', 'conntrack'] as const;
 
 /** map name → max_entries for the maps the settings size; maps not listed keep the object's size. */
 export function mapSizes(s: MapSizeSettings, memoryBytes = totalmem()): Record<string, number> {
@@ -49,6 +56,7 @@ export function mapSizes(s: MapSizeSettings, memoryBytes = totalmem()): Record<s
     out.conntrack ??= clamp(Math.floor((budget * 0.8) / ctBytes));
     if (lb === undefined) out.affinity = clamp(Math.floor((budget * 0.2) / affBytes));
   }
+  for (const name of IPV6_TWINS) if (out[name] !== undefined) out[`${name}6`] = out[name];
   return out;
 }
 

@@ -27,9 +27,22 @@ describeRoot('map sizes at run time', () => {
     const obj = BpfObject.open(SWITCHYARD, { maxEntries: sizes });
     cleanups.push(() => obj.close());
     const got = Object.fromEntries(
-      ['frontends', 'affinity', 'backends', 'slots', 'conntrack'].map((n) => [n, obj.mapInfo(n).maxEntries]),
+      [
+        'frontends',
+        'affinity',
+        'backends',
+        'slots',
+        'conntrack',
+        'frontends6',
+        'affinity6',
+        'backends6',
+        'conntrack6',
+      ].map((n) => [n, obj.mapInfo(n).maxEntries]),
     );
-    expect(got).toEqual({ frontends: 16, affinity: 16, backends: 64, slots: 64, conntrack: 4096 });
+    expect(got).toEqual({
+      ...{ frontends: 16, affinity: 16, backends: 64, slots: 64, conntrack: 4096 },
+      ...{ frontends6: 16, affinity6: 16, backends6: 64, conntrack6: 4096 },
+    });
     expect(obj.mapInfo('stats').maxEntries).toBe(65536); // indexed by svc id: stays
   });
 

@@ -9,7 +9,10 @@ describe('map sizes', () => {
   });
 
   it('sizes the load-balancing maps from --bpf-lb-map-max, backends and slots 4×', () => {
-    expect(mapSizes({ bpfLbMapMax: 100 })).toEqual({ frontends: 100, affinity: 100, backends: 400, slots: 400 });
+    expect(mapSizes({ bpfLbMapMax: 100 })).toEqual({
+      ...{ frontends: 100, affinity: 100, backends: 400, slots: 400 },
+      ...{ frontends6: 100, affinity6: 100, backends6: 400 },
+    });
   });
 
   it('sizes conntrack and affinity from a share of memory, explicit flags winning, clamped', () => {
