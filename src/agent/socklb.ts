@@ -85,7 +85,9 @@ export function destroyUdpSocketsTo(
   if (removed.length === 0) return true;
   let obj: BpfObject;
   try {
-    obj = BpfObject.open(sockDestroyObjectPath(opts.bpfObject), { pinDir: opts.pinDir, maxEntries: opts.maxEntries });
+    // Only the sock_* maps, none of them sized by flags: passing the tc sizes would name maps
+    // this object does not have (and be mistaken below for a kernel without bpf_sock_destroy).
+    obj = BpfObject.open(sockDestroyObjectPath(opts.bpfObject), { pinDir: opts.pinDir });
   } catch (err) {
     opts.log.warn(
       { err: (err as Error).message },

@@ -19,7 +19,9 @@ import {
   unifiedCgroupRoot,
 } from '../../src/bpf/index.js';
 import { dataplaneMaps } from '../../src/dataplane/maps.js';
+import { mapSizes } from '../../src/agent/map-sizes.js';
 import { cleanupSocketLb, destroyUdpSocketsTo, startSocketLb } from '../../src/agent/socklb.js';
+import { MAX_FRONTENDS } from '../../src/abi/index.js';
 import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
 import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
@@ -225,7 +227,9 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
       expect(seen.slice(mark).map((s) => s.a.from)).toContain(first);
       expect(seen.slice(mark).map((s) => s.a.from)).not.toContain(other);
       const t0 = performance.now();
-      const opts = { pinDir: bpffs.dir, bpfObject: TC_OBJ, maxEntries: {}, log: pino({ level: 'silent' }) };
+      // The agent's sizes as --bpf-lb-map-max gives them (equal to the pinned defaults here).
+      const maxEntries = mapSizes({ bpfLbMapMax: MAX_FRONTENDS });
+      const opts = { pinDir: bpffs.dir, bpfObject: TC_OBJ, maxEntries, log: pino({ level: 'silent' }) };
       // iter/udp walks the namespace of the thread that opens it: the agent runs it in its own.
       expect(inNetns(ns, () => destroyUdpSocketsTo(opts, [{ addr: first, port: 5353 }]))).toBe(true);
       expect(await until(() => seen.some((s) => s.at >= t0 && s.a.from === other), 1000)).toBe(true);
