@@ -7,8 +7,7 @@
  * ethertype, so neither the IPv4 per-packet cost nor from_netdev's verifier budget grows by the
  * v6 code (switchyard.c, docs/architecture.md "IPv6").
  *
- * What the v6 path does not do yet (it passes instead): ICMPv6 errors about translated flows,
- * and fragments.
+ * What the v6 path does not do yet (it passes instead): fragments.
  * Fragments pass untouched: IPv6 routers never fragment, so only a sender's own oversized UDP
  * datagram to a Service arrives in pieces, and it is lost (as it would be behind any NAT that
  * does not reassemble); TCP and path-MTU-aware UDP never send fragments.
@@ -62,8 +61,9 @@ static __always_inline bool sy_ip6_ext_skippable(__u8 nexthdr)
 /*
  * Fills @pkt for a TCP or UDP packet over IPv6, after up to SY_IP6_MAX_EXT hop-by-hop, routing
  * and destination-options headers (each: next header, length in 8-byte units beyond the first
- * 8). Loads go through bpf_skb_load_bytes, so headers in paged data need no pull. 0, or -1 to
- * pass: not IPv6, a fragment (see the top of this file), another protocol, a short frame.
+ * 8). Loads go through bpf_skb_load_bytes, so headers in paged data need no pull. 0;
+ * SY_PARSE_ICMP for ICMPv6 (addresses and l4_off filled); or -1 to pass: not IPv6, a fragment
+ * (see the top of this file), another protocol, a short frame.
  */
 static __always_inline int sy_parse6(struct __sk_buff *skb, struct sy_pkt6 *pkt)
 {
@@ -84,17 +84,19 @@ static __always_inline int sy_parse6(struct __sk_buff *skb, struct sy_pkt6 *pkt)
 		nh = ext[0];
 		off += (ext[1] + 1) * 8;
 	}
-	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
-		return -1;	/* fragments, ICMPv6 (neighbour discovery!), anything else */
-	if (bpf_skb_load_bytes(skb, off, l4, nh == IPPROTO_TCP ? 14 : 8))
-		return -1;
 	__builtin_memcpy(pkt->saddr, &ip.saddr, 16);
 	__builtin_memcpy(pkt->daddr, &ip.daddr, 16);
+	pkt->l4_off = off;
+	pkt->proto = nh;
+	if (nh == IPPROTO_ICMPV6)
+		return SY_PARSE_ICMP;	/* errors about our flows: bpf/icmp6.h */
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return -1;	/* fragments, anything else */
+	if (bpf_skb_load_bytes(skb, off, l4, nh == IPPROTO_TCP ? 14 : 8))
+		return -1;
 	pkt->sport = *(__be16 *)&l4[0];
 	pkt->dport = *(__be16 *)&l4[2];
 	pkt->tcp_flags = nh == IPPROTO_TCP ? l4[SY_TCP_FLAGS_OFF] : 0;
-	pkt->proto = nh;
-	pkt->l4_off = off;
 	pkt->len = skb->len;
 	return 0;
 }

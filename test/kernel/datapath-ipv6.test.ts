@@ -1,10 +1,12 @@
 // The IPv6 data path, byte for byte (issue 15): ClusterIP new flow and reply, a destination-options
 // header, hairpin through the ULA hairpin source, ICMPv6 port unreachable with its pseudo-header
-// checksum, a source-range deny, ClientIP affinity, NodePort to a local backend, and NodePort to a
+// checksum, ICMPv6 errors about translated flows translated back (a backend's port unreachable, a
+// router's Packet Too Big about a SNATed NodePort flow), a source-range deny, ClientIP affinity, NodePort to a local backend, and NodePort to a
 // backend on another node: SNAT with a claimed port, routed in BPF, and the reverse. Every expected frame is built here
 // from scratch (src/net/packet6.ts), so a wrong checksum or a stray byte fails the comparison.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import {
+  CNT_ICMP_XLATED,
   CNT_SOURCE_DENIED,
   CT_FORWARD,
   CT_REPLY,
@@ -17,6 +19,7 @@ import {
   isSnatPort,
   SCOPE_EXTERNAL,
 } from '../../src/abi/index.js';
+import { writeIpv6 } from '../../src/net/ipv6.js';
 import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, type Packet6Spec } from '../../src/net/packet6.js';
 import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, type Fixture6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
@@ -138,6 +141,31 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.m.stats.get(1)?.reduce((a, s) => a + s.noBackend, 0n)).toBe(1n);
   });
 
+  it("translates a backend's ICMPv6 port unreachable back: from the Service, quoting what the client sent", () => {
+    f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, backends: [BE1] });
+    const q: Packet6Spec = {
+      eth: L2,
+      ip: { src: CLIENT, dst: VIP },
+      udp: { sport: 5353, dport: 53 },
+      payload: Buffer.from('query'),
+    };
+    const sent = f.pod(q);
+    expect(sent.data.toString('hex')).toBe(rewritten(q, { dst: BE1.addr, dport: 8080 }).toString('hex'));
+    // The backend's port is closed: it quotes the datagram it got, {client → backend}.
+    const unreach = (src: string, body: Buffer): Packet6Spec => ({
+      eth: { src: L2.dst, dst: L2.src },
+      ip: { src, dst: CLIENT },
+      icmp6: { type: 1, code: 4, body },
+    });
+    const out = f.pod(unreach(BE1.addr, sent.data.subarray(14)));
+    expect(out.retval).toBe(TC_ACT_OK);
+    // The client gets it from the Service address, quoting its own datagram byte for byte
+    // (UDP checksum included); the ICMPv6 checksum covers the new pseudo-header.
+    const expected = buildPacket6(unreach(VIP, buildPacket6(q).subarray(14)));
+    expect(out.data.toString('hex')).toBe(expected.toString('hex'));
+    expect(f.counter(CNT_ICMP_XLATED)).toBe(1n);
+  });
+
   it('drops a client outside loadBalancerSourceRanges and translates one inside', () => {
     f.addFrontend({
       addr: VIP,
@@ -184,6 +212,15 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.pod(ns)).toMatchObject({ retval: TC_ACT_OK, data: ns });
     const frag = buildPacket6({ ...tcp(CLIENT, VIP, 40006, 80), ext: [{ type: 44 }] });
     expect(f.pod(frag)).toMatchObject({ retval: TC_ACT_OK, data: frag });
+    // An error about a flow we never translated: the quote names no conntrack entry.
+    const quote = buildPacket6({ ...tcp(CLIENT, 'fd00:96::b', 40007, 80) }).subarray(14);
+    const stray = buildPacket6({
+      eth: L2,
+      ip: { src: BE1.addr, dst: CLIENT },
+      icmp6: { type: 1, code: 4, body: quote },
+    });
+    expect(f.pod(stray)).toMatchObject({ retval: TC_ACT_OK, data: stray });
+    expect(f.counter(CNT_ICMP_XLATED)).toBe(0n);
   });
 });
 
@@ -226,6 +263,30 @@ describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed 
       tcp: { ...synAck.tcp!, sport: 30080, dport: 40010 },
     });
     expect(back.data.toString('hex')).toBe(expected.toString('hex'));
+  });
+
+  it("translates a router's Packet Too Big about the SNATed flow back to the client", () => {
+    const ROUTER = 'fd00:250::99';
+    f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
+    const out = f.netdev({ ...tcp(CLIENT6, NODE6_A, 40012, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    expect(out.retval).toBe(TC_ACT_REDIRECT);
+    const routed = out.data.subarray(14); // {node:snat port → remote backend}, as the router got it
+    const ptb = (dst: string, body: Buffer): Packet6Spec => ({
+      eth: { src: NODE_B_MAC, dst: f.uplinkMac },
+      ip: { src: ROUTER, dst },
+      icmp6: { type: 2, code: 0, rest: 1280, body },
+    });
+    const back = f.netdev(ptb(NODE6_A, routed));
+    expect(back.retval).toBe(TC_ACT_OK); // to the client through the stack: the router keeps its address
+    // The quote as the client sent it: its address and port, the NodePort; the quoted TCP
+    // checksum (past the first 8 bytes of TCP) stays as quoted, as for IPv4.
+    const quote = Buffer.from(routed);
+    writeIpv6(CLIENT6, quote, 8);
+    writeIpv6(NODE6_A, quote, 24);
+    quote.writeUInt16BE(40012, 40);
+    quote.writeUInt16BE(30080, 42);
+    expect(back.data.toString('hex')).toBe(buildPacket6(ptb(CLIENT6, quote)).toString('hex'));
+    expect(f.counter(CNT_ICMP_XLATED)).toBe(1n);
   });
 
   it('gives two clients on the same port different SNAT ports to the same backend', () => {
