@@ -68,36 +68,51 @@ function run(seed: number, steps: number, contested: boolean, dualStack = false)
   return { churn, incState, incIds, partialWrites, contestedSteps };
 }
 
+/** Each property run takes 1–4 s alone; on a loaded 2-core CI machine several times that. */
+const PROPERTY_TIMEOUT_MS = 60_000;
+
 describe('incremental sync equals full sync', () => {
-  it('matches a full compile of the same history after every step, with contested frontends', () => {
-    // The pools are small enough that frontends are contested in many steps: the claims are tested.
-    for (const seed of [1, 2, 3, 4, 5, 6]) expect(run(seed, 300, true).contestedSteps).toBeGreaterThan(50);
-  });
+  it(
+    'matches a full compile of the same history after every step, with contested frontends',
+    () => {
+      // The pools are small enough that frontends are contested in many steps: the claims are tested.
+      for (const seed of [1, 2, 3, 4, 5, 6]) expect(run(seed, 300, true).contestedSteps).toBeGreaterThan(50);
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it('matches with dual-stack Services, IPv6 slices and IPv6 external addresses, contested or not', () => {
-    for (const seed of [21, 22, 23]) expect(run(seed, 300, true, true).contestedSteps).toBeGreaterThan(50);
-    for (const seed of [31, 32]) {
-      const { churn, incState, incIds } = run(seed, 300, false, true);
-      const v6 = Object.values(normalize(incState, incIds))
-        .flat()
-        .filter((l) => l.includes('fd10:'));
-      expect(v6.length, 'IPv6 backends were programmed').toBeGreaterThan(0);
-      const ids = new IdAllocator();
-      const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
-      expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
-    }
-  });
+  it(
+    'matches with dual-stack Services, IPv6 slices and IPv6 external addresses, contested or not',
+    () => {
+      for (const seed of [21, 22, 23]) expect(run(seed, 300, true, true).contestedSteps).toBeGreaterThan(50);
+      for (const seed of [31, 32]) {
+        const { churn, incState, incIds } = run(seed, 300, false, true);
+        const v6 = Object.values(normalize(incState, incIds))
+          .flat()
+          .filter((l) => l.includes('fd10:'));
+        expect(v6.length, 'IPv6 backends were programmed').toBeGreaterThan(0);
+        const ids = new IdAllocator();
+        const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
+        expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it('matches a from-scratch compile of the final state when nothing is contested', () => {
-    for (const seed of [11, 12, 13]) {
-      const { churn, incState, incIds, partialWrites } = run(seed, 400, false);
-      expect(partialWrites).toBeGreaterThan(0);
-      const ids = new IdAllocator();
-      const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
-      // Generations record history (each rewrite flips one), so they are left out here.
-      expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
-    }
-  });
+  it(
+    'matches a from-scratch compile of the final state when nothing is contested',
+    () => {
+      for (const seed of [11, 12, 13]) {
+        const { churn, incState, incIds, partialWrites } = run(seed, 400, false);
+        expect(partialWrites).toBeGreaterThan(0);
+        const ids = new IdAllocator();
+        const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
+        // Generations record history (each rewrite flips one), so they are left out here.
+        expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
   it("plans nothing for a no-op change, and writes only the edited Service's sets for an endpoint edit", () => {
     const tracker = new ModelTracker();
