@@ -11,12 +11,13 @@
 // Change detection: fs.watch on the directory (re-reads the named file, debounced) plus a poll
 // that compares size/mtime/inode every pollIntervalMs, for filesystems where fs.watch is silent
 // (network mounts, some containers) and for atomic-rename saves the watcher may miss.
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseAllDocuments } from 'yaml';
 import { mirrorEndpoints } from '../model/mirror.js';
+import { type ManifestObjects, objectCount, parseManifest } from './manifest-parse.js';
 import type { Snapshot, Source, SourceError, SourcedObject } from './types.js';
 
 export interface ManifestSourceOptions {
@@ -28,21 +29,13 @@ export interface ManifestSourceOptions {
   debounceMs?: number;
 }
 
-/** The objects one manifest file holds, by kind, and notes on what it ignored. */
-interface ManifestObjects {
-  services: SourcedObject[];
-  endpointSlices: SourcedObject[];
-  /** v1 Endpoints: mirrored into endpointSlices (model/mirror.ts) once all files are read. */
-  endpoints: SourcedObject[];
-  nodes: SourcedObject[];
-  notes: SourceError[];
-}
-
 interface FileState {
   size: number;
   mtimeMs: number;
   ino: number;
-  text: string;
+  /** sha256 of the text last read: a touched file with the same bytes is not parsed again, and
+   *  no file's text is kept once parsed. */
+  digest: string;
   /** The last version that parsed (kept when a later one does not). */
   good?: ManifestObjects;
   /** Set while the current text does not parse. */
@@ -183,12 +176,13 @@ export class ManifestSource implements Source {
         present.delete(path);
         continue;
       } // vanished between stat and read
-      if (have && have.text === text) {
+      const digest = createHash('sha256').update(text).digest('base64');
+      if (have && have.digest === digest) {
         Object.assign(have, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
         continue;
       }
       const parsed = parseManifest(text, path);
-      const next: FileState = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, text };
+      const next: FileState = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest };
       if ('error' in parsed) {
         next.good = have?.good;
         const kept = next.good ? objectCount(next.good) : 0;
@@ -256,81 +250,4 @@ function mirrored(endpoints: SourcedObject[], services: SourcedObject[]): Source
   );
 }
 
-function objectCount(p: ManifestObjects): number {
-  return p.services.length + p.endpointSlices.length + p.endpoints.length + p.nodes.length;
-}
-
-/** One file's text → its objects, or why it is not YAML (first error, with line and column). */
-export function parseManifest(text: string, origin: string): ManifestObjects | { error: string } {
-  const docs = parseAllDocuments(text, { prettyErrors: true });
-  const problems = 'empty' in docs ? docs.errors : docs.flatMap((d) => d.errors);
-  if (problems.length > 0) {
-    const first = problems[0];
-    const where = first.linePos ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}: ` : '';
-    const what = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    return { error: `not valid YAML: ${where}${what}` };
-  }
-  const out: ManifestObjects = { services: [], endpointSlices: [], endpoints: [], nodes: [], notes: [] };
-  if ('empty' in docs) return out;
-  docs.forEach((doc, i) => {
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      out.notes.push({ origin, message: `document ${i + 1}: ${(err as Error).message}; ignored` });
-      return;
-    }
-    collect(value, `document ${i + 1}`, origin, out);
-  });
-  return out;
-}
-
-function collect(value: unknown, where: string, origin: string, out: ManifestObjects): void {
-  if (value === null || value === undefined) return; // empty document (a trailing ---)
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    out.notes.push({
-      origin,
-      message: `${where}: not a Kubernetes object (a ${Array.isArray(value) ? 'list' : typeof value}); ignored`,
-    });
-    return;
-  }
-  const obj = value as Record<string, unknown>;
-  switch (obj.kind) {
-    case 'Service':
-      out.services.push({ object: obj, origin });
-      break;
-    case 'EndpointSlice':
-      out.endpointSlices.push({ object: obj, origin });
-      break;
-    case 'Endpoints':
-      out.endpoints.push({ object: obj, origin });
-      break;
-    case 'Node':
-      out.nodes.push({ object: obj, origin });
-      break;
-    case 'List':
-    case 'ServiceList':
-    case 'EndpointSliceList':
-    case 'EndpointsList':
-    case 'NodeList': {
-      const items = Array.isArray(obj.items) ? obj.items : [];
-      const itemKind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -4);
-      items.forEach((item, j) => {
-        // Typed lists (kubectl get -o yaml of one kind) may omit each item's kind.
-        const it =
-          itemKind && item && typeof item === 'object' && !Array.isArray(item) && !('kind' in item)
-            ? { kind: itemKind, ...item }
-            : item;
-        collect(it, `${where} item ${j + 1}`, origin, out);
-      });
-      break;
-    }
-    case undefined:
-    case null:
-    case '':
-      out.notes.push({ origin, message: `${where}: has no kind; ignored` });
-      break;
-    default:
-      break; // Deployments and friends live alongside; not ours
-  }
-}
+export { parseManifest } from './manifest-parse.js';
