@@ -12,6 +12,7 @@
 #include "reject.h"
 #include "snat.h"
 #include "fib.h"
+#include "frag.h"
 
 /* The SNAT port loop of sy_snat_create for IPv6: random ports of the SNAT ranges until a reply
  * key is free. A dead flow's port is taken over by sy_ct6_create itself (no second pass). */
@@ -27,14 +28,14 @@ static __always_inline int sy_snat6_create(const struct sy_ct6_key *fwd_key,
 	return ret;
 }
 
-static __always_inline void sy_count6(__u32 svc_id, const struct sy_pkt6 *pkt, bool new_flow)
+static __always_inline void sy_count6(__u32 svc_id, const struct __sk_buff *skb, bool new_flow)
 {
 	struct sy_stats *st = sy_stats_of(svc_id);
 
 	if (!st)
 		return;
 	st->packets++;
-	st->bytes += pkt->len;
+	st->bytes += skb->len;
 	if (new_flow)
 		st->new_flows++;
 }
@@ -54,6 +55,8 @@ __attribute__((noinline)) int sy_translate6(struct __sk_buff *skb, const struct 
 
 	if (!skb || !pkt || !nat)
 		return TC_ACT_SHOT;
+	if (pkt->frag == SY_FRAG_FIRST)
+		sy_frag6_record(pkt, bpf_ktime_get_ns());	/* its ports as it came */
 	if (!(ct_flags & SY_CT_NODEPORT) || sy_in6_is_zero(nat->saddr))
 		return sy_nat_apply6(skb, pkt, nat) ? TC_ACT_SHOT : TC_ACT_OK;
 	rc = sy_fib_lookup6(skb, &fib, nat->saddr,
@@ -68,12 +71,15 @@ static __always_inline int sy_ct6_hit(struct __sk_buff *skb, const struct sy_pkt
 				      const struct sy_ct6_key *key, struct sy_ct6_entry *ct,
 				      __u64 now)
 {
-	struct sy_nat6 nat = ct->nat;
 	__u8 flags = sy_ct_flags_seen(ct->flags, key->dir, pkt->tcp_flags);
+
 	sy_ct6_touch(ct, key, flags, now);
 	if (key->dir == SY_CT_FORWARD)
-		sy_count6(ct->svc_id, pkt, false);
-	return sy_translate6(skb, pkt, &nat, ct->flags);
+		sy_count6(ct->svc_id, skb, false);
+	/* The rewrite straight from the entry: a copy would cost sy_handle6 36 of the 512 stack
+	 * bytes it shares with sy_new_flow6. An entry is written whole only by a new flow taking
+	 * its key, which a packet of this flow would then follow anyway. */
+	return sy_translate6(skb, pkt, &ct->nat, ct->flags);
 }
 
 /* As sy_ct_forward_usable: only a packet that may start a flow re-selects a gone backend. */
@@ -199,6 +205,8 @@ __attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct s
 
 	if (!skb || !pkt || !fwd_key)
 		return TC_ACT_OK;
+	if (pkt->frag == SY_FRAG_LATER)
+		return TC_ACT_OK;	/* its first fragment started the flow, or nothing did */
 	if (pkt->proto == IPPROTO_TCP && !sy_tcp6_is_syn(pkt))
 		return TC_ACT_OK;	/* only a SYN opens a TCP flow (see sy_new_flow) */
 	sy_in6_copy(fe_key.addr, pkt->daddr);
@@ -248,7 +256,7 @@ __attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct s
 	}
 	if (ret)
 		return TC_ACT_SHOT;
-	sy_count6(fe.svc_id, pkt, true);
+	sy_count6(fe.svc_id, skb, true);
 	return sy_translate6(skb, pkt, nat, ct.flags);
 }
 
@@ -282,6 +290,9 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 	if (ret)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
+	/* A later fragment, with the ports its first fragment left (none: not translated here). */
+	if (pkt.frag == SY_FRAG_LATER && sy_frag6_ports(&pkt, now))
+		return TC_ACT_OK;
 	sy_ct6_key_of(&key, &pkt, SY_CT_FORWARD);
 	ct = bpf_map_lookup_elem(&conntrack6, &key);
 	if (ct) {

@@ -64,10 +64,11 @@ struct sy_pkt6 {
 	__be32 daddr[4];
 	__be16 sport;
 	__be16 dport;
-	__u32  len;
+	__be32 frag_id;    /* the fragment header's identification */
 	__u16  l4_off;     /* TCP/UDP header offset from the start of the frame */
 	__u8   proto;
 	__u8   tcp_flags;
+	__u8   frag;       /* SY_FRAG_*, from a fragment header */
 };
 
 static __always_inline bool sy_tcp_is_syn(const struct sy_pkt *pkt)

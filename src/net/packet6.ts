@@ -9,6 +9,8 @@ export const PROTO_ICMPV6 = 58;
 export const EXT_HOP_BY_HOP = 0,
   EXT_ROUTING = 43,
   EXT_DEST_OPTS = 60;
+/** The fragment header's next-header value (built by fragment6, not by `ext`). */
+export const EXT_FRAGMENT = 44;
 
 export interface Packet6Spec {
   eth?: { src?: string; dst?: string };
@@ -113,4 +115,27 @@ export function buildPacket6(spec: Packet6Spec): Buffer {
   macBytes(spec.eth?.src ?? DEFAULT_SRC_MAC).copy(eth, 6);
   eth.writeUInt16BE(0x86dd, 12);
   return Buffer.concat([eth, ip, ext, l4]);
+}
+
+/**
+ * Splits @frame (Ethernet + IPv6 without extension headers + the upper layer) into two fragments
+ * as a sending host would (RFC 8200 4.5): the first carries @at bytes of the upper layer (a
+ * multiple of 8) with the more-fragments bit, the second the rest at offset @at; both carry a
+ * fragment header with identification @id.
+ */
+export function fragment6(frame: Buffer, at: number, id: number): [Buffer, Buffer] {
+  if (at % 8 !== 0) throw new Error('fragment6: the split must be a multiple of 8 bytes');
+  const head = frame.subarray(0, 14 + 40),
+    body = frame.subarray(14 + 40);
+  const piece = (data: Buffer, offset: number, more: boolean) => {
+    const h = Buffer.from(head);
+    h.writeUInt16BE(8 + data.length, 14 + 4);
+    h[14 + 6] = EXT_FRAGMENT;
+    const fh = Buffer.alloc(8);
+    fh[0] = head[14 + 6];
+    fh.writeUInt16BE(offset | (more ? 1 : 0), 2);
+    fh.writeUInt32BE(id >>> 0, 4);
+    return Buffer.concat([h, fh, data]);
+  };
+  return [piece(body.subarray(0, at), 0, true), piece(body.subarray(at), at, false)];
 }

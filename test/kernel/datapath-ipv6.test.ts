@@ -20,7 +20,7 @@ import {
   SCOPE_EXTERNAL,
 } from '../../src/abi/index.js';
 import { writeIpv6 } from '../../src/net/ipv6.js';
-import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, type Packet6Spec } from '../../src/net/packet6.js';
+import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, fragment6, type Packet6Spec } from '../../src/net/packet6.js';
 import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, type Fixture6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
@@ -113,6 +113,27 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     const answer: Packet6Spec = { ...q, ip: { src: BE1.addr, dst: CLIENT }, udp: { sport: 8080, dport: 5353 } };
     const back = f.pod(answer);
     expect(back.data.toString('hex')).toBe(rewritten(answer, { src: VIP, sport: 53 }).toString('hex'));
+  });
+
+  it('translates every fragment of a UDP datagram and of its answer, by the first fragment’s ports', () => {
+    f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, backends: [BE1] });
+    const big = Buffer.alloc(300, 0x61);
+    const q: Packet6Spec = { eth: L2, ip: { src: CLIENT, dst: VIP }, udp: { sport: 5353, dport: 53 }, payload: big };
+    const [first, later] = fragment6(buildPacket6(q), 96, 0x1234);
+    const want = fragment6(rewritten(q, { dst: BE1.addr, dport: 8080 }), 96, 0x1234);
+    // The first fragment holds the UDP header: ports and checksum (over the whole datagram).
+    expect(f.pod(first)).toMatchObject({ retval: TC_ACT_OK, data: want[0] });
+    // The later one holds neither: it gets the backend's address, borrowing the ports.
+    expect(f.pod(later)).toMatchObject({ retval: TC_ACT_OK, data: want[1] });
+    // The backend's answer is as large, fragmented by the backend itself.
+    const answer: Packet6Spec = { ...q, ip: { src: BE1.addr, dst: CLIENT }, udp: { sport: 8080, dport: 5353 } };
+    const back = fragment6(buildPacket6(answer), 96, 0x99);
+    const wantBack = fragment6(rewritten(answer, { src: VIP, sport: 53 }), 96, 0x99);
+    expect(f.pod(back[0])).toMatchObject({ retval: TC_ACT_OK, data: wantBack[0] });
+    expect(f.pod(back[1])).toMatchObject({ retval: TC_ACT_OK, data: wantBack[1] });
+    // A later fragment of another datagram (another id) finds no ports: untouched.
+    const stray = fragment6(buildPacket6(q), 96, 0x1235)[1];
+    expect(f.pod(stray)).toMatchObject({ retval: TC_ACT_OK, data: stray });
   });
 
   it('hairpins a pod that is its own backend through the ULA hairpin source, and back', () => {
