@@ -45,7 +45,8 @@ export function findPodNetns(device: string): Found {
     if (link?.link_netnsid === undefined || link.link_index === undefined)
       return { reason: 'not a veth whose peer is in another network namespace', retry: false };
     const named = ipJson<{ name: string; id?: number }>(['netns', 'list']).find((n) => n.id === link.link_netnsid);
-    if (!named) return { reason: `its peer's namespace (nsid ${link.link_netnsid}) is not named in /run/netns`, retry: true };
+    if (!named)
+      return { reason: `its peer's namespace (nsid ${link.link_netnsid}) is not named in /run/netns`, retry: true };
     const peer = ipJson<IpLink>(['-n', named.name, '-4', 'addr', 'show']).find((l) => l.ifindex === link.link_index);
     const addr = peer?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global')?.local;
     if (!addr) return { reason: `its peer in namespace ${named.name} has no IPv4 address yet`, retry: true };
@@ -106,7 +107,10 @@ export class PodSocketLb {
       this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD });
       this.pods.set(device, pod);
       this.tries.delete(device);
-      this.log.info({ device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr }, 'pod socket LB: serving pod');
+      this.log.info(
+        { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr },
+        'pod socket LB: serving pod',
+      );
       return;
     }
     const tries = (this.tries.get(device) ?? 0) + 1;
@@ -115,7 +119,10 @@ export class PodSocketLb {
       this.watcher.forget(device); // the next scan tries again (the address may come later)
       return;
     }
-    this.log.warn({ device, reason: found.reason }, 'pod socket LB: no namespace found for this pod device; its pod stays on the tc path');
+    this.log.warn(
+      { device, reason: found.reason },
+      'pod socket LB: no namespace found for this pod device; its pod stays on the tc path',
+    );
   }
 
   private remove(device: string): void {
