@@ -4,7 +4,7 @@
 // namespace taken out of sock_netns (the tc path serves it again) the same requests leave
 // entries, so the check can fail, and ClientIP affinity picks the same pod on both paths. Then a
 // connected UDP socket in the pod follows its backend out when that pod is killed.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -99,14 +99,15 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
   };
 
   beforeAll(() => {
-    lab('up');
+    // Up has its own, longer timeout: on a shared 2-core machine it can take well over 90 s.
+    execFileSync(process.execPath, [CLI, 'lab', 'up', '--name', NAME], { stdio: 'ignore', timeout: 240_000 });
     st = status();
     client = st.pods.find((p) => p.deployment === 'client' && p.node === 'node1')!;
     pinDir = st.nodes.find((n) => n.name === 'node1')!.pinDir;
-  });
+  }, 300_000);
   afterAll(() => {
     lab('down');
-  });
+  }, 120_000);
 
   it('registers the client pod’s namespace with its pod IP, and serves it: spread, no conntrack entry', () => {
     expect(st.nodes.every((n) => n.agent.argv.join(' ').includes('--socket-lb all'))).toBe(true);
