@@ -44,13 +44,26 @@ async function waitAgent(agent, logFile, count, clientIf) {
   }
 }
 
+const LABEL = 'Switchyard socket LB';
+const LABEL_POD_IP = 'pod IP, socket-LB node';
+
 /**
- * The case, built with clusterip.mjs's own pieces so it differs from the Switchyard case only in
+ * Two cases, built with clusterip.mjs's own pieces so they differ from the Switchyard case only in
  * the flags: `prepare` (namespaces, servers, the answer check), the Services (`servicesFor`,
- * `manifestFor`), the temp dir and the VIP targets.
+ * `manifestFor`), the temp dir and the VIP targets. The first connects to the ClusterIP; the
+ * second to the pod IPs on an identical node (agent, cgroup programs, tc programs on the veths),
+ * which isolates what connect4 itself costs from what any packet of a Switchyard node pays.
  */
-export function caseSocketLb({ prepare, servicesFor, manifestFor, work, vipTargets }, loadgen, count, tag) {
-  return prepare('Switchyard socket LB', count, tag, loadgen, vipTargets, async (t) => {
+export async function socketLbCases(deps, loadgen, count, tag) {
+  const podIps = (t) => t.backends.map((b) => `${b.ip}:80`);
+  return [
+    await socketLbCase(deps, LABEL, deps.vipTargets, loadgen, count, tag),
+    await socketLbCase(deps, LABEL_POD_IP, podIps, loadgen, count, `p${tag.slice(1)}`),
+  ];
+}
+
+function socketLbCase({ prepare, servicesFor, manifestFor, work }, label, targets, loadgen, count, tag) {
+  return prepare(label, count, tag, loadgen, targets, async (t) => {
     const pinDir = `/run/${t.prefix}-bpf`;
     const cgVisible = `/run/${t.prefix}-cg`;
     const cgroup = join(unifiedRoot(), `${t.prefix}-cg`);
@@ -90,11 +103,16 @@ export function caseSocketLb({ prepare, servicesFor, manifestFor, work, vipTarge
   });
 }
 
-/** The summary line: the socket-LB rate against the direct one, and the target. */
+/** The summary line: the socket-LB rate against the direct one (the target: ≥ 0.98×) and
+ *  against the pod IPs on a socket-LB node. */
 export function socketLbSummary(rows) {
   const direct = rows.find((r) => r.label === 'direct pod IP');
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(3)}×` : '-');
   const lines = rows
-    .filter((r) => r.label === 'Switchyard socket LB' && direct?.rate)
-    .map((r) => `${r.services} services ${(r.rate / direct.rate).toFixed(3)}×`);
-  return lines.length ? `socket LB vs direct pod IP (target ≥ 0.98×): ${lines.join(', ')}` : '';
+    .filter((r) => r.label === LABEL)
+    .map((r) => {
+      const same = rows.find((x) => x.label === LABEL_POD_IP && x.services === r.services);
+      return `${r.services} services: ${ratio(r.rate, direct?.rate)} of direct pod IP (target ≥ 0.98×), ${ratio(r.rate, same?.rate)} of pod IP on a socket-LB node`;
+    });
+  return lines.length ? `socket LB: ${lines.join('; ')}` : '';
 }

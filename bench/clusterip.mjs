@@ -12,7 +12,7 @@
 //
 //   make all && sudo node bench/clusterip.mjs [--services 10,5000] [--rounds 9] [--seconds 0.5] [--concurrency 8]
 //                                             [--only direct,switchyard,iptables-nft,iptables-legacy,nftables]
-//                                             (--only socketlb: the pod socket-LB case, clusterip-socklb.mjs; always without --only)
+//                                             (--only socketlb: the pod socket-LB cases, clusterip-socklb.mjs; always run without --only)
 //
 // Needs root, clang (to build the load client/server below), iptables and nftables. Every case
 // has its own namespaces (a node, three backend pods, one client pod; no route out of them), so
@@ -41,7 +41,7 @@ import {
   unmountBpffs,
 } from '../dist/lab/namespaces.js';
 import { hash16, iptablesRules, POD_CIDR } from './kube-proxy-iptables.mjs';
-import { caseSocketLb, socketLbSummary } from './clusterip-socklb.mjs';
+import { socketLbCases, socketLbSummary } from './clusterip-socklb.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -426,7 +426,12 @@ async function main() {
     if (KINDS.includes('switchyard')) cases.push(await caseSwitchyard(loadgen, count, `s${i}`));
     if (KINDS.includes('socketlb') || !argv.includes('--only'))
       cases.push(
-        await caseSocketLb({ prepare, servicesFor, manifestFor, work: WORK, vipTargets }, loadgen, count, `k${i}`),
+        ...(await socketLbCases(
+          { prepare, servicesFor, manifestFor, work: WORK, vipTargets },
+          loadgen,
+          count,
+          `k${i}`,
+        )),
       );
     if (KINDS.includes('iptables-nft'))
       cases.push(await caseIptables(loadgen, count, `i${i}`, 'iptables-nft', 'iptables (nft backend)'));
