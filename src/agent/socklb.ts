@@ -2,7 +2,8 @@
 // object, attached to a cgroup v2 through links pinned in the pin directory. A restarted agent
 // updates those links in place (never a window without the hook, never two copies); only
 // `switchyard agent --cleanup` detaches them. Which sockets are served is the sock_netns map: the
-// node's own namespace cookie, written here before the programs are attached.
+// node's own namespace cookie, written here before the programs are attached, and with
+// --socket-lb all its pods' (pod-sockets.ts).
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SOCK_NS_HOST, sockNetns, sockTarget } from '../abi/sock.js';
@@ -100,19 +101,22 @@ export function destroyUdpSocketsTo(
   try {
     const targets = obj.map('sock_destroy_to', sockTarget, u8);
     targets.setMany(removed.map((b) => [{ addr: b.addr, port: b.port }, 1] as const));
-    const iter = linkIterator(obj.program('sock_destroy_udp'));
     try {
-      iter.run();
-      for (const netns of podNetns) {
-        try {
-          inNetns(netns, () => iter.run());
-        } catch (err) {
-          // A pod going at this moment takes its sockets with it: nothing left to move.
-          opts.log.debug({ netns, err: (err as Error).message }, 'pod namespace not walked for UDP sockets');
+      const iter = linkIterator(obj.program('sock_destroy_udp'));
+      try {
+        iter.run();
+        for (const netns of podNetns) {
+          try {
+            inNetns(netns, () => iter.run());
+          } catch (err) {
+            // A pod going at this moment takes its sockets with it: nothing left to move.
+            opts.log.debug({ netns, err: (err as Error).message }, 'pod namespace not walked for UDP sockets');
+          }
         }
+      } finally {
+        iter.close();
       }
     } finally {
-      iter.close();
       targets.clear();
     }
     return true;
