@@ -12,6 +12,7 @@
 //
 //   make all && sudo node bench/clusterip.mjs [--services 10,5000] [--rounds 9] [--seconds 0.5] [--concurrency 8]
 //                                             [--only direct,switchyard,iptables-nft,iptables-legacy,nftables]
+//                                             (--only socketlb: the pod socket-LB cases, clusterip-socklb.mjs; always run without --only)
 //
 // Needs root, clang (to build the load client/server below), iptables and nftables. Every case
 // has its own namespaces (a node, three backend pods, one client pod; no route out of them), so
@@ -40,6 +41,7 @@ import {
   unmountBpffs,
 } from '../dist/lab/namespaces.js';
 import { hash16, iptablesRules, POD_CIDR } from './kube-proxy-iptables.mjs';
+import { socketLbCases, socketLbSummary } from './clusterip-socklb.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -121,7 +123,7 @@ function baseTopo(tag, loadgen) {
 }
 
 function loadRun(t, loadgen, seconds, k, targets) {
-  const out = nsRun(t.client.ns, [loadgen, 'load', String(seconds), String(k), ...targets]);
+  const out = (t.runClient ?? nsRun)(t.client.ns, [loadgen, 'load', String(seconds), String(k), ...targets]);
   return JSON.parse(out);
 }
 
@@ -422,6 +424,15 @@ async function main() {
   if (KINDS.includes('direct')) cases.push(await caseDirect(loadgen));
   for (const [i, count] of SERVICE_COUNTS.entries()) {
     if (KINDS.includes('switchyard')) cases.push(await caseSwitchyard(loadgen, count, `s${i}`));
+    if (KINDS.includes('socketlb') || !argv.includes('--only'))
+      cases.push(
+        ...(await socketLbCases(
+          { prepare, servicesFor, manifestFor, work: WORK, vipTargets },
+          loadgen,
+          count,
+          `k${i}`,
+        )),
+      );
     if (KINDS.includes('iptables-nft'))
       cases.push(await caseIptables(loadgen, count, `i${i}`, 'iptables-nft', 'iptables (nft backend)'));
     if (KINDS.includes('iptables-legacy'))
@@ -464,6 +475,7 @@ async function main() {
         `${r.p50.toFixed(0)} | ${ratio(r.p50, base?.p50)} | ${r.p99.toFixed(0)} | ${ratio(r.p99, base?.p99)} | ${r.failed}${r.failed ? ` (${r.firstError})` : ''} |`,
     );
   }
+  console.log(socketLbSummary(rows));
   console.log(
     `\nconn/s, p50, p99: medians over the ${ROUNDS} rounds; ±spread: (max - min) / min of the rounds' rates.` +
       '\nprogram: Switchyard = the agent\'s first map sync ("sync applied" durationMs); iptables = iptables-restore; nftables = nft -f.',

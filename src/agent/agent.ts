@@ -24,6 +24,7 @@ import { Pipeline } from './pipeline.js';
 import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
 import { DEFAULT_PIN_DIR, type SocketLbMode } from './config.js';
 import { destroyUdpSocketsTo, startSocketLb } from './socklb.js';
+import { forgetPodNamespaces, startPodSocketLb, type PodSocketLb } from './pod-sockets.js';
 import type { Problem } from './admin.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
@@ -72,6 +73,8 @@ export interface AgentOptions {
 export class Agent {
   private readonly watchers: DeviceWatcher[] = [];
   private addressTimer: NodeJS.Timeout | undefined;
+  /** --socket-lb all: the pods whose namespaces the socket-LB programs serve. */
+  private podSockets: PodSocketLb | undefined;
 
   private constructor(
     readonly pipeline: Pipeline,
@@ -121,14 +124,16 @@ export class Agent {
       log.warn({ map }, 'the BPF object has no IPv6 twin of this map: IPv6 entries are not programmed');
     });
     const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
-    // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).
+    const socketLb = opts.socketLb === 'host' || opts.socketLb === 'all';
+    // Connected UDP sockets of this namespace and of the served pods' follow their backend out
+    // (plan.ts orders it).
     const destroyer = (endpoints: Array<{ addr: string; port: number }>) => {
-      destroyUdpSocketsTo(sockOpts, endpoints);
+      destroyUdpSocketsTo(sockOpts, endpoints, agent.podSockets?.namespaces());
     };
     const pipeline = new Pipeline({
       source,
       node,
-      reconciler: new Reconciler(maps, log, opts.socketLb === 'host' ? destroyer : undefined),
+      reconciler: new Reconciler(maps, log, socketLb ? destroyer : undefined),
       log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
@@ -142,8 +147,11 @@ export class Agent {
       pipeline.request(change);
     });
     pipeline.syncNow();
-    if (opts.socketLb === 'host') {
+    if (socketLb) {
       startSocketLb(sockOpts);
+      if (opts.socketLb === 'all' && opts.podDevices)
+        agent.podSockets = startPodSocketLb(opts.pinDir, opts.podDevices, log);
+      else forgetPodNamespaces(opts.pinDir, log);
     }
     if (opts.podDevices) {
       // to_pod (egress) translates replies the node's own sockets send to pods (a host-network
@@ -196,6 +204,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.addressTimer);
     for (const w of this.watchers) w.stop();
+    this.podSockets?.stop();
     this.pipeline.stop();
     await this.source.stop();
     this.obj.close();

@@ -141,9 +141,10 @@ export function splitList(text: string): string[] {
     .filter(Boolean);
 }
 
-/** --socket-lb: which namespaces' sockets the cgroup programs serve. */
-export type SocketLbMode = 'disabled' | 'host';
+/** --socket-lb: which namespaces' sockets the cgroup programs serve: none, the node's own, or
+ *  the node's and its pods' (found through the --pod-devices veths). */
+export type SocketLbMode = 'disabled' | 'host' | 'all';
 export function parseSocketLb(text: string): SocketLbMode {
-  if (text !== 'disabled' && text !== 'host') throw new Error('expected disabled or host');
+  if (text !== 'disabled' && text !== 'host' && text !== 'all') throw new Error('expected disabled, host or all');
   return text;
 }

@@ -128,6 +128,11 @@ export function resolveAgentConfig(
     }
     source = { kind: 'kubernetes', kubeconfig, apiserverHost, apiserverPort };
   }
+  // Pods are found through their host-side veths: without them 'all' would silently mean 'host'.
+  if (get<SocketLbMode>('socketLb') === 'all' && get<string>('podDevices') === undefined)
+    throw new ConfigError(
+      `${where('socketLb')} all: needs --pod-devices, the pods' namespaces are found through their host-side veths`,
+    );
 
   return {
     source,

@@ -169,8 +169,9 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: '--socket-lb',
     arg: '<mode>',
     help:
-      "socket-level load balancing (cgroup connect4/sendmsg4/recvmsg4/getpeername4): 'disabled', or 'host' " +
-      "for the node's own network namespace (Cilium's socketLB.hostNamespaceOnly)",
+      "socket-level load balancing (cgroup connect4/sendmsg4/recvmsg4/getpeername4): 'disabled', 'host' " +
+      "for the node's own network namespace (Cilium's socketLB.hostNamespaceOnly), or 'all' for the node " +
+      'and the pods behind --pod-devices (their namespaces must be named in /run/netns)',
     parse: parseSocketLb,
     default: { value: 'disabled', shown: 'disabled' },
   },

@@ -2,7 +2,8 @@
 // object, attached to a cgroup v2 through links pinned in the pin directory. A restarted agent
 // updates those links in place (never a window without the hook, never two copies); only
 // `switchyard agent --cleanup` detaches them. Which sockets are served is the sock_netns map: the
-// node's own namespace cookie, written here before the programs are attached.
+// node's own namespace cookie, written here before the programs are attached, and with
+// --socket-lb all its pods' (pod-sockets.ts).
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SOCK_NS_HOST, sockNetns, sockTarget } from '../abi/sock.js';
@@ -13,7 +14,8 @@ import {
   type CgroupHook,
   currentNetnsCookie,
   detachCgroupPinned,
-  runIterator,
+  inNetns,
+  linkIterator,
   unifiedCgroupRoot,
 } from '../bpf/index.js';
 import { ConfigError } from './config-values.js';
@@ -71,7 +73,9 @@ export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[
 
 /**
  * Destroys the connected UDP sockets of the registered namespaces whose peer is one of `removed`
- * (backends just deleted), so their owners connect again and get a live backend. Needs Linux ≥ 6.5
+ * (backends just deleted), so their owners connect again and get a live backend: the calling
+ * thread's namespace (the node's) and each of `podNetns` (names in /run/netns; --socket-lb all),
+ * since an iter/udp walks only the namespace it is opened in. Needs Linux ≥ 6.5
  * (the bpf_sock_destroy kfunc): on an older kernel the object does not load, and this logs a
  * warning naming the requirement and returns false; such sockets then keep their backend until
  * the client reconnects.
@@ -79,6 +83,7 @@ export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[
 export function destroyUdpSocketsTo(
   opts: SocketLbOptions,
   removedAny: ReadonlyArray<{ addr: string; port: number }>,
+  podNetns: readonly string[] = [],
 ): boolean {
   // Socket LB is IPv4 only (cgroup connect4 …): an IPv6 backend has no socket of ours to move.
   const removed = removedAny.filter((b) => !b.addr.includes(':'));
@@ -99,7 +104,20 @@ export function destroyUdpSocketsTo(
     const targets = obj.map('sock_destroy_to', sockTarget, u8);
     targets.setMany(removed.map((b) => [{ addr: b.addr, port: b.port }, 1] as const));
     try {
-      runIterator(obj.program('sock_destroy_udp'));
+      const iter = linkIterator(obj.program('sock_destroy_udp'));
+      try {
+        iter.run();
+        for (const netns of podNetns) {
+          try {
+            inNetns(netns, () => iter.run());
+          } catch (err) {
+            // A pod going at this moment takes its sockets with it: nothing left to move.
+            opts.log.debug({ netns, err: (err as Error).message }, 'pod namespace not walked for UDP sockets');
+          }
+        }
+      } finally {
+        iter.close();
+      }
     } finally {
       targets.clear();
     }

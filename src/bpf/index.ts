@@ -27,7 +27,7 @@ export {
   unifiedCgroupRoot,
   type CgroupHook,
 } from './cgroup.js';
-export { runIterator } from './iter.js';
+export { linkIterator, runIterator, type IteratorLink } from './iter.js';
 export { BpfObject, ensureBpffs, isBpffs, PinnedSizeError, programId, type BpfProgram } from './object.js';
 export {
   TypedMap,

@@ -62,7 +62,15 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`,
         'ipv4, ipv6 or dual: the families of node, pod and Service addresses (ULA fd00::/8 for IPv6)',
         'dual',
       )
-      .action(async (o: { name: string; examples: boolean; zones: string; ipFamily: string }) => {
+      .addOption(
+        new Option(
+          '--socket-lb <mode>',
+          "the agents' --socket-lb: 'all' serves pod sockets at connect() (no NAT, no conntrack), 'host' leaves pods on the tc path",
+        )
+          .choices(['disabled', 'host', 'all'])
+          .default('all'),
+      )
+      .action(async (o: { name: string; examples: boolean; zones: string; ipFamily: string; socketLb: string }) => {
         needRoot();
         const { Lab } = await lab();
         const zones = o.zones
@@ -72,7 +80,8 @@ Every command takes --name NAME for a lab other than "${DEFAULT_LAB_NAME}".`,
         if (o.ipFamily !== 'ipv4' && o.ipFamily !== 'ipv6' && o.ipFamily !== 'dual') {
           throw new Error(`--ip-family: expected ipv4, ipv6 or dual (got "${o.ipFamily}")`);
         }
-        await Lab.up(o.name, { examples: o.examples, zones, ipFamily: o.ipFamily, say });
+        const socketLb = o.socketLb as 'disabled' | 'host' | 'all';
+        await Lab.up(o.name, { examples: o.examples, zones, ipFamily: o.ipFamily, socketLb, say });
         const flag = o.name === DEFAULT_LAB_NAME ? '' : ` --name ${o.name}`;
         say('');
         say(`Next: switchyard lab demo${flag}    switchyard lab status${flag}    switchyard lab down${flag}`);

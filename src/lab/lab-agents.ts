@@ -72,9 +72,10 @@ function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
     '--metrics-bind-address',
     METRICS,
     // The lab's cgroup, as the agent sees it from inside its namespace (cgroups.ts).
-    // Socket LB for each node's own namespace: `lab exec NODE` and host-network pods reach
-    // Services. Both nodes attach to the one lab cgroup; the netns cookie keeps them apart.
-    ...(lab.st.cgroup ? ['--cgroup-root', lab.st.cgroup.visible, '--socket-lb', 'host'] : []),
+    // Socket LB for each node's own namespace (`lab exec NODE` and host-network pods reach
+    // Services) and, with `all` (lab up's default), its pods' too. Both nodes attach to the one
+    // lab cgroup; the netns cookies keep them apart.
+    ...(lab.st.cgroup ? ['--cgroup-root', lab.st.cgroup.visible, '--socket-lb', lab.st.socketLb ?? 'host'] : []),
   ];
 }
 

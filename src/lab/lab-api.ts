@@ -17,6 +17,9 @@ export class LabApi {
       const req = request(
         {
           socketPath: this.socket,
+          // A connection per call: Node 20's keep-alive would reuse one the server closed (after
+          // its 5 s idle timeout) while the CLI was busy starting pods, and the write fails EPIPE.
+          agent: false,
           method,
           path,
           timeout: 5000,

@@ -110,6 +110,9 @@ export interface PodState {
   createdAt: string;
 }
 
+/** Which namespaces the agents' socket LB serves (the agent's --socket-lb values). */
+export type LabSocketLb = 'disabled' | 'host' | 'all';
+
 export interface LabState {
   version: 1;
   name: string;
@@ -128,6 +131,8 @@ export interface LabState {
   externalServerPid?: number;
   /** `lab up --ip-family`; absent in labs made before IPv6: ipv4. */
   ipFamily?: LabIpFamily;
+  /** `lab up --socket-lb`, the agents' --socket-lb; absent in labs made before pod socket LB: host. */
+  socketLb?: LabSocketLb;
   deployments: Record<string, DeploymentState>;
   pods: Record<string, PodState>;
   /** Never reused: a veth name that comes back within one device scan would not be re-attached. */

@@ -30,6 +30,7 @@ import {
   stateDirOf,
   withLock,
   type DeploymentState,
+  type LabSocketLb,
   type LabState,
   type PodState,
 } from './lab-state.js';
@@ -109,7 +110,7 @@ export class Lab {
 
   static async up(
     name: string,
-    opts: { examples?: boolean; zones?: string[]; ipFamily?: LabIpFamily; say?: Say } = {},
+    opts: { examples?: boolean; zones?: string[]; ipFamily?: LabIpFamily; socketLb?: LabSocketLb; say?: Say } = {},
   ): Promise<Lab> {
     checkName(name);
     const say = opts.say ?? quiet;
@@ -141,6 +142,7 @@ export class Lab {
         mkdirSync(join(stateDir, 'pods'), { recursive: true });
         const st = newState(name);
         st.ipFamily = opts.ipFamily ?? DEFAULT_IP_FAMILY;
+        st.socketLb = opts.socketLb ?? 'all';
         const lab = new Lab(st, say);
         try {
           await lab.start(opts.examples !== false, opts.zones ?? DEFAULT_ZONES);

@@ -26,7 +26,7 @@ describeRoot('lab: host-network endpoints and cgroups', () => {
   let first: LabStatus;
   let down = false;
   beforeAll(() => {
-    lab('up');
+    lab('up', '--socket-lb', 'host'); // pods on the tc path: to_pod is what is tested here
     first = status();
   });
   afterAll(() => {

@@ -202,6 +202,12 @@ describe('agent flags', () => {
     expect(f.lines).toEqual([expect.stringMatching(/--apiserver-host "x".*--manifests/)]);
     expect(() => parse(['--log-level', 'debug'])).toThrow(/no source/);
   });
+
+  it('--socket-lb all serves pods, found through --pod-devices: without it, one line naming both', () => {
+    expect(parse(['--manifests', '/m', '--socket-lb', 'all', '--pod-devices', 'veth*']).socketLb).toBe('all');
+    expect(() => parse(['--manifests', '/m', '--socket-lb', 'all'])).toThrow(/--socket-lb all: needs --pod-devices/);
+    expect(() => parse(['--manifests', '/m', '--socket-lb', 'pods'])).toThrow(/disabled, host or all/);
+  });
 });
 
 describe('--config file', () => {

@@ -1,0 +1,162 @@
+// Pod socket LB (--socket-lb all): the cgroup programs serve a socket only when its netns cookie
+// is a key of sock_netns, so each local pod's namespace is registered there while its pod device
+// exists. The agent knows its pods only by their host-side veths (--pod-devices); the way from a
+// veth to a namespace it can enter is the veth's peer nsid (link_netnsid) matched against the
+// nsids of the named namespaces in /run/netns, where the lab and CNIs driven by containerd or
+// CRI-O put them. A pod whose namespace is not named there (Docker's own, a bare `unshare`) is
+// not found: it stays on the tc path, which serves it as before, and a warning names its device.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SOCK_NS_POD, sockNetns, type SockNetns } from '../abi/sock.js';
+import { u64 } from '../abi/layouts.js';
+import { currentNetnsCookie, inNetns, openPinnedMap, type TypedMap } from '../bpf/index.js';
+import { DeviceWatcher, globsToRegExp } from './devices.js';
+
+/** One local pod as pod socket LB knows it. */
+export interface PodNetns {
+  device: string;
+  /** Its name in /run/netns, for entering it (the destroy iterator runs there). */
+  netns: string;
+  cookie: bigint;
+  /** The pod's IPv4 address: the ClientIP-affinity client of its unbound sockets, as the tc
+   *  path sees its packets' source. */
+  addr: string;
+}
+
+type Found = { pod: PodNetns } | { reason: string; retry: boolean };
+
+interface IpLink {
+  ifindex: number;
+  link_index?: number;
+  link_netnsid?: number;
+  addr_info?: Array<{ family: string; local: string; scope: string }>;
+}
+
+const ipJson = <T>(args: string[]): T[] => {
+  const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return out ? (JSON.parse(out) as T[]) : [];
+};
+
+/** The namespace behind pod device `device`, or why there is none (and whether it may come). */
+export function findPodNetns(device: string): Found {
+  try {
+    const [link] = ipJson<IpLink>(['link', 'show', 'dev', device]);
+    if (link?.link_netnsid === undefined || link.link_index === undefined)
+      return { reason: 'not a veth whose peer is in another network namespace', retry: false };
+    const named = ipJson<{ name: string; id?: number }>(['netns', 'list']).find((n) => n.id === link.link_netnsid);
+    if (!named)
+      return { reason: `its peer's namespace (nsid ${link.link_netnsid}) is not named in /run/netns`, retry: true };
+    const peer = ipJson<IpLink>(['-n', named.name, '-4', 'addr', 'show']).find((l) => l.ifindex === link.link_index);
+    const addr = peer?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global')?.local;
+    if (!addr) return { reason: `its peer in namespace ${named.name} has no IPv4 address yet`, retry: true };
+    const cookie = inNetns(named.name, currentNetnsCookie);
+    return { pod: { device, netns: named.name, cookie, addr } };
+  } catch (err) {
+    return { reason: (err as Error).message.split('\n')[0] ?? 'unknown error', retry: true };
+  }
+}
+
+/** Scans a device again this many times (250 ms apart) before giving up on it. */
+const MAX_TRIES = 40;
+
+/** Keeps sock_netns holding exactly the namespaces of this node's pod devices. */
+export class PodSocketLb {
+  private readonly pods = new Map<string, PodNetns>();
+  private readonly tries = new Map<string, number>();
+  private readonly watcher: DeviceWatcher;
+
+  constructor(
+    podDevices: string,
+    private readonly netnsMap: TypedMap<bigint, SockNetns>,
+    private readonly log: Logger,
+  ) {
+    this.watcher = new DeviceWatcher(
+      globsToRegExp(podDevices),
+      (d) => this.add(d),
+      (d) => this.remove(d),
+    );
+  }
+
+  /** Registers the pods there are now (synchronously), forgets those an earlier agent left. */
+  start(): void {
+    this.watcher.start();
+    const live = new Set([...this.pods.values()].map((p) => p.cookie));
+    const stale = this.netnsMap
+      .entries()
+      .filter(([cookie, v]) => v.flags & SOCK_NS_POD && !live.has(cookie))
+      .map(([cookie]) => cookie);
+    if (stale.length) this.netnsMap.deleteMany(stale);
+    this.log.info({ pods: this.pods.size, forgotten: stale.length }, 'pod socket LB: pod namespaces registered');
+  }
+
+  /** The named namespaces of the registered pods. */
+  namespaces(): string[] {
+    return [...this.pods.values()].map((p) => p.netns);
+  }
+
+  stop(): void {
+    this.watcher.stop();
+    this.netnsMap.close();
+  }
+
+  private add(device: string): void {
+    const found = findPodNetns(device);
+    if ('pod' in found) {
+      const { pod } = found;
+      this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD });
+      this.pods.set(device, pod);
+      this.tries.delete(device);
+      this.log.info(
+        { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr },
+        'pod socket LB: serving pod',
+      );
+      return;
+    }
+    const tries = (this.tries.get(device) ?? 0) + 1;
+    this.tries.set(device, tries);
+    if (found.retry && tries < MAX_TRIES) {
+      this.watcher.forget(device); // the next scan tries again (the address may come later)
+      return;
+    }
+    this.log.warn(
+      { device, reason: found.reason },
+      'pod socket LB: no namespace found for this pod device; its pod stays on the tc path',
+    );
+  }
+
+  private remove(device: string): void {
+    this.tries.delete(device);
+    const pod = this.pods.get(device);
+    if (!pod) return;
+    this.pods.delete(device);
+    this.netnsMap.delete(pod.cookie);
+    this.log.info({ device, netns: pod.netns, netnsCookie: String(pod.cookie) }, 'pod socket LB: pod gone');
+  }
+}
+
+const openNetnsMap = (pinDir: string) => openPinnedMap(join(pinDir, 'sock_netns'), u64, sockNetns);
+
+/** `--socket-lb all`: registers the pods and keeps doing so. Call after startSocketLb (it pins
+ *  sock_netns). */
+export function startPodSocketLb(pinDir: string, podDevices: string, log: Logger): PodSocketLb {
+  const pods = new PodSocketLb(podDevices, openNetnsMap(pinDir), log);
+  pods.start();
+  return pods;
+}
+
+/** `--socket-lb host`: pods an earlier `all` agent registered go back to the tc path. */
+export function forgetPodNamespaces(pinDir: string, log: Logger): void {
+  const map = openNetnsMap(pinDir);
+  try {
+    const pods = map
+      .entries()
+      .filter(([, v]) => v.flags & SOCK_NS_POD)
+      .map(([cookie]) => cookie);
+    if (pods.length === 0) return;
+    map.deleteMany(pods);
+    log.info({ forgotten: pods.length }, 'socket LB for the host only: pod namespaces no longer served');
+  } finally {
+    map.close();
+  }
+}
