@@ -17,6 +17,10 @@ export class LabApi {
       const req = request(
         {
           socketPath: this.socket,
+          // A fresh connection per call: Node's global agent keeps sockets alive, and one the
+          // server's keep-alive timeout (5 s) is closing while it is reused fails with EPIPE
+          // (seen after `lab up` waited 17 s for pods).
+          agent: false,
           method,
           path,
           timeout: 5000,
