@@ -1,10 +1,14 @@
-// ApiRoute (src/agent/api-route.ts): when the agent's API connection moves to the `kubernetes`
+// loadApiRoutes (src/k8s/kubeconfig.ts): which kubeconfigs give a Service route. And ApiRoute (src/agent/api-route.ts): when the agent's API connection moves to the `kubernetes`
 // Service address and when it goes back to --apiserver-host, driven tick by tick with a fake
 // clock, a fake source and a fake pins check.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ApiRoute, type RoutedSource, type ServiceState } from '../../src/agent/api-route.js';
+import { loadApiRoutes, serverOf } from '../../src/k8s/kubeconfig.js';
 
 const BOOT = { server: 'http://10.250.0.11:6443' } as unknown as KubeConfig;
 const SVC = { server: 'http://10.96.0.1:443' } as unknown as KubeConfig;
@@ -134,5 +138,48 @@ describe('ApiRoute', () => {
     h.advance(500);
     h.advance(4000);
     expect(h.route.current).toBe('service');
+  });
+});
+
+// The first call imports @kubernetes/client-node, which takes seconds on a loaded machine.
+describe('loadApiRoutes', { timeout: 30_000 }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'sy-api-routes-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const kubeconfigFor = (server: string) => {
+    const file = join(tmp, `kc-${server.replace(/\W/g, '_')}`);
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        `clusters: [{name: k, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: c, context: {cluster: k, user: u}}]',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
+
+  it('a kubeconfig naming the ClusterIP and --apiserver-host: bootstrap and Service routes', async () => {
+    const kubeconfig = kubeconfigFor('https://10.96.0.1:443');
+    const r = await loadApiRoutes({ kubeconfig, apiserverHost: '172.18.0.2', apiserverPort: 6443 });
+    expect(serverOf(r.bootstrap)).toBe('https://172.18.0.2:6443');
+    expect(r.service).toMatchObject({ addr: '10.96.0.1', port: 443 });
+    expect(serverOf(r.service!.kubeConfig)).toBe('https://10.96.0.1:443');
+  });
+
+  it('one route without --apiserver-host, or when the server is a name or the bootstrap itself', async () => {
+    const kc = kubeconfigFor('https://10.96.0.1:443');
+    expect(await loadApiRoutes({ kubeconfig: kc })).toMatchObject({
+      noService: expect.stringContaining('no --apiserver-host'),
+    });
+    const named = kubeconfigFor('https://api.example:6443');
+    expect((await loadApiRoutes({ kubeconfig: named, apiserverHost: '172.18.0.2' })).noService).toBe(
+      'server "https://api.example:6443" is not an IPv4 address',
+    );
+    const same = kubeconfigFor('https://172.18.0.2:6443');
+    expect((await loadApiRoutes({ kubeconfig: same, apiserverHost: '172.18.0.2' })).service).toBeUndefined();
   });
 });
