@@ -61,7 +61,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   {
     flag: '--apiserver-host',
     arg: '<host>',
-    help: 'API server host, overriding the kubeconfig or in-cluster address (in a cluster that address is a ClusterIP this agent itself serves)',
+    help: 'API server host for the bootstrap, overriding the kubeconfig or in-cluster address (in a cluster that address is a ClusterIP this agent itself serves; with --socket-lb the agent moves there once it serves it)',
     parse: parseHost,
   },
   {

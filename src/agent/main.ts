@@ -3,9 +3,9 @@
 // sync loop), and stop them all on SIGTERM/SIGINT. The CLI (src/cli/agent.ts) only turns flags
 // into the config and calls runAgent.
 import { hostname } from 'node:os';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { conntrackReader, percpuStatsReader } from '../dataplane/stats.js';
-import { KubeConfigError, loadKubeConfig } from '../k8s/kubeconfig.js';
+import { type ApiRoutes, KubeConfigError, loadApiRoutes, serverOf } from '../k8s/kubeconfig.js';
 import type { Source } from '../sources/types.js';
 import type { AgentConfig } from './config.js';
 import { healthzServer, type RetryingServer } from './health.js';
@@ -13,6 +13,7 @@ import { metricsServer } from './metrics.js';
 import { createObservers } from './observers.js';
 import { AdminServer, adminHandler } from './admin.js';
 import { adminSocketPath } from '../inspect/admin.js';
+import { ApiRoute } from './api-route.js';
 
 /** Starts the servers, the source and the agent; stops them all on SIGTERM/SIGINT.
  *  @param badConfig reports a configuration error found only now (an unusable kubeconfig); the CLI
@@ -21,10 +22,10 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
   const nodeName = cfg.hostnameOverride ?? hostname();
   // The kubeconfig first: a bad one is a configuration error (exit 2) before anything listens.
-  let kubeConfig: Awaited<ReturnType<typeof loadKubeConfig>> | undefined;
+  let routes: ApiRoutes | undefined;
   if (cfg.source.kind === 'kubernetes') {
     try {
-      kubeConfig = await loadKubeConfig(cfg.source);
+      routes = await loadApiRoutes(cfg.source);
     } catch (err) {
       if (err instanceof KubeConfigError) badConfig(err.message);
       throw err;
@@ -44,9 +45,13 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   const admin = new AdminServer(adminSocketPath(cfg.pinDir), adminHandler(wants, errors), log);
   await admin.start();
 
-  if (kubeConfig) {
+  const route = routes && (await apiRoute(routes, cfg, log));
+  if (routes) {
     const { KubeSource } = await import('../k8s/source.js');
-    source = new KubeSource({ kubeConfig, nodeName, logger: log });
+    const kubeConfig = route ? route.initial() : routes.bootstrap;
+    const kube = new KubeSource({ kubeConfig, nodeName, logger: log });
+    route?.start(kube);
+    source = kube;
   }
   const externalAddressPolicy = {
     clusterCidrs: cfg.clusterCidr,
@@ -80,6 +85,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
+    route?.stop();
     Promise.all([agent.stop(), nodePorts.stop(), admin.stop(), ...servers.map((s) => s.stop())]).then(
       () => process.exit(0),
       (err) => {
@@ -90,4 +96,27 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The move to the `kubernetes` Service address, when there is one to move to and socket LB can
+ *  serve it (the kubeconfig names an IPv4 address other than --apiserver-host's). */
+async function apiRoute(routes: ApiRoutes, cfg: AgentConfig, log: Logger): Promise<ApiRoute | undefined> {
+  const bootstrap = { kubeConfig: routes.bootstrap, server: serverOf(routes.bootstrap) };
+  if (!routes.service || cfg.socketLb === 'disabled') {
+    if (cfg.source.kind === 'kubernetes' && cfg.source.apiserverHost !== undefined)
+      log.info(
+        { server: bootstrap.server, why: routes.noService ?? '--socket-lb disabled' },
+        'API connection stays on the bootstrap address (--apiserver-host)',
+      );
+    return undefined;
+  }
+  const { kubeConfig, addr, port } = routes.service;
+  // Loaded late, as agent.js is: it pulls in libbpf.
+  const { pinnedServiceCheck } = await import('./api-route-pins.js');
+  return new ApiRoute({
+    bootstrap,
+    service: { kubeConfig, server: serverOf(kubeConfig), addr, port },
+    check: pinnedServiceCheck(cfg.pinDir),
+    log,
+  });
 }

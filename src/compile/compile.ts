@@ -9,8 +9,8 @@
 //    LOCAL_ONLY: no local endpoint → drop, as kube-proxy does), else "all";
 //  - NodePort (each node address × nodePort), externalIPs and LoadBalancer ingress IPs (× port)
 //    each get two frontends: EXTERNAL (from outside: "local" + LOCAL_ONLY under
-//    externalTrafficPolicy Local) and INTERNAL (from pods: always "all"; the node's own sockets
-//    are not served yet). All are flagged NODEPORT (remote backends need SNAT); LB IPs also SOURCE_RANGES when ranges are set;
+//    externalTrafficPolicy Local) and INTERNAL (from pods, and from the node's own sockets
+//    through socket LB: always "all"). All are flagged NODEPORT (remote backends need SNAT); LB IPs also SOURCE_RANGES when ranges are set;
 //  - headless and ExternalName Services program nothing.
 // A frontend key wanted by two Services stays with the one that held it in the previous compile;
 // a key nobody held goes to the older Service (metadata.creationTimestamp), then the first by

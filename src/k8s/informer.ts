@@ -39,6 +39,8 @@ export interface InformerStatus {
   lastError?: string;
   /** When the current failure started (undefined: healthy). */
   failingSince?: Date;
+  /** When the current attempt listed and opened its watch (undefined: it has not yet). */
+  syncedAt?: Date;
 }
 
 /**
@@ -111,7 +113,7 @@ export class ResilientInformer {
   private status: InformerStatus = { synced: false, objects: 0, restarts: 0 };
 
   constructor(
-    private readonly kc: KubeConfig,
+    private kc: KubeConfig,
     readonly spec: ResourceSpec,
     private readonly opts: InformerOptions,
   ) {}
@@ -134,7 +136,24 @@ export class ResilientInformer {
   }
 
   getStatus(): InformerStatus {
-    return { ...this.status, objects: this.objects.size };
+    const syncedAt = this.syncedAt === undefined ? undefined : new Date(this.syncedAt);
+    return { ...this.status, objects: this.objects.size, syncedAt };
+  }
+
+  /**
+   * Lists and watches through another connection from now on (the API route moved, see
+   * src/agent/api-route.ts). The objects stay: the fresh list replaces them as a relist does,
+   * reporting only what changed, so a move deletes nothing from the maps.
+   */
+  retarget(kc: KubeConfig): void {
+    this.kc = kc;
+    if (this.stopping || this.watchdog === undefined) return; // not started: start() uses it
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.failures = 0;
+    this.attempt++; // the old connection's callbacks are ignored from here on
+    this.halt();
+    void this.run();
   }
 
   private async run(): Promise<void> {

@@ -2,6 +2,7 @@
 // the agent's --apiserver-host/--apiserver-port on top. Kept with the Kubernetes client (not with
 // the agent's flag table) so every user of src/k8s opens the connection the same way.
 import { isIP } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /** kubeadm's (and kind's) API server port: the port to use with --apiserver-host in a cluster,
  *  where the in-cluster port (KUBERNETES_SERVICE_PORT) belongs to the ClusterIP, not the server. */
@@ -24,7 +25,7 @@ export class KubeConfigError extends Error {
  *  --apiserver-host/--apiserver-port override. In a cluster the in-cluster address is the
  *  `kubernetes` Service's ClusterIP, which only works once a service proxy (we) runs; the
  *  override keeps TLS verification by asking for the name every API server certificate carries. */
-export async function loadKubeConfig(source: KubeConnection, pathPrefix = '') {
+export async function loadKubeConfig(source: KubeConnection, pathPrefix = ''): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const where = source.kubeconfig ? `--kubeconfig "${source.kubeconfig}"` : 'in-cluster config';
@@ -57,4 +58,39 @@ export async function loadKubeConfig(source: KubeConnection, pathPrefix = '') {
     c.name === cluster.name ? { ...c, server, ...(tlsServerName ? { tlsServerName } : {}) } : c,
   );
   return kc;
+}
+
+/** The current cluster's server URL, as the client will use it. */
+export function serverOf(kc: KubeConfig): string {
+  return kc.getCurrentCluster()?.server ?? '';
+}
+
+/**
+ * The two ways to the API server when --apiserver-host is given. `bootstrap` is the flag's
+ * address, which works before any Service does. `service` is the kubeconfig's (or in-cluster)
+ * own server when it is an IPv4 address with a port other than the bootstrap's: in a cluster the
+ * `kubernetes` ClusterIP, which socket LB can serve once the Service is programmed (the agent
+ * moves its connection there: src/agent/api-route.ts). `noService` says why there is none.
+ */
+export interface ApiRoutes {
+  bootstrap: KubeConfig;
+  service?: { kubeConfig: KubeConfig; addr: string; port: number };
+  noService?: string;
+}
+
+export async function loadApiRoutes(source: KubeConnection, pathPrefix = ''): Promise<ApiRoutes> {
+  const bootstrap = await loadKubeConfig(source, pathPrefix);
+  if (source.apiserverHost === undefined) return { bootstrap, noService: 'no --apiserver-host: one address only' };
+  const own = await loadKubeConfig({ kubeconfig: source.kubeconfig }, pathPrefix);
+  const server = serverOf(own);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return { bootstrap, noService: `server "${server}" is not a URL` };
+  }
+  if (isIP(url.hostname) !== 4) return { bootstrap, noService: `server "${server}" is not an IPv4 address` };
+  if (server === serverOf(bootstrap)) return { bootstrap, noService: `server "${server}" is the bootstrap address` };
+  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+  return { bootstrap, service: { kubeConfig: own, addr: url.hostname, port } };
 }

@@ -44,7 +44,7 @@ export interface KubeSourceStatus {
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
-  private readonly kc: KubeConfig;
+  private kc: KubeConfig;
   private readonly informers: Record<Kind, ResilientInformer>;
   private onChange?: (change?: ObjectChange) => void;
   private started = false;
@@ -109,6 +109,18 @@ export class KubeSource implements Source {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([, object]) => ({ object, origin: ORIGIN }));
     return { services: take('services'), endpointSlices: take('endpointSlices'), nodes: take('nodes'), errors: [] };
+  }
+
+  /** The connection the informers use now. */
+  get kubeConfig(): KubeConfig {
+    return this.kc;
+  }
+
+  /** Moves every informer to another connection to the same API server (a relist each); the
+   *  objects and the synced state stay, so nothing is deleted while the new lists run. */
+  retarget(kc: KubeConfig): void {
+    this.kc = kc;
+    for (const inf of Object.values(this.informers)) inf.retarget(kc);
   }
 
   /** The informer's own copy: no second copy of the object is kept. */

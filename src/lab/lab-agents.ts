@@ -8,6 +8,9 @@ import { API_PORT, HEALTHZ, LabError, METRICS, NODE_BIN, REPO_ROOT, pidAlive, ty
 import { mountBpffs } from './namespaces.js';
 import { API_ADDRESS, CONTROL_PLANE_NODE, POD_CIDR, SERVICE_CIDR } from './topology.js';
 import { cgroupOf } from './cgroups.js';
+import { writeFileSync } from 'node:fs';
+import { kubeconfigFor } from '../fakeapi/server.js';
+import { KUBERNETES_CLUSTER_IP, KUBERNETES_PORT } from './kubernetes-svc.js';
 import { POD_CIDR6, SERVICE_CIDR6, hasIpv6 } from './dualstack.js';
 import type { Lab } from './lab.js';
 
@@ -47,13 +50,27 @@ export async function startApiServer(lab: Lab): Promise<void> {
   }
 }
 
+/**
+ * How an agent reaches the API server. With socket LB (a lab with cgroups), as in a real cluster:
+ * its kubeconfig names the `kubernetes` ClusterIP, --apiserver-host the API server's own address
+ * for the bootstrap; the agent moves to the ClusterIP once it serves it (src/agent/api-route.ts).
+ * Without, the API server's address directly.
+ */
+function apiArgs(lab: Lab): string[] {
+  const { st } = lab;
+  if (!st.cgroup) return ['--kubeconfig', st.apiServer.kubeconfig];
+  const kubeconfig = join(st.stateDir, 'agent-kubeconfig');
+  const viaService = `http://${KUBERNETES_CLUSTER_IP}:${KUBERNETES_PORT}`;
+  writeFileSync(kubeconfig, kubeconfigFor(viaService, st.apiServer.token), { mode: 0o600 });
+  return ['--kubeconfig', kubeconfig, '--apiserver-host', API_ADDRESS, '--apiserver-port', String(API_PORT)];
+}
+
 function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
   return [
     NODE_BIN,
     CLI,
     'agent',
-    '--kubeconfig',
-    lab.st.apiServer.kubeconfig,
+    ...apiArgs(lab),
     '--hostname-override',
     node,
     '--pod-devices',
