@@ -17,6 +17,10 @@ export class LabApi {
       const req = request(
         {
           socketPath: this.socket,
+          // A fresh connection per call, never a pooled keep-alive one: on a busy machine `lab up`
+          // failed with EPIPE on the first call after its pods started (each time, over ~30 s of
+          // synchronous pod start-up), and never with this. A unix socket connect costs ~nothing.
+          agent: false,
           method,
           path,
           timeout: 5000,
