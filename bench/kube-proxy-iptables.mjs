@@ -1,9 +1,18 @@
 // kube-proxy's iptables mode (1.28+, ClusterIP only) as iptables-restore input, shared by
 // bench/clusterip.mjs (the rules a packet walks) and bench/scale.mjs (the cost of a sync).
-// A service is { vip, name, endpoints: ['ip:port', …] }, port 80/TCP, port name "http".
+// A service is { vip, name, endpoints: ['ip:port' or '[ip6]:port', …] }, port 80/TCP, port name
+// "http". The rules are one family's, as kube-proxy writes them per family: an IPv6 Service's go
+// to ip6tables-restore (iptablesRules(services, 'ipv6')), with /128 hosts and the IPv6 pod CIDR.
 import { createHash } from 'node:crypto';
 
 export const POD_CIDR = '10.244.0.0/16';
+/** The lab's IPv6 pod range (src/lab/dualstack.ts POD_CIDR6). */
+export const POD_CIDR6 = 'fd10:244::/32';
+
+/** The address of 'ip:port' or '[ip6]:port'. */
+export const hostOf = (ep) => (ep.startsWith('[') ? ep.slice(1, ep.indexOf(']')) : ep.split(':')[0]);
+const hostBits = (family) => (family === 'ipv6' ? 128 : 32);
+const podCidrOf = (family) => (family === 'ipv6' ? POD_CIDR6 : POD_CIDR);
 
 export const hash16 = (s) =>
   createHash('sha256')
@@ -18,18 +27,18 @@ const svcChainOf = (s) => `KUBE-SVC-${hash16(`${svcNameOf(s)}tcp`)}`;
 const sepChainOf = (s, ep) => `KUBE-SEP-${hash16(`${svcNameOf(s)}tcp${ep}`)}`;
 
 /** The service's KUBE-SERVICES rule: the one line every sync rewrites for every service. */
-function servicesRule(s) {
+function servicesRule(s, family = 'ipv4') {
   const n = svcNameOf(s);
-  return `-A KUBE-SERVICES -d ${s.vip}/32 -p tcp -m comment --comment "${n} cluster IP" -m tcp --dport 80 -j ${svcChainOf(s)}`;
+  return `-A KUBE-SERVICES -d ${s.vip}/${hostBits(family)} -p tcp -m comment --comment "${n} cluster IP" -m tcp --dport 80 -j ${svcChainOf(s)}`;
 }
 
 /** The service's own chains (KUBE-SVC-…, one KUBE-SEP-… per endpoint): declarations and rules. */
-function serviceChains(s, chains, rules) {
+function serviceChains(s, chains, rules, family = 'ipv4') {
   const n = svcNameOf(s);
   const svc = svcChainOf(s);
   chains.push(`:${svc} - [0:0]`);
   rules.push(
-    `-A ${svc} ! -s ${POD_CIDR} -d ${s.vip}/32 -p tcp -m comment --comment "${n} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+    `-A ${svc} ! -s ${podCidrOf(family)} -d ${s.vip}/${hostBits(family)} -p tcp -m comment --comment "${n} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
   );
   s.endpoints.forEach((ep, k) => {
     const sep = sepChainOf(s, ep);
@@ -38,7 +47,7 @@ function serviceChains(s, chains, rules) {
     rules.push(
       `-A ${svc} -m comment --comment "${n} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`,
     );
-    rules.push(`-A ${sep} -s ${ep.split(':')[0]}/32 -m comment --comment "${n}" -j KUBE-MARK-MASQ`);
+    rules.push(`-A ${sep} -s ${hostOf(ep)}/${hostBits(family)} -m comment --comment "${n}" -j KUBE-MARK-MASQ`);
     rules.push(`-A ${sep} -p tcp -m comment --comment "${n}" -m tcp -j DNAT --to-destination ${ep}`);
   });
 }
@@ -46,8 +55,8 @@ function serviceChains(s, chains, rules) {
 const NODEPORTS_LAST =
   '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS';
 
-/** kube-proxy's full iptables-restore input (nat and filter tables). */
-export function iptablesRules(services) {
+/** kube-proxy's full iptables-restore input (nat and filter tables) for one family. */
+export function iptablesRules(services, family = 'ipv4') {
   const nat = [
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
@@ -69,8 +78,8 @@ export function iptablesRules(services) {
     '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
   ];
   for (const s of services) {
-    rules.push(servicesRule(s));
-    serviceChains(s, nat, rules);
+    rules.push(servicesRule(s, family));
+    serviceChains(s, nat, rules, family);
   }
   rules.push(NODEPORTS_LAST);
   const filter = [

@@ -3,12 +3,16 @@
 // point is to measure the path a connection takes, not a client's overhead.
 //
 //   loadgen serve PORT
-//       single-threaded accept loop: read the request head, answer a fixed 200, close.
-//   loadgen load SECONDS K [-s SOURCE] [-t TIMEOUT_MS] ADDR[:PORT]...
+//       one accept loop per family: read the request head, answer a fixed 200, close. IPv4 on
+//       an AF_INET socket, IPv6 on an AF_INET6 one with IPV6_V6ONLY in a thread of its own, so an
+//       IPv4 connection costs what it did before IPv6 (no v4-mapped socket); without IPv6 in the
+//       namespace it serves IPv4 alone and says so on stderr.
+//   loadgen load SECONDS K [-s SOURCE] [-t TIMEOUT_MS] TARGET...
 //       keeps K connections in flight for SECONDS, each socket → connect → GET → read to EOF →
-//       close, round-robin over the targets (port 80 when none is given), and times every
-//       connection from socket() to EOF. -s binds the client side to SOURCE (a second client
-//       address); -t counts a connection still open after TIMEOUT_MS as failed (ETIMEDOUT) and
+//       close, round-robin over the targets, and times every connection from socket() to EOF.
+//       A TARGET is ADDR[:PORT], [ADDR6]:PORT or a bare ADDR6 (port 80 when none is given); the
+//       families may mix. -s binds the client side to SOURCE (a second client address, of the
+//       targets' family); -t counts a connection still open after TIMEOUT_MS as failed (ETIMEDOUT) and
 //       opens the next one, so one stalled flow cannot hide the rest (default: no limit).
 //       Prints one JSON line: {ok, failed, firstError, seconds, rate (conn/s), p50, p90, p99,
 //       max (µs)}; a connection counts when it got a 200 and ended inside the window.
@@ -16,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,12 +36,27 @@ static const char REQ[] = "GET / HTTP/1.0\r\nHost: bench\r\n\r\n";
 
 static uint64_t now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000ull + t.tv_nsec; }
 
-static int serve(int port) {
-	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+union addr { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; };
+
+/* A listening socket of one family on every address, -1 (errno set) when that fails. */
+static int listen_on(int family, int port) {
+	int one = 1, ls = socket(family, SOCK_STREAM, 0);
+	union addr a = { 0 };
+	socklen_t len = sizeof a.in;
+	if (ls < 0) return -1;
+	if (family == AF_INET6) {
+		a.in6.sin6_family = AF_INET6; a.in6.sin6_port = htons(port); len = sizeof a.in6;
+		setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	} else {
+		a.in.sin_family = AF_INET; a.in.sin_port = htons(port);
+	}
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 4096)) { perror("serve"); return 1; }
-	signal(SIGPIPE, SIG_IGN);
+	if (bind(ls, &a.sa, len) || listen(ls, 4096)) { int e = errno; close(ls); errno = e; return -1; }
+	return ls;
+}
+
+static void *accept_loop(void *arg) {
+	int ls = (int)(intptr_t)arg;
 	char buf[2048];
 	for (;;) {
 		int fd = accept(ls, NULL, NULL);
@@ -51,15 +71,29 @@ static int serve(int port) {
 		if (write(fd, RESP, sizeof RESP - 1) < 0) { /* client gone */ }
 		close(fd);
 	}
+	return NULL;
+}
+
+static int serve(int port) {
+	signal(SIGPIPE, SIG_IGN);
+	int v4 = listen_on(AF_INET, port);
+	if (v4 < 0) { perror("serve"); return 1; }
+	int v6 = listen_on(AF_INET6, port);
+	pthread_t th;
+	if (v6 < 0) fprintf(stderr, "loadgen: serve: no IPv6 listener on port %d (%s), serving IPv4 only\n", port, strerror(errno));
+	else if (pthread_create(&th, NULL, accept_loop, (void *)(intptr_t)v6)) { fprintf(stderr, "loadgen: serve: no thread for IPv6\n"); return 1; }
+	accept_loop((void *)(intptr_t)v4);
+	return 0;
 }
 
 enum { CONNECTING, READING };
 struct conn { int fd, state, got200; uint64_t t0; };
-static struct sockaddr_in *targets; static int ntargets, next_target;
+struct target { union addr a; socklen_t len; };
+static struct target *targets; static int ntargets, next_target;
 static int ep; static struct conn *conns;
 static uint32_t *lat; static size_t nlat, caplat;
 static long ok, failed; static int first_err;
-static struct sockaddr_in source;   /* -s: the client address to bind, 0.0.0.0 when not given */
+static struct target source;         /* -s: the client address to bind; len 0 when not given */
 static uint64_t timeout_ns;           /* -t: 0 for no limit */
 
 static void fail(int i, int err) { failed++; if (!first_err) first_err = err; epoll_ctl(ep, EPOLL_CTL_DEL, conns[i].fd, NULL); close(conns[i].fd); conns[i].fd = -1; }
@@ -67,13 +101,40 @@ static void fail(int i, int err) { failed++; if (!first_err) first_err = err; ep
 static void start(int i) {
 	struct conn *c = &conns[i];
 	c->t0 = now_ns();
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct target *t = &targets[next_target++ % ntargets];
+	c->fd = socket(t->a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	c->state = CONNECTING; c->got200 = 0;
-	if (source.sin_addr.s_addr && bind(c->fd, (struct sockaddr *)&source, sizeof source)) { int e = errno; close(c->fd); c->fd = -1; failed++; if (!first_err) first_err = e; return; }
-	struct sockaddr_in *t = &targets[next_target++ % ntargets];
-	if (connect(c->fd, (struct sockaddr *)t, sizeof *t) && errno != EINPROGRESS) { int e = errno; close(c->fd); c->fd = -1; failed++; if (!first_err) first_err = e; return; }
+	if (source.len && bind(c->fd, &source.a.sa, source.len)) { int e = errno; close(c->fd); c->fd = -1; failed++; if (!first_err) first_err = e; return; }
+	if (connect(c->fd, &t->a.sa, t->len) && errno != EINPROGRESS) { int e = errno; close(c->fd); c->fd = -1; failed++; if (!first_err) first_err = e; return; }
 	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = i };
 	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* ADDR[:PORT], [ADDR6][:PORT] or a bare ADDR6 into *t (the port `dflt` when none is given);
+ * -1 when it is none of those. One colon is an IPv4 port, more are an IPv6 address. */
+static int parse_target(const char *s, int dflt, struct target *t) {
+	char host[INET6_ADDRSTRLEN];
+	const char *port = NULL, *end = NULL;
+	size_t n = strlen(s);
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':')) return -1;
+		if (end[1]) port = end + 2;
+		s++; n = end - s;
+	} else if ((end = strchr(s, ':')) && !strchr(end + 1, ':')) {
+		port = end + 1; n = end - s;
+	}
+	if (n >= sizeof host) return -1;
+	memcpy(host, s, n); host[n] = 0;
+	long p = dflt;
+	if (port) { char *e; p = strtol(port, &e, 10); if (!*port || *e || p < 0 || p > 65535) return -1; }
+	memset(t, 0, sizeof *t);
+	if (inet_pton(AF_INET, host, &t->a.in.sin_addr) == 1) {
+		t->a.in.sin_family = AF_INET; t->a.in.sin_port = htons(p); t->len = sizeof t->a.in;
+	} else if (inet_pton(AF_INET6, host, &t->a.in6.sin6_addr) == 1) {
+		t->a.in6.sin6_family = AF_INET6; t->a.in6.sin6_port = htons(p); t->len = sizeof t->a.in6;
+	} else return -1;
+	return 0;
 }
 
 static int cmp(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b; return x < y ? -1 : x > y; }
@@ -81,9 +142,8 @@ static int cmp(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a
 static int load(double seconds, int k, char **addrs, int naddrs) {
 	ntargets = naddrs; targets = calloc(naddrs, sizeof *targets);
 	for (int i = 0; i < naddrs; i++) {
-		char host[64]; int port = 80; snprintf(host, sizeof host, "%s", addrs[i]);
-		char *colon = strchr(host, ':'); if (colon) { *colon = 0; port = atoi(colon + 1); }
-		targets[i].sin_family = AF_INET; targets[i].sin_port = htons(port); inet_pton(AF_INET, host, &targets[i].sin_addr);
+		if (parse_target(addrs[i], 80, &targets[i])) { fprintf(stderr, "loadgen: bad target %s (ADDR[:PORT], [ADDR6]:PORT or ADDR6)\n", addrs[i]); return 2; }
+		if (source.len && source.a.sa.sa_family != targets[i].a.sa.sa_family) { fprintf(stderr, "loadgen: target %s is not of the -s source's family\n", addrs[i]); return 2; }
 	}
 	signal(SIGPIPE, SIG_IGN);
 	ep = epoll_create1(0); conns = calloc(k, sizeof *conns);
@@ -144,15 +204,14 @@ int main(int argc, char **argv) {
 	if (argc >= 3 && !strcmp(argv[1], "serve")) return serve(atoi(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "load")) {
 		int i = 4;
-		source.sin_family = AF_INET;
 		for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-			if (!strcmp(argv[i], "-s") && inet_pton(AF_INET, argv[i + 1], &source.sin_addr) == 1) continue;
+			if (!strcmp(argv[i], "-s") && !parse_target(argv[i + 1], 0, &source)) continue;
 			if (!strcmp(argv[i], "-t")) { timeout_ns = strtoull(argv[i + 1], NULL, 10) * 1000000ull; continue; }
 			fprintf(stderr, "loadgen: bad option %s %s\n", argv[i], argv[i + 1]);
 			return 2;
 		}
 		if (i < argc) return load(atof(argv[2]), atoi(argv[3]), argv + i, argc - i);
 	}
-	fprintf(stderr, "usage: loadgen serve PORT | loadgen load SECONDS CONCURRENCY [-s SOURCE] [-t TIMEOUT_MS] ADDR[:PORT]...\n");
+	fprintf(stderr, "usage: loadgen serve PORT | loadgen load SECONDS CONCURRENCY [-s SOURCE] [-t TIMEOUT_MS] TARGET...\n");
 	return 2;
 }

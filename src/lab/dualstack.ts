@@ -39,7 +39,9 @@ export function serviceIpv6(v4: string): string {
   return canonicalIpv6(`fd00:96::${a}:${b}:${c}`)!;
 }
 
-function ipv6Sysctls(ns: string, forwarding: boolean): void {
+/** IPv6 on in a namespace, without DAD or router solicitation (a node forwards); also
+ *  bench/clusterip.mjs's node, which has no uplink for addTopologyIpv6. */
+export function ipv6Sysctls(ns: string, forwarding: boolean): void {
   const set = (k: string, v: string) => nsRun(ns, ['sysctl', '-qw', `${k}=${v}`]);
   for (const scope of ['all', 'default']) {
     set(`net.ipv6.conf.${scope}.disable_ipv6`, '0');

@@ -1,37 +1,13 @@
 // The lab's cluster DNS end to end, as the seeds' readers use it: from a pod, names resolve
 // through kube-dns (10.96.0.10, a Service served by Switchyard) with dig and the libc resolver;
 // driven only through `switchyard lab …`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeRoot } from '../lib/root.js';
+import { beforeAll, expect, it } from 'vitest';
 import type { LabStatus } from '../../src/lab/lab-status.js';
+import { CLI, withLab } from '../lib/lab-cli.js';
+import { describeRoot } from '../lib/root.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const CLI = `${ROOT}dist/cli/main.js`;
-const NAME = `d${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
-
-function lab(sub: string, ...args: string[]): string {
-  try {
-    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 90_000,
-    });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`lab ${sub} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-}
-const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
-const inClient = (...argv: string[]) => lab('exec', 'client', '--', ...argv);
-/** dig's short answer lines from the client pod, sorted. */
-const dig = (...args: string[]) =>
-  inClient('dig', '+search', '+short', '+time=1', '+tries=3', ...args)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
 const readyIps = (s: LabStatus, svc: string) =>
   s.services
     .find((x) => x.name === svc)!
@@ -39,26 +15,32 @@ const readyIps = (s: LabStatus, svc: string) =>
     .sort();
 
 describeRoot('lab cluster DNS', () => {
-  let first: LabStatus;
-  let netns: string[] = [];
-
   beforeAll(() => {
     // dig comes with dnsutils (the Makefile's DEB_PKGS): missing, it is a setup error, not a skip.
     if (spawnSync('dig', ['-v'], { stdio: 'ignore' }).status !== 0)
       throw new Error('dig not found: make deps installs dnsutils');
-    lab('up');
-    first = status();
-    netns = first.pods.map((p) => p.netns);
   });
-
-  afterAll(() => {
-    lab('down');
+  let netns: string[] = [];
+  const L = withLab({
+    letter: 'd',
+    afterUp: ({ first }) => {
+      netns = first.pods.map((p) => p.netns);
+    },
     // Down removes the pods' resolv.conf with their namespaces.
-    expect(netns.filter((ns) => existsSync(`/etc/netns/${ns}`))).toEqual([]);
+    afterDown: () => expect(netns.filter((ns) => existsSync(`/etc/netns/${ns}`))).toEqual([]),
   });
+  const { lab, status } = L;
+  const inClient = (...argv: string[]) => L.exec('client', ...argv);
+  /** dig's short answer lines from the client pod, sorted. */
+  const dig = (...args: string[]) =>
+    inClient('dig', '+search', '+short', '+time=1', '+tries=3', ...args)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .sort();
 
   it('runs kube-dns at 10.96.0.10 on UDP and TCP 53 with ready pods, and gives pods the cluster resolv.conf', () => {
-    const dns = first.services.find((s) => s.name === 'kube-dns')!;
+    const dns = L.first.services.find((s) => s.name === 'kube-dns')!;
     expect(dns).toMatchObject({ namespace: 'kube-system', clusterIP: '10.96.0.10' });
     expect(dns.ports.map((p) => `${p.port}/${p.protocol}`).sort()).toEqual(['53/TCP', '53/UDP']);
     expect(dns.endpoints.length).toBeGreaterThan(0);
@@ -68,7 +50,7 @@ describeRoot('lab cluster DNS', () => {
   });
 
   it('resolves my-nginx to its ClusterIP (libc and dig) and curl http://my-nginx/ answers', () => {
-    const vip = first.services.find((s) => s.name === 'my-nginx')!.clusterIP;
+    const vip = L.first.services.find((s) => s.name === 'my-nginx')!.clusterIP;
     expect(inClient('getent', 'hosts', 'my-nginx').trim()).toBe(`${vip}      my-nginx.default.svc.cluster.local`);
     expect(dig('my-nginx')).toEqual([vip]);
     expect(inClient('curl', '-s', '-m', '3', 'http://my-nginx/')).toMatch(/^Hello MyApp/);
@@ -77,14 +59,14 @@ describeRoot('lab cluster DNS', () => {
   it('answers NXDOMAIN for a name that is no Service', () => {
     const r = spawnSync(
       process.execPath,
-      [CLI, 'lab', 'exec', '--name', NAME, 'client', '--', 'dig', 'nope.default.svc.cluster.local'],
+      [CLI, 'lab', 'exec', '--name', L.name, 'client', '--', 'dig', 'nope.default.svc.cluster.local'],
       { encoding: 'utf8' },
     );
     expect(r.stdout).toContain('status: NXDOMAIN');
   });
 
   it('resolves the headless name to exactly the ready pods, and follows a scale-down within 2 s', () => {
-    expect(dig('myapp-svc-headless')).toEqual(readyIps(first, 'myapp-svc-headless'));
+    expect(dig('myapp-svc-headless')).toEqual(readyIps(L.first, 'myapp-svc-headless'));
     expect(dig('myapp-svc-headless')).toHaveLength(5);
     const t0 = Date.now();
     lab('scale', 'myapp-deploy', '--replicas', '2');
@@ -112,7 +94,7 @@ describeRoot('lab cluster DNS', () => {
   });
 
   it('answers over TCP too, through the Service', () => {
-    const vip = first.services.find((s) => s.name === 'my-nginx')!.clusterIP;
+    const vip = L.first.services.find((s) => s.name === 'my-nginx')!.clusterIP;
     expect(dig('+tcp', 'my-nginx.default.svc.cluster.local')).toEqual([vip]);
   });
 });

@@ -4,13 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { withLab } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
-import { labCli, labName } from '../lib/lab-cli.js';
-import type { LabStatus } from '../../src/lab/lab-status.js';
 
-const NAME = labName('e');
-const { lab, status, exec } = labCli(NAME);
 const dir = mkdtempSync(join(tmpdir(), 'sy-endpoints-'));
 
 const endpoints = (ip: string) => `apiVersion: v1
@@ -21,7 +18,6 @@ subsets:
     ports: [{name: http, port: 80}]
 `;
 
-const get = () => exec('client', 'curl', '-s', '-m', '3', 'http://external-web/hostname.html');
 function until(ok: () => boolean, ms = 3000): boolean {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) if (ok()) return true;
@@ -29,30 +25,24 @@ function until(ok: () => boolean, ms = 3000): boolean {
 }
 
 describeRoot('lab Endpoints objects', () => {
-  let first: LabStatus;
-  beforeAll(() => {
-    lab('up');
-    first = status();
-  });
-  afterAll(() => {
-    lab('down');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const L = withLab({ letter: 'e', afterDown: () => rmSync(dir, { recursive: true, force: true }) });
+  const { lab, status, exec } = L;
+  const get = () => exec('client', 'curl', '-s', '-m', '3', 'http://external-web/hostname.html');
 
   it("mirrors the example Endpoints into the Service's slice: the external address", () => {
-    const svc = first.services.find((s) => s.name === 'external-web')!;
+    const svc = L.first.services.find((s) => s.name === 'external-web')!;
     expect(svc.endpoints).toEqual(['10.250.0.200:80']);
     expect(svc.clusterIP).toMatch(/^10\.96\./);
   });
 
   it('answers from a pod through the selector-less Service, by name and by cluster IP', () => {
-    const svc = first.services.find((s) => s.name === 'external-web')!;
+    const svc = L.first.services.find((s) => s.name === 'external-web')!;
     expect(exec('client', 'curl', '-s', '-m', '3', 'http://external-web/hostname.html')).toBe('external\n');
     expect(exec('client', 'curl', '-s', '-m', '3', `http://${svc.clusterIP}/hostname.html`)).toBe('external\n');
   });
 
   it('moves the traffic when the Endpoints are edited, and back', () => {
-    const pod = first.pods.find((p) => p.deployment === 'myapp-deploy')!;
+    const pod = L.podsOf('myapp-deploy')[0];
     const file = join(dir, 'ep.yaml');
     writeFileSync(file, endpoints(pod.ip));
     lab('apply', '-f', file);
@@ -66,7 +56,7 @@ describeRoot('lab Endpoints objects', () => {
   });
 
   it('gives pods the Service environment variables of the Services that existed when they started', () => {
-    const nginx = first.services.find((s) => s.name === 'my-nginx')!;
+    const nginx = L.first.services.find((s) => s.name === 'my-nginx')!;
     const env = exec('client', 'curl', '-s', '-m', '3', 'http://127.0.0.1/env');
     expect(env).toContain(`MY_NGINX_SERVICE_HOST=${nginx.clusterIP}\n`);
     expect(env).toContain('MY_NGINX_SERVICE_PORT=80\n');

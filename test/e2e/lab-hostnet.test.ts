@@ -4,53 +4,42 @@
 // endpoint needs to_pod. And the lab's cgroups: one per node, per pod, gone after down.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DEFAULT_TOKEN } from '../../src/fakeapi/server.js';
 import { unifiedRoot } from '../../src/lab/cgroups.js';
 import { prefixOf } from '../../src/lab/lab-state.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
-import type { ProbeResult } from '../../src/lab/probe.js';
-import { labCli, labName } from '../lib/lab-cli.js';
+import { withLab } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
 
-const NAME = labName('h');
-const { lab, status, exec } = labCli(NAME);
 const HOSTNET_VIP = '10.99.99.80';
 const KUBERNETES_VIP = '10.96.0.1';
-const LAB_CGROUP = join(unifiedRoot(), `switchyard-lab-${prefixOf(NAME)}`);
-
-const probe = (target: string, ...args: string[]) => JSON.parse(exec(target, 'probe', ...args)) as ProbeResult;
 const clientOn = (st: LabStatus, node: string) => st.pods.find((p) => p.deployment === 'client' && p.node === node)!;
 
 describeRoot('lab: host-network endpoints and cgroups', () => {
-  let first: LabStatus;
-  let down = false;
-  beforeAll(() => {
-    lab('up', '--socket-lb', 'host'); // pods on the tc path: to_pod is what is tested here
-    first = status();
-  });
-  afterAll(() => {
-    if (!down) lab('down');
-  });
+  // Pods on the tc path (--socket-lb host): to_pod is what is tested here.
+  const L = withLab({ letter: 'h', up: ['--socket-lb', 'host'] });
+  const { lab, status, exec, probe } = L;
+  const LAB_CGROUP = join(unifiedRoot(), `switchyard-lab-${prefixOf(L.name)}`);
 
   it('runs hostnet-web on each node address and lists the node addresses in its slice', () => {
-    const pods = first.pods.filter((p) => p.deployment === 'hostnet-web');
+    const pods = L.first.pods.filter((p) => p.deployment === 'hostnet-web');
     expect(pods.every((p) => p.hostNetwork && p.hostIf === '')).toBe(true);
     expect(pods.map((p) => [p.node, p.ip]).sort()).toEqual([
       ['node1', '10.250.0.11'],
       ['node2', '10.250.0.12'],
     ]);
-    const svc = first.services.find((s) => s.name === 'hostnet-web')!;
+    const svc = L.first.services.find((s) => s.name === 'hostnet-web')!;
     expect([...svc.endpoints].sort()).toEqual(['10.250.0.11:8080', '10.250.0.12:8080']);
   });
 
   it('a pod on each node reaches both host-network endpoints, its own node’s included, over TCP and UDP', () => {
-    const hostPods = first.pods
+    const hostPods = L.first.pods
       .filter((p) => p.deployment === 'hostnet-web')
       .map((p) => p.name)
       .sort();
     for (const node of ['node1', 'node2']) {
-      const client = clientOn(first, node).name;
+      const client = clientOn(L.first, node).name;
       const http = probe(client, 'http', `http://${HOSTNET_VIP}/hostname.html`, '--count', '40');
       expect(http.failed, `${client} on ${node}: ${JSON.stringify(http.errors)}`).toBe(0);
       expect(Object.keys(http.answers).sort()).toEqual(hostPods);
@@ -61,12 +50,12 @@ describeRoot('lab: host-network endpoints and cgroups', () => {
   });
 
   it('the kubernetes Service answers from a pod on each node with the API server behind it', () => {
-    const svc = first.services.find((s) => s.name === 'kubernetes' && s.namespace === 'default')!;
+    const svc = L.first.services.find((s) => s.name === 'kubernetes' && s.namespace === 'default')!;
     expect(svc).toMatchObject({ clusterIP: KUBERNETES_VIP, endpoints: ['10.250.0.11:6443'] });
     for (const node of ['node1', 'node2']) {
       const url = `http://${KUBERNETES_VIP}:443/api/v1/namespaces/default/services/kubernetes`;
       const body = exec(
-        clientOn(first, node).name,
+        clientOn(L.first, node).name,
         'curl',
         '-s',
         '-m',
@@ -89,22 +78,21 @@ describeRoot('lab: host-network endpoints and cgroups', () => {
 
   it('runs `lab exec NODE` in the node’s cgroup, pods and agents in their own', () => {
     for (const node of ['node1', 'node2'])
-      expect(exec(node, 'cat', '/proc/self/cgroup')).toContain(`0::/switchyard-lab-${prefixOf(NAME)}/${node}\n`);
-    const pod = clientOn(first, 'node2').name;
-    expect(exec(pod, 'cat', '/proc/self/cgroup')).toContain(`/switchyard-lab-${prefixOf(NAME)}/pod-${pod}\n`);
-    for (const n of first.nodes) {
+      expect(exec(node, 'cat', '/proc/self/cgroup')).toContain(`0::/switchyard-lab-${prefixOf(L.name)}/${node}\n`);
+    const pod = clientOn(L.first, 'node2').name;
+    expect(exec(pod, 'cat', '/proc/self/cgroup')).toContain(`/switchyard-lab-${prefixOf(L.name)}/pod-${pod}\n`);
+    for (const n of L.first.nodes) {
       expect(readFileSync(`/proc/${n.agent.pid}/cgroup`, 'utf8')).toContain(
-        `/switchyard-lab-${prefixOf(NAME)}/${n.name}\n`,
+        `/switchyard-lab-${prefixOf(L.name)}/${n.name}\n`,
       );
       expect(n.agent.argv.join(' ')).toMatch(/--cgroup-root \S+\/cgroup2( |$)/);
     }
-    expect(first.cgroup?.dir).toBe(LAB_CGROUP);
+    expect(L.first.cgroup?.dir).toBe(LAB_CGROUP);
     expect(existsSync(join(LAB_CGROUP, 'node1'))).toBe(true);
   });
 
   it('removes its cgroups on down', () => {
-    lab('down');
-    down = true;
+    L.down();
     expect(existsSync(LAB_CGROUP)).toBe(false);
   });
 });

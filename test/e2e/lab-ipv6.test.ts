@@ -5,20 +5,15 @@
 // The lab part (addresses, routes, slices, cluster IPs) runs always; the Service checks need a
 // data path that looks IPv6 frontends up and are skipped, visibly, while build/bpf/switchyard.o's
 // programs do not.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DEFAULT_BPF_OBJECT } from '../../src/agent/config.js';
 import { servesIpv6 } from '../../src/lab/lab-elf.js';
-import type { LabStatus } from '../../src/lab/lab-status.js';
-import type { ProbeResult } from '../../src/lab/probe.js';
+import { withLab } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const CLI = `${ROOT}dist/cli/main.js`;
-const NAME = `s${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
 const VIP6 = 'fd00:96::99:99:99';
 const STICKY6 = 'fd00:96::99:99:100';
 const ECHO6 = 'fd00:96::99:99:53';
@@ -26,61 +21,30 @@ const ECHO6 = 'fd00:96::99:99:53';
 const served = servesIpv6(DEFAULT_BPF_OBJECT);
 const itServed = served ? it : it.skip;
 
-function lab(sub: string, ...args: string[]): string {
-  try {
-    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 90_000,
-    });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`lab ${sub} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-}
-const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
-const probe = (target: string, ...args: string[]) =>
-  JSON.parse(lab('exec', target, '--', 'probe', ...args)) as ProbeResult;
-function probeAsync(target: string, ...args: string[]): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, target, '--', 'probe', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out) as ProbeResult);
-      } catch {
-        reject(new Error(`probe: ${out}`));
-      }
-    });
-  });
-}
-const myapp = (s: LabStatus) => s.pods.filter((p) => p.deployment === 'myapp-deploy');
 const node6 = (i: number) => `fd00:250::${10 + i}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeRoot('lab, dual stack', () => {
-  let first: LabStatus;
   let dir = '';
+  const L = withLab({
+    letter: 's',
+    up: ['--ip-family', 'dual'],
+    afterUp: () => {
+      dir = mkdtempSync(join(tmpdir(), 'sy-v6-'));
+    },
+    afterDown: () => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  });
+  const { lab, status, probe, probeAsync } = L;
+  const myapp = () => L.podsOf('myapp-deploy');
   const apply = (file: string, text: string) => {
     writeFileSync(join(dir, file), text);
     return lab('apply', '-f', join(dir, file));
   };
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sy-v6-'));
-    lab('up', '--ip-family', 'dual');
-    first = status();
-  });
-  afterAll(() => {
-    lab('down');
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('gives PreferDualStack Services an IPv6 cluster IP and IPv6 endpoints, SingleStack ones none', () => {
-    const svc = (n: string) => first.services.find((s) => s.name === n)!;
+    const svc = (n: string) => L.first.services.find((s) => s.name === n)!;
     expect(svc('myapp-svc').clusterIPs).toEqual(['10.99.99.99', VIP6]);
     expect(svc('myapp-svc').endpoints6).toHaveLength(5);
     expect(svc('myapp-svc').endpoints6!.every((e) => /^\[fd10:244:[12]::\d+\]:80$/.test(e))).toBe(true);
@@ -89,7 +53,7 @@ describeRoot('lab, dual stack', () => {
   });
 
   it('routes IPv6 between pods on different nodes and from the external client, addresses kept', () => {
-    const far = myapp(first).find((p) => p.node === 'node2')!;
+    const far = myapp().find((p) => p.node === 'node2')!;
     const ip6 = far.ip.replace(/^10\.244\.(\d+)\.(\d+)$/, 'fd10:244:$1::$2');
     const r = probe('client', 'http', `http://[${ip6}]/clientip`, '--count', '3');
     expect(r.failed).toBe(0);
@@ -99,7 +63,7 @@ describeRoot('lab, dual stack', () => {
   });
 
   itServed('spreads the IPv6 ClusterIP over all 5 pods, over TCP and UDP', () => {
-    const names = myapp(first)
+    const names = myapp()
       .map((p) => p.name)
       .sort();
     const tcp = probe('client', 'http', `http://[${VIP6}]/hostname.html`, '--count', '100');
@@ -111,7 +75,7 @@ describeRoot('lab, dual stack', () => {
   });
 
   itServed('keeps each client on one pod over IPv6 with ClientIP affinity', () => {
-    for (const c of first.pods.filter((p) => p.deployment === 'client')) {
+    for (const c of L.podsOf('client')) {
       const r = probe(c.name, 'http', `http://[${STICKY6}]/hostname.html`, '--count', '20');
       expect(r.failed).toBe(0);
       expect(Object.keys(r.answers)).toHaveLength(1);
@@ -136,7 +100,7 @@ spec:
       );
       for (const i of [1, 2]) {
         const mine = new Set(
-          myapp(first)
+          myapp()
             .filter((p) => p.node === `node${i}`)
             .map((p) => p.name),
         );
@@ -154,7 +118,7 @@ spec:
     for (const i of [1, 2]) {
       const r = probe('external', 'http', `http://[${node6(i)}]:30080/hostname.html`, '--count', '30');
       expect(r.errors, `node${i}`).toEqual({});
-      expect(new Set(Object.keys(r.answers)), `node${i}`).toEqual(new Set(myapp(first).map((p) => p.name)));
+      expect(new Set(Object.keys(r.answers)), `node${i}`).toEqual(new Set(myapp().map((p) => p.name)));
     }
   });
 

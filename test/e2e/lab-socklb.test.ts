@@ -2,15 +2,9 @@
 // node's cgroup), the ClusterIP over TCP and UDP, node2's NodePort and the `kubernetes` Service
 // answer, spread over every endpoint, and getpeername / recvfrom show the Service address. 60
 // tries per Service over 5 endpoints: one missed by chance is ~1e-5.
-import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { withLab } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
-
-const CLI = `${new URL('../..', import.meta.url).pathname}dist/cli/main.js`;
-const NAME = `s${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
-
-const lab = (sub: string, ...args: string[]) =>
-  execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 const CLIENT = `
 import json, socket
@@ -43,21 +37,14 @@ print(json.dumps(out))
 `;
 
 describeRoot('lab: socket LB from a node namespace', () => {
-  beforeAll(() => {
-    lab('up');
-  }, 180_000);
-  afterAll(() => {
-    lab('down');
-  }, 120_000);
+  const L = withLab({ letter: 'k' });
 
   it('ClusterIP TCP+UDP, node2 NodePort and the kubernetes Service answer from node1, spread', () => {
-    const status = JSON.parse(lab('status', '-o', 'json')) as { pods: Array<{ name: string; deployment?: string }> };
-    const myapp = status.pods
-      .filter((p) => p.deployment === 'myapp-deploy')
+    const myapp = L.podsOf('myapp-deploy', L.status())
       .map((p) => p.name)
       .sort();
     expect(myapp.length).toBeGreaterThan(1);
-    const out = JSON.parse(lab('exec', 'node1', '--', 'python3', '-c', CLIENT)) as Record<string, any>;
+    const out = JSON.parse(L.exec('node1', 'python3', '-c', CLIENT)) as Record<string, any>;
     expect(out.clusterip).toEqual({ answers: myapp, peers: ['10.99.99.99'], errnos: [] });
     expect(out.nodeport).toEqual({ answers: myapp, peers: ['10.250.0.12'], errnos: [] });
     expect(out.udp).toEqual({ answers: myapp, sources: ['10.99.99.53:53'] });

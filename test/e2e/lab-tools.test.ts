@@ -6,15 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
-import { labCli, labName, switchyard, switchyardRaw } from '../lib/lab-cli.js';
+import { switchyard, switchyardRaw, withLab } from '../lib/lab-cli.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import type { ExplainReport } from '../../src/explain/explain-report.js';
 import type { TraceResult } from '../../src/explain/trace.js';
 
-const NAME = labName('x');
-const { lab, status } = labCli(NAME);
 const dir = mkdtempSync(join(tmpdir(), 'sy-tools-'));
 const STICKY = '10.99.99.100';
 
@@ -55,16 +53,17 @@ function dumpMaps(pinDir: string): string {
 
 describeRoot('lab troubleshooting tools', () => {
   let first: LabStatus;
-  beforeAll(() => {
-    lab('up');
-    writeFileSync(join(dir, 'broken.yaml'), broken);
-    lab('apply', '-f', join(dir, 'broken.yaml'));
-    first = status();
+  const L = withLab({
+    letter: 'x',
+    afterUp: ({ lab, status }) => {
+      writeFileSync(join(dir, 'broken.yaml'), broken);
+      lab('apply', '-f', join(dir, 'broken.yaml'));
+      first = status();
+    },
+    afterDown: () => rmSync(dir, { recursive: true, force: true }),
   });
-  afterAll(() => {
-    lab('down');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const NAME = L.name;
+  const { lab } = L;
 
   it('diagnose: a healthy Service gets only ✓ (and the ping note), exit 0', () => {
     const r = switchyardRaw('diagnose', '--lab', NAME, 'my-nginx');

@@ -1,97 +1,49 @@
 // The lab end to end, driven as a person or a script would: `switchyard lab up`, then only
 // `lab status -o json` and `lab exec`, the lab's own commands for changes, and `lab down`.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeRoot } from '../lib/root.js';
+import { expect, it } from 'vitest';
 import { DEFAULT_BPF_OBJECT } from '../../src/agent/config.js';
 import { hasProgram } from '../../src/lab/lab-elf.js';
 import { pidAlive as alive } from '../../src/lab/lab-state.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
-import type { ProbeResult } from '../../src/lab/probe.js';
+import { withLab } from '../lib/lab-cli.js';
+import { describeRoot } from '../lib/root.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const CLI = `${ROOT}dist/cli/main.js`;
-const NAME = `t${Math.random().toString(36).slice(2, 6).replace(/^\d/, 'x')}`;
 const VIP = '10.99.99.99';
 const STICKY = '10.99.99.100';
 
-/** `switchyard lab SUB --name NAME ARGS...`: stdout, or a thrown error with stderr. */
-function lab(sub: string, ...args: string[]): string {
-  try {
-    return execFileSync(process.execPath, [CLI, 'lab', sub, '--name', NAME, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 90_000,
-    });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`lab ${sub} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-}
-
-const status = () => JSON.parse(lab('status', '-o', 'json')) as LabStatus;
-const probe = (target: string, ...args: string[]) =>
-  JSON.parse(lab('exec', target, '--', 'probe', ...args)) as ProbeResult;
-
-function probeAsync(target: string, ...args: string[]): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'lab', 'exec', '--name', NAME, target, '--', 'probe', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out) as ProbeResult);
-      } catch {
-        reject(new Error(`probe: ${err || out}`));
-      }
-    });
-  });
-}
-
-const myappPods = (s: LabStatus) => s.pods.filter((p) => p.deployment === 'myapp-deploy');
-const clientPods = (s: LabStatus) => s.pods.filter((p) => p.deployment === 'client');
 const fromNetdev = hasProgram(DEFAULT_BPF_OBJECT, 'from_netdev');
 
 describeRoot('switchyard lab', () => {
-  let first: LabStatus;
   const made = { pids: [] as number[], namespaces: [] as string[], pinDirs: [] as string[] };
-
-  beforeAll(() => {
-    lab('up');
-    first = status();
-    made.pids.push(first.apiServer.pid, ...first.nodes.map((n) => n.agent.pid), ...first.pods.map((p) => p.pid!));
-    made.namespaces.push(
-      first.underlay.namespace,
-      first.external.namespace,
-      ...first.nodes.map((n) => n.namespace),
-      ...first.pods.map((p) => p.netns),
-    );
-    made.pinDirs.push(...first.nodes.map((n) => n.pinDir));
+  const L = withLab({
+    letter: 't',
+    afterUp: ({ first }) => {
+      made.pids.push(first.apiServer.pid, ...first.nodes.map((n) => n.agent.pid), ...first.pods.map((p) => p.pid!));
+      made.namespaces.push(
+        first.underlay.namespace,
+        first.external.namespace,
+        ...first.nodes.map((n) => n.namespace),
+        ...first.pods.map((p) => p.netns),
+      );
+      made.pinDirs.push(...first.nodes.map((n) => n.pinDir));
+    },
   });
-
-  afterAll(() => {
-    try {
-      lab('down');
-    } catch {
-      /* reported by the down test */
-    }
-  });
+  const { lab, status, probe, probeAsync } = L;
+  const myappPods = (s: LabStatus) => L.podsOf('myapp-deploy', s);
+  const clientPods = (s: LabStatus) => L.podsOf('client', s);
 
   it('comes up with two healthy agents, the API server, the example pods and Services', () => {
-    expect(first.apiServer).toMatchObject({ running: true, url: 'http://10.250.0.11:6443' }); // node1, the control plane
-    expect(first.nodes.map((n) => [n.name, n.address, n.agent.health])).toEqual([
+    expect(L.first.apiServer).toMatchObject({ running: true, url: 'http://10.250.0.11:6443' }); // node1, the control plane
+    expect(L.first.nodes.map((n) => [n.name, n.address, n.agent.health])).toEqual([
       ['node1', '10.250.0.11', 'ok'],
       ['node2', '10.250.0.12', 'ok'],
     ]);
-    expect(myappPods(first)).toHaveLength(5);
-    expect(new Set(myappPods(first).map((p) => p.node))).toEqual(new Set(['node1', 'node2']));
-    expect(first.pods.every((p) => p.ready)).toBe(true);
-    const svc = (n: string) => first.services.find((s) => s.name === n)!;
+    expect(myappPods(L.first)).toHaveLength(5);
+    expect(new Set(myappPods(L.first).map((p) => p.node))).toEqual(new Set(['node1', 'node2']));
+    expect(L.first.pods.every((p) => p.ready)).toBe(true);
+    const svc = (n: string) => L.first.services.find((s) => s.name === n)!;
     expect(svc('myapp-svc')).toMatchObject({
       type: 'NodePort',
       clusterIP: VIP,
@@ -105,21 +57,21 @@ describeRoot('switchyard lab', () => {
     // headless or the alias.
     expect(svc('myapp-svc-headless').clusterIP).toBe('None');
     expect(svc('client-svc').type).toBe('ExternalName');
-    expect(first.nodes.map((n) => n.agent.servicePorts)).toEqual([10, 10]);
+    expect(L.first.nodes.map((n) => n.agent.servicePorts)).toEqual([10, 10]);
   });
 
   it('spreads 100 requests to the ClusterIP from a pod over all 5 myapp pods', () => {
     const r = probe('client', 'http', `http://${VIP}/hostname.html`, '--count', '100');
     expect(r.failed).toBe(0);
     expect(Object.keys(r.answers).sort()).toEqual(
-      myappPods(first)
+      myappPods(L.first)
         .map((p) => p.name)
         .sort(),
     );
   });
 
   it('answers each client from one pod on the ClientIP-affinity Service', () => {
-    for (const c of clientPods(first)) {
+    for (const c of clientPods(L.first)) {
       const r = probe(c.name, 'http', `http://${STICKY}/hostname.html`, '--count', '20');
       expect(r.failed).toBe(0);
       expect(Object.keys(r.answers)).toHaveLength(1);
@@ -135,8 +87,8 @@ describeRoot('switchyard lab', () => {
   it('answers the NodePort from the external client on both nodes', () => {
     expect(fromNetdev).toBe(true);
     // Skipped only while build/bpf/switchyard.o has no from_netdev program for the uplinks.
-    const names = new Set(myappPods(first).map((p) => p.name));
-    for (const node of first.nodes) {
+    const names = new Set(myappPods(L.first).map((p) => p.name));
+    for (const node of L.first.nodes) {
       const r = probe('external', 'http', `http://${node.address}:30080/hostname.html`, '--count', '30');
       expect(r.errors, `NodePort on ${node.name}`).toEqual({});
       expect(Object.keys(r.answers).every((n) => names.has(n))).toBe(true);
@@ -144,7 +96,7 @@ describeRoot('switchyard lab', () => {
   });
 
   it('replaces a killed pod, and no later request fails', () => {
-    const victim = myappPods(first)[0].name;
+    const victim = myappPods(L.first)[0].name;
     lab('kill-pod', victim);
     const after = status();
     const pods = myappPods(after);
@@ -206,7 +158,7 @@ describeRoot('switchyard lab', () => {
     }
 
     // A Service created after the restart is programmed on both nodes.
-    const file = `${first.stateDir}/after-restart.yaml`;
+    const file = `${L.first.stateDir}/after-restart.yaml`;
     writeFileSync(
       file,
       `apiVersion: v1
@@ -223,22 +175,22 @@ spec:
     for (let i = 0; i < 50 && status().nodes.some((n, j) => n.agent.servicePorts !== ports[j]); i++)
       await new Promise((res) => setTimeout(res, 200));
     expect(status().nodes.map((n) => n.agent.servicePorts)).toEqual(ports);
-    for (const c of clientPods(first)) {
+    for (const c of clientPods(L.first)) {
       const p = probe(c.name, 'http', 'http://10.99.99.77/hostname.html', '--count', '20');
       expect(p.failed).toBe(0);
     }
   });
 
   it('goes down leaving no namespace, process, pin or file behind', () => {
-    lab('down');
+    L.down();
     const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    expect(namespaces.split('\n').filter((l) => l.startsWith(`sy${NAME}-`))).toEqual([]);
+    expect(namespaces.split('\n').filter((l) => l.startsWith(`sy${L.name}-`))).toEqual([]);
     expect(made.namespaces.length).toBeGreaterThan(10);
     // pidAlive: an exited process PID 1 has not reaped yet (a zombie) is not one left running.
     expect(made.pids.filter(alive)).toEqual([]);
     const mounts = readFileSync('/proc/self/mounts', 'utf8');
     expect(made.pinDirs.filter((d) => mounts.includes(` ${d} `))).toEqual([]);
-    expect(existsSync(first.stateDir)).toBe(false);
+    expect(existsSync(L.first.stateDir)).toBe(false);
     expect(lab('down')).toMatch(/nothing to remove/);
   });
 });
