@@ -41,8 +41,10 @@ const NS = `sys${(process.pid % 10000).toString(36)}${Math.random().toString(36)
 /** The iptables-legacy baseline's own namespace, so its rules never sit in the agent's path. */
 const IPT_NS = `${NS}k`;
 const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
-/** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. */
-const PROFILE = opt('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', opt('cpu-prof')] : [];
+/** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. Started by the
+ *  process itself once the BPF object is loaded (scale-agent.mjs): node's own --cpu-prof sends
+ *  SIGPROF from the start, and a signal pending during the verifier makes the load fail (EAGAIN). */
+const PROFILE = opt('cpu-prof') ? { SY_SCALE_CPU_PROF: opt('cpu-prof') } : {};
 
 let api;
 function cleanup() {
@@ -171,14 +173,13 @@ async function measure(n) {
         NS,
         process.execPath,
         '--expose-gc',
-        ...PROFILE,
         join(ROOT, 'bench/scale-agent.mjs'),
         'http://127.0.0.1:6443',
         String(n),
         String(CHANGES),
         String(ROLLING),
       ],
-      { encoding: 'utf8', maxBuffer: 1 << 24 },
+      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...PROFILE } },
     );
     if (r.status !== 0) throw new Error(`scale-agent (${n} Services) failed: ${r.stderr || r.stdout}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -199,6 +200,7 @@ try {
       process.stderr.write(`  kube-proxy iptables-legacy baseline, ${IPT_SYNCS} partial syncs ...\n`);
       row.iptables = iptablesBaseline(n, IPT_SYNCS);
     }
+    if (argv.includes('--json')) process.stderr.write(`${JSON.stringify(row)}\n`);
     rows.push(row);
   }
   const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(0));

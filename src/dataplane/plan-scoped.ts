@@ -200,10 +200,10 @@ function planScopedInfo(current: CurrentState, desired: DesiredState, scope: Com
   return { upsert, remove };
 }
 
-/** The backends map once a scoped plan's upserts and deletes have landed. */
-function backendsAfter(current: CurrentState, up: ReadonlyArray<[number, Backend]>, del: readonly number[]) {
-  const after = new Map(current.backends);
-  for (const [id, be] of up) after.set(id, be);
-  for (const id of del) after.delete(id);
-  return after;
+/** The backends once a scoped plan's upserts and deletes have landed, walked without copying
+ *  the map (only read when a delete leaves an endpoint that may be gone). */
+function* backendsAfter(current: CurrentState, up: ReadonlyArray<[number, Backend]>, del: readonly number[]) {
+  const changed = new Set([...del, ...up.map(([id]) => id)]);
+  for (const [id, be] of current.backends) if (!changed.has(id)) yield be;
+  for (const [, be] of up) yield be;
 }

@@ -101,17 +101,24 @@ export function phaseHasWork(p: Phase): boolean {
   return (p.op === 'set' ? p.entries : p.keys).length > 0;
 }
 
-/** The addr:port of the removed backends that no remaining backend has. */
+/** The addr:port of the removed backends that no remaining backend has. Costs nothing without
+ *  removals, and otherwise one pass over @after that builds no string per backend (only those
+ *  whose address is a removed one's): a partial sync pays this on every endpoint change, and a
+ *  string per backend there was ~100 ms of garbage at 10,000 Services. */
 export function goneEndpoints(
   before: ReadonlyMap<number, Backend>,
   removed: readonly number[],
-  after: ReadonlyMap<number, Backend>,
+  after: Iterable<Backend>,
 ): Array<{ addr: string; port: number }> {
-  const kept = new Set([...after.values()].map((b) => `${b.addr}:${b.port}`));
   const gone = new Map<string, { addr: string; port: number }>();
   for (const id of removed) {
     const b = before.get(id);
-    if (b && !kept.has(`${b.addr}:${b.port}`)) gone.set(`${b.addr}:${b.port}`, { addr: b.addr, port: b.port });
+    if (b) gone.set(`${b.addr}:${b.port}`, { addr: b.addr, port: b.port });
+  }
+  if (gone.size === 0) return [];
+  const addrs = new Set([...gone.values()].map((g) => g.addr));
+  for (const b of after) {
+    if (addrs.has(b.addr) && gone.delete(`${b.addr}:${b.port}`) && gone.size === 0) break;
   }
   return [...gone.values()];
 }
@@ -176,7 +183,11 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     { op: 'delete', map: 'slots', keys: slots.remove },
     { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
     { op: 'delete', map: 'backends', keys: backends.remove },
-    { op: 'destroy', map: 'sockets', endpoints: goneEndpoints(current.backends, backends.remove, next.backends) },
+    {
+      op: 'destroy',
+      map: 'sockets',
+      endpoints: goneEndpoints(current.backends, backends.remove, next.backends.values()),
+    },
     { op: 'set', map: 'serviceInfo', entries: names.upsert },
     { op: 'delete', map: 'serviceInfo', keys: names.remove },
   ];
