@@ -63,10 +63,14 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
-/** Where the RSS after start is (MiB): heap committed vs in use, off-heap buffers. */
-const memoryAfterStart = Object.fromEntries(
-  Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
-);
+/** Where the RSS after start is (MiB): heap committed vs in use, off-heap buffers, and the
+ *  committed size of each V8 heap space. */
+const memoryAfterStart = Object.fromEntries([
+  ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+  ...(await import('node:v8'))
+    .getHeapSpaceStatistics()
+    .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
+]);
 // SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 

@@ -27,6 +27,7 @@ import {
   slotKeyString,
   type CurrentState,
   type Phase,
+  type PlanOptions,
 } from './plan.js';
 import { flaggedFamilies, rangeKeysOf, sourceRangeKeyString } from './source-ranges.js';
 
@@ -39,7 +40,12 @@ export interface ScopedPlan {
 
 type SetsAfter = Map<number, { gen: number; members: number[] } | undefined>;
 
-export function planScoped(current: CurrentState, desired: DesiredState, scope: CompileScope): ScopedPlan {
+export function planScoped(
+  current: CurrentState,
+  desired: DesiredState,
+  scope: CompileScope,
+  opts: PlanOptions = {},
+): ScopedPlan {
   const backendsUp: Array<[number, Backend]> = [];
   const backendsDel: number[] = [];
   for (const id of scope.backends) {
@@ -88,7 +94,10 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
     {
       op: 'destroy',
       map: 'sockets',
-      endpoints: goneEndpoints(current.backends, backendsDel, backendsAfter(current, backendsUp, backendsDel)),
+      endpoints:
+        opts.destroySockets === false
+          ? []
+          : goneEndpoints(current.backends, backendsDel, backendsAfter(current, backendsUp, backendsDel)),
     },
     { op: 'set', map: 'serviceInfo', entries: info.upsert },
     { op: 'delete', map: 'serviceInfo', keys: info.remove },

@@ -101,10 +101,8 @@ export function phaseHasWork(p: Phase): boolean {
   return (p.op === 'set' ? p.entries : p.keys).length > 0;
 }
 
-/** The addr:port of the removed backends that no remaining backend has. Costs nothing without
- *  removals, and otherwise one pass over @after that builds no string per backend (only those
- *  whose address is a removed one's): a partial sync pays this on every endpoint change, and a
- *  string per backend there was ~100 ms of garbage at 10,000 Services. */
+/** The addr:port of the removed backends that no remaining backend has. One pass over @after,
+ *  with no string per backend (that was ~100 ms of garbage per change at 10,000 Services). */
 export function goneEndpoints(
   before: ReadonlyMap<number, Backend>,
   removed: readonly number[],
@@ -157,7 +155,14 @@ export const sameFrontend = (a: Frontend, b: Frontend) =>
   a.gen === b.gen &&
   a.flags === b.flags;
 
-export function planWrites(current: CurrentState, desired: DesiredState): WritePlan {
+/** What a plan leaves out because nobody would run it. */
+export interface PlanOptions {
+  /** Plan the 'destroy sockets' phase (default true). The reconciler says false without socket
+   *  LB: finding the endpoints no backend has any more walks every backend. */
+  destroySockets?: boolean;
+}
+
+export function planWrites(current: CurrentState, desired: DesiredState, opts: PlanOptions = {}): WritePlan {
   const next = emptyState();
   const backends = planBackends(current, desired, next);
   const slots = planSlots(current, desired, next);
@@ -186,7 +191,8 @@ export function planWrites(current: CurrentState, desired: DesiredState): WriteP
     {
       op: 'destroy',
       map: 'sockets',
-      endpoints: goneEndpoints(current.backends, backends.remove, next.backends.values()),
+      endpoints:
+        opts.destroySockets === false ? [] : goneEndpoints(current.backends, backends.remove, next.backends.values()),
     },
     { op: 'set', map: 'serviceInfo', entries: names.upsert },
     { op: 'delete', map: 'serviceInfo', keys: names.remove },
