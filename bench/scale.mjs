@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespaces.js';
 import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
+import { sliceEndpoint } from './scale-put.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -45,6 +46,9 @@ const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
  *  process itself once the BPF object is loaded (scale-agent.mjs): node's own --cpu-prof sends
  *  SIGPROF from the start, and a signal pending during the verifier makes the load fail (EAGAIN). */
 const PROFILE = opt('cpu-prof') ? { SY_SCALE_CPU_PROF: opt('cpu-prof') } : {};
+
+/** --node-flags "...": V8/node flags for the measuring process, to try heap settings. */
+const NODE_FLAGS = (opt('node-flags') ?? '').split(' ').filter(Boolean);
 
 let api;
 function cleanup() {
@@ -91,11 +95,7 @@ function state(n) {
       addressType: 'IPv4',
       metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: endpointsOf(i).map((address, e) => ({
-        addresses: [address],
-        conditions: { ready: true },
-        nodeName: e % 2 ? 'node1' : 'node2',
-      })),
+      endpoints: endpointsOf(i).map((address, e) => sliceEndpoint(i, e, address)),
     });
   }
   return objects;
@@ -173,6 +173,7 @@ async function measure(n) {
         NS,
         process.execPath,
         '--expose-gc',
+        ...NODE_FLAGS,
         join(ROOT, 'bench/scale-agent.mjs'),
         'http://127.0.0.1:6443',
         String(n),
