@@ -24,7 +24,7 @@ import {
   sameFrontend,
   sameMembers,
   serviceInfoName,
-  slotKeyString,
+  slotKeyNumber,
   type CurrentState,
   type Phase,
   type PlanOptions,
@@ -113,8 +113,8 @@ export function planScoped(
       if (after) state.sets.set(setId, after);
       else state.sets.delete(setId);
     }
-    for (const k of slots.remove) state.slotKeys.delete(slotKeyString(k));
-    for (const [k] of slots.write) state.slotKeys.set(slotKeyString(k), k);
+    for (const k of slots.remove) state.slotKeys.delete(slotKeyNumber(k));
+    for (const [k] of slots.write) state.slotKeys.add(slotKeyNumber(k));
     for (const [k, value] of fronts.upsert) state.frontends.set(fronts.keyString.get(k)!, { key: k, value });
     for (const k of fronts.removeStrings) state.frontends.delete(k);
     for (const k of ranges.remove) state.sourceRanges.delete(sourceRangeKeyString(k));
@@ -141,8 +141,8 @@ function planScopedSlots(current: CurrentState, desired: DesiredState, scope: Co
     // the new set does not use.
     for (const g of [0, 1]) {
       for (let slot = 1; ; slot++) {
-        const key = current.slotKeys.get(slotKeyString({ setId, slot, gen: g }));
-        if (!key) break;
+        const key = { setId, slot, gen: g };
+        if (!current.slotKeys.has(slotKeyNumber(key))) break;
         if (!want || g !== gen || slot > want.length) remove.push(key);
       }
     }

@@ -8,6 +8,8 @@ import {
   goneEndpoints,
   planWrites,
   setsLostMembers,
+  slotKeyNumber,
+  slotKeyOf,
   stateFromMaps,
   type CurrentState,
 } from '../../src/dataplane/plan.js';
@@ -215,5 +217,21 @@ describe('goneEndpoints', () => {
       },
     };
     expect(goneEndpoints(before, [], after)).toEqual([]);
+  });
+});
+
+describe('slotKeyNumber', () => {
+  it('is one exact number per slot key, up to the largest set id, generation and slot', () => {
+    const keys = [
+      { setId: 1, gen: 0, slot: 1 },
+      { setId: 1, gen: 1, slot: 1 },
+      { setId: 2, gen: 0, slot: 1 },
+      { setId: 0xffffffff, gen: 1, slot: 0xffff },
+      { setId: 0xffffffff, gen: 0, slot: 0xffff },
+    ];
+    const numbers = keys.map(slotKeyNumber);
+    expect(new Set(numbers).size).toBe(keys.length);
+    expect(numbers.every(Number.isSafeInteger)).toBe(true);
+    expect(numbers.map(slotKeyOf)).toEqual(keys);
   });
 });
