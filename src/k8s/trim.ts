@@ -26,21 +26,35 @@ const ENDPOINT_DROPPED = ['targetRef', 'hostname', 'deprecatedTopology'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Removes, in place, the fields of a freshly parsed wire object that nothing reads; returns it. */
-export function trimWire<T>(obj: T, kind: KindSpec['kind']): T {
-  if (!isObject(obj)) return obj;
+/** @o without the keys @keep refuses, as a new object: `delete` would turn each of 100,000
+ *  endpoints into a dictionary-mode object, larger than the fields it removed. */
+function pick(o: Record<string, unknown>, keep: (k: string) => boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (keep(k)) out[k] = o[k];
+  return out;
+}
+
+const DROPPED = new Set(ENDPOINT_DROPPED);
+
+/** Cuts a freshly parsed wire object, in place, to the fields something reads; returns it. */
+export function trimWire<T>(input: T, kind: KindSpec['kind']): T {
+  if (!isObject(input)) return input;
+  const obj: Record<string, unknown> = input;
   const meta = obj.metadata;
   if (isObject(meta)) {
-    for (const k of Object.keys(meta)) if (!METADATA_KEPT.has(k)) delete meta[k];
-    const ann = meta.annotations;
-    if (isObject(ann) && typeof ann[LAST_APPLIED] === 'string') delete ann[LAST_APPLIED];
+    const kept = pick(meta, (k) => METADATA_KEPT.has(k));
+    const ann = kept.annotations;
+    if (isObject(ann) && typeof ann[LAST_APPLIED] === 'string') kept.annotations = pick(ann, (k) => k !== LAST_APPLIED);
+    obj.metadata = kept;
   }
   if (kind === 'EndpointSlice' && Array.isArray(obj.endpoints)) {
-    for (const e of obj.endpoints) if (isObject(e)) for (const k of ENDPOINT_DROPPED) delete e[k];
+    obj.endpoints = obj.endpoints.map((e: unknown) =>
+      isObject(e) && ENDPOINT_DROPPED.some((k) => k in e) ? pick(e, (k) => !DROPPED.has(k)) : e,
+    );
   }
   if (kind === 'Node' && isObject(obj.status)) {
     // parseNode reads status.addresses only (nodeEligible reads spec and metadata).
-    for (const k of Object.keys(obj.status)) if (k !== 'addresses') delete obj.status[k];
+    obj.status = pick(obj.status, (k) => k === 'addresses');
   }
-  return obj;
+  return input;
 }
