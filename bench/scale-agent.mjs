@@ -34,6 +34,7 @@ silenceLibbpf();
 const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(SERVICES * 3)));
 const obj = BpfObject.open(join(ROOT, 'build/bpf/switchyard.o'), { maxEntries: mapSizes({ bpfLbMapMax: lbMax }) });
 const maps = dataplaneMaps(obj);
+const profiler = process.env.SY_SCALE_CPU_PROF ? await startProfile() : undefined;
 const kubeconfig = join(tmpdir(), `sy-scale-${process.pid}.kubeconfig`);
 writeFileSync(kubeconfig, kubeconfigFor(url));
 
@@ -62,6 +63,14 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
+/** Where the RSS after start is (MiB): heap committed vs in use, off-heap buffers, and the
+ *  committed size of each V8 heap space. */
+const memoryAfterStart = Object.fromEntries([
+  ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+  ...(await import('node:v8'))
+    .getHeapSpaceStatistics()
+    .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
+]);
 // SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
@@ -133,6 +142,22 @@ async function rollingUpdate(seconds) {
   };
 }
 
+/** A CPU profile from here on (node's --cpu-prof would run during the BPF load, and its SIGPROF
+ *  makes the verifier give up with EAGAIN); the returned function writes it to SY_SCALE_CPU_PROF. */
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(process.env.SY_SCALE_CPU_PROF, `scale-${SERVICES}-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -149,10 +174,12 @@ console.log(
     mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
     eventLoopLagP99Ms: lag.percentile(99) / 1e6,
     rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
+    memoryAfterStart,
     heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
     rolling,
   }),
 );
+await profiler?.();
 pipeline.stop();
 await source.stop();
 obj.close();

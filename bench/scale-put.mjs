@@ -5,13 +5,25 @@ import { DEFAULT_TOKEN } from '../dist/fakeapi/server.js';
 /** The address Service n's first endpoint has after change v (the others are as preloaded). */
 export const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
 
+/** Endpoint e of Service n's slice at @address, as the EndpointSlice controller writes it: half on
+ *  this node, and each naming its Pod (targetRef), which is most of an endpoint's bytes. */
+export const sliceEndpoint = (n, e, address) => ({
+  addresses: [address],
+  conditions: { ready: true, serving: true, terminating: false },
+  nodeName: e % 2 ? 'node1' : 'node2',
+  targetRef: {
+    kind: 'Pod',
+    namespace: 'default',
+    name: `svc${n}-${e}`,
+    uid: `${(n * 16 + e).toString(16).padStart(8, '0')}-7260-4188-8209-6ac744844bc7`,
+  },
+});
+
 export async function put(url, n, v) {
   const name = `svc${n}`;
-  const endpoints = Array.from({ length: 10 }, (_, e) => ({
-    addresses: [e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`],
-    conditions: { ready: true },
-    nodeName: e % 2 ? 'node1' : 'node2',
-  }));
+  const endpoints = Array.from({ length: 10 }, (_, e) =>
+    sliceEndpoint(n, e, e === 0 ? firstAddr(n, v) : `10.${64 + ((n >> 8) & 127)}.${n & 255}.${e + 1}`),
+  );
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespaces.js';
 import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
+import { sliceEndpoint } from './scale-put.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -41,8 +42,13 @@ const NS = `sys${(process.pid % 10000).toString(36)}${Math.random().toString(36)
 /** The iptables-legacy baseline's own namespace, so its rules never sit in the agent's path. */
 const IPT_NS = `${NS}k`;
 const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
-/** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. */
-const PROFILE = opt('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', opt('cpu-prof')] : [];
+/** --cpu-prof DIR: a V8 CPU profile of each measuring process, written to DIR. Started by the
+ *  process itself once the BPF object is loaded (scale-agent.mjs): node's own --cpu-prof sends
+ *  SIGPROF from the start, and a signal pending during the verifier makes the load fail (EAGAIN). */
+const PROFILE = opt('cpu-prof') ? { SY_SCALE_CPU_PROF: opt('cpu-prof') } : {};
+
+/** --node-flags "...": V8/node flags for the measuring process, to try heap settings. */
+const NODE_FLAGS = (opt('node-flags') ?? '').split(' ').filter(Boolean);
 
 let api;
 function cleanup() {
@@ -89,11 +95,7 @@ function state(n) {
       addressType: 'IPv4',
       metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: endpointsOf(i).map((address, e) => ({
-        addresses: [address],
-        conditions: { ready: true },
-        nodeName: e % 2 ? 'node1' : 'node2',
-      })),
+      endpoints: endpointsOf(i).map((address, e) => sliceEndpoint(i, e, address)),
     });
   }
   return objects;
@@ -162,7 +164,8 @@ async function measure(n) {
     logFd: openSync(apiLog, 'a'),
   });
   try {
-    await waitForLine(apiLog, 'listening', 120_000);
+    // Preloading takes the double ~1 s per 1,000 Services on a busy machine: allow for it.
+    await waitForLine(apiLog, 'listening', Math.max(120_000, n * 12));
     const r = spawnSync(
       'ip',
       [
@@ -171,14 +174,14 @@ async function measure(n) {
         NS,
         process.execPath,
         '--expose-gc',
-        ...PROFILE,
+        ...NODE_FLAGS,
         join(ROOT, 'bench/scale-agent.mjs'),
         'http://127.0.0.1:6443',
         String(n),
         String(CHANGES),
         String(ROLLING),
       ],
-      { encoding: 'utf8', maxBuffer: 1 << 24 },
+      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...PROFILE } },
     );
     if (r.status !== 0) throw new Error(`scale-agent (${n} Services) failed: ${r.stderr || r.stdout}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -199,6 +202,7 @@ try {
       process.stderr.write(`  kube-proxy iptables-legacy baseline, ${IPT_SYNCS} partial syncs ...\n`);
       row.iptables = iptablesBaseline(n, IPT_SYNCS);
     }
+    if (argv.includes('--json')) process.stderr.write(`${JSON.stringify(row)}\n`);
     rows.push(row);
   }
   const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(0));

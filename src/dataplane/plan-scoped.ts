@@ -24,9 +24,10 @@ import {
   sameFrontend,
   sameMembers,
   serviceInfoName,
-  slotKeyString,
+  slotKeyNumber,
   type CurrentState,
   type Phase,
+  type PlanOptions,
 } from './plan.js';
 import { flaggedFamilies, rangeKeysOf, sourceRangeKeyString } from './source-ranges.js';
 
@@ -39,7 +40,12 @@ export interface ScopedPlan {
 
 type SetsAfter = Map<number, { gen: number; members: number[] } | undefined>;
 
-export function planScoped(current: CurrentState, desired: DesiredState, scope: CompileScope): ScopedPlan {
+export function planScoped(
+  current: CurrentState,
+  desired: DesiredState,
+  scope: CompileScope,
+  opts: PlanOptions = {},
+): ScopedPlan {
   const backendsUp: Array<[number, Backend]> = [];
   const backendsDel: number[] = [];
   for (const id of scope.backends) {
@@ -88,7 +94,10 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
     {
       op: 'destroy',
       map: 'sockets',
-      endpoints: goneEndpoints(current.backends, backendsDel, backendsAfter(current, backendsUp, backendsDel)),
+      endpoints:
+        opts.destroySockets === false
+          ? []
+          : goneEndpoints(current.backends, backendsDel, backendsAfter(current, backendsUp, backendsDel)),
     },
     { op: 'set', map: 'serviceInfo', entries: info.upsert },
     { op: 'delete', map: 'serviceInfo', keys: info.remove },
@@ -104,8 +113,8 @@ export function planScoped(current: CurrentState, desired: DesiredState, scope: 
       if (after) state.sets.set(setId, after);
       else state.sets.delete(setId);
     }
-    for (const k of slots.remove) state.slotKeys.delete(slotKeyString(k));
-    for (const [k] of slots.write) state.slotKeys.set(slotKeyString(k), k);
+    for (const k of slots.remove) state.slotKeys.delete(slotKeyNumber(k));
+    for (const [k] of slots.write) state.slotKeys.add(slotKeyNumber(k));
     for (const [k, value] of fronts.upsert) state.frontends.set(fronts.keyString.get(k)!, { key: k, value });
     for (const k of fronts.removeStrings) state.frontends.delete(k);
     for (const k of ranges.remove) state.sourceRanges.delete(sourceRangeKeyString(k));
@@ -132,8 +141,8 @@ function planScopedSlots(current: CurrentState, desired: DesiredState, scope: Co
     // the new set does not use.
     for (const g of [0, 1]) {
       for (let slot = 1; ; slot++) {
-        const key = current.slotKeys.get(slotKeyString({ setId, slot, gen: g }));
-        if (!key) break;
+        const key = { setId, slot, gen: g };
+        if (!current.slotKeys.has(slotKeyNumber(key))) break;
         if (!want || g !== gen || slot > want.length) remove.push(key);
       }
     }
@@ -200,10 +209,10 @@ function planScopedInfo(current: CurrentState, desired: DesiredState, scope: Com
   return { upsert, remove };
 }
 
-/** The backends map once a scoped plan's upserts and deletes have landed. */
-function backendsAfter(current: CurrentState, up: ReadonlyArray<[number, Backend]>, del: readonly number[]) {
-  const after = new Map(current.backends);
-  for (const [id, be] of up) after.set(id, be);
-  for (const id of del) after.delete(id);
-  return after;
+/** The backends once a scoped plan's upserts and deletes have landed, walked without copying
+ *  the map (only read when a delete leaves an endpoint that may be gone). */
+function* backendsAfter(current: CurrentState, up: ReadonlyArray<[number, Backend]>, del: readonly number[]) {
+  const changed = new Set([...del, ...up.map(([id]) => id)]);
+  for (const [id, be] of current.backends) if (!changed.has(id)) yield be;
+  for (const [, be] of up) yield be;
 }

@@ -64,7 +64,7 @@ export class Reconciler {
       portsOf(desired.frontends, desired.services.keys()),
       this.capacity(),
     );
-    const plan = planWrites(this.currentState, withoutPorts(desired, overflow));
+    const plan = planWrites(this.currentState, withoutPorts(desired, overflow), this.planOptions);
     this.writeConfig6(desired);
     const counts = this.run(plan.phases);
     this.currentState = plan.next;
@@ -80,7 +80,7 @@ export class Reconciler {
     );
     for (const fe of scope.frontends.values()) if (fe) ports.get(fe.svcId)?.push(fe);
     const overflow = admit(this.currentState, desired, ports, this.capacity());
-    const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow));
+    const plan = planScoped(this.currentState, desired, scopeWithout(scope, desired, overflow), this.planOptions);
     this.writeConfig6(desired);
     const counts = this.run(plan.phases);
     plan.commit(this.currentState);
@@ -96,6 +96,11 @@ export class Reconciler {
     if (!want || !this.maps.config6 || this.config6 === want.snatAddr) return;
     this.maps.config6.set(0, want);
     this.config6 = want.snatAddr;
+  }
+
+  /** No 'destroy sockets' phase without a way to run it (socket LB off). */
+  private get planOptions() {
+    return { destroySockets: this.destroySockets !== undefined };
   }
 
   private capacity(): Capacity {

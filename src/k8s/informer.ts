@@ -10,6 +10,7 @@ import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kuber
 import type { Logger } from 'pino';
 import { listRaw } from './list.js';
 import { objectKey, toPlain, type KindSpec } from './normalize.js';
+import { trimWire } from './trim.js';
 
 export interface ResourceSpec extends KindSpec {
   /** Collection path, e.g. /api/v1/services. */
@@ -67,6 +68,7 @@ class ObservedWatch extends Watch {
     kc: KubeConfig,
     private readonly seen: (type: string, obj: any) => void,
     private readonly dropped: (why: string) => void,
+    private readonly kind: KindSpec['kind'],
   ) {
     super(kc);
   }
@@ -84,7 +86,7 @@ class ObservedWatch extends Watch {
         this.seen(phase, obj);
         const why = malformedEvent(phase, obj);
         if (why) return this.dropped(why);
-        callback(phase, obj, raw);
+        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : trimWire(obj, this.kind), raw);
       },
       done,
     );
@@ -177,10 +179,19 @@ export class ResilientInformer {
         if (live())
           this.opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
       },
+      spec.kind,
     );
     const path = `${spec.path}?allowWatchBookmarks=true&timeoutSeconds=${this.opts.watchTimeoutSeconds}`;
-    const list = () =>
-      listRaw(kc, spec.path, { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector }, ac.signal);
+    const list = async () => {
+      const body = await listRaw(
+        kc,
+        spec.path,
+        { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector },
+        ac.signal,
+      );
+      for (const item of body.items) trimWire(item, spec.kind);
+      return body;
+    };
     const informer = new ListWatch<KubernetesObject>(
       path,
       watch,

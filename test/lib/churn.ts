@@ -2,7 +2,7 @@
 // EndpointSlice adds, edits and deletes drawn from small pools, so that cluster IPs, node ports and
 // external IPs collide (contested frontends), endpoints move between nodes and sets shrink.
 import type { IdAllocator } from '../../src/compile/index.js';
-import type { CurrentState } from '../../src/dataplane/plan.js';
+import { slotKeyOf, type CurrentState } from '../../src/dataplane/plan.js';
 import type { ObjectChange } from '../../src/model/tracker.js';
 
 type Obj = Record<string, unknown>;
@@ -150,7 +150,7 @@ export function normalize(state: CurrentState, ids: IdAllocator, gens = true): R
       ),
     ),
     sets: sorted([...state.sets].map(([id, s]) => `${set(id)}${g(s.gen)}: ${s.members.map(be).join(' ')}`)),
-    slots: sorted([...state.slotKeys.values()].map((k) => `${set(k.setId)}${g(k.gen)} #${k.slot}`)),
+    slots: sorted([...state.slotKeys].map(slotKeyOf).map((k) => `${set(k.setId)}${g(k.gen)} #${k.slot}`)),
     backends: sorted([...state.backends].map(([id, b]) => `${be(id)} → ${b.addr}:${b.port} ${b.flags}`)),
     sourceRanges: sorted([...state.sourceRanges.values()].map((k) => `${svc(k.svcId)} ${k.addr}/${k.prefixlen}`)),
     serviceInfo: sorted([...state.serviceInfo].map(([id, i]) => `${svc(id)} ${i.name} ${i.type}`)),

@@ -97,7 +97,9 @@ describe('KubeSource', () => {
     expect(source.synced).toBe(true);
     expect(names('nodes')).toEqual([NODE]); // fieldSelector: only this node
     const listed = obj('services', 'web')!;
-    const { managedFields: _m, ...meta } = api.get('Service', 'default', 'web')!.metadata;
+    // Less what nothing reads (trim.ts): managedFields and uid.
+    const { managedFields: _m, uid: _u, ...meta } = api.get('Service', 'default', 'web')!.metadata;
+    expect(_u).toEqual(expect.any(String));
     expect(listed).toEqual({ ...api.get('Service', 'default', 'web'), metadata: meta });
     expect(listed.kind).toBe('Service'); // list items come without kind/apiVersion
     expect(listed.apiVersion).toBe('v1');
@@ -112,7 +114,7 @@ describe('KubeSource', () => {
     // The same object arriving over the watch has exactly the same shape.
     api.apply(service('web', { tier: 'front' }));
     await waitFor(() => obj('services', 'web')?.metadata.labels.tier === 'front');
-    const { managedFields: _n, ...meta2 } = api.get('Service', 'default', 'web')!.metadata;
+    const { managedFields: _n, uid: _v, ...meta2 } = api.get('Service', 'default', 'web')!.metadata;
     expect(obj('services', 'web')).toEqual({ ...api.get('Service', 'default', 'web'), metadata: meta2 });
   });
 

@@ -3,7 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
-import { emptyState, planWrites, setsLostMembers, stateFromMaps, type CurrentState } from '../../src/dataplane/plan.js';
+import {
+  emptyState,
+  goneEndpoints,
+  planWrites,
+  setsLostMembers,
+  slotKeyNumber,
+  slotKeyOf,
+  stateFromMaps,
+  type CurrentState,
+} from '../../src/dataplane/plan.js';
 import { phaseLines } from '../lib/mapdump.js';
 
 type Obj = Record<string, unknown>;
@@ -178,5 +187,51 @@ describe('planWrites: every write, in the hitless order', () => {
     expect(setsLostMembers(two, step(two, desired(eps('10.244.1.1', '10.244.1.2'))).next)).toBe(false);
     expect(setsLostMembers(two, step(two, desired(eps('10.244.1.2', '10.244.1.3'))).next)).toBe(true);
     expect(setsLostMembers(two, emptyState())).toBe(true);
+  });
+});
+
+describe('goneEndpoints', () => {
+  const be = (addr: string, port: number) => ({ addr, port }) as unknown as import('../../src/abi/index.js').Backend;
+  const before = new Map([
+    [1, be('10.244.1.11', 8080)],
+    [2, be('10.244.1.12', 8080)],
+    [3, be('10.244.1.12', 9090)],
+    [4, be('10.244.1.11', 8080)],
+  ]);
+
+  it('names a removed endpoint only when no remaining backend (of any Service) still has it', () => {
+    // 1 and 2 removed; 4 (another Service's backend) keeps 10.244.1.11:8080, and 3 shares only
+    // the address of 2, not its port.
+    const after = [before.get(3)!, before.get(4)!];
+    expect(goneEndpoints(before, [1, 2], after)).toEqual([{ addr: '10.244.1.12', port: 8080 }]);
+    expect(goneEndpoints(before, [1, 2, 4], [before.get(3)!])).toEqual([
+      { addr: '10.244.1.11', port: 8080 },
+      { addr: '10.244.1.12', port: 8080 },
+    ]);
+  });
+
+  it('reads nothing when nothing was removed', () => {
+    const after = {
+      [Symbol.iterator]: () => {
+        throw new Error('walked the backends');
+      },
+    };
+    expect(goneEndpoints(before, [], after)).toEqual([]);
+  });
+});
+
+describe('slotKeyNumber', () => {
+  it('is one exact number per slot key, up to the largest set id, generation and slot', () => {
+    const keys = [
+      { setId: 1, gen: 0, slot: 1 },
+      { setId: 1, gen: 1, slot: 1 },
+      { setId: 2, gen: 0, slot: 1 },
+      { setId: 0xffffffff, gen: 1, slot: 0xffff },
+      { setId: 0xffffffff, gen: 0, slot: 0xffff },
+    ];
+    const numbers = keys.map(slotKeyNumber);
+    expect(new Set(numbers).size).toBe(keys.length);
+    expect(numbers.every(Number.isSafeInteger)).toBe(true);
+    expect(numbers.map(slotKeyOf)).toEqual(keys);
   });
 });

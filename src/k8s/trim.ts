@@ -1,0 +1,60 @@
+// The informers hold every Service, EndpointSlice and the Node for the agent's life, so each wire
+// object is cut, as soon as it is parsed and before any cache holds it, to the fields something
+// downstream reads (the model, nodeEligible, the informer's resourceVersion check). In a real
+// cluster most of an object's bytes are ones we never read: each endpoint's targetRef (a Pod's
+// kind, name, namespace and uid: ~100,000 of them at 10,000 Services × 10 endpoints), kubectl's
+// last-applied-configuration annotation (a second copy of the whole object), uid, managedFields,
+// ownerReferences, and a Node's images, conditions and capacity.
+//
+// Only keys of plain objects are removed; a field of the wrong type is left for the model to
+// report by name, so a malformed object gets the same error it would get untrimmed.
+import type { KindSpec } from './normalize.js';
+
+const METADATA_KEPT = new Set([
+  'name',
+  'namespace',
+  'labels',
+  'annotations',
+  'resourceVersion',
+  'creationTimestamp',
+  'deletionTimestamp',
+]);
+/** Read by nothing, and often the largest field of an object kubectl applied. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** Per endpoint: what the model reads (addresses, conditions, nodeName, zone, hints). */
+const ENDPOINT_DROPPED = ['targetRef', 'hostname', 'deprecatedTopology'];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** @o without the keys @keep refuses, as a new object: `delete` would turn each of 100,000
+ *  endpoints into a dictionary-mode object, larger than the fields it removed. */
+function pick(o: Record<string, unknown>, keep: (k: string) => boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (keep(k)) out[k] = o[k];
+  return out;
+}
+
+const DROPPED = new Set(ENDPOINT_DROPPED);
+
+/** Cuts a freshly parsed wire object, in place, to the fields something reads; returns it. */
+export function trimWire<T>(input: T, kind: KindSpec['kind']): T {
+  if (!isObject(input)) return input;
+  const obj: Record<string, unknown> = input;
+  const meta = obj.metadata;
+  if (isObject(meta)) {
+    const kept = pick(meta, (k) => METADATA_KEPT.has(k));
+    const ann = kept.annotations;
+    if (isObject(ann) && typeof ann[LAST_APPLIED] === 'string') kept.annotations = pick(ann, (k) => k !== LAST_APPLIED);
+    obj.metadata = kept;
+  }
+  if (kind === 'EndpointSlice' && Array.isArray(obj.endpoints)) {
+    obj.endpoints = obj.endpoints.map((e: unknown) =>
+      isObject(e) && ENDPOINT_DROPPED.some((k) => k in e) ? pick(e, (k) => !DROPPED.has(k)) : e,
+    );
+  }
+  if (kind === 'Node' && isObject(obj.status)) {
+    // parseNode reads status.addresses only (nodeEligible reads spec and metadata).
+    obj.status = pick(obj.status, (k) => k === 'addresses');
+  }
+  return input;
+}
