@@ -103,8 +103,11 @@ export function openFixture6(): Fixture6 {
   const ns = uniqueName('sy6a'),
     peerNs = uniqueName('sy6b');
   let uplinkMac: string;
+  let obj: BpfObject;
   try {
     uplinkMac = routedNode(ns, peerNs);
+    // Inside the try: an object the verifier refuses must not leave the namespaces behind.
+    obj = BpfObject.open(`${ROOT}build/bpf/switchyard.o`);
   } catch (err) {
     for (const n of [ns, peerNs]) {
       try {
@@ -115,7 +118,6 @@ export function openFixture6(): Fixture6 {
     }
     throw err;
   }
-  const obj = BpfObject.open(`${ROOT}build/bpf/switchyard.o`);
   const m = dataplaneMaps(obj);
   const v6: V6Maps = {
     frontends6: obj.map('frontends6', layouts.frontend6Key, layouts.frontend),
