@@ -11,6 +11,7 @@ import { mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { mountBpffs, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { unifiedRoot } from '../dist/lab/cgroups.js';
+import { logLines } from './clusterip-topo.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -28,16 +29,7 @@ async function waitAgent(agent, logFile, count, clientIf) {
     if (Date.now() > deadline || agent.exitCode !== null)
       throw new Error(`socket-LB agent not ready; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
-    const lines = readFileSync(logFile, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        try {
-          return JSON.parse(l);
-        } catch {
-          return {};
-        }
-      });
+    const lines = logLines(logFile);
     const sync = lines.find((l) => l.msg === 'sync applied' && l.servicePorts >= count);
     const served = lines.some((l) => l.msg === 'pod socket LB: serving pod' && l.device === clientIf);
     if (sync && served) return sync.durationMs;

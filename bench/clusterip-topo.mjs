@@ -92,6 +92,20 @@ export function baseTopo(tag, loadgen, ipv6) {
   }
 }
 
+/** The agent's log as JSON objects, one a line (a line that does not parse is {}). */
+export function logLines(file) {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return {};
+      }
+    });
+}
+
 export function loadRun(t, loadgen, seconds, k, targets) {
   // A case may run its client elsewhere (the socket-LB case: in its own cgroup).
   const out = (t.runClient ?? nsRun)(t.client.ns, [loadgen, 'load', String(seconds), String(k), ...targets]);

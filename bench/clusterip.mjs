@@ -41,6 +41,7 @@ import {
   cleanupAll,
   live,
   loadRun,
+  logLines,
   ROOT,
   settle,
   waitAnswer,
@@ -124,17 +125,7 @@ async function syncLine(agent, logFile, what, pick) {
     if (Date.now() > deadline || agent.exitCode !== null)
       throw new Error(`agent did not sync ${what}; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
-    const sync = readFileSync(logFile, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        try {
-          return JSON.parse(l);
-        } catch {
-          return {};
-        }
-      })
-      .find((l) => l.msg === 'sync applied' && pick(l));
+    const sync = logLines(logFile).find((l) => l.msg === 'sync applied' && pick(l));
     if (sync) return sync;
   }
 }

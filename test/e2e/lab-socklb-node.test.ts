@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { labCli, labName } from '../lib/lab-cli.js';
+import { PY_TCP_SPREAD } from '../lib/py-clients.js';
 import { describeRoot } from '../lib/root.js';
 
 const NAME = labName('n');
@@ -55,25 +56,7 @@ ports: [{name: https, port: 6443, protocol: TCP}]
 
 // The client, run in a node namespace: `tcp HOST PORT N` (answers, peers, errnos) or
 // `refuse HOST PORT` (the errno of one connect() and how long it took).
-const CLIENT = `
-import json, socket, sys, time
-def tcp(host, port, n):
-    seen, peers, errs = {}, set(), []
-    for _ in range(n):
-        try:
-            s = socket.create_connection((host, port), timeout=2)
-            peers.add(s.getpeername()[0])
-            s.sendall(b'GET /hostname.html HTTP/1.0\\r\\n\\r\\n'); d = b''
-            while True:
-                c = s.recv(4096)
-                if not c: break
-                d += c
-            body = d.split(b'\\r\\n\\r\\n', 1)[-1].decode().strip()
-            seen[body] = seen.get(body, 0) + 1; s.close()
-        except OSError as e:
-            errs.append(e.errno)
-    return {'answers': sorted(seen), 'peers': sorted(peers), 'errnos': errs}
-def refuse(host, port):
+const CLIENT = `${PY_TCP_SPREAD}def refuse(host, port):
     s = socket.socket(); s.settimeout(3); t = time.monotonic()
     try:
         s.connect((host, port)); return {'errno': 0, 'ms': 0}

@@ -4,27 +4,10 @@
 // tries per Service over 5 endpoints: one missed by chance is ~1e-5.
 import { expect, it } from 'vitest';
 import { withLab } from '../lib/lab-cli.js';
+import { PY_TCP_SPREAD } from '../lib/py-clients.js';
 import { describeRoot } from '../lib/root.js';
 
-const CLIENT = `
-import json, socket
-def tcp(host, port, n=60):
-    seen, peers, errs = {}, set(), []
-    for _ in range(n):
-        try:
-            s = socket.create_connection((host, port), timeout=2)
-            peers.add(s.getpeername()[0])
-            s.sendall(b'GET /hostname.html HTTP/1.0\\r\\n\\r\\n'); d = b''
-            while True:
-                c = s.recv(4096)
-                if not c: break
-                d += c
-            body = d.split(b'\\r\\n\\r\\n', 1)[-1].decode().strip()
-            seen[body] = seen.get(body, 0) + 1; s.close()
-        except OSError as e:
-            errs.append(e.errno)
-    return {'answers': sorted(seen), 'peers': sorted(peers), 'errnos': errs}
-def udp(host, port, n=60):
+const CLIENT = `${PY_TCP_SPREAD}def udp(host, port, n=60):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2); srcs, seen = set(), set()
     for _ in range(n):
         u.sendto(b'hi', (host, port)); d, src = u.recvfrom(4096)
