@@ -7,10 +7,11 @@
 // processes; the agent attaches there (through --cgroup-root, a bind mount under /run because
 // `ip netns exec` hides /sys) and registers the client pod's namespace through its veth. The tc
 // programs stay on the pod veths as in the Switchyard case: packets to a pod IP pass from_pod.
-import { mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountBpffs, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { unifiedRoot } from '../dist/lab/cgroups.js';
+import { adminSocketPath } from '../dist/inspect/admin.js';
 import { logLines } from './clusterip-topo.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -75,7 +76,8 @@ function socketLbCase({ prepare, servicesFor, manifestFor, work }, label, target
       if (agent && agent.exitCode === null) agent.kill('SIGTERM');
       for (const step of [
         () => run(process.execPath, [CLI, 'agent', '--cleanup', '--pin-dir', pinDir]),
-        destroy,
+        destroy, // SIGKILLs the agent before it can remove its admin socket: done below
+        () => rmSync(adminSocketPath(pinDir), { force: true }),
         () => unmountBpffs(pinDir),
         () => unmountBpffs(cgVisible),
         () => rmdirSync(cgroup),

@@ -31,8 +31,9 @@
 // built first, then visited in --rounds interleaved rounds (rate at --concurrency, then latency
 // with one connection at a time, --seconds each); the table gives the medians over the rounds.
 import { spawnSync } from 'node:child_process';
-import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adminSocketPath } from '../dist/inspect/admin.js';
 import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { manifestFor, nftRules, servicesFor, VIP, VIP6 } from './clusterip-services.mjs';
 import {
@@ -142,7 +143,8 @@ function caseSwitchyard(loadgen, count, tag) {
     let agent;
     t.destroy = () => {
       if (agent && agent.exitCode === null) agent.kill('SIGTERM');
-      destroy();
+      destroy(); // SIGKILLs the agent before it can remove its admin socket: done here
+      rmSync(adminSocketPath(pinDir), { force: true });
       unmountBpffs(pinDir);
     };
     const v4 = servicesFor(count, t.backends);
