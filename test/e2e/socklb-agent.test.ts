@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unifiedCgroupRoot } from '../../src/bpf/index.js';
 import { adminSocketPath } from '../../src/inspect/admin.js';
-import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
+import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 import { waitFor } from '../lib/wait.js';
 
@@ -126,13 +126,7 @@ describeRoot('socket LB: the agent process, restarted under a connection loop', 
       () => bpffs?.cleanup(),
       () => rmSync(work, { recursive: true, force: true }),
     ];
-    for (const step of steps) {
-      try {
-        step();
-      } catch {
-        /* each step cleans up independently of the others */
-      }
-    }
+    cleanUp(steps);
   });
 
   it('5 restarts during a host → ClusterIP loop: 0 failures, one program per hook each time', async () => {

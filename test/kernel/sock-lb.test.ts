@@ -24,7 +24,7 @@ import { cleanupSocketLb, destroyUdpSocketsTo, startSocketLb } from '../../src/a
 import { MAX_FRONTENDS } from '../../src/abi/index.js';
 import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
-import { createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
+import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
@@ -159,13 +159,7 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
       () => rmdirSync(cg),
       () => bpffs?.cleanup(),
     ];
-    for (const step of steps) {
-      try {
-        step();
-      } catch {
-        /* each step cleans up independently of the others */
-      }
-    }
+    cleanUp(steps);
   });
 
   it('TCP connect to the ClusterIP reaches every backend, and getpeername shows the ClusterIP', () => {
@@ -305,13 +299,7 @@ describeRoot('socket LB from the agent (startSocketLb, restart, --cleanup)', () 
       () => rmdirSync(cg),
       () => bpffs?.cleanup(),
     ];
-    for (const step of steps) {
-      try {
-        step();
-      } catch {
-        /* each step cleans up independently of the others */
-      }
-    }
+    cleanUp(steps);
   });
 
   it('serves the namespace it started in; restarts keep one program per hook; --cleanup detaches', () => {

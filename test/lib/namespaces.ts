@@ -133,3 +133,15 @@ export function withBpffs(prefix = 'sy-test'): { dir: string; cleanup(): void } 
     },
   };
 }
+
+/** Runs every teardown step even when an earlier one throws (a namespace already gone, a process
+ *  already dead): one failed step must not leave the others' resources behind. */
+export function cleanUp(steps: ReadonlyArray<() => unknown>): void {
+  for (const step of steps) {
+    try {
+      step();
+    } catch {
+      /* each step cleans up independently of the others */
+    }
+  }
+}
