@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SOCK_NS_POD, sockNetns } from '../../src/abi/sock.js';
 import { u64 } from '../../src/abi/layouts.js';
 import { openPinnedMap } from '../../src/bpf/index.js';
+import { poll } from '../../src/util/poll.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { CLI, labCli, labName, switchyard } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
@@ -138,7 +139,13 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
 
   it('a restarted agent registers the pod again; its connected UDP socket follows a killed backend within 1 s', async () => {
     lab('restart-agent', 'node1');
-    expect(withNetnsMap((m) => m.get(cookie()))).toEqual({ addr: client.ip, flags: SOCK_NS_POD });
+    // The restarted agent finds its pods by scanning their veths (every 250 ms) after it is up:
+    // wait for the registration rather than race it.
+    const registered = await poll(() => {
+      const e = withNetnsMap((m) => m.get(cookie()));
+      return e?.flags === SOCK_NS_POD ? e : undefined;
+    }, 10_000);
+    expect(registered.ok && registered.value).toEqual({ addr: client.ip, flags: SOCK_NS_POD });
     const child = spawn(
       process.execPath,
       [CLI, 'lab', 'exec', '--name', NAME, client.name, '--', 'python3', '-c', CLIENT, 'connudp', '25'],
