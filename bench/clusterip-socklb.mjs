@@ -92,6 +92,7 @@ function socketLbCase({ prepare, servicesFor, manifestFor, work }, label, target
     writeFileSync(join(dir, 'services.json'), manifestFor(servicesFor(count, t.backends)));
     const argv = [process.execPath, CLI, 'agent', '--manifests', dir, '--pod-devices', `${t.prefix}h*`];
     argv.push('--pin-dir', pinDir, '--hostname-override', 'node1', '--socket-lb', 'all', '--cgroup-root', cgVisible);
+    argv.push('--cluster-cidr', '10.244.0.0/16'); // as the Switchyard case: see clusterip.mjs
     agent = spawnIn(t.nodeNs, argv, { logFd: openSync(logFile, 'a') });
     t.procs.push(agent);
     return waitAgent(agent, logFile, count, t.client.hostIf);

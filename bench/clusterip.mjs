@@ -163,6 +163,9 @@ function caseSwitchyard(loadgen, count, tag) {
         pinDir,
         '--hostname-override',
         'node1',
+        // As a DaemonSet's config gives it: pod-to-pod packets skip the Service lookups.
+        '--cluster-cidr',
+        '10.244.0.0/16',
       ],
       { logFd: openSync(logFile, 'a') },
     );

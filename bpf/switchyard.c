@@ -249,19 +249,23 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
  * answered yet (ct_new, bpf/ct.h), its first reply, or maybe the start of a flow. Looked up only
  * after conntrack, so established flows pay nothing for the second table; forward first, because
  * an unanswered flow's forward packets (SYN retransmissions, a UDP stream) are the common case.
- * @key comes in as the reply direction's key.
+ * @key comes in as the reply direction's key. Without @to_service (a pod-to-pod packet) it can
+ * only be a first reply.
  */
 static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const struct sy_pkt *pkt,
-					       struct sy_ct_key *key, __u8 scope, __u64 now)
+					       struct sy_ct_key *key, __u8 scope, bool to_service,
+					       __u64 now)
 {
 	struct sy_ct_entry *ct;
 
-	key->dir = SY_CT_FORWARD;
-	ct = bpf_map_lookup_elem(&ct_new, key);
-	if (ct) {
-		if (sy_ct_live(ct, key, now) && sy_ct_forward_usable(ct, pkt))
-			return sy_ct_hit(skb, pkt, key, ct, now);
-		return sy_new_flow(skb, pkt, key, scope, now);
+	if (to_service) {
+		key->dir = SY_CT_FORWARD;
+		ct = bpf_map_lookup_elem(&ct_new, key);
+		if (ct) {
+			if (sy_ct_live(ct, key, now) && sy_ct_forward_usable(ct, pkt))
+				return sy_ct_hit(skb, pkt, key, ct, now);
+			return sy_new_flow(skb, pkt, key, scope, now);
+		}
 	}
 
 	/* The first answer: the flow moves to conntrack, and this packet is its first hit there.
@@ -276,8 +280,23 @@ static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const stru
 			return sy_ct_hit(skb, pkt, key, ct, now);
 	}
 
+	if (!to_service)
+		return TC_ACT_OK;
 	key->dir = SY_CT_FORWARD;
 	return sy_new_flow(skb, pkt, key, scope, now);
+}
+
+/*
+ * Whether a packet a pod sends to @daddr can be a client's packet to a Service: not when @daddr
+ * is in the pod range (struct sy_config), which holds no frontend. Most of a node's pod traffic
+ * is pod-to-pod (and with pod socket LB, pod-to-Service is too: the socket already talks to the
+ * backend), and each lookup skipped here is a miss in a large table, one cache miss, per packet.
+ */
+static __always_inline bool sy_pod_may_reach_service(__be32 daddr)
+{
+	const struct sy_config *cfg = sy_config_get();
+
+	return !cfg || !cfg->pod_mask || (daddr & cfg->pod_mask) != cfg->pod_net;
 }
 
 /* The whole flow for a packet entering at @scope. */
@@ -287,6 +306,7 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	struct sy_ct_key key;
 	struct sy_pkt pkt;
 	__u64 now;
+	bool to_service;
 	int ret;
 
 	ret = sy_parse(skb, &pkt);
@@ -300,13 +320,17 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
 		return TC_ACT_OK;
 
-	/* The sender as a client of a flow we know. */
+	/* The sender as a client of a flow we know. (Constant for from_netdev: a node address is
+	 * a NodePort frontend, and the check would only grow its verification.) */
+	to_service = scope == SY_SCOPE_EXTERNAL || sy_pod_may_reach_service(pkt.daddr);
 	sy_ct_key_of(&key, &pkt, SY_CT_FORWARD);
-	ct = bpf_map_lookup_elem(&conntrack, &key);
-	if (ct) {
-		if (sy_ct_live(ct, &key, now) && sy_ct_forward_usable(ct, &pkt))
-			return sy_ct_hit(skb, &pkt, &key, ct, now);
-		return sy_new_flow(skb, &pkt, &key, scope, now);
+	if (to_service) {
+		ct = bpf_map_lookup_elem(&conntrack, &key);
+		if (ct) {
+			if (sy_ct_live(ct, &key, now) && sy_ct_forward_usable(ct, &pkt))
+				return sy_ct_hit(skb, &pkt, &key, ct, now);
+			return sy_new_flow(skb, &pkt, &key, scope, now);
+		}
 	}
 
 	/* The sender as a backend (or a hairpinned client) answering. */
@@ -323,7 +347,7 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	 */
 	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
 		return TC_ACT_OK;
-	return sy_handle_unreplied(skb, &pkt, &key, scope, now);
+	return sy_handle_unreplied(skb, &pkt, &key, scope, to_service, now);
 }
 
 /*
@@ -336,6 +360,11 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
  * flow: whatever the stack sends a pod is either its own traffic or already translated (a local
  * backend pod's reply by from_pod, a remote one's by from_netdev), and a translated reply's
  * source is the Service address, which keys no reply entry.
+ *
+ * So only the node's own packets matter, and those are the ones that arrived on no device: a
+ * forwarded packet (from another pod, from an uplink) carries the ifindex it came in on, a packet
+ * a local socket (or the stack's own RST and ICMP senders) made has none. The bulk, pod-to-pod,
+ * leaves before it is even parsed.
  */
 static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 {
@@ -345,6 +374,8 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 	__u64 now;
 	int ret;
 
+	if (skb->ingress_ifindex)
+		return TC_ACT_OK;
 	ret = sy_parse(skb, &pkt);
 	if (ret == SY_PARSE_ICMP)
 		return sy_icmp_error(skb, &pkt);	/* e.g. the node's port unreachable */

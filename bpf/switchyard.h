@@ -201,6 +201,12 @@ struct sy_stats {
 struct sy_config {
 	__be32 snat_addr;   /* source for NodePort / external flows to remote backends; 0: use the
 			     * frontend address (right for a NodePort, which is a node address) */
+	/* The cluster's IPv4 pod range (--cluster-cidr), as network and mask; mask 0: not given.
+	 * A pod's packet to an address in it is pod-to-pod: no frontend is ever a pod address
+	 * (compile/external-ips.ts refuses externalIPs there), so from_pod looks it up only as a
+	 * reply (sy_handle). */
+	__be32 pod_net;
+	__be32 pod_mask;
 };
 
 /* source_ranges (LPM_TRIE): loadBalancerSourceRanges of frontends flagged SY_FE_SOURCE_RANGES. The

@@ -110,7 +110,11 @@ export const serviceInfo = struct<ServiceInfo>('sy_service_info', [
   ['pad', 'pad:3'],
 ]);
 
-export const config = struct<Config>('sy_config', [['snatAddr', 'ipv4']]);
+export const config = struct<Config>('sy_config', [
+  ['snatAddr', 'ipv4'],
+  ['podNet', 'ipv4'],
+  ['podMask', 'ipv4'],
+]);
 
 export const sourceRangeKey = struct<SourceRangeKey>('sy_source_range_key', [
   ['prefixlen', 'u32'],

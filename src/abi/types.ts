@@ -68,9 +68,12 @@ export interface ServiceInfo {
   type: number;
 }
 
-/** config[0]: node settings. snatAddr '0.0.0.0' = SNAT to the frontend address. */
+/** config[0]: node settings. snatAddr '0.0.0.0' = SNAT to the frontend address. podNet/podMask:
+ *  the IPv4 pod range (--cluster-cidr); mask '0.0.0.0' = not given. */
 export interface Config {
   snatAddr: string;
+  podNet: string;
+  podMask: string;
 }
 /** source_ranges key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
 export interface SourceRangeKey {

@@ -55,6 +55,8 @@ export interface AgentOptions {
   /** Which externalIPs and LB ingress IPs Services may claim (--cluster-cidr,
    *  --service-cluster-ip-range, --allowed-external-ip-cidrs). */
   externalAddressPolicy?: ExternalAddressPolicy;
+  /** --cluster-cidr: the pod ranges (config[0]: from_pod skips Service lookups for pod-to-pod). */
+  podCidrs?: string[];
   /** --lb-algorithm and --maglev-table-size (compile's defaults when absent). */
   lbAlgorithm?: LbAlgorithm;
   maglevTableSize?: number;
@@ -113,6 +115,7 @@ export class Agent {
       ...(addresses.snatAddress6 ? { snatAddress6: addresses.snatAddress6 } : {}),
       nodeAddresses: addresses.all,
       externalAddressPolicy: opts.externalAddressPolicy,
+      ...(opts.podCidrs?.length ? { podCidrs: opts.podCidrs } : {}),
       ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
       ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });

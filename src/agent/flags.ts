@@ -87,7 +87,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   {
     flag: '--cluster-cidr',
     arg: '<cidrs>',
-    help: 'pod CIDRs of the cluster, at most one per IP family (10.244.0.0/16,fd10::/56): no Service may claim an address inside them as an externalIP or LB IP',
+    help: 'pod CIDRs of the cluster, at most one per IP family (10.244.0.0/16,fd10::/56): no Service may claim an address inside them as an externalIP or LB IP, and pod-to-pod packets skip the Service lookups',
     parse: parseCidrPerFamily,
     list: true,
   },

@@ -71,6 +71,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
     hostnameOverride: nodeName,
     nodePortAddresses: cfg.nodePortAddresses,
     externalAddressPolicy,
+    podCidrs: cfg.clusterCidr,
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     log,
     lbAlgorithm: cfg.lbAlgorithm,

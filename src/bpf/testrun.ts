@@ -20,10 +20,15 @@ const opts = Buffer.alloc(80);
  */
 const inFlight = new Set<Buffer>();
 
+/** struct __sk_buff as a test run's context (ctx_in): the size the kernel takes, and where
+ *  ingress_ifindex sits in it (the skb's skb_iif: the device a forwarded packet came in on). */
+const SKB_CTX_SIZE = 192;
+const SKB_CTX_INGRESS_IFINDEX = 36;
+
 export function testRun(
   prog: BpfProgram,
   packet: Buffer,
-  o: { repeat?: number; outSize?: number } = {},
+  o: { repeat?: number; outSize?: number; ingressIfindex?: number } = {},
 ): TestRunResult {
   if (!Buffer.isBuffer(packet) || packet.length === 0) {
     throw new BpfError(
@@ -44,6 +49,13 @@ export function testRun(
   opts.writeUInt32LE(out.length, 28);
   opts.writeUInt32LE(o.repeat ?? 1, 60);
   inFlight.add(input).add(out);
+  if (o.ingressIfindex !== undefined) {
+    const ctx = Buffer.alloc(SKB_CTX_SIZE);
+    ctx.writeUInt32LE(o.ingressIfindex, SKB_CTX_INGRESS_IFINDEX);
+    opts.writeBigUInt64LE(BigInt(ffi.addressOf(ctx)), 32);
+    opts.writeUInt32LE(ctx.length, 48);
+    inFlight.add(ctx);
+  }
   const r = ffi.progTestRunOpts(prog.fd, opts);
   inFlight.clear();
   if (r < 0) throw new BpfError('bpf_prog_test_run_opts', `program '${prog.name}'`, r);

@@ -17,7 +17,8 @@
 // namespace/name, ports in spec order. The other is reported in `conflicts`, naming both. External
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
-import { FE_MAGLEV, BE_LOCAL, type Backend } from '../abi/index.js';
+import { FE_MAGLEV, BE_LOCAL, type Backend, type Config } from '../abi/index.js';
+import { intToIpv4, ipv4Network } from '../net/ipv4.js';
 import { addrPort, compareIp } from '../net/ipv6.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
@@ -134,13 +135,24 @@ export function compile(
       set: sortedMap(identities.set),
       backend: sortedMap(identities.backend),
     },
-    config: { snatAddr: node.snatAddress ?? '0.0.0.0' },
+    config: configEntry(node),
     ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
 }
 
 /** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */
+/** config[0] for @node: its SNAT address, and the first IPv4 range of its pod CIDRs (network and
+ *  mask; '0.0.0.0' for both when there is none: the data path then looks every packet up). */
+export function configEntry(node: NodeConfig): Config {
+  const pods = (node.podCidrs ?? []).map(ipv4Network).find((n) => n !== undefined && n.len > 0);
+  return {
+    snatAddr: node.snatAddress ?? '0.0.0.0',
+    podNet: intToIpv4(pods?.net ?? 0),
+    podMask: intToIpv4(pods?.mask ?? 0),
+  };
+}
+
 export function nodeTopology(model: ClusterModel, node: NodeConfig): NodeTopology {
   return { nodeName: node.nodeName, zone: node.zone ?? model.nodes.get(node.nodeName)?.zone ?? '' };
 }

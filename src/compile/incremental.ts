@@ -3,6 +3,7 @@ import {
   admitted,
   claimOrder,
   compile,
+  configEntry,
   dedupe,
   frontendsFor,
   keptWants,
@@ -118,7 +119,7 @@ export class IncrementalCompiler {
     desired.conflicts = [...this.conflicts.values()].flat();
     desired.refused = [...this.refused.values()].flat();
     desired.healthCheck = [...this.healthCheck.values()];
-    desired.config = { snatAddr: node.snatAddress ?? '0.0.0.0' };
+    desired.config = configEntry(node);
     if (node.snatAddress6) desired.config6 = { snatAddr: node.snatAddress6, hairpinAddr: '::' };
     else delete desired.config6;
     return { desired, scope };

@@ -27,6 +27,9 @@ export interface NodeConfig {
   snatAddress?: string;
   /** The same for IPv6 flows (config6[0]); undefined: leave config6 as it is. */
   snatAddress6?: string;
+  /** --cluster-cidr: the pod ranges. The IPv4 one goes into config[0], where from_pod uses it to
+   *  skip Service lookups for pod-to-pod packets (bpf/switchyard.h, struct sy_config). */
+  podCidrs?: string[];
 }
 
 /** A frontends-map entry without count/gen (those belong to the reconciler). */

@@ -108,6 +108,21 @@ describeRoot('host-network endpoints on the tc path: to_pod (BPF_PROG_TEST_RUN)'
     expect(f.m.conntrack.entries()).toHaveLength(0);
   });
 
+  it('looks only at what the node itself sends: a packet that came in on a device passes unread', () => {
+    kubernetesSvc();
+    f.pod(tcp(POD_A, VIP, 40003, 443, 'S', fromPod));
+    const synAck = tcp(NODE_A, POD_A, 6443, 40003, 'SA', toPod);
+    // The same answer, as if forwarded from another device (ifindex 7): left alone, the flow
+    // still waiting in ct_new (its two keys) for the node's own answer.
+    const forwarded = f.toPod(synAck, { ingressIfindex: 7 });
+    expect(forwarded.retval).toBe(TC_ACT_OK);
+    expect(forwarded.data).toEqual(forwarded.input);
+    expect(f.m.ctNew.entries()).toHaveLength(2);
+    // From the node's own socket (no ingress device): translated, the flow promoted.
+    expect(f.toPod(synAck).data).toEqual(translated(synAck, { src: VIP, sport: 443 }));
+    expect(f.m.ctNew.entries()).toHaveLength(0);
+  });
+
   it('a backend pod’s reply, translated by from_pod, is left alone on the client’s veth', () => {
     kubernetesSvc(IPPROTO_TCP, [LOCAL1]);
     f.pod(tcp(POD_A, VIP, 40002, 443, 'S', fromPod));

@@ -118,9 +118,9 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
     const snatNode = { ...NODE, snatAddress: '10.250.0.11' };
     const first = new Reconciler(maps, log);
     first.sync(desiredFor(['10.250.0.0/24'], ids, NODE));
-    expect(maps.config.get(0)).toEqual({ snatAddr: '0.0.0.0' });
+    expect(maps.config.get(0)).toEqual({ snatAddr: '0.0.0.0', podNet: '0.0.0.0', podMask: '0.0.0.0' });
     expect(first.sync(desiredFor(['10.250.0.0/24'], ids, snatNode)).writes).toBe(1);
-    expect(maps.config.get(0)).toEqual({ snatAddr: '10.250.0.11' });
+    expect(maps.config.get(0)).toMatchObject({ snatAddr: '10.250.0.11' });
     expect(first.sync(desiredFor(['10.250.0.0/24'], ids, snatNode)).writes).toBe(0);
 
     // The agent restarts: new object on the same pins, ids recovered, the same world.
@@ -136,6 +136,6 @@ describeRoot('NodePort maps: source ranges and config, reconciled into a real ob
     seedFromPinned(ids2, model, snatNode, again.current);
     const result = again.sync(desiredFor(['10.250.0.0/24'], ids2, snatNode));
     expect({ writes: result.writes, deletes: result.deletes }).toEqual({ writes: 0, deletes: 0 });
-    expect(maps.config.get(0)).toEqual({ snatAddr: '10.250.0.11' });
+    expect(maps.config.get(0)).toMatchObject({ snatAddr: '10.250.0.11' });
   });
 });

@@ -20,6 +20,8 @@ export interface Eth {
   dst: string;
 }
 export const eth = (src: string, dst: string): Eth => ({ src, dst });
+/** config[0] as the agent writes it with no SNAT address and no pod range. */
+const NO_CONFIG: Config = { snatAddr: '0.0.0.0', podNet: '0.0.0.0', podMask: '0.0.0.0' };
 
 export function tcpSpec(
   l2: Eth,
@@ -188,7 +190,13 @@ export class ServiceTable {
 
   /** config[0]: the SNAT address for external flows to remote backends. */
   snat(addr: string): void {
-    this.config = { snatAddr: addr };
+    this.config = { ...(this.config ?? NO_CONFIG), snatAddr: addr };
+    this.sync();
+  }
+
+  /** config[0]: the IPv4 pod range (--cluster-cidr), as network and mask. */
+  podRange(net: string, mask: string): void {
+    this.config = { ...(this.config ?? NO_CONFIG), podNet: net, podMask: mask };
     this.sync();
   }
 

@@ -60,7 +60,10 @@ export interface Fixture {
   netdev(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
   pod(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
   /** to_pod: what the node stack sends out a pod veth (egress). */
-  toPod(frame: PacketSpec | Buffer): { retval: number; data: Buffer; input: Buffer; durationNs: number };
+  toPod(
+    frame: PacketSpec | Buffer,
+    o?: { ingressIfindex?: number },
+  ): { retval: number; data: Buffer; input: Buffer; durationNs: number };
   /** Writes a frontend the way the control plane does: backends, then slots, then the frontend. */
   addFrontend(s: FrontendSpec): void;
   counter(idx: number): bigint;
@@ -101,9 +104,9 @@ export function openFixture(): Fixture {
     obj = BpfObject.open(`${ROOT}build/bpf/switchyard.o`);
     const o = obj;
     const m = dataplaneMaps(o);
-    const runOn = (prog: BpfProgram, spec: PacketSpec | Buffer) => {
+    const runOn = (prog: BpfProgram, spec: PacketSpec | Buffer, o: { ingressIfindex?: number } = {}) => {
       const input = Buffer.isBuffer(spec) ? spec : buildPacket(spec);
-      return { ...inNetns(ns, () => testRun(prog, input)), input };
+      return { ...inNetns(ns, () => testRun(prog, input, o)), input };
     };
     const fromNetdev = o.program('from_netdev'),
       fromPod = o.program('from_pod'),
@@ -115,7 +118,7 @@ export function openFixture(): Fixture {
       podHostMac: macOf(podIf),
       netdev: (f) => runOn(fromNetdev, f),
       pod: (f) => runOn(fromPod, f),
-      toPod: (f) => runOn(toPod, f),
+      toPod: (f, o) => runOn(toPod, f, o),
       addFrontend(s) {
         const setId = s.setId ?? 1;
         m.backends.setMany(

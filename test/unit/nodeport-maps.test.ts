@@ -1,7 +1,7 @@
 // The NodePort side of the control plane, without a kernel: node addresses from the uplinks
 // (--devices, --nodeport-addresses), and the plans for the source_ranges and config maps.
 import { describe, expect, it } from 'vitest';
-import { compile, IdAllocator, type DesiredState } from '../../src/compile/index.js';
+import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 import { globsToRegExp } from '../../src/agent/devices.js';
 import { nodeAddresses, sameNodeAddresses, type InterfaceTable } from '../../src/agent/nodeaddrs.js';
@@ -218,18 +218,32 @@ describe('the reconciler writes source ranges around the frontends', () => {
   });
 });
 
-describe('config: the SNAT address', () => {
+describe('config: the SNAT address and the pod range', () => {
+  const NONE = { podNet: '0.0.0.0', podMask: '0.0.0.0' };
+  const configOf = (node: Partial<NodeConfig>) =>
+    compile(
+      buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model,
+      { nodeName: 'node1', nodePortAddresses: [], ...node },
+      new IdAllocator(),
+    ).config;
+
   it('writes only when it changes; no address means 0.0.0.0 (the data path then uses the frontend)', () => {
-    const configOf = (snatAddress?: string) =>
-      compile(
-        buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model,
-        { nodeName: 'node1', nodePortAddresses: [], snatAddress },
-        new IdAllocator(),
-      ).config;
-    expect(configOf('10.250.0.11')).toEqual({ snatAddr: '10.250.0.11' });
-    expect(configOf(undefined)).toEqual({ snatAddr: '0.0.0.0' });
-    expect(planConfig(undefined, { snatAddr: '10.250.0.11' })).toEqual({ snatAddr: '10.250.0.11' });
-    expect(planConfig({ snatAddr: '10.250.0.11' }, { snatAddr: '10.250.0.11' })).toBeUndefined();
-    expect(planConfig({ snatAddr: '10.250.0.11' }, { snatAddr: '10.250.0.12' })).toEqual({ snatAddr: '10.250.0.12' });
+    expect(configOf({ snatAddress: '10.250.0.11' })).toEqual({ snatAddr: '10.250.0.11', ...NONE });
+    expect(configOf({})).toEqual({ snatAddr: '0.0.0.0', ...NONE });
+    const a = { snatAddr: '10.250.0.11', ...NONE };
+    expect(planConfig(undefined, a)).toEqual(a);
+    expect(planConfig(a, { ...a })).toBeUndefined();
+    expect(planConfig(a, { ...a, snatAddr: '10.250.0.12' })).toEqual({ ...a, snatAddr: '10.250.0.12' });
+    expect(planConfig(a, { ...a, podNet: '10.244.0.0', podMask: '255.255.0.0' })?.podMask).toBe('255.255.0.0');
+  });
+
+  it('takes the first IPv4 pod range of --cluster-cidr, host bits cleared; none (or /0) leaves it unset', () => {
+    expect(configOf({ podCidrs: ['fd10::/56', '10.244.7.9/16'] })).toEqual({
+      snatAddr: '0.0.0.0',
+      podNet: '10.244.0.0',
+      podMask: '255.255.0.0',
+    });
+    expect(configOf({ podCidrs: ['fd10::/56'] })).toEqual({ snatAddr: '0.0.0.0', ...NONE });
+    expect(configOf({ podCidrs: ['0.0.0.0/0'] })).toEqual({ snatAddr: '0.0.0.0', ...NONE });
   });
 });
