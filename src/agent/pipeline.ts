@@ -145,24 +145,11 @@ export class Pipeline {
   }
 
   /**
-   * Whether these changes may be synced partially. Not when a Node changed (its zone label moves
-   * every Service's topology-hinted set), nor while any Service uses Maglev: its lookup tables are
-   * planned by the full path only (a partial sync would leave a changed table unwritten).
+   * Whether these changes may be synced partially: not when a Node changed (its zone label moves
+   * every Service's topology-hinted set). Maglev tables follow the change like slots do.
    */
   private partialAllowed(changes: ObjectChange[]): boolean {
-    if (changes.some((c) => c.kind === 'nodes')) return false;
-    if (this.opts.node().lbAlgorithm === 'maglev') return false;
-    return (
-      !this.compiler.desired?.maglev &&
-      changes.every((c) => {
-        if (c.kind !== 'services') return true;
-        const now = this.opts.source.get?.(c)?.object as
-          | { metadata?: { annotations?: Record<string, string> } }
-          | undefined;
-        const a = now?.metadata?.annotations ?? {};
-        return a['switchyard.io/lb-algorithm'] !== 'maglev' && a['service.cilium.io/lb-algorithm'] !== 'maglev';
-      })
-    );
+    return !changes.some((c) => c.kind === 'nodes');
   }
 
   stop(): void {

@@ -251,6 +251,9 @@ export function programPort(
   out.services.set(svcId, info);
 }
 
+/** A Maglev table entry in the map: sy_slot_key (8) + backend_id (4). */
+export const MAGLEV_ENTRY_BYTES = 12;
+
 /** A Maglev set's slots: its lookup table, built over the endpoints' addr:port (the same on every
  *  node) and written with this node's backend ids. An empty set stays empty (count 0: reject). */
 function maglevMembers(out: Output, setId: number, chosen: Candidate[], members: number[]): number[] {
@@ -264,7 +267,7 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
   out.maglev.buildMs += performance.now() - started;
   out.maglev.sets.add(setId);
   out.maglev.entries += ids.length;
-  out.maglev.bytes += ids.length * 12; // sy_slot_key (8) + backend_id (4)
+  out.maglev.bytes += ids.length * MAGLEV_ENTRY_BYTES;
   return ids;
 }
 

@@ -15,6 +15,7 @@ import {
 } from './compile.js';
 import { nodeAddresses, serviceAsks } from './claims.js';
 import { candidates } from './endpoints.js';
+import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
 import {
   frontendKeyString,
@@ -185,6 +186,7 @@ export class IncrementalCompiler {
       this.frontendByKey.delete(k);
       scope.frontends.set(k, undefined);
     }
+    for (const id of entry.ids.set) dropMaglevSet(desired, id);
     const maps = { svc: desired.services, set: desired.sets, backend: desired.backends };
     const sc = { svc: scope.services, set: scope.sets, backend: scope.backends };
     for (const ns of NS) {
@@ -224,8 +226,6 @@ export class IncrementalCompiler {
         localEndpoints: localReady(svc, model, node),
       });
     }
-    // Maglev tables are not tracked per Service here: the pipeline syncs in full whenever any
-    // Service uses Maglev (see Pipeline.partialAllowed), so this summary is thrown away.
     const out: Output = {
       frontends: [],
       sets: new Map(),
@@ -264,6 +264,7 @@ export class IncrementalCompiler {
       desired.sets.set(id, v);
       scope.sets.add(id);
     }
+    addMaglevSets(desired, out.maglev);
     for (const [id, v] of out.backends) {
       desired.backends.set(id, v);
       scope.backends.add(id);

@@ -38,7 +38,7 @@ export interface ScopedPlan {
   commit(state: CurrentState): void;
 }
 
-type SetsAfter = Map<number, { gen: number; members: number[] } | undefined>;
+type SetsAfter = Map<number, { gen: number; members: number[]; maglev?: boolean } | undefined>;
 
 export function planScoped(
   current: CurrentState,
@@ -80,6 +80,7 @@ export function planScoped(
     { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
     { op: 'set', map: 'backends', entries: backendsUp },
     { op: 'set', map: 'slots', entries: slots.write },
+    { op: 'set', map: 'maglev', entries: slots.writeMaglev },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
     {
       op: 'reset',
@@ -90,6 +91,7 @@ export function planScoped(
     { op: 'delete', map: 'frontends', keys: fronts.remove },
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
     { op: 'delete', map: 'slots', keys: slots.remove },
+    { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
     { op: 'delete', map: 'backends', keys: backendsDel },
     {
       op: 'destroy',
@@ -115,6 +117,8 @@ export function planScoped(
     }
     for (const k of slots.remove) state.slotKeys.delete(slotKeyNumber(k));
     for (const [k] of slots.write) state.slotKeys.add(slotKeyNumber(k));
+    for (const k of slots.removeMaglev) state.maglevKeys.delete(slotKeyNumber(k));
+    for (const [k] of slots.writeMaglev) state.maglevKeys.add(slotKeyNumber(k));
     for (const [k, value] of fronts.upsert) state.frontends.set(fronts.keyString.get(k)!, { key: k, value });
     for (const k of fronts.removeStrings) state.frontends.delete(k);
     for (const k of ranges.remove) state.sourceRanges.delete(sourceRangeKeyString(k));
@@ -125,29 +129,41 @@ export function planScoped(
   return { phases: phases.filter(phaseHasWork), commit };
 }
 
-/** Changed sets are written whole under the other generation; the old generation's slots go. */
+/** Changed sets are written whole under the other generation; the old generation's slots go. A
+ *  Maglev set's members are its lookup table, in the maglev map instead of slots (as planSlots). */
 function planScopedSlots(current: CurrentState, desired: DesiredState, scope: CompileScope) {
   const write: Array<[SlotKey, number]> = [];
   const remove: SlotKey[] = [];
+  const writeMaglev: Array<[SlotKey, number]> = [];
+  const removeMaglev: SlotKey[] = [];
   const after: SetsAfter = new Map();
   for (const setId of scope.sets) {
     const want = desired.sets.get(setId);
+    const maglev = desired.maglev?.sets.has(setId) ?? false;
     const have = current.sets.get(setId);
-    if (want && have && sameMembers(have.members, want)) continue; // unchanged: keeps gen and slots
+    // Unchanged: keeps gen and slots.
+    if (want && have && (have.maglev ?? false) === maglev && sameMembers(have.members, want)) continue;
     const gen = have ? have.gen ^ 1 : 0;
-    if (want) want.forEach((backendId, i) => write.push([{ setId, slot: i + 1, gen }, backendId]));
-    after.set(setId, want ? { gen, members: want } : undefined);
-    // Whatever slots the map holds for this set (either generation, contiguous from slot 1) and
-    // the new set does not use.
-    for (const g of [0, 1]) {
-      for (let slot = 1; ; slot++) {
-        const key = { setId, slot, gen: g };
-        if (!current.slotKeys.has(slotKeyNumber(key))) break;
-        if (!want || g !== gen || slot > want.length) remove.push(key);
+    const into = maglev ? writeMaglev : write;
+    if (want) want.forEach((backendId, i) => into.push([{ setId, slot: i + 1, gen }, backendId]));
+    after.set(setId, want ? { gen, members: want, ...(maglev ? { maglev } : {}) } : undefined);
+    // Whatever keys either map holds for this set (either generation, contiguous from slot 1) and
+    // the new set does not use there.
+    const maps = [
+      { keys: current.slotKeys, out: remove, used: !maglev },
+      { keys: current.maglevKeys, out: removeMaglev, used: maglev },
+    ];
+    for (const { keys, out, used } of maps) {
+      for (const g of [0, 1]) {
+        for (let slot = 1; ; slot++) {
+          const key = { setId, slot, gen: g };
+          if (!keys.has(slotKeyNumber(key))) break;
+          if (!want || !used || g !== gen || slot > want.length) out.push(key);
+        }
       }
     }
   }
-  return { write, remove, after };
+  return { write, remove, writeMaglev, removeMaglev, after };
 }
 
 /** Frontends take count and gen from the set as it will be. */

@@ -38,29 +38,33 @@ describeRoot('incremental sync into real maps', () => {
   });
   afterEach(() => obj.close());
 
-  it('leaves the maps as a full compile of the same history, step by step', () => {
-    const churn = new Churn(rng(42), { services: 8, contested: true });
+  it.each([
+    ['', 42, false],
+    [', Maglev tables included', 43, true],
+  ])('leaves the maps as a full compile of the same history, step by step%s', (_, seed, maglev) => {
+    const churn = new Churn(rng(seed), { services: 8, contested: true, maglev });
+    const node: NodeConfig = maglev ? { ...NODE, maglevTableSize: 251 } : NODE;
     for (let i = 0; i < 20; i++) churn.step();
     const reconciler = new Reconciler(maps, pino({ level: 'silent' }));
     const tracker = new ModelTracker();
     const ids = new IdAllocator();
     const inc = new IncrementalCompiler(ids);
     tracker.rebuild(churn.snapshot());
-    reconciler.sync(inc.full(tracker.model, NODE));
+    reconciler.sync(inc.full(tracker.model, node));
 
     const refIds = new IdAllocator();
-    let refDesired: DesiredState = compile(buildModel(churn.snapshot()).model, NODE, refIds);
+    let refDesired: DesiredState = compile(buildModel(churn.snapshot()).model, node, refIds);
     let ref = planWrites(emptyState(), refDesired).next;
     for (let i = 0; i < 120; i++) {
       const change = churn.step();
       const { desired, scope } = inc.update(
         tracker.model,
-        NODE,
+        node,
         tracker.apply(change, churn.get(change), 'churn').services,
       );
       const result = reconciler.syncScoped(desired, scope);
       expect(result.frontends).toBe(reconciler.current.frontends.size);
-      refDesired = compile(buildModel(churn.snapshot()).model, NODE, refIds, refDesired);
+      refDesired = compile(buildModel(churn.snapshot()).model, node, refIds, refDesired);
       ref = planWrites(ref, refDesired).next;
       reconciler.reread(); // what the kernel holds, not what the reconciler believes
       expect(normalize(reconciler.current, ids), `step ${i} (${change.kind} ${change.key})`).toEqual(

@@ -27,6 +27,9 @@ export interface ChurnOptions {
    *  IPv6 external and LB addresses and ranges appear, and each Service's second slice is IPv6.
    *  Off, the sequences are those of the seeds written before IPv6. */
   dualStack?: boolean;
+  /** About a third of the Services use Maglev (the lb-algorithm annotation). Off, the sequences
+   *  are those of the seeds written before. */
+  maglev?: boolean;
 }
 
 export class Churn {
@@ -91,6 +94,7 @@ export class Churn {
         name,
         namespace: 'default',
         ...(r() < 0.7 ? { creationTimestamp: new Date(1e12 + Math.floor(r() * 5) * 1000).toISOString() } : {}),
+        ...(this.opts.maglev && r() < 0.35 ? { annotations: { 'switchyard.io/lb-algorithm': 'maglev' } } : {}),
       },
       spec: {
         type,
@@ -149,8 +153,13 @@ export function normalize(state: CurrentState, ids: IdAllocator, gens = true): R
           `${ks} → ${svc(v.svcId)} ${set(v.setId)} count ${v.count}${g(v.gen)} affinity ${v.affinityTimeout} flags ${v.flags}`,
       ),
     ),
-    sets: sorted([...state.sets].map(([id, s]) => `${set(id)}${g(s.gen)}: ${s.members.map(be).join(' ')}`)),
+    sets: sorted(
+      [...state.sets].map(
+        ([id, s]) => `${set(id)}${g(s.gen)}${s.maglev ? ' maglev' : ''}: ${s.members.map(be).join(' ')}`,
+      ),
+    ),
     slots: sorted([...state.slotKeys].map(slotKeyOf).map((k) => `${set(k.setId)}${g(k.gen)} #${k.slot}`)),
+    maglev: sorted([...state.maglevKeys].map(slotKeyOf).map((k) => `${set(k.setId)}${g(k.gen)} #${k.slot}`)),
     backends: sorted([...state.backends].map(([id, b]) => `${be(id)} → ${b.addr}:${b.port} ${b.flags}`)),
     sourceRanges: sorted([...state.sourceRanges.values()].map((k) => `${svc(k.svcId)} ${k.addr}/${k.prefixlen}`)),
     serviceInfo: sorted([...state.serviceInfo].map(([id, i]) => `${svc(id)} ${i.name} ${i.type}`)),

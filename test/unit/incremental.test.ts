@@ -25,8 +25,10 @@ const NODE: NodeConfig = {
 const lines = (errors: Array<{ toString(): string }>) => errors.map(String).sort();
 
 /** Runs @steps random changes; after each, checks incremental against full. */
-function run(seed: number, steps: number, contested: boolean, dualStack = false) {
-  const churn = new Churn(rng(seed), { services: contested ? 8 : 30, contested, dualStack });
+function run(seed: number, steps: number, contested: boolean, dualStack = false, maglev = false) {
+  const churn = new Churn(rng(seed), { services: contested ? 8 : 30, contested, dualStack, maglev });
+  // Maglev tables of a small prime, so a full compile per step stays quick.
+  const node: NodeConfig = maglev ? { ...NODE, maglevTableSize: 251 } : NODE;
   for (let i = 0; i < 20; i++) churn.step();
 
   // Incremental: full at start, then one object at a time.
@@ -34,11 +36,11 @@ function run(seed: number, steps: number, contested: boolean, dualStack = false)
   const incIds = new IdAllocator();
   const inc = new IncrementalCompiler(incIds);
   tracker.rebuild(churn.snapshot());
-  const incState: CurrentState = planWrites(emptyState(), inc.full(tracker.model, NODE)).next;
+  const incState: CurrentState = planWrites(emptyState(), inc.full(tracker.model, node)).next;
 
   // Reference: a full compile and plan after every step, with its own allocator.
   const fullIds = new IdAllocator();
-  let fullDesired: DesiredState = compile(buildModel(churn.snapshot()).model, NODE, fullIds);
+  let fullDesired: DesiredState = compile(buildModel(churn.snapshot()).model, node, fullIds);
   let fullState = planWrites(emptyState(), fullDesired).next;
   let partialWrites = 0;
   let contestedSteps = 0;
@@ -46,14 +48,14 @@ function run(seed: number, steps: number, contested: boolean, dualStack = false)
   for (let i = 0; i < steps; i++) {
     const change = churn.step();
     const affected = tracker.apply(change, churn.get(change), 'churn');
-    const { desired, scope } = inc.update(tracker.model, NODE, affected.services);
+    const { desired, scope } = inc.update(tracker.model, node, affected.services);
     const plan = planScoped(incState, desired, scope);
     plan.commit(incState);
     partialWrites += plan.phases.length;
     if (desired.conflicts.length > 0) contestedSteps++;
 
     const built = buildModel(churn.snapshot());
-    fullDesired = compile(built.model, NODE, fullIds, fullDesired);
+    fullDesired = compile(built.model, node, fullIds, fullDesired);
     fullState = planWrites(fullState, fullDesired).next;
 
     const where = `seed ${seed} step ${i} (${change.kind} ${change.key})`;
@@ -93,6 +95,23 @@ describe('incremental sync equals full sync', () => {
         expect(v6.length, 'IPv6 backends were programmed').toBeGreaterThan(0);
         const ids = new IdAllocator();
         const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, NODE, ids)).next;
+        expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    'matches with Maglev Services (their lookup tables written by the partial path too), contested or not',
+    () => {
+      for (const seed of [41, 42]) expect(run(seed, 200, true, false, true).contestedSteps).toBeGreaterThan(30);
+      for (const seed of [51, 52]) {
+        const { churn, incState, incIds, partialWrites } = run(seed, 300, false, true, true);
+        expect(partialWrites).toBeGreaterThan(0);
+        expect(normalize(incState, incIds).maglev.length, 'Maglev tables were programmed').toBeGreaterThan(0);
+        const ids = new IdAllocator();
+        const node = { ...NODE, maglevTableSize: 251 };
+        const scratch = planWrites(emptyState(), compile(buildModel(churn.snapshot()).model, node, ids)).next;
         expect(normalize(incState, incIds, false)).toEqual(normalize(scratch, ids, false));
       }
     },
