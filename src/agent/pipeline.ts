@@ -13,6 +13,7 @@ import { ModelTracker } from '../model/tracker.js';
 import {
   IdAllocator,
   IncrementalCompiler,
+  nodeTopology,
   seedFromPinned,
   type DesiredState,
   type NodeConfig,
@@ -93,7 +94,7 @@ export class Pipeline {
     this.lastSyncAt = Date.now();
     this.status.syncs++;
     const changes = [...this.pending.values()];
-    const full = this.fullDue || this.rereadDue || !this.compiler.desired || !this.partialAllowed(changes);
+    const full = this.fullDue || this.rereadDue || !this.compiler.desired;
     this.pending = new Map();
     try {
       const synced = full ? this.fullSync() : this.partialSync(changes);
@@ -144,14 +145,6 @@ export class Pipeline {
     }
   }
 
-  /**
-   * Whether these changes may be synced partially: not when a Node changed (its zone label moves
-   * every Service's topology-hinted set). Maglev tables follow the change like slots do.
-   */
-  private partialAllowed(changes: ObjectChange[]): boolean {
-    return !changes.some((c) => c.kind === 'nodes');
-  }
-
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -184,6 +177,7 @@ export class Pipeline {
   private partialSync(changes: ObjectChange[]): { desired: DesiredState; result: SyncResult; triggers: Date[] } {
     const dirty = new Set<string>();
     const triggers: Date[] = [];
+    const zone = nodeTopology(this.tracker.model, this.opts.node()).zone;
     for (const change of changes) {
       const now = this.opts.source.get!(change);
       const affected = this.tracker.apply(change, now?.object, now?.origin ?? 'apiserver');
@@ -193,6 +187,10 @@ export class Pipeline {
         this.nodes = this.nodes.filter((n) => nodeKey(n) !== change.key).concat(now ? [now] : []);
     }
     const model = this.tracker.model;
+    // Compile reads a Node only for this node's zone (topology hints): a new zone moves every
+    // hinted set, so that takes the full path. Any other Node change (status, another label)
+    // changes no map.
+    if (nodeTopology(model, this.opts.node()).zone !== zone) return this.fullSync();
     const { desired, scope } = this.compiler.update(model, this.opts.node(), dirty);
     this.reportProblems(desired);
     const result = { ...this.opts.reconciler.syncScoped(desired, scope), mode: 'partial' as const };

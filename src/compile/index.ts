@@ -1,5 +1,5 @@
 // The compile stage: model + node config + id allocator → desired map state. See compile.ts.
-export { compile, frontendKeyText } from './compile.js';
+export { compile, frontendKeyText, nodeTopology } from './compile.js';
 export * from './types.js';
 export { IdAllocator, IdExhaustedError, ID_LIMITS, type IdNamespace } from './ids.js';
 export { seedFromPinned, type PinnedState, type SeedResult } from './restore.js';

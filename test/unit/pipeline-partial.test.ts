@@ -32,7 +32,7 @@ class FakeSource implements Source {
   snapshot() {
     const of = (kind: string): SourcedObject[] =>
       [...this.objects].filter(([k]) => k.startsWith(`${kind} `)).map(([, object]) => ({ object, origin: 'fake' }));
-    return { services: of('services'), endpointSlices: of('endpointSlices'), nodes: [], errors: [] };
+    return { services: of('services'), endpointSlices: of('endpointSlices'), nodes: of('nodes'), errors: [] };
   }
   get(change: ObjectChange): SourcedObject | undefined {
     const object = this.objects.get(`${change.kind} ${change.key}`);
@@ -93,6 +93,35 @@ describe('Pipeline: full and partial syncs', () => {
     pipeline.request();
     await waitFor(() => calls.length === 4, 2000);
     expect(calls[3]).toBe('full 1');
+  });
+
+  it('a Node change syncs partially (nothing to write) unless it moves this node to another zone', async () => {
+    const node = (zone: string, note: string): Obj => ({
+      kind: 'Node',
+      metadata: { name: 'n', labels: { 'topology.kubernetes.io/zone': zone }, annotations: { note } },
+    });
+    const source = new FakeSource();
+    source.objects.set('services default/a', svc('a', '10.96.0.1'));
+    source.objects.set('nodes /n', node('zone-a', '1'));
+    const { calls, reconciler } = recorder();
+    pipeline = new Pipeline({
+      source,
+      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
+      reconciler,
+      log: pino({ level: 'silent' }),
+      minSyncPeriodMs: 0,
+    });
+    pipeline.syncNow();
+    // A status or annotation update, as kubelet makes every few minutes: no Service is recompiled.
+    source.objects.set('nodes /n', node('zone-a', '2'));
+    pipeline.request({ kind: 'nodes', key: '/n' });
+    await waitFor(() => calls.length === 2, 2000);
+    expect(calls).toEqual(['full 1', 'partial ']);
+    // A new zone moves every topology-hinted set: the full path.
+    source.objects.set('nodes /n', node('zone-b', '2'));
+    pipeline.request({ kind: 'nodes', key: '/n' });
+    await waitFor(() => calls.length === 3, 2000);
+    expect(calls[2]).toBe('full 1');
   });
 
   it('reads the maps back before the periodic full sync', async () => {
