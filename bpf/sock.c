@@ -59,10 +59,25 @@ enum sy_sock_verdict {
 };
 
 /*
- * Rewrites the destination of @ctx to a backend when it names a frontend. The reverse entry is
- * written before the rewrite is visible to the socket, so the first recvmsg finds it.
+ * Whether a connect() is left to the tc path: a pod's UDP socket. Connected at the socket level it
+ * would be tied to one backend for good, and when that backend goes the only way off is to destroy
+ * the socket (bpf/sock_destroy.c), which the client sees as an error and must connect() again.
+ * Connected to the Service address instead, its datagrams pass from_pod, which picks a live
+ * backend per datagram once the old one is gone: no error, as with kube-proxy. The host's sockets
+ * have no tc hook on their way out, so theirs are translated here and destroyed when needed.
  */
-static __always_inline int sy_sock_translate(struct bpf_sock_addr *ctx)
+static __always_inline bool sy_sock_tc_serves(const struct sy_sock_netns *ns, __u8 proto,
+					      bool connecting)
+{
+	return connecting && proto == IPPROTO_UDP && (ns->flags & SY_SOCK_NS_POD);
+}
+
+/*
+ * Rewrites the destination of @ctx to a backend when it names a frontend (@connecting: from
+ * connect(), else from an unconnected send). The reverse entry is written before the rewrite is
+ * visible to the socket, so the first recvmsg finds it.
+ */
+static __always_inline int sy_sock_translate(struct bpf_sock_addr *ctx, bool connecting)
 {
 	struct sy_frontend_key key = { .scope = SY_SCOPE_INTERNAL };
 	const struct sy_sock_netns *ns = sy_sock_scope(ctx);
@@ -76,7 +91,7 @@ static __always_inline int sy_sock_translate(struct bpf_sock_addr *ctx)
 	if (!ns)
 		return SY_SOCK_PASS;
 	key.proto = sy_sock_proto(ctx);
-	if (!key.proto)
+	if (!key.proto || sy_sock_tc_serves(ns, key.proto, connecting))
 		return SY_SOCK_PASS;
 	key.addr = ctx->user_ip4;
 	key.port = (__be16)ctx->user_port;
@@ -130,7 +145,7 @@ static __always_inline void sy_sock_restore(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int sock_connect4(struct bpf_sock_addr *ctx)
 {
-	if (sy_sock_translate(ctx) == SY_SOCK_REFUSE) {
+	if (sy_sock_translate(ctx, true) == SY_SOCK_REFUSE) {
 		bpf_set_retval(-SY_ECONNREFUSED);
 		return 0;
 	}
@@ -140,7 +155,7 @@ int sock_connect4(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	if (sy_sock_translate(ctx) == SY_SOCK_REFUSE) {
+	if (sy_sock_translate(ctx, false) == SY_SOCK_REFUSE) {
 		bpf_set_retval(-SY_ECONNREFUSED);
 		return 0;
 	}
