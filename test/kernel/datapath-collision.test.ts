@@ -1,7 +1,7 @@
 // The reply-key collision (issue 13, item 5): C:p → VIP1 and C:p → VIP2 picking the same backend
 // B:port would share the reply key {B:port → C:p}. A live flow keeps its key; the newcomer is
 // dropped and counted, and its retry picks again. PROG_TEST_RUN through from_pod (ClusterIP).
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { NS_PER_S, ago, skipStep } from '../lib/clock.js';
 import {
   CNT_CT_COLLISION,
@@ -21,7 +21,7 @@ import {
   VIP,
   ctKey,
   eth,
-  openFixture,
+  useFixture,
   tcp,
   translated,
   udp,
@@ -34,13 +34,7 @@ const fromC = eth(POD_MAC, GW_MAC);
 let f: Fixture;
 
 describeRoot('reply-key collisions (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => {
-    f = openFixture();
-  });
-  afterAll(() => f?.close());
-  beforeEach(() => {
-    for (const map of Object.values(f.m)) map.clear();
-  });
+  useFixture((x) => (f = x));
 
   const clusterIp = (addr: string, svcId: number, proto = IPPROTO_TCP, backends = [LOCAL1]) =>
     f.addFrontend({ addr, port: 80, proto, scope: SCOPE_INTERNAL, svcId, setId: svcId, flags: 0, backends });

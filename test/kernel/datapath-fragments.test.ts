@@ -2,7 +2,7 @@
 // later fragments borrow them and get the same addresses, both directions, for ClusterIP, NodePort
 // to a local and to a remote backend, and hairpin. Fragments of untranslated flows pass untouched.
 // Each frame out is compared byte for byte with the translated datagram, fragmented the same way.
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CT_FORWARD, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/abi/index.js';
 import { buildPacket, parsePacket, type PacketSpec } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
@@ -22,7 +22,7 @@ import {
   ctKey,
   eth,
   fragment,
-  openFixture,
+  useFixture,
   translated,
   udp,
   type Fixture,
@@ -52,13 +52,7 @@ function throughFragments(
 }
 
 describeRoot('fragments of translated flows (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => {
-    f = openFixture();
-  });
-  afterAll(() => f?.close());
-  beforeEach(() => {
-    for (const map of Object.values(f.m)) map.clear();
-  });
+  useFixture((x) => (f = x));
 
   it('ClusterIP: every fragment of a 4,000-byte UDP request and answer is translated', () => {
     f.addFrontend({ addr: VIP, port: 53, proto: IPPROTO_UDP, scope: SCOPE_INTERNAL, flags: 0, backends: [LOCAL1] });

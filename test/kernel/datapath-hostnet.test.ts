@@ -2,7 +2,7 @@
 // control-plane node), reached from a pod on the node (issue 14). from_pod translates the forward
 // packet; the node's socket answers through the stack and out the pod's veth, where to_pod
 // (egress) must give the answer the Service address back. Byte-exact through PROG_TEST_RUN.
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   CNT_ICMP_XLATED,
   CT_FORWARD,
@@ -25,7 +25,7 @@ import {
   ctKey,
   eth,
   icmpError,
-  openFixture,
+  useFixture,
   tcp,
   translated,
   udp,
@@ -40,13 +40,7 @@ const toPod = eth(GW_MAC, POD_MAC);
 let f: Fixture;
 
 describeRoot('host-network endpoints on the tc path: to_pod (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => {
-    f = openFixture();
-  });
-  afterAll(() => f?.close());
-  beforeEach(() => {
-    for (const map of Object.values(f.m)) map.clear();
-  });
+  useFixture((x) => (f = x));
 
   const kubernetesSvc = (proto = IPPROTO_TCP, backends = [HOST_EP]) =>
     f.addFrontend({ addr: VIP, port: 443, proto, scope: SCOPE_INTERNAL, flags: 0, backends });

@@ -1,7 +1,7 @@
 // ICMP errors about translated flows, translated back (issue 13, item 4), and frag-needed for
 // don't-fragment packets too big for a BPF-routed path. Byte-exact where the frame is ours to
 // predict: the quote must read as the packet the flow's sender sent, checksums all valid.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { CNT_FRAG_NEEDED, CNT_ICMP_XLATED, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/abi/index.js';
 import { buildPacket, parsePacket } from '../lib/packet.js';
 import { describeRoot } from '../lib/root.js';
@@ -21,7 +21,7 @@ import {
   VIP,
   eth,
   icmpError,
-  openFixture,
+  useFixture,
   tcp,
   translated,
   udp,
@@ -33,13 +33,7 @@ const ROUTER = '10.250.0.1';
 let f: Fixture;
 
 describeRoot('ICMP errors and frag-needed (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => {
-    f = openFixture();
-  });
-  afterAll(() => f?.close());
-  beforeEach(() => {
-    for (const map of Object.values(f.m)) map.clear();
-  });
+  useFixture((x) => (f = x));
   afterEach(() => {
     f.ip(['link', 'set', f.uplink, 'mtu', '1500']);
   });

@@ -1,7 +1,7 @@
 // The pod range in config[0] (--cluster-cidr): from_pod looks a pod's packet to a pod address up
 // only as a reply, since no frontend is ever a pod address (issue 14's socket-LB bench: with pod
 // socket LB, pod → Service traffic is pod-to-pod on the wire). Byte-exact through PROG_TEST_RUN.
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CT_FORWARD, CT_REPLY, IPPROTO_TCP, IPPROTO_UDP, SCOPE_INTERNAL } from '../../src/abi/index.js';
 import { describeRoot } from '../lib/root.js';
 import {
@@ -13,7 +13,7 @@ import {
   VIP,
   ctKey,
   eth,
-  openFixture,
+  useFixture,
   tcp,
   translated,
   udp,
@@ -26,13 +26,7 @@ const NO_RANGE = { podNet: '0.0.0.0', podMask: '0.0.0.0' };
 let f: Fixture;
 
 describeRoot('the pod range: pod-to-pod packets skip the Service lookups (BPF_PROG_TEST_RUN)', () => {
-  beforeAll(() => {
-    f = openFixture();
-  });
-  afterAll(() => f?.close());
-  beforeEach(() => {
-    for (const map of Object.values(f.m)) map.clear();
-  });
+  useFixture((x) => (f = x));
   const config = (range: typeof PODS) => f.m.config.set(0, { snatAddr: '0.0.0.0', ...range });
 
   it('a frontend inside the pod range (one the agent never writes) is not looked up once the range is set', () => {

@@ -4,6 +4,7 @@
 // a veth, so BPF-routed packets get exact MACs. Nothing is attached anywhere. Also: fragmenting
 // and ICMP-error frame builders. (Helper lines overlap the two older datapath tests on purpose.)
 import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { BpfObject, inNetns, testRun, type BpfProgram } from '../../src/bpf/index.js';
 import { BE_LOCAL, FE_NODEPORT, IPPROTO_TCP, SCOPE_EXTERNAL } from '../../src/abi/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
@@ -70,6 +71,21 @@ export interface Fixture {
   /** Runs a command in the fixture namespace (ip link set ... mtu ...). */
   ip(args: string[]): string;
   close(): void;
+}
+
+/** Opens one fixture for the enclosing describe (handed to @use before the first test), closes
+ *  it after the last, and empties its maps before each test, so tests never see each other's
+ *  entries. */
+export function useFixture(use: (f: Fixture) => void): void {
+  let f: Fixture | undefined;
+  beforeAll(() => {
+    f = openFixture();
+    use(f);
+  });
+  afterAll(() => f?.close());
+  beforeEach(() => {
+    for (const map of Object.values(f!.m)) map.clear();
+  });
 }
 
 export function openFixture(): Fixture {
