@@ -59,6 +59,20 @@ function recorder() {
   return { calls, reconciler: rec as unknown as Reconciler };
 }
 
+/** A pipeline on node 'n' that has run its first (full) sync. */
+function started(source: Source, reconciler: Reconciler, extra: { fullResyncPeriodMs?: number } = {}): Pipeline {
+  const p = new Pipeline({
+    source,
+    node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
+    reconciler,
+    log: pino({ level: 'silent' }),
+    minSyncPeriodMs: 0,
+    ...extra,
+  });
+  p.syncNow();
+  return p;
+}
+
 describe('Pipeline: full and partial syncs', () => {
   let pipeline: Pipeline | undefined;
   afterEach(() => pipeline?.stop());
@@ -69,14 +83,7 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('services default/b', svc('b', '10.96.0.2'));
     source.objects.set('endpointSlices default/a-1', slice('a', ['10.244.0.1']));
     const { calls, reconciler } = recorder();
-    pipeline = new Pipeline({
-      source,
-      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
-      reconciler,
-      log: pino({ level: 'silent' }),
-      minSyncPeriodMs: 0,
-    });
-    pipeline.syncNow();
+    pipeline = started(source, reconciler);
     expect(calls).toEqual(['full 2']);
 
     source.objects.set('endpointSlices default/a-1', slice('a', ['10.244.0.1', '10.244.0.2']));
@@ -104,14 +111,7 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('services default/a', svc('a', '10.96.0.1'));
     source.objects.set('nodes /n', node('zone-a', '1'));
     const { calls, reconciler } = recorder();
-    pipeline = new Pipeline({
-      source,
-      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
-      reconciler,
-      log: pino({ level: 'silent' }),
-      minSyncPeriodMs: 0,
-    });
-    pipeline.syncNow();
+    pipeline = started(source, reconciler);
     // A status or annotation update, as kubelet makes every few minutes: no Service is recompiled.
     source.objects.set('nodes /n', node('zone-a', '2'));
     pipeline.request({ kind: 'nodes', key: '/n' });
@@ -128,15 +128,7 @@ describe('Pipeline: full and partial syncs', () => {
     const source = new FakeSource();
     source.objects.set('services default/a', svc('a', '10.96.0.1'));
     const { calls, reconciler } = recorder();
-    pipeline = new Pipeline({
-      source,
-      node: () => ({ nodeName: 'n', nodePortAddresses: [] }),
-      reconciler,
-      log: pino({ level: 'silent' }),
-      minSyncPeriodMs: 0,
-      fullResyncPeriodMs: 50,
-    });
-    pipeline.syncNow();
+    pipeline = started(source, reconciler, { fullResyncPeriodMs: 50 });
     await waitFor(() => calls.length >= 3, 2000);
     expect(calls.slice(0, 3)).toEqual(['full 1', 'reread', 'full 1']);
   });
