@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "ct.h"
 #include "maglev.h"
+#include "nat.h"
 #include "parse.h"
 
 #define SY_IP6_SADDR_OFF  (SY_IP_OFF + offsetof(struct ipv6hdr, saddr))
