@@ -22,6 +22,8 @@ export interface PodNetns {
   /** The pod's IPv4 address: the ClientIP-affinity client of its unbound sockets, as the tc
    *  path sees its packets' source. */
   addr: string;
+  /** Its IPv6 address, the same for IPv6 sockets; '::' when the pod has none (IPv4 only). */
+  addr6: string;
 }
 
 type Found = { pod: PodNetns } | { reason: string; retry: boolean };
@@ -47,11 +49,14 @@ export function findPodNetns(device: string): Found {
     const named = ipJson<{ name: string; id?: number }>(['netns', 'list']).find((n) => n.id === link.link_netnsid);
     if (!named)
       return { reason: `its peer's namespace (nsid ${link.link_netnsid}) is not named in /run/netns`, retry: true };
-    const peer = ipJson<IpLink>(['-n', named.name, '-4', 'addr', 'show']).find((l) => l.ifindex === link.link_index);
-    const addr = peer?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global')?.local;
+    const peer = ipJson<IpLink>(['-n', named.name, 'addr', 'show']).find((l) => l.ifindex === link.link_index);
+    const global = (family: string) => peer?.addr_info?.find((a) => a.family === family && a.scope === 'global')?.local;
+    const addr = global('inet');
     if (!addr) return { reason: `its peer in namespace ${named.name} has no IPv4 address yet`, retry: true };
     const cookie = inNetns(named.name, currentNetnsCookie);
-    return { pod: { device, netns: named.name, cookie, addr } };
+    // A dual-stack pod's IPv6 address is written with its IPv4 one (a CNI sets both before the
+    // pod starts); an IPv4-only pod gets '::' and its IPv6 sockets, if any, share one client.
+    return { pod: { device, netns: named.name, cookie, addr, addr6: global('inet6') ?? '::' } };
   } catch (err) {
     return { reason: (err as Error).message.split('\n')[0] ?? 'unknown error', retry: true };
   }
@@ -104,11 +109,11 @@ export class PodSocketLb {
     const found = findPodNetns(device);
     if ('pod' in found) {
       const { pod } = found;
-      this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD });
+      this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD, addr6: pod.addr6 });
       this.pods.set(device, pod);
       this.tries.delete(device);
       this.log.info(
-        { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr },
+        { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr, addr6: pod.addr6 },
         'pod socket LB: serving pod',
       );
       return;
