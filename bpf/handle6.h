@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The IPv6 flow's backend selection, new flows and entry point, sy_handle6() (bpf/flow6.h says
- * what it covers; its conntrack is bpf/ct6.h, its ICMPv6 errors bpf/icmp6.h).
+ * The IPv6 flow's backend selection for a packet, new flows and entry point, sy_handle6()
+ * (bpf/flow6.h says what it covers; its conntrack is bpf/ct6.h, its ICMPv6 errors bpf/icmp6.h,
+ * the choice of backend itself bpf/lb6.h, shared with the socket path).
  */
 #ifndef SY_HANDLE6_H
 #define SY_HANDLE6_H
