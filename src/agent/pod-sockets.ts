@@ -54,8 +54,8 @@ export function findPodNetns(device: string): Found {
     const addr = global('inet');
     if (!addr) return { reason: `its peer in namespace ${named.name} has no IPv4 address yet`, retry: true };
     const cookie = inNetns(named.name, currentNetnsCookie);
-    // A dual-stack pod's IPv6 address is written with its IPv4 one (a CNI sets both before the
-    // pod starts); an IPv4-only pod gets '::' and its IPv6 sockets, if any, share one client.
+    // '::' for an IPv4-only pod (its IPv6 sockets, if any, share one client), and for a dual-stack
+    // pod whose IPv6 address is not there yet (PodSocketLb looks again: awaitIpv6).
     return { pod: { device, netns: named.name, cookie, addr, addr6: global('inet6') ?? '::' } };
   } catch (err) {
     return { reason: (err as Error).message.split('\n')[0] ?? 'unknown error', retry: true };

@@ -92,10 +92,11 @@ export function cleanupSocketLb(pinDir: string): CgroupHook[] {
 export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[^/]*$/, 'sock_destroy.o');
 
 /**
- * Destroys the connected UDP sockets (IPv4 and IPv6) of the registered namespaces whose peer is one of `removed`
- * (backends just deleted), so their owners connect again and get a live backend: the calling
- * thread's namespace (the node's) and each of `podNetns` (names in /run/netns; --socket-lb all),
- * since an iter/udp walks only the namespace it is opened in. Needs Linux ≥ 6.5
+ * Destroys the connected UDP sockets (IPv4 and IPv6) of the registered namespaces whose peer is
+ * one of `removed` (backends just deleted), so their owners connect again and get a live
+ * backend: the calling thread's namespace (the node's) and each of `podNetns` (names in
+ * /run/netns; --socket-lb all), since an iter/udp walks only the namespace it is opened in.
+ * Needs Linux ≥ 6.5
  * (the bpf_sock_destroy kfunc): on an older kernel the object does not load, and this logs a
  * warning naming the requirement and returns false; such sockets then keep their backend until
  * the client reconnects.
