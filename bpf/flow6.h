@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The IPv6 flow: parse (extension headers skipped), conntrack on 128-bit keys (conntrack6 and
- * ct_new6), backend selection (shared slots and maglev, backends6, affinity6), the source-range
- * check (source_ranges6), hairpin, and the rewrite. The IPv4 flow (switchyard.c) never gets here:
- * sy_handle6() runs in programs of its own (from_pod6, from_netdev6), tail-called on the IPv6
- * ethertype, so neither the IPv4 per-packet cost nor from_netdev's verifier budget grows by the
- * v6 code (switchyard.c, docs/architecture.md "IPv6").
+ * ct_new6), backend selection (lb6.h: shared slots and maglev, backends6, affinity6), the
+ * source-range check (source_ranges6), hairpin, and the rewrite. The IPv4 flow (switchyard.c)
+ * never gets here: sy_handle6() runs in programs of its own (from_pod6, from_netdev6),
+ * tail-called on the IPv6 ethertype, so neither the IPv4 per-packet cost nor from_netdev's
+ * verifier budget grows by the v6 code (switchyard.c, docs/architecture.md "IPv6").
  *
  * Fragments: as for IPv4 (bpf/frag.h), a first fragment of a translated flow leaves its ports
  * in frags6 under (saddr, daddr, identification, proto), and the later ones borrow them, so every
@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "ct.h"
 #include "maglev.h"
+#include "nat.h"
 #include "parse.h"
 
 #define SY_IP6_SADDR_OFF  (SY_IP_OFF + offsetof(struct ipv6hdr, saddr))

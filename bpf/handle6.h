@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The IPv6 flow's backend selection, new flows and entry point, sy_handle6() (bpf/flow6.h says
- * what it covers; its conntrack is bpf/ct6.h, its ICMPv6 errors bpf/icmp6.h).
+ * The IPv6 flow's backend selection for a packet, new flows and entry point, sy_handle6()
+ * (bpf/flow6.h says what it covers; its conntrack is bpf/ct6.h, its ICMPv6 errors bpf/icmp6.h,
+ * the choice of backend itself bpf/lb6.h, shared with the socket path).
  */
 #ifndef SY_HANDLE6_H
 #define SY_HANDLE6_H
 
 #include "flow6.h"
+#include "lb6.h"
 #include "ct6.h"
 #include "icmp6.h"
 #include "reject.h"
@@ -97,65 +99,18 @@ static __always_inline bool sy_ct6_forward_usable(const struct sy_ct6_entry *ct,
 	return bpf_map_lookup_elem(&backends6, &id) != NULL;
 }
 
-/* The client's address folded to 32 bits, for the Maglev flow hash. */
-static __always_inline __u32 sy_in6_fold(const __be32 *a)
-{
-	return a[0] ^ a[1] ^ a[2] ^ a[3];
-}
-
-/* As sy_select_backend, on affinity6 and backends6 (slots and maglev are shared). Global. */
+/* As sy_select_backend, through sy_select_backend6_for (lb6.h): affinity by the packet's source,
+ * Maglev by its flow hash. Global: verified once, apart from the flows that call it. */
 __attribute__((noinline)) int sy_select_backend6(const struct sy_frontend *fe,
 						 const struct sy_pkt6 *pkt, __u64 now,
 						 __u32 *backend_id, struct sy_backend6 *be)
 {
-	__u64 timeout_ns;
-	struct sy_affinity6_key akey = {};
-	struct sy_affinity aff_new = { .last_used_ns = now };
-	struct sy_slot_key skey = {};
-	struct sy_affinity *aff = NULL;
-	struct sy_backend6 *b;
-	__u32 *id;
-
 	if (!fe || !pkt || !backend_id || !be)
 		return -1;
-	akey.set_id = fe->set_id;
-	skey.set_id = fe->set_id;
-	skey.gen = fe->gen;
-	sy_in6_copy(akey.client_addr, pkt->saddr);
-	timeout_ns = (__u64)fe->affinity_timeout * SY_NSEC_PER_SEC;
-	if (fe->affinity_timeout)
-		aff = bpf_map_lookup_elem(&affinity6, &akey);
-	if (aff && sy_within(aff->last_used_ns, now, timeout_ns)) {
-		*backend_id = aff->backend_id;
-		b = bpf_map_lookup_elem(&backends6, backend_id);
-		if (b) {
-			aff->last_used_ns = now;
-			*be = *b;
-			return 0;
-		}
-	}
-	if (fe->flags & SY_FE_MAGLEV) {
-		*backend_id = sy_maglev_pick(fe->set_id, fe->gen, fe->count,
-					     sy_flow_hash(sy_in6_fold(pkt->saddr), pkt->sport,
-							  pkt->dport, pkt->proto));
-		if (!*backend_id)
-			return -1;
-	} else {
-		skey.slot = 1 + bpf_get_prandom_u32() % fe->count;
-		id = bpf_map_lookup_elem(&slots, &skey);
-		if (!id)
-			return -1;
-		*backend_id = *id;
-	}
-	b = bpf_map_lookup_elem(&backends6, backend_id);
-	if (!b)
-		return -1;
-	*be = *b;
-	if (fe->affinity_timeout) {
-		aff_new.backend_id = *backend_id;
-		bpf_map_update_elem(&affinity6, &akey, &aff_new, BPF_ANY);
-	}
-	return 0;
+	return sy_select_backend6_for(fe, pkt->saddr,
+				      sy_flow_hash(sy_in6_fold(pkt->saddr), pkt->sport, pkt->dport,
+						   pkt->proto),
+				      now, backend_id, be);
 }
 
 /* Whether loadBalancerSourceRanges of @svc_id admit @client. */

@@ -2,10 +2,10 @@
 /*
  * Connected UDP sockets follow their backend: an iter/udp program that destroys (the
  * bpf_sock_destroy kfunc, Linux >= 6.5) each connected UDP socket of this node's namespaces whose
- * peer is a backend listed in sock_destroy_to. The owner's next send fails once with
- * ECONNABORTED; a client that retries (or reconnects) runs connect4 again and gets a live
- * backend. An object of its own: on an older kernel it alone fails to load (the agent warns,
- * naming the kernel requirement) and socket LB itself still works.
+ * peer is a backend listed in sock_destroy_to (IPv4) or sock_destroy_to6 (IPv6). The owner's
+ * next send fails once with ECONNABORTED; a client that retries (or reconnects) runs connect4
+ * (connect6) again and gets a live backend. An object of its own: on an older kernel it alone
+ * fails to load (the agent warns, naming the kernel requirement) and socket LB itself still works.
  *
  * The kernel structs are declared here, only the fields read, with preserve_access_index:
  * libbpf relocates their offsets against the running kernel's BTF (CO-RE), so no vmlinux.h.
@@ -21,9 +21,18 @@ struct net {
 	__u64 net_cookie;
 } __attribute__((preserve_access_index));
 
+/* The kernel's struct in6_addr ("___sy": a CO-RE flavour, matched by the name before it). */
+struct in6_addr___sy {
+	union {
+		__be32 u6_addr32[4];
+	} in6_u;
+} __attribute__((preserve_access_index));
+
 struct sock_common {
 	__be32 skc_daddr;
 	__be16 skc_dport;
+	unsigned short skc_family;
+	struct in6_addr___sy skc_v6_daddr;
 	struct {
 		struct net *net;
 	} skc_net;
@@ -43,18 +52,40 @@ struct bpf_iter__udp {
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
+#define SY_AF_INET6	10
+
+/* Whether @sk is connected to a backend listed in sock_destroy_to (or sock_destroy_to6). An
+ * AF_INET6 socket connected to a v4-mapped address has its IPv4 peer in skc_daddr, as an
+ * AF_INET one: the IPv4 list covers it. */
+static __always_inline int sy_peer_removed(struct sock *sk)
+{
+	struct sy_sock_target6 t6 = {};
+	struct sy_sock_target t = {};
+	__u32 *a = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+
+	t.addr = sk->__sk_common.skc_daddr;
+	t.port = sk->__sk_common.skc_dport;
+	if (!t.port)
+		return 0;	/* unconnected */
+	if (t.addr && bpf_map_lookup_elem(&sock_destroy_to, &t))
+		return 1;
+	if (sk->__sk_common.skc_family != SY_AF_INET6)
+		return 0;
+	t6.addr[0] = a[0];
+	t6.addr[1] = a[1];
+	t6.addr[2] = a[2];
+	t6.addr[3] = a[3];
+	t6.port = t.port;
+	return bpf_map_lookup_elem(&sock_destroy_to6, &t6) != NULL;
+}
+
 SEC("iter/udp")
 int sock_destroy_udp(struct bpf_iter__udp *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->udp_sk;
-	struct sy_sock_target t = {};
 	__u64 cookie;
 
-	if (!sk)
-		return 0;
-	t.addr = sk->__sk_common.skc_daddr;
-	t.port = sk->__sk_common.skc_dport;
-	if (!t.addr || !bpf_map_lookup_elem(&sock_destroy_to, &t))
+	if (!sk || !sy_peer_removed(sk))
 		return 0;	/* unconnected, or not a removed backend */
 	cookie = sk->__sk_common.skc_net.net->net_cookie;
 	if (!bpf_map_lookup_elem(&sock_netns, &cookie))

@@ -153,7 +153,13 @@ export class Agent {
     if (socketLb) {
       startSocketLb(sockOpts);
       if (opts.socketLb === 'all' && opts.podDevices)
-        agent.podSockets = startPodSocketLb(opts.pinDir, opts.podDevices, log);
+        // An IPv6 pod range: pods are dual-stack, and their IPv6 address may come a moment late.
+        agent.podSockets = startPodSocketLb(
+          opts.pinDir,
+          opts.podDevices,
+          log,
+          !!opts.podCidrs?.some((c) => c.includes(':')),
+        );
       else forgetPodNamespaces(opts.pinDir, log);
     }
     if (opts.podDevices) {

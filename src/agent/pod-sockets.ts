@@ -22,6 +22,8 @@ export interface PodNetns {
   /** The pod's IPv4 address: the ClientIP-affinity client of its unbound sockets, as the tc
    *  path sees its packets' source. */
   addr: string;
+  /** Its IPv6 address, the same for IPv6 sockets; '::' when the pod has none (IPv4 only). */
+  addr6: string;
 }
 
 type Found = { pod: PodNetns } | { reason: string; retry: boolean };
@@ -47,11 +49,14 @@ export function findPodNetns(device: string): Found {
     const named = ipJson<{ name: string; id?: number }>(['netns', 'list']).find((n) => n.id === link.link_netnsid);
     if (!named)
       return { reason: `its peer's namespace (nsid ${link.link_netnsid}) is not named in /run/netns`, retry: true };
-    const peer = ipJson<IpLink>(['-n', named.name, '-4', 'addr', 'show']).find((l) => l.ifindex === link.link_index);
-    const addr = peer?.addr_info?.find((a) => a.family === 'inet' && a.scope === 'global')?.local;
+    const peer = ipJson<IpLink>(['-n', named.name, 'addr', 'show']).find((l) => l.ifindex === link.link_index);
+    const global = (family: string) => peer?.addr_info?.find((a) => a.family === family && a.scope === 'global')?.local;
+    const addr = global('inet');
     if (!addr) return { reason: `its peer in namespace ${named.name} has no IPv4 address yet`, retry: true };
     const cookie = inNetns(named.name, currentNetnsCookie);
-    return { pod: { device, netns: named.name, cookie, addr } };
+    // '::' for an IPv4-only pod (its IPv6 sockets, if any, share one client), and for a dual-stack
+    // pod whose IPv6 address is not there yet (PodSocketLb looks again: awaitIpv6).
+    return { pod: { device, netns: named.name, cookie, addr, addr6: global('inet6') ?? '::' } };
   } catch (err) {
     return { reason: (err as Error).message.split('\n')[0] ?? 'unknown error', retry: true };
   }
@@ -59,17 +64,22 @@ export function findPodNetns(device: string): Found {
 
 /** Scans a device again this many times (250 ms apart) before giving up on it. */
 const MAX_TRIES = 40;
+const RETRY_MS = 250;
 
 /** Keeps sock_netns holding exactly the namespaces of this node's pod devices. */
 export class PodSocketLb {
   private readonly pods = new Map<string, PodNetns>();
   private readonly tries = new Map<string, number>();
+  private readonly ipv6Timers = new Map<string, NodeJS.Timeout>();
   private readonly watcher: DeviceWatcher;
 
+  /** @waitForIpv6: the cluster is dual-stack (an IPv6 --cluster-cidr), so a pod registered before
+   *  its IPv6 address is there is looked at again until it has one. */
   constructor(
     podDevices: string,
     private readonly netnsMap: TypedMap<bigint, SockNetns>,
     private readonly log: Logger,
+    private readonly waitForIpv6 = false,
   ) {
     this.watcher = new DeviceWatcher(
       globsToRegExp(podDevices),
@@ -97,20 +107,44 @@ export class PodSocketLb {
 
   stop(): void {
     this.watcher.stop();
+    for (const t of this.ipv6Timers.values()) clearTimeout(t);
     this.netnsMap.close();
+  }
+
+  private register(device: string, pod: PodNetns): void {
+    this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD, addr6: pod.addr6 });
+    this.pods.set(device, pod);
+    this.tries.delete(device);
+    this.log.info(
+      { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr, addr6: pod.addr6 },
+      'pod socket LB: serving pod',
+    );
+  }
+
+  /**
+   * A dual-stack pod's IPv6 address can come after its IPv4 one (a CNI adding it second): the pod
+   * is served at once (IPv4 and, with '::' as their affinity client, IPv6 sockets), and looked at
+   * again until its IPv6 address is there, so its IPv6 affinity client becomes the source the tc
+   * path sees. Apart from the device scan, so a device that goes meanwhile is still removed.
+   */
+  private awaitIpv6(device: string, tries = 1): void {
+    if (!this.waitForIpv6 || tries >= MAX_TRIES) return;
+    const timer = setTimeout(() => {
+      this.ipv6Timers.delete(device);
+      if (!this.pods.has(device)) return; // gone meanwhile
+      const found = findPodNetns(device);
+      if ('pod' in found && found.pod.addr6 !== '::') this.register(device, found.pod);
+      else this.awaitIpv6(device, tries + 1);
+    }, RETRY_MS);
+    timer.unref();
+    this.ipv6Timers.set(device, timer);
   }
 
   private add(device: string): void {
     const found = findPodNetns(device);
     if ('pod' in found) {
-      const { pod } = found;
-      this.netnsMap.set(pod.cookie, { addr: pod.addr, flags: SOCK_NS_POD });
-      this.pods.set(device, pod);
-      this.tries.delete(device);
-      this.log.info(
-        { device, netns: pod.netns, netnsCookie: String(pod.cookie), addr: pod.addr },
-        'pod socket LB: serving pod',
-      );
+      this.register(device, found.pod);
+      if (found.pod.addr6 === '::') this.awaitIpv6(device);
       return;
     }
     const tries = (this.tries.get(device) ?? 0) + 1;
@@ -127,6 +161,8 @@ export class PodSocketLb {
 
   private remove(device: string): void {
     this.tries.delete(device);
+    clearTimeout(this.ipv6Timers.get(device));
+    this.ipv6Timers.delete(device);
     const pod = this.pods.get(device);
     if (!pod) return;
     this.pods.delete(device);
@@ -139,8 +175,8 @@ const openNetnsMap = (pinDir: string) => openPinnedMap(join(pinDir, 'sock_netns'
 
 /** `--socket-lb all`: registers the pods and keeps doing so. Call after startSocketLb (it pins
  *  sock_netns). */
-export function startPodSocketLb(pinDir: string, podDevices: string, log: Logger): PodSocketLb {
-  const pods = new PodSocketLb(podDevices, openNetnsMap(pinDir), log);
+export function startPodSocketLb(pinDir: string, podDevices: string, log: Logger, waitForIpv6 = false): PodSocketLb {
+  const pods = new PodSocketLb(podDevices, openNetnsMap(pinDir), log, waitForIpv6);
   pods.start();
   return pods;
 }

@@ -4,9 +4,9 @@
 // `switchyard agent --cleanup` detaches them. Which sockets are served is the sock_netns map: the
 // node's own namespace cookie, written here before the programs are attached, and with
 // --socket-lb all its pods' (pod-sockets.ts).
-import { existsSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { SOCK_NS_HOST, sockNetns, sockTarget } from '../abi/sock.js';
+import { SOCK_NS_HOST, sockNetns, sockTarget, sockTarget6 } from '../abi/sock.js';
 import { u8, u64 } from '../abi/layouts.js';
 import {
   attachCgroupPinned,
@@ -16,6 +16,7 @@ import {
   detachCgroupPinned,
   inNetns,
   linkIterator,
+  pinnedMapSizes,
   unifiedCgroupRoot,
 } from '../bpf/index.js';
 import { ConfigError } from './config-values.js';
@@ -25,6 +26,10 @@ export const SOCK_HOOKS: Readonly<Record<CgroupHook, string>> = {
   sendmsg4: 'sock_sendmsg4',
   recvmsg4: 'sock_recvmsg4',
   getpeername4: 'sock_getpeername4',
+  connect6: 'sock_connect6',
+  sendmsg6: 'sock_sendmsg6',
+  recvmsg6: 'sock_recvmsg6',
+  getpeername6: 'sock_getpeername6',
 };
 
 /** The compiled socket-LB object: sock.o beside the tc object. */
@@ -43,16 +48,17 @@ export interface SocketLbOptions {
   log: Logger;
 }
 
-/** Registers this namespace and attaches (or updates) the four hooks. */
+/** Registers this namespace and attaches (or updates) the eight hooks (IPv4 and IPv6). */
 export function startSocketLb(opts: SocketLbOptions): void {
   const cgroup = opts.cgroupRoot ?? unifiedCgroupRoot();
   if (!cgroup) throw new ConfigError('--socket-lb: no cgroup2 mount in /proc/mounts; give --cgroup-root');
   if (!existsSync(cgroup)) throw new ConfigError(`--cgroup-root "${cgroup}": no such directory`);
+  replaceOldNetnsPin(opts.pinDir, opts.log);
   const obj = BpfObject.open(sockObjectPath(opts.bpfObject), { pinDir: opts.pinDir, maxEntries: opts.maxEntries });
   try {
     const cookie = currentNetnsCookie();
-    // addr 0.0.0.0: the node is one ClientIP-affinity client unless a socket is bound.
-    obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: '0.0.0.0', flags: SOCK_NS_HOST });
+    // 0.0.0.0 and ::, the node is one ClientIP-affinity client per family unless a socket is bound.
+    obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: '0.0.0.0', flags: SOCK_NS_HOST, addr6: '::' });
     const done: Record<string, string> = {};
     for (const [hook, prog] of Object.entries(SOCK_HOOKS) as Array<[CgroupHook, string]>) {
       done[hook] = attachCgroupPinned(cgroup, hook, obj.program(prog), sockLinkPin(opts.pinDir, hook));
@@ -61,6 +67,20 @@ export function startSocketLb(opts: SocketLbOptions): void {
   } finally {
     obj.close(); // the pinned links hold the programs, the pins hold the maps
   }
+}
+
+/**
+ * sock_netns as an agent before IPv6 socket LB pinned it (8-byte values, no addr6): libbpf cannot
+ * reuse such a pin, so it goes and sock.o pins a new map. Nothing is lost: every entry is the
+ * agent's to write again (the node's in startSocketLb, its pods' in startPodSocketLb), and the
+ * programs attached until their links are updated keep the old map, so the hooks never stop.
+ */
+function replaceOldNetnsPin(pinDir: string, log: Logger): void {
+  const pin = `${pinDir}/sock_netns`;
+  const sizes = pinnedMapSizes(pin);
+  if (!sizes || sizes.valueSize === sockNetns.size) return;
+  unlinkSync(pin);
+  log.info({ pin, valueSize: sizes.valueSize }, 'socket LB: sock_netns of an older agent replaced (now with IPv6)');
 }
 
 /** `agent --cleanup`: detaches the socket-LB links. Returns the hooks that had one. */
@@ -72,21 +92,20 @@ export function cleanupSocketLb(pinDir: string): CgroupHook[] {
 export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[^/]*$/, 'sock_destroy.o');
 
 /**
- * Destroys the connected UDP sockets of the registered namespaces whose peer is one of `removed`
- * (backends just deleted), so their owners connect again and get a live backend: the calling
- * thread's namespace (the node's) and each of `podNetns` (names in /run/netns; --socket-lb all),
- * since an iter/udp walks only the namespace it is opened in. Needs Linux ≥ 6.5
+ * Destroys the connected UDP sockets (IPv4 and IPv6) of the registered namespaces whose peer is
+ * one of `removed` (backends just deleted), so their owners connect again and get a live
+ * backend: the calling thread's namespace (the node's) and each of `podNetns` (names in
+ * /run/netns; --socket-lb all), since an iter/udp walks only the namespace it is opened in.
+ * Needs Linux ≥ 6.5
  * (the bpf_sock_destroy kfunc): on an older kernel the object does not load, and this logs a
  * warning naming the requirement and returns false; such sockets then keep their backend until
  * the client reconnects.
  */
 export function destroyUdpSocketsTo(
   opts: SocketLbOptions,
-  removedAny: ReadonlyArray<{ addr: string; port: number }>,
+  removed: ReadonlyArray<{ addr: string; port: number }>,
   podNetns: readonly string[] = [],
 ): boolean {
-  // Socket LB is IPv4 only (cgroup connect4 …): an IPv6 backend has no socket of ours to move.
-  const removed = removedAny.filter((b) => !b.addr.includes(':'));
   if (removed.length === 0) return true;
   let obj: BpfObject;
   try {
@@ -102,7 +121,11 @@ export function destroyUdpSocketsTo(
   }
   try {
     const targets = obj.map('sock_destroy_to', sockTarget, u8);
-    targets.setMany(removed.map((b) => [{ addr: b.addr, port: b.port }, 1] as const));
+    const targets6 = obj.map('sock_destroy_to6', sockTarget6, u8);
+    const entries = (v6: boolean) =>
+      removed.filter((b) => b.addr.includes(':') === v6).map((b) => [{ addr: b.addr, port: b.port }, 1] as const);
+    targets.setMany(entries(false));
+    targets6.setMany(entries(true));
     try {
       const iter = linkIterator(obj.program('sock_destroy_udp'));
       try {
@@ -120,6 +143,7 @@ export function destroyUdpSocketsTo(
       }
     } finally {
       targets.clear();
+      targets6.clear();
     }
     return true;
   } finally {

@@ -10,9 +10,13 @@ import type { BpfProgram } from './object.js';
 /** The kernel's enum bpf_attach_type values for the socket-address hooks used here. */
 export const CGROUP_ATTACH = {
   connect4: 10,
+  connect6: 11,
   sendmsg4: 14,
+  sendmsg6: 15,
   recvmsg4: 19,
+  recvmsg6: 20,
   getpeername4: 29,
+  getpeername6: 30,
 } as const;
 export type CgroupHook = keyof typeof CGROUP_ATTACH;
 

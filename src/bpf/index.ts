@@ -34,6 +34,7 @@ export {
   PercpuMap,
   openPinnedMap,
   openPinnedPercpuMap,
+  pinnedMapSizes,
   possibleCpus,
   MAP_TYPE,
   type MapInfo,

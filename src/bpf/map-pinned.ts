@@ -1,6 +1,6 @@
 // Maps opened from their bpffs pins (inspect, explain, tests), and the size check every opened
 // map passes: a codec whose size differs from the map's would read and write garbage.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { BpfError, EINVAL } from './errors.js';
 import * as ffi from './ffi.js';
@@ -80,6 +80,14 @@ function openPinnedAs<M>(
     ffi.closeFd(info.fd);
     throw err;
   }
+}
+
+/** The key and value sizes of the map pinned at `path`; undefined when nothing is pinned there. */
+export function pinnedMapSizes(path: string): { keySize: number; valueSize: number } | undefined {
+  if (!existsSync(path)) return undefined;
+  const info = openPinned(path);
+  ffi.closeFd(info.fd);
+  return { keySize: info.keySize, valueSize: info.valueSize };
 }
 
 /** Opens a pinned map without its object (e.g. to inspect a stopped agent). close() releases the fd. */

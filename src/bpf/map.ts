@@ -324,4 +324,4 @@ export class PercpuMap<K, V> extends MapBase<K, V[]> {
   }
 }
 
-export { checkSizes, openPinnedMap, openPinnedPercpuMap } from './map-pinned.js';
+export { checkSizes, openPinnedMap, openPinnedPercpuMap, pinnedMapSizes } from './map-pinned.js';

@@ -13,6 +13,7 @@ import { SOCK_NS_POD, sockNetns } from '../../src/abi/sock.js';
 import { u64 } from '../../src/abi/layouts.js';
 import { openPinnedMap } from '../../src/bpf/index.js';
 import { poll } from '../../src/util/poll.js';
+import { podIpv6 } from '../../src/lab/dualstack.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { CLI, labCli, labName, switchyard } from '../lib/lab-cli.js';
 import { describeRoot } from '../lib/root.js';
@@ -22,6 +23,9 @@ const { lab, status, exec } = labCli(NAME);
 const VIP = '10.99.99.99';
 const UDP_VIP = '10.99.99.53';
 const STICKY_VIP = '10.99.99.100';
+// Their IPv6 ClusterIPs: the lab is dual-stack and these Services PreferDualStack.
+const VIP6 = 'fd00:96::99:99:99';
+const STICKY_VIP6 = 'fd00:96::99:99:100';
 const execFileP = promisify(execFile);
 
 const CLIENT = `
@@ -50,6 +54,8 @@ mode = sys.argv[1]
 if mode == 'cookie':
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     print(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])
+elif mode == 'spread6':
+    print(json.dumps({'tcp': tcp('${VIP6}', 60), 'sticky': tcp('${STICKY_VIP6}', 10)}))
 elif mode == 'spread':
     print(json.dumps({'tcp': tcp('${VIP}', 60), 'udp': udp('${UDP_VIP}', 60), 'sticky': tcp('${STICKY_VIP}', 10)}))
 else:
@@ -93,11 +99,19 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
     }
   };
   const openNetnsMap = () => openPinnedMap(join(pinDir, 'sock_netns'), u64, sockNetns);
+  /** The pod's sock_netns entry once it is registered with both addresses (null after 10 s). */
+  const registered = async () => {
+    const r = await poll(() => {
+      const e = withNetnsMap((m) => m.get(cookie()));
+      return e?.flags === SOCK_NS_POD && e.addr6 !== '::' ? e : undefined;
+    }, 10_000);
+    return r.ok ? r.value : null;
+  };
   const flowsOf = (ip: string) => {
     const rows = JSON.parse(switchyard('inspect', 'conntrack', '--pin-dir', pinDir, '-o', 'json')) as Array<{
       tuple: string;
     }>;
-    return rows.filter((r) => r.tuple.includes(`${ip}:`));
+    return rows.filter((r) => r.tuple.includes(ip.includes(':') ? `[${ip}]:` : `${ip}:`));
   };
 
   beforeAll(() => {
@@ -111,9 +125,15 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
     lab('down');
   }, 120_000);
 
-  it('registers the client pod’s namespace with its pod IP, and serves it: spread, no conntrack entry', () => {
+  it('registers the client pod’s namespace with its pod IP, and serves it: spread, no conntrack entry', async () => {
     expect(st.nodes.every((n) => n.agent.argv.join(' ').includes('--socket-lb all'))).toBe(true);
-    expect(withNetnsMap((m) => m.get(cookie()))).toEqual({ addr: client.ip, flags: SOCK_NS_POD });
+    // The lab is dual-stack: the pod's IPv6 address is its IPv6 affinity client (the agent looks
+    // again every 250 ms when it registered the pod before that address was there).
+    expect(await registered()).toEqual({
+      addr: client.ip,
+      flags: SOCK_NS_POD,
+      addr6: podIpv6(client.ip),
+    });
     const pods = myapp();
     const out = spread();
     expect(out.tcp).toEqual({ answers: pods, peers: [VIP], errnos: [] });
@@ -125,6 +145,17 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
       client: string;
     }>;
     expect(affinity.map((a) => a.client)).toContain(client.ip);
+  }, 60_000);
+
+  it('serves the pod’s IPv6 ClusterIP connections too: spread, no conntrack entry, affinity by its IPv6', () => {
+    const out = JSON.parse(exec(client.name, 'python3', '-c', CLIENT, 'spread6')) as Pick<Spread, 'tcp' | 'sticky'>;
+    expect(out.tcp).toEqual({ answers: myapp(), peers: [VIP6], errnos: [] });
+    expect(out.sticky.answers).toHaveLength(1);
+    expect(flowsOf(podIpv6(client.ip))).toEqual([]);
+    const affinity = JSON.parse(switchyard('inspect', 'affinity', '--pin-dir', pinDir, '-o', 'json')) as Array<{
+      client: string;
+    }>;
+    expect(affinity.map((a) => a.client)).toContain(podIpv6(client.ip));
   }, 60_000);
 
   it('leaves conntrack entries once the pod is off sock_netns (tc path), and affinity picks the same pod', () => {
@@ -142,11 +173,11 @@ describeRoot('lab: pod socket LB (--socket-lb all)', () => {
     lab('restart-agent', 'node1');
     // The restarted agent finds its pods by scanning their veths (every 250 ms) after it is up:
     // wait for the registration rather than race it.
-    const registered = await poll(() => {
-      const e = withNetnsMap((m) => m.get(cookie()));
-      return e?.flags === SOCK_NS_POD ? e : undefined;
-    }, 10_000);
-    expect(registered.ok && registered.value).toEqual({ addr: client.ip, flags: SOCK_NS_POD });
+    expect(await registered()).toEqual({
+      addr: client.ip,
+      flags: SOCK_NS_POD,
+      addr6: podIpv6(client.ip),
+    });
     const child = spawn(
       process.execPath,
       [CLI, 'lab', 'exec', '--name', NAME, client.name, '--', 'python3', '-c', CLIENT, 'connudp', '25'],

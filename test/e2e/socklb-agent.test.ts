@@ -131,7 +131,16 @@ describeRoot('socket LB: the agent process, restarted under a connection loop', 
 
   it('5 restarts during a host → ClusterIP loop: 0 failures, one program per hook each time', async () => {
     await startAgent();
-    const want = ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_udp4_recvmsg', 'cgroup_udp4_sendmsg'];
+    const want = [
+      'cgroup_inet4_connect',
+      'cgroup_inet4_getpeername',
+      'cgroup_inet6_connect',
+      'cgroup_inet6_getpeername',
+      'cgroup_udp4_recvmsg',
+      'cgroup_udp4_sendmsg',
+      'cgroup_udp6_recvmsg',
+      'cgroup_udp6_sendmsg',
+    ];
     expect(hooks()).toEqual(want);
     const loop = spawn(
       'sh',

@@ -9,11 +9,13 @@ import { beforeAll, expect, it } from 'vitest';
 import type { StructCodec } from '../../src/bpf/codec.js';
 import { C_NAMES } from '../../src/abi/constants.js';
 import { allStructs } from '../../src/abi/layouts.js';
+import { sockStructs } from '../../src/abi/sock.js';
 import { describeRoot } from '../lib/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const TEST_OBJ = join(ROOT, 'build/bpf/test_counter.o');
 const DATAPATH_OBJ = join(ROOT, 'build/bpf/switchyard.o');
+const SOCK_OBJ = join(ROOT, 'build/bpf/sock.o');
 
 interface BtfType {
   id: number;
@@ -135,6 +137,12 @@ describeRoot('map layouts: TS codecs match the BTF of the BPF objects', () => {
     const present = Object.values(allStructs).filter((c) => btf.struct(c.cName));
     expect(present.length).toBeGreaterThan(0);
     expect(present.flatMap((c) => drift(btf, c as StructCodec<unknown>))).toEqual([]);
+  });
+
+  it('every struct of sock.h (the socket-LB maps) in sock.o', () => {
+    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/sock.o'], { stdio: 'pipe' });
+    const btf = new Btf(SOCK_OBJ);
+    expect(Object.values(sockStructs).flatMap((c) => drift(btf, c as StructCodec<unknown>))).toEqual([]);
   });
 
   it('every enum constant of switchyard.h in test_counter.o', () => {

@@ -20,7 +20,7 @@ import {
 } from '../../src/bpf/index.js';
 import { dataplaneMaps } from '../../src/dataplane/maps.js';
 import { mapSizes } from '../../src/agent/map-sizes.js';
-import { cleanupSocketLb, destroyUdpSocketsTo, startSocketLb } from '../../src/agent/socklb.js';
+import { cleanupSocketLb, destroyUdpSocketsTo, SOCK_HOOKS, startSocketLb } from '../../src/agent/socklb.js';
 import { MAX_FRONTENDS } from '../../src/abi/index.js';
 import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
@@ -29,13 +29,9 @@ import { describeRoot } from '../lib/root.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
 const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
-const HOOKS: CgroupHook[] = ['connect4', 'sendmsg4', 'recvmsg4', 'getpeername4'];
-const PROGS: Record<CgroupHook, string> = {
-  connect4: 'sock_connect4',
-  sendmsg4: 'sock_sendmsg4',
-  recvmsg4: 'sock_recvmsg4',
-  getpeername4: 'sock_getpeername4',
-};
+// All eight hooks, as the agent attaches them: the IPv6 ones must leave IPv4 sockets alone.
+const PROGS = SOCK_HOOKS;
+const HOOKS = Object.keys(PROGS) as CgroupHook[];
 const CIP = '10.96.77.77';
 const EMPTY = '10.96.77.78';
 const STICKY = '10.96.77.79';
@@ -107,7 +103,7 @@ interface Answer {
   ms?: number;
 }
 
-describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () => {
+describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () => {
   const ns = uniqueName('sysk');
   const other = uniqueName('syso');
   const root = unifiedCgroupRoot();
@@ -131,7 +127,9 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     bpffs = withBpffs('sy-sock');
     createNetns(ns);
     createNetns(other);
-    for (const a of BACKENDS) run('ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+    // The backends' addresses in the other namespace too (no server): a socket translated there
+    // would be refused, where an untouched one finds no route.
+    for (const n of [ns, other]) for (const a of BACKENDS) run('ip', ['-n', n, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
     mkdirSync(cg);
     obj = BpfObject.open(OBJ, { pinDir: bpffs.dir });
     table = new ServiceTable(dataplaneMaps(obj), { addr: CIP, port: 80, scope: 0, flags: 0 });
@@ -141,8 +139,8 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
     table.add({ svcId: 3, setId: 3, proto: 6, addr: EMPTY, backends: [] });
     table.add({ svcId: 4, setId: 4, proto: 6, addr: STICKY, affinityTimeout: 600, backends: backends(8080, 21) });
     const cookie = BigInt((client(ns, 'cookie', '-', 0) as unknown as string[])[0]);
-    obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: BACKENDS[0], flags: SOCK_NS_HOST });
-    expect(attachAll(obj)).toEqual(['created', 'created', 'created', 'created']);
+    obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: BACKENDS[0], flags: SOCK_NS_HOST, addr6: '::' });
+    expect(attachAll(obj)).toEqual(HOOKS.map(() => 'created'));
     server = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, ...BACKENDS], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -242,7 +240,7 @@ describeRoot('socket LB (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () =>
   it('a second attach (a restarted agent) updates the pinned links: one program per hook', () => {
     const next = BpfObject.open(OBJ, { pinDir: bpffs.dir });
     try {
-      expect(attachAll(next)).toEqual(['updated', 'updated', 'updated', 'updated']);
+      expect(attachAll(next)).toEqual(HOOKS.map(() => 'updated'));
       const shown = JSON.parse(run('bpftool', ['-j', 'cgroup', 'show', cg])) as Array<{
         id: number;
         attach_type: string;
@@ -311,10 +309,19 @@ describeRoot('socket LB from the agent (startSocketLb, restart, --cleanup)', () 
         attached()
           .map((p) => p.attach_type)
           .sort(),
-      ).toEqual(['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_udp4_recvmsg', 'cgroup_udp4_sendmsg']);
+      ).toEqual([
+        'cgroup_inet4_connect',
+        'cgroup_inet4_getpeername',
+        'cgroup_inet6_connect',
+        'cgroup_inet6_getpeername',
+        'cgroup_udp4_recvmsg',
+        'cgroup_udp4_sendmsg',
+        'cgroup_udp6_recvmsg',
+        'cgroup_udp6_sendmsg',
+      ]);
       expect(tcp(1)[0]!.peer).toBe(CIP);
     }
-    expect(cleanupSocketLb(bpffs.dir)).toEqual(['connect4', 'sendmsg4', 'recvmsg4', 'getpeername4']);
+    expect(cleanupSocketLb(bpffs.dir)).toEqual(HOOKS);
     expect(attached()).toEqual([]);
     expect(tcp(1)[0]!.errno).toBe(101); // ENETUNREACH: nothing translates any more
   });
