@@ -191,17 +191,23 @@ describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)',
   });
 
   it('a connected UDP socket moves to another backend within 1 s once its backend is removed', async () => {
-    const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'connudp', CIP, '53', '6'];
-    const child = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const seen: Array<{ at: number; a: Answer }> = [];
-    let rest = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const lines = (rest + d.toString()).split('\n');
-      rest = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) seen.push({ at: performance.now(), a: JSON.parse(l) as Answer });
-    });
+    /** A connected-UDP client in the node's namespace and the test cgroup, and what it prints. */
+    const connUdp = (host: string, port: number) => {
+      const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'connudp', host, String(port), '6'];
+      const child = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const seen: Array<{ at: number; a: Answer }> = [];
+      let rest = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        const lines = (rest + d.toString()).split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) if (l.startsWith('{')) seen.push({ at: performance.now(), a: JSON.parse(l) as Answer });
+      });
+      return { child, seen };
+    };
+    const { child, seen } = connUdp(CIP, 53);
+    let direct: ReturnType<typeof connUdp> | undefined;
     const until = async (ok: () => boolean, ms: number) => {
       for (const end = performance.now() + ms; !ok() && performance.now() < end; )
         await new Promise((r) => setTimeout(r, 10));
@@ -211,6 +217,9 @@ describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)',
       // The client is a fresh python3: on a loaded machine it takes seconds to start (not measured).
       expect(await until(() => seen.some((s) => s.a.from), 15_000)).toBe(true);
       const first = seen.find((s) => s.a.from)!.a.from!;
+      // A socket the application connected to that backend itself: not socket LB's to destroy.
+      direct = connUdp(first, 5353);
+      expect(await until(() => direct!.seen.some((s) => s.a.from), 15_000)).toBe(true);
       const moved = BACKENDS.find((b) => b !== first)!;
       const otherId = BACKENDS.indexOf(moved) + 11;
       table.add({ svcId: 2, setId: 2, proto: 17, port: 53, backends: [{ id: otherId, addr: moved, port: 5353 }] });
@@ -232,8 +241,16 @@ describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)',
       const t0 = performance.now();
       expect(run([ns])).toBe(true);
       expect(await until(() => seen.some((s) => s.at >= t0 && s.a.from === moved), 1000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 200));
+      const after = direct.seen.filter((s) => s.at >= t0).map((s) => s.a);
+      expect(after.length).toBeGreaterThan(0);
+      expect(
+        after.every((a) => a.from === first && a.errno === undefined),
+        JSON.stringify(after),
+      ).toBe(true);
     } finally {
       child.kill('SIGKILL');
+      direct?.child.kill('SIGKILL');
     }
   });
 
