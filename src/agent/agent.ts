@@ -128,10 +128,9 @@ export class Agent {
     });
     const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
     const socketLb = opts.socketLb === 'host' || opts.socketLb === 'all';
-    // Connected UDP sockets of this namespace and of the served pods' follow their backend out
-    // (plan.ts orders it).
+    // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).
     const destroyer = (endpoints: Array<{ addr: string; port: number }>) => {
-      destroyUdpSocketsTo(sockOpts, endpoints, agent.podSockets?.namespaces());
+      destroyUdpSocketsTo(sockOpts, endpoints);
     };
     const pipeline = new Pipeline({
       source,

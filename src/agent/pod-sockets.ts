@@ -16,7 +16,7 @@ import { DeviceWatcher, globsToRegExp } from './devices.js';
 /** One local pod as pod socket LB knows it. */
 export interface PodNetns {
   device: string;
-  /** Its name in /run/netns, for entering it (the destroy iterator runs there). */
+  /** Its name in /run/netns (for the logs: its cookie is read inside it when it is found). */
   netns: string;
   cookie: bigint;
   /** The pod's IPv4 address: the ClientIP-affinity client of its unbound sockets, as the tc
@@ -98,11 +98,6 @@ export class PodSocketLb {
       .map(([cookie]) => cookie);
     if (stale.length) this.netnsMap.deleteMany(stale);
     this.log.info({ pods: this.pods.size, forgotten: stale.length }, 'pod socket LB: pod namespaces registered');
-  }
-
-  /** The named namespaces of the registered pods. */
-  namespaces(): string[] {
-    return [...this.pods.values()].map((p) => p.netns);
   }
 
   stop(): void {

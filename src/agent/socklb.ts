@@ -14,7 +14,6 @@ import {
   type CgroupHook,
   currentNetnsCookie,
   detachCgroupPinned,
-  inNetns,
   linkIterator,
   pinnedMapSizes,
   unifiedCgroupRoot,
@@ -92,19 +91,17 @@ export function cleanupSocketLb(pinDir: string): CgroupHook[] {
 export const sockDestroyObjectPath = (bpfObject: string) => bpfObject.replace(/[^/]*$/, 'sock_destroy.o');
 
 /**
- * Destroys the connected UDP sockets (IPv4 and IPv6) of the registered namespaces whose peer is
- * one of `removed` (backends just deleted), so their owners connect again and get a live
- * backend: the calling thread's namespace (the node's) and each of `podNetns` (names in
- * /run/netns; --socket-lb all), since an iter/udp walks only the namespace it is opened in.
- * Needs Linux ≥ 6.5
- * (the bpf_sock_destroy kfunc): on an older kernel the object does not load, and this logs a
- * warning naming the requirement and returns false; such sockets then keep their backend until
- * the client reconnects.
+ * Destroys the UDP sockets (IPv4 and IPv6) socket LB connected to one of `removed` (backends just
+ * deleted), so their owners connect again and get a live backend. An iter/udp walks only the
+ * namespace it is opened in, the calling thread's: the node's, the only one whose connected UDP
+ * sockets socket LB translates (a pod's stay on the tc path: bpf/sock.c, sy_sock_tc_serves).
+ * Needs Linux ≥ 6.5 (the bpf_sock_destroy kfunc): on an older kernel the object does not load,
+ * and this logs a warning naming the requirement and returns false; such sockets then keep their
+ * backend until the client reconnects.
  */
 export function destroyUdpSocketsTo(
   opts: SocketLbOptions,
   removed: ReadonlyArray<{ addr: string; port: number }>,
-  podNetns: readonly string[] = [],
 ): boolean {
   if (removed.length === 0) return true;
   let obj: BpfObject;
@@ -130,14 +127,6 @@ export function destroyUdpSocketsTo(
       const iter = linkIterator(obj.program('sock_destroy_udp'));
       try {
         iter.run();
-        for (const netns of podNetns) {
-          try {
-            inNetns(netns, () => iter.run());
-          } catch (err) {
-            // A pod going at this moment takes its sockets with it: nothing left to move.
-            opts.log.debug({ netns, err: (err as Error).message }, 'pod namespace not walked for UDP sockets');
-          }
-        }
       } finally {
         iter.close();
       }
