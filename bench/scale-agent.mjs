@@ -128,14 +128,16 @@ async function rollingUpdate(seconds) {
   if (code !== 0) throw new Error(`bench/scale-writer.mjs exited with ${code}`);
   const { sent, dropped, last } = JSON.parse(out);
   const lastWrite = performance.now();
-  const applied = () => {
-    const have = new Set([...pipeline.status.desired.backends.values()].map((b) => b.addr));
-    const inMaps = new Set([...maps.backends.entries()].map(([, b]) => b.addr));
-    return last.every(([n, v]) => have.has(firstAddr(n, v)) && inMaps.has(firstAddr(n, v)));
-  };
-  while (!applied()) await sleep(5);
+  // The desired state is set only once a sync's map writes have landed, so it is polled, and the
+  // maps are read back once, after the lag window: reading 100,000 backends through the FFI blocks
+  // the loop for ~100 ms, a cost of this check that was counted in the agent's lag.
+  const addrsOf = (backends) => new Set([...backends].map((b) => b.addr));
+  const applied = (have) => last.every(([n, v]) => have.has(firstAddr(n, v)));
+  while (!applied(addrsOf(pipeline.status.desired.backends.values()))) await sleep(20);
   const drainMs = performance.now() - lastWrite;
   rlag.disable();
+  if (!applied(addrsOf([...maps.backends.entries()].map(([, b]) => b))))
+    throw new Error('rolling update: a last change is in the desired state but not in the maps');
   return {
     seconds,
     sent,
