@@ -38,8 +38,9 @@ export class IdExhaustedError extends Error {
 class Space {
   readonly byIdentity = new Map<string, number>();
   readonly byId = new Map<number, string>();
-  /** Identities used since the current round began (seeds count as used). */
-  used = new Set<string>();
+  /** Ids of the identities used since the current round began (seeds count as used): numbers
+   *  rather than the identity strings, whose every lookup also reads the string's hash. */
+  used = new Set<number>();
   /** Released ids below `fresh`, as a binary min-heap; may hold ids taken again by seed (skipped lazily). */
   private readonly free: number[] = [];
   /** Every id ≥ fresh is unallocated. */
@@ -56,7 +57,7 @@ class Space {
       id = this.lowestFree();
       this.bind(identity, id);
     }
-    this.used.add(identity);
+    this.used.add(id);
     return id;
   }
 
@@ -67,7 +68,7 @@ class Space {
     const had = this.byIdentity.get(identity);
     const owner = this.byId.get(id);
     if (had === id) {
-      this.used.add(identity);
+      this.used.add(id);
       return;
     }
     if (had !== undefined) throw new Error(`seed: ${WHAT[this.ns]} ${identity} already has id ${had}, not ${id}`);
@@ -75,7 +76,7 @@ class Space {
     for (; this.fresh < id; this.fresh++) this.push(this.fresh);
     if (this.fresh === id) this.fresh++;
     this.bind(identity, id);
-    this.used.add(identity);
+    this.used.add(id);
   }
 
   release(identity: string): void {
@@ -83,15 +84,15 @@ class Space {
     if (id === undefined) return;
     this.byIdentity.delete(identity);
     this.byId.delete(id);
-    this.used.delete(identity);
+    this.used.delete(id);
     this.push(id);
   }
 
   /** Releases every identity not used since the last round began; starts a new round. */
   endRound(): number {
     let released = 0;
-    for (const identity of [...this.byIdentity.keys()]) {
-      if (!this.used.has(identity)) {
+    for (const [identity, id] of [...this.byIdentity]) {
+      if (!this.used.has(id)) {
         this.release(identity);
         released++;
       }

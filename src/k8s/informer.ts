@@ -252,7 +252,7 @@ export class ResilientInformer {
 
   private upsert(raw: KubernetesObject): void {
     this.lastActivity = Date.now();
-    const obj = toPlain(raw, this.spec);
+    const obj = toPlain(raw, this.spec, true); // ListWatch holds only what list() and the watch parsed
     const key = objectKey(raw);
     const old = this.objects.get(key);
     const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
