@@ -11,6 +11,7 @@ import { unifiedCgroupRoot } from '../../src/bpf/index.js';
 import { adminSocketPath } from '../../src/inspect/admin.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
+import { SOCK_ATTACH_TYPES } from '../lib/py-clients.js';
 import { waitFor } from '../lib/wait.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -131,16 +132,7 @@ describeRoot('socket LB: the agent process, restarted under a connection loop', 
 
   it('5 restarts during a host → ClusterIP loop: 0 failures, one program per hook each time', async () => {
     await startAgent();
-    const want = [
-      'cgroup_inet4_connect',
-      'cgroup_inet4_getpeername',
-      'cgroup_inet6_connect',
-      'cgroup_inet6_getpeername',
-      'cgroup_udp4_recvmsg',
-      'cgroup_udp4_sendmsg',
-      'cgroup_udp6_recvmsg',
-      'cgroup_udp6_sendmsg',
-    ];
+    const want = SOCK_ATTACH_TYPES;
     expect(hooks()).toEqual(want);
     const loop = spawn(
       'sh',

@@ -26,6 +26,7 @@ import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
+import { SOCK_ATTACH_TYPES, sockLbClient, type SockLbAnswer } from '../lib/py-clients.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
 const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
@@ -56,52 +57,9 @@ print('ready', flush=True)
 threading.Event().wait()
 `;
 
-// Runs one mode. The shell around it joined the cgroup before \`ip netns exec\`, which mounts a
-// sysfs of its own and so hides the cgroup tree.
-const CLIENT = `
-import json, socket, struct, sys, time
-mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-out = []
-if mode == 'cookie':
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    out.append(str(struct.unpack('Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0]))
-elif mode == 'tcp':
-    for _ in range(n):
-        t0 = time.monotonic()
-        try:
-            s = socket.create_connection((host, port), timeout=3)
-            out.append({'peer': s.getpeername()[0], 'from': s.recv(64).decode()}); s.close()
-        except OSError as e:
-            out.append({'errno': e.errno, 'ms': (time.monotonic() - t0) * 1000})
-elif mode == 'udp':
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
-    for _ in range(n):
-        s.sendto(b'x', (host, port)); data, src = s.recvfrom(64)
-        out.append({'src': src[0], 'sport': src[1], 'from': data.decode()})
-elif mode == 'connudp':
-    # One socket for the whole run: connect once, and again only after an error (a destroyed
-    # socket is disconnected: ECONNABORTED, then EDESTADDRREQ).
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.1); s.connect((host, port))
-    end = time.monotonic() + n
-    while time.monotonic() < end:
-        try:
-            s.send(b'x'); print(json.dumps({'from': s.recv(64).decode()}), flush=True)
-        except socket.timeout:
-            pass
-        except OSError as e:
-            print(json.dumps({'errno': e.errno}), flush=True); s.connect((host, port))
-        time.sleep(0.02)
-print(json.dumps(out))
-`;
+const CLIENT = sockLbClient('AF_INET');
 
-interface Answer {
-  peer?: string;
-  from?: string;
-  src?: string;
-  sport?: number;
-  errno?: number;
-  ms?: number;
-}
+type Answer = SockLbAnswer;
 
 describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () => {
   const ns = uniqueName('sysk');
@@ -325,16 +283,7 @@ describeRoot('socket LB from the agent (startSocketLb, restart, --cleanup)', () 
         attached()
           .map((p) => p.attach_type)
           .sort(),
-      ).toEqual([
-        'cgroup_inet4_connect',
-        'cgroup_inet4_getpeername',
-        'cgroup_inet6_connect',
-        'cgroup_inet6_getpeername',
-        'cgroup_udp4_recvmsg',
-        'cgroup_udp4_sendmsg',
-        'cgroup_udp6_recvmsg',
-        'cgroup_udp6_sendmsg',
-      ]);
+      ).toEqual(SOCK_ATTACH_TYPES);
       expect(tcp(1)[0]!.peer).toBe(CIP);
     }
     expect(cleanupSocketLb(bpffs.dir)).toEqual(HOOKS);

@@ -24,6 +24,7 @@ import { dataplaneMaps } from '../../src/dataplane/maps.js';
 import { ServiceTable } from '../lib/datapath.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
+import { SOCK_ATTACH_TYPES, sockLbClient, type SockLbAnswer } from '../lib/py-clients.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
 const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
@@ -56,46 +57,9 @@ print('ready', flush=True)
 threading.Event().wait()
 `;
 
-// Every client socket is AF_INET6, also for the v4-mapped addresses.
-const CLIENT = `
-import json, socket, sys, time
-mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-out = []
-if mode == 'tcp':
-    for _ in range(n):
-        t0 = time.monotonic()
-        try:
-            s = socket.socket(socket.AF_INET6); s.settimeout(3); s.connect((host, port))
-            out.append({'peer': s.getpeername()[0], 'from': s.recv(64).decode()}); s.close()
-        except OSError as e:
-            out.append({'errno': e.errno, 'ms': (time.monotonic() - t0) * 1000})
-elif mode == 'udp':
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
-    for _ in range(n):
-        s.sendto(b'x', (host, port)); data, src = s.recvfrom(64)
-        out.append({'src': src[0], 'sport': src[1], 'from': data.decode()})
-elif mode == 'connudp':
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(0.1); s.connect((host, port))
-    end = time.monotonic() + n
-    while time.monotonic() < end:
-        try:
-            s.send(b'x'); print(json.dumps({'from': s.recv(64).decode()}), flush=True)
-        except socket.timeout:
-            pass
-        except OSError as e:
-            print(json.dumps({'errno': e.errno}), flush=True); s.connect((host, port))
-        time.sleep(0.02)
-print(json.dumps(out))
-`;
+const CLIENT = sockLbClient('AF_INET6');
 
-interface Answer {
-  peer?: string;
-  from?: string;
-  src?: string;
-  sport?: number;
-  errno?: number;
-  ms?: number;
-}
+type Answer = SockLbAnswer;
 
 describeRoot('socket LB, IPv6 (cgroup connect6/sendmsg6/recvmsg6/getpeername6)', () => {
   const ns = uniqueName('sys6');
@@ -248,16 +212,7 @@ describeRoot('socket LB, IPv6 (cgroup connect6/sendmsg6/recvmsg6/getpeername6)',
         .map((p) => p.attach_type)
         .sort();
     inNetns(ns, () => startSocketLb(opts()));
-    expect(attached()).toEqual([
-      'cgroup_inet4_connect',
-      'cgroup_inet4_getpeername',
-      'cgroup_inet6_connect',
-      'cgroup_inet6_getpeername',
-      'cgroup_udp4_recvmsg',
-      'cgroup_udp4_sendmsg',
-      'cgroup_udp6_recvmsg',
-      'cgroup_udp6_sendmsg',
-    ]);
+    expect(attached()).toEqual(SOCK_ATTACH_TYPES);
     expect(client(ns, 'tcp', CIP6, 80, 3).every((a) => a.peer === CIP6 && BACKENDS6.includes(a.from!))).toBe(true);
     expect(cleanupSocketLb(bpffs.dir)).toHaveLength(8);
     expect(attached()).toEqual([]);
