@@ -8,7 +8,7 @@
 // the event-loop lag meanwhile.
 // Prints one JSON line. Arguments: <api url> <services> <changes> [<rolling seconds>].
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -37,6 +37,7 @@ const maps = dataplaneMaps(obj);
 const profiler = process.env.SY_SCALE_CPU_PROF ? await startProfile() : undefined;
 const kubeconfig = join(tmpdir(), `sy-scale-${process.pid}.kubeconfig`);
 writeFileSync(kubeconfig, kubeconfigFor(url));
+process.on('exit', () => rmSync(kubeconfig, { force: true })); // a run leaves nothing in /tmp
 
 let waiter;
 const eventAt = new Map();
