@@ -3,10 +3,10 @@
  * Connected UDP sockets follow their backend: an iter/udp program that destroys (the
  * bpf_sock_destroy kfunc, Linux >= 6.5) each connected UDP socket of this node's namespaces that
  * socket LB connected to a backend listed in sock_destroy_to (IPv4) or sock_destroy_to6 (IPv6),
- * and no other (sy_ours_to_destroy). The owner's
- * next send fails once with ECONNABORTED; a client that retries (or reconnects) runs connect4
- * (connect6) again and gets a live backend. An object of its own: on an older kernel it alone
- * fails to load (the agent warns, naming the kernel requirement) and socket LB itself still works.
+ * and no other (sy_ours_to_destroy). The owner's next send fails once with ECONNABORTED; a client
+ * that retries (or reconnects) runs connect4 (connect6) again and gets a live backend. An object
+ * of its own: on an older kernel it alone fails to load (the agent warns, naming the kernel
+ * requirement) and socket LB itself still works.
  *
  * The kernel structs are declared here, only the fields read, with preserve_access_index:
  * libbpf relocates their offsets against the running kernel's BTF (CO-RE), so no vmlinux.h.

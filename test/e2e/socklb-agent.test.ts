@@ -11,7 +11,7 @@ import { unifiedCgroupRoot } from '../../src/bpf/index.js';
 import { adminSocketPath } from '../../src/inspect/admin.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
-import { SOCK_ATTACH_TYPES } from '../lib/py-clients.js';
+import { SOCK_ATTACH_TYPES } from '../lib/sock-lb.js';
 import { waitFor } from '../lib/wait.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

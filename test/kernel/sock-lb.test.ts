@@ -26,7 +26,7 @@ import { pino } from 'pino';
 import { ServiceTable } from '../lib/datapath.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
-import { SOCK_ATTACH_TYPES, sockLbClient, type SockLbAnswer } from '../lib/py-clients.js';
+import { SOCK_ATTACH_TYPES, sockLbClients, until } from '../lib/sock-lb.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
 const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
@@ -57,10 +57,6 @@ print('ready', flush=True)
 threading.Event().wait()
 `;
 
-const CLIENT = sockLbClient('AF_INET');
-
-type Answer = SockLbAnswer;
-
 describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)', () => {
   const ns = uniqueName('sysk');
   const other = uniqueName('syso');
@@ -71,11 +67,7 @@ describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)',
   let server: ChildProcess;
   let table: ServiceTable;
 
-  const client = (netns: string, mode: string, host: string, port: number, n = 1): Answer[] => {
-    const cmd = ['ip', 'netns', 'exec', netns, 'python3', '-c', CLIENT, mode, host, String(port), String(n)];
-    const out = run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], { timeoutMs: 20_000 });
-    return JSON.parse(out) as Answer[];
-  };
+  const { client, connectedUdp } = sockLbClients('AF_INET', cg);
   const linkPin = (hook: CgroupHook) => `${bpffs.dir}/link_${hook}`;
   const attachAll = (o: BpfObject) => HOOKS.map((h) => attachCgroupPinned(cg, h, o.program(PROGS[h]), linkPin(h)));
 
@@ -149,34 +141,14 @@ describeRoot('socket LB, IPv4 (cgroup connect4/sendmsg4/recvmsg4/getpeername4)',
   });
 
   it('a connected UDP socket moves to another backend within 1 s once its backend is removed', async () => {
-    /** A connected-UDP client in the node's namespace and the test cgroup, and what it prints. */
-    const connUdp = (host: string, port: number) => {
-      const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'connudp', host, String(port), '6'];
-      const child = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const seen: Array<{ at: number; a: Answer }> = [];
-      let rest = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        const lines = (rest + d.toString()).split('\n');
-        rest = lines.pop()!;
-        for (const l of lines) if (l.startsWith('{')) seen.push({ at: performance.now(), a: JSON.parse(l) as Answer });
-      });
-      return { child, seen };
-    };
-    const { child, seen } = connUdp(CIP, 53);
-    let direct: ReturnType<typeof connUdp> | undefined;
-    const until = async (ok: () => boolean, ms: number) => {
-      for (const end = performance.now() + ms; !ok() && performance.now() < end; )
-        await new Promise((r) => setTimeout(r, 10));
-      return ok();
-    };
+    const { child, seen } = connectedUdp(ns, CIP, 53, 6);
+    let direct: ReturnType<typeof connectedUdp> | undefined;
     try {
       // The client is a fresh python3: on a loaded machine it takes seconds to start (not measured).
       expect(await until(() => seen.some((s) => s.a.from), 15_000)).toBe(true);
       const first = seen.find((s) => s.a.from)!.a.from!;
       // A socket the application connected to that backend itself: not socket LB's to destroy.
-      direct = connUdp(first, 5353);
+      direct = connectedUdp(ns, first, 5353, 6);
       expect(await until(() => direct!.seen.some((s) => s.a.from), 15_000)).toBe(true);
       const moved = BACKENDS.find((b) => b !== first)!;
       const otherId = BACKENDS.indexOf(moved) + 11;
@@ -238,10 +210,8 @@ describeRoot('socket LB from the agent (startSocketLb, restart, --cleanup)', () 
   let bpffs: ReturnType<typeof withBpffs>;
   let obj: BpfObject;
   let server: ChildProcess;
-  const tcp = (n: number): Answer[] => {
-    const cmd = ['ip', 'netns', 'exec', ns, 'python3', '-c', CLIENT, 'tcp', CIP, '80', String(n)];
-    return JSON.parse(run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', `${cg}/cgroup.procs`, ...cmd])) as Answer[];
-  };
+  const { client } = sockLbClients('AF_INET', cg);
+  const tcp = (n: number) => client(ns, 'tcp', CIP, 80, n);
   const start = () =>
     inNetns(ns, () => startSocketLb({ pinDir: bpffs.dir, bpfObject: TC_OBJ, cgroupRoot: cg, maxEntries: {}, log }));
   const attached = () =>

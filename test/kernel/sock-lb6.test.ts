@@ -24,7 +24,7 @@ import { dataplaneMaps } from '../../src/dataplane/maps.js';
 import { ServiceTable } from '../lib/datapath.js';
 import { cleanUp, createNetns, deleteNetns, run, uniqueName, withBpffs } from '../lib/namespaces.js';
 import { describeRoot } from '../lib/root.js';
-import { SOCK_ATTACH_TYPES, sockLbClient, type SockLbAnswer } from '../lib/py-clients.js';
+import { SOCK_ATTACH_TYPES, sockLbClients, until } from '../lib/sock-lb.js';
 
 const OBJ = join(new URL('../..', import.meta.url).pathname, 'build/bpf/sock.o');
 const TC_OBJ = OBJ.replace(/sock\.o$/, 'switchyard.o');
@@ -57,10 +57,6 @@ print('ready', flush=True)
 threading.Event().wait()
 `;
 
-const CLIENT = sockLbClient('AF_INET6');
-
-type Answer = SockLbAnswer;
-
 describeRoot('socket LB, IPv6 (cgroup connect6/sendmsg6/recvmsg6/getpeername6)', () => {
   const ns = uniqueName('sys6');
   const other = uniqueName('syo6');
@@ -72,21 +68,8 @@ describeRoot('socket LB, IPv6 (cgroup connect6/sendmsg6/recvmsg6/getpeername6)',
   let server: ChildProcess;
   let table: ServiceTable;
 
-  // The shell joins the cgroup before `ip netns exec`, whose own sysfs hides the cgroup tree.
-  const inCgroup = (netns: string, args: string[]) => [
-    '-c',
-    'echo $$ > "$0" && exec "$@"',
-    `${cg}/cgroup.procs`,
-    ...['ip', 'netns', 'exec', netns, 'python3', '-c', CLIENT, ...args],
-  ];
-  const client = (netns: string, mode: string, host: string, port: number, n = 1): Answer[] =>
-    JSON.parse(run('sh', inCgroup(netns, [mode, host, String(port), String(n)]), { timeoutMs: 20_000 })) as Answer[];
+  const { client, connectedUdp } = sockLbClients('AF_INET6', cg);
   const opts = () => ({ pinDir: bpffs.dir, bpfObject: TC_OBJ, cgroupRoot: cg, maxEntries: {}, log });
-  const until = async (ok: () => boolean, ms: number) => {
-    for (const end = performance.now() + ms; !ok() && performance.now() < end; )
-      await new Promise((r) => setTimeout(r, 10));
-    return ok();
-  };
 
   beforeAll(async () => {
     if (!root) throw new Error('no cgroup2 mount in /proc/mounts');
@@ -175,14 +158,7 @@ describeRoot('socket LB, IPv6 (cgroup connect6/sendmsg6/recvmsg6/getpeername6)',
   });
 
   it('a connected UDP IPv6 socket moves to another backend within 1 s once its backend is removed', async () => {
-    const child = spawn('sh', inCgroup(ns, ['connudp', CIP6, '53', '6']), { stdio: ['ignore', 'pipe', 'inherit'] });
-    const seen: Array<{ at: number; a: Answer }> = [];
-    let rest = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const lines = (rest + d.toString()).split('\n');
-      rest = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) seen.push({ at: performance.now(), a: JSON.parse(l) as Answer });
-    });
+    const { child, seen } = connectedUdp(ns, CIP6, 53, 6);
     try {
       expect(await until(() => seen.some((s) => s.a.from), 15_000)).toBe(true); // python3's start is not measured
       const first = seen.find((s) => s.a.from)!.a.from!;
