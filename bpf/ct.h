@@ -48,6 +48,46 @@ static __always_inline struct sy_ct_entry *sy_ct_find(const struct sy_ct_key *ke
 	return ct ? ct : bpf_map_lookup_elem(&ct_new, key);
 }
 
+/*
+ * The reply-source filter (ct_reply_src). Most packets a node forwards are not Service traffic
+ * (pod to pod, above all with socket LB, where a pod's socket already talks to the backend), and
+ * each one used to pay a conntrack lookup as a possible reply: a miss in a large table, one
+ * cache miss, most of from_pod's time. A reply entry's source is always the flow's backend (or
+ * the client it was translated to), so a packet from an address no reply entry ever named cannot
+ * be a reply: one slot of a small array, hot in the cache, answers that.
+ *
+ * The filter only ever grows. A slot is set before the flow's reply entry is written
+ * (sy_ct_insert), so a reply, which comes after the forward packet left, finds it set; slots
+ * are never cleared, as a flow may live for hours and an address shares its slot with others
+ * (a collision costs one lookup, never a missed reply). A restarted agent keeps the pinned map;
+ * one that finds conntrack pinned without it fills every slot (src/dataplane/maps.ts).
+ */
+static __always_inline __u32 *sy_ct_reply_src_slot(__be32 addr)
+{
+	__u32 a = bpf_ntohl(addr);
+	__u32 slot = (a ^ (a >> 12)) & (SY_CT_REPLY_SRC_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&ct_reply_src, &slot);
+}
+
+/* Whether a packet from @saddr may be a reply of a flow translated here. */
+static __always_inline bool sy_ct_may_reply(__be32 saddr)
+{
+	__u32 *seen = sy_ct_reply_src_slot(saddr);
+
+	return !seen || *seen;
+}
+
+/* Marks @saddr as a reply source: before its flow's reply entry is written. A slot already set
+ * is only read, so a busy backend's slot stays shared in every CPU's cache. */
+static __always_inline void sy_ct_reply_src_mark(__be32 saddr)
+{
+	__u32 *seen = sy_ct_reply_src_slot(saddr);
+
+	if (seen && !*seen)
+		*seen = 1;
+}
+
 /* Deletes @key from ct_new, counting it if it was there. */
 static __always_inline void sy_ct_new_delete(const struct sy_ct_key *key)
 {
@@ -232,6 +272,7 @@ __attribute__((noinline)) int sy_ct_insert(const struct sy_ct_key *fwd_key,
 	if (!fwd_key || !fwd)
 		return -1;
 	sy_ct_reply_of(&reply_key, &reply, fwd_key, fwd);
+	sy_ct_reply_src_mark(reply_key.saddr);
 	ret = sy_ct_new_put(&reply_key, &reply, reply_update == BPF_NOEXIST);
 	if (ret)
 		return ret;

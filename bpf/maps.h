@@ -67,6 +67,16 @@ struct {
 	__uint(max_entries, SY_MAX_CT_NEW);
 } ct_new SEC(".maps");
 
+/* Which addresses may send a reply of a flow translated here: a slot per hash of the address,
+ * non-zero once any flow's reply entry named it as source (bpf/ct.h, sy_ct_may_reply). Written
+ * by the data path, and by the agent only to fill it when it finds conntrack pinned without it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, SY_CT_REPLY_SRC_SLOTS);
+} ct_reply_src SEC(".maps");
+
 /* ClientIP session affinity: {set_id, client} → last backend. Data path only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

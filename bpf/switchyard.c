@@ -250,11 +250,11 @@ static __always_inline int sy_new_flow(struct __sk_buff *skb, const struct sy_pk
  * after conntrack, so established flows pay nothing for the second table; forward first, because
  * an unanswered flow's forward packets (SYN retransmissions, a UDP stream) are the common case.
  * @key comes in as the reply direction's key. Without @to_service (a pod-to-pod packet) it can
- * only be a first reply.
+ * only be a first reply; without @may_reply (sy_ct_may_reply) it cannot be one.
  */
 static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const struct sy_pkt *pkt,
 					       struct sy_ct_key *key, __u8 scope, bool to_service,
-					       __u64 now)
+					       bool may_reply, __u64 now)
 {
 	struct sy_ct_entry *ct;
 
@@ -272,7 +272,7 @@ static __always_inline int sy_handle_unreplied(struct __sk_buff *skb, const stru
 	 * A failed promotion is another CPU's done first (a retransmitted answer): look again
 	 * anyway. */
 	key->dir = SY_CT_REPLY;
-	ct = bpf_map_lookup_elem(&ct_new, key);
+	ct = may_reply ? bpf_map_lookup_elem(&ct_new, key) : NULL;
 	if (ct && sy_ct_live(ct, key, now)) {
 		sy_ct_promote(key, now);
 		ct = bpf_map_lookup_elem(&conntrack, key);
@@ -299,6 +299,25 @@ static __always_inline bool sy_pod_may_reach_service(__be32 daddr)
 	return !cfg || !cfg->pod_mask || (daddr & cfg->pod_mask) != cfg->pod_net;
 }
 
+/*
+ * A pod's packet that is none of ours, known from its IPv4 header alone: to the pod range
+ * (sy_pod_may_reach_service) and from an address no flow's reply named (sy_ct_may_reply). The
+ * bulk of a node's traffic, pod to pod, leaves here before the full parse. An ICMP error among
+ * them is not ours either: one about a flow translated here comes from its backend, a reply
+ * source, or goes to the Service address, outside the pod range. A header not in the linear
+ * data takes the full path.
+ */
+static __always_inline bool sy_pod_to_pod_not_ours(const struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + SY_IP_OFF;
+
+	if ((void *)(ip + 1) > data_end || skb->protocol != bpf_htons(ETH_P_IP))
+		return false;
+	return !sy_pod_may_reach_service(ip->daddr) && !sy_ct_may_reply(ip->saddr);
+}
+
 /* The whole flow for a packet entering at @scope. */
 static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 {
@@ -306,23 +325,30 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	struct sy_ct_key key;
 	struct sy_pkt pkt;
 	__u64 now;
-	bool to_service;
+	bool to_service, may_reply;
 	int ret;
 
+	if (scope == SY_SCOPE_INTERNAL && sy_pod_to_pod_not_ours(skb))
+		return TC_ACT_OK;
 	ret = sy_parse(skb, &pkt);
 	if (ret == SY_PARSE_ICMP)
 		return sy_icmp_error(skb, &pkt);
 	if (ret != SY_PARSE_OK)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
 	/* A later fragment, with the ports its first fragment left (none: not a translated
 	 * flow). */
-	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
+	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, bpf_ktime_get_ns()))
 		return TC_ACT_OK;
 
-	/* The sender as a client of a flow we know. (Constant for from_netdev: a node address is
-	 * a NodePort frontend, and the check would only grow its verification.) */
+	/* The sender as a client of a flow we know (constant for from_netdev: a node address is
+	 * a NodePort frontend, and the check would only grow its verification), or as a backend
+	 * answering. A pod-to-pod packet from an address no flow's reply named is neither: it
+	 * leaves here, before even the clock is read (a VM's clock read costs a lookup's time). */
 	to_service = scope == SY_SCOPE_EXTERNAL || sy_pod_may_reach_service(pkt.daddr);
+	may_reply = sy_ct_may_reply(pkt.saddr);
+	if (!to_service && !may_reply)
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
 	sy_ct_key_of(&key, &pkt, SY_CT_FORWARD);
 	if (to_service) {
 		ct = bpf_map_lookup_elem(&conntrack, &key);
@@ -335,7 +361,7 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 
 	/* The sender as a backend (or a hairpinned client) answering. */
 	key.dir = SY_CT_REPLY;
-	ct = bpf_map_lookup_elem(&conntrack, &key);
+	ct = may_reply ? bpf_map_lookup_elem(&conntrack, &key) : NULL;
 	if (ct && sy_ct_live(ct, &key, now))
 		return sy_ct_hit(skb, &pkt, &key, ct, now);
 
@@ -347,7 +373,7 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
 	 */
 	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
 		return TC_ACT_OK;
-	return sy_handle_unreplied(skb, &pkt, &key, scope, to_service, now);
+	return sy_handle_unreplied(skb, &pkt, &key, scope, to_service, may_reply, now);
 }
 
 /*
@@ -370,7 +396,8 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 {
 	struct sy_ct_entry *ct;
 	struct sy_ct_key key;
-	struct sy_pkt pkt;
+	/* Zeroed: else clang spills a field no path has set yet ("R8 !read_ok" at load). */
+	struct sy_pkt pkt = {};
 	__u64 now;
 	int ret;
 
@@ -381,6 +408,8 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 		return sy_icmp_error(skb, &pkt);	/* e.g. the node's port unreachable */
 	if (ret != SY_PARSE_OK)
 		return TC_ACT_OK;
+	if (!sy_ct_may_reply(pkt.saddr))
+		return TC_ACT_OK;	/* no flow's reply comes from this address (bpf/ct.h) */
 	now = bpf_ktime_get_ns();
 	if (pkt.frag == SY_FRAG_LATER && sy_frag_ports(&pkt, now))
 		return TC_ACT_OK;

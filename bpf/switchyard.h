@@ -29,6 +29,8 @@ enum sy_capacity {
 	SY_MAX_MAGLEV        = 1048576,
 	/* ct_new: flows not replied to yet (bpf/ct.h), 2 entries each */
 	SY_MAX_CT_NEW        = 65536,
+	/* ct_reply_src: slots of the reply-source filter (bpf/ct.h); a power of two */
+	SY_CT_REPLY_SRC_SLOTS = 4096,
 };
 
 /* Frontend scopes: where the packet entered the node decides which view of a

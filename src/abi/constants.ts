@@ -79,6 +79,8 @@ export const MAX_SOURCE_RANGES = 16384;
 export const MAX_FRAGS = 8192;
 export const MAX_MAGLEV = 1048576;
 export const MAX_CT_NEW = 65536;
+/** ct_reply_src's slots: the reply-source filter (bpf/ct.h, sy_ct_may_reply). */
+export const CT_REPLY_SRC_SLOTS = 4096;
 
 /** The IPv6 hairpin SNAT source when config6.hairpinAddr is '::' (SY_HAIRPIN6_W* in switchyard.h,
  *  a ULA, not link-local: see there). Not an enum, so not BTF-checked: a kernel fixture asserts it. */
@@ -142,5 +144,6 @@ export const C_NAMES: Readonly<Record<string, Readonly<Record<string, number>>>>
     SY_MAX_FRAGS: MAX_FRAGS,
     SY_MAX_MAGLEV: MAX_MAGLEV,
     SY_MAX_CT_NEW: MAX_CT_NEW,
+    SY_CT_REPLY_SRC_SLOTS: CT_REPLY_SRC_SLOTS,
   },
 };

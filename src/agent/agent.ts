@@ -13,7 +13,7 @@ interface TcHook {
   direction: TcDirection;
 }
 import type { DesiredState, LbAlgorithm, NodeConfig } from '../compile/index.js';
-import { dataplaneMaps, type DataplaneMaps } from '../dataplane/maps.js';
+import { dataplaneMaps, fillReplySourcesAfterUpgrade, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
 import { ManifestSource } from '../sources/manifests.js';
@@ -126,6 +126,12 @@ export class Agent {
       warned.add(map);
       log.warn({ map }, 'the BPF object has no IPv6 twin of this map: IPv6 entries are not programmed');
     });
+    // Before any program of this object is attached: the old agent's flows must keep their replies.
+    if (fillReplySourcesAfterUpgrade(maps))
+      log.info(
+        { map: 'ct_reply_src', pinDir: opts.pinDir },
+        'flows tracked but the reply-source filter empty (an agent without it ran here): every address counts as a reply source',
+      );
     const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
     const socketLb = opts.socketLb === 'host' || opts.socketLb === 'all';
     // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).

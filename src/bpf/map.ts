@@ -239,6 +239,13 @@ abstract class MapBase<K, W> {
     }
   }
 
+  /** Whether the map holds no entry (one bpf_map_get_next_key; an array map never is). */
+  isEmpty(): boolean {
+    const ret = ffi.mapGetNextKey(this.fd, null, this.keyBuf);
+    if (ret < 0 && ret !== -ENOENT) this.fail('bpf_map_get_next_key', ret);
+    return ret === -ENOENT;
+  }
+
   keys(): K[] {
     return this.entries().map(([k]) => k);
   }

@@ -2,6 +2,7 @@
 import type { BpfObject, TypedMap, PercpuMap } from '../bpf/index.js';
 import * as layouts from '../abi/layouts.js';
 import { MAPS6 } from '../abi/maps6.js';
+import { CT_REPLY_SRC_SLOTS } from '../abi/constants.js';
 import type { Codec } from '../bpf/codec.js';
 import { FamilyMap, isV6Addr, type MapView } from './family-map.js';
 import type {
@@ -46,6 +47,8 @@ export interface DataplaneMaps {
   counters: PercpuMap<number, bigint>;
   /** Ports of fragmented datagrams of translated flows (data path only). */
   frags: TypedMap<FragKey, Frag>;
+  /** The reply-source filter: slot → non-zero once a flow's reply named an address of it (bpf/ct.h). */
+  ctReplySrc: TypedMap<number, number>;
 }
 
 /** @onMissing hears of IPv6 entries dropped because the object has no IPv6 maps (family-map.ts). */
@@ -90,5 +93,21 @@ export function dataplaneMaps(
     ...(has6 ? { config6: obj.map(MAPS6.config, layouts.u32, layouts.config6) } : {}),
     counters: obj.percpuMap('counters', layouts.u32, layouts.u64),
     frags: obj.map('frags', layouts.fragKey, layouts.frag),
+    ctReplySrc: obj.map('ct_reply_src', layouts.u32, layouts.u32),
   };
+}
+
+/**
+ * Fills the reply-source filter (ct_reply_src, bpf/ct.h) when it is empty while flows are tracked:
+ * an earlier agent's data path, built before the filter, never marked those flows' reply sources,
+ * and a reply the filter turned away would leave the node untranslated. (This data path marks a
+ * slot before writing any flow, so an empty filter beside flows can only mean that.) With every
+ * slot set, every packet is looked up as a possible reply, as before the filter; slots are never
+ * cleared. Call before any program is attached. Returns whether it filled.
+ */
+export function fillReplySourcesAfterUpgrade(maps: DataplaneMaps): boolean {
+  if (maps.conntrack.isEmpty() && maps.ctNew.isEmpty()) return false;
+  if (maps.ctReplySrc.entries().some(([, seen]) => seen !== 0)) return false;
+  maps.ctReplySrc.setMany(Array.from({ length: CT_REPLY_SRC_SLOTS }, (_, slot): [number, number] => [slot, 1]));
+  return true;
 }

@@ -46,6 +46,8 @@ export interface TraceResult {
 }
 
 const VERDICTS: Record<number, string> = { 0: 'TC_ACT_OK (pass on)', 2: 'TC_ACT_SHOT (dropped)', 7: 'TC_ACT_REDIRECT' };
+// Not ct_reply_src: a slot the run set stays set. The live data path may set the same slot
+// meanwhile for a real flow, and clearing it would turn that flow's replies away (bpf/ct.h).
 const MUTABLE = ['conntrack', 'ctNew', 'affinity', 'frags', 'stats', 'counters'] as const;
 type Mutable = (typeof MUTABLE)[number];
 
