@@ -5,7 +5,7 @@
 import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { attachTc, BpfObject, ensureBpffs, silenceLibbpf, type TcDirection } from '../bpf/index.js';
+import { attachTcHook, BpfObject, ensureBpffs, silenceLibbpf, type TcDirection } from '../bpf/index.js';
 
 /** A program and the tc direction it goes on, on every device of one glob list. */
 interface TcHook {
@@ -197,8 +197,8 @@ export class Agent {
     const watcher: DeviceWatcher = new DeviceWatcher(globsToRegExp(globs), (ifname) => {
       for (const { program, direction, prog } of progs) {
         try {
-          attachTc(ifname, direction, prog);
-          this.log.info({ device: ifname, program, direction }, 'attached');
+          const mode = attachTcHook(ifname, direction, prog);
+          this.log.info({ device: ifname, program, direction, mode }, 'attached');
         } catch (err) {
           // The interface may have vanished between the scan and the attach; try again next scan.
           this.log.warn({ device: ifname, program, direction, err: (err as Error).message }, 'attach failed');

@@ -5,6 +5,7 @@
 // the command that checks it, never as ✓.
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { tcPrograms } from '../bpf/index.js';
 import { readPinnedMaps } from '../inspect/read.js';
 import type { MapContents } from '../inspect/views.js';
 import {
@@ -156,12 +157,12 @@ async function attachCheck(o: NodeDiagnoseOptions, ns: string, pods: ApiObject[]
   const route = spawnSync('ip', ['-o', 'route', 'get', ip], { encoding: 'utf8' });
   const dev = / dev (\S+)/.exec(route.stdout)?.[1];
   if (!dev) return skip(title, `no route to ${ip} on this node: ${route.stderr.trim() || 'none'}`);
-  const tc = spawnSync('tc', ['filter', 'show', 'dev', dev, 'ingress'], { encoding: 'utf8' });
-  return tc.status === 0 && /\bbpf\b/.test(tc.stdout)
-    ? ok(`the program is attached to ${o.from}'s veth ${dev}`)
+  const progs = tcPrograms(dev, 'ingress');
+  return progs.some((p) => p.name === 'from_pod')
+    ? ok(`the program is attached to ${o.from}'s veth ${dev} (${progs.map((p) => `${p.name}, ${p.mode}`).join('; ')})`)
     : fail(
         `the program is attached to ${o.from}'s veth ${dev}`,
-        'no BPF filter on its tc ingress',
+        `no from_pod on its tc ingress (${progs.map((p) => p.name).join(', ') || 'no BPF program'})`,
         "check the agent's --pod-devices matches the veth's name, and its log for 'attach failed'",
       );
 }

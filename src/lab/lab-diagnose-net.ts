@@ -76,7 +76,7 @@ export function nodeChecks(c: Ctx): Check[] {
       ? ok(`the program is attached to ${c.client.name}'s veth ${c.client.hostIf}`)
       : fail(
           `the program is attached to ${c.client.name}'s veth ${c.client.hostIf}`,
-          'no BPF filter on its tc ingress',
+          'no BPF program on its tc ingress',
           `the agent attaches within a device scan; check its log ${agent.log}`,
         ),
   );

@@ -3,6 +3,7 @@
 // an HTTP GET on its loopback (health, metrics), whether a pod listens, whether a veth has a program.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { inNetns, tcPrograms } from '../bpf/index.js';
 import { inCgroup } from './cgroups.js';
 import { pidAlive } from './lab-state.js';
 
@@ -94,10 +95,13 @@ export function listening(pid: number, port: number, udpPort?: number): boolean 
   return has('tcp', port, true) && (udpPort === undefined || has('udp', udpPort, false));
 }
 
-/** Whether a BPF program sits on the tc ingress hook of `ifname` in `ns` (read only). */
+/** Whether a BPF program sits on the tc ingress hook (tcx or clsact) of `ifname` in `ns` (read only). */
 export function tcAttached(ns: string, ifname: string): boolean {
-  const r = spawnSync('tc', ['-n', ns, 'filter', 'show', 'dev', ifname, 'ingress'], { encoding: 'utf8' });
-  return r.status === 0 && /\bbpf\b/.test(r.stdout);
+  try {
+    return inNetns(ns, () => tcPrograms(ifname, 'ingress').length > 0);
+  } catch {
+    return false; // no such namespace or interface (yet)
+  }
 }
 
 /** PIDs of every process inside a named network namespace. */

@@ -7,18 +7,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   attachTc,
+  attachTcHook,
   attachXdp,
   BpfError,
   BpfObject,
   detachTc,
+  detachTcx,
   detachXdp,
   inNetns,
   listTc,
+  listTcx,
   possibleCpus,
   programId,
   queryTc,
   queryXdp,
   silenceLibbpf,
+  tcPrograms,
   u32,
   u64,
 } from '../../src/bpf/index.js';
@@ -128,6 +132,47 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
     const quiet = sumStats();
     expect(tcpRoundTrip(1000)).toBe(1000);
     expect(sumStats()).toEqual(quiet);
+  });
+
+  it('tcx: takes over an older clsact filter, replaces its own program on a restart, detaches', () => {
+    const inB = <T>(fn: () => T) => inNetns(hosts.b.ns, fn);
+    const dev = hosts.b.ifname;
+    const count = (o: BpfObject) => o.map('totals', u32, u64).get(1) ?? 0n;
+    // An agent from before tcx left its clsact filter.
+    const first = obj.program('count_tc');
+    inB(() => attachTc(dev, 'ingress', first));
+    expect(inB(() => attachTcHook(dev, 'ingress', first))).toBe('tcx');
+    expect(inB(() => tcPrograms(dev, 'ingress'))).toEqual([
+      { progId: programId(first), name: 'count_tc', mode: 'tcx' },
+    ]);
+    expect(inB(() => listTc(dev, 'ingress'))).toEqual([]);
+    let before = count(obj);
+    expect(tcpRoundTrip(1000)).toBe(1000);
+    expect(count(obj) - before).toBeGreaterThanOrEqual(3n);
+
+    // A restarted agent loads the object again: its program replaces the old one, never beside it.
+    const again = BpfObject.open(OBJ);
+    try {
+      const second = again.program('count_tc');
+      expect(inB(() => attachTcHook(dev, 'ingress', second))).toBe('tcx');
+      expect(inB(() => listTcx(dev, 'ingress'))).toEqual([
+        { progId: programId(second), name: 'count_tc', mode: 'tcx' },
+      ]);
+      before = count(obj);
+      const beforeAgain = count(again);
+      expect(tcpRoundTrip(1000)).toBe(1000);
+      expect(count(obj)).toBe(before);
+      expect(count(again) - beforeAgain).toBeGreaterThanOrEqual(3n);
+
+      expect(inB(() => detachTcx(dev, 'ingress', programId(second)))).toBe(true);
+      expect(inB(() => detachTcx(dev, 'ingress', programId(second)))).toBe(false);
+      expect(inB(() => tcPrograms(dev, 'ingress'))).toEqual([]);
+      const quiet = count(again);
+      expect(tcpRoundTrip(1000)).toBe(1000);
+      expect(count(again)).toBe(quiet);
+    } finally {
+      again.close();
+    }
   });
 
   it('attaches and detaches XDP natively and generically; queryXdp reflects it', () => {
