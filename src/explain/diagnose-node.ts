@@ -159,7 +159,7 @@ async function attachCheck(o: NodeDiagnoseOptions, ns: string, pods: ApiObject[]
   if (!dev) return skip(title, `no route to ${ip} on this node: ${route.stderr.trim() || 'none'}`);
   const progs = tcPrograms(dev, 'ingress');
   return progs.some((p) => p.name === 'from_pod')
-    ? ok(`the program is attached to ${o.from}'s veth ${dev} (${progs.map((p) => `${p.name}, ${p.mode}`).join('; ')})`)
+    ? ok(`the program is attached to ${o.from}'s veth ${dev}`, progs.map((p) => `${p.name} (${p.mode})`).join(', '))
     : fail(
         `the program is attached to ${o.from}'s veth ${dev}`,
         `no from_pod on its tc ingress (${progs.map((p) => p.name).join(', ') || 'no BPF program'})`,
