@@ -16,11 +16,19 @@
 //       opens the next one, so one stalled flow cannot hide the rest (default: no limit).
 //       Prints one JSON line: {ok, failed, firstError, seconds, rate (conn/s), p50, p90, p99,
 //       max (µs)}; a connection counts when it got a 200 and ended inside the window.
+//   loadgen ping SERVER_NS CLIENT_NS ADDR PORT ITERATIONS TRIALS
+//       one process, one CPU's worth of work: a UDP socket bound in network namespace SERVER_NS
+//       (a name under /var/run/netns) on PORT, a UDP socket in CLIENT_NS connected to ADDR:PORT;
+//       each iteration sends 64 bytes and receives them, delivered synchronously through the
+//       veths and the node between the two. Prints one line per trial: ns per iteration.
+//       bench/tc-hooks.mjs takes the fastest trials, the ones nothing else interrupted.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,8 +208,37 @@ static int load(double seconds, int k, char **addrs, int naddrs) {
 	return 0;
 }
 
+static void enter_netns(const char *name) {
+	char path[256];
+	snprintf(path, sizeof path, "/var/run/netns/%s", name);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) { perror(path); exit(1); }
+	close(fd);
+}
+
+static int ping(const char *server_ns, const char *client_ns, const char *addr, int port, long iterations, int trials) {
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char msg[64] = { 0 }, got[128];
+	enter_netns(server_ns);
+	int srv = socket(AF_INET, SOCK_DGRAM, 0);
+	if (srv < 0 || bind(srv, (struct sockaddr *)&a, sizeof a)) { perror("bind"); return 1; }
+	enter_netns(client_ns);
+	int cl = socket(AF_INET, SOCK_DGRAM, 0);
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1 || connect(cl, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
+	for (int t = 0; t < trials; t++) {
+		uint64_t t0 = now_ns();
+		for (long i = 0; i < iterations; i++) {
+			if (send(cl, msg, sizeof msg, 0) < 0 || recv(srv, got, sizeof got, 0) < 0) { perror("ping"); return 1; }
+		}
+		printf("%.1f\n", (double)(now_ns() - t0) / iterations);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc >= 3 && !strcmp(argv[1], "serve")) return serve(atoi(argv[2]));
+	if (argc >= 8 && !strcmp(argv[1], "ping"))
+		return ping(argv[2], argv[3], argv[4], atoi(argv[5]), atol(argv[6]), atoi(argv[7]));
 	if (argc >= 5 && !strcmp(argv[1], "load")) {
 		int i = 4;
 		for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
@@ -212,6 +249,6 @@ int main(int argc, char **argv) {
 		}
 		if (i < argc) return load(atof(argv[2]), atoi(argv[3]), argv + i, argc - i);
 	}
-	fprintf(stderr, "usage: loadgen serve PORT | loadgen load SECONDS CONCURRENCY [-s SOURCE] [-t TIMEOUT_MS] TARGET...\n");
+	fprintf(stderr, "usage: loadgen serve PORT | loadgen load SECONDS CONCURRENCY [-s SOURCE] [-t TIMEOUT_MS] TARGET... | loadgen ping SERVER_NS CLIENT_NS ADDR PORT ITERATIONS TRIALS\n");
 	return 2;
 }
