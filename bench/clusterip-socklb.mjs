@@ -1,6 +1,6 @@
 // The "socket LB" case of bench/clusterip.mjs (issue 14): the client pod connects to the
-// ClusterIP and the agent's cgroup connect4 program (--socket-lb all) puts a backend's address
-// into the connect() itself, so the connection runs as if made to the pod IP: no NAT, no
+// ClusterIP (IPv4 and, when IPv6 is measured, IPv6) and the agent's cgroup connect4/connect6
+// program (--socket-lb all) puts a backend's address into the connect() itself, so the connection runs as if made to the pod IP: no NAT, no
 // conntrack entry. Measured in the same run as "direct pod IP"; the target is ≥ 0.98× its rate.
 //
 // The case's own cgroup (under the unified root, named after the run) holds the client's load
@@ -22,16 +22,18 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const inCgroupNs = (cgroup, ns, argv) =>
   run('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, 'ip', 'netns', 'exec', ns, ...argv]);
 
-/** Waits for the agent's first sync of `count` Services and for its log to say the client pod is
- *  served; returns the sync's durationMs. */
-async function waitAgent(agent, logFile, count, clientIf) {
+/** Waits for the agent's first sync of `count` Services (`count` per family with `ipv6`) and for
+ *  its log to say the client pod is served; returns the sync's durationMs. */
+async function waitAgent(agent, logFile, count, clientIf, ipv6) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline || agent.exitCode !== null)
       throw new Error(`socket-LB agent not ready; log:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
     const lines = logLines(logFile);
-    const sync = lines.find((l) => l.msg === 'sync applied' && l.servicePorts >= count);
+    const sync = lines.find(
+      (l) => l.msg === 'sync applied' && l.servicePorts >= count && (!ipv6 || l.frontends >= 2 * count),
+    );
     const served = lines.some((l) => l.msg === 'pod socket LB: serving pod' && l.device === clientIf);
     if (sync && served) return sync.durationMs;
   }
@@ -48,15 +50,15 @@ const LABEL_POD_IP = 'pod IP, socket-LB node';
  * which isolates what connect4 itself costs from what any packet of a Switchyard node pays.
  */
 export async function socketLbCases(deps, loadgen, count, tag) {
-  const podIps = (t) => t.backends.map((b) => `${b.ip}:80`);
+  // Both families when IPv6 is measured: connect6 serves the IPv6 ClusterIP as connect4 the IPv4 one.
+  const podIps = (t) => ({ ipv4: t.backends.map((b) => `${b.ip}:80`), ipv6: t.backends.map((b) => `[${b.ip6}]:80`) });
   return [
-    // IPv4 only: the cgroup programs are connect4/sendmsg4 (no v6 hooks yet).
-    await socketLbCase(deps, LABEL, (t) => deps.vipTargets(t).ipv4, loadgen, count, tag),
+    await socketLbCase(deps, LABEL, deps.vipTargets, loadgen, count, tag),
     await socketLbCase(deps, LABEL_POD_IP, podIps, loadgen, count, `p${tag.slice(1)}`),
   ];
 }
 
-function socketLbCase({ prepare, servicesFor, manifestFor, work }, label, targets, loadgen, count, tag) {
+function socketLbCase({ prepare, servicesFor, manifestFor, work, ipv6 }, label, targets, loadgen, count, tag) {
   return prepare(label, count, tag, loadgen, targets, async (t) => {
     const pinDir = `/run/${t.prefix}-bpf`;
     const cgVisible = `/run/${t.prefix}-cg`;
@@ -89,13 +91,14 @@ function socketLbCase({ prepare, servicesFor, manifestFor, work }, label, target
         }
       }
     };
-    writeFileSync(join(dir, 'services.json'), manifestFor(servicesFor(count, t.backends)));
+    const v6 = ipv6 ? [servicesFor(count, t.backends, 'ipv6')] : [];
+    writeFileSync(join(dir, 'services.json'), manifestFor(servicesFor(count, t.backends), ...v6));
     const argv = [process.execPath, CLI, 'agent', '--manifests', dir, '--pod-devices', `${t.prefix}h*`];
     argv.push('--pin-dir', pinDir, '--hostname-override', 'node1', '--socket-lb', 'all', '--cgroup-root', cgVisible);
     argv.push('--cluster-cidr', '10.244.0.0/16'); // as the Switchyard case: see clusterip.mjs
     agent = spawnIn(t.nodeNs, argv, { logFd: openSync(logFile, 'a') });
     t.procs.push(agent);
-    return waitAgent(agent, logFile, count, t.client.hostIf);
+    return waitAgent(agent, logFile, count, t.client.hostIf, ipv6);
   });
 }
 
@@ -113,17 +116,17 @@ function pairedRatio(a, b) {
  *  against the pod IPs on a socket-LB node, as the ratio of the medians and as the median of
  *  the rounds' own ratios, the steadier figure on a machine whose rate drifts. */
 export function socketLbSummary(rows) {
-  const direct = rows.find((r) => r.label === 'direct pod IP' && r.family === 'ipv4');
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(3)}×` : '-');
   const lines = rows
-    .filter((r) => r.label === LABEL && r.family === 'ipv4')
+    .filter((r) => r.label === LABEL)
     .map((r) => {
-      const same = rows.find((x) => x.label === LABEL_POD_IP && x.services === r.services);
+      const direct = rows.find((x) => x.label === 'direct pod IP' && x.family === r.family);
+      const same = rows.find((x) => x.label === LABEL_POD_IP && x.services === r.services && x.family === r.family);
       const paired = (b) => (b ? pairedRatio(r, b) : '-');
       return (
-        `${r.services} services: ${ratio(r.rate, direct?.rate)} of direct pod IP, per round ${paired(direct)} ` +
+        `${r.family === 'ipv6' ? 'IPv6' : 'IPv4'}, ${r.services} services: ${ratio(r.rate, direct?.rate)} of direct pod IP, per round ${paired(direct)} ` +
         `(target ≥ 0.98×); ${ratio(r.rate, same?.rate)} of pod IP on a socket-LB node, per round ${paired(same)}`
       );
     });
-  return lines.length ? `socket LB: ${lines.join('; ')}` : '';
+  return lines.length ? `socket LB:\n${lines.map((l) => `  ${l}`).join('\n')}` : '';
 }

@@ -304,7 +304,7 @@ async function main() {
     if (KINDS.includes('socketlb') || !argv.includes('--only'))
       cases.push(
         ...(await socketLbCases(
-          { prepare, servicesFor, manifestFor, work: WORK, vipTargets },
+          { prepare, servicesFor, manifestFor, work: WORK, vipTargets, ipv6: IPV6 },
           loadgen,
           count,
           `k${i}`,
