@@ -1,7 +1,8 @@
 // The "socket LB" case of bench/clusterip.mjs (issue 14): the client pod connects to the
 // ClusterIP (IPv4 and, when IPv6 is measured, IPv6) and the agent's cgroup connect4/connect6
-// program (--socket-lb all) puts a backend's address into the connect() itself, so the connection runs as if made to the pod IP: no NAT, no
-// conntrack entry. Measured in the same run as "direct pod IP"; the target is ≥ 0.98× its rate.
+// program (--socket-lb all) puts a backend's address into the connect() itself, so the
+// connection runs as if made to the pod IP: no NAT, no conntrack entry. Measured in the same run
+// as "direct pod IP"; the target is ≥ 0.98× its rate.
 //
 // The case's own cgroup (under the unified root, named after the run) holds the client's load
 // processes; the agent attaches there (through --cgroup-root, a bind mount under /run because
