@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../lib/root.js';
 import { OneNodeCluster } from '../lib/onenode.js';
 import { run } from '../../src/lab/namespaces.js';
+import { inNetns, tcPrograms } from '../../src/bpf/index.js';
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
@@ -161,6 +162,12 @@ spec:
         .filter((l) => l.includes('"sync applied"'))
         .at(-1) ?? '';
     expect(JSON.parse(lastSync)).toMatchObject({ writes: 0, deletes: 0 });
+    // The restarted agent's programs replaced the old ones on every hook: one each, never two.
+    const dev = c.pods.get('client1')!.hostIf;
+    const names = (direction: 'ingress' | 'egress') =>
+      inNetns(c.nodeNs, () => tcPrograms(dev, direction)).map((p) => `${p.name} ${p.mode}`);
+    expect(names('ingress')).toEqual(['from_pod tcx']);
+    expect(names('egress')).toEqual(['to_pod tcx']);
   });
 
   it('scales endpoints down without failing a new connection', async () => {
