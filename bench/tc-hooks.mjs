@@ -18,7 +18,7 @@
 // pinned in a bpffs mounted under /run for the run; all removed on exit.
 import { join } from 'node:path';
 import { config as configCodec } from '../dist/abi/layouts.js';
-import { attachTc, attachTcHook, BpfObject, detachTc, detachTcx, inNetns, listTcx, u32 } from '../dist/bpf/index.js';
+import { attachTc, attachTcHook, BpfObject, detachTc, detachTcHook, inNetns, u32 } from '../dist/bpf/index.js';
 import { mountBpffs, run, unmountBpffs } from '../dist/lab/namespaces.js';
 import { baseTopo, buildLoadgen, cleanupAll, live, ROOT } from './clusterip-topo.mjs';
 
@@ -57,9 +57,10 @@ function main() {
     inNetns(t.nodeNs, () => {
       for (const dev of devices) {
         for (const [name, dir] of HOOKS) {
-          for (const p of listTcx(dev, dir) ?? []) detachTcx(dev, dir, p.progId);
+          const pin = `${pinDir}/tc_link_${dir}_${dev}`;
+          detachTcHook(pin);
           detachTc(dev, dir);
-          if (config === 'tcx') attachTcHook(dev, dir, obj.program(name));
+          if (config === 'tcx') attachTcHook(dev, dir, obj.program(name), pin);
           if (config === 'clsact') attachTc(dev, dir, obj.program(name));
         }
       }

@@ -5,7 +5,7 @@
 import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { attachTcHook, BpfObject, ensureBpffs, silenceLibbpf, type TcDirection } from '../bpf/index.js';
+import { attachTcHook, BpfObject, ensureBpffs, forgetTcLink, silenceLibbpf, type TcDirection } from '../bpf/index.js';
 
 /** A program and the tc direction it goes on, on every device of one glob list. */
 interface TcHook {
@@ -18,7 +18,8 @@ import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source, SourcedObject } from '../sources/types.js';
-import { DeviceWatcher, globsToRegExp } from './devices.js';
+import { DeviceWatcher, globsToRegExp, listInterfaces } from './devices.js';
+import { forgetGoneTcLinks, tcLinkPin } from './tc-links.js';
 import { nodeAddresses, sameNodeAddresses, type NodeAddresses } from './nodeaddrs.js';
 import { Pipeline } from './pipeline.js';
 import { effectiveSizes, explainPinnedSize, mapSizes, type MapSizeSettings } from './map-sizes.js';
@@ -167,6 +168,9 @@ export class Agent {
         );
       else forgetPodNamespaces(opts.pinDir, log);
     }
+    // Interfaces that went while no agent ran took their links along; their pins go too.
+    const gone = forgetGoneTcLinks(opts.pinDir, listInterfaces());
+    if (gone.length) log.info({ devices: gone }, 'removed the tc link pins of interfaces that are gone');
     if (opts.podDevices) {
       // to_pod (egress) translates replies the node's own sockets send to pods (a host-network
       // endpoint); an object built before it existed still serves every other flow.
@@ -194,10 +198,14 @@ export class Agent {
 
   private attachPrograms(globs: string, hooks: TcHook[]): void {
     const progs = hooks.map((h) => ({ ...h, prog: this.obj.program(h.program) }));
-    const watcher: DeviceWatcher = new DeviceWatcher(globsToRegExp(globs), (ifname) => {
+    const pinDir = this.obj.pinDir!;
+    const forget = (ifname: string) => {
+      for (const { direction } of hooks) forgetTcLink(tcLinkPin(pinDir, ifname, direction));
+    };
+    const onAppear = (ifname: string) => {
       for (const { program, direction, prog } of progs) {
         try {
-          const mode = attachTcHook(ifname, direction, prog);
+          const mode = attachTcHook(ifname, direction, prog, tcLinkPin(pinDir, ifname, direction));
           this.log.info({ device: ifname, program, direction, mode }, 'attached');
         } catch (err) {
           // The interface may have vanished between the scan and the attach; try again next scan.
@@ -210,7 +218,8 @@ export class Agent {
           watcher.forget(ifname);
         }
       }
-    });
+    };
+    const watcher: DeviceWatcher = new DeviceWatcher(globsToRegExp(globs), onAppear, forget);
     watcher.start();
     this.watchers.push(watcher);
   }

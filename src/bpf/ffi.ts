@@ -173,12 +173,7 @@ export const tcHookDestroy = (hook: Buffer) => int(BPF, 'bpf_tc_hook_destroy', P
 export const tcAttach = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_attach', P_BUF_BUF, [hook, opts]);
 export const tcDetach = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_detach', P_BUF_BUF, [hook, opts]);
 export const tcQuery = (hook: Buffer, opts: Buffer) => int(BPF, 'bpf_tc_query', P_BUF_BUF, [hook, opts]);
-// tcx (Linux ≥ 6.6): BPF_PROG_ATTACH on an ifindex, no qdisc. opts: struct bpf_prog_attach_opts
-// (sz, flags, replace_prog_fd); counts: u32 in/out.
-export const progAttachOpts = (progFd: number, ifindex: number, attachType: number, opts: Buffer) =>
-  int(BPF, 'bpf_prog_attach_opts', [T.I32, T.I32, T.I32, T.U8Array], [progFd, ifindex, attachType, opts]);
-export const progDetach2 = (progFd: number, ifindex: number, attachType: number) =>
-  int(BPF, 'bpf_prog_detach2', [T.I32, T.I32, T.I32], [progFd, ifindex, attachType]);
+// tcx (Linux ≥ 6.6): the programs on an interface's hook (ids; counts: u32 in/out).
 export const progQuery = (ifindex: number, attachType: number, flags: Buffer, ids: Buffer, count: Buffer) =>
   int(
     BPF,

@@ -53,7 +53,15 @@ export {
   type TcOptions,
   type XdpMode,
 } from './attach.js';
-export { attachTcHook, detachTcx, listTcx, tcPrograms, type TcMode, type TcProgram } from './tcx.js';
+export {
+  attachTcHook,
+  detachTcHook,
+  forgetTcLink,
+  listTcx,
+  tcPrograms,
+  type TcMode,
+  type TcProgram,
+} from './tcx.js';
 export { testRun, type TestRunResult } from './testrun.js';
 export { inNetns } from './netns.js';
 export { monotonicNs } from './clock.js';

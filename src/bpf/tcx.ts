@@ -1,15 +1,21 @@
-// tc programs through tcx (Linux ≥ 6.6): BPF_PROG_ATTACH with BPF_TCX_INGRESS/EGRESS on the
-// interface, without the clsact qdisc and the cls_bpf classifier around each run. That layer cost
-// ~100-150 ns a packet on a pod veth (both hooks), as much as the programs themselves (bench/README.md,
-// "Pod socket LB"). Attachments stay when the agent exits and go with the interface, as a clsact
-// filter's do; kernels without tcx get the clsact filter (attach.ts).
+// tc programs through tcx (Linux ≥ 6.6): a bpf_link on the interface's BPF_TCX_INGRESS/EGRESS hook,
+// without the clsact qdisc and the cls_bpf classifier around each run. That layer cost ~100-250 ns
+// a datagram across a pod veth's two hooks, as much as the programs themselves (bench/tc-hooks.mjs).
+//
+// The link is pinned, as the socket-LB links are (cgroup.ts), and for the same reasons: a restarted
+// agent finds it at the pin and swaps its program in place (bpf_link_update), so the hook is never
+// empty and never holds two copies; and it needs no CAP_SYS_ADMIN (finding a program by id would).
+// The pin is what holds the attachment: removing it detaches the program. When the interface goes,
+// the kernel detaches the link and only its pin is left (forgetTcLink). Kernels without tcx get the
+// clsact filter (attach.ts), which the interface holds by itself.
+import { existsSync, unlinkSync } from 'node:fs';
 import { attachTc, detachTc, ifindexOf, queryTc, type TcDirection } from './attach.js';
 import { BpfError, EINVAL, ENOENT } from './errors.js';
 import * as ffi from './ffi.js';
 import type { BpfProgram } from './object.js';
 
 const TCX_ATTACH = { ingress: 46, egress: 47 } as const; // BPF_TCX_INGRESS, BPF_TCX_EGRESS
-const BPF_F_REPLACE = 1 << 2;
+const ENOLINK = 67;
 /** More than any agent attaches; a longer list (someone else's programs) is read to here. */
 const MAX_PROGS = 64;
 
@@ -17,11 +23,12 @@ export type TcMode = 'tcx' | 'clsact';
 
 export interface TcProgram {
   progId: number;
+  /** '' when it cannot be read (no CAP_SYS_ADMIN, or the program just went). */
   name: string;
   mode: TcMode;
 }
 
-/** The name of program `id`, or '' when it is gone. */
+/** The name of program `id`, or '' when it cannot be read. */
 function programName(id: number): string {
   const fd = ffi.progGetFdById(id);
   if (fd < 0) return '';
@@ -31,7 +38,8 @@ function programName(id: number): string {
     len.writeUInt32LE(info.length, 0);
     if (ffi.objGetInfoByFd(fd, info, len) < 0) return '';
     const name = info.subarray(64, 80);
-    return name.subarray(0, name.indexOf(0) < 0 ? 16 : name.indexOf(0)).toString('latin1');
+    const end = name.indexOf(0);
+    return name.subarray(0, end < 0 ? 16 : end).toString('latin1');
   } finally {
     ffi.closeFd(fd);
   }
@@ -39,12 +47,11 @@ function programName(id: number): string {
 
 /** The programs on the interface's tcx hook, in run order; undefined when the kernel has no tcx. */
 export function listTcx(ifname: string, direction: TcDirection): TcProgram[] | undefined {
-  const ifindex = ifindexOf(ifname);
   const flags = Buffer.alloc(4);
   const ids = Buffer.alloc(4 * MAX_PROGS);
   const count = Buffer.alloc(4);
   count.writeUInt32LE(MAX_PROGS, 0);
-  const r = ffi.progQuery(ifindex, TCX_ATTACH[direction], flags, ids, count);
+  const r = ffi.progQuery(ifindexOf(ifname), TCX_ATTACH[direction], flags, ids, count);
   if (r === -EINVAL) return undefined;
   if (r < 0 && r !== -ENOENT) throw new BpfError('bpf_prog_query', `interface '${ifname}' tcx ${direction}`, r);
   const n = r < 0 ? 0 : Math.min(count.readUInt32LE(0), MAX_PROGS);
@@ -54,55 +61,70 @@ export function listTcx(ifname: string, direction: TcDirection): TcProgram[] | u
   });
 }
 
-/** Removes program `progId` from the interface's tcx hook; false when it was not there. */
-export function detachTcx(ifname: string, direction: TcDirection, progId: number): boolean {
-  const fd = ffi.progGetFdById(progId);
-  if (fd < 0) return false;
+/** Swaps `prog` into the link pinned at `linkPin`: true when done, false when the link's
+ *  interface is gone (the pin is then removed). */
+function updatePinnedLink(linkPin: string, prog: BpfProgram): boolean {
+  const link = ffi.objGet(linkPin);
+  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
   try {
-    const r = ffi.progDetach2(fd, ifindexOf(ifname), TCX_ATTACH[direction]);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new BpfError('bpf_prog_detach', `interface '${ifname}' tcx ${direction}, program ${progId}`, r);
+    const r = ffi.linkUpdate(link, prog.fd);
+    if (r === -ENOLINK) {
+      unlinkSync(linkPin);
+      return false;
+    }
+    if (r < 0) throw new BpfError('bpf_link_update', `link pin '${linkPin}', program '${prog.name}'`, r);
     return true;
   } finally {
-    ffi.closeFd(fd);
+    ffi.closeFd(link);
   }
 }
 
 /**
- * Puts `prog` on the hook, one program of its name there afterwards:
- * - tcx: a program of the same name already on the hook (a restarted agent's) is replaced in one
- *   BPF_F_REPLACE, so no packet passes unhooked and none is seen twice; else `prog` is appended.
- *   A clsact filter an agent before tcx left (handle 1, priority 1, same name) is removed after:
- *   tcx runs first, and a verdict other than TC_ACT_UNSPEC ends the hook there, so meanwhile
- *   nothing runs twice.
- * - clsact, on kernels without tcx (bpf_prog_query answers EINVAL): the filter at handle 1,
+ * Puts `prog` on the interface's hook, one copy of it there afterwards:
+ * - tcx: through the link pinned at `linkPin` (updated in place when it exists and its interface
+ *   is still this one's, else created and pinned). A clsact filter an agent before tcx left at
+ *   handle 1, priority 1 (the place that agent owned) is removed after: tcx runs first, and any
+ *   verdict but TC_ACT_UNSPEC ends the hook there, so meanwhile nothing runs twice.
+ * - clsact, on kernels without tcx (link creation answers EINVAL): the filter at handle 1,
  *   priority 1, replaced in place (attach.ts).
  */
-export function attachTcHook(ifname: string, direction: TcDirection, prog: BpfProgram): TcMode {
-  const present = listTcx(ifname, direction);
-  if (present === undefined) {
+export function attachTcHook(ifname: string, direction: TcDirection, prog: BpfProgram, linkPin: string): TcMode {
+  if (existsSync(linkPin) && updatePinnedLink(linkPin, prog)) return 'tcx';
+  const link = ffi.linkCreate(prog.fd, ifindexOf(ifname), TCX_ATTACH[direction]);
+  if (link === -EINVAL) {
     attachTc(ifname, direction, prog);
     return 'clsact';
   }
-  const what = `interface '${ifname}' tcx ${direction}, program '${prog.name}'`;
-  const mine = present.filter((p) => p.name === prog.name);
-  const opts = Buffer.alloc(16); // sz, flags, replace_prog_fd
-  opts.writeBigUInt64LE(16n, 0);
-  const oldFd = mine.length ? ffi.progGetFdById(mine[0].progId) : -ENOENT;
+  if (link < 0)
+    throw new BpfError('bpf_link_create', `interface '${ifname}' tcx ${direction}, program '${prog.name}'`, link);
   try {
-    if (oldFd >= 0) {
-      opts.writeUInt32LE(BPF_F_REPLACE, 8);
-      opts.writeInt32LE(oldFd, 12);
-    }
-    const r = ffi.progAttachOpts(prog.fd, ifindexOf(ifname), TCX_ATTACH[direction], opts);
-    if (r < 0) throw new BpfError('bpf_prog_attach', what, r);
+    const r = ffi.objPin(link, linkPin);
+    if (r < 0) throw new BpfError('bpf_obj_pin', `link pin '${linkPin}'`, r);
   } finally {
-    if (oldFd >= 0) ffi.closeFd(oldFd);
+    ffi.closeFd(link); // the pin holds the link from here on (or, when pinning failed, nothing does)
   }
-  for (const extra of mine.slice(oldFd >= 0 ? 1 : 0)) detachTcx(ifname, direction, extra.progId);
-  const legacy = queryTc(ifname, direction);
-  if (legacy !== undefined && programName(legacy) === prog.name) detachTc(ifname, direction);
+  if (queryTc(ifname, direction) !== undefined) detachTc(ifname, direction);
   return 'tcx';
+}
+
+/** Detaches the program linked at `linkPin` and removes the pin. False when there was no pin. */
+export function detachTcHook(linkPin: string): boolean {
+  if (!existsSync(linkPin)) return false;
+  const link = ffi.objGet(linkPin);
+  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
+  try {
+    const r = ffi.linkDetach(link);
+    if (r < 0 && r !== -ENOLINK) throw new BpfError('bpf_link_detach', `link pin '${linkPin}'`, r);
+  } finally {
+    ffi.closeFd(link);
+  }
+  unlinkSync(linkPin);
+  return true;
+}
+
+/** Removes the pin of a link whose interface is gone (the kernel detached it already). */
+export function forgetTcLink(linkPin: string): void {
+  if (existsSync(linkPin)) unlinkSync(linkPin);
 }
 
 /** Every BPF program on the interface's tc hook, tcx's first (they run first), then clsact's at

@@ -1,7 +1,7 @@
 // Issue 2 acceptance: tc and XDP attachment on a veth between two test namespaces, with real TCP
 // traffic moving the counters. Everything happens in namespaces made here (inNetns); nothing is
 // attached in the root namespace.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import {
   BpfError,
   BpfObject,
   detachTc,
-  detachTcx,
+  detachTcHook,
   detachXdp,
   inNetns,
   listTc,
@@ -28,7 +28,7 @@ import {
 } from '../../src/bpf/index.js';
 import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
-import { nsExec, twoHosts, uniqueName, type TwoHosts } from '../lib/namespaces.js';
+import { nsExec, twoHosts, uniqueName, withBpffs, type TwoHosts } from '../lib/namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJ = join(ROOT, 'build/bpf/test_counter.o');
@@ -134,27 +134,30 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
     expect(sumStats()).toEqual(quiet);
   });
 
-  it('tcx: takes over an older clsact filter, replaces its own program on a restart, detaches', () => {
+  it('tcx: a pinned link takes over an older clsact filter, is updated in place on a restart, detaches', () => {
     const inB = <T>(fn: () => T) => inNetns(hosts.b.ns, fn);
     const dev = hosts.b.ifname;
     const count = (o: BpfObject) => o.map('totals', u32, u64).get(1) ?? 0n;
-    // An agent from before tcx left its clsact filter.
-    const first = obj.program('count_tc');
-    inB(() => attachTc(dev, 'ingress', first));
-    expect(inB(() => attachTcHook(dev, 'ingress', first))).toBe('tcx');
-    expect(inB(() => tcPrograms(dev, 'ingress'))).toEqual([
-      { progId: programId(first), name: 'count_tc', mode: 'tcx' },
-    ]);
-    expect(inB(() => listTc(dev, 'ingress'))).toEqual([]);
-    let before = count(obj);
-    expect(tcpRoundTrip(1000)).toBe(1000);
-    expect(count(obj) - before).toBeGreaterThanOrEqual(3n);
-
-    // A restarted agent loads the object again: its program replaces the old one, never beside it.
+    const pins = withBpffs('syat');
+    const pin = `${pins.dir}/link`;
     const again = BpfObject.open(OBJ);
     try {
+      // An agent from before tcx left its clsact filter.
+      const first = obj.program('count_tc');
+      inB(() => attachTc(dev, 'ingress', first));
+      expect(inB(() => attachTcHook(dev, 'ingress', first, pin))).toBe('tcx');
+      expect(inB(() => tcPrograms(dev, 'ingress'))).toEqual([
+        { progId: programId(first), name: 'count_tc', mode: 'tcx' },
+      ]);
+      expect(inB(() => listTc(dev, 'ingress'))).toEqual([]);
+      let before = count(obj);
+      expect(tcpRoundTrip(1000)).toBe(1000);
+      expect(count(obj) - before).toBeGreaterThanOrEqual(3n);
+
+      // A restarted agent loads the object again: its program takes the old one's place in the
+      // pinned link, never beside it.
       const second = again.program('count_tc');
-      expect(inB(() => attachTcHook(dev, 'ingress', second))).toBe('tcx');
+      expect(inB(() => attachTcHook(dev, 'ingress', second, pin))).toBe('tcx');
       expect(inB(() => listTcx(dev, 'ingress'))).toEqual([
         { progId: programId(second), name: 'count_tc', mode: 'tcx' },
       ]);
@@ -164,14 +167,38 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
       expect(count(obj)).toBe(before);
       expect(count(again) - beforeAgain).toBeGreaterThanOrEqual(3n);
 
-      expect(inB(() => detachTcx(dev, 'ingress', programId(second)))).toBe(true);
-      expect(inB(() => detachTcx(dev, 'ingress', programId(second)))).toBe(false);
+      expect(detachTcHook(pin)).toBe(true);
+      expect(detachTcHook(pin)).toBe(false);
       expect(inB(() => tcPrograms(dev, 'ingress'))).toEqual([]);
       const quiet = count(again);
       expect(tcpRoundTrip(1000)).toBe(1000);
       expect(count(again)).toBe(quiet);
     } finally {
+      detachTcHook(pin);
       again.close();
+      pins.cleanup();
+    }
+  });
+
+  it('tcx: the link goes with its interface; a new interface of that name gets a new link', () => {
+    const pins = withBpffs('syat');
+    const pin = `${pins.dir}/link`;
+    const name = uniqueName('sytx');
+    const prog = obj.program('count_tc');
+    const inA = <T>(fn: () => T) => inNetns(hosts.a.ns, fn);
+    const veth = () => nsExec(hosts.a.ns, ['ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+    try {
+      veth();
+      expect(inA(() => attachTcHook(name, 'egress', prog, pin))).toBe('tcx');
+      nsExec(hosts.a.ns, ['ip', 'link', 'del', name]);
+      veth();
+      expect(inA(() => tcPrograms(name, 'egress'))).toEqual([]);
+      expect(inA(() => attachTcHook(name, 'egress', prog, pin))).toBe('tcx');
+      expect(inA(() => tcPrograms(name, 'egress')).map((p) => p.progId)).toEqual([programId(prog)]);
+    } finally {
+      detachTcHook(pin);
+      spawnSync('ip', ['-n', hosts.a.ns, 'link', 'del', name]); // gone already if the test failed early
+      pins.cleanup();
     }
   });
 
