@@ -88,6 +88,28 @@ static __always_inline void sy_ct_reply_src_mark(__be32 saddr)
 		*seen = 1;
 }
 
+/* The same filter for IPv6 sources (bpf/ct6.h): the address's four words folded into one, then
+ * the IPv4 hash; both families share the slots. */
+static __always_inline __u32 *sy_ct_reply_src_slot6(const __be32 *addr)
+{
+	return sy_ct_reply_src_slot(addr[0] ^ addr[1] ^ addr[2] ^ addr[3]);
+}
+
+static __always_inline bool sy_ct_may_reply6(const __be32 *saddr)
+{
+	__u32 *seen = sy_ct_reply_src_slot6(saddr);
+
+	return !seen || *seen;
+}
+
+static __always_inline void sy_ct_reply_src_mark6(const __be32 *saddr)
+{
+	__u32 *seen = sy_ct_reply_src_slot6(saddr);
+
+	if (seen && !*seen)
+		*seen = 1;
+}
+
 /* Deletes @key from ct_new, counting it if it was there. */
 static __always_inline void sy_ct_new_delete(const struct sy_ct_key *key)
 {

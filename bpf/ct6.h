@@ -101,6 +101,7 @@ __attribute__((noinline)) int sy_ct6_create(const struct sy_ct6_key *fwd_key,
 	e = *fwd;
 	now = e.last_seen_ns;
 	sy_ct6_peer_of(&rkey, &e.nat, fwd_key, &fwd->nat);
+	sy_ct_reply_src_mark6(rkey.saddr);	/* before the reply entry: bpf/ct.h */
 	if (bpf_map_update_elem(&ct_new6, &rkey, &e, BPF_NOEXIST)) {
 		held = bpf_map_lookup_elem(&ct_new6, &rkey);
 		if (held && sy_ct6_holds(held, rkey.proto, fwd, now))

@@ -234,6 +234,7 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 	struct sy_ct6_entry *ct;
 	struct sy_ct6_key key;
 	struct sy_pkt6 pkt;
+	bool may_reply;
 	__u64 now;
 	int ret;
 
@@ -244,29 +245,36 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 		return sy_icmp6_error(skb, &pkt);
 	if (ret)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
 	/* A later fragment, with the ports its first fragment left (none: not translated here). */
-	if (pkt.frag == SY_FRAG_LATER && sy_frag6_ports(&pkt, now))
+	if (pkt.frag == SY_FRAG_LATER && sy_frag6_ports(&pkt, bpf_ktime_get_ns()))
 		return TC_ACT_OK;
+	/* Whether it can be a reply at all (the reply-source filter, bpf/ct.h); the clock is read
+	 * only once an entry is found, or a flow may start (it costs a lookup's time on a VM). */
+	may_reply = sy_ct_may_reply6(pkt.saddr);
 	sy_ct6_key_of(&key, &pkt, SY_CT_FORWARD);
 	ct = bpf_map_lookup_elem(&conntrack6, &key);
 	if (ct) {
+		now = bpf_ktime_get_ns();
 		if (sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
 			return sy_ct6_hit(skb, &pkt, &key, ct, now);
 		return sy_start_flow6(skb, &pkt, &key, scope, now);
 	}
 	key.dir = SY_CT_REPLY;
-	ct = bpf_map_lookup_elem(&conntrack6, &key);
-	if (ct && sy_ct6_fresh(ct, pkt.proto, now))
-		return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	ct = may_reply ? bpf_map_lookup_elem(&conntrack6, &key) : NULL;
+	if (ct) {
+		now = bpf_ktime_get_ns();
+		if (sy_ct6_fresh(ct, pkt.proto, now))
+			return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	}
 	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
 		return TC_ACT_OK;
 
+	now = bpf_ktime_get_ns();
 	key.dir = SY_CT_FORWARD;
 	ct = bpf_map_lookup_elem(&ct_new6, &key);
 	if (ct && sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
 		return sy_ct6_hit(skb, &pkt, &key, ct, now);
-	if (!ct) {
+	if (!ct && may_reply) {
 		key.dir = SY_CT_REPLY;
 		ct = bpf_map_lookup_elem(&ct_new6, &key);
 		if (ct && sy_ct6_fresh(ct, pkt.proto, now)) {

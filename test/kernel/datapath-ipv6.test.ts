@@ -19,6 +19,7 @@ import {
   isSnatPort,
   SCOPE_EXTERNAL,
 } from '../../src/abi/index.js';
+import { monotonicNs } from '../../src/bpf/clock.js';
 import { writeIpv6 } from '../../src/net/ipv6.js';
 import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, fragment6, type Packet6Spec } from '../../src/net/packet6.js';
 import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, type Fixture6 } from '../lib/dp6.js';
@@ -78,6 +79,22 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
 
     const ack = tcp(CLIENT, VIP, 40000, 80, 'A');
     expect(f.pod(ack).data.toString('hex')).toBe(rewritten(ack, { dst: BE1.addr, dport: 8080 }).toString('hex'));
+  });
+
+  it('a flow planted behind the data path is not looked up until one it opened marks the backend', () => {
+    f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
+    const common = { lastSeenNs: monotonicNs(), backendId: BE1.id, svcId: 1, flags: CT_SEEN_REPLY };
+    const none = { saddr: '::', daddr: '::', sport: 0, dport: 0 };
+    const rep = { saddr: BE1.addr, daddr: CLIENT, sport: 8080, dport: 40020, proto: IPPROTO_TCP, dir: CT_REPLY };
+    f.v6.conntrack6.set(rep, { ...common, nat: { ...none, saddr: VIP, sport: 80 } });
+    const data = tcp(BE1.addr, CLIENT, 8080, 40020, 'A');
+    // BE1 is no reply source yet (bpf/ct.h): its packet passes untouched.
+    const r = f.pod(data);
+    expect(r.retval).toBe(TC_ACT_OK);
+    expect(r.data.toString('hex')).toBe(r.input.toString('hex'));
+    // A SYN through the ClusterIP picks BE1 and marks it: the planted flow's reply is found now.
+    f.pod(tcp(CLIENT, VIP, 40021, 80));
+    expect(f.pod(data).data.toString('hex')).toBe(rewritten(data, { src: VIP, sport: 80 }).toString('hex'));
   });
 
   it("lets a SYN reuse a closing flow's client port towards another Service with the same backend", () => {

@@ -170,6 +170,7 @@ export function openFixture6(): Fixture6 {
       m.slots.clear();
       m.counters.clear();
       m.stats.clear();
+      m.ctReplySrc.clear(); // the reply-source filter both families share
     },
     close() {
       obj.close();
