@@ -5,7 +5,7 @@
 // the command that checks it, never as ✓.
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { tcPrograms } from '../bpf/index.js';
+import { silenceLibbpf, tcPrograms } from '../bpf/index.js';
 import { readPinnedMaps } from '../inspect/read.js';
 import type { MapContents } from '../inspect/views.js';
 import {
@@ -157,6 +157,7 @@ async function attachCheck(o: NodeDiagnoseOptions, ns: string, pods: ApiObject[]
   const route = spawnSync('ip', ['-o', 'route', 'get', ip], { encoding: 'utf8' });
   const dev = / dev (\S+)/.exec(route.stdout)?.[1];
   if (!dev) return skip(title, `no route to ${ip} on this node: ${route.stderr.trim() || 'none'}`);
+  silenceLibbpf(); // "no clsact qdisc" is an answer here, not news for stderr
   const progs = tcPrograms(dev, 'ingress');
   return progs.some((p) => p.name === 'from_pod')
     ? ok(`the program is attached to ${o.from}'s veth ${dev}`, progs.map((p) => `${p.name} (${p.mode})`).join(', '))

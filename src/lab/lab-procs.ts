@@ -3,7 +3,7 @@
 // an HTTP GET on its loopback (health, metrics), whether a pod listens, whether a veth has a program.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { inNetns, tcPrograms } from '../bpf/index.js';
+import { inNetns, silenceLibbpf, tcPrograms } from '../bpf/index.js';
 import { inCgroup } from './cgroups.js';
 import { pidAlive } from './lab-state.js';
 
@@ -97,6 +97,7 @@ export function listening(pid: number, port: number, udpPort?: number): boolean 
 
 /** Whether a BPF program sits on the tc ingress hook (tcx or clsact) of `ifname` in `ns` (read only). */
 export function tcAttached(ns: string, ifname: string): boolean {
+  silenceLibbpf(); // "no clsact qdisc" is an answer here, not news for stderr
   try {
     return inNetns(ns, () => tcPrograms(ifname, 'ingress').length > 0);
   } catch {
