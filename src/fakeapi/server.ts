@@ -46,6 +46,11 @@ export function kubeconfigFor(url: string, token = DEFAULT_TOKEN): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
+/** The same, as the plain access a client of src/k8s takes (ApiAccess), without reading a file. */
+export function accessFor(url: string, token = DEFAULT_TOKEN) {
+  return { server: url, headers: { Authorization: `Bearer ${token}` }, skipTLSVerify: true };
+}
+
 export class FakeApiServer {
   private readonly store: ObjectStore;
   private readonly hub: WatchHub;

@@ -1,9 +1,9 @@
 // The edge of the Kubernetes source: raw lists and the plain-JSON normalization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { toPlain, objectKey } from '../../src/k8s/normalize.js';
-import { listRaw, ListError } from '../../src/k8s/list.js';
-import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
+import { listRaw } from '../../src/k8s/list.js';
+import { ApiClient, ApiError } from '../../src/k8s/client.js';
+import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
 
 describe('toPlain', () => {
   it('sets apiVersion/kind, drops managedFields, turns class instances and Dates into JSON', () => {
@@ -42,9 +42,9 @@ describe('toPlain', () => {
 
 describe('listRaw', () => {
   const api = new FakeApiServer({ bookmarkIntervalMs: 0 });
-  const kc = new KubeConfig();
+  let kc: ApiClient;
   beforeAll(async () => {
-    kc.loadFromString(kubeconfigFor((await api.start()).url));
+    kc = new ApiClient(accessFor((await api.start()).url));
   });
   afterAll(() => api.stop());
 
@@ -61,7 +61,7 @@ describe('listRaw', () => {
   it('fails with the status code and the Status message, and can be aborted', async () => {
     api.fault('Service', 'http500');
     const err = await listRaw(kc, '/api/v1/services', {}).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ListError);
+    expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ statusCode: 500, message: expect.stringMatching(/HTTP 500: injected fault/) });
     api.fault('Service', 'stall');
     const ac = new AbortController();

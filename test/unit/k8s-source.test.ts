@@ -1,9 +1,9 @@
 // KubeSource against the API-server double: the informers' real client code over loopback,
 // through changes, filters, 410s, errors, stalls, resets and an outage.
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
+import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
+import { ApiClient } from '../../src/k8s/client.js';
 import { KubeSource } from '../../src/k8s/source.js';
 import { waitFor } from '../lib/wait.js';
 
@@ -56,12 +56,10 @@ async function harness(seed: (api: FakeApiServer) => void = () => {}, opts: { po
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, spec: { podCIDR: '10.244.1.0/24' } });
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' } });
   seed(api);
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigFor(url));
   const logs: Array<Record<string, any>> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const source = new KubeSource({
-    kubeConfig: kc,
+    api: new ApiClient(accessFor(url)),
     nodeName: NODE,
     logger,
     watchdogMs: 1500,
@@ -285,9 +283,11 @@ describe('KubeSource', () => {
     const { url } = await api.start();
     try {
       api.fault('all', 'stall');
-      const kc = new KubeConfig();
-      kc.loadFromString(kubeconfigFor(url));
-      const source = new KubeSource({ kubeConfig: kc, nodeName: NODE, logger: pino({ level: 'silent' }) });
+      const source = new KubeSource({
+        api: new ApiClient(accessFor(url)),
+        nodeName: NODE,
+        logger: pino({ level: 'silent' }),
+      });
       const started = source.start(() => {});
       await waitFor(() => api.requestCount('Node', 'list') === 1);
       await source.stop();

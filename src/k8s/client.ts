@@ -1,0 +1,153 @@
+// The agent's HTTP client for the API server: GET requests over node:http(s) with what
+// kubeconfig.ts resolved (ApiAccess: TLS material, headers), one keep-alive agent per connection,
+// shared by every informer of that connection. node:https rather than fetch: Node's fetch takes
+// a CA or a client certificate only through undici's Agent, which Node does not expose.
+//
+// Credentials that change while the agent runs:
+// - The in-cluster token file (a projected ServiceAccount token the kubelet rotates): re-read at
+//   most once a minute, as client-go and client-node do, so the agent always sends what the
+//   kubelet last wrote. A file read, no child process.
+// - Everything else (exec plugins, OIDC, a kubeconfig changed on disk): loaded again, in the
+//   kubeconfig child, when the API server answers 401, and the request is retried once with the
+//   new credentials. Not on a timer: every reload is a child process (~70 MiB and most of a
+//   second of CPU while it runs), and nothing tells the agent when such a credential changes
+//   short of the 401 itself; kubectl's exec plugin flow does the same (client-go refreshes an exec
+//   credential on 401 or at its expirationTimestamp, which client-node does not hand out).
+//   Reloads are at most one per minReloadMs, so a server that keeps saying 401 does not get a
+//   child per request; concurrent 401s share one reload.
+import { type Agent as HttpAgent, type IncomingMessage, Agent as PlainAgent, request as httpRequest } from 'node:http';
+import { Agent as TlsAgent, request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { ApiAccess } from './kubeconfig.js';
+
+/** An error with the HTTP status, when there was a response. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiClientOptions {
+  /** Loads the access again (after a 401); without it a 401 is final. */
+  reload?: () => Promise<ApiAccess>;
+  /** The least time between two reloads. Default 30 000. */
+  minReloadMs?: number;
+  /** How long a read of the token file is used. Default 60 000 (client-go's). */
+  tokenFileMs?: number;
+}
+
+const sameTls = (a: ApiAccess, b: ApiAccess) =>
+  a.server === b.server &&
+  a.ca === b.ca &&
+  a.cert === b.cert &&
+  a.key === b.key &&
+  a.tlsServerName === b.tlsServerName &&
+  a.skipTLSVerify === b.skipTLSVerify;
+
+function agentFor(a: ApiAccess): HttpAgent {
+  if (a.server.startsWith('http:')) return new PlainAgent({ keepAlive: true });
+  return new TlsAgent({
+    keepAlive: true,
+    ca: a.ca,
+    cert: a.cert,
+    key: a.key,
+    servername: a.tlsServerName,
+    ...(a.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+  });
+}
+
+export class ApiClient {
+  private agent: HttpAgent;
+  private loadedAt = Date.now();
+  private reloading?: Promise<void>;
+  private token?: { value: string; readAt: number };
+  /** How many times the access was loaded again (for tests and logs). */
+  reloads = 0;
+
+  constructor(
+    private access: ApiAccess,
+    private readonly opts: ApiClientOptions = {},
+  ) {
+    this.agent = agentFor(access);
+  }
+
+  /** The server URL requests go to. */
+  get server(): string {
+    return this.access.server;
+  }
+
+  /**
+   * GET @path with @query. Resolves with the response once its headers are in, whatever the status
+   * (after one retry on 401 with reloaded credentials); the caller reads or drains the body.
+   */
+  async get(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {
+    const used = this.access;
+    const res = await this.send(path, query, signal);
+    if (res.statusCode !== 401 || !(await this.reload(used))) return res;
+    res.resume();
+    return this.send(path, query, signal);
+  }
+
+  /** Closes idle keep-alive connections (open requests go on). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const url = new URL(this.access.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers = { Accept: 'application/json', ...this.access.headers, ...this.tokenHeader() };
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { method: 'GET', headers, agent: this.agent, signal }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** The in-cluster token as the file says now (read at most every tokenFileMs). */
+  private tokenHeader(): Record<string, string> {
+    const file = this.access.tokenFile;
+    if (!file) return {};
+    const now = Date.now();
+    if (!this.token || now - this.token.readAt > (this.opts.tokenFileMs ?? 60_000)) {
+      try {
+        this.token = { value: readFileSync(file, 'utf8'), readAt: now };
+      } catch {
+        // Unreadable for a moment (the kubelet swaps a symlink): keep what was read before.
+        if (!this.token) return {};
+      }
+    }
+    return { Authorization: `Bearer ${this.token.value}` };
+  }
+
+  /** Loads the access again after a 401 of a request sent with @used; true: retry. */
+  private async reload(used: ApiAccess): Promise<boolean> {
+    const { reload } = this.opts;
+    if (!reload) return false;
+    if (this.access !== used) return true; // reloaded meanwhile: retry with what is there now
+    if (this.token) this.token.readAt = 0; // and read the token file again
+    if (!this.reloading) {
+      if (Date.now() - this.loadedAt < (this.opts.minReloadMs ?? 30_000)) return this.access.tokenFile !== undefined;
+      this.reloading = reload()
+        .then((next) => {
+          // Open requests (watches) keep the old agent's connections until they end.
+          if (!sameTls(next, this.access)) this.agent = agentFor(next);
+          this.access = next;
+          this.loadedAt = Date.now();
+          this.reloads++;
+        })
+        .finally(() => (this.reloading = undefined));
+    }
+    await this.reloading;
+    return true;
+  }
+}
