@@ -87,7 +87,7 @@ export class ApiClient {
   async get(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {
     const used = this.access;
     const res = await this.send(path, query, signal);
-    if (res.statusCode !== 401 || !(await this.reload(used))) return res;
+    if (res.statusCode !== 401 || !(await this.renew(used))) return res;
     res.resume();
     return this.send(path, query, signal);
   }
@@ -117,31 +117,37 @@ export class ApiClient {
   private tokenHeader(): Record<string, string> {
     const file = this.access.tokenFile;
     if (!file) return {};
-    const now = Date.now();
-    if (!this.token || now - this.token.readAt > (this.opts.tokenFileMs ?? 60_000)) {
-      try {
-        this.token = { value: readFileSync(file, 'utf8'), readAt: now };
-      } catch {
-        // Unreadable for a moment (the kubelet swaps a symlink): keep what was read before.
-        if (!this.token) return {};
-      }
-    }
-    return { Authorization: `Bearer ${this.token.value}` };
+    if (!this.token || Date.now() - this.token.readAt > (this.opts.tokenFileMs ?? 60_000)) this.readToken(file);
+    return this.token ? { Authorization: `Bearer ${this.token.value}` } : {};
   }
 
-  /** Loads the access again after a 401 of a request sent with @used; true: retry. */
-  private async reload(used: ApiAccess): Promise<boolean> {
+  /** Reads the token file; true when it says something else than before. */
+  private readToken(file: string): boolean {
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      const changed = value !== this.token?.value;
+      this.token = { value, readAt: Date.now() };
+      return changed;
+    } catch {
+      return false; // unreadable for a moment (the kubelet swaps a symlink): keep what was read
+    }
+  }
+
+  /** After a 401 of a request sent with @used: true when there is something new to retry with
+   *  (the token file changed, or the access was loaded again). */
+  private async renew(used: ApiAccess): Promise<boolean> {
+    if (this.access !== used) return true; // loaded again meanwhile
+    if (used.tokenFile && this.readToken(used.tokenFile)) return true;
     const { reload } = this.opts;
     if (!reload) return false;
-    if (this.access !== used) return true; // reloaded meanwhile: retry with what is there now
-    if (this.token) this.token.readAt = 0; // and read the token file again
     if (!this.reloading) {
-      if (Date.now() - this.loadedAt < (this.opts.minReloadMs ?? 30_000)) return this.access.tokenFile !== undefined;
+      if (Date.now() - this.loadedAt < (this.opts.minReloadMs ?? 30_000)) return false;
       this.reloading = reload()
         .then((next) => {
           // Open requests (watches) keep the old agent's connections until they end.
           if (!sameTls(next, this.access)) this.agent = agentFor(next);
           this.access = next;
+          this.token = undefined;
           this.loadedAt = Date.now();
           this.reloads++;
         })
