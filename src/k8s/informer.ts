@@ -157,16 +157,15 @@ export class ResilientInformer {
    *  @first: the attempt's own list, after which the informer counts as synced. */
   private async relist(signal: AbortSignal, live: () => boolean, first: boolean): Promise<string> {
     const { spec } = this;
-    const body = await listRaw(
-      this.api,
-      spec.path,
-      { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector },
-      signal,
-    );
+    const selectors = { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector };
+    const body = await listRaw(this.api, spec.path, selectors, signal, (item) => {
+      if (live()) this.lastActivity = Date.now(); // a long list in pages is not a silent watch
+      return trimWire(item, spec.kind);
+    });
     if (!live()) return '';
     this.lastActivity = Date.now();
     const listed = new Set<string>();
-    for (const item of body.items) listed.add(this.upsert(trimWire(item, spec.kind)));
+    for (const item of body.items) listed.add(this.upsert(item));
     // Whatever the fresh list no longer has is gone (deleted while we were away).
     let pruned = false;
     for (const key of this.objects.keys()) {
