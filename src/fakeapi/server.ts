@@ -2,7 +2,7 @@
 // serves Services, EndpointSlices and Nodes over plain HTTP on loopback with the real list/watch
 // wire protocol (resourceVersions, bounded watch history with 410 Gone, BOOKMARKs, timeoutSeconds,
 // label and field selectors), takes changes in-process (apply/delete) or over HTTP
-// (POST/PUT/DELETE), and misbehaves on request: fault(kind, 'close' | 'expire410' | 'http410' |
+// (POST/PUT/DELETE), and misbehaves on request: fault(kind, 'close' | 'expire410' | 'error500' | 'http410' |
 // 'http500' | 'stall' | 'reset' | 'garbage').
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';

@@ -225,10 +225,8 @@ export class ResilientInformer {
           if (type === 'ERROR') {
             opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
             if (o?.code === 410) throw new Gone();
-            throw new ApiError(
-              `watch ERROR event: ${String(o?.message ?? JSON.stringify(obj))}`,
-              Number(o?.code) || undefined,
-            );
+            const code = Number(o?.code) || undefined;
+            throw new ApiError(`watch ERROR event (${code}): ${String(o?.message ?? JSON.stringify(obj))}`, code);
           }
           if (typeof o.metadata?.resourceVersion === 'string') last = o.metadata.resourceVersion;
           if (type === 'DELETED') this.remove(objectKey(obj as Record<string, any>));

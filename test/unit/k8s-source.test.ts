@@ -177,6 +177,20 @@ describe('KubeSource', () => {
     expect(api.requestCount('Service', 'list')).toBe(lists + 2);
   });
 
+  it('restarts (a relist, after the backoff) on a watch ERROR event other than 410, as client-go does', async () => {
+    const { api, names, source, logs } = await harness((api) => api.apply(service('a')));
+    await waitFor(() => api.openWatches() === 3);
+    const lists = api.requestCount('Service', 'list');
+    api.fault('Service', 'error500');
+    api.apply(service('b'));
+    await waitFor(() => names('services').join() === 'a,b' && source.lastSyncError === undefined);
+    expect(api.requestCount('Service', 'list')).toBe(lists + 1);
+    const restarts = logs.filter((l) => l.msg === 'informer restarting' && l.kind === 'Service');
+    expect(restarts.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^watch ERROR event \(500\): injected fault: error500$/),
+    ]);
+  });
+
   it('restarts with backoff after HTTP 500s, keeping the last good state meanwhile', async () => {
     const { api, names, source, logs } = await harness((api) => api.apply(service('a')));
     api.fault('Service', 'http500', 3);
