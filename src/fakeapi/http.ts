@@ -1,5 +1,6 @@
 // HTTP side of the double: routes the API paths of Services, EndpointSlices and Nodes to
-// list, watch and CRUD handlers, speaking the wire format client-node's informers expect.
+// list, watch and CRUD handlers, speaking the wire format Kubernetes clients expect (the
+// agent's informers, client-node's, kubectl's).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KINDS, type ApiKind } from '../model/kinds.js';
 import { ApiError, type KubeObject, type ObjectStore } from './store.js';
