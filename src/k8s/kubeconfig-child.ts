@@ -80,6 +80,8 @@ async function answer(source: KubeConnection, pathPrefix: string): Promise<Child
   }
 }
 
+// stdout carries the answer alone: whatever a library logs goes to stderr (the agent's, inherited).
+console.log = console.info = console.debug = console.error;
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
 const { connections, pathPrefix } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
