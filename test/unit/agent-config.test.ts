@@ -277,7 +277,8 @@ describe('--config file', () => {
   });
 });
 
-describe('API server address override', () => {
+// Each load runs the kubeconfig child, which imports client-node: seconds on a loaded machine.
+describe('API server address override', { timeout: 30_000 }, () => {
   const kubeconfig = join(tmp, 'kubeconfig');
   writeFileSync(
     kubeconfig,
