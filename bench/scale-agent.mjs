@@ -18,6 +18,7 @@ import { dataplaneMaps } from '../dist/dataplane/maps.js';
 import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
 import { KubeSource } from '../dist/k8s/source.js';
+import { connect } from '../dist/k8s/kubeconfig.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
 import { DEFAULT_TOKEN, kubeconfigFor } from '../dist/fakeapi/server.js';
 import { firstAddr, put, warmUpWrites } from './scale-put.mjs';
@@ -41,7 +42,9 @@ process.on('exit', () => rmSync(kubeconfig, { force: true })); // a run leaves n
 
 let waiter;
 const eventAt = new Map();
-const source = new KubeSource({ kubeConfig: kubeconfig, nodeName: 'node1', logger: log });
+// As the agent does, before anything is timed: the kubeconfig is read (in a child process) first.
+const api = await connect({ kubeconfig });
+const source = new KubeSource({ api, nodeName: 'node1', logger: log });
 const pipeline = new Pipeline({
   source,
   node: () => ({ nodeName: 'node1', nodePortAddresses: [] }),

@@ -9,7 +9,7 @@
 // and the next move waits a hold-off that doubles, so a broken Service never leaves the agent
 // without its API nor flapping between the two.
 // Pure (no libbpf): the check against the pins is api-route-pins.ts.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiClient } from '../k8s/client.js';
 import type { Logger } from 'pino';
 
 /** Whether socket LB would serve a TCP connect() to the address from this namespace now. */
@@ -17,13 +17,13 @@ export type ServiceState = { ok: true; service: string } | { ok: false; why: str
 
 /** What the route needs of the source (KubeSource). */
 export interface RoutedSource {
-  retarget(kc: KubeConfig): void;
+  retarget(api: ApiClient): void;
   status(): { informers: Record<string, { failingSince?: Date; syncedAt?: Date; lastError?: string }> };
 }
 
 export interface ApiRouteOptions {
-  bootstrap: { kubeConfig: KubeConfig; server: string };
-  service: { kubeConfig: KubeConfig; server: string; addr: string; port: number };
+  bootstrap: { api: ApiClient; server: string };
+  service: { api: ApiClient; server: string; addr: string; port: number };
   check: (addr: string, port: number) => ServiceState;
   log: Logger;
   pollMs?: number;
@@ -52,7 +52,7 @@ export class ApiRoute {
   }
 
   /** The connection to start with: the Service address when the pinned maps already serve it. */
-  initial(): KubeConfig {
+  initial(): ApiClient {
     const { bootstrap, service, log } = this.o;
     const state = this.o.check(service.addr, service.port);
     this.onService = state.ok;
@@ -62,13 +62,13 @@ export class ApiRoute {
         { server: service.server, service: state.service, bootstrap: bootstrap.server },
         'API connection through the Service address from the start: the pinned maps and socket LB serve it',
       );
-      return service.kubeConfig;
+      return service.api;
     }
     log.info(
       { server: bootstrap.server, serviceServer: service.server, why: state.why },
       'API connection through the bootstrap address (--apiserver-host) until the Service address is programmed',
     );
-    return bootstrap.kubeConfig;
+    return bootstrap.api;
   }
 
   get current(): 'service' | 'bootstrap' {
@@ -107,7 +107,7 @@ export class ApiRoute {
     log.info({ from: bootstrap.server, to: svc.server, service }, 'API connection moved to the Service address');
     this.onService = true;
     this.since = this.now();
-    this.source?.retarget(svc.kubeConfig);
+    this.source?.retarget(svc.api);
   }
 
   private fallBack(why: string, holdOff: boolean): void {
@@ -123,7 +123,7 @@ export class ApiRoute {
       this.holdUntil = this.now() + this.hold;
       this.hold = Math.min(this.hold * 2, this.o.maxHoldMs ?? 300_000);
     }
-    this.source?.retarget(bootstrap.kubeConfig);
+    this.source?.retarget(bootstrap.api);
   }
 
   private synced(): boolean {

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import { conntrackReader, percpuStatsReader } from '../dataplane/stats.js';
-import { type ApiRoutes, KubeConfigError, loadApiRoutes, serverOf } from '../k8s/kubeconfig.js';
+import { type ApiRoutes, KubeConfigError, loadApiRoutes } from '../k8s/kubeconfig.js';
 import type { Source } from '../sources/types.js';
 import type { AgentConfig } from './config.js';
 import { healthzServer, type RetryingServer } from './health.js';
@@ -48,8 +48,8 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   const route = routes && (await apiRoute(routes, cfg, log));
   if (routes) {
     const { KubeSource } = await import('../k8s/source.js');
-    const kubeConfig = route ? route.initial() : routes.bootstrap;
-    const kube = new KubeSource({ kubeConfig, nodeName, logger: log });
+    const api = route ? route.initial() : routes.bootstrap;
+    const kube = new KubeSource({ api, nodeName, logger: log });
     route?.start(kube);
     source = kube;
   }
@@ -102,7 +102,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
 /** The move to the `kubernetes` Service address, when there is one to move to and socket LB can
  *  serve it (the kubeconfig names an IPv4 address other than --apiserver-host's). */
 async function apiRoute(routes: ApiRoutes, cfg: AgentConfig, log: Logger): Promise<ApiRoute | undefined> {
-  const bootstrap = { kubeConfig: routes.bootstrap, server: serverOf(routes.bootstrap) };
+  const bootstrap = { api: routes.bootstrap, server: routes.bootstrap.server };
   if (!routes.service || cfg.socketLb === 'disabled') {
     if (cfg.source.kind === 'kubernetes' && cfg.source.apiserverHost !== undefined)
       log.info(
@@ -111,12 +111,12 @@ async function apiRoute(routes: ApiRoutes, cfg: AgentConfig, log: Logger): Promi
       );
     return undefined;
   }
-  const { kubeConfig, addr, port } = routes.service;
+  const { api, addr, port } = routes.service;
   // Loaded late, as agent.js is: it pulls in libbpf.
   const { pinnedServiceCheck } = await import('./api-route-pins.js');
   return new ApiRoute({
     bootstrap,
-    service: { kubeConfig, server: serverOf(kubeConfig), addr, port },
+    service: { api, server: api.server, addr, port },
     check: pinnedServiceCheck(cfg.pinDir),
     log,
   });

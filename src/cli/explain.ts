@@ -114,17 +114,17 @@ async function labDiagnose(service: string, opts: DiagnoseOptions) {
 
 async function nodeDiagnose(service: string, opts: DiagnoseOptions) {
   const { hostname } = await import('node:os');
-  const { loadKubeConfig } = await import('../k8s/kubeconfig.js');
+  const { connect } = await import('../k8s/kubeconfig.js');
   const { listRaw } = await import('../k8s/list.js');
   const { apiPath } = await import('../model/kinds.js');
   const { defaultAgentUrl } = await import('../explain/agent-client.js');
   const { diagnoseNode } = await import('../explain/diagnose-node.js');
-  const kc = await loadKubeConfig({ kubeconfig: opts.kubeconfig });
+  const api = await connect({ kubeconfig: opts.kubeconfig });
   const pinDir = opts.pinDir ?? DEFAULT_PIN_DIR;
   return diagnoseNode(service, {
     api: {
       list: async (kind, namespace, labelSelector) =>
-        (await listRaw(kc, apiPath(kind, namespace), { labelSelector })).items as never,
+        (await listRaw(api, apiPath(kind, namespace), { labelSelector })).items as never,
     },
     pinDir,
     nodeName: opts.hostnameOverride ?? hostname(),

@@ -5,10 +5,19 @@
 import type { ServerResponse } from 'node:http';
 import type { ApiKind } from '../model/kinds.js';
 import type { ObjectStore } from './store.js';
-import { resetSocket, type WatchHub } from './watch.js';
+import { resetSocket, statusObject, type WatchHub } from './watch.js';
 
-export type Fault = 'close' | 'expire410' | 'http410' | 'http500' | 'stall' | 'reset' | 'garbage';
-export const FAULTS: readonly Fault[] = ['close', 'expire410', 'http410', 'http500', 'stall', 'reset', 'garbage'];
+export type Fault = 'close' | 'expire410' | 'error500' | 'http410' | 'http500' | 'stall' | 'reset' | 'garbage';
+export const FAULTS: readonly Fault[] = [
+  'close',
+  'expire410',
+  'error500',
+  'http410',
+  'http500',
+  'stall',
+  'reset',
+  'garbage',
+];
 
 interface Held {
   kind: ApiKind;
@@ -35,6 +44,9 @@ export class FaultState {
         case 'expire410':
           this.store.compact(kind);
           this.hub.expireAll(kind, `too old resource version: expired by fault (${this.store.oldest(kind)})`);
+          break;
+        case 'error500':
+          this.hub.errorAll(kind, statusObject(500, 'InternalError', 'injected fault: error500'));
           break;
         case 'http410':
           this.http410.set(kind, (this.http410.get(kind) ?? 0) + count);

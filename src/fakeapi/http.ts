@@ -1,5 +1,6 @@
 // HTTP side of the double: routes the API paths of Services, EndpointSlices and Nodes to
-// list, watch and CRUD handlers, speaking the wire format client-node's informers expect.
+// list, watch and CRUD handlers, speaking the wire format Kubernetes clients expect (the
+// agent's informers, client-node's, kubectl's).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KINDS, type ApiKind } from '../model/kinds.js';
 import { ApiError, type KubeObject, type ObjectStore } from './store.js';
@@ -75,18 +76,42 @@ function matcher(route: Route, q: URLSearchParams): (o: KubeObject) => boolean {
   }
 }
 
+/**
+ * A list, in pages when asked (`limit`, `continue`) as the API server pages one from etcd. Each
+ * page is the objects as they are now, after the previous page's last key, all under the first
+ * page's resourceVersion, so a client watching from it sees again whatever changed meanwhile (a
+ * real server's pages are one snapshot; for a client that replays the watch, the result is the
+ * same). A continue token whose version left the history is 410 Expired, as etcd's compaction.
+ */
 function list(ctx: HandlerContext, route: Route, q: URLSearchParams, res: ServerResponse): void {
   const match = matcher(route, q);
   const info = KINDS[route.kind];
+  const limit = Number(q.get('limit') ?? 0);
+  const token = q.get('continue');
+  let cont: { rv: number; after?: string } | undefined;
+  if (token) {
+    try {
+      cont = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'BadRequest', 'invalid continue token');
+    }
+    if (ctx.store.since(route.kind, cont!.rv) === 'expired')
+      throw new ApiError(410, 'Expired', 'The provided continue parameter is too old');
+  }
   ctx.faults.runOrHold(route.kind, res, () => {
+    const from = cont ?? { rv: ctx.store.resourceVersion };
+    const page = ctx.store.listItemsJson(route.kind, match, {
+      after: from.after,
+      limit: Number.isSafeInteger(limit) && limit > 0 ? limit : 0,
+    });
+    const next = page.next && Buffer.from(JSON.stringify({ rv: from.rv, after: page.next })).toString('base64url');
     // The same bytes as JSON.stringify of the List, with each item's JSON cached by the store.
     const head = JSON.stringify({
       kind: info.listKind,
       apiVersion: info.apiVersion,
-      metadata: { resourceVersion: String(ctx.store.resourceVersion) },
+      metadata: { resourceVersion: String(from.rv), ...(next ? { continue: next } : {}) },
     });
-    const items = ctx.store.listItemsJson(route.kind, match);
-    const text = `${head.slice(0, -1)},"items":[${items.join(',')}]}`;
+    const text = `${head.slice(0, -1)},"items":[${page.items.join(',')}]}`;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   });

@@ -2,7 +2,7 @@
 // serves Services, EndpointSlices and Nodes over plain HTTP on loopback with the real list/watch
 // wire protocol (resourceVersions, bounded watch history with 410 Gone, BOOKMARKs, timeoutSeconds,
 // label and field selectors), takes changes in-process (apply/delete) or over HTTP
-// (POST/PUT/DELETE), and misbehaves on request: fault(kind, 'close' | 'expire410' | 'http410' |
+// (POST/PUT/DELETE), and misbehaves on request: fault(kind, 'close' | 'expire410' | 'error500' | 'http410' |
 // 'http500' | 'stall' | 'reset' | 'garbage').
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -44,6 +44,11 @@ export function kubeconfigFor(url: string, token = DEFAULT_TOKEN): string {
     preferences: {},
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** The same, as the plain access a client of src/k8s takes (ApiAccess), without reading a file. */
+export function accessFor(url: string, token = DEFAULT_TOKEN) {
+  return { server: url, headers: { Authorization: `Bearer ${token}` }, skipTLSVerify: true };
 }
 
 export class FakeApiServer {

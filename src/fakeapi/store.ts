@@ -138,21 +138,32 @@ export class ObjectStore {
   }
 
   /** The matching objects of a kind as list items' JSON (no kind/apiVersion: the API server leaves
-   *  them to the List), sorted like list(). @match reads the stored objects: it must not edit them. */
-  listItemsJson(kind: ApiKind, match: (o: KubeObject) => boolean): string[] {
+   *  them to the List), sorted like list(). @match reads the stored objects: it must not edit them.
+   *  A page: at most @limit items (0: all) after the key @after; `next` is the last key returned
+   *  when more match. */
+  listItemsJson(
+    kind: ApiKind,
+    match: (o: KubeObject) => boolean,
+    page: { after?: string; limit?: number } = {},
+  ): { items: string[]; next?: string } {
     const objects = this.objects.get(kind)!;
     let keys = this.sortedKeys.get(kind);
     if (!keys) {
       keys = [...objects.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       this.sortedKeys.set(kind, keys);
     }
-    const out: string[] = [];
+    const { after, limit = 0 } = page;
+    const items: string[] = [];
+    let last: string | undefined;
     for (const k of keys) {
+      if (after !== undefined && k <= after) continue;
       const o = objects.get(k)!;
       if (!match(o)) continue;
-      out.push(this.itemJson.get(o) ?? this.cacheItemJson(o));
+      if (limit > 0 && items.length === limit) return { items, next: last };
+      items.push(this.itemJson.get(o) ?? this.cacheItemJson(o));
+      last = k;
     }
-    return out;
+    return { items };
   }
 
   private cacheItemJson(o: KubeObject): string {

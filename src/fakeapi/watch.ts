@@ -98,8 +98,14 @@ export class WatchHub {
 
   /** Fault 'expire410': an ERROR event with a 410 Status, then the stream ends. */
   expireAll(kind: ApiKind | undefined, message: string): void {
+    this.errorAll(kind, statusObject(410, 'Expired', message));
+  }
+
+  /** An ERROR event carrying @status on every stream of the kind, then the stream ends (fault
+   *  'error500': an internal error of the server's watch, which a client relists after). */
+  errorAll(kind: ApiKind | undefined, status: Record<string, unknown>): void {
     for (const w of this.of(kind)) {
-      this.send(w, 'ERROR', statusObject(410, 'Expired', message), true);
+      this.send(w, 'ERROR', status, true);
       this.end(w);
     }
   }

@@ -1,16 +1,17 @@
-// One resource's informer, kept alive. client-node 1.4's ListWatch relists by itself on 410
-// Gone, but any other error (HTTP 500, 403, a reset connection) stops it for good, its stop()
-// also reports an error, a stop() during the list still opens the watch afterwards, and a
-// silent watch never times out. So: every (re)start is a fresh ListWatch (a relist) tagged with
-// an attempt number, callbacks from older attempts are ignored, errors restart it with
-// exponential backoff, and a watchdog restarts it when nothing (event, bookmark, reconnect) has
-// come for watchdogMs. The object map here is only replaced, never cleared: while the API is
-// unreachable it holds the last good state.
-import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+// One resource's informer, kept alive: list, then watch from the list's resourceVersion with
+// bookmarks, resuming the watch where it left off when the server ends it (timeoutSeconds), and
+// relisting on 410 Gone (an ERROR event or the watch request's status). Any other error (an HTTP
+// status, a reset connection, an ERROR event) restarts it, a relist, after an exponential
+// backoff, and a watchdog restarts it when nothing (event, bookmark, a new watch) has come for
+// watchdogMs. Every (re)start is an attempt with a number; whatever an older attempt's requests
+// still deliver is ignored. The object map here is only replaced, never cleared: while the API is
+// unreachable it holds the last good state, and it is the only copy of each object.
 import type { Logger } from 'pino';
+import { ApiError, type ApiClient } from './client.js';
 import { listRaw } from './list.js';
 import { objectKey, toPlain, type KindSpec } from './normalize.js';
 import { trimWire } from './trim.js';
+import { watchRaw } from './watch.js';
 
 export interface ResourceSpec extends KindSpec {
   /** Collection path, e.g. /api/v1/services. */
@@ -45,52 +46,18 @@ export interface InformerStatus {
 }
 
 /**
- * Why a watch event cannot be taken into the cache, or undefined when it can. client-node's
- * cache dereferences obj.metadata.namespace on every ADDED/MODIFIED/DELETED and throws, out of
- * a stream callback, on anything else: one malformed line from a broken proxy or server would
- * crash the agent. Such events are dropped here and logged; the rest of the stream goes on.
+ * Why a watch event cannot be taken into the cache, or undefined when it can: one malformed line
+ * from a broken proxy or server is dropped and logged, and the rest of the stream goes on.
  */
-export function malformedEvent(type: string, obj: unknown): string | undefined {
+export function malformedEvent(type: unknown, obj: unknown): string | undefined {
   if (type === 'BOOKMARK' || type === 'ERROR') return undefined;
   if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED')
     return `unknown event type ${JSON.stringify(type)}`;
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${type} event without an object`;
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${String(type)} event without an object`;
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== 'object' || meta === null) return `${type} event whose object has no metadata`;
   if (typeof (meta as { name?: unknown }).name !== 'string') return `${type} event whose object has no metadata.name`;
   return undefined;
-}
-
-/** A Watch that reports every line (BOOKMARKs and unchanged objects included) to the watchdog,
- *  and passes on only events the cache can take (malformedEvent). */
-class ObservedWatch extends Watch {
-  constructor(
-    kc: KubeConfig,
-    private readonly seen: (type: string, obj: any) => void,
-    private readonly dropped: (why: string) => void,
-    private readonly kind: KindSpec['kind'],
-  ) {
-    super(kc);
-  }
-
-  override watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: any, watchObj?: any) => void,
-    done: (err: any) => void,
-  ): Promise<AbortController> {
-    return super.watch(
-      path,
-      queryParams,
-      (phase, obj, raw) => {
-        this.seen(phase, obj);
-        const why = malformedEvent(phase, obj);
-        if (why) return this.dropped(why);
-        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : trimWire(obj, this.kind), raw);
-      },
-      done,
-    );
-  }
 }
 
 function describe(err: unknown): string {
@@ -101,10 +68,14 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/** A relist is due: 410 Gone, the version to resume from is no longer in the server's history. */
+class Gone extends Error {}
+
+const isGone = (err: unknown) => err instanceof Gone || (err instanceof ApiError && err.statusCode === 410);
+
 export class ResilientInformer {
   readonly objects = new Map<string, Record<string, unknown>>();
   private attempt = 0;
-  private informer?: ListWatch<KubernetesObject>;
   private abort?: AbortController;
   private restartTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
@@ -115,7 +86,7 @@ export class ResilientInformer {
   private status: InformerStatus = { synced: false, objects: 0, restarts: 0 };
 
   constructor(
-    private kc: KubeConfig,
+    private api: ApiClient,
     readonly spec: ResourceSpec,
     private readonly opts: InformerOptions,
   ) {}
@@ -147,95 +118,70 @@ export class ResilientInformer {
    * src/agent/api-route.ts). The objects stay: the fresh list replaces them as a relist does,
    * reporting only what changed, so a move deletes nothing from the maps.
    */
-  retarget(kc: KubeConfig): void {
-    this.kc = kc;
+  retarget(api: ApiClient): void {
+    this.api = api;
     if (this.stopping || this.watchdog === undefined) return; // not started: start() uses it
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.failures = 0;
-    this.attempt++; // the old connection's callbacks are ignored from here on
+    this.attempt++; // the old connection's requests are ignored from here on
     this.halt();
     void this.run();
   }
 
+  /** One attempt: list, then watch (resuming, relisting on 410) until it fails or is given up. */
   private async run(): Promise<void> {
     if (this.stopping) return;
     const id = ++this.attempt;
     const live = () => id === this.attempt && !this.stopping;
-    const { spec, kc } = this;
     const ac = new AbortController();
     this.abort = ac;
     this.syncedAt = undefined;
     this.lastActivity = Date.now();
-
-    const watch = new ObservedWatch(
-      kc,
-      (type, obj) => {
-        if (!live()) return;
-        this.lastActivity = Date.now();
-        if (type === 'ERROR') this.opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
-      },
-      (why) => {
-        if (live())
-          this.opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
-      },
-      spec.kind,
-    );
-    const path = `${spec.path}?allowWatchBookmarks=true&timeoutSeconds=${this.opts.watchTimeoutSeconds}`;
-    const list = async () => {
-      const body = await listRaw(
-        kc,
-        spec.path,
-        { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector },
-        ac.signal,
-      );
-      for (const item of body.items) trimWire(item, spec.kind);
-      return body;
-    };
-    const informer = new ListWatch<KubernetesObject>(
-      path,
-      watch,
-      list as () => Promise<any>,
-      false,
-      spec.labelSelector,
-      spec.fieldSelector,
-    );
-    this.informer = informer;
-    let failed = false;
-    informer.on('add', (o) => live() && this.upsert(o));
-    informer.on('update', (o) => live() && this.upsert(o));
-    informer.on('delete', (o) => live() && this.remove(objectKey(o)));
-    informer.on('connect', () => {
-      if (live()) this.lastActivity = Date.now();
-    });
-    informer.on('error', (err) => {
-      if (!live()) return; // our own stop(), or an attempt already given up
-      failed = true;
-      this.fail(describe(err));
-    });
-
     try {
-      await informer.start();
-    } catch (err) {
-      // Raised before any request (no current cluster, failing exec/OIDC auth): retry like any error.
-      if (live() && !failed) this.fail(describe(err));
-      return;
-    }
-    if (!live()) {
-      // A stop() during the list does not keep ListWatch from opening its watch afterwards.
-      void informer.stop();
-      return;
-    }
-    if (failed) return;
-    // Synced: whatever the fresh list no longer has is gone (deleted while we were away).
-    let pruned = false;
-    for (const [key, obj] of this.objects) {
-      const meta = obj.metadata as { name?: string; namespace?: string };
-      if (!informer.get(meta.name ?? '', meta.namespace)) {
-        this.objects.delete(key);
-        pruned = true;
+      let rv = await this.relist(ac.signal, live, true);
+      while (live()) {
+        try {
+          rv = await this.watch(rv, ac.signal, live);
+        } catch (err) {
+          if (!live() || !isGone(err)) throw err;
+          rv = await this.relist(ac.signal, live, false);
+        }
       }
+    } catch (err) {
+      if (live()) this.fail(describe(err)); // else: our own stop(), or an attempt given up
     }
+  }
+
+  /** Lists and makes the object map what the list says; returns the list's resourceVersion.
+   *  @first: the attempt's own list, after which the informer counts as synced. */
+  private async relist(signal: AbortSignal, live: () => boolean, first: boolean): Promise<string> {
+    const { spec } = this;
+    const selectors = { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector };
+    const body = await listRaw(this.api, spec.path, selectors, signal, (item) => {
+      if (live()) this.lastActivity = Date.now(); // a long list in pages is not a silent watch
+      return trimWire(item, spec.kind);
+    });
+    if (!live()) return '';
+    this.lastActivity = Date.now();
+    const listed = new Set<string>();
+    for (const item of body.items) listed.add(this.upsert(item));
+    // Whatever the fresh list no longer has is gone (deleted while we were away).
+    let pruned = false;
+    for (const key of this.objects.keys()) {
+      if (listed.has(key)) continue;
+      this.remove(key);
+      pruned = true;
+    }
+    if (first) this.synced();
+    // After a relist the consumer resyncs in full: the objects were not all seen change one by
+    // one while the informer was away (a restart, or the history it watched from expired).
+    if (pruned || this.status.restarts > 0 || !first) this.opts.onChange();
+    return body.metadata.resourceVersion ?? '';
+  }
+
+  private synced(): void {
+    const { spec } = this;
     this.syncedAt = Date.now();
     if (this.status.lastError !== undefined) {
       this.opts.logger.info(
@@ -245,24 +191,66 @@ export class ResilientInformer {
     }
     this.status = { ...this.status, synced: true, lastError: undefined, failingSince: undefined };
     this.opts.onSynced();
-    // After a relist (a restart) the consumer resyncs in full: the objects were not all seen
-    // change one by one while the informer was away.
-    if (pruned || this.status.restarts > 0) this.opts.onChange();
   }
 
-  private upsert(raw: KubernetesObject): void {
-    this.lastActivity = Date.now();
-    const obj = toPlain(raw, this.spec, true); // ListWatch holds only what list() and the watch parsed
+  /** One watch request from @rv; returns the version to resume from once the server ends it. */
+  private async watch(rv: string, signal: AbortSignal, live: () => boolean): Promise<string> {
+    const { spec, opts } = this;
+    const query = {
+      resourceVersion: rv,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(opts.watchTimeoutSeconds),
+      labelSelector: spec.labelSelector,
+      fieldSelector: spec.fieldSelector,
+    };
+    let last = rv;
+    const seen = () => {
+      if (live()) this.lastActivity = Date.now();
+      return live();
+    };
+    const dropped = (why: string) =>
+      opts.logger.warn({ kind: spec.kind, path: spec.path, error: why }, 'malformed watch event dropped');
+    await watchRaw(
+      this.api,
+      spec.path,
+      query,
+      {
+        open: seen,
+        garbage: () => seen() && dropped('a line that is not JSON'),
+        event: (type, obj) => {
+          if (!seen()) return;
+          const why = malformedEvent(type, obj);
+          if (why) return dropped(why);
+          const o = obj as { metadata?: { resourceVersion?: unknown }; code?: unknown; message?: unknown };
+          if (type === 'ERROR') {
+            opts.logger.warn({ kind: spec.kind, status: obj }, 'watch ERROR event');
+            if (o?.code === 410) throw new Gone();
+            const code = Number(o?.code) || undefined;
+            throw new ApiError(`watch ERROR event (${code}): ${String(o?.message ?? JSON.stringify(obj))}`, code);
+          }
+          if (typeof o.metadata?.resourceVersion === 'string') last = o.metadata.resourceVersion;
+          if (type === 'DELETED') this.remove(objectKey(obj as Record<string, any>));
+          else if (type !== 'BOOKMARK') this.upsert(trimWire(obj as Record<string, unknown>, spec.kind));
+        },
+      },
+      signal,
+    );
+    return last;
+  }
+
+  /** Takes a wire object (trimmed, JSON) into the map; returns its key. */
+  private upsert(raw: Record<string, unknown>): string {
     const key = objectKey(raw);
+    const obj = toPlain(raw, this.spec, true); // holds the wire object's parts, no second copy
     const old = this.objects.get(key);
     const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-    if (old && rv !== undefined && (old.metadata as { resourceVersion?: string }).resourceVersion === rv) return;
+    if (old && rv !== undefined && (old.metadata as { resourceVersion?: string }).resourceVersion === rv) return key;
     this.objects.set(key, obj);
     this.opts.onChange(key);
+    return key;
   }
 
   private remove(key: string): void {
-    this.lastActivity = Date.now();
     if (this.objects.delete(key)) this.opts.onChange(key);
   }
 
@@ -280,7 +268,7 @@ export class ResilientInformer {
     if (this.syncedAt !== undefined && now - this.syncedAt >= this.opts.maxBackoffMs) this.failures = 0;
     const delay = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.failures);
     this.failures++;
-    this.attempt++; // callbacks of the failed attempt are ignored from here on
+    this.attempt++; // what the failed attempt's requests still deliver is ignored from here on
     this.halt();
     this.status = {
       ...this.status,
@@ -301,8 +289,5 @@ export class ResilientInformer {
   private halt(): void {
     this.abort?.abort();
     this.abort = undefined;
-    const inf = this.informer;
-    this.informer = undefined;
-    if (inf) void inf.stop().catch(() => undefined);
   }
 }

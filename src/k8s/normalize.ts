@@ -20,11 +20,11 @@ function isPlainJson(v: unknown): boolean {
 
 /**
  * Wire JSON (what listRaw and the watch hand over) is not copied: the result shares its nested
- * objects with the informer's cache, so each object is held once, not twice (at 10,000
- * Services that second copy was tens of MiB, and the copying a good part of the list's time).
- * Neither client-node's cache nor the model ever writes into them; the top level and metadata
- * are new objects, so the input itself is left as it was. Anything else (class instances,
- * Dates) goes through a JSON round trip.
+ * objects with the input, so each object is held once, not twice (at 10,000 Services that
+ * second copy was tens of MiB, and the copying a good part of the list's time). Nothing
+ * downstream ever writes into them (trim.ts even shares some between objects); the top level
+ * and metadata are new objects, so the input itself is left as it was. Anything else (class
+ * instances, Dates) goes through a JSON round trip.
  */
 export function toPlain(obj: unknown, spec: KindSpec, fromWire = false): Record<string, unknown> {
   // @fromWire: @obj came out of JSON.parse (listRaw, the watch), so it is JSON all the way down;

@@ -3,9 +3,9 @@
 // without the headless label, and this node's Node object. start() resolves once all three
 // have listed and opened their watches; from then on every change calls onChange. Each
 // informer survives errors on its own (see informer.ts) and keeps the last good state.
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ObjectChange, Snapshot, Source, SourcedObject } from '../sources/types.js';
+import type { ApiClient } from './client.js';
 import { ResilientInformer, type InformerStatus, type ResourceSpec } from './informer.js';
 import { KINDS, apiPath } from '../model/kinds.js';
 
@@ -16,8 +16,8 @@ export const PROXY_LABEL_SELECTOR = '!service.kubernetes.io/service-proxy-name,!
 export const ORIGIN = 'apiserver';
 
 export interface KubeSourceOptions {
-  /** A loaded KubeConfig, or the path of a kubeconfig file. */
-  kubeConfig: KubeConfig | string;
+  /** The connection to list and watch through (client.ts). */
+  api: ApiClient;
   /** This node's name: the Node informer watches only metadata.name=<nodeName>. */
   nodeName: string;
   logger: Logger;
@@ -44,7 +44,7 @@ export interface KubeSourceStatus {
 
 export class KubeSource implements Source {
   readonly name = 'kubernetes';
-  private kc: KubeConfig;
+  private api: ApiClient;
   private readonly informers: Record<Kind, ResilientInformer>;
   private onChange?: (change?: ObjectChange) => void;
   private started = false;
@@ -54,12 +54,7 @@ export class KubeSource implements Source {
 
   constructor(private readonly opts: KubeSourceOptions) {
     if (!opts.nodeName) throw new Error('KubeSource: nodeName is required');
-    if (typeof opts.kubeConfig === 'string') {
-      this.kc = new KubeConfig();
-      this.kc.loadFromFile(opts.kubeConfig);
-    } else {
-      this.kc = opts.kubeConfig;
-    }
+    this.api = opts.api;
     const watchdogMs = opts.watchdogMs ?? 60_000;
     const common = {
       logger: opts.logger,
@@ -80,9 +75,9 @@ export class KubeSource implements Source {
       nodes: { ...watchOf('Node'), fieldSelector: `metadata.name=${opts.nodeName}` },
     };
     this.informers = {
-      services: new ResilientInformer(this.kc, specs.services, on('services')),
-      endpointSlices: new ResilientInformer(this.kc, specs.endpointSlices, on('endpointSlices')),
-      nodes: new ResilientInformer(this.kc, specs.nodes, on('nodes')),
+      services: new ResilientInformer(this.api, specs.services, on('services')),
+      endpointSlices: new ResilientInformer(this.api, specs.endpointSlices, on('endpointSlices')),
+      nodes: new ResilientInformer(this.api, specs.nodes, on('nodes')),
     };
   }
 
@@ -111,16 +106,11 @@ export class KubeSource implements Source {
     return { services: take('services'), endpointSlices: take('endpointSlices'), nodes: take('nodes'), errors: [] };
   }
 
-  /** The connection the informers use now. */
-  get kubeConfig(): KubeConfig {
-    return this.kc;
-  }
-
   /** Moves every informer to another connection to the same API server (a relist each); the
    *  objects and the synced state stay, so nothing is deleted while the new lists run. */
-  retarget(kc: KubeConfig): void {
-    this.kc = kc;
-    for (const inf of Object.values(this.informers)) inf.retarget(kc);
+  retarget(api: ApiClient): void {
+    this.api = api;
+    for (const inf of Object.values(this.informers)) inf.retarget(api);
   }
 
   /** The informer's own copy: no second copy of the object is kept. */

@@ -36,6 +36,48 @@ function pick(o: Record<string, unknown>, keep: (k: string) => boolean): Record<
 
 const DROPPED = new Set(ENDPOINT_DROPPED);
 
+/**
+ * An endpoint's `conditions` as the EndpointSlice controller writes them ({ready, serving,
+ * terminating}, three booleans): eight possible objects, made once, frozen, and shared by every
+ * endpoint that has one of them; at 100,000 endpoints one object each was ~4.5 MiB. Any other
+ * shape (a key missing or added, a value not a boolean) is kept as it came.
+ */
+const CONDITIONS = Array.from({ length: 8 }, (_, i) =>
+  Object.freeze({ ready: (i & 1) !== 0, serving: (i & 2) !== 0, terminating: (i & 4) !== 0 }),
+);
+function sharedConditions(c: unknown): unknown {
+  if (!isObject(c)) return c;
+  const { ready, serving, terminating } = c;
+  if (typeof ready !== 'boolean' || typeof serving !== 'boolean' || typeof terminating !== 'boolean') return c;
+  if (Object.keys(c).length !== 3) return c;
+  return CONDITIONS[(ready ? 1 : 0) | (serving ? 2 : 0) | (terminating ? 4 : 0)];
+}
+
+/**
+ * Node and zone names, one string each: JSON.parse makes a new string for every long value, and a
+ * real cluster's node names (ip-10-0-12-34.eu-west-1.compute.internal) are ~56 bytes an endpoint.
+ * Bounded: a cluster has that many nodes and zones; past the bound it starts over.
+ */
+const NAMES = new Map<string, string>();
+function sharedName(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const known = NAMES.get(v);
+  if (known !== undefined) return known;
+  if (NAMES.size >= 65_536) NAMES.clear();
+  NAMES.set(v, v);
+  return v;
+}
+
+/** An endpoint as the informers keep it: what is read, with its repeated parts shared. */
+function endpoint(e: unknown): unknown {
+  if (!isObject(e)) return e;
+  const out = pick(e, (k) => !DROPPED.has(k));
+  if ('conditions' in out) out.conditions = sharedConditions(out.conditions);
+  if ('nodeName' in out) out.nodeName = sharedName(out.nodeName);
+  if ('zone' in out) out.zone = sharedName(out.zone);
+  return out;
+}
+
 /** Cuts a freshly parsed wire object, in place, to the fields something reads; returns it. */
 export function trimWire<T>(input: T, kind: KindSpec['kind']): T {
   if (!isObject(input)) return input;
@@ -48,9 +90,7 @@ export function trimWire<T>(input: T, kind: KindSpec['kind']): T {
     obj.metadata = kept;
   }
   if (kind === 'EndpointSlice' && Array.isArray(obj.endpoints)) {
-    obj.endpoints = obj.endpoints.map((e: unknown) =>
-      isObject(e) && ENDPOINT_DROPPED.some((k) => k in e) ? pick(e, (k) => !DROPPED.has(k)) : e,
-    );
+    obj.endpoints = obj.endpoints.map(endpoint);
   }
   if (kind === 'Node' && isObject(obj.status)) {
     // parseNode reads status.addresses only (nodeEligible reads spec and metadata).

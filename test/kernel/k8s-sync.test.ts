@@ -2,13 +2,13 @@
 // informers → model → compile → reconcile, through changes, faults and a burst.
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { BpfObject, silenceLibbpf } from '../../src/bpf/index.js';
 import { dataplaneMaps, type DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
 import { Pipeline } from '../../src/agent/pipeline.js';
-import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
+import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
+import { ApiClient } from '../../src/k8s/client.js';
 import { KubeSource } from '../../src/k8s/source.js';
 import { mapContents } from '../../src/inspect/read.js';
 import { servicesView } from '../../src/inspect/views.js';
@@ -57,11 +57,9 @@ describeRoot('control plane against the API-server double, into real maps', () =
     api = new FakeApiServer({ bookmarkIntervalMs: 200 });
     const { url } = await api.start();
     api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } });
-    const kc = new KubeConfig();
-    kc.loadFromString(kubeconfigFor(url));
     const log = pino({ level: 'silent' });
     source = new KubeSource({
-      kubeConfig: kc,
+      api: new ApiClient(accessFor(url)),
       nodeName: NODE,
       logger: log,
       watchdogMs: 1500,

@@ -16,7 +16,7 @@ import {
   parseDuration,
 } from '../../src/agent/config.js';
 import { agentCommand, configFromCommand } from '../../src/cli/agent.js';
-import { KubeConfigError, loadKubeConfig } from '../../src/k8s/kubeconfig.js';
+import { KubeConfigError, loadApiAccess } from '../../src/k8s/kubeconfig.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sy-agent-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -277,7 +277,8 @@ describe('--config file', () => {
   });
 });
 
-describe('API server address override', () => {
+// Each load runs the kubeconfig child, which imports client-node: seconds on a loaded machine.
+describe('API server address override', { timeout: 30_000 }, () => {
   const kubeconfig = join(tmp, 'kubeconfig');
   writeFileSync(
     kubeconfig,
@@ -293,16 +294,16 @@ describe('API server address override', () => {
   );
 
   it('keeps the kubeconfig address without an override', async () => {
-    const kc = await loadKubeConfig({ kubeconfig });
-    expect(kc.getCurrentCluster()?.server).toBe('https://10.96.0.1:443');
+    const kc = await loadApiAccess({ kubeconfig });
+    expect(kc.server).toBe('https://10.96.0.1:443');
   });
 
   it('replaces host and port of the kubeconfig', async () => {
-    let kc = await loadKubeConfig({ kubeconfig, apiserverHost: '172.18.0.2' });
-    expect(kc.getCurrentCluster()?.server).toBe('https://172.18.0.2:443');
-    kc = await loadKubeConfig({ kubeconfig, apiserverHost: 'cp', apiserverPort: 6443 });
-    expect(kc.getCurrentCluster()?.server).toBe('https://cp:6443');
-    expect(kc.getCurrentCluster()?.tlsServerName).toBeUndefined();
+    let kc = await loadApiAccess({ kubeconfig, apiserverHost: '172.18.0.2' });
+    expect(kc.server).toBe('https://172.18.0.2:443');
+    kc = await loadApiAccess({ kubeconfig, apiserverHost: 'cp', apiserverPort: 6443 });
+    expect(kc.server).toBe('https://cp:6443');
+    expect(kc.tlsServerName).toBeUndefined();
   });
 
   it('in a cluster: moves off the ClusterIP to the given host, port 6443, verifying kubernetes.default.svc', async () => {
@@ -314,9 +315,9 @@ describe('API server address override', () => {
     process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
     process.env.KUBERNETES_SERVICE_PORT = '443';
     try {
-      const kc = await loadKubeConfig({ apiserverHost: 'kind-control-plane' }, root);
-      expect(kc.getCurrentCluster()?.server).toBe('https://kind-control-plane:6443');
-      expect(kc.getCurrentCluster()?.tlsServerName).toBe('kubernetes.default.svc');
+      const kc = await loadApiAccess({ apiserverHost: 'kind-control-plane' }, root);
+      expect(kc.server).toBe('https://kind-control-plane:6443');
+      expect(kc.tlsServerName).toBe('kubernetes.default.svc');
     } finally {
       if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
       else process.env.KUBERNETES_SERVICE_HOST = saved.host;
@@ -326,7 +327,7 @@ describe('API server address override', () => {
   });
 
   it('reports an unreadable kubeconfig as a config error', async () => {
-    await expect(loadKubeConfig({ kubeconfig: join(tmp, 'nope') })).rejects.toThrow(KubeConfigError);
+    await expect(loadApiAccess({ kubeconfig: join(tmp, 'nope') })).rejects.toThrow(KubeConfigError);
   });
 });
 

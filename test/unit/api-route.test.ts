@@ -4,14 +4,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiClient } from '../../src/k8s/client.js';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiRoute, type RoutedSource, type ServiceState } from '../../src/agent/api-route.js';
-import { loadApiRoutes, serverOf } from '../../src/k8s/kubeconfig.js';
+import { loadApiRoutes } from '../../src/k8s/kubeconfig.js';
 
-const BOOT = { server: 'http://10.250.0.11:6443' } as unknown as KubeConfig;
-const SVC = { server: 'http://10.96.0.1:443' } as unknown as KubeConfig;
+const BOOT = { server: 'http://10.250.0.11:6443' } as unknown as ApiClient;
+const SVC = { server: 'http://10.96.0.1:443' } as unknown as ApiClient;
 const OK: ServiceState = { ok: true, service: 'default/kubernetes:https/TCP' };
 const NO_ENDPOINTS: ServiceState = { ok: false, why: 'default/kubernetes:https/TCP has no endpoints' };
 
@@ -25,8 +25,8 @@ function harness(initialState: ServiceState) {
   const lines: Array<{ msg: string; [k: string]: unknown }> = [];
   const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
   const route = new ApiRoute({
-    bootstrap: { kubeConfig: BOOT, server: 'http://10.250.0.11:6443' },
-    service: { kubeConfig: SVC, server: 'http://10.96.0.1:443', addr: '10.96.0.1', port: 443 },
+    bootstrap: { api: BOOT, server: 'http://10.250.0.11:6443' },
+    service: { api: SVC, server: 'http://10.96.0.1:443', addr: '10.96.0.1', port: 443 },
     check: () => state,
     log,
     failAfterMs: 5000,
@@ -141,7 +141,7 @@ describe('ApiRoute', () => {
   });
 });
 
-// The first call imports @kubernetes/client-node, which takes seconds on a loaded machine.
+// Each call runs the kubeconfig child, which imports @kubernetes/client-node: seconds on a loaded machine.
 describe('loadApiRoutes', { timeout: 30_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'sy-api-routes-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -165,9 +165,9 @@ describe('loadApiRoutes', { timeout: 30_000 }, () => {
   it('a kubeconfig naming the ClusterIP and --apiserver-host: bootstrap and Service routes', async () => {
     const kubeconfig = kubeconfigFor('https://10.96.0.1:443');
     const r = await loadApiRoutes({ kubeconfig, apiserverHost: '172.18.0.2', apiserverPort: 6443 });
-    expect(serverOf(r.bootstrap)).toBe('https://172.18.0.2:6443');
+    expect(r.bootstrap.server).toBe('https://172.18.0.2:6443');
     expect(r.service).toMatchObject({ addr: '10.96.0.1', port: 443 });
-    expect(serverOf(r.service!.kubeConfig)).toBe('https://10.96.0.1:443');
+    expect(r.service!.api.server).toBe('https://10.96.0.1:443');
   });
 
   it('one route without --apiserver-host, or when the server is a name or the bootstrap itself', async () => {

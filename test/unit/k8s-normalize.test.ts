@@ -1,9 +1,9 @@
 // The edge of the Kubernetes source: raw lists and the plain-JSON normalization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { toPlain, objectKey } from '../../src/k8s/normalize.js';
-import { listRaw, ListError } from '../../src/k8s/list.js';
-import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
+import { LIST_PAGE, listRaw } from '../../src/k8s/list.js';
+import { ApiClient, ApiError } from '../../src/k8s/client.js';
+import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
 
 describe('toPlain', () => {
   it('sets apiVersion/kind, drops managedFields, turns class instances and Dates into JSON', () => {
@@ -42,9 +42,9 @@ describe('toPlain', () => {
 
 describe('listRaw', () => {
   const api = new FakeApiServer({ bookmarkIntervalMs: 0 });
-  const kc = new KubeConfig();
+  let kc: ApiClient;
   beforeAll(async () => {
-    kc.loadFromString(kubeconfigFor((await api.start()).url));
+    kc = new ApiClient(accessFor((await api.start()).url));
   });
   afterAll(() => api.stop());
 
@@ -58,10 +58,29 @@ describe('listRaw', () => {
     expect(list.items[0].spec).toEqual({ unknownField: true }); // the generated client would drop it
   });
 
+  it("reads a long list in pages, each item through the callback, under the first page's version", async () => {
+    const n = LIST_PAGE * 2 + 7;
+    for (let i = 0; i < n; i++)
+      api.apply({ kind: 'Service', metadata: { name: `p${String(i).padStart(4, '0')}`, labels: { page: 'y' } } });
+    const rv = api.resourceVersion();
+    const requests = api.requestCount('Service', 'list');
+    const seen: string[] = [];
+    const list = await listRaw(kc, '/api/v1/services', { labelSelector: 'page' }, undefined, (item) => {
+      seen.push(item.metadata.name);
+      if (seen.length === 1) api.apply({ kind: 'Service', metadata: { name: 'p9999', labels: { page: 'y' } } });
+      return { name: item.metadata.name };
+    });
+    expect(api.requestCount('Service', 'list') - requests).toBe(3);
+    expect(list.metadata).toEqual({ resourceVersion: rv });
+    expect(list.items).toHaveLength(n + 1); // p9999, added between pages, is in the last one
+    expect(list.items[0]).toEqual({ name: 'p0000' });
+    expect(new Set(seen).size).toBe(n + 1);
+  });
+
   it('fails with the status code and the Status message, and can be aborted', async () => {
     api.fault('Service', 'http500');
     const err = await listRaw(kc, '/api/v1/services', {}).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ListError);
+    expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ statusCode: 500, message: expect.stringMatching(/HTTP 500: injected fault/) });
     api.fault('Service', 'stall');
     const ac = new AbortController();

@@ -1,9 +1,9 @@
 // KubeSource against the API-server double: the informers' real client code over loopback,
 // through changes, filters, 410s, errors, stalls, resets and an outage.
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { FakeApiServer, kubeconfigFor } from '../../src/fakeapi/server.js';
+import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
+import { ApiClient } from '../../src/k8s/client.js';
 import { KubeSource } from '../../src/k8s/source.js';
 import { waitFor } from '../lib/wait.js';
 
@@ -56,12 +56,10 @@ async function harness(seed: (api: FakeApiServer) => void = () => {}, opts: { po
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, spec: { podCIDR: '10.244.1.0/24' } });
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' } });
   seed(api);
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigFor(url));
   const logs: Array<Record<string, any>> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const source = new KubeSource({
-    kubeConfig: kc,
+    api: new ApiClient(accessFor(url)),
     nodeName: NODE,
     logger,
     watchdogMs: 1500,
@@ -179,6 +177,20 @@ describe('KubeSource', () => {
     expect(api.requestCount('Service', 'list')).toBe(lists + 2);
   });
 
+  it('restarts (a relist, after the backoff) on a watch ERROR event other than 410, as client-go does', async () => {
+    const { api, names, source, logs } = await harness((api) => api.apply(service('a')));
+    await waitFor(() => api.openWatches() === 3);
+    const lists = api.requestCount('Service', 'list');
+    api.fault('Service', 'error500');
+    api.apply(service('b'));
+    await waitFor(() => names('services').join() === 'a,b' && source.lastSyncError === undefined);
+    expect(api.requestCount('Service', 'list')).toBe(lists + 1);
+    const restarts = logs.filter((l) => l.msg === 'informer restarting' && l.kind === 'Service');
+    expect(restarts.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^watch ERROR event \(500\): injected fault: error500$/),
+    ]);
+  });
+
   it('restarts with backoff after HTTP 500s, keeping the last good state meanwhile', async () => {
     const { api, names, source, logs } = await harness((api) => api.apply(service('a')));
     api.fault('Service', 'http500', 3);
@@ -285,9 +297,11 @@ describe('KubeSource', () => {
     const { url } = await api.start();
     try {
       api.fault('all', 'stall');
-      const kc = new KubeConfig();
-      kc.loadFromString(kubeconfigFor(url));
-      const source = new KubeSource({ kubeConfig: kc, nodeName: NODE, logger: pino({ level: 'silent' }) });
+      const source = new KubeSource({
+        api: new ApiClient(accessFor(url)),
+        nodeName: NODE,
+        logger: pino({ level: 'silent' }),
+      });
       const started = source.start(() => {});
       await waitFor(() => api.requestCount('Node', 'list') === 1);
       await source.stop();

@@ -73,6 +73,25 @@ describe('trimWire', () => {
     expect(trimmed.model).toEqual(full.model);
   });
 
+  it('shares the conditions objects the controller writes (frozen), and keeps any other shape as it came', () => {
+    const a = trimWire(slice(), 'EndpointSlice');
+    const b = slice();
+    b.endpoints.push(
+      { addresses: ['10.244.1.12'], conditions: { ready: false, serving: true, terminating: true } },
+      { addresses: ['10.244.1.13'], conditions: { ready: true } },
+      { addresses: ['10.244.1.14'], conditions: { ready: 'yes', serving: true, terminating: false } },
+    );
+    const sent = b.endpoints.map((e: Obj) => e.conditions);
+    const [same, other, partial, odd] = trimWire(b, 'EndpointSlice').endpoints;
+    expect(same.conditions).toBe(a.endpoints[0].conditions);
+    expect(Object.isFrozen(same.conditions)).toBe(true);
+    expect(other.conditions).toEqual({ ready: false, serving: true, terminating: true });
+    expect(other.conditions).not.toBe(sent[1]);
+    expect(partial.conditions).toBe(sent[2]);
+    expect(odd.conditions).toBe(sent[3]); // the model reports it by name
+    expect(same.nodeName).toBe('node1');
+  });
+
   it('leaves malformed fields alone, so the model still names them', () => {
     const bad = slice();
     bad.endpoints.push('not an endpoint');
