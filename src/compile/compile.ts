@@ -40,8 +40,6 @@ import {
 export { admitted, claimOrder, dedupe, frontendKeyText, frontendsFor, keptWants, type Ask, type Want };
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import {
-  backendIdentity,
-  setIdentity,
   svcIdentity,
   type DesiredFrontend,
   type DesiredState,
@@ -71,11 +69,6 @@ export function compile(
   const healthCheck: HealthCheckService[] = [];
   const conflicts: ValidationError[] = [];
   const refused: ValidationError[] = [];
-  const identities = {
-    svc: new Map<number, string>(),
-    set: new Map<number, string>(),
-    backend: new Map<number, string>(),
-  };
 
   const asks: Ask[] = [];
   for (const svc of claimOrder(model.services.values())) {
@@ -99,7 +92,7 @@ export function compile(
   const where = nodeTopology(model, node);
 
   const maglev: MaglevSummary = { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 };
-  const out: Output = { frontends, sets, backends, services, conflicts, identities, maglev, node };
+  const out: Output = { frontends, sets, backends, services, conflicts, maglev, node };
   for (const ask of asks) {
     const kept = keptWants(ask, (k) => winners.get(k)!, conflicts);
     if (kept.length === 0) continue;
@@ -130,11 +123,6 @@ export function compile(
     healthCheck,
     conflicts,
     refused,
-    identities: {
-      svc: sortedMap(identities.svc),
-      set: sortedMap(identities.set),
-      backend: sortedMap(identities.backend),
-    },
     config: configEntry(node),
     ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
@@ -164,7 +152,6 @@ export interface Output {
   backends: Map<number, Backend>;
   services: Map<number, ServicePortInfo>;
   conflicts: ValidationError[];
-  identities: DesiredState['identities'];
   maglev: MaglevSummary;
   node: NodeConfig;
 }
@@ -182,7 +169,7 @@ export function programPort(
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
   try {
-    svcId = ids.get('svc', identity);
+    svcId = ids.svcId(identity);
   } catch (err) {
     if (!(err instanceof IdExhaustedError)) throw err;
     out.conflicts.push(
@@ -198,7 +185,6 @@ export function programPort(
     );
     return;
   }
-  out.identities.svc.set(svcId, identity);
 
   const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
   // Backend sets, only the ones some frontend uses; a family's frontends read its endpoints only.
@@ -216,9 +202,8 @@ export function programPort(
             svc.publishNotReadyAddresses,
           )
         : selectCluster(family, svc.publishNotReadyAddresses, where);
-    const members = chosen.map((c) => backendId(ids, identity, c, out.backends, out.identities));
-    const sid = ids.get('set', setIdentity(identity, slot));
-    out.identities.set.set(sid, setIdentity(identity, slot));
+    const members = chosen.map((c) => backendId(ids, svcId, c, out.backends));
+    const sid = ids.setId(svcId, slot);
     out.sets.set(sid, maglev ? maglevMembers(out, sid, chosen, members) : members);
     setIds[slot] = sid;
   }
@@ -271,17 +256,9 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
   return ids;
 }
 
-function backendId(
-  ids: IdAllocator,
-  svc: string,
-  c: Candidate,
-  backends: Map<number, Backend>,
-  identities: DesiredState['identities'],
-): number {
-  const identity = backendIdentity(svc, c.addr, c.port);
-  const id = ids.get('backend', identity);
+function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<number, Backend>): number {
+  const id = ids.backendId(svcId, c.addr, c.port);
   backends.set(id, { addr: c.addr, port: c.port, flags: c.local ? BE_LOCAL : 0 });
-  identities.backend.set(id, identity);
   return id;
 }
 

@@ -17,6 +17,7 @@ import { nodeAddresses, serviceAsks } from './claims.js';
 import { candidates } from './endpoints.js';
 import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
+import { idsOf, type Ids } from './held-ids.js';
 import {
   frontendKeyString,
   svcIdentity,
@@ -57,7 +58,7 @@ export class IncrementalCompiler {
   private readonly conflicts = new Map<string, ValidationError[]>();
   private readonly refused = new Map<string, ValidationError[]>();
   private readonly healthCheck = new Map<string, HealthCheckService>();
-  private pendingRelease: Array<[IdNamespace, string]> = [];
+  private pendingRelease: Array<[IdNamespace, number]> = [];
 
   constructor(private readonly ids: IdAllocator) {}
 
@@ -118,8 +119,7 @@ export class IncrementalCompiler {
     for (const ns of NS) {
       for (const id of stale[ns]) {
         if (now[ns].has(id)) continue;
-        this.pendingRelease.push([ns, desired.identities[ns].get(id)!]);
-        desired.identities[ns].delete(id);
+        this.pendingRelease.push([ns, id]);
         maps[ns].delete(id);
       }
     }
@@ -243,7 +243,6 @@ export class IncrementalCompiler {
       backends: new Map(),
       services: new Map(),
       conflicts: [],
-      identities: { svc: new Map(), set: new Map(), backend: new Map() },
       maglev: { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 },
       node,
     };
@@ -280,7 +279,6 @@ export class IncrementalCompiler {
       desired.backends.set(id, v);
       scope.backends.add(id);
     }
-    for (const ns of NS) for (const [id, identity] of out.identities[ns]) desired.identities[ns].set(id, identity);
     const entry = this.entries.get(svc.key)!;
     entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
     entry.svcIds = [...out.services.keys()];
@@ -340,22 +338,7 @@ export class IncrementalCompiler {
   }
 
   private releasePending(): void {
-    for (const [ns, identity] of this.pendingRelease) this.ids.release(ns, identity);
+    for (const [ns, id] of this.pendingRelease) this.ids.releaseId(ns, id);
     this.pendingRelease = [];
   }
-}
-
-type Ids = Record<IdNamespace, Set<number>>;
-
-/** The svc ids @svcIds and the set and backend ids of their ports, as @desired holds them. */
-function idsOf(svcIds: number[], desired: DesiredState): Ids {
-  const ids: Ids = { svc: new Set(svcIds), set: new Set(), backend: new Set() };
-  for (const svcId of svcIds) {
-    for (const setId of Object.values(desired.services.get(svcId)?.sets ?? {})) {
-      if (setId === undefined) continue;
-      ids.set.add(setId);
-      for (const b of desired.sets.get(setId) ?? []) ids.backend.add(b);
-    }
-  }
-  return ids;
 }

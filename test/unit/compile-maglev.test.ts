@@ -76,7 +76,7 @@ describe('compile: lb-algorithm', () => {
   it('maps entries to the same endpoints whatever the node-local backend ids', () => {
     const other = new IdAllocator();
     other.beginCompile();
-    for (let i = 0; i < 5; i++) other.get('backend', `pad${i}`); // other ids on "another node"
+    for (let i = 0; i < 5; i++) other.backendId(99, `10.9.9.${i}`, 1); // other ids on "another node"
     const a = run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS).d;
     const b = run({ 'switchyard.io/lb-algorithm': 'maglev' }, [...ADDRS].reverse(), NODE, other).d;
     const setOf = (d: DesiredState) => d.frontends[0]!.setId;
