@@ -281,7 +281,7 @@ export class IncrementalCompiler {
     }
     const entry = this.entries.get(svc.key)!;
     entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
-    entry.svcIds = [...out.services.keys()];
+    entry.svcIds = [...out.services.keys()].slice(); // exact length (see Entry)
   }
 
   /** Records each Service's share of a full compile's result. */
@@ -301,7 +301,7 @@ export class IncrementalCompiler {
     for (const [svcId, info] of desired.services) {
       const entry = this.entries.get(`${info.namespace}/${info.name}`)!;
       ownerOf.set(svcId, entry);
-      entry.svcIds = [...entry.svcIds, svcId]; // exact length (see Entry)
+      entry.svcIds = entry.svcIds.concat(svcId); // exact length (see Entry)
     }
     const feKeysOf = new Map<Entry, string[]>();
     for (const fe of desired.frontends) {
