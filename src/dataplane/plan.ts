@@ -28,7 +28,7 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
+import { frontendKeyString, IdMap, type DesiredState, type ServicePortInfo } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './source-ranges.js';
 
@@ -140,12 +140,12 @@ export function slotKeyOf(n: number): SlotKey {
 export function emptyState(): CurrentState {
   return {
     frontends: new Map(),
-    sets: new Map(),
+    sets: new IdMap(),
     slotKeys: new Set(),
     maglevKeys: new Set(),
-    backends: new Map(),
+    backends: new IdMap(),
     sourceRanges: new Map(),
-    serviceInfo: new Map(),
+    serviceInfo: new IdMap(),
   };
 }
 
@@ -275,7 +275,7 @@ function planFrontends(current: CurrentState, desired: DesiredState, next: Curre
 
 /** service_info lets `switchyard inspect` name services from the pins alone. */
 function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: ReadonlyMap<number, ServicePortInfo>) {
-  const next = new Map<number, ServiceInfo>();
+  const next = new IdMap<ServiceInfo>();
   for (const [id, svc] of services)
     next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
   const upsert = [...next].filter(
@@ -318,7 +318,7 @@ export function stateFromMaps(
   const state = emptyState();
   for (const [id, be] of backends) state.backends.set(id, be);
   state.sourceRanges = sourceRangesFromMap(rest.sourceRanges ?? []);
-  state.serviceInfo = new Map(rest.serviceInfo ?? []);
+  state.serviceInfo = new IdMap(rest.serviceInfo ?? []);
   state.config = rest.config;
   const slotMap = readSlots(slots, state.slotKeys);
   const maglevMap = readSlots(rest.maglev ?? [], state.maglevKeys);
