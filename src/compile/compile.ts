@@ -61,6 +61,17 @@ export function compile(
   ids: IdAllocator,
   previous?: DesiredState,
 ): DesiredState {
+  return compileWithAsks(model, node, ids, previous).desired;
+}
+
+/** compile(), and the asks it settled (each service port's admitted frontends, in claim order):
+ *  the incremental compiler indexes them rather than working them out a second time. */
+export function compileWithAsks(
+  model: ClusterModel,
+  node: NodeConfig,
+  ids: IdAllocator,
+  previous?: DesiredState,
+): { desired: DesiredState; asks: Ask[] } {
   ids.beginCompile();
   const nodeAddrs = nodeAddresses(node);
   const frontends: DesiredFrontend[] = [];
@@ -117,7 +128,7 @@ export function compile(
       a.key.proto - b.key.proto ||
       a.key.scope - b.key.scope,
   );
-  return {
+  const desired: DesiredState = {
     frontends,
     sets,
     backends,
@@ -129,6 +140,7 @@ export function compile(
     ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
+  return { desired, asks };
 }
 
 /** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */

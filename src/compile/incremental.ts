@@ -2,7 +2,7 @@ import type { ClusterModel, Service, ValidationError } from '../model/types.js';
 import {
   admitted,
   claimOrder,
-  compile,
+  compileWithAsks,
   configEntry,
   dedupe,
   frontendsFor,
@@ -70,8 +70,8 @@ export class IncrementalCompiler {
   /** A full compile (same result as compile()), indexed per Service for later updates. */
   full(model: ClusterModel, node: NodeConfig, previous?: DesiredState): DesiredState {
     this.releasePending();
-    const desired = compile(model, node, this.ids, previous);
-    this.index(model, node, desired);
+    const { desired, asks } = compileWithAsks(model, node, this.ids, previous);
+    this.index(model, desired, asks);
     return desired;
   }
 
@@ -285,15 +285,18 @@ export class IncrementalCompiler {
   }
 
   /** Records each Service's share of a full compile's result. */
-  private index(model: ClusterModel, node: NodeConfig, desired: DesiredState): void {
+  private index(model: ClusterModel, desired: DesiredState, asks: Ask[]): void {
     this.desiredState = desired;
     for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
       m.clear();
-    const nodeAddrs = nodeAddresses(node);
+    const keysOf = new Map<string, Set<string>>();
+    for (const ask of asks) {
+      const keys = keysOf.get(ask.svc.key) ?? new Set();
+      for (const w of ask.wants) keys.add(frontendKeyString(w.key));
+      keysOf.set(ask.svc.key, keys);
+    }
     for (const svc of model.services.values()) {
-      const askKeys = [
-        ...new Set(serviceAsks(svc, node, nodeAddrs).flatMap((a) => a.wants.map((w) => frontendKeyString(w.key)))),
-      ];
+      const askKeys = [...(keysOf.get(svc.key) ?? [])];
       for (const k of askKeys) this.claim(k, svc.key);
       this.entries.set(svc.key, { askKeys, feKeys: [], svcIds: [] });
     }
