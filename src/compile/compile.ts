@@ -18,7 +18,7 @@
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
 import { FE_MAGLEV, BE_LOCAL, type Backend, type Config } from '../abi/index.js';
-import { intToIpv4, ipv4Network } from '../net/ipv4.js';
+import { intToIpv4, ipv4Network, ipv4ToInt } from '../net/ipv4.js';
 import { addrPort, compareIp } from '../net/ipv6.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
@@ -121,15 +121,8 @@ export function compileWithAsks(
     );
   }
 
-  frontends.sort(
-    (a, b) =>
-      compareIp(a.key.addr, b.key.addr) ||
-      a.key.port - b.key.port ||
-      a.key.proto - b.key.proto ||
-      a.key.scope - b.key.scope,
-  );
   const desired: DesiredState = {
-    frontends,
+    frontends: byKey(frontends),
     sets,
     backends,
     services,
@@ -248,6 +241,19 @@ export function programPort(
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
   if (maglev) info.lbAlgorithm = 'maglev';
   out.services.set(svcId, info);
+}
+
+/** @fes by address (numerically), port, protocol and scope. All IPv4 (the common case): on one
+ *  number per frontend, not two addresses parsed at each of the ~140,000 comparisons that
+ *  10,000 frontends take. */
+function byKey(fes: DesiredFrontend[]): DesiredFrontend[] {
+  const rest = (a: DesiredFrontend, b: DesiredFrontend) =>
+    a.key.port - b.key.port || a.key.proto - b.key.proto || a.key.scope - b.key.scope;
+  if (fes.some((f) => f.key.addr.includes(':')))
+    return fes.sort((a, b) => compareIp(a.key.addr, b.key.addr) || rest(a, b));
+  const ip = Float64Array.from(fes, (f) => ipv4ToInt(f.key.addr));
+  const order = Array.from(ip, (_, i) => i).sort((a, b) => ip[a]! - ip[b]! || rest(fes[a]!, fes[b]!));
+  return order.map((i) => fes[i]!);
 }
 
 /** A Maglev table entry in the map: sy_slot_key (8) + backend_id (4). */
