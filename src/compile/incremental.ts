@@ -99,8 +99,7 @@ export class IncrementalCompiler {
     for (const ask of asks) {
       const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
       for (const w of ask.wants) {
-        const k = frontendKeyString(w.key);
-        if (!winners.has(k) || held.get(k) === identity) winners.set(k, ask);
+        if (!winners.has(w.ks) || held.get(w.ks) === identity) winners.set(w.ks, ask);
       }
     }
     const asksOf = new Map<Service, Ask[]>();
@@ -146,7 +145,7 @@ export class IncrementalCompiler {
       keys.add(key);
       const svc = model.services.get(key);
       const asks = svc ? serviceAsks(svc, node, nodeAddrs) : [];
-      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => frontendKeyString(w.key))))];
+      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => w.ks)))];
       asksOf.set(key, { asks, askKeys });
       for (const k of [...(this.entries.get(key)?.askKeys ?? []), ...askKeys]) {
         for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
@@ -173,10 +172,9 @@ export class IncrementalCompiler {
     const held = new Map<string, string>();
     for (const ask of asks) {
       for (const w of ask.wants) {
-        const k = frontendKeyString(w.key);
-        const fe = this.frontendByKey.get(k);
+        const fe = this.frontendByKey.get(w.ks);
         const info = fe && desired.services.get(fe.svcId);
-        if (info) held.set(k, info.identity);
+        if (info) held.set(w.ks, info.identity);
       }
     }
     return held;
@@ -292,7 +290,7 @@ export class IncrementalCompiler {
     const keysOf = new Map<string, Set<string>>();
     for (const ask of asks) {
       const keys = keysOf.get(ask.svc.key) ?? new Set();
-      for (const w of ask.wants) keys.add(frontendKeyString(w.key));
+      for (const w of ask.wants) keys.add(w.ks);
       keysOf.set(ask.svc.key, keys);
     }
     for (const svc of model.services.values()) {
