@@ -196,6 +196,7 @@ export function programPort(
   const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
   // Backend sets, only the ones some frontend uses; a family's frontends read its endpoints only.
   const setIds: ServicePortInfo['sets'] = {};
+  const unslotted: number[] = [];
   for (const w of kept) {
     const slot = setSlot(w.variant, w.key.addr);
     if (setIds[slot] !== undefined) continue;
@@ -211,9 +212,13 @@ export function programPort(
         : selectCluster(family, svc.publishNotReadyAddresses, where);
     const members = chosen.map((c) => backendId(ids, svcId, c, out.backends));
     const sid = ids.setId(svcId, slot);
-    out.sets.set(sid, maglev ? maglevMembers(out, sid, chosen, members) : members);
+    const slots = maglev ? maglevMembers(out, sid, chosen, members) : members;
+    // More endpoints than a Maglev table has entries: some get none (see unslotted).
+    if (slots.length > 0 && members.length > slots.length) unslotted.push(...members);
+    out.sets.set(sid, slots);
     setIds[slot] = sid;
   }
+  if (unslotted.length > 0) dropUnslotted(out, setIds, unslotted);
 
   const affinityTimeout = svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeout : 0;
   for (const w of kept) {
@@ -274,6 +279,13 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
   out.maglev.entries += ids.length;
   out.maglev.bytes += ids.length * MAGLEV_ENTRY_BYTES;
   return ids;
+}
+
+/** Keeps the desired backends exactly those some set names (the incremental compiler finds a
+ *  port's backends through its sets): drops those of @handed that no set of the port holds. */
+function dropUnslotted(out: Output, setIds: ServicePortInfo['sets'], handed: number[]): void {
+  const slotted = new Set(Object.values(setIds).flatMap((id) => (id === undefined ? [] : out.sets.get(id)!)));
+  for (const b of handed) if (!slotted.has(b)) out.backends.delete(b);
 }
 
 function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<number, Backend>): number {

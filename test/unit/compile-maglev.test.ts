@@ -83,6 +83,14 @@ describe('compile: lb-algorithm', () => {
     expect(tableAddrs(b, setOf(b))).toEqual(tableAddrs(a, setOf(a)));
   });
 
+  it('holds as desired backends only the endpoints its table names, when it has fewer entries than endpoints', () => {
+    const addrs = Array.from({ length: 12 }, (_, i) => `10.244.9.${i + 1}`);
+    const { d } = run({ 'switchyard.io/lb-algorithm': 'maglev' }, addrs, { ...NODE, maglevTableSize: 7 });
+    const table = d.sets.get(d.frontends[0]!.setId)!;
+    expect(table).toHaveLength(7);
+    expect([...d.backends.keys()].sort((a, b) => a - b)).toEqual([...new Set(table)].sort((a, b) => a - b));
+  });
+
   it('an empty Maglev set stays empty (count 0: reject)', () => {
     expect(run({ 'switchyard.io/lb-algorithm': 'maglev' }, []).d.sets.get(1)).toEqual([]);
   });
