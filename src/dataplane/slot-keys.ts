@@ -4,7 +4,8 @@
 // is one small number per set instead of a Set entry, and a boxed number, per slot (100,000).
 
 /** set id × 2 + generation, and the slot, of a slotKeyNumber. */
-const split = (n: number) => ({ sg: Math.floor(n / 0x10000), slot: n % 0x10000 });
+const setGen = (n: number) => Math.floor(n / 0x10000);
+const slotOf = (n: number) => n % 0x10000;
 
 export class SlotKeys implements Iterable<number> {
   private readonly bySetGen = new Map<number, number | Set<number>>();
@@ -15,15 +16,16 @@ export class SlotKeys implements Iterable<number> {
   }
 
   has(n: number): boolean {
-    const { sg, slot } = split(n);
-    const v = this.bySetGen.get(sg);
+    const slot = slotOf(n);
+    const v = this.bySetGen.get(setGen(n));
     if (v === undefined) return false;
     return typeof v === 'number' ? slot >= 1 && slot <= v : v.has(slot);
   }
 
   add(n: number): this {
     if (this.has(n)) return this;
-    const { sg, slot } = split(n);
+    const sg = setGen(n);
+    const slot = slotOf(n);
     const v = this.bySetGen.get(sg) ?? 0;
     if (typeof v === 'number' && slot === v + 1) this.bySetGen.set(sg, slot);
     else this.slotsOf(sg, v).add(slot);
@@ -33,7 +35,8 @@ export class SlotKeys implements Iterable<number> {
 
   delete(n: number): boolean {
     if (!this.has(n)) return false;
-    const { sg, slot } = split(n);
+    const sg = setGen(n);
+    const slot = slotOf(n);
     const v = this.bySetGen.get(sg)!;
     if (typeof v === 'number' && slot === v) this.bySetGen.set(sg, v - 1);
     else this.slotsOf(sg, v).delete(slot);
