@@ -212,10 +212,7 @@ export function programPort(
         : selectCluster(family, svc.publishNotReadyAddresses, where);
     const members = chosen.map((c) => backendId(ids, svcId, c, out.backends));
     const sid = ids.setId(svcId, slot);
-    const slots = maglev ? maglevMembers(out, sid, chosen, members) : members;
-    // More endpoints than a Maglev table has entries: some get none (see unslotted).
-    if (slots.length > 0 && members.length > slots.length) unslotted.push(...members);
-    out.sets.set(sid, slots);
+    out.sets.set(sid, maglev ? maglevMembers(out, sid, chosen, members, unslotted) : members);
     setIds[slot] = sid;
   }
   if (unslotted.length > 0) dropUnslotted(out, setIds, unslotted);
@@ -266,7 +263,13 @@ export const MAGLEV_ENTRY_BYTES = 12;
 
 /** A Maglev set's slots: its lookup table, built over the endpoints' addr:port (the same on every
  *  node) and written with this node's backend ids. An empty set stays empty (count 0: reject). */
-function maglevMembers(out: Output, setId: number, chosen: Candidate[], members: number[]): number[] {
+function maglevMembers(
+  out: Output,
+  setId: number,
+  chosen: Candidate[],
+  members: number[],
+  unslotted: number[],
+): number[] {
   const started = performance.now();
   const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
   const table = maglevTable(
@@ -274,6 +277,8 @@ function maglevMembers(out: Output, setId: number, chosen: Candidate[], members:
     size,
   );
   const ids = table.map((i) => members[i]!);
+  // More endpoints than entries: some get none, and are no desired backend (dropUnslotted).
+  if (ids.length > 0 && members.length > ids.length) unslotted.push(...members);
   out.maglev.buildMs += performance.now() - started;
   out.maglev.sets.add(setId);
   out.maglev.entries += ids.length;
