@@ -19,6 +19,8 @@ import { frontendKeyString, svcIdentity, type DesiredState, type NodeConfig, typ
 
 export interface Want {
   key: FrontendKey;
+  /** frontendKeyString(key), made once: claims, dedupe and the incremental index all key by it. */
+  ks: string;
   variant: SetVariant;
   flags: number;
   /** The field that asked for it, for conflict reports. */
@@ -47,7 +49,7 @@ export function keptWants(
   const kept: Want[] = [];
   const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
   for (const w of wants) {
-    const h = holder(frontendKeyString(w.key));
+    const h = holder(w.ks);
     if (h.svc === svc && h.sp === sp) {
       kept.push(w);
       continue;
@@ -95,8 +97,7 @@ export function settleClaims(asks: Ask[], previous: DesiredState | undefined): M
   for (const ask of asks) {
     const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
     for (const w of ask.wants) {
-      const k = frontendKeyString(w.key);
-      if (!winners.has(k) || heldBy.get(k) === identity) winners.set(k, ask);
+      if (!winners.has(w.ks) || heldBy.get(w.ks) === identity) winners.set(w.ks, ask);
     }
   }
   return winners;
@@ -142,27 +143,21 @@ export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[])
   const out: Want[] = [];
   const itpLocal = svc.internalTrafficPolicy === 'Local';
   for (const addr of svc.clusterIPs) {
-    out.push({
-      key: { addr, port: sp.port, proto, scope: SCOPE_INTERNAL },
-      variant: itpLocal ? 'local' : 'all',
-      flags: itpLocal ? FE_LOCAL_ONLY : 0,
-      field: `${f}.port`,
-    });
+    const key = { addr, port: sp.port, proto, scope: SCOPE_INTERNAL };
+    out.push(want(key, itpLocal ? 'local' : 'all', itpLocal ? FE_LOCAL_ONLY : 0, `${f}.port`));
   }
   const etpLocal = svc.externalTrafficPolicy === 'Local';
   const external = (addr: string, port: number, extraFlags: number, field: string) => {
-    out.push({
-      key: { addr, port, proto, scope: SCOPE_EXTERNAL },
-      variant: etpLocal ? 'local' : 'all',
-      flags: FE_NODEPORT | extraFlags | (etpLocal ? FE_LOCAL_ONLY : 0),
-      field,
-    });
-    out.push({
-      key: { addr, port, proto, scope: SCOPE_INTERNAL },
-      variant: 'all',
-      flags: FE_NODEPORT | extraFlags,
-      field,
-    });
+    const flags = FE_NODEPORT | extraFlags;
+    out.push(
+      want(
+        { addr, port, proto, scope: SCOPE_EXTERNAL },
+        etpLocal ? 'local' : 'all',
+        flags | (etpLocal ? FE_LOCAL_ONLY : 0),
+        field,
+      ),
+    );
+    out.push(want({ addr, port, proto, scope: SCOPE_INTERNAL }, 'all', flags, field));
   };
   if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
     for (const addr of nodeAddrs.filter(ours)) external(addr, sp.nodePort, 0, `${f}.nodePort`);
@@ -180,14 +175,21 @@ export function frontendsFor(svc: Service, sp: ServicePort, nodeAddrs: string[])
   return out;
 }
 
+const want = (key: FrontendKey, variant: SetVariant, flags: number, field: string): Want => ({
+  key,
+  ks: frontendKeyString(key),
+  variant,
+  flags,
+  field,
+});
+
 /** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
  *  IP) is one frontend: the first ask wins. */
 export function dedupe(wants: Want[]): Want[] {
   const seen = new Set<string>();
   return wants.filter((w) => {
-    const k = frontendKeyString(w.key);
-    if (seen.has(k)) return false;
-    seen.add(k);
+    if (seen.has(w.ks)) return false;
+    seen.add(w.ks);
     return true;
   });
 }

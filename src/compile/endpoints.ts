@@ -19,10 +19,11 @@ export interface Candidate {
 }
 
 /** Every endpoint of the slices with a resolvable port for `sp`, one per addr:port (an endpoint
- *  listed in two slices, as during a slice split, counts once: the most usable copy wins), in
- *  address then port order. */
+ *  listed in two slices, as during a slice split, counts once: the most usable copy, the first
+ *  of those), in address then port order. Duplicates are found next to each other once sorted,
+ *  rather than through a Map keyed by an "addr:port" string per endpoint. */
 export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: string): Candidate[] {
-  const byKey = new Map<string, Candidate>();
+  const all: Candidate[] = [];
   for (const slice of slices) {
     const port = resolvePort(sp, slice);
     if (port === undefined) continue;
@@ -37,22 +38,29 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
       };
       if (ep.zoneHints) c.zoneHints = ep.zoneHints;
       if (ep.nodeHints) c.nodeHints = ep.nodeHints;
-      const key = `${c.addr}:${c.port}`;
-      const have = byKey.get(key);
-      if (!have || rank(c) > rank(have)) byKey.set(key, c);
+      all.push(c);
     }
   }
-  return byAddress([...byKey.values()]);
+  const sorted = byAddress(all);
+  const out: Candidate[] = [];
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    if (!last || last.addr !== c.addr || last.port !== c.port) out.push(c);
+    else if (rank(c) > rank(last)) out[out.length - 1] = c;
+  }
+  return out;
 }
 
-/** @cands in compareIp order, then by port. IPv4 (the common case) is sorted on one number per
- *  candidate, address × 65,536 + port, instead of parsing both addresses at every comparison. */
+/** @cands in compareIp order, then by port; stable (equal endpoints keep their order). IPv4
+ *  (the common case) is sorted on one number per candidate, address × 65,536 + port, instead of
+ *  parsing both addresses at every comparison. */
 function byAddress(cands: Candidate[]): Candidate[] {
   if (cands.some((c) => c.addr.includes(':')))
     return cands.sort((a, b) => compareIp(a.addr, b.addr) || a.port - b.port);
-  const keyed = cands.map((c) => [ipv4ToInt(c.addr) * 0x10000 + c.port, c] as const);
-  keyed.sort((a, b) => a[0] - b[0]);
-  return keyed.map(([, c]) => c);
+  const keys = new Float64Array(cands.length);
+  for (let i = 0; i < cands.length; i++) keys[i] = ipv4ToInt(cands[i]!.addr) * 0x10000 + cands[i]!.port;
+  const order = Array.from(keys, (_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
+  return order.map((i) => cands[i]!);
 }
 
 const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.local ? 1 : 0);

@@ -2,7 +2,7 @@ import type { ClusterModel, Service, ValidationError } from '../model/types.js';
 import {
   admitted,
   claimOrder,
-  compile,
+  compileWithAsks,
   configEntry,
   dedupe,
   frontendsFor,
@@ -17,6 +17,7 @@ import { nodeAddresses, serviceAsks } from './claims.js';
 import { candidates } from './endpoints.js';
 import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
+import { idsOf, type Ids } from './held-ids.js';
 import {
   frontendKeyString,
   svcIdentity,
@@ -35,11 +36,14 @@ export interface CompileScope {
   services: Set<number>;
 }
 
-/** One Service's share of the desired state. */
+/** One Service's share of the desired state: the frontend keys it asks for and holds, and its
+ *  svc ids. Its set and backend ids are read from the desired state (its ports' sets and their
+ *  members) rather than kept a second time here. Arrays of their exact length: an array grown
+ *  by push() from empty holds 17 slots, and there is one of each per Service. */
 interface Entry {
   askKeys: string[];
   feKeys: string[];
-  ids: Record<IdNamespace, number[]>;
+  svcIds: number[];
 }
 
 const NS: IdNamespace[] = ['svc', 'set', 'backend'];
@@ -47,12 +51,14 @@ const NS: IdNamespace[] = ['svc', 'set', 'backend'];
 export class IncrementalCompiler {
   private desiredState?: DesiredState;
   private readonly entries = new Map<string, Entry>();
-  private readonly claimants = new Map<string, Set<string>>();
+  /** Frontend key → the Services asking for it: nearly always one, so an array of one rather
+   *  than a Set (a Set's table is ~700 bytes; one per frontend key). */
+  private readonly claimants = new Map<string, string[]>();
   private readonly frontendByKey = new Map<string, DesiredFrontend>();
   private readonly conflicts = new Map<string, ValidationError[]>();
   private readonly refused = new Map<string, ValidationError[]>();
   private readonly healthCheck = new Map<string, HealthCheckService>();
-  private pendingRelease: Array<[IdNamespace, string]> = [];
+  private pendingRelease: Array<[IdNamespace, number]> = [];
 
   constructor(private readonly ids: IdAllocator) {}
 
@@ -64,8 +70,8 @@ export class IncrementalCompiler {
   /** A full compile (same result as compile()), indexed per Service for later updates. */
   full(model: ClusterModel, node: NodeConfig, previous?: DesiredState): DesiredState {
     this.releasePending();
-    const desired = compile(model, node, this.ids, previous);
-    this.index(model, node, desired);
+    const { desired, asks } = compileWithAsks(model, node, this.ids, previous);
+    this.index(model, desired, asks);
     return desired;
   }
 
@@ -83,7 +89,7 @@ export class IncrementalCompiler {
     const { keys, asks } = this.component(model, node, nodeAddrs, dirty);
     const scope: CompileScope = { frontends: new Map(), sets: new Set(), backends: new Set(), services: new Set() };
     const held = this.holders(asks, desired);
-    const stale = new Map<IdNamespace, number[]>(NS.map((ns) => [ns, []]));
+    const stale = idsOf([], desired);
     for (const key of keys) {
       this.remove(key, desired, scope, stale);
       if (!model.services.has(key)) this.entries.delete(key);
@@ -93,8 +99,7 @@ export class IncrementalCompiler {
     for (const ask of asks) {
       const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
       for (const w of ask.wants) {
-        const k = frontendKeyString(w.key);
-        if (!winners.has(k) || held.get(k) === identity) winners.set(k, ask);
+        if (!winners.has(w.ks) || held.get(w.ks) === identity) winners.set(w.ks, ask);
       }
     }
     const asksOf = new Map<Service, Ask[]>();
@@ -106,12 +111,14 @@ export class IncrementalCompiler {
     const maps = { svc: desired.services, set: desired.sets, backend: desired.backends };
     // An identity and its id are bound one to one until released, so an old id no Service holds
     // now is an identity no Service uses now: released at the next compile's start.
+    const now = idsOf(
+      [...keys].flatMap((k) => this.entries.get(k)?.svcIds ?? []),
+      desired,
+    );
     for (const ns of NS) {
-      const held = new Set(this.idsNow(ns, keys));
-      for (const id of stale.get(ns)!) {
-        if (held.has(id)) continue;
-        this.pendingRelease.push([ns, desired.identities[ns].get(id)!]);
-        desired.identities[ns].delete(id);
+      for (const id of stale[ns]) {
+        if (now[ns].has(id)) continue;
+        this.pendingRelease.push([ns, id]);
         maps[ns].delete(id);
       }
     }
@@ -138,7 +145,7 @@ export class IncrementalCompiler {
       keys.add(key);
       const svc = model.services.get(key);
       const asks = svc ? serviceAsks(svc, node, nodeAddrs) : [];
-      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => frontendKeyString(w.key))))];
+      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => w.ks)))];
       asksOf.set(key, { asks, askKeys });
       for (const k of [...(this.entries.get(key)?.askKeys ?? []), ...askKeys]) {
         for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
@@ -155,8 +162,7 @@ export class IncrementalCompiler {
       const { askKeys } = asksOf.get(key)!;
       for (const k of askKeys) this.claim(k, key);
       if (entry) entry.askKeys = askKeys;
-      else if (model.services.has(key))
-        this.entries.set(key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
+      else if (model.services.has(key)) this.entries.set(key, { askKeys, feKeys: [], svcIds: [] });
     }
     return { keys, asks };
   }
@@ -166,10 +172,9 @@ export class IncrementalCompiler {
     const held = new Map<string, string>();
     for (const ask of asks) {
       for (const w of ask.wants) {
-        const k = frontendKeyString(w.key);
-        const fe = this.frontendByKey.get(k);
+        const fe = this.frontendByKey.get(w.ks);
         const info = fe && desired.services.get(fe.svcId);
-        if (info) held.set(k, info.identity);
+        if (info) held.set(w.ks, info.identity);
       }
     }
     return held;
@@ -180,7 +185,7 @@ export class IncrementalCompiler {
    * them come back unchanged (one swapped endpoint keeps 9 of 10 backends), and a delete followed by
    * a set of the same id in maps of 100,000 entries was most of a partial sync's compile time.
    */
-  private remove(key: string, desired: DesiredState, scope: CompileScope, stale: Map<IdNamespace, number[]>): void {
+  private remove(key: string, desired: DesiredState, scope: CompileScope, stale: Ids): void {
     const entry = this.entries.get(key);
     this.conflicts.delete(key);
     this.refused.delete(key);
@@ -190,18 +195,19 @@ export class IncrementalCompiler {
       this.frontendByKey.delete(k);
       scope.frontends.set(k, undefined);
     }
+    const ids = idsOf(entry.svcIds, desired);
     // Out of desired.maglev now, while desired.sets still has their sizes: add() puts back the
     // sets that come back, and one that does not leaves desired.sets once update() has re-added.
-    for (const id of entry.ids.set) dropMaglevSet(desired, id);
+    for (const id of ids.set) dropMaglevSet(desired, id);
     const sc = { svc: scope.services, set: scope.sets, backend: scope.backends };
     for (const ns of NS) {
-      for (const id of entry.ids[ns]) {
-        stale.get(ns)!.push(id);
+      for (const id of ids[ns]) {
+        stale[ns].add(id);
         sc[ns].add(id);
       }
     }
     entry.feKeys = [];
-    entry.ids = { svc: [], set: [], backend: [] };
+    entry.svcIds = [];
   }
 
   /** Compiles one Service into the desired state (its ports that hold frontends). */
@@ -235,7 +241,6 @@ export class IncrementalCompiler {
       backends: new Map(),
       services: new Map(),
       conflicts: [],
-      identities: { svc: new Map(), set: new Map(), backend: new Map() },
       maglev: { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 },
       node,
     };
@@ -272,49 +277,43 @@ export class IncrementalCompiler {
       desired.backends.set(id, v);
       scope.backends.add(id);
     }
-    for (const ns of NS) for (const [id, identity] of out.identities[ns]) desired.identities[ns].set(id, identity);
     const entry = this.entries.get(svc.key)!;
     entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
-    entry.ids = { svc: [...out.services.keys()], set: [...out.sets.keys()], backend: [...out.backends.keys()] };
-  }
-
-  /** Ids the Services @keys hold now (after the update). */
-  private idsNow(ns: IdNamespace, keys: Set<string>): number[] {
-    return [...keys].flatMap((k) => this.entries.get(k)?.ids[ns] ?? []);
+    entry.svcIds = [...out.services.keys()].slice(); // exact length (see Entry)
   }
 
   /** Records each Service's share of a full compile's result. */
-  private index(model: ClusterModel, node: NodeConfig, desired: DesiredState): void {
+  private index(model: ClusterModel, desired: DesiredState, asks: Ask[]): void {
     this.desiredState = desired;
     for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
       m.clear();
-    const nodeAddrs = nodeAddresses(node);
+    const keysOf = new Map<string, Set<string>>();
+    for (const ask of asks) {
+      const keys = keysOf.get(ask.svc.key) ?? new Set();
+      for (const w of ask.wants) keys.add(w.ks);
+      keysOf.set(ask.svc.key, keys);
+    }
     for (const svc of model.services.values()) {
-      const askKeys = [
-        ...new Set(serviceAsks(svc, node, nodeAddrs).flatMap((a) => a.wants.map((w) => frontendKeyString(w.key)))),
-      ];
+      const askKeys = [...(keysOf.get(svc.key) ?? [])];
       for (const k of askKeys) this.claim(k, svc.key);
-      this.entries.set(svc.key, { askKeys, feKeys: [], ids: { svc: [], set: [], backend: [] } });
+      this.entries.set(svc.key, { askKeys, feKeys: [], svcIds: [] });
     }
     const ownerOf = new Map<number, Entry>();
-    const backendsOf = new Map<Entry, Set<number>>();
     for (const [svcId, info] of desired.services) {
       const entry = this.entries.get(`${info.namespace}/${info.name}`)!;
       ownerOf.set(svcId, entry);
-      if (!backendsOf.has(entry)) backendsOf.set(entry, new Set());
-      entry.ids.svc.push(svcId);
-      for (const setId of Object.values(info.sets)) {
-        if (setId === undefined) continue;
-        entry.ids.set.push(setId);
-        for (const b of desired.sets.get(setId) ?? []) backendsOf.get(entry)!.add(b);
-      }
+      entry.svcIds = entry.svcIds.concat(svcId); // exact length (see Entry)
     }
-    for (const [entry, backends] of backendsOf) entry.ids.backend = [...backends];
+    const feKeysOf = new Map<Entry, string[]>();
     for (const fe of desired.frontends) {
       const k = frontendKeyString(fe.key);
       this.frontendByKey.set(k, fe);
-      ownerOf.get(fe.svcId)!.feKeys.push(k);
+      const entry = ownerOf.get(fe.svcId)!;
+      const list = feKeysOf.get(entry);
+      if (list) list.push(k);
+      else feKeysOf.set(entry, [k]);
     }
+    for (const [entry, list] of feKeysOf) entry.feKeys = list.length === 1 ? list : list.slice();
     const group = (errors: ValidationError[], into: Map<string, ValidationError[]>) => {
       for (const e of errors) {
         const k = `${e.namespace}/${e.name}`;
@@ -327,19 +326,20 @@ export class IncrementalCompiler {
   }
 
   private claim(k: string, svcKey: string): void {
-    const set = this.claimants.get(k);
-    if (set) set.add(svcKey);
-    else this.claimants.set(k, new Set([svcKey]));
+    const list = this.claimants.get(k);
+    if (!list) this.claimants.set(k, [svcKey]);
+    else if (!list.includes(svcKey)) this.claimants.set(k, [...list, svcKey]);
   }
 
   private unclaim(k: string, svcKey: string): void {
-    const set = this.claimants.get(k);
-    set?.delete(svcKey);
-    if (set?.size === 0) this.claimants.delete(k);
+    const list = this.claimants.get(k)?.filter((s) => s !== svcKey);
+    if (list === undefined) return;
+    if (list.length > 0) this.claimants.set(k, list);
+    else this.claimants.delete(k);
   }
 
   private releasePending(): void {
-    for (const [ns, identity] of this.pendingRelease) this.ids.release(ns, identity);
+    for (const [ns, id] of this.pendingRelease) this.ids.releaseId(ns, id);
     this.pendingRelease = [];
   }
 }

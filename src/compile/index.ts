@@ -4,3 +4,4 @@ export * from './types.js';
 export { IdAllocator, IdExhaustedError, ID_LIMITS, type IdNamespace } from './ids.js';
 export { seedFromPinned, type PinnedState, type SeedResult } from './restore.js';
 export { IncrementalCompiler, type CompileScope } from './incremental.js';
+export { IdMap } from './id-map.js';

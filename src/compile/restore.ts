@@ -49,7 +49,8 @@ export function seedFromPinned(
   };
 
   // Nothing pinned to match (a first start): skip the scratch compile, which costs a full compile.
-  const scratch = pinned.frontends.size > 0 ? compile(model, node, new IdAllocator()) : undefined;
+  const scratchIds = new IdAllocator();
+  const scratch = pinned.frontends.size > 0 ? compile(model, node, scratchIds) : undefined;
   const pinnedByKey = new Map<string, { svcId: number; setId: number }>();
   for (const { key, value } of pinned.frontends.values()) pinnedByKey.set(frontendKeyString(key), value);
 
@@ -57,8 +58,8 @@ export function seedFromPinned(
   for (const fe of scratch?.frontends ?? []) {
     const have = pinnedByKey.get(frontendKeyString(fe.key));
     if (!have) continue;
-    bind('svc', scratch!.identities.svc.get(fe.svcId), have.svcId);
-    const setIdentity = scratch!.identities.set.get(fe.setId);
+    bind('svc', scratchIds.identityOf('svc', fe.svcId), have.svcId);
+    const setIdentity = scratchIds.identityOf('set', fe.setId);
     if (
       bind('set', setIdentity, have.setId) ||
       (setIdentity !== undefined && ids.peek('set', setIdentity) === have.setId)
@@ -76,14 +77,14 @@ export function seedFromPinned(
     for (const id of scratch!.sets.get(scratchSet) ?? []) {
       const be = scratch!.backends.get(id)!;
       const pinnedId = pinnedByAddr.get(`${be.addr}:${be.port}`);
-      if (pinnedId !== undefined) bind('backend', scratch!.identities.backend.get(id), pinnedId);
+      if (pinnedId !== undefined) bind('backend', scratchIds.identityOf('backend', id), pinnedId);
     }
   }
 
   const reserve = (ns: IdNamespace, id: number) => {
     if (ids.identityOf(ns, id) !== undefined) return;
     try {
-      ids.seed(ns, `<pinned ${ns} ${id}>`, id);
+      ids.reserve(ns, id);
       reserved[ns]++;
     } catch {
       // outside this allocator's range: it can never be handed out anyway

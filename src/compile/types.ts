@@ -108,8 +108,6 @@ export interface DesiredState {
   /** External and load-balancer addresses refused by the address policy, one per Service and
    *  field; the rest of each Service is programmed. */
   refused: ValidationError[];
-  /** id → allocator identity for every id above, so ids can be mapped back (restart seeding). */
-  identities: { svc: Map<number, string>; set: Map<number, string>; backend: Map<number, string> };
   /** Present when some set is a Maglev table. */
   maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
@@ -129,22 +127,14 @@ export const setSlot = (variant: SetVariant, addr: string): SetSlot =>
   addr.includes(':') ? (`${variant}6` as const) : variant;
 
 /**
- * Allocator identities. Kubernetes names hold no '/', ':', '#' or '@', so these never collide.
- * They are built with join(''), not template literals: a template literal makes a rope (a chain
- * of V8 cons strings, ~250 bytes for a backend identity) that stays a rope as a Map key, and
- * these keys live for the agent's life, several Maps × 100,000 backends at 10,000 Services.
- * join('') makes one flat string (~60 bytes).
+ * A service port's allocator identity; its sets and backends are identified by its id (ids.ts),
+ * as "identity#variant" and "identity@addr:port" in text. Kubernetes names hold no '/', ':', '#'
+ * or '@', so these never collide. Built with join(''), not a template literal: a template literal
+ * makes a rope (a chain of V8 cons strings) that stays a rope as a Map key for the agent's life;
+ * join('') makes one flat string.
  */
 export function svcIdentity(namespace: string, name: string, portName: string, protocol: Protocol): string {
   return [namespace, '/', name, ':', portName, '/', protocol].join('');
-}
-
-export function setIdentity(svc: string, variant: SetSlot): string {
-  return [svc, '#', variant].join('');
-}
-
-export function backendIdentity(svc: string, addr: string, port: number): string {
-  return [svc, '@', addrPort(addr, port)].join('');
 }
 
 /** The identity of a frontend map key, for Maps and diffs: compile, plan and restart recovery

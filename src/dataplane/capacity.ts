@@ -61,6 +61,7 @@ export function admit(
     backends: current.backends.size,
     slots: current.slotKeys.size,
   };
+  if (fitsWhole(used, desired, ports, capacity)) return [];
   const fresh: number[] = [];
   for (const [svcId, fes] of ports) {
     if (!current.serviceInfo.has(svcId)) {
@@ -89,6 +90,27 @@ export function admit(
     });
   }
   return skipped;
+}
+
+/** Whether every port of @ports fits even if nothing it needs were in the maps yet: then no
+ *  port is skipped, and costing each one (a cold start's 10,000) is not needed. */
+function fitsWhole(used: Cost, desired: DesiredState, ports: Map<number, DesiredFrontend[]>, capacity: Capacity) {
+  let frontends = 0,
+    backends = 0,
+    slots = 0;
+  for (const [svcId, fes] of ports) {
+    frontends += fes.length;
+    for (const setId of Object.values(desired.services.get(svcId)?.sets ?? {})) {
+      const n = setId === undefined ? 0 : (desired.sets.get(setId)?.length ?? 0);
+      backends += n; // each backend counted once per set it is in: no fewer than it costs
+      slots += n;
+    }
+  }
+  return (
+    used.frontends + frontends <= capacity.frontends &&
+    used.backends + backends <= capacity.backends &&
+    used.slots + slots <= capacity.slots
+  );
 }
 
 /** Frontends by svc id, of every service port (full sync). */

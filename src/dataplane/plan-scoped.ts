@@ -115,9 +115,10 @@ export function planScoped(
       if (after) state.sets.set(setId, after);
       else state.sets.delete(setId);
     }
-    for (const k of slots.remove) state.slotKeys.delete(slotKeyNumber(k));
+    // Highest slot first, so a set's keys that run 1..n stay a count (slot-keys.ts).
+    for (const k of [...slots.remove].reverse()) state.slotKeys.delete(slotKeyNumber(k));
     for (const [k] of slots.write) state.slotKeys.add(slotKeyNumber(k));
-    for (const k of slots.removeMaglev) state.maglevKeys.delete(slotKeyNumber(k));
+    for (const k of [...slots.removeMaglev].reverse()) state.maglevKeys.delete(slotKeyNumber(k));
     for (const [k] of slots.writeMaglev) state.maglevKeys.add(slotKeyNumber(k));
     for (const [k, value] of fronts.upsert) state.frontends.set(fronts.keyString.get(k)!, { key: k, value });
     for (const k of fronts.removeStrings) state.frontends.delete(k);

@@ -28,8 +28,9 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { frontendKeyString, type DesiredState, type ServicePortInfo } from '../compile/index.js';
+import { frontendKeyString, IdMap, type DesiredState, type ServicePortInfo } from '../compile/index.js';
 import { planConfig } from './node-config.js';
+import { SlotKeys } from './slot-keys.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './source-ranges.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */
@@ -37,11 +38,11 @@ export interface CurrentState {
   frontends: Map<string, { key: FrontendKey; value: Frontend }>;
   /** set_id → active generation and its members in slot order (a Maglev set: its lookup table). */
   sets: Map<number, { gen: number; members: number[]; maglev?: boolean }>;
-  /** Slot keys present in the map (any generation), to delete leftovers; as slotKeyNumber, one
-   *  number each rather than a string and an object (150,000 of them at 10,000 Services). */
-  slotKeys: Set<number>;
+  /** Slot keys present in the map (any generation), to delete leftovers; as slotKeyNumber, kept
+   *  per set as a count where they run 1..n (slot-keys.ts). */
+  slotKeys: SlotKeys;
   /** The same for the maglev map. */
-  maglevKeys: Set<number>;
+  maglevKeys: SlotKeys;
   backends: Map<number, Backend>;
   /** source_ranges keys by sourceRangeKeyString. */
   sourceRanges: Map<string, SourceRangeKey>;
@@ -140,12 +141,12 @@ export function slotKeyOf(n: number): SlotKey {
 export function emptyState(): CurrentState {
   return {
     frontends: new Map(),
-    sets: new Map(),
-    slotKeys: new Set(),
-    maglevKeys: new Set(),
-    backends: new Map(),
+    sets: new IdMap(),
+    slotKeys: new SlotKeys(),
+    maglevKeys: new SlotKeys(),
+    backends: new IdMap(),
     sourceRanges: new Map(),
-    serviceInfo: new Map(),
+    serviceInfo: new IdMap(),
   };
 }
 
@@ -242,7 +243,7 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
     const keys = maglev ? next.maglevKeys : next.slotKeys;
     for (let slot = 1; slot <= members.length; slot++) keys.add(slotKeyNumber({ setId, slot, gen }));
   }
-  const gone = (have: Set<number>, keep: Set<number>) => [...have].filter((n) => !keep.has(n)).map(slotKeyOf);
+  const gone = (have: SlotKeys, keep: SlotKeys) => [...have].filter((n) => !keep.has(n)).map(slotKeyOf);
   return {
     write,
     remove: gone(current.slotKeys, next.slotKeys),
@@ -275,7 +276,7 @@ function planFrontends(current: CurrentState, desired: DesiredState, next: Curre
 
 /** service_info lets `switchyard inspect` name services from the pins alone. */
 function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: ReadonlyMap<number, ServicePortInfo>) {
-  const next = new Map<number, ServiceInfo>();
+  const next = new IdMap<ServiceInfo>();
   for (const [id, svc] of services)
     next.set(id, { name: serviceInfoName(svc), type: SERVICE_TYPE_CODES[svc.type] ?? SVC_CLUSTER_IP });
   const upsert = [...next].filter(
@@ -318,7 +319,7 @@ export function stateFromMaps(
   const state = emptyState();
   for (const [id, be] of backends) state.backends.set(id, be);
   state.sourceRanges = sourceRangesFromMap(rest.sourceRanges ?? []);
-  state.serviceInfo = new Map(rest.serviceInfo ?? []);
+  state.serviceInfo = new IdMap(rest.serviceInfo ?? []);
   state.config = rest.config;
   const slotMap = readSlots(slots, state.slotKeys);
   const maglevMap = readSlots(rest.maglev ?? [], state.maglevKeys);
@@ -339,11 +340,10 @@ export function stateFromMaps(
 }
 
 /** Records every key of a slots-shaped map in @keys; returns key number → backend id. */
-function readSlots(entries: Array<[SlotKey, number]>, keys: Set<number>): Map<number, number> {
+function readSlots(entries: Array<[SlotKey, number]>, keys: SlotKeys): Map<number, number> {
   const byKey = new Map<number, number>();
-  for (const [key, backendId] of entries) {
-    keys.add(slotKeyNumber(key));
-    byKey.set(slotKeyNumber(key), backendId);
-  }
+  for (const [key, backendId] of entries) byKey.set(slotKeyNumber(key), backendId);
+  // In key order, so each set's slots arrive 1, 2, ... (what SlotKeys keeps as a count).
+  for (const n of Float64Array.from(byKey.keys()).sort()) keys.add(n);
   return byKey;
 }

@@ -1,6 +1,6 @@
 // Service: raw JSON → validated, normalized Service. Mirrors the API server's own validation where
 // it matters to a proxy, so a manifest accepted here would also be accepted by kubectl apply.
-import { Checker, DNS_LABEL, isIanaSvcName, isObject, show, type FieldProblem, type Raw } from './check.js';
+import { Checker, DNS_LABEL, exact, isIanaSvcName, isObject, show, type FieldProblem, type Raw } from './check.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   MAX_AFFINITY_TIMEOUT,
@@ -180,10 +180,10 @@ export function parseService(input: unknown, origin: string): ParseResult<Servic
     key: [namespace, '/', name].join(''), // flat, not a rope: see svcIdentity
     type,
     headless,
-    clusterIPs,
+    clusterIPs: exact(clusterIPs),
     ipFamilies,
     ipFamilyPolicy,
-    ports,
+    ports: exact(ports),
     sessionAffinity,
     sessionAffinityTimeout,
     externalTrafficPolicy,

@@ -35,7 +35,6 @@ function desired(all: number[], local: number[]): DesiredState {
     healthCheck: [],
     conflicts: [],
     refused: [],
-    identities: { svc: new Map(), set: new Map(), backend: new Map() },
   };
 }
 

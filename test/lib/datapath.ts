@@ -213,7 +213,6 @@ export class ServiceTable {
       healthCheck: [],
       conflicts: [],
       refused: [],
-      identities: { svc: new Map(), set: new Map(), backend: new Map() },
       config: this.config,
     };
     this.reconciler.sync(desired);

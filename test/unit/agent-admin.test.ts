@@ -58,7 +58,6 @@ function desired(): DesiredState {
     healthCheck: [],
     conflicts: [],
     refused: [],
-    identities: { svc: new Map(), set: new Map(), backend: new Map() },
   };
 }
 

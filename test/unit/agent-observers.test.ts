@@ -25,7 +25,6 @@ function desired(hcPort: number, localEndpoints: number): DesiredState {
     refused: [],
     services: new Map([[1, info]]),
     healthCheck: [{ namespace: 'default', name: 'web', nodePort: hcPort, localEndpoints }],
-    identities: { svc: new Map(), set: new Map(), backend: new Map() },
   };
 }
 

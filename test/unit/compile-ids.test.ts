@@ -11,6 +11,7 @@ import {
   type PinnedState,
 } from '../../src/compile/index.js';
 import { buildModel, type ClusterModel } from '../../src/model/index.js';
+import { addrPort } from '../../src/net/ipv6.js';
 
 type Obj = Record<string, unknown>;
 const NODE: NodeConfig = { nodeName: 'node-a', nodePortAddresses: ['172.16.0.12'] };
@@ -38,7 +39,8 @@ const backendIds = (d: DesiredState) =>
 describe('IdAllocator', () => {
   it('hands out the lowest free id from 1, per namespace, and is idempotent', () => {
     const ids = new IdAllocator();
-    expect([ids.get('svc', 'a'), ids.get('svc', 'b'), ids.get('svc', 'a'), ids.get('set', 'a')]).toEqual([1, 2, 1, 1]);
+    const set = () => ids.setId(ids.svcId('a'), 'all');
+    expect([ids.get('svc', 'a'), ids.get('svc', 'b'), ids.get('svc', 'a'), set()]).toEqual([1, 2, 1, 1]);
     expect(ids.peek('svc', 'b')).toBe(2);
     expect(ids.peek('svc', 'zzz')).toBeUndefined();
     expect(ids.identityOf('svc', 2)).toBe('b');
@@ -46,17 +48,18 @@ describe('IdAllocator', () => {
 
   it('releases ids unused by a compile only when the next one begins, then reuses the lowest', () => {
     const ids = new IdAllocator();
+    const be = (x: string) => ids.backendId(1, `10.0.0.${x.charCodeAt(0) - 96}`, 80);
     ids.beginCompile();
-    ['a', 'b', 'c'].forEach((x) => ids.get('backend', x));
+    ['a', 'b', 'c'].forEach(be);
     ids.beginCompile(); // round 2 uses a and c only
-    ids.get('backend', 'a');
-    ids.get('backend', 'c');
-    expect(ids.get('backend', 'd')).toBe(4); // b's id 2 is not free yet
+    be('a');
+    be('c');
+    expect(be('d')).toBe(4); // b's id 2 is not free yet
     ids.beginCompile(); // releases b (2) ... and d was used, so kept
-    ids.get('backend', 'a');
-    ids.get('backend', 'c');
-    ids.get('backend', 'd');
-    expect(ids.get('backend', 'e')).toBe(2);
+    be('a');
+    be('c');
+    be('d');
+    expect(be('e')).toBe(2);
     expect(ids.beginCompile()).toEqual({ svc: 0, set: 0, backend: 0 });
   });
 
@@ -83,11 +86,11 @@ describe('IdAllocator', () => {
 
   it('does not hand out an id a seed took after it was released', () => {
     const ids = new IdAllocator();
-    ids.get('set', 'a');
-    ids.get('set', 'b');
-    ids.release('set', 'a');
-    ids.seed('set', 'pinned', 1);
-    expect(ids.get('set', 'c')).toBe(3);
+    ids.get('svc', 'a');
+    ids.get('svc', 'b');
+    ids.release('svc', 'a');
+    ids.seed('svc', 'pinned', 1);
+    expect(ids.get('svc', 'c')).toBe(3);
   });
 
   it('keeps seeded ids through the first compile even when unused, and frees them at the second', () => {
@@ -98,6 +101,33 @@ describe('IdAllocator', () => {
     ids.beginCompile();
     expect(ids.peek('svc', 'gone')).toBeUndefined();
     expect(ids.get('svc', 'newer')).toBe(1);
+  });
+
+  it('keys sets and backends by their service port id, backends by endpoint, both families', () => {
+    const ids = new IdAllocator();
+    const web = ids.svcId('default/web:http/TCP');
+    const db = ids.svcId('default/db:/TCP');
+    const addrs = Array.from({ length: 600 }, (_, i) =>
+      i % 3 ? `10.1.${i >> 8}.${i & 255}` : `fd10::${i.toString(16)}`,
+    );
+    const got = new Map<string, number>();
+    for (const svc of [web, db]) for (const a of addrs) got.set(`${svc} ${a}`, ids.backendId(svc, a, 8080));
+    expect(new Set(got.values()).size).toBe(1200); // a different id per service port and endpoint
+    for (const [k, id] of got) expect(ids.backendId(Number(k.split(' ')[0]), k.split(' ')[1]!, 8080)).toBe(id);
+    expect(ids.backendId(web, '10.1.0.1', 8081)).toBe(1201); // another port, another backend
+    expect(ids.identityOf('backend', got.get(`${web} 10.1.0.1`)!)).toBe('default/web:http/TCP@10.1.0.1:8080');
+    expect(ids.identityOf('backend', got.get(`${db} fd10::3`)!)).toBe('default/db:/TCP@[fd10::3]:8080');
+    expect(ids.peek('backend', 'default/db:/TCP@[fd10::3]:8080')).toBe(got.get(`${db} fd10::3`));
+    expect(ids.svcIdOf('backend', got.get(`${db} 10.1.0.1`)!)).toBe(db);
+    // Released ids leave the others findable (a hash bucket's chain is relinked).
+    for (const a of addrs.slice(0, 300)) ids.release('backend', `default/web:http/TCP@${addrPort(a, 8080)}`);
+    for (const a of addrs.slice(0, 300))
+      expect(ids.peek('backend', `default/web:http/TCP@${addrPort(a, 8080)}`)).toBeUndefined();
+    for (const a of addrs.slice(300)) expect(ids.backendId(web, a, 8080)).toBe(got.get(`${web} ${a}`));
+    expect(ids.size('backend')).toBe(901);
+    expect(ids.identityOf('set', ids.setId(db, 'local6'))).toBe('default/db:/TCP#local6');
+    ids.reserve('backend', 5000);
+    expect(ids.identityOf('backend', 5000)).toBe('<pinned backend 5000>');
   });
 
   it('retainOnly releases everything else at once', () => {

@@ -76,11 +76,19 @@ describe('compile: lb-algorithm', () => {
   it('maps entries to the same endpoints whatever the node-local backend ids', () => {
     const other = new IdAllocator();
     other.beginCompile();
-    for (let i = 0; i < 5; i++) other.get('backend', `pad${i}`); // other ids on "another node"
+    for (let i = 0; i < 5; i++) other.backendId(99, `10.9.9.${i}`, 1); // other ids on "another node"
     const a = run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS).d;
     const b = run({ 'switchyard.io/lb-algorithm': 'maglev' }, [...ADDRS].reverse(), NODE, other).d;
     const setOf = (d: DesiredState) => d.frontends[0]!.setId;
     expect(tableAddrs(b, setOf(b))).toEqual(tableAddrs(a, setOf(a)));
+  });
+
+  it('holds as desired backends only the endpoints its table names, when it has fewer entries than endpoints', () => {
+    const addrs = Array.from({ length: 12 }, (_, i) => `10.244.9.${i + 1}`);
+    const { d } = run({ 'switchyard.io/lb-algorithm': 'maglev' }, addrs, { ...NODE, maglevTableSize: 7 });
+    const table = d.sets.get(d.frontends[0]!.setId)!;
+    expect(table).toHaveLength(7);
+    expect([...d.backends.keys()].sort((a, b) => a - b)).toEqual([...new Set(table)].sort((a, b) => a - b));
   });
 
   it('an empty Maglev set stays empty (count 0: reject)', () => {

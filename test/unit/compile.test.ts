@@ -44,9 +44,11 @@ function members(d: DesiredState, addr: string, port: number, proto = IPPROTO_TC
 
 describe('compile: ClusterIP basics', () => {
   it('programs one frontend per cluster IP and port, with its backends', () => {
+    const ids = new IdAllocator();
     const d = run(
       [svc('my-nginx', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] })],
       [slice('my-nginx-1', 'my-nginx', [{ port: 8080 }], [ep('10.244.1.2'), ep('10.244.2.3', 'node-a')])],
+      ids,
     );
     expect(d.frontends).toEqual([
       {
@@ -79,8 +81,9 @@ describe('compile: ClusterIP basics', () => {
       sets: { all: 1 },
       identity: 'default/my-nginx:/TCP',
     });
-    expect(d.identities.set.get(1)).toBe('default/my-nginx:/TCP#all');
-    expect(d.identities.backend.get(2)).toBe('default/my-nginx:/TCP@10.244.2.3:8080');
+    expect(ids.identityOf('set', 1)).toBe('default/my-nginx:/TCP#all');
+    expect(ids.identityOf('backend', 2)).toBe('default/my-nginx:/TCP@10.244.2.3:8080');
+    expect(ids.peek('backend', 'default/my-nginx:/TCP@10.244.2.3:8080')).toBe(2);
     expect(d.conflicts).toEqual([]);
     expect(d.healthCheck).toEqual([]);
   });
@@ -168,7 +171,8 @@ describe('compile: ClusterIP basics', () => {
     const info = d.services.get(d.frontends[0]!.svcId)!;
     expect(info).toMatchObject({ clusterIP: 'fd00::30', frontends: ['[fd00::30]:80/TCP', '10.96.0.30:80/TCP'] });
     expect(Object.keys(info.sets).sort()).toEqual(['all', 'all6']);
-    expect([...d.identities.backend.values()]).toContain('default/ds:/TCP@[fd10:1::5]:8080');
+    expect(ids.entries('backend').map(([identity]) => identity)).toContain('default/ds:/TCP@[fd10:1::5]:8080');
+    expect(ids.peek('backend', 'default/ds:/TCP@[fd10:1::5]:8080')).toBeDefined();
   });
 
   it('gives an IPv6-only Service no IPv4 frontend and leaves its IPv4 slices unused', () => {

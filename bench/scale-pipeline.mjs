@@ -1,0 +1,122 @@
+// The agent's own part of bench/scale.mjs's cold start, in one process and without HTTP: the
+// Pipeline and Reconciler (real, unpinned maps; nothing attached) on a source that hands over
+// N Services × 10 endpoints as the informers hold them (slices trimmed as src/k8s/trim.ts
+// leaves them). Times the first full sync (model, compile, plan, map writes: wall and CPU), a
+// second full sync, and 300 partial syncs of one swapped endpoint each; prints the heap the
+// pipeline's own tables hold (heap after the first sync, less the heap with only the source's
+// objects). Needs root (BPF maps) and --expose-gc:
+//
+//   node --expose-gc bench/scale-pipeline.mjs 10000 [heap-snapshot-file]
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { BpfObject, silenceLibbpf } from '../dist/bpf/index.js';
+import { dataplaneMaps } from '../dist/dataplane/maps.js';
+import { Reconciler } from '../dist/dataplane/reconciler.js';
+import { Pipeline } from '../dist/agent/pipeline.js';
+import { mapSizes } from '../dist/agent/map-sizes.js';
+
+const [servicesArg, snapshotFile] = process.argv.slice(2);
+const N = Number(servicesArg);
+const ROOT = new URL('..', import.meta.url).pathname;
+if (!global.gc) throw new Error('run with node --expose-gc');
+silenceLibbpf();
+const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(N * 3)));
+const obj = BpfObject.open(join(ROOT, 'build/bpf/switchyard.o'), { maxEntries: mapSizes({ bpfLbMapMax: lbMax }) });
+const maps = dataplaneMaps(obj);
+
+const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+const endpoint = (i, e, v) => `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e === 0 && v !== undefined ? 100 + v : e + 1}`;
+// Through JSON, as the informers' objects come: no string or object shared between them.
+const wire = (o) => JSON.parse(JSON.stringify(o));
+const slice = (i, v) =>
+  wire({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    addressType: 'IPv4',
+    metadata: { name: `svc${i}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc${i}` } },
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: Array.from({ length: 10 }, (_, e) => ({
+      addresses: [endpoint(i, e, v)],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: e % 2 ? 'node1' : 'node2',
+    })),
+  });
+const service = (i) =>
+  wire({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc${i}`, namespace: 'default' },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: vipOf(i),
+      ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+    },
+  });
+const services = new Map();
+const slices = new Map();
+for (let i = 0; i < N; i++) {
+  services.set(`default/svc${i}`, { object: service(i), origin: 'apiserver' });
+  slices.set(`default/svc${i}-1`, { object: slice(i), origin: 'apiserver' });
+}
+const nodes = [{ object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' } }, origin: 'apiserver' }];
+const source = {
+  name: 'bench',
+  start: async () => {},
+  stop: async () => {},
+  snapshot: () => ({ services: [...services.values()], endpointSlices: [...slices.values()], nodes, errors: [] }),
+  get: (c) => (c.kind === 'services' ? services : slices).get(c.key),
+};
+const log = pino({ level: 'silent' });
+const pipeline = new Pipeline({
+  source,
+  node: () => ({ nodeName: 'node1', nodePortAddresses: [] }),
+  reconciler: new Reconciler(maps, log),
+  log,
+  minSyncPeriodMs: 100,
+  fullResyncPeriodMs: 0,
+});
+
+global.gc();
+const heapBefore = process.memoryUsage().heapUsed;
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const first = pipeline.syncNow();
+const cpu = process.cpuUsage(cpu0);
+const firstMs = performance.now() - t0;
+if (!first || first.frontends < N) throw new Error(`first sync programmed ${first?.frontends} frontends, want ${N}`);
+global.gc();
+const heapAfter = process.memoryUsage().heapUsed;
+if (snapshotFile) (await import('node:v8')).writeHeapSnapshot(snapshotFile);
+
+const partial = [];
+for (let k = 0; k < 300; k++) {
+  const i = (k * 7919) % N;
+  slices.set(`default/svc${i}-1`, { object: slice(i, k % 100), origin: 'apiserver' });
+  pipeline.request({ kind: 'endpointSlices', key: `default/svc${i}-1` });
+  const t = performance.now();
+  const r = pipeline.syncNow();
+  partial.push(performance.now() - t);
+  if (r?.mode !== 'partial') throw new Error('a change did not make a partial sync');
+}
+pipeline.stop();
+const t1 = performance.now();
+pipeline.request();
+pipeline.syncNow();
+const secondMs = performance.now() - t1;
+partial.sort((a, b) => a - b);
+const MiB = 2 ** 20;
+const r1 = (x) => Math.round(x * 10) / 10;
+console.log(
+  JSON.stringify({
+    services: N,
+    firstSyncMs: Math.round(firstMs),
+    firstSyncCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    secondFullSyncMs: Math.round(secondMs),
+    partialSyncMs: { p50: r1(partial[150]), p99: r1(partial[296]) },
+    pipelineHeapMiB: r1((heapAfter - heapBefore) / MiB),
+    heapMiB: r1(heapAfter / MiB),
+    rssMiB: Math.round(process.memoryUsage().rss / MiB),
+  }),
+);
+obj.close();
+process.exit(0);
