@@ -2,7 +2,7 @@
 // client pod (IPv4, and IPv6 ULA addresses as the lab gives them when IPv6 is measured), the
 // load client/server (bench/loadgen.c) and the clean-up of everything named after this run.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addPodIpv6, ipv6Sysctls, podIpv6 } from '../dist/lab/dualstack.js';
 import {
@@ -23,6 +23,17 @@ export const WORK = mkdtempSync(join(tmpdir(), `${ID}-`));
 const BACKEND_NAMES = ['be1', 'be2', 'be3'];
 /** The node's own IPv6 address (on lo, as 10.250.0.1): the lab's underlay range. */
 const NODE_IP6 = 'fd00:250::1';
+
+/**
+ * Where the load runs: the client on one CPU, the servers on another (the last two CPUs), in every
+ * case and round alike, so that whether a client and its server share a CPU (which changes what a
+ * connection costs more than anything measured here) is never the difference between two cases.
+ * The rounds' rates still move by 40–60% on this VM. BENCH_NO_PIN=1 leaves placement alone.
+ */
+const CPUS = availableParallelism();
+const CLIENT_CPU = CPUS >= 2 ? CPUS - 2 : undefined;
+const SERVER_CPU = CPUS >= 2 ? CPUS - 1 : undefined;
+const onCpu = (cpu) => (cpu === undefined || process.env.BENCH_NO_PIN ? [] : ['taskset', '-c', String(cpu)]);
 
 /** The load client and server: bench/loadgen.c, built into the temp dir. */
 export function buildLoadgen() {
@@ -84,7 +95,7 @@ export function baseTopo(tag, loadgen, ipv6) {
     t.backends = BACKEND_NAMES.map((n) => t.addPod(n));
     t.client = t.addPod('client');
     nsRun(t.client.ns, ['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535']); // IPv6's too
-    for (const b of t.backends) t.procs.push(spawnIn(b.ns, [loadgen, 'serve', '80']));
+    for (const b of t.backends) t.procs.push(spawnIn(b.ns, [...onCpu(SERVER_CPU), loadgen, 'serve', '80']));
     return t;
   } catch (err) {
     t.destroy();
@@ -108,7 +119,14 @@ export function logLines(file) {
 
 export function loadRun(t, loadgen, seconds, k, targets) {
   // A case may run its client elsewhere (the socket-LB case: in its own cgroup).
-  const out = (t.runClient ?? nsRun)(t.client.ns, [loadgen, 'load', String(seconds), String(k), ...targets]);
+  const out = (t.runClient ?? nsRun)(t.client.ns, [
+    ...onCpu(CLIENT_CPU),
+    loadgen,
+    'load',
+    String(seconds),
+    String(k),
+    ...targets,
+  ]);
   return JSON.parse(out);
 }
 

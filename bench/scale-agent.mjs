@@ -29,7 +29,7 @@ const SERVICES = Number(servicesArg);
 const CHANGES = Number(changesArg);
 const ROOT = new URL('..', import.meta.url).pathname;
 const MIN_SYNC_PERIOD_MS = 100; // the agent's default
-const log = pino({ level: 'silent' });
+const log = pino({ level: process.env.SCALE_LOG ?? 'silent' }, pino.destination(process.env.SCALE_LOG_FILE ?? 2));
 
 silenceLibbpf();
 const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(SERVICES * 3)));

@@ -91,10 +91,18 @@ export class ApiClient {
     return this.send(path, query, signal);
   }
 
+  /**
+   * One GET. A keep-alive connection the server closed while it sat idle (its keepAliveTimeout,
+   * 5 s for Node's own servers) fails the request sent on it with ECONNRESET before any answer:
+   * that request is sent once more, on a new connection, as Node's documentation advises. At
+   * 50,000 Services the first full sync blocks the event loop for seconds, long enough for this to
+   * hit the watch that follows the list, and it cost a relist and a full sync.
+   */
   private send(
     path: string,
     query: Record<string, string | undefined>,
     signal?: AbortSignal,
+    retried = false,
   ): Promise<IncomingMessage> {
     const url = new URL(this.access.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
@@ -102,7 +110,11 @@ export class ApiClient {
     const headers = { Accept: 'application/json', ...this.access.headers, ...this.tokenHeader() };
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(url, { method: 'GET', headers, agent: this.agent, signal }, resolve);
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
+          this.send(path, query, signal, true).then(resolve, reject);
+        else reject(err);
+      });
       req.end();
     });
   }

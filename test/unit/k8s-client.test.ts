@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -171,5 +171,35 @@ describe('the kubeconfig child', { timeout: 60_000 }, () => {
     await expect(loadApiAccess({ kubeconfig })).rejects.toThrow(
       new KubeConfigError(`--kubeconfig "${kubeconfig}": proxy-url is not supported`),
     );
+  });
+});
+
+describe('keep-alive connections the server closed', () => {
+  it('a GET sent on a reused connection the server drops unanswered is sent again on a new one', async () => {
+    // The first request on each connection is answered with keep-alive; a second one on the
+    // same connection is dropped unanswered, as a server that closed it idle meanwhile does.
+    let connections = 0;
+    const server = createNetServer((sock) => {
+      connections++;
+      let answered = 0;
+      sock.on('data', () => {
+        if (answered++ > 0) return void sock.destroy();
+        sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const client = new ApiClient({ server: url, headers: {} });
+      for (let i = 0; i < 3; i++) {
+        const res = await client.get('/api/v1/services', {});
+        expect(res.statusCode).toBe(200);
+        res.resume();
+        await new Promise((r) => res.on('end', r));
+      }
+      expect(connections).toBe(3); // each reused one was dropped, and its request sent again
+    } finally {
+      server.close();
+    }
   });
 });
