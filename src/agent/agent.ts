@@ -30,6 +30,8 @@ import type { Problem } from './admin.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
+/** The node's settings maps: the agent writes them whole, so an older agent's layout is replaced. */
+const NODE_SETTINGS_MAPS = ['config', 'config6'] as const;
 
 /** Observers of the sync loop (health, metrics, health check node ports): wired by main.ts. */
 export interface AgentHooks {
@@ -96,11 +98,14 @@ export class Agent {
     const maxEntries = mapSizes(opts.mapSizes ?? {});
     let obj: BpfObject;
     try {
-      obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir, maxEntries });
+      // config and config6 are written whole by the first sync, before any program is attached.
+      obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir, maxEntries, replaceStalePins: NODE_SETTINGS_MAPS });
     } catch (err) {
       throw explainPinnedSize(err, opts.pinDir);
     }
     log.info({ maxEntries: effectiveSizes(maxEntries) }, 'map sizes');
+    if (obj.replacedPins.length)
+      log.info({ maps: obj.replacedPins, pinDir: opts.pinDir }, 'pinned maps of an older layout replaced');
     const source = opts.source ?? manifestSource(opts);
     // NodePort addresses and the SNAT address come from the uplinks, re-read while running.
     const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;

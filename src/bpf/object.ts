@@ -1,11 +1,11 @@
 // BpfObject: open + load a compiled BPF object, optionally with every map pinned under a bpffs
 // directory (existing pins are reused by libbpf, so map contents survive restarts).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { BpfError, EINVAL, ENOENT } from './errors.js';
 import * as ffi from './ffi.js';
 import { isPercpuType, PercpuMap, TypedMap, type MapInfo } from './map.js';
-import { checkSizes } from './map-pinned.js';
+import { checkSizes, pinnedMapSizes } from './map-pinned.js';
 
 export interface BpfProgram {
   readonly name: string;
@@ -97,6 +97,8 @@ export class BpfObject {
   private obj: ffi.Ptr | null;
   private readonly maps = new Map<string, MapEntry>();
   private readonly programs = new Map<string, BpfProgram>();
+  /** Pins removed at open for another layout (opts.replaceStalePins). */
+  readonly replacedPins: string[] = [];
   private readonly views = new Map<string, { key: Codec<unknown>; value: Codec<unknown>; view: unknown }>();
 
   private constructor(path: string, pinDir: string | undefined, obj: ffi.Ptr) {
@@ -112,7 +114,17 @@ export class BpfObject {
    * `maxEntries` sizes maps at run time (map name → entries); a pin of another size is refused
    * with a PinnedSizeError rather than left to libbpf's bare EINVAL.
    */
-  static open(path: string, opts: { pinDir?: string; maxEntries?: Readonly<Record<string, number>> } = {}): BpfObject {
+  static open(
+    path: string,
+    opts: {
+      pinDir?: string;
+      maxEntries?: Readonly<Record<string, number>>;
+      /** Maps the caller writes whole again before any program uses them (the node's settings):
+       *  a pin of another key or value size, an older agent's layout, is removed before the load
+       *  rather than refused, and libbpf pins a new map. Listed in `replacedPins`. */
+      replaceStalePins?: readonly string[];
+    } = {},
+  ): BpfObject {
     const pinDir = opts.pinDir?.replace(/\/+$/, '') || undefined;
     if (pinDir !== undefined && !isBpffs(pinDir)) throw notBpffs(pinDir);
     const obj = ffi.objectOpenFile(path);
@@ -128,6 +140,7 @@ export class BpfObject {
         self.maps.set(name, { ptr: m, info: { name, fd: -1, type: 0, keySize: 0, valueSize: 0, maxEntries: 0 } });
       }
       for (const [name, n] of Object.entries(opts.maxEntries ?? {})) self.resize(name, n);
+      for (const name of opts.replaceStalePins ?? []) if (self.unpinIfStale(name)) self.replacedPins.push(name);
       // libbpf unpins the maps it pinned itself if the load fails part way.
       const ret = ffi.objectLoad(obj);
       if (ret < 0) throw new BpfError('bpf_object__load', path, ret);
@@ -150,6 +163,17 @@ export class BpfObject {
       throw err;
     }
     return self;
+  }
+
+  /** Removes map `name`'s pin when its key or value size is not the object's; true if it did. */
+  private unpinIfStale(name: string): boolean {
+    const e = this.maps.get(name);
+    const pin = this.pinPath(name);
+    const pinned = pin === undefined ? undefined : pinnedMapSizes(pin);
+    if (!e || !pinned) return false;
+    if (pinned.keySize === ffi.mapKeySize(e.ptr) && pinned.valueSize === ffi.mapValueSize(e.ptr)) return false;
+    unlinkSync(pin!);
+    return true;
   }
 
   /** bpf_map__set_max_entries before the load, after checking a pin that libbpf would reuse. */

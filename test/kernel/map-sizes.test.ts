@@ -74,4 +74,33 @@ describeRoot('map sizes at run time', () => {
     cleanups.push(() => same.close());
     expect(same.map('big', u32, u64).get(7)).toBe(49n);
   });
+
+  it("replaces an older agent's node-settings pin of another layout, and keeps one of the same", () => {
+    const pins = withBpffs('sysz');
+    cleanups.push(() => pins.cleanup());
+    // config as an agent before the pod range pinned it: a 4-byte value (snat_addr alone).
+    execFileSync('bpftool', [
+      'map',
+      'create',
+      join(pins.dir, 'config'),
+      'type',
+      'array',
+      'key',
+      '4',
+      'value',
+      '4',
+      'entries',
+      '1',
+      'name',
+      'config',
+    ]);
+    expect(() => BpfObject.open(SWITCHYARD, { pinDir: pins.dir }).close()).toThrow(/bpf_object__load/);
+    const obj = BpfObject.open(SWITCHYARD, { pinDir: pins.dir, replaceStalePins: ['config', 'config6'] });
+    expect(obj.replacedPins).toEqual(['config']);
+    expect(obj.mapInfo('config').valueSize).toBe(12);
+    obj.close();
+    const again = BpfObject.open(SWITCHYARD, { pinDir: pins.dir, replaceStalePins: ['config', 'config6'] });
+    cleanups.push(() => again.close());
+    expect(again.replacedPins).toEqual([]);
+  });
 });
