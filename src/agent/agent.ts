@@ -96,16 +96,7 @@ export class Agent {
     silenceLibbpf();
     ensureBpffs(opts.pinDir, { mountIfMissing: opts.pinDir === DEFAULT_PIN_DIR });
     const maxEntries = mapSizes(opts.mapSizes ?? {});
-    let obj: BpfObject;
-    try {
-      // config and config6 are written whole by the first sync, before any program is attached.
-      obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir, maxEntries, replaceStalePins: NODE_SETTINGS_MAPS });
-    } catch (err) {
-      throw explainPinnedSize(err, opts.pinDir);
-    }
-    log.info({ maxEntries: effectiveSizes(maxEntries) }, 'map sizes');
-    if (obj.replacedPins.length)
-      log.info({ maps: obj.replacedPins, pinDir: opts.pinDir }, 'pinned maps of an older layout replaced');
+    const { obj, maps } = openDataplane(opts, maxEntries);
     const source = opts.source ?? manifestSource(opts);
     // NodePort addresses and the SNAT address come from the uplinks, re-read while running.
     const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;
@@ -125,19 +116,6 @@ export class Agent {
       ...(opts.lbAlgorithm ? { lbAlgorithm: opts.lbAlgorithm } : {}),
       ...(opts.maglevTableSize ? { maglevTableSize: opts.maglevTableSize } : {}),
     });
-    // A data path built without the IPv6 maps serves IPv4 only: say so once per map, not per sync.
-    const warned = new Set<string>();
-    const maps = dataplaneMaps(obj, (map) => {
-      if (warned.has(map)) return;
-      warned.add(map);
-      log.warn({ map }, 'the BPF object has no IPv6 twin of this map: IPv6 entries are not programmed');
-    });
-    // Before any program of this object is attached: the old agent's flows must keep their replies.
-    if (fillReplySourcesAfterUpgrade(maps))
-      log.info(
-        { map: 'ct_reply_src', pinDir: opts.pinDir },
-        'flows tracked but the reply-source filter empty (an agent without it ran here): every address counts as a reply source',
-      );
     const sockOpts = { pinDir: opts.pinDir, bpfObject: opts.bpfObject, cgroupRoot: opts.cgroupRoot, maxEntries, log };
     const socketLb = opts.socketLb === 'host' || opts.socketLb === 'all';
     // Connected UDP sockets of this namespace follow their backend out (plan.ts orders it).
@@ -238,6 +216,40 @@ export class Agent {
     this.obj.close();
     this.log.info('agent stopped; programs stay attached and maps pinned');
   }
+}
+
+/**
+ * The data-path object opened on its pins, and its maps, made ready before any program of it is
+ * attached: a node-settings pin of an older layout replaced (the first sync writes it whole), the
+ * reply-source filter filled when an older agent's flows are tracked without it.
+ */
+function openDataplane(
+  opts: AgentOptions,
+  maxEntries: Record<string, number>,
+): { obj: BpfObject; maps: DataplaneMaps } {
+  const { log } = opts;
+  let obj: BpfObject;
+  try {
+    obj = BpfObject.open(opts.bpfObject, { pinDir: opts.pinDir, maxEntries, replaceStalePins: NODE_SETTINGS_MAPS });
+  } catch (err) {
+    throw explainPinnedSize(err, opts.pinDir);
+  }
+  log.info({ maxEntries: effectiveSizes(maxEntries) }, 'map sizes');
+  if (obj.replacedPins.length)
+    log.info({ maps: obj.replacedPins, pinDir: opts.pinDir }, 'pinned maps of an older layout replaced');
+  // A data path built without the IPv6 maps serves IPv4 only: say so once per map, not per sync.
+  const warned = new Set<string>();
+  const maps = dataplaneMaps(obj, (map) => {
+    if (warned.has(map)) return;
+    warned.add(map);
+    log.warn({ map }, 'the BPF object has no IPv6 twin of this map: IPv6 entries are not programmed');
+  });
+  if (fillReplySourcesAfterUpgrade(maps))
+    log.info(
+      { map: 'ct_reply_src', pinDir: opts.pinDir },
+      'flows tracked but the reply-source filter empty (an agent without it ran here): every address counts as a reply source',
+    );
+  return { obj, maps };
 }
 
 function logAddresses(log: Logger, a: NodeAddresses, msg: string): void {
