@@ -28,7 +28,7 @@ import {
 } from '../../src/bpf/index.js';
 import * as layouts from '../../src/abi/layouts.js';
 import { describeRoot } from '../lib/root.js';
-import { nsExec, twoHosts, uniqueName, withBpffs, type TwoHosts } from '../lib/namespaces.js';
+import { cleanUp, nsExec, twoHosts, uniqueName, withBpffs, type TwoHosts } from '../lib/namespaces.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OBJ = join(ROOT, 'build/bpf/test_counter.o');
@@ -174,9 +174,7 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
       expect(tcpRoundTrip(1000)).toBe(1000);
       expect(count(again)).toBe(quiet);
     } finally {
-      detachTcHook(pin);
-      again.close();
-      pins.cleanup();
+      cleanUp([() => detachTcHook(pin), () => again.close(), () => pins.cleanup()]);
     }
   });
 
@@ -196,9 +194,11 @@ describeRoot('typed libbpf layer: tc and XDP attachment', () => {
       expect(inA(() => attachTcHook(name, 'egress', prog, pin))).toBe('tcx');
       expect(inA(() => tcPrograms(name, 'egress')).map((p) => p.progId)).toEqual([programId(prog)]);
     } finally {
-      detachTcHook(pin);
-      spawnSync('ip', ['-n', hosts.a.ns, 'link', 'del', name]); // gone already if the test failed early
-      pins.cleanup();
+      cleanUp([
+        () => detachTcHook(pin),
+        () => spawnSync('ip', ['-n', hosts.a.ns, 'link', 'del', name]), // gone already if the test failed early
+        () => pins.cleanup(),
+      ]);
     }
   });
 
