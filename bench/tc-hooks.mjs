@@ -18,6 +18,7 @@
 // pinned in a bpffs mounted under /run for the run; all removed on exit.
 import { join } from 'node:path';
 import { config as configCodec } from '../dist/abi/layouts.js';
+import { tcLinkPin } from '../dist/agent/tc-links.js';
 import { attachTc, attachTcHook, BpfObject, detachTc, detachTcHook, inNetns, u32 } from '../dist/bpf/index.js';
 import { mountBpffs, run, unmountBpffs } from '../dist/lab/namespaces.js';
 import { baseTopo, buildLoadgen, cleanupAll, live, ROOT } from './clusterip-topo.mjs';
@@ -57,7 +58,7 @@ function main() {
     inNetns(t.nodeNs, () => {
       for (const dev of devices) {
         for (const [name, dir] of HOOKS) {
-          const pin = `${pinDir}/tc_link_${dir}_${dev}`;
+          const pin = tcLinkPin(pinDir, dev, dir);
           detachTcHook(pin);
           detachTc(dev, dir);
           if (config === 'tcx') attachTcHook(dev, dir, obj.program(name), pin);

@@ -1,9 +1,9 @@
-// Attaching programs to a cgroup v2 with a pinned bpf_link. The pin is what makes a restart safe:
-// a new agent finds the link at the pin and swaps its program in place (bpf_link_update), so the
-// hook is never empty and never holds two copies. Only an explicit detach (detachCgroupPinned)
-// removes it; an agent that exits leaves the link, and its program, attached.
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
-import { BpfError, ENOENT } from './errors.js';
+// Attaching programs to a cgroup v2 with a pinned bpf_link (link-pin.ts says why pinned). Only an
+// explicit detach (detachCgroupPinned) removes it; an agent that exits leaves the link, and its
+// program, attached.
+import { readFileSync } from 'node:fs';
+import { BpfError } from './errors.js';
+import { detachPinnedLink, pinLink, updatePinnedLink } from './link-pin.js';
 import * as ffi from './ffi.js';
 import type { BpfProgram } from './object.js';
 
@@ -41,28 +41,13 @@ export function attachCgroupPinned(
   prog: BpfProgram,
   linkPin: string,
 ): 'updated' | 'created' {
-  if (existsSync(linkPin)) {
-    const link = ffi.objGet(linkPin);
-    if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
-    try {
-      const r = ffi.linkUpdate(link, prog.fd);
-      if (r < 0) throw new BpfError('bpf_link_update', `link pin '${linkPin}', program '${prog.name}'`, r);
-    } finally {
-      ffi.closeFd(link);
-    }
-    return 'updated';
-  }
+  if (updatePinnedLink(linkPin, prog) === 'updated') return 'updated';
   const cg = ffi.openPath(cgroupPath, O_RDONLY_DIRECTORY);
   if (cg < 0) throw new BpfError('open', `cgroup '${cgroupPath}'`, cg);
   try {
     const link = ffi.linkCreate(prog.fd, cg, CGROUP_ATTACH[hook]);
     if (link < 0) throw new BpfError('bpf_link_create', `cgroup '${cgroupPath}' ${hook}, program '${prog.name}'`, link);
-    try {
-      const r = ffi.objPin(link, linkPin);
-      if (r < 0) throw new BpfError('bpf_obj_pin', `link pin '${linkPin}'`, r);
-    } finally {
-      ffi.closeFd(link); // the pin holds the link from here on
-    }
+    pinLink(link, linkPin);
   } finally {
     ffi.closeFd(cg);
   }
@@ -70,19 +55,7 @@ export function attachCgroupPinned(
 }
 
 /** Detaches the link pinned at `linkPin` and removes the pin. False when there was no pin. */
-export function detachCgroupPinned(linkPin: string): boolean {
-  const link = ffi.objGet(linkPin);
-  if (link === -ENOENT) return false;
-  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
-  try {
-    const r = ffi.linkDetach(link);
-    if (r < 0) throw new BpfError('bpf_link_detach', `link pin '${linkPin}'`, r);
-  } finally {
-    ffi.closeFd(link);
-  }
-  unlinkSync(linkPin);
-  return true;
-}
+export const detachCgroupPinned = detachPinnedLink;
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;

@@ -12,10 +12,10 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { attachTc, detachTc, ifindexOf, queryTc, type TcDirection } from './attach.js';
 import { BpfError, EINVAL, ENOENT } from './errors.js';
 import * as ffi from './ffi.js';
+import { detachPinnedLink, pinLink, updatePinnedLink } from './link-pin.js';
 import type { BpfProgram } from './object.js';
 
 const TCX_ATTACH = { ingress: 46, egress: 47 } as const; // BPF_TCX_INGRESS, BPF_TCX_EGRESS
-const ENOLINK = 67;
 /** More than any agent attaches; a longer list (someone else's programs) is read to here. */
 const MAX_PROGS = 64;
 
@@ -61,24 +61,6 @@ export function listTcx(ifname: string, direction: TcDirection): TcProgram[] | u
   });
 }
 
-/** Swaps `prog` into the link pinned at `linkPin`: true when done, false when the link's
- *  interface is gone (the pin is then removed). */
-function updatePinnedLink(linkPin: string, prog: BpfProgram): boolean {
-  const link = ffi.objGet(linkPin);
-  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
-  try {
-    const r = ffi.linkUpdate(link, prog.fd);
-    if (r === -ENOLINK) {
-      unlinkSync(linkPin);
-      return false;
-    }
-    if (r < 0) throw new BpfError('bpf_link_update', `link pin '${linkPin}', program '${prog.name}'`, r);
-    return true;
-  } finally {
-    ffi.closeFd(link);
-  }
-}
-
 /**
  * Puts `prog` on the interface's hook, one copy of it there afterwards:
  * - tcx: through the link pinned at `linkPin` (updated in place when it exists and its interface
@@ -89,7 +71,7 @@ function updatePinnedLink(linkPin: string, prog: BpfProgram): boolean {
  *   priority 1, replaced in place (attach.ts).
  */
 export function attachTcHook(ifname: string, direction: TcDirection, prog: BpfProgram, linkPin: string): TcMode {
-  if (existsSync(linkPin) && updatePinnedLink(linkPin, prog)) return 'tcx';
+  if (updatePinnedLink(linkPin, prog) === 'updated') return 'tcx';
   const link = ffi.linkCreate(prog.fd, ifindexOf(ifname), TCX_ATTACH[direction]);
   if (link === -EINVAL) {
     attachTc(ifname, direction, prog);
@@ -97,30 +79,13 @@ export function attachTcHook(ifname: string, direction: TcDirection, prog: BpfPr
   }
   if (link < 0)
     throw new BpfError('bpf_link_create', `interface '${ifname}' tcx ${direction}, program '${prog.name}'`, link);
-  try {
-    const r = ffi.objPin(link, linkPin);
-    if (r < 0) throw new BpfError('bpf_obj_pin', `link pin '${linkPin}'`, r);
-  } finally {
-    ffi.closeFd(link); // the pin holds the link from here on (or, when pinning failed, nothing does)
-  }
+  pinLink(link, linkPin);
   if (queryTc(ifname, direction) !== undefined) detachTc(ifname, direction);
   return 'tcx';
 }
 
 /** Detaches the program linked at `linkPin` and removes the pin. False when there was no pin. */
-export function detachTcHook(linkPin: string): boolean {
-  if (!existsSync(linkPin)) return false;
-  const link = ffi.objGet(linkPin);
-  if (link < 0) throw new BpfError('bpf_obj_get', `link pin '${linkPin}'`, link);
-  try {
-    const r = ffi.linkDetach(link);
-    if (r < 0 && r !== -ENOLINK) throw new BpfError('bpf_link_detach', `link pin '${linkPin}'`, r);
-  } finally {
-    ffi.closeFd(link);
-  }
-  unlinkSync(linkPin);
-  return true;
-}
+export const detachTcHook = detachPinnedLink;
 
 /** Removes the pin of a link whose interface is gone (the kernel detached it already). */
 export function forgetTcLink(linkPin: string): void {
