@@ -103,18 +103,22 @@ spec:
   it('attaches to pod interfaces that appear after the agent started', async () => {
     c.addPod('late', { serve: false });
     const hostIf = c.pods.get('late')!.hostIf;
-    await c.waitFor(
-      'the new pod to reach the ClusterIP',
-      () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1,
-    );
-    const log = c.agentLogText();
     // tcx on this kernel (Linux ≥ 6.6); a clsact filter on older ones.
     const attached = (program: string, direction: string) =>
       new RegExp(
         `"device":"${hostIf}","program":"${program}","direction":"${direction}","mode":"(tcx|clsact)","msg":"attached"`,
       );
-    expect(log).toMatch(attached('from_pod', 'ingress'));
-    expect(log).toMatch(attached('to_pod', 'egress'));
+    // The two hooks attach one after the other, and the first (from_pod) is enough for a
+    // connection to a local backend: that backend's own from_pod translates the reply. So the
+    // probe can answer before the to_pod line is written; wait for both lines, not just one.
+    await c.waitFor('both programs to attach to the new pod', () => {
+      const log = c.agentLogText();
+      return attached('from_pod', 'ingress').test(log) && attached('to_pod', 'egress').test(log);
+    });
+    await c.waitFor(
+      'the new pod to reach the ClusterIP',
+      () => c.probe('late', ['http', `http://${VIP}/hostname.html`, '--timeout-ms', '500']).ok === 1,
+    );
   });
 
   it('refuses connections at once when a Service has no endpoints', () => {
