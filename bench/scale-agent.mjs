@@ -8,12 +8,12 @@
 // the event-loop lag meanwhile.
 // Prints one JSON line. Arguments: <api url> <services> <changes> [<rolling seconds>].
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { BpfObject, silenceLibbpf } from '../dist/bpf/index.js';
+import { BpfObject, returnFreedMemory, silenceLibbpf } from '../dist/bpf/index.js';
 import { dataplaneMaps } from '../dist/dataplane/maps.js';
 import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
@@ -29,6 +29,7 @@ const SERVICES = Number(servicesArg);
 const CHANGES = Number(changesArg);
 const ROOT = new URL('..', import.meta.url).pathname;
 const MIN_SYNC_PERIOD_MS = 100; // the agent's default
+const IDLE_MS = 15_000;
 const log = pino({ level: process.env.SCALE_LOG ?? 'silent' }, pino.destination(process.env.SCALE_LOG_FILE ?? 2));
 
 silenceLibbpf();
@@ -51,7 +52,10 @@ const pipeline = new Pipeline({
   reconciler: new Reconciler(maps, log),
   log,
   minSyncPeriodMs: MIN_SYNC_PERIOD_MS,
-  onSynced: (_d, result) => waiter?.(result),
+  onSynced: (_d, result) => {
+    if (result.mode === 'full') returnFreedMemory(); // as the agent does after a full sync
+    waiter?.(result);
+  },
 });
 
 const t0 = performance.now();
@@ -71,6 +75,7 @@ const heapAfterStart = process.memoryUsage().heapUsed;
  *  committed size of each V8 heap space. */
 const memoryAfterStart = Object.fromEntries([
   ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+  ...residentKinds(),
   ...(await import('node:v8'))
     .getHeapSpaceStatistics()
     .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
@@ -111,6 +116,10 @@ const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : und
 global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
 const heapAfterChanges = process.memoryUsage().heapUsed;
+// An agent spends its life idle between changes: V8's memory reducer shrinks the heap ~10 s into
+// a quiet spell. The RSS an operator sees (kubectl top) once that has run, without a forced GC.
+await sleep(IDLE_MS);
+const rssIdle = process.memoryUsage().rss;
 
 /** 1,000 changes/s for @seconds (bench/scale-writer.mjs, a process of its own); every Service's
  *  last change must reach the maps. */
@@ -186,7 +195,7 @@ console.log(
     writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
     mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
     eventLoopLagP99Ms: lag.percentile(99) / 1e6,
-    rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20 },
+    rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20, idle: rssIdle / 2 ** 20 },
     memoryAfterStart,
     heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
     rolling,
@@ -199,3 +208,13 @@ pipeline.stop();
 await source.stop();
 obj.close();
 process.exit(0);
+
+/** RSS by kind from /proc/self/status (MiB): anonymous memory, and pages of files (node's own
+ *  binary and the shared libraries), which the kernel can drop and read again. */
+function residentKinds() {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return ['RssAnon', 'RssFile', 'RssShmem'].map((k) => [
+    k,
+    Math.round(Number(status.match(new RegExp(`${k}:\\s+(\\d+)`))?.[1] ?? 0) / 1024),
+  ]);
+}

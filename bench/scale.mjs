@@ -4,7 +4,8 @@
 //   - cold start: the informers list everything → every Service programmed;
 //   - one endpoint change (a PUT of one EndpointSlice swapping one endpoint), one at a time:
 //     from the watch event and from the API write to the maps written, p50/p99;
-//   - map operations per change, event-loop lag p99 during the changes, agent RSS.
+//   - map operations per change, event-loop lag p99 during the changes, agent RSS (after start,
+//     after the changes, and once idle: V8 gives memory back ~10 s into a quiet spell).
 //
 //   - a rolling update: 1,000 endpoint changes per second for --rolling seconds (0: skip), every
 //     last change checked in the maps, the drain time after the last write, event-loop lag.
@@ -24,6 +25,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespaces.js';
+import { AGENT_NODE_FLAGS } from '../dist/util/agent-node-flags.js';
 import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
 import { sliceEndpoint } from './scale-put.mjs';
 
@@ -47,8 +49,9 @@ const WORK = mkdtempSync(join(tmpdir(), `${NS}-`));
  *  SIGPROF from the start, and a signal pending during the verifier makes the load fail (EAGAIN). */
 const PROFILE = opt('cpu-prof') ? { SY_SCALE_CPU_PROF: opt('cpu-prof') } : {};
 
-/** --node-flags "...": V8/node flags for the measuring process, to try heap settings. */
-const NODE_FLAGS = (opt('node-flags') ?? '').split(' ').filter(Boolean);
+/** --node-flags "...": V8/node flags for the measuring process, to try heap settings; by default
+ *  the ones the agent runs with (src/util/agent-node-flags.ts). */
+const NODE_FLAGS = opt('node-flags')?.split(' ').filter(Boolean) ?? AGENT_NODE_FLAGS;
 
 let api;
 function cleanup() {
@@ -275,8 +278,9 @@ try {
       '< 150',
       ...rows.map((r) => `${r.rssMiB.afterStart.toFixed(0)} / ${r.rssMiB.afterChanges.toFixed(0)}`),
     ]),
+    line(['RSS once idle: 15 s after the last change (MiB)', '< 150', ...rows.map((r) => r.rssMiB.idle.toFixed(0))]),
     line([
-      '  JS heap in use after a GC, same points (MiB)',
+      '  JS heap in use after a GC, after start / after all the changes (MiB)',
       '',
       ...rows.map((r) => `${r.heapMiB.afterStart.toFixed(0)} / ${r.heapMiB.afterChanges.toFixed(0)}`),
     ]),

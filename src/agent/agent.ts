@@ -5,7 +5,15 @@
 import type { ExternalAddressPolicy } from '../compile/external-ips.js';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
-import { attachTcHook, BpfObject, ensureBpffs, forgetTcLink, silenceLibbpf, type TcDirection } from '../bpf/index.js';
+import {
+  attachTcHook,
+  BpfObject,
+  ensureBpffs,
+  forgetTcLink,
+  returnFreedMemory,
+  silenceLibbpf,
+  type TcDirection,
+} from '../bpf/index.js';
 
 /** A program and the tc direction it goes on, on every device of one glob list. */
 interface TcHook {
@@ -129,7 +137,12 @@ export class Agent {
       log,
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
-      onSynced: opts.hooks?.synced,
+      onSynced: (desired, result, triggers, nodes) => {
+        // A full sync frees most of what it allocated natively (list buffers, map-write copies):
+        // give it back, or malloc holds it for the agent's life (src/bpf/memory.ts).
+        if (result.mode === 'full') log.debug({ releasedBytes: returnFreedMemory() }, 'freed memory returned');
+        opts.hooks?.synced?.(desired, result, triggers, nodes);
+      },
       onProblem: opts.hooks?.problem,
     });
     const agent = new Agent(pipeline, maps, source, obj, log, opts.hooks);

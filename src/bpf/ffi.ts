@@ -195,6 +195,8 @@ export const addressOf = (buf: Buffer) => call(LIBC, 'memcpy', T.U64, P_MEMCPY, 
 /** 0 when there is no such interface (in the calling thread's network namespace). */
 export const ifNameToIndex = (ifname: string) => call(LIBC, 'if_nametoindex', T.U32, P_STR, [ifname]) as number;
 export const closeFd = (fd: number) => int(LIBC, 'close', P_I32, [fd]);
+/** glibc's malloc_trim(0): 1 when memory went back to the kernel, 0 when none could. */
+export const mallocTrim = () => int(LIBC, 'malloc_trim', [T.U64], [0]);
 /** socket(2) and getsockopt(2): the fd or 0, or -errno. */
 export const socket = (domain: number, type: number, proto: number) =>
   libcErrno('socket', [T.I32, T.I32, T.I32], [domain, type, proto]);

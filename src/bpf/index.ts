@@ -66,3 +66,4 @@ export { testRun, type TestRunResult } from './testrun.js';
 export { inNetns } from './netns.js';
 export { monotonicNs } from './clock.js';
 export { silenceLibbpf } from './log.js';
+export { returnFreedMemory } from './memory.js';

@@ -13,6 +13,7 @@ import { kubeconfigFor } from '../fakeapi/server.js';
 import { KUBERNETES_CLUSTER_IP, KUBERNETES_PORT } from './kubernetes-svc.js';
 import { POD_CIDR6, SERVICE_CIDR6, hasIpv6 } from './dualstack.js';
 import type { Lab } from './lab.js';
+import { AGENT_NODE_FLAGS } from '../util/agent-node-flags.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
 const API_MAIN = join(REPO_ROOT, 'dist/fakeapi/main.js');
@@ -68,6 +69,7 @@ function apiArgs(lab: Lab): string[] {
 function agentArgv(lab: Lab, node: string, pinDir: string): string[] {
   return [
     NODE_BIN,
+    ...AGENT_NODE_FLAGS,
     CLI,
     'agent',
     ...apiArgs(lab),

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfigFile } from '../../src/agent/config.js';
 import { agentCommand, configFromCommand } from '../../src/cli/agent.js';
+import { AGENT_NODE_FLAGS } from '../../src/util/agent-node-flags.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 type Obj = Record<string, any>; // parsed YAML: shape checked by the schema test
@@ -272,5 +273,11 @@ describe('DaemonSet', () => {
     expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
     expect(dockerfile).toMatch(/^COPY --from=build \/src\/bin \.\/bin$/m);
     expect(dockerfile).toMatch(/^COPY --from=build \/src\/build\/bpf \.\/build\/bpf$/m);
+  });
+
+  it("runs node with the agent's node flags (src/util/agent-node-flags.ts)", () => {
+    const script = readFileSync(join(DEPLOY, '..', 'bin', 'switchyard'), 'utf8');
+    const exec = script.split('\n').find((l) => l.startsWith('exec node '));
+    expect(exec?.split(' ').slice(2, 2 + AGENT_NODE_FLAGS.length)).toEqual(AGENT_NODE_FLAGS);
   });
 });

@@ -1,0 +1,10 @@
+// The flags node runs the agent with: bin/switchyard (the DaemonSet's command) and the lab pass
+// them, and bench/scale.mjs measures with them. test/unit/deploy.test.ts checks bin/switchyard.
+//
+// --max-semi-space-size=4: under a burst of allocation (the informers' lists and the first full
+// sync at 10,000 Services) V8 grows its young generation to its 16 MiB default semi-spaces and
+// keeps them committed, and with them the memory reducer did not shrink the heap once the agent
+// went idle. With 4 MiB semi-spaces the cold start took as long (1.8–2.3 s against 1.8–2.2) and
+// RSS at 10,000 Services fell from ~186 to ~146 MiB once idle (bench/README.md, issue 12).
+// It cannot be set at run time (v8.setFlagsFromString is too late: the heap is already sized).
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
