@@ -20,6 +20,7 @@ import type { IdAllocator, IdNamespace } from './ids.js';
 import { idsOf, type Ids } from './held-ids.js';
 import {
   frontendKeyString,
+  sameBackend,
   svcIdentity,
   type DesiredFrontend,
   type DesiredState,
@@ -274,7 +275,10 @@ export class IncrementalCompiler {
     }
     addMaglevSets(desired, out.maglev);
     for (const [id, v] of out.backends) {
-      desired.backends.set(id, v);
+      // An unchanged backend keeps its object, which the current state shares: a new one would
+      // leave two copies of each backend of every Service recompiled (~5 MiB at 10,000).
+      const had = desired.backends.get(id);
+      desired.backends.set(id, had !== undefined && sameBackend(had, v) ? had : v);
       scope.backends.add(id);
     }
     const entry = this.entries.get(svc.key)!;

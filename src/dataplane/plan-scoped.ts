@@ -15,12 +15,11 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import type { CompileScope, DesiredState } from '../compile/index.js';
+import { sameBackend, type CompileScope, type DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import {
   goneEndpoints,
   phaseHasWork,
-  sameBackend,
   sameFrontend,
   sameMembers,
   serviceInfoName,

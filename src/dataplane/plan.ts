@@ -28,7 +28,7 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { frontendKeyString, IdMap, type DesiredState, type ServicePortInfo } from '../compile/index.js';
+import { frontendKeyString, IdMap, sameBackend, type DesiredState, type ServicePortInfo } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import { SlotKeys } from './slot-keys.js';
 import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './source-ranges.js';
@@ -152,7 +152,6 @@ export function emptyState(): CurrentState {
 
 /** Equality of planned values: what the plan compares before it writes (also plan-scoped.ts). */
 export const sameMembers = (a: number[], b: number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
-export const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
 export const sameFrontend = (a: Frontend, b: Frontend) =>
   a.svcId === b.svcId &&
   a.setId === b.setId &&
