@@ -215,10 +215,40 @@ __attribute__((noinline)) int sy_new_flow6(struct __sk_buff *skb, const struct s
 	return sy_translate6(skb, pkt, nat, ct.flags);
 }
 
+/* As sy_pod_may_reach_service: not when @daddr is in the IPv6 pod range (struct sy_config6),
+ * which holds no frontend (compile/external-ips.ts refuses pod addresses for both families). */
+static __always_inline bool sy_pod_may_reach_service6(const __be32 *daddr)
+{
+	const struct sy_config6 *cfg = sy_config6_get();
+
+	if (!cfg || !cfg->pod_mask[0])
+		return true;
+	return ((daddr[0] & cfg->pod_mask[0]) ^ cfg->pod_net[0]) |
+	       ((daddr[1] & cfg->pod_mask[1]) ^ cfg->pod_net[1]) |
+	       ((daddr[2] & cfg->pod_mask[2]) ^ cfg->pod_net[2]) |
+	       ((daddr[3] & cfg->pod_mask[3]) ^ cfg->pod_net[3]);
+}
+
+/* As sy_pod_to_pod_not_ours, from the fixed IPv6 header alone: before the walk over extension
+ * headers, which an ICMPv6 error or a fragment among them does not need either (the IPv4 note
+ * says why). A header not in the linear data takes the full path. */
+static __always_inline bool sy_pod6_to_pod_not_ours(const struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip = data + SY_IP_OFF;
+
+	if ((void *)(ip + 1) > data_end || skb->protocol != bpf_htons(ETH_P_IPV6))
+		return false;
+	return !sy_pod_may_reach_service6(ip->daddr.in6_u.u6_addr32) &&
+	       !sy_ct_may_reply6(ip->saddr.in6_u.u6_addr32);
+}
+
 /*
  * The whole IPv6 flow for a packet entering at @scope, in the order of sy_handle: conntrack6
  * forward, then reply; a TCP packet that is neither SYN nor RST stops there; then ct_new6
- * forward, then reply (the first answer, which promotes the flow); then maybe a new flow.
+ * forward, then reply (the first answer, which promotes the flow); then maybe a new flow. A
+ * pod's packet to the pod range takes only the reply steps (sy_pod_may_reach_service6).
  * Global: verified once, apart from the IPv4 flow of both programs.
  */
 static __always_inline int sy_start_flow6(struct __sk_buff *skb, const struct sy_pkt6 *pkt,
@@ -234,11 +264,13 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 	struct sy_ct6_entry *ct;
 	struct sy_ct6_key key;
 	struct sy_pkt6 pkt;
-	bool may_reply;
+	bool to_service, may_reply;
 	__u64 now;
 	int ret;
 
 	if (!skb)
+		return TC_ACT_OK;
+	if (scope == SY_SCOPE_INTERNAL && sy_pod6_to_pod_not_ours(skb))
 		return TC_ACT_OK;
 	ret = sy_parse6(skb, &pkt);
 	if (ret == SY_PARSE_ICMP)
@@ -248,11 +280,15 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 	/* A later fragment, with the ports its first fragment left (none: not translated here). */
 	if (pkt.frag == SY_FRAG_LATER && sy_frag6_ports(&pkt, bpf_ktime_get_ns()))
 		return TC_ACT_OK;
-	/* Whether it can be a reply at all (the reply-source filter, bpf/ct.h); the clock is read
-	 * only once an entry is found, or a flow may start (it costs a lookup's time on a VM). */
+	/* Whether it can be a client's packet to a Service (not to the pod range, as sy_handle)
+	 * and whether a reply at all (the reply-source filter, bpf/ct.h); the clock is read only
+	 * once an entry is found, or a flow may start (it costs a lookup's time on a VM). */
+	to_service = scope == SY_SCOPE_EXTERNAL || sy_pod_may_reach_service6(pkt.daddr);
 	may_reply = sy_ct_may_reply6(pkt.saddr);
+	if (!to_service && !may_reply)
+		return TC_ACT_OK;
 	sy_ct6_key_of(&key, &pkt, SY_CT_FORWARD);
-	ct = bpf_map_lookup_elem(&conntrack6, &key);
+	ct = to_service ? bpf_map_lookup_elem(&conntrack6, &key) : NULL;
 	if (ct) {
 		now = bpf_ktime_get_ns();
 		if (sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
@@ -271,7 +307,7 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 
 	now = bpf_ktime_get_ns();
 	key.dir = SY_CT_FORWARD;
-	ct = bpf_map_lookup_elem(&ct_new6, &key);
+	ct = to_service ? bpf_map_lookup_elem(&ct_new6, &key) : NULL;
 	if (ct && sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
 		return sy_ct6_hit(skb, &pkt, &key, ct, now);
 	if (!ct && may_reply) {
@@ -285,6 +321,8 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 		}
 		key.dir = SY_CT_FORWARD;
 	}
+	if (!to_service)
+		return TC_ACT_OK;	/* a pod-to-pod packet is only ever a reply */
 	return sy_start_flow6(skb, &pkt, &key, scope, now);
 }
 

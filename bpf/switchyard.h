@@ -353,6 +353,13 @@ struct sy_config6 {
 	__be32 snat_addr[SY_IN6_WORDS];
 	/* hairpin SNAT source; :: = SY_HAIRPIN6_W* */
 	__be32 hairpin_addr[SY_IN6_WORDS];
+	/* The cluster's IPv6 pod range (--cluster-cidr), as sy_config's: from_pod looks a pod's
+	 * packet to it up only as a reply (sy_handle6). Network and mask, not a prefix length: the
+	 * test is then four AND/XOR words ORed, with no branch and no per-packet mask built by
+	 * variable shifts. Not given: pod_mask[0] is 0, one compare (a prefix of 1 or more sets its
+	 * top bit; the agent never writes ::/0, which would make every address a pod's). */
+	__be32 pod_net[SY_IN6_WORDS];
+	__be32 pod_mask[SY_IN6_WORDS];
 };
 
 /* source_ranges6 (LPM_TRIE): as sy_source_range_key; prefixlen is 32 + the CIDR's length, and the

@@ -236,6 +236,8 @@ export const affinity6Key = struct<Affinity6Key>('sy_affinity6_key', [
 export const config6 = struct<Config6>('sy_config6', [
   ['snatAddr', 'ipv6'],
   ['hairpinAddr', 'ipv6'],
+  ['podNet', 'ipv6'],
+  ['podMask', 'ipv6'],
 ]);
 
 export const sourceRange6Key = struct<SourceRange6Key>('sy_source_range6_key', [

@@ -121,10 +121,14 @@ export interface Affinity6Key {
   setId: number;
   clientAddr: string;
 }
-/** config6[0]: snatAddr '::' = SNAT to the frontend address; hairpinAddr '::' = HAIRPIN6_ADDR. */
+/** config6[0]: snatAddr '::' = SNAT to the frontend address; hairpinAddr '::' = HAIRPIN6_ADDR.
+ *  podNet/podMask: the IPv6 pod range (--cluster-cidr), as a mask like 'ffff:ffff:ffff:ff00::';
+ *  mask '::' = not given. */
 export interface Config6 {
   snatAddr: string;
   hairpinAddr: string;
+  podNet: string;
+  podMask: string;
 }
 /** source_ranges6 key: prefixlen counts the 32 bits of svcId too (32 + the CIDR's length). */
 export type SourceRange6Key = SourceRangeKey;

@@ -17,9 +17,9 @@
 // namespace/name, ports in spec order. The other is reported in `conflicts`, naming both. External
 // and load-balancer addresses go through the policy in external-ips.ts; refusals are reported in
 // `refused` and leave the rest of the Service programmed.
-import { FE_MAGLEV, BE_LOCAL, type Backend, type Config } from '../abi/index.js';
+import { FE_MAGLEV, BE_LOCAL, type Backend, type Config, type Config6 } from '../abi/index.js';
 import { intToIpv4, ipv4Network, ipv4ToInt } from '../net/ipv4.js';
-import { addrPort, compareIp } from '../net/ipv6.js';
+import { addrPort, bytesToIpv6, compareIp, ipv6Network, ipv6PrefixMask } from '../net/ipv6.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
 import { candidates, select, type Candidate } from './endpoints.js';
 import { selectCluster, type NodeTopology } from './topology.js';
@@ -121,6 +121,7 @@ export function compileWithAsks(
     );
   }
 
+  const config6 = config6Entry(node);
   const desired: DesiredState = {
     frontends: byKey(frontends),
     sets,
@@ -130,7 +131,7 @@ export function compileWithAsks(
     conflicts,
     refused,
     config: configEntry(node),
-    ...(node.snatAddress6 ? { config6: { snatAddr: node.snatAddress6, hairpinAddr: '::' } } : {}),
+    ...(config6 ? { config6 } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
   return { desired, asks };
@@ -145,6 +146,20 @@ export function configEntry(node: NodeConfig): Config {
     snatAddr: node.snatAddress ?? '0.0.0.0',
     podNet: intToIpv4(pods?.net ?? 0),
     podMask: intToIpv4(pods?.mask ?? 0),
+  };
+}
+
+/** config6[0] for @node, as configEntry: its IPv6 SNAT address ('::' without one) and the first
+ *  IPv6 range of its pod CIDRs (network and mask, '::' for both when there is none). Undefined
+ *  when it has neither: config6 is then left as it is (an IPv4-only node's is all '::'). */
+export function config6Entry(node: NodeConfig): Config6 | undefined {
+  const pods = (node.podCidrs ?? []).map(ipv6Network).find((n) => n !== undefined && n.len > 0);
+  if (!node.snatAddress6 && !pods) return undefined;
+  return {
+    snatAddr: node.snatAddress6 ?? '::',
+    hairpinAddr: '::',
+    podNet: pods ? bytesToIpv6(pods.bytes) : '::',
+    podMask: pods ? bytesToIpv6(ipv6PrefixMask(pods.len)) : '::',
   };
 }
 

@@ -3,6 +3,7 @@ import {
   admitted,
   claimOrder,
   compileWithAsks,
+  config6Entry,
   configEntry,
   dedupe,
   frontendsFor,
@@ -129,7 +130,8 @@ export class IncrementalCompiler {
     desired.refused = [...this.refused.values()].flat();
     desired.healthCheck = [...this.healthCheck.values()];
     desired.config = configEntry(node);
-    if (node.snatAddress6) desired.config6 = { snatAddr: node.snatAddress6, hairpinAddr: '::' };
+    const config6 = config6Entry(node);
+    if (config6) desired.config6 = config6;
     else delete desired.config6;
     return { desired, scope };
   }

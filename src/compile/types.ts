@@ -25,10 +25,12 @@ export interface NodeConfig {
   /** Where external flows to remote backends are SNATed (the first uplink address); undefined:
    *  the data path uses the frontend address. */
   snatAddress?: string;
-  /** The same for IPv6 flows (config6[0]); undefined: leave config6 as it is. */
+  /** The same for IPv6 flows (config6[0]); undefined: '::' (config6 is left as it is when there
+   *  is no IPv6 pod range either). */
   snatAddress6?: string;
-  /** --cluster-cidr: the pod ranges. The IPv4 one goes into config[0], where from_pod uses it to
-   *  skip Service lookups for pod-to-pod packets (bpf/switchyard.h, struct sy_config). */
+  /** --cluster-cidr: the pod ranges. The IPv4 one goes into config[0], the IPv6 one into
+   *  config6[0], where from_pod uses them to skip Service lookups for pod-to-pod packets
+   *  (bpf/switchyard.h, struct sy_config and sy_config6). */
   podCidrs?: string[];
 }
 
@@ -112,8 +114,8 @@ export interface DesiredState {
   maglev?: MaglevSummary;
   /** config[0], from NodeConfig.snatAddress ('0.0.0.0' without one). Undefined: leave the map as it is. */
   config?: Config;
-  /** config6[0], from NodeConfig.snatAddress6 (hairpin '::': the data path's default source);
-   *  undefined: leave the map as it is. */
+  /** config6[0], from NodeConfig.snatAddress6 and the IPv6 pod range (hairpin '::': the data
+   *  path's default source); undefined: leave the map as it is. */
   config6?: Config6;
 }
 

@@ -1,10 +1,12 @@
 // Applies the desired state to the maps: planWrites() diffs it against what the maps hold and
 // lays out every write in the hitless order; this file only executes those phases, one batch each.
 import type { Logger } from 'pino';
+import type { Config6 } from '../abi/index.js';
 import type { TypedMap } from '../bpf/index.js';
 import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
 import { admit, portsOf, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
+import { planConfig6 } from './node-config.js';
 import { planScoped } from './plan-scoped.js';
 import {
   type CurrentState,
@@ -34,7 +36,7 @@ export class Reconciler {
   /** Service ports not programmed for want of room, by svc id. */
   private skipped = new Map<number, Overflow>();
   /** What config6[0] holds, as last written; undefined before the first write. */
-  private config6: string | undefined;
+  private config6: Config6 | undefined;
 
   /** Reads the maps back first: after an agent restart the pinned maps are the truth. */
   constructor(
@@ -89,13 +91,13 @@ export class Reconciler {
     return this.result(counts, started);
   }
 
-  /** config6[0], the IPv6 SNAT address: written before any phase, as config[0] is (plan.ts phase
-   *  1), so an IPv6 frontend never reads a stale one; only when it changed. */
+  /** config6[0], the IPv6 SNAT address and pod range: written before any phase, as config[0] is
+   *  (plan.ts phase 1), so an IPv6 frontend never reads a stale one; only when it changed. */
   private writeConfig6(desired: DesiredState): void {
-    const want = desired.config6;
-    if (!want || !this.maps.config6 || this.config6 === want.snatAddr) return;
+    const want = desired.config6 && planConfig6(this.config6, desired.config6);
+    if (!want || !this.maps.config6) return;
     this.maps.config6.set(0, want);
-    this.config6 = want.snatAddr;
+    this.config6 = want;
   }
 
   /** No 'destroy sockets' phase without a way to run it (socket LB off). */

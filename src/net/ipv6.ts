@@ -103,6 +103,11 @@ export function ipv6Network(cidr: string): { bytes: Uint8Array; len: number } | 
   return { bytes, len };
 }
 
+/** A prefix length 0..128 → its mask's 16 bytes (56 → ffff:ffff:ffff:ff00::). */
+export function ipv6PrefixMask(len: number): Uint8Array {
+  return Uint8Array.from({ length: 16 }, (_, i) => (0xff00 >> Math.max(0, Math.min(8, len - 8 * i))) & 0xff);
+}
+
 /** Whether @addr (either family) lies in @cidr; a family mismatch or bad text is false. */
 export function cidrContains(cidr: string, addr: string): boolean {
   const [net, lenText] = cidr.split('/');

@@ -78,26 +78,20 @@ describeRoot('map sizes at run time', () => {
   it("replaces an older agent's node-settings pin of another layout, and keeps one of the same", () => {
     const pins = withBpffs('sysz');
     cleanups.push(() => pins.cleanup());
-    // config as an agent before the pod range pinned it: a 4-byte value (snat_addr alone).
-    execFileSync('bpftool', [
-      'map',
-      'create',
-      join(pins.dir, 'config'),
-      'type',
-      'array',
-      'key',
-      '4',
-      'value',
-      '4',
-      'entries',
-      '1',
-      'name',
-      'config',
-    ]);
+    // config and config6 as agents before their pod ranges pinned them: a 4-byte value
+    // (snat_addr alone), and a 32-byte one (snat_addr and hairpin_addr).
+    const pinOld = (name: string, valueSize: number) =>
+      execFileSync('bpftool', [
+        ...['map', 'create', join(pins.dir, name), 'type', 'array', 'key', '4'],
+        ...['value', String(valueSize), 'entries', '1', 'name', name],
+      ]);
+    pinOld('config', 4);
+    pinOld('config6', 32);
     expect(() => BpfObject.open(SWITCHYARD, { pinDir: pins.dir }).close()).toThrow(/bpf_object__load/);
     const obj = BpfObject.open(SWITCHYARD, { pinDir: pins.dir, replaceStalePins: ['config', 'config6'] });
-    expect(obj.replacedPins).toEqual(['config']);
+    expect(obj.replacedPins).toEqual(['config', 'config6']);
     expect(obj.mapInfo('config').valueSize).toBe(12);
+    expect(obj.mapInfo('config6').valueSize).toBe(64);
     obj.close();
     const again = BpfObject.open(SWITCHYARD, { pinDir: pins.dir, replaceStalePins: ['config', 'config6'] });
     cleanups.push(() => again.close());

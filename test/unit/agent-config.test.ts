@@ -179,6 +179,9 @@ describe('agent flags', () => {
       ['--lb-algorithm', 'round-robin'],
       ['--maglev-table-size', '16384'],
       ['--maglev-table-size', '65537'],
+      // The IPv6 pod range goes into config6 (bpf/switchyard.h): a bad one never reaches compile.
+      ['--cluster-cidr', '10.244.0.0/16,fd00:10:244::/129'],
+      ['--cluster-cidr', 'fd00:10:244:/56'],
     ]) {
       const f = await failure([flag, value]);
       expect(f.lines, flag).toHaveLength(1);
@@ -256,6 +259,9 @@ describe('--config file', () => {
     const p = file('bad.yaml', 'manifests: /m\nminSyncPeriod: nope\n');
     expect(() => parse(['--config', p])).toThrow(/bad\.yaml: minSyncPeriod: "nope": expected a duration/);
     expect(() => parseConfigFile('x.yaml', 'minSyncPeriod: 1')).toThrow(/minSyncPeriod: "1"/);
+    expect(() => parseConfigFile('x.yaml', 'clusterCidr: [10.244.0.0/16, "fd00:10:244::/129"]')).toThrow(
+      /x\.yaml: clusterCidr: .*"fd00:10:244::\/129" is not a CIDR/,
+    );
     expect(() => parseConfigFile('x.yaml', 'podDevices: {a: 1}')).toThrow(/podDevices: .*expected a string or a list/);
     expect(() => parseConfigFile('x.yaml', '- a\n- b')).toThrow(/mapping/);
     expect(() => parseConfigFile('x.yaml', 'a: [')).toThrow(/not valid YAML/);

@@ -1,14 +1,20 @@
 // The NodePort side of the control plane, without a kernel: node addresses from the uplinks
 // (--devices, --nodeport-addresses), and the plans for the source_ranges and config maps.
 import { describe, expect, it } from 'vitest';
-import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
+import {
+  compile,
+  IdAllocator,
+  IncrementalCompiler,
+  type DesiredState,
+  type NodeConfig,
+} from '../../src/compile/index.js';
 import { buildModel } from '../../src/model/index.js';
 import { globsToRegExp } from '../../src/agent/devices.js';
 import { nodeAddresses, sameNodeAddresses, type InterfaceTable } from '../../src/agent/nodeaddrs.js';
 import { pino } from 'pino';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import { Reconciler } from '../../src/dataplane/reconciler.js';
-import { planConfig } from '../../src/dataplane/node-config.js';
+import { planConfig, planConfig6 } from '../../src/dataplane/node-config.js';
 import {
   desiredSourceRanges,
   planSourceRanges,
@@ -245,5 +251,54 @@ describe('config: the SNAT address and the pod range', () => {
     });
     expect(configOf({ podCidrs: ['fd10::/56'] })).toEqual({ snatAddr: '0.0.0.0', ...NONE });
     expect(configOf({ podCidrs: ['0.0.0.0/0'] })).toEqual({ snatAddr: '0.0.0.0', ...NONE });
+  });
+});
+
+describe('config6: the IPv6 SNAT address and the IPv6 pod range', () => {
+  const NONE6 = { hairpinAddr: '::', podNet: '::', podMask: '::' };
+  const EMPTY = buildModel({ services: [], endpointSlices: [], nodes: [], errors: [] }).model;
+  const node = (n: Partial<NodeConfig>): NodeConfig => ({ nodeName: 'node1', nodePortAddresses: [], ...n });
+  const config6Of = (n: Partial<NodeConfig>) => compile(EMPTY, node(n), new IdAllocator()).config6;
+
+  it('takes the first IPv6 range of --cluster-cidr as network and mask, host bits cleared', () => {
+    const dual = { podCidrs: ['10.244.0.0/16', 'fd00:10:244::7/56'] };
+    const want = { snatAddr: '::', ...NONE6, podNet: 'fd00:10:244::', podMask: 'ffff:ffff:ffff:ff00::' };
+    expect(config6Of(dual)).toEqual(want);
+    // The incremental compile's is the same.
+    const inc = new IncrementalCompiler(new IdAllocator());
+    inc.full(EMPTY, node({}));
+    expect(inc.update(EMPTY, node(dual), []).desired.config6).toEqual(want);
+    expect(config6Of({ snatAddress6: 'fd00::5', podCidrs: ['fd00:10:244:8::/61'] })).toEqual({
+      snatAddr: 'fd00::5',
+      ...NONE6,
+      podNet: 'fd00:10:244:8::',
+      podMask: 'ffff:ffff:ffff:fff8::',
+    });
+  });
+
+  it('no IPv6 range (or ::/0) leaves it unset; neither a range nor an address leaves config6 alone', () => {
+    expect(config6Of({ snatAddress6: 'fd00::5', podCidrs: ['::/0'] })).toEqual({ snatAddr: 'fd00::5', ...NONE6 });
+    expect(config6Of({ snatAddress6: 'fd00::5' })).toEqual({ snatAddr: 'fd00::5', ...NONE6 });
+    expect(config6Of({ podCidrs: ['10.244.0.0/16'] })).toBeUndefined();
+    expect(config6Of({})).toBeUndefined();
+  });
+
+  it('the reconciler writes it when the address or the range changes, and only then', () => {
+    const writes: unknown[] = [];
+    const { maps } = recordingMaps();
+    const r = new Reconciler(
+      { ...maps, config6: { set: (_k: number, v: unknown) => writes.push(v) } } as never,
+      pino({ level: 'silent' }),
+    );
+    const sync = (n: Partial<NodeConfig>) => r.sync(compile(EMPTY, node(n), new IdAllocator()));
+    sync({ snatAddress6: 'fd00::5' });
+    sync({ snatAddress6: 'fd00::5' });
+    expect(writes).toEqual([{ snatAddr: 'fd00::5', ...NONE6 }]);
+    sync({ snatAddress6: 'fd00::5', podCidrs: ['fd00:10:244::/56'] });
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toMatchObject({ podNet: 'fd00:10:244::', podMask: 'ffff:ffff:ffff:ff00::' });
+    const a = { snatAddr: 'fd00::5', ...NONE6 };
+    expect(planConfig6(a, { ...a })).toBeUndefined();
+    expect(planConfig6(a, { ...a, hairpinAddr: 'fd79::1' })).toEqual({ ...a, hairpinAddr: 'fd79::1' });
   });
 });
