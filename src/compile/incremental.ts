@@ -24,19 +24,11 @@ import {
   sameBackend,
   svcIdentity,
   type DesiredFrontend,
+  type CompileScope,
   type DesiredState,
   type HealthCheckService,
   type NodeConfig,
 } from './types.js';
-
-/** What an update changed: every frontend key, set, backend and svc id it removed, added or
- *  rewrote (frontend keys with their new value, undefined when gone). The plan diffs only these. */
-export interface CompileScope {
-  frontends: Map<string, DesiredFrontend | undefined>;
-  sets: Set<number>;
-  backends: Set<number>;
-  services: Set<number>;
-}
 
 /** One Service's share of the desired state: the frontend keys it asks for and holds, and its
  *  svc ids. Its set and backend ids are read from the desired state (its ports' sets and their

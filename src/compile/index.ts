@@ -3,5 +3,5 @@ export { compile, frontendKeyText, nodeTopology } from './compile.js';
 export * from './types.js';
 export { IdAllocator, IdExhaustedError, ID_LIMITS, type IdNamespace } from './ids.js';
 export { seedFromPinned, type PinnedState, type SeedResult } from './restore.js';
-export { IncrementalCompiler, type CompileScope } from './incremental.js';
+export { IncrementalCompiler } from './incremental.js';
 export { IdMap } from './id-map.js';
