@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { mountBpffs, run, spawnIn, unmountBpffs } from '../dist/lab/namespaces.js';
 import { unifiedRoot } from '../dist/lab/cgroups.js';
 import { adminSocketPath } from '../dist/inspect/admin.js';
-import { logLines } from './clusterip-topo.mjs';
+import { CLUSTER_CIDRS, logLines } from './clusterip-topo.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -96,7 +96,7 @@ function socketLbCase({ prepare, servicesFor, manifestFor, work, ipv6 }, label, 
     writeFileSync(join(dir, 'services.json'), manifestFor(servicesFor(count, t.backends), ...v6));
     const argv = [process.execPath, CLI, 'agent', '--manifests', dir, '--pod-devices', `${t.prefix}h*`];
     argv.push('--pin-dir', pinDir, '--hostname-override', 'node1', '--socket-lb', 'all', '--cgroup-root', cgVisible);
-    argv.push('--cluster-cidr', '10.244.0.0/16'); // as the Switchyard case: see clusterip.mjs
+    argv.push('--cluster-cidr', CLUSTER_CIDRS); // as the Switchyard case (clusterip.mjs)
     agent = spawnIn(t.nodeNs, argv, { logFd: openSync(logFile, 'a') });
     t.procs.push(agent);
     return waitAgent(agent, logFile, count, t.client.hostIf, ipv6);

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addPodIpv6, ipv6Sysctls, podIpv6 } from '../dist/lab/dualstack.js';
+import { addPodIpv6, ipv6Sysctls, POD_CIDR6, podIpv6 } from '../dist/lab/dualstack.js';
 import {
   createNode,
   createPod,
@@ -23,6 +23,10 @@ export const WORK = mkdtempSync(join(tmpdir(), `${ID}-`));
 const BACKEND_NAMES = ['be1', 'be2', 'be3'];
 /** The node's own IPv6 address (on lo, as 10.250.0.1): the lab's underlay range. */
 const NODE_IP6 = 'fd00:250::1';
+/** The agent's --cluster-cidr in the Switchyard and socket-LB cases, as a DaemonSet's config gives
+ *  it: pod-to-pod packets skip the Service lookups. Both families: the pods have IPv6 addresses
+ *  in the lab's range too (podIpv6). */
+export const CLUSTER_CIDRS = `10.244.0.0/16,${POD_CIDR6}`;
 
 /**
  * Where the load runs: the client on one CPU, the servers on another (the last two CPUs), in every

@@ -38,6 +38,7 @@ import { mountBpffs, nsRun, run, spawnIn, unmountBpffs } from '../dist/lab/names
 import { manifestFor, nftRules, servicesFor, VIP, VIP6 } from './clusterip-services.mjs';
 import {
   baseTopo,
+  CLUSTER_CIDRS,
   buildLoadgen,
   cleanupAll,
   live,
@@ -163,9 +164,8 @@ function caseSwitchyard(loadgen, count, tag) {
         pinDir,
         '--hostname-override',
         'node1',
-        // As a DaemonSet's config gives it: pod-to-pod packets skip the Service lookups.
         '--cluster-cidr',
-        '10.244.0.0/16',
+        CLUSTER_CIDRS,
       ],
       { logFd: openSync(logFile, 'a') },
     );
