@@ -441,7 +441,6 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 enum sy_prog6 {
 	SY_PROG6_POD    = 0,
 	SY_PROG6_NETDEV = 1,
-	SY_PROG6_TO_POD = 2,
 };
 
 SEC("tc")
@@ -464,14 +463,29 @@ int to_pod6(struct __sk_buff *skb)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 2);
 	__uint(key_size, sizeof(__u32));
 	__array(values, int (struct __sk_buff *));
 } progs6 SEC(".maps") = {
 	.values = {
 		[SY_PROG6_POD] = (void *)&from_pod6,
 		[SY_PROG6_NETDEV] = (void *)&from_netdev6,
-		[SY_PROG6_TO_POD] = (void *)&to_pod6,
+	},
+};
+
+/*
+ * to_pod's IPv6 program, in a prog array of its own rather than a third slot of progs6: every map
+ * is pinned, and libbpf refuses a pin of another size, so a grown progs6 would keep an agent
+ * upgraded over its predecessor's pins from loading at all.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int (struct __sk_buff *));
+} progs6_to_pod SEC(".maps") = {
+	.values = {
+		[0] = (void *)&to_pod6,
 	},
 };
 
@@ -516,7 +530,7 @@ int to_pod(struct __sk_buff *skb)
 	if (skb->ingress_ifindex)
 		return TC_ACT_OK;	/* came in on a device (sy_handle_to_pod says why) */
 	if (sy_is_ipv6(skb)) {
-		bpf_tail_call(skb, &progs6, SY_PROG6_TO_POD);
+		bpf_tail_call(skb, &progs6_to_pod, 0);
 		return TC_ACT_OK;
 	}
 	return sy_handle_to_pod(skb);
