@@ -150,6 +150,51 @@ __attribute__((noinline)) int sy_ct6_promote(const struct sy_ct6_key *rkey, __u6
 	return 0;
 }
 
+/*
+ * The reply steps of the IPv6 flow, shared by sy_handle6 and to_pod6 (sy_handle6_to_pod). First,
+ * the sender as a backend (or the node) answering a flow answered before: its fresh reply entry in
+ * conntrack6, or NULL. @key comes in as the packet's own key and leaves as the reply key. The
+ * clock is read into @now only once an entry is found (on a VM a clock read costs a lookup's time).
+ */
+static __always_inline struct sy_ct6_entry *sy_ct6_replied(struct sy_ct6_key *key, __u8 proto,
+							   __u64 *now)
+{
+	struct sy_ct6_entry *ct;
+
+	key->dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&conntrack6, key);
+	if (!ct)
+		return NULL;
+	*now = bpf_ktime_get_ns();
+	return sy_ct6_fresh(ct, proto, *now) ? ct : NULL;
+}
+
+/* Of a TCP flow not answered yet only a SYN (the client's, again), the SYN-ACK or an RST can
+ * come: any other TCP packet skips ct_new6 (sy_handle says why). */
+static __always_inline bool sy_ct6_may_be_unreplied(const struct sy_pkt6 *pkt)
+{
+	return pkt->proto != IPPROTO_TCP || (pkt->tcp_flags & (SY_TCP_SYN | SY_TCP_RST));
+}
+
+/*
+ * Then the flow's first answer (a SYN-ACK, an RST, a UDP reply): its reply entry in ct_new6 moves
+ * both entries to conntrack6 (sy_ct6_promote), and the entry returned is the packet's first hit
+ * there; NULL when no flow waits for this answer. The race: a retransmitted answer on another CPU
+ * may promote first, and ours then moves nothing - the second lookup finds what it moved.
+ */
+static __always_inline struct sy_ct6_entry *sy_ct6_first_answer(struct sy_ct6_key *key,
+								__u8 proto, __u64 now)
+{
+	struct sy_ct6_entry *ct;
+
+	key->dir = SY_CT_REPLY;
+	ct = bpf_map_lookup_elem(&ct_new6, key);
+	if (!ct || !sy_ct6_fresh(ct, proto, now))
+		return NULL;
+	sy_ct6_promote(key, now);
+	return bpf_map_lookup_elem(&conntrack6, key);
+}
+
 /* Stamps a hit; new state bits go into the other direction's entry too (a lost race sets them
  * again on the next packet, as in sy_ct_touch). */
 static __always_inline void sy_ct6_touch(struct sy_ct6_entry *ct, const struct sy_ct6_key *key,

@@ -295,14 +295,10 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 			return sy_ct6_hit(skb, &pkt, &key, ct, now);
 		return sy_start_flow6(skb, &pkt, &key, scope, now);
 	}
-	key.dir = SY_CT_REPLY;
-	ct = may_reply ? bpf_map_lookup_elem(&conntrack6, &key) : NULL;
-	if (ct) {
-		now = bpf_ktime_get_ns();
-		if (sy_ct6_fresh(ct, pkt.proto, now))
-			return sy_ct6_hit(skb, &pkt, &key, ct, now);
-	}
-	if (pkt.proto == IPPROTO_TCP && !(pkt.tcp_flags & (SY_TCP_SYN | SY_TCP_RST)))
+	ct = may_reply ? sy_ct6_replied(&key, pkt.proto, &now) : NULL;
+	if (ct)
+		return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	if (!sy_ct6_may_be_unreplied(&pkt))
 		return TC_ACT_OK;
 
 	now = bpf_ktime_get_ns();
@@ -311,19 +307,51 @@ __attribute__((noinline)) int sy_handle6(struct __sk_buff *skb, __u8 scope)
 	if (ct && sy_ct6_fresh(ct, pkt.proto, now) && sy_ct6_forward_usable(ct, &pkt))
 		return sy_ct6_hit(skb, &pkt, &key, ct, now);
 	if (!ct && may_reply) {
-		key.dir = SY_CT_REPLY;
-		ct = bpf_map_lookup_elem(&ct_new6, &key);
-		if (ct && sy_ct6_fresh(ct, pkt.proto, now)) {
-			sy_ct6_promote(&key, now);
-			ct = bpf_map_lookup_elem(&conntrack6, &key);
-			if (ct)
-				return sy_ct6_hit(skb, &pkt, &key, ct, now);
-		}
+		ct = sy_ct6_first_answer(&key, pkt.proto, now);
+		if (ct)
+			return sy_ct6_hit(skb, &pkt, &key, ct, now);
 		key.dir = SY_CT_FORWARD;
 	}
 	if (!to_service)
 		return TC_ACT_OK;	/* a pod-to-pod packet is only ever a reply */
 	return sy_start_flow6(skb, &pkt, &key, scope, now);
+}
+
+/*
+ * to_pod for IPv6, the program to_pod6 (sy_handle_to_pod says why to_pod exists): a packet a
+ * socket of this node sends a pod - to_pod lets through only those, by their ingress ifindex of 0
+ * - needs a rewrite only as the answer of a flow from_pod6 translated to one of this node's own
+ * addresses. The reply steps of sy_handle6 alone: never a frontend lookup, never a new flow.
+ */
+static __always_inline int sy_handle6_to_pod(struct __sk_buff *skb)
+{
+	struct sy_ct6_entry *ct;
+	struct sy_ct6_key key;
+	struct sy_pkt6 pkt;
+	__u64 now;
+	int ret;
+
+	ret = sy_parse6(skb, &pkt);
+	if (ret == SY_PARSE_ICMP)
+		return sy_icmp6_error(skb, &pkt);	/* e.g. the node's port unreachable */
+	if (ret)
+		return TC_ACT_OK;
+	if (!sy_ct_may_reply6(pkt.saddr))
+		return TC_ACT_OK;	/* no flow's reply comes from this address (bpf/ct.h) */
+	if (pkt.frag == SY_FRAG_LATER && sy_frag6_ports(&pkt, bpf_ktime_get_ns()))
+		return TC_ACT_OK;
+
+	sy_ct6_key_of(&key, &pkt, SY_CT_REPLY);
+	ct = sy_ct6_replied(&key, pkt.proto, &now);
+	if (ct)
+		return sy_ct6_hit(skb, &pkt, &key, ct, now);
+	if (!sy_ct6_may_be_unreplied(&pkt))
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
+	ct = sy_ct6_first_answer(&key, pkt.proto, now);
+	if (!ct)
+		return TC_ACT_OK;
+	return sy_ct6_hit(skb, &pkt, &key, ct, now);
 }
 
 #endif /* SY_HANDLE6_H */

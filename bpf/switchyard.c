@@ -13,7 +13,7 @@
  *                bpf/snat.h), and replies of flows this node translated whose backend is on
  *                another node (a pod here → ClusterIP → a pod there; NodePort SNAT).
  *   to_pod       host side of every pod veth, egress: replies of the node's own sockets to pods
- *                (a pod → ClusterIP → an endpoint at this node's address).
+ *                (a pod → ClusterIP → an endpoint at this node's address), IPv4 and IPv6.
  *
  * A translated packet normally goes on to the stack, which routes it. Directions whose new source
  * may be this node's own address are routed here instead (bpf/fib.h explains why).
@@ -390,7 +390,8 @@ static __always_inline int sy_handle(struct __sk_buff *skb, __u8 scope)
  * So only the node's own packets matter, and those are the ones that arrived on no device: a
  * forwarded packet (from another pod, from an uplink) carries the ifindex it came in on, a packet
  * a local socket (or the stack's own RST and ICMP senders) made has none. The bulk, pod-to-pod,
- * leaves before it is even parsed.
+ * leaves in to_pod before it is even parsed, and an IPv6 packet goes to to_pod6, the same reply
+ * steps on conntrack6 (sy_handle6_to_pod).
  */
 static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 {
@@ -401,8 +402,6 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 	__u64 now;
 	int ret;
 
-	if (skb->ingress_ifindex)
-		return TC_ACT_OK;
 	ret = sy_parse(skb, &pkt);
 	if (ret == SY_PARSE_ICMP)
 		return sy_icmp_error(skb, &pkt);	/* e.g. the node's port unreachable */
@@ -433,11 +432,11 @@ static __always_inline int sy_handle_to_pod(struct __sk_buff *skb)
 }
 
 /*
- * IPv6 runs in programs of its own, from_pod6 and from_netdev6, reached by a tail call on the
- * ethertype: the IPv4 flow needs over 400 of the 512 stack bytes, so the IPv6 flow cannot be
- * called from it, and in a program of its own the verifier checks it apart - the IPv4 programs
- * are verified exactly as before. An IPv4 packet pays one compare; a failed tail call (the slot
- * empty: it cannot be, libbpf fills it at load) passes the packet on untouched.
+ * IPv6 runs in programs of its own, from_pod6, from_netdev6 and to_pod6, reached by a tail call
+ * on the ethertype: the IPv4 flow needs over 400 of the 512 stack bytes, so the IPv6 flow cannot
+ * be called from it, and in a program of its own the verifier checks it apart - the IPv4
+ * programs are verified exactly as before. An IPv4 packet pays one compare; a failed tail call
+ * (the slot empty: it cannot be, libbpf fills it at load) passes the packet on untouched.
  */
 enum sy_prog6 {
 	SY_PROG6_POD    = 0,
@@ -456,6 +455,12 @@ int from_netdev6(struct __sk_buff *skb)
 	return sy_handle6(skb, SY_SCOPE_EXTERNAL);
 }
 
+SEC("tc")
+int to_pod6(struct __sk_buff *skb)
+{
+	return sy_handle6_to_pod(skb);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 2);
@@ -465,6 +470,22 @@ struct {
 	.values = {
 		[SY_PROG6_POD] = (void *)&from_pod6,
 		[SY_PROG6_NETDEV] = (void *)&from_netdev6,
+	},
+};
+
+/*
+ * to_pod's IPv6 program, in a prog array of its own rather than a third slot of progs6: every map
+ * is pinned, and libbpf refuses a pin of another size, so a grown progs6 would keep an agent
+ * upgraded over its predecessor's pins from loading at all.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int (struct __sk_buff *));
+} progs6_to_pod SEC(".maps") = {
+	.values = {
+		[0] = (void *)&to_pod6,
 	},
 };
 
@@ -501,10 +522,17 @@ int from_netdev(struct __sk_buff *skb)
 }
 
 /* Packets the node stack sends to a pod (tc egress, host side of every pod veth): replies from
- * this node's own addresses to a pod's Service flow (sy_handle_to_pod). */
+ * this node's own addresses to a pod's Service flow (sy_handle_to_pod). Only the node's own
+ * packets are read, in either family: a forwarded one, the bulk, leaves before the tail call. */
 SEC("tc")
 int to_pod(struct __sk_buff *skb)
 {
+	if (skb->ingress_ifindex)
+		return TC_ACT_OK;	/* came in on a device (sy_handle_to_pod says why) */
+	if (sy_is_ipv6(skb)) {
+		bpf_tail_call(skb, &progs6_to_pod, 0);
+		return TC_ACT_OK;
+	}
 	return sy_handle_to_pod(skb);
 }
 

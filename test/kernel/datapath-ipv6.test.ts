@@ -22,7 +22,7 @@ import {
 import { monotonicNs } from '../../src/bpf/clock.js';
 import { writeIpv6 } from '../../src/net/ipv6.js';
 import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, fragment6, type Packet6Spec } from '../../src/net/packet6.js';
-import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, type Fixture6 } from '../lib/dp6.js';
+import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, rewritten, type Fixture6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
 const TC_ACT_OK = 0,
@@ -37,17 +37,6 @@ const L2 = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
 
 function tcp(src: string, dst: string, sport: number, dport: number, flags = 'S'): Packet6Spec {
   return { eth: L2, ip: { src, dst }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 } };
-}
-
-/** The same packet with addresses and ports replaced: what a correct translation produces. */
-function rewritten(s: Packet6Spec, to: { src?: string; dst?: string; sport?: number; dport?: number }): Buffer {
-  const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
-  return buildPacket6({
-    ...s,
-    ip: { ...s.ip, src: to.src ?? s.ip.src, dst: to.dst ?? s.ip.dst },
-    ...(s.tcp ? { tcp: { ...s.tcp, ...l4(s.tcp) } } : {}),
-    ...(s.udp ? { udp: { ...s.udp, ...l4(s.udp) } } : {}),
-  });
 }
 
 describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {

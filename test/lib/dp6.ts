@@ -70,6 +70,8 @@ export interface Fixture6 {
   v6: V6Maps;
   pod(spec: Packet6Spec | Buffer): { retval: number; data: Buffer; input: Buffer };
   netdev(spec: Packet6Spec | Buffer): { retval: number; data: Buffer; input: Buffer };
+  /** to_pod: what the node stack sends out a pod veth (egress); no ingress device unless given. */
+  toPod(spec: Packet6Spec | Buffer, o?: { ingressIfindex?: number }): { retval: number; data: Buffer; input: Buffer };
   addFrontend(s: Frontend6Spec): void;
   counter(idx: number): bigint;
   /** Empties every map the data path writes or the fixture filled. */
@@ -96,6 +98,17 @@ function routedNode(ns: string, peerNs: string): string {
   }
   return (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', uplink])) as Array<{ address: string }>)[0]
     .address;
+}
+
+/** The same packet with addresses and ports replaced: what a correct translation produces. */
+export function rewritten(s: Packet6Spec, to: { src?: string; dst?: string; sport?: number; dport?: number }): Buffer {
+  const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
+  return buildPacket6({
+    ...s,
+    ip: { ...s.ip, src: to.src ?? s.ip.src, dst: to.dst ?? s.ip.dst },
+    ...(s.tcp ? { tcp: { ...s.tcp, ...l4(s.tcp) } } : {}),
+    ...(s.udp ? { udp: { ...s.udp, ...l4(s.udp) } } : {}),
+  });
 }
 
 export function openFixture6(): Fixture6 {
@@ -130,9 +143,9 @@ export function openFixture6(): Fixture6 {
   };
   const run = (name: string) => {
     const prog = obj.program(name);
-    return (spec: Packet6Spec | Buffer) => {
+    return (spec: Packet6Spec | Buffer, o: { ingressIfindex?: number } = {}) => {
       const input = Buffer.isBuffer(spec) ? spec : buildPacket6(spec);
-      return { ...inNetns(ns, () => testRun(prog, input)), input };
+      return { ...inNetns(ns, () => testRun(prog, input, o)), input };
     };
   };
   return {
@@ -141,6 +154,7 @@ export function openFixture6(): Fixture6 {
     v6,
     pod: run('from_pod'),
     netdev: run('from_netdev'),
+    toPod: run('to_pod'),
     addFrontend(s) {
       const setId = s.setId ?? 1,
         svcId = s.svcId ?? 1;
