@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { CT_FORWARD, CT_REPLY, CT_SEEN_REPLY, IPPROTO_TCP, IPPROTO_UDP, type Ct6Key } from '../../src/abi/index.js';
 import { monotonicNs } from '../../src/bpf/clock.js';
-import { buildPacket6, type Packet6Spec } from '../../src/net/packet6.js';
+import type { Packet6Spec } from '../../src/net/packet6.js';
 import { openFixture6, rewritten, type Fixture6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
