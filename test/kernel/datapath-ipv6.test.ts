@@ -22,7 +22,17 @@ import {
 import { monotonicNs } from '../../src/bpf/clock.js';
 import { writeIpv6 } from '../../src/net/ipv6.js';
 import { buildPacket6, EXT_DEST_OPTS, EXT_HOP_BY_HOP, fragment6, type Packet6Spec } from '../../src/net/packet6.js';
-import { CLIENT_MAC, CLIENT6, NODE_B_MAC, NODE6_A, openFixture6, rewritten, type Fixture6 } from '../lib/dp6.js';
+import {
+  CLIENT_MAC,
+  CLIENT6,
+  NODE_B_MAC,
+  NODE6_A,
+  openFixture6,
+  rewritten,
+  type Fixture6,
+  L2,
+  tcp6,
+} from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
 const TC_ACT_OK = 0,
@@ -33,11 +43,6 @@ const VIP = 'fd00:96::a',
   BE1 = { id: 601, addr: 'fd00:244:1::21', port: 8080, local: true },
   BE2 = { id: 602, addr: 'fd00:244:1::22', port: 8080, local: true },
   REMOTE = { id: 603, addr: 'fd00:244:2::31', port: 8080, local: false };
-const L2 = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
-
-function tcp(src: string, dst: string, sport: number, dport: number, flags = 'S'): Packet6Spec {
-  return { eth: L2, ip: { src, dst }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 } };
-}
 
 describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
   let f: Fixture6;
@@ -49,14 +54,14 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
 
   it('ClusterIP: a SYN is DNATed to the backend, the SYN-ACK gets the Service address back', () => {
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
-    const syn = tcp(CLIENT, VIP, 40000, 80);
+    const syn = tcp6(CLIENT, VIP, 40000, 80);
     const out = f.pod(syn);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: 8080 }).toString('hex'));
     const fwd = { saddr: CLIENT, daddr: VIP, sport: 40000, dport: 80, proto: IPPROTO_TCP, dir: CT_FORWARD };
     expect(f.v6.ctNew6.get(fwd)?.nat).toEqual({ saddr: '::', daddr: BE1.addr, sport: 0, dport: 8080 });
 
-    const synAck = tcp(BE1.addr, CLIENT, 8080, 40000, 'SA');
+    const synAck = tcp6(BE1.addr, CLIENT, 8080, 40000, 'SA');
     const back = f.pod(synAck);
     expect(back.retval).toBe(TC_ACT_OK);
     expect(back.data.toString('hex')).toBe(rewritten(synAck, { src: VIP, sport: 80 }).toString('hex'));
@@ -66,7 +71,7 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     expect(f.v6.conntrack6.get(fwd)?.flags).toBe(CT_SEEN_REPLY);
     expect(f.v6.ctNew6.get(fwd)).toBeUndefined();
 
-    const ack = tcp(CLIENT, VIP, 40000, 80, 'A');
+    const ack = tcp6(CLIENT, VIP, 40000, 80, 'A');
     expect(f.pod(ack).data.toString('hex')).toBe(rewritten(ack, { dst: BE1.addr, dport: 8080 }).toString('hex'));
   });
 
@@ -76,13 +81,13 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     const none = { saddr: '::', daddr: '::', sport: 0, dport: 0 };
     const rep = { saddr: BE1.addr, daddr: CLIENT, sport: 8080, dport: 40020, proto: IPPROTO_TCP, dir: CT_REPLY };
     f.v6.conntrack6.set(rep, { ...common, nat: { ...none, saddr: VIP, sport: 80 } });
-    const data = tcp(BE1.addr, CLIENT, 8080, 40020, 'A');
+    const data = tcp6(BE1.addr, CLIENT, 8080, 40020, 'A');
     // BE1 is no reply source yet (bpf/ct.h): its packet passes untouched.
     const r = f.pod(data);
     expect(r.retval).toBe(TC_ACT_OK);
     expect(r.data.toString('hex')).toBe(r.input.toString('hex'));
     // A SYN through the ClusterIP picks BE1 and marks it: the planted flow's reply is found now.
-    f.pod(tcp(CLIENT, VIP, 40021, 80));
+    f.pod(tcp6(CLIENT, VIP, 40021, 80));
     expect(f.pod(data).data.toString('hex')).toBe(rewritten(data, { src: VIP, sport: 80 }).toString('hex'));
   });
 
@@ -91,16 +96,16 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
     f.addFrontend({ addr: VIP2, port: 80, backends: [BE1] });
     // A whole connection to VIP, closed by FINs both ways: the client's port is in TIME_WAIT.
-    f.pod(tcp(CLIENT, VIP, 40001, 80));
-    f.pod(tcp(BE1.addr, CLIENT, 8080, 40001, 'SA'));
-    f.pod(tcp(CLIENT, VIP, 40001, 80, 'FA'));
-    f.pod(tcp(BE1.addr, CLIENT, 8080, 40001, 'FA'));
+    f.pod(tcp6(CLIENT, VIP, 40001, 80));
+    f.pod(tcp6(BE1.addr, CLIENT, 8080, 40001, 'SA'));
+    f.pod(tcp6(CLIENT, VIP, 40001, 80, 'FA'));
+    f.pod(tcp6(BE1.addr, CLIENT, 8080, 40001, 'FA'));
     // The client reuses the port towards VIP2: the reply key (BE1:8080 → CLIENT:40001) is the same.
-    const syn = tcp(CLIENT, VIP2, 40001, 80);
+    const syn = tcp6(CLIENT, VIP2, 40001, 80);
     const out = f.pod(syn);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: 8080 }).toString('hex'));
-    const synAck = tcp(BE1.addr, CLIENT, 8080, 40001, 'SA');
+    const synAck = tcp6(BE1.addr, CLIENT, 8080, 40001, 'SA');
     expect(f.pod(synAck).data.toString('hex')).toBe(rewritten(synAck, { src: VIP2, sport: 80 }).toString('hex'));
   });
 
@@ -144,19 +149,19 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
 
   it('hairpins a pod that is its own backend through the ULA hairpin source, and back', () => {
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
-    const syn = tcp(BE1.addr, VIP, 41000, 80);
+    const syn = tcp6(BE1.addr, VIP, 41000, 80);
     const out = f.pod(syn);
     expect(out.data.toString('hex')).toBe(
       rewritten(syn, { src: HAIRPIN6_ADDR, dst: BE1.addr, dport: 8080 }).toString('hex'),
     );
-    const synAck = tcp(BE1.addr, HAIRPIN6_ADDR, 8080, 41000, 'SA');
+    const synAck = tcp6(BE1.addr, HAIRPIN6_ADDR, 8080, 41000, 'SA');
     const back = f.pod(synAck);
     expect(back.data.toString('hex')).toBe(rewritten(synAck, { src: VIP, dst: BE1.addr, sport: 80 }).toString('hex'));
   });
 
   it('answers a Service without endpoints with ICMPv6 port unreachable from the Service address', () => {
     f.addFrontend({ addr: VIP, port: 80, backends: [] });
-    const syn = tcp(CLIENT, VIP, 40001, 80);
+    const syn = tcp6(CLIENT, VIP, 40001, 80);
     const out = f.pod(syn);
     expect(out.retval).toBe(TC_ACT_REDIRECT);
     const expected = buildPacket6({
@@ -202,10 +207,10 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
       backends: [BE1],
       sourceRanges: ['fd00:250::/64'],
     });
-    const denied = tcp('fd00:999::1', VIP, 40002, 80);
+    const denied = tcp6('fd00:999::1', VIP, 40002, 80);
     expect(f.netdev(denied).retval).toBe(TC_ACT_SHOT);
     expect(f.counter(CNT_SOURCE_DENIED)).toBe(1n);
-    const allowed = tcp(CLIENT6, VIP, 40002, 80);
+    const allowed = tcp6(CLIENT6, VIP, 40002, 80);
     const out = f.netdev(allowed);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(allowed, { dst: BE1.addr, dport: 8080 }).toString('hex'));
@@ -215,7 +220,7 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
     f.addFrontend({ addr: VIP, port: 80, affinityTimeout: 60, backends: [BE1, BE2] });
     const picked = new Set<string>();
     for (let port = 42000; port < 42020; port++) {
-      const out = f.pod(tcp(CLIENT, VIP, port, 80));
+      const out = f.pod(tcp6(CLIENT, VIP, port, 80));
       picked.add(out.data.subarray(14 + 24, 14 + 40).toString('hex'));
     }
     expect(picked.size).toBe(1);
@@ -225,7 +230,7 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
 
   it('NodePort: DNATs an outside client to a local backend', () => {
     f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [BE1] });
-    const syn = tcp(CLIENT6, NODE6_A, 40003, 30080);
+    const syn = tcp6(CLIENT6, NODE6_A, 40003, 30080);
     const out = f.netdev(syn);
     expect(out.retval).toBe(TC_ACT_OK);
     expect(out.data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: 8080 }).toString('hex'));
@@ -233,14 +238,14 @@ describeRoot('IPv6 data path (PROG_TEST_RUN, byte-exact)', () => {
 
   it('passes what is not Service traffic untouched: other addresses, ICMPv6, a fragment', () => {
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
-    const other = buildPacket6(tcp(CLIENT, 'fd00:96::b', 40005, 80));
+    const other = buildPacket6(tcp6(CLIENT, 'fd00:96::b', 40005, 80));
     expect(f.pod(other)).toMatchObject({ retval: TC_ACT_OK, data: other });
     const ns = buildPacket6({ eth: L2, ip: { src: CLIENT, dst: VIP }, icmp6: { type: 135, code: 0 } });
     expect(f.pod(ns)).toMatchObject({ retval: TC_ACT_OK, data: ns });
-    const frag = buildPacket6({ ...tcp(CLIENT, VIP, 40006, 80), ext: [{ type: 44 }] });
+    const frag = buildPacket6({ ...tcp6(CLIENT, VIP, 40006, 80), ext: [{ type: 44 }] });
     expect(f.pod(frag)).toMatchObject({ retval: TC_ACT_OK, data: frag });
     // An error about a flow we never translated: the quote names no conntrack entry.
-    const quote = buildPacket6({ ...tcp(CLIENT, 'fd00:96::b', 40007, 80) }).subarray(14);
+    const quote = buildPacket6({ ...tcp6(CLIENT, 'fd00:96::b', 40007, 80) }).subarray(14);
     const stray = buildPacket6({
       eth: L2,
       ip: { src: BE1.addr, dst: CLIENT },
@@ -261,7 +266,7 @@ describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed 
 
   it('SNATs to the node with a claimed port, routes it to node B; the reply goes back to the client', () => {
     f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
-    const syn: Packet6Spec = { ...tcp(CLIENT6, NODE6_A, 40010, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } };
+    const syn: Packet6Spec = { ...tcp6(CLIENT6, NODE6_A, 40010, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } };
     const out = f.netdev(syn);
     expect(out.retval).toBe(TC_ACT_REDIRECT);
     const sport = out.data.readUInt16BE(14 + 40);
@@ -278,7 +283,7 @@ describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed 
     expect(f.v6.ctNew6.get(rkey)?.nat).toEqual({ saddr: NODE6_A, daddr: CLIENT6, sport: 30080, dport: 40010 });
 
     const synAck: Packet6Spec = {
-      ...tcp(REMOTE.addr, NODE6_A, 8080, sport, 'SA'),
+      ...tcp6(REMOTE.addr, NODE6_A, 8080, sport, 'SA'),
       eth: { src: NODE_B_MAC, dst: f.uplinkMac },
     };
     const back = f.netdev(synAck);
@@ -295,7 +300,7 @@ describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed 
   it("translates a router's Packet Too Big about the SNATed flow back to the client", () => {
     const ROUTER = 'fd00:250::99';
     f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
-    const out = f.netdev({ ...tcp(CLIENT6, NODE6_A, 40012, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    const out = f.netdev({ ...tcp6(CLIENT6, NODE6_A, 40012, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
     expect(out.retval).toBe(TC_ACT_REDIRECT);
     const routed = out.data.subarray(14); // {node:snat port → remote backend}, as the router got it
     const ptb = (dst: string, body: Buffer): Packet6Spec => ({
@@ -318,8 +323,8 @@ describeRoot('IPv6 NodePort to a backend on another node (PROG_TEST_RUN, routed 
 
   it('gives two clients on the same port different SNAT ports to the same backend', () => {
     f.addFrontend({ addr: NODE6_A, port: 30080, scope: SCOPE_EXTERNAL, flags: FE_NODEPORT, backends: [REMOTE] });
-    const a = f.netdev({ ...tcp(CLIENT6, NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
-    const b = f.netdev({ ...tcp('fd00:250::201', NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    const a = f.netdev({ ...tcp6(CLIENT6, NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
+    const b = f.netdev({ ...tcp6('fd00:250::201', NODE6_A, 40011, 30080), eth: { src: CLIENT_MAC, dst: f.uplinkMac } });
     expect(a.retval).toBe(TC_ACT_REDIRECT);
     expect(b.retval).toBe(TC_ACT_REDIRECT);
     expect(a.data.readUInt16BE(54)).not.toBe(b.data.readUInt16BE(54));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { CT_FORWARD, CT_REPLY, CT_SEEN_REPLY, IPPROTO_TCP, IPPROTO_UDP, type Ct6Key } from '../../src/abi/index.js';
 import { monotonicNs } from '../../src/bpf/clock.js';
 import type { Packet6Spec } from '../../src/net/packet6.js';
-import { openFixture6, rewritten, type Fixture6 } from '../lib/dp6.js';
+import { openFixture6, rewritten, type Fixture6, L2, tcp6 } from '../lib/dp6.js';
 import { describeRoot } from '../lib/root.js';
 
 const TC_ACT_OK = 0;
@@ -19,13 +19,6 @@ const VIP = 'fd00:96::a',
 /** fd00:244::/32, as compile writes it for --cluster-cidr 10.244.0.0/16,fd00:244::/32. */
 const PODS = { podNet: 'fd00:244::', podMask: 'ffff:ffff::' };
 const NO_RANGE = { podNet: '::', podMask: '::' };
-const L2 = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
-
-const tcp = (src: string, dst: string, sport: number, dport: number, flags = 'S'): Packet6Spec => ({
-  eth: L2,
-  ip: { src, dst },
-  tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 },
-});
 const udp = (src: string, dst: string, sport: number, dport: number): Packet6Spec => ({
   eth: L2,
   ip: { src, dst },
@@ -58,7 +51,7 @@ describeRoot('the IPv6 pod range: pod-to-pod packets skip the forward lookups (B
 
   it('a frontend inside the pod range (one the agent never writes) is not looked up once the range is set', () => {
     f.addFrontend({ addr: 'fd00:244:1::99', port: 80, backends: [BE1] });
-    const syn = tcp(CLIENT, 'fd00:244:1::99', 40000, 80);
+    const syn = tcp6(CLIENT, 'fd00:244:1::99', 40000, 80);
     config6(NO_RANGE);
     expect(f.pod(syn).data.toString('hex')).toBe(rewritten(syn, { dst: BE1.addr, dport: BE1.port }).toString('hex'));
     for (const map of [f.v6.conntrack6, f.v6.ctNew6]) map.clear();
@@ -70,7 +63,7 @@ describeRoot('the IPv6 pod range: pod-to-pod packets skip the forward lookups (B
   });
 
   it('a pod-to-pod packet from no reply source passes on its header alone: a forward entry is not found', () => {
-    const data = tcp(CLIENT, PEER, 40010, 8080, 'A');
+    const data = tcp6(CLIENT, PEER, 40010, 8080, 'A');
     plantForward({ saddr: CLIENT, daddr: PEER, sport: 40010, dport: 8080, proto: IPPROTO_TCP, dir: CT_FORWARD });
     config6(NO_RANGE);
     expect(f.pod(data).data.toString('hex')).toBe(rewritten(data, { dst: BE1.addr, dport: BE1.port }).toString('hex'));
@@ -81,9 +74,9 @@ describeRoot('the IPv6 pod range: pod-to-pod packets skip the forward lookups (B
   it('from a reply source, a pod-to-pod packet is looked up only as a reply', () => {
     config6(PODS);
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
-    f.pod(tcp(CLIENT, VIP, 40020, 80)); // picks BE1: its address is a reply source now
+    f.pod(tcp6(CLIENT, VIP, 40020, 80)); // picks BE1: its address is a reply source now
     // BE1 opening a connection of its own to another pod: a forward entry there is not looked up.
-    const out = tcp(BE1.addr, PEER, 40021, 9090, 'A');
+    const out = tcp6(BE1.addr, PEER, 40021, 9090, 'A');
     plantForward({ saddr: BE1.addr, daddr: PEER, sport: 40021, dport: 9090, proto: IPPROTO_TCP, dir: CT_FORWARD });
     untouched(out);
     config6(NO_RANGE);
@@ -95,14 +88,14 @@ describeRoot('the IPv6 pod range: pod-to-pod packets skip the forward lookups (B
     f.addFrontend({ addr: VIP, port: 80, backends: [BE1] });
     const to = { dst: BE1.addr, dport: BE1.port };
     const from = { src: VIP, sport: 80 };
-    const syn = tcp(CLIENT, VIP, 40030, 80);
+    const syn = tcp6(CLIENT, VIP, 40030, 80);
     expect(f.pod(syn).data.toString('hex')).toBe(rewritten(syn, to).toString('hex'));
     // The first answer (ct_new6, promoted), then both directions established (conntrack6).
-    const synAck = tcp(BE1.addr, CLIENT, BE1.port, 40030, 'SA');
+    const synAck = tcp6(BE1.addr, CLIENT, BE1.port, 40030, 'SA');
     expect(f.pod(synAck).data.toString('hex')).toBe(rewritten(synAck, from).toString('hex'));
-    const ack = tcp(CLIENT, VIP, 40030, 80, 'A');
+    const ack = tcp6(CLIENT, VIP, 40030, 80, 'A');
     expect(f.pod(ack).data.toString('hex')).toBe(rewritten(ack, to).toString('hex'));
-    const data = tcp(BE1.addr, CLIENT, BE1.port, 40030, 'PA');
+    const data = tcp6(BE1.addr, CLIENT, BE1.port, 40030, 'PA');
     expect(f.pod(data).data.toString('hex')).toBe(rewritten(data, from).toString('hex'));
     const rep = { saddr: BE1.addr, daddr: CLIENT, sport: BE1.port, dport: 40030, proto: IPPROTO_TCP, dir: CT_REPLY };
     expect(f.v6.conntrack6.get(rep)?.flags).toBe(CT_SEEN_REPLY);

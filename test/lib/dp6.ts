@@ -100,6 +100,14 @@ function routedNode(ns: string, peerNs: string): string {
     .address;
 }
 
+/** The MACs every IPv6 data-path test frame carries (the programs never read them). */
+export const L2 = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
+
+/** A TCP segment @src:@sport → @dst:@dport with @flags (seq 1000; ack 77 when A is set). */
+export function tcp6(src: string, dst: string, sport: number, dport: number, flags = 'S'): Packet6Spec {
+  return { eth: L2, ip: { src, dst }, tcp: { sport, dport, flags, seq: 1000, ack: flags.includes('A') ? 77 : 0 } };
+}
+
 /** The same packet with addresses and ports replaced: what a correct translation produces. */
 export function rewritten(s: Packet6Spec, to: { src?: string; dst?: string; sport?: number; dport?: number }): Buffer {
   const l4 = (p: { sport: number; dport: number }) => ({ sport: to.sport ?? p.sport, dport: to.dport ?? p.dport });
