@@ -7,6 +7,10 @@
 // objects). Needs root (BPF maps) and --expose-gc:
 //
 //   node --expose-gc bench/scale-pipeline.mjs 10000 [heap-snapshot-file]
+//   node --expose-gc bench/scale-pipeline.mjs 10000 --phases   # only the first sync, stage by stage
+//
+// --phases runs the first full sync's stages by hand, as Pipeline.fullSync does, and prints each
+// one's wall time (model, compile, the reconciler's plan and map writes): for work on one stage.
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { BpfObject, silenceLibbpf } from '../dist/bpf/index.js';
@@ -76,6 +80,8 @@ const pipeline = new Pipeline({
   fullResyncPeriodMs: 0,
 });
 
+if (snapshotFile === '--phases') await phases();
+
 global.gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const t0 = performance.now();
@@ -120,3 +126,29 @@ console.log(
 );
 obj.close();
 process.exit(0);
+
+/** The first full sync's stages, each timed (ms), then exits. */
+async function phases() {
+  const { ModelTracker } = await import('../dist/model/tracker.js');
+  const { IncrementalCompiler } = await import('../dist/compile/incremental.js');
+  const { IdAllocator } = await import('../dist/compile/ids.js');
+  const reconciler = new Reconciler(maps, log);
+  const compiler = new IncrementalCompiler(new IdAllocator());
+  global.gc();
+  const ms = {};
+  let t = performance.now();
+  const mark = (stage) => {
+    const now = performance.now();
+    ms[stage] = Math.round(now - t);
+    t = now;
+  };
+  const { model } = new ModelTracker().rebuild(source.snapshot());
+  mark('modelMs');
+  const desired = compiler.full(model, { nodeName: 'node1', nodePortAddresses: [] });
+  mark('compileMs');
+  const result = reconciler.sync(desired);
+  mark('planAndWriteMs');
+  console.log(JSON.stringify({ services: N, ...ms, writes: result.writes }));
+  obj.close();
+  process.exit(0);
+}
