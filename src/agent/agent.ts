@@ -38,8 +38,9 @@ import type { Problem } from './admin.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
-/** The node's settings maps: the agent writes them whole, so an older agent's layout is replaced. */
-const NODE_SETTINGS_MAPS = ['config', 'config6'] as const;
+/** The node's settings maps: the agent writes them whole, so an older agent's layout is replaced.
+ *  Each is marked replace-stale-pin in test/golden/pinned-maps.txt, which the pin-shape guard checks. */
+export const NODE_SETTINGS_MAPS = ['config', 'config6'] as const;
 
 /** Observers of the sync loop (health, metrics, health check node ports): wired by main.ts. */
 export interface AgentHooks {

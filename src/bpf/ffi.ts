@@ -114,6 +114,7 @@ export const mapType = (map: Ptr) => int(BPF, 'bpf_map__type', P_PTR, [map]);
 export const mapKeySize = (map: Ptr) => int(BPF, 'bpf_map__key_size', P_PTR, [map]);
 export const mapValueSize = (map: Ptr) => int(BPF, 'bpf_map__value_size', P_PTR, [map]);
 export const mapMaxEntries = (map: Ptr) => int(BPF, 'bpf_map__max_entries', P_PTR, [map]);
+export const mapFlags = (map: Ptr) => int(BPF, 'bpf_map__map_flags', P_PTR, [map]);
 export const mapIsInternal = (map: Ptr) => call(BPF, 'bpf_map__is_internal', T.Boolean, P_PTR, [map]) as boolean;
 /** Before bpf_object__load only: the map is created with this many entries instead of the object's. */
 export const mapSetMaxEntries = (map: Ptr, n: number) => int(BPF, 'bpf_map__set_max_entries', P_PTR_U32, [map, n]);

@@ -28,6 +28,7 @@ export {
   type CgroupHook,
 } from './cgroup.js';
 export { linkIterator, runIterator, type IteratorLink } from './iter.js';
+export { isPinnedMap, pinnedMapDefs, type MapDef } from './map-defs.js';
 export { BpfObject, ensureBpffs, isBpffs, PinnedSizeError, programId, type BpfProgram } from './object.js';
 export {
   TypedMap,

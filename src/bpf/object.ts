@@ -5,6 +5,7 @@ import type { Codec } from './codec.js';
 import { BpfError, EINVAL, ENOENT } from './errors.js';
 import * as ffi from './ffi.js';
 import { isPercpuType, PercpuMap, TypedMap, type MapInfo } from './map.js';
+import { isPinnedMap } from './map-defs.js';
 import { checkSizes, pinnedMapSizes } from './map-pinned.js';
 
 export interface BpfProgram {
@@ -133,7 +134,7 @@ export class BpfObject {
     try {
       for (let m = ffi.objectNextMap(obj, null); m; m = ffi.objectNextMap(obj, m)) {
         const name = ffi.mapName(m);
-        if (pinDir !== undefined && !ffi.mapIsInternal(m)) {
+        if (pinDir !== undefined && isPinnedMap(m)) {
           const ret = ffi.mapSetPinPath(m, `${pinDir}/${name}`);
           if (ret < 0) throw new BpfError('bpf_map__set_pin_path', `map '${name}'`, ret);
         }

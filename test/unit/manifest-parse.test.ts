@@ -15,7 +15,7 @@ function manifests(): Array<[string, string]> {
     for (const f of readdirSync(`${ROOT}${dir}`).filter((n) => /\.(ya?ml|json)$/.test(n)))
       out.push([`${dir}/${f}`, readFileSync(`${ROOT}${dir}/${f}`, 'utf8')]);
   }
-  for (const f of readdirSync(`${ROOT}test/golden`)) {
+  for (const f of readdirSync(`${ROOT}test/golden`).filter((n) => n.endsWith('.txtar'))) {
     for (const file of parseTxtar(readFileSync(`${ROOT}test/golden/${f}`, 'utf8')).files)
       if (file.name.endsWith('.yaml')) out.push([`test/golden/${f}:${file.name}`, file.data]);
   }
