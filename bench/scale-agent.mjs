@@ -20,7 +20,7 @@ import { Pipeline } from '../dist/agent/pipeline.js';
 import { KubeSource } from '../dist/k8s/source.js';
 import { connect } from '../dist/k8s/kubeconfig.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
-import { DEFAULT_TOKEN, kubeconfigFor } from '../dist/fakeapi/server.js';
+import { kubeconfigFor } from '../dist/fakeapi/server.js';
 import { firstAddr, put, warmUpWrites } from './scale-put.mjs';
 
 const [url, servicesArg, changesArg, rollingArg] = process.argv.slice(2);
@@ -83,11 +83,10 @@ const memoryAfterStart = Object.fromEntries([
 // SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
-// The first fetch() of a process loads undici (~30 ms) and opens the connection: a cost of this
-// measuring process's HTTP client, not of the API write or the agent, which the first timed
-// change paid (it alone was the p99: ~90 ms against ≤ 13 ms for the other 99). Paid here instead,
-// with the double's own first writes (~7 ms more for its first PUT), which the agent never sees.
-await (await fetch(`${url}/version`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).arrayBuffer();
+// The first PUTs of a process open its connection and warm its HTTP client: a cost of this
+// measuring process, not of the API write or the agent, which the first timed change paid (it
+// alone was the p99). Paid here instead, with the double's own first writes (~7 ms more for its
+// first PUT), which the agent never sees.
 await warmUpWrites(url, 20);
 
 const lag = monitorEventLoopDelay({ resolution: 10 });
