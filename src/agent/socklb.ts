@@ -4,7 +4,7 @@
 // `switchyard agent --cleanup` detaches them. Which sockets are served is the sock_netns map: the
 // node's own namespace cookie, written here before the programs are attached, and with
 // --socket-lb all its pods' (pod-sockets.ts).
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SOCK_NS_HOST, sockNetns, sockTarget, sockTarget6 } from '../abi/sock.js';
 import { u8, u64 } from '../abi/layouts.js';
@@ -15,7 +15,6 @@ import {
   currentNetnsCookie,
   detachCgroupPinned,
   linkIterator,
-  pinnedMapSizes,
   unifiedCgroupRoot,
 } from '../bpf/index.js';
 import { ConfigError } from './config-values.js';
@@ -36,6 +35,17 @@ export function sockObjectPath(bpfObject: string): string {
   return bpfObject.replace(/[^/]*$/, 'sock.o');
 }
 
+/**
+ * sock.o's own pins the agent replaces at start when their key or value size is not the object's
+ * (BpfObject.open's replaceStalePins), as NODE_SETTINGS_MAPS for the tc object: libbpf cannot reuse
+ * such a pin, and without this an upgraded agent would not load. sock_netns: an agent before IPv6
+ * socket LB pinned it with 8-byte values (no addr6). Dropping it loses nothing: every entry is the
+ * agent's to write again (the node's in startSocketLb, its pods' in startPodSocketLb), and the
+ * programs attached until their links are updated keep the old map, so the hooks never stop.
+ * Each is marked replace-stale-pin in test/golden/pinned-maps.txt, which the pin-shape guard checks.
+ */
+export const SOCK_STALE_PINS = ['sock_netns'] as const;
+
 export const sockLinkPin = (pinDir: string, hook: CgroupHook) => `${pinDir}/sock_link_${hook}`;
 
 export interface SocketLbOptions {
@@ -52,9 +62,14 @@ export function startSocketLb(opts: SocketLbOptions): void {
   const cgroup = opts.cgroupRoot ?? unifiedCgroupRoot();
   if (!cgroup) throw new ConfigError('--socket-lb: no cgroup2 mount in /proc/mounts; give --cgroup-root');
   if (!existsSync(cgroup)) throw new ConfigError(`--cgroup-root "${cgroup}": no such directory`);
-  replaceOldNetnsPin(opts.pinDir, opts.log);
-  const obj = BpfObject.open(sockObjectPath(opts.bpfObject), { pinDir: opts.pinDir, maxEntries: opts.maxEntries });
+  const obj = BpfObject.open(sockObjectPath(opts.bpfObject), {
+    pinDir: opts.pinDir,
+    maxEntries: opts.maxEntries,
+    replaceStalePins: SOCK_STALE_PINS,
+  });
   try {
+    if (obj.replacedPins.length)
+      opts.log.info({ maps: obj.replacedPins }, 'socket LB: pinned maps of an older layout replaced');
     const cookie = currentNetnsCookie();
     // 0.0.0.0 and ::, the node is one ClientIP-affinity client per family unless a socket is bound.
     obj.map('sock_netns', u64, sockNetns).set(cookie, { addr: '0.0.0.0', flags: SOCK_NS_HOST, addr6: '::' });
@@ -66,20 +81,6 @@ export function startSocketLb(opts: SocketLbOptions): void {
   } finally {
     obj.close(); // the pinned links hold the programs, the pins hold the maps
   }
-}
-
-/**
- * sock_netns as an agent before IPv6 socket LB pinned it (8-byte values, no addr6): libbpf cannot
- * reuse such a pin, so it goes and sock.o pins a new map. Nothing is lost: every entry is the
- * agent's to write again (the node's in startSocketLb, its pods' in startPodSocketLb), and the
- * programs attached until their links are updated keep the old map, so the hooks never stop.
- */
-function replaceOldNetnsPin(pinDir: string, log: Logger): void {
-  const pin = `${pinDir}/sock_netns`;
-  const sizes = pinnedMapSizes(pin);
-  if (!sizes || sizes.valueSize === sockNetns.size) return;
-  unlinkSync(pin);
-  log.info({ pin, valueSize: sizes.valueSize }, 'socket LB: sock_netns of an older agent replaced (now with IPv6)');
 }
 
 /** `agent --cleanup`: detaches the socket-LB links. Returns the hooks that had one. */
