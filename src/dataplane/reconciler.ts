@@ -168,13 +168,7 @@ export class Reconciler {
 
   /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */
   private resetStats({ keys }: ResetStatsPhase): number {
-    const zero = Array.from({ length: this.maps.stats.cpus }, () => ({
-      packets: 0n,
-      bytes: 0n,
-      newFlows: 0n,
-      noBackend: 0n,
-    }));
-    this.maps.stats.setMany(keys.map((id) => [id, zero] as [number, typeof zero]));
+    this.maps.stats.zeroMany(keys);
     return keys.length;
   }
 
