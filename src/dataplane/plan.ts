@@ -234,14 +234,12 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
     }
     const gen = have ? have.gen ^ 1 : 0;
     const into = maglev ? writeMaglev : write;
-    members.forEach((backendId, i) => into.push([{ setId, slot: i + 1, gen }, backendId]));
+    for (let i = 0; i < members.length; i++) into.push([{ setId, slot: i + 1, gen }, members[i]]);
     next.sets.set(setId, maglev ? { gen, members, maglev } : { gen, members });
   }
   // Every key the next state needs, in its map; anything else in either map goes.
-  for (const [setId, { gen, members, maglev }] of next.sets) {
-    const keys = maglev ? next.maglevKeys : next.slotKeys;
-    for (let slot = 1; slot <= members.length; slot++) keys.add(slotKeyNumber({ setId, slot, gen }));
-  }
+  for (const [setId, { gen, members, maglev }] of next.sets)
+    (maglev ? next.maglevKeys : next.slotKeys).addSlots(setId * 2 + gen, members.length);
   const gone = (have: SlotKeys, keep: SlotKeys) => [...have].filter((n) => !keep.has(n)).map(slotKeyOf);
   return {
     write,
