@@ -211,9 +211,12 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
 
 function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {
   const upsert: Array<[number, Backend]> = [];
-  for (const [id, be] of desired.backends) {
+  // Each step of a Map's (or IdMap's) iteration is a new [id, backend] array: planned as it is,
+  // not copied (100,000 of them at 10,000 Services).
+  for (const entry of desired.backends) {
+    const [id, be] = entry;
     const have = current.backends.get(id);
-    if (!have || !sameBackend(have, be)) upsert.push([id, be]);
+    if (!have || !sameBackend(have, be)) upsert.push(entry);
     next.backends.set(id, be);
   }
   const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));
