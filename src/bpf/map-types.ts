@@ -28,3 +28,12 @@ export function possibleCpus(): number {
   }
   return cpus;
 }
+
+export interface MapInfo {
+  name: string;
+  fd: number;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+}

@@ -1,22 +1,13 @@
 import type { Codec } from './codec.js';
 import { BpfError, E2BIG, ENOENT, ENOSPC, ENOTSUPP, EOPNOTSUPP, EINVAL } from './errors.js';
 import * as ffi from './ffi.js';
-import { ARRAY_TYPES, FILLABLE_TYPES, possibleCpus } from './map-types.js';
+import { ARRAY_TYPES, FILLABLE_TYPES, possibleCpus, type MapInfo } from './map-types.js';
 
-export { MAP_TYPE, isPercpuType, possibleCpus } from './map-types.js';
+export { MAP_TYPE, isPercpuType, possibleCpus, type MapInfo } from './map-types.js';
 
 const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
 export type UpdateFlag = keyof typeof UPDATE_FLAGS;
 const CHUNK = 8192;
-
-export interface MapInfo {
-  name: string;
-  fd: number;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-}
 
 const unsupported = (ret: number) => ret === -ENOTSUPP || ret === -EOPNOTSUPP;
 
@@ -86,7 +77,12 @@ abstract class MapBase<K, W> {
   set(key: K, value: W, flags: UpdateFlag = 'any'): void {
     this.keyCodec.encode(key, this.keyBuf, 0);
     this.encodeValue(value, this.valBuf, 0);
-    const ret = ffi.mapUpdateElem(this.fd, this.keyBuf, this.valBuf, UPDATE_FLAGS[flags]);
+    this.update(this.valBuf, flags);
+  }
+
+  /** bpf_map_update_elem of keyBuf's key with @value. */
+  private update(value: Buffer, flags: UpdateFlag): void {
+    const ret = ffi.mapUpdateElem(this.fd, this.keyBuf, value, UPDATE_FLAGS[flags]);
     if (ret < 0) this.fail('bpf_map_update_elem', ret);
   }
 
@@ -106,20 +102,52 @@ abstract class MapBase<K, W> {
 
   /** Writes every entry with bpf_map_update_batch, in chunks; a full map is a BpfError naming it. */
   setMany(entries: ReadonlyArray<readonly [K, W]>, flags: UpdateFlag = 'any'): void {
+    const ks = this.keyCodec.size;
+    this.updateBatches(
+      entries.length,
+      flags,
+      (start, n) => {
+        for (let i = 0; i < n; i++) {
+          const e = entries[start + i]; // not destructured: that costs per entry, 230,000 at a cold start
+          this.keyCodec.encode(e[0], this.batchKeys, i * ks);
+          this.encodeValue(e[1], this.batchVals, i * this.stride);
+        }
+      },
+      (i) => this.set(entries[i][0], entries[i][1], flags),
+    );
+  }
+
+  /** Writes an all-zero value (every CPU's, for a per-CPU map) at each key: no value is encoded,
+   *  which for a per-CPU map of u64 counters is most of the work. */
+  zeroMany(keys: readonly K[]): void {
+    const ks = this.keyCodec.size;
+    const fill = (start: number, n: number) => {
+      this.batchVals.fill(0, 0, n * this.stride);
+      for (let i = 0; i < n; i++) this.keyCodec.encode(keys[start + i], this.batchKeys, i * ks);
+    };
+    this.updateBatches(keys.length, 'any', fill, (i) => {
+      this.keyCodec.encode(keys[i], this.keyBuf, 0);
+      this.update(this.valBuf.fill(0), 'any');
+    });
+  }
+
+  /** @total entries in chunks: @fill encodes a chunk into batchKeys/batchVals, @one writes entry i
+   *  by itself (where batches are missing). */
+  private updateBatches(
+    total: number,
+    flags: UpdateFlag,
+    fill: (start: number, n: number) => void,
+    one: (i: number) => void,
+  ): void {
     this.opts.writeBigUInt64LE(BigInt(UPDATE_FLAGS[flags]), 8);
-    for (let start = 0; start < entries.length; start += CHUNK) {
-      const n = Math.min(CHUNK, entries.length - start);
+    for (let start = 0; start < total; start += CHUNK) {
+      const n = Math.min(CHUNK, total - start);
       if (this.noBatch) {
-        for (let i = start; i < start + n; i++) this.set(entries[i][0], entries[i][1], flags);
+        for (let i = start; i < start + n; i++) one(i);
         continue;
       }
       this.room(n, true);
-      const ks = this.keyCodec.size;
-      for (let i = 0; i < n; i++) {
-        const [k, v] = entries[start + i];
-        this.keyCodec.encode(k, this.batchKeys, i * ks);
-        this.encodeValue(v, this.batchVals, i * this.stride);
-      }
+      fill(start, n);
       this.count.writeUInt32LE(n, 0);
       const ret = ffi.mapUpdateBatch(this.fd, this.batchKeys, this.batchVals, this.count, this.opts);
       if (ret < 0) {
@@ -253,23 +281,8 @@ abstract class MapBase<K, W> {
   /** Deletes every entry; array maps (whose entries can't be deleted) are zeroed instead. */
   clear(): void {
     const keys = this.keys();
-    if (!ARRAY_TYPES.has(this.type)) {
-      this.deleteMany(keys);
-      return;
-    }
-    const zeros = Buffer.alloc(this.stride);
-    for (let start = 0; start < keys.length; start += CHUNK) {
-      const n = Math.min(CHUNK, keys.length - start);
-      this.room(n, true);
-      for (let i = 0; i < n; i++) {
-        this.keyCodec.encode(keys[start + i], this.batchKeys, i * this.keyCodec.size);
-        zeros.copy(this.batchVals, i * this.stride);
-      }
-      this.count.writeUInt32LE(n, 0);
-      this.opts.writeBigUInt64LE(0n, 8);
-      const ret = ffi.mapUpdateBatch(this.fd, this.batchKeys, this.batchVals, this.count, this.opts);
-      if (ret < 0) this.fail('bpf_map_update_batch', ret);
-    }
+    if (ARRAY_TYPES.has(this.type)) this.zeroMany(keys);
+    else this.deleteMany(keys);
   }
 
   /** Closes the map's fd when this view owns it (openPinnedMap); a no-op for an object's maps. */
@@ -321,7 +334,7 @@ export class PercpuMap<K, V> extends MapBase<K, V[]> {
         `${this.what}: a per-CPU value needs ${this.cpus} elements (one per possible CPU), got ${Array.isArray(values) ? values.length : typeof values}`,
       );
     }
-    buf.fill(0, offset, offset + this.stride);
+    if (this.slot !== this.valueCodec.size) buf.fill(0, offset, offset + this.stride); // the gaps to 8
     for (let i = 0; i < this.cpus; i++) this.valueCodec.encode(values[i], buf, offset + i * this.slot);
   }
   protected decodeValue(buf: Buffer, offset: number): V[] {

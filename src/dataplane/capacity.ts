@@ -56,12 +56,10 @@ export function admit(
   ports: Map<number, DesiredFrontend[]>,
   capacity: Capacity,
 ): Overflow[] {
-  const used: Cost = {
-    frontends: current.frontends.size,
-    backends: current.backends.size,
-    slots: current.slotKeys.size,
-  };
-  if (fitsWhole(used, desired, ports, capacity)) return [];
+  const used = inUse(current);
+  let frontends = 0;
+  for (const fes of ports.values()) frontends += fes.length;
+  if (fitsWhole(used, desired, ports.keys(), frontends, capacity)) return [];
   const fresh: number[] = [];
   for (const [svcId, fes] of ports) {
     if (!current.serviceInfo.has(svcId)) {
@@ -92,14 +90,27 @@ export function admit(
   return skipped;
 }
 
-/** Whether every port of @ports fits even if nothing it needs were in the maps yet: then no
- *  port is skipped, and costing each one (a cold start's 10,000) is not needed. */
-function fitsWhole(used: Cost, desired: DesiredState, ports: Map<number, DesiredFrontend[]>, capacity: Capacity) {
-  let frontends = 0,
-    backends = 0,
+/** admit() of every service port of @desired (a full sync). Its frontends are grouped by port
+ *  only when not all of them fit (a cold start's 10,000 ports mostly do). */
+export function admitAll(current: CurrentState, desired: DesiredState, capacity: Capacity): Overflow[] {
+  let frontends = 0;
+  for (const fe of desired.frontends) if (desired.services.has(fe.svcId)) frontends++;
+  if (fitsWhole(inUse(current), desired, desired.services.keys(), frontends, capacity)) return [];
+  return admit(current, desired, portsOf(desired.frontends, desired.services.keys()), capacity);
+}
+
+const inUse = (current: CurrentState): Cost => ({
+  frontends: current.frontends.size,
+  backends: current.backends.size,
+  slots: current.slotKeys.size,
+});
+
+/** Whether every port of @svcIds (with @frontends frontends in all) fits even if nothing it needs
+ *  were in the maps yet: then no port is skipped, and costing each one is not needed. */
+function fitsWhole(used: Cost, desired: DesiredState, svcIds: Iterable<number>, frontends: number, capacity: Capacity) {
+  let backends = 0,
     slots = 0;
-  for (const [svcId, fes] of ports) {
-    frontends += fes.length;
+  for (const svcId of svcIds) {
     for (const setId of Object.values(desired.services.get(svcId)?.sets ?? {})) {
       const n = setId === undefined ? 0 : (desired.sets.get(setId)?.length ?? 0);
       backends += n; // each backend counted once per set it is in: no fewer than it costs

@@ -211,9 +211,12 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
 
 function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {
   const upsert: Array<[number, Backend]> = [];
-  for (const [id, be] of desired.backends) {
+  // Each step of a Map's (or IdMap's) iteration is a new [id, backend] array: planned as it is,
+  // not copied (100,000 of them at 10,000 Services).
+  for (const entry of desired.backends) {
+    const [id, be] = entry;
     const have = current.backends.get(id);
-    if (!have || !sameBackend(have, be)) upsert.push([id, be]);
+    if (!have || !sameBackend(have, be)) upsert.push(entry);
     next.backends.set(id, be);
   }
   const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));
@@ -234,14 +237,12 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
     }
     const gen = have ? have.gen ^ 1 : 0;
     const into = maglev ? writeMaglev : write;
-    members.forEach((backendId, i) => into.push([{ setId, slot: i + 1, gen }, backendId]));
+    for (let i = 0; i < members.length; i++) into.push([{ setId, slot: i + 1, gen }, members[i]]);
     next.sets.set(setId, maglev ? { gen, members, maglev } : { gen, members });
   }
   // Every key the next state needs, in its map; anything else in either map goes.
-  for (const [setId, { gen, members, maglev }] of next.sets) {
-    const keys = maglev ? next.maglevKeys : next.slotKeys;
-    for (let slot = 1; slot <= members.length; slot++) keys.add(slotKeyNumber({ setId, slot, gen }));
-  }
+  for (const [setId, { gen, members, maglev }] of next.sets)
+    (maglev ? next.maglevKeys : next.slotKeys).addSlots(setId * 2 + gen, members.length);
   const gone = (have: SlotKeys, keep: SlotKeys) => [...have].filter((n) => !keep.has(n)).map(slotKeyOf);
   return {
     write,

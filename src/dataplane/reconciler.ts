@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config6 } from '../abi/index.js';
 import type { TypedMap } from '../bpf/index.js';
 import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
-import { admit, portsOf, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
+import { admit, admitAll, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
 import { planConfig6 } from './node-config.js';
 import { planScoped } from './plan-scoped.js';
@@ -60,12 +60,7 @@ export class Reconciler {
   /** A full sync: every entry of the desired state diffed against the whole current state. */
   sync(desired: DesiredState): SyncResult {
     const started = performance.now();
-    const overflow = admit(
-      this.currentState,
-      desired,
-      portsOf(desired.frontends, desired.services.keys()),
-      this.capacity(),
-    );
+    const overflow = admitAll(this.currentState, desired, this.capacity());
     const plan = planWrites(this.currentState, withoutPorts(desired, overflow), this.planOptions);
     this.writeConfig6(desired);
     const counts = this.run(plan.phases);
@@ -168,13 +163,7 @@ export class Reconciler {
 
   /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */
   private resetStats({ keys }: ResetStatsPhase): number {
-    const zero = Array.from({ length: this.maps.stats.cpus }, () => ({
-      packets: 0n,
-      bytes: 0n,
-      newFlows: 0n,
-      noBackend: 0n,
-    }));
-    this.maps.stats.setMany(keys.map((id) => [id, zero] as [number, typeof zero]));
+    this.maps.stats.zeroMany(keys);
     return keys.length;
   }
 

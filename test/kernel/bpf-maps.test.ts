@@ -136,6 +136,14 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     expect(() => obj.map('stats', u32, layouts.stats)).toThrow(/map is per-CPU; use percpuMap\(\)/);
     stats.clear();
     expect(stats.get(2)).toEqual(Array(n).fill(zeroStats));
+    stats.setMany([
+      [1, vals],
+      [3, vals],
+    ]);
+    stats.zeroMany([3]);
+    expect(stats.get(1)).toEqual(vals);
+    expect(stats.get(3)).toEqual(Array(n).fill(zeroStats));
+    stats.clear();
   });
 
   it('rejects codecs whose sizes do not match the map, and values that do not fit', () => {

@@ -5,7 +5,7 @@ import { IdAllocator, IncrementalCompiler, type NodeConfig } from '../../src/com
 import { ModelTracker } from '../../src/model/tracker.js';
 import { emptyState, planWrites } from '../../src/dataplane/plan.js';
 import { planScoped } from '../../src/dataplane/plan-scoped.js';
-import { admit, portsOf, scopeWithout, withoutPorts } from '../../src/dataplane/capacity.js';
+import { admit, admitAll, portsOf, scopeWithout, withoutPorts } from '../../src/dataplane/capacity.js';
 
 const NODE: NodeConfig = { nodeName: 'node1', nodePortAddresses: [] };
 const svc = (name: string, n: number) => ({
@@ -42,6 +42,11 @@ describe('admission against map capacity', () => {
     });
     expect(skipped.map((s) => s.message)).toEqual([
       "service port default/b:http/TCP not programmed: map 'slots' is full (max 5 entries, 3 in use or planned, this port needs 3)",
+    ]);
+    expect(admitAll(emptyState(), desired, { frontends: 10, backends: 10, slots: 5 })).toEqual(skipped);
+    expect(admitAll(emptyState(), desired, { frontends: 3, backends: 7, slots: 7 })).toEqual([]);
+    expect(admitAll(emptyState(), desired, { frontends: 2, backends: 7, slots: 7 }).map((s) => s.map)).toEqual([
+      'frontends',
     ]);
     const next = planWrites(emptyState(), withoutPorts(desired, skipped)).next;
     expect([...next.serviceInfo.values()].map((i) => i.name).sort()).toEqual([

@@ -172,6 +172,9 @@ function recordingMaps(): { maps: DataplaneMaps; log: string[] } {
     deleteMany: (ks: readonly unknown[]) => {
       for (const k of ks) log.push(`${name}.delete ${JSON.stringify(k)}`);
     },
+    zeroMany: (ks: readonly unknown[]) => {
+      for (const k of ks) log.push(`${name}.zero ${JSON.stringify(k)}`);
+    },
   });
   const names = [
     'frontends',

@@ -36,4 +36,16 @@ describe('SlotKeys', () => {
     expect([...keys]).toEqual([1, 2, 3, 4].map(k));
     expect((keys as unknown as { bySetGen: Map<number, unknown> }).bySetGen.get(140_001)).toBe(4);
   });
+
+  it('adds the slots 1..n of a set at once, as a count or into what the set already holds', () => {
+    const keys = new SlotKeys();
+    const k = (gen: number, slot: number) => slotKeyNumber({ setId: 5, gen, slot });
+    keys.addSlots(10, 3);
+    keys.add(k(1, 2));
+    keys.addSlots(11, 3);
+    keys.addSlots(12, 0);
+    expect([...keys]).toEqual([k(0, 1), k(0, 2), k(0, 3), k(1, 2), k(1, 1), k(1, 3)]);
+    expect(keys.size).toBe(6);
+    expect((keys as unknown as { bySetGen: Map<number, unknown> }).bySetGen.get(10)).toBe(3);
+  });
 });
