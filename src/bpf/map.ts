@@ -161,14 +161,17 @@ abstract class MapBase<K, W> {
     }
   }
 
-  /** Deletes the keys with bpf_map_delete_batch; absent keys are skipped. Returns how many were deleted. */
-  deleteMany(keys: readonly K[]): number {
+  /** Deletes the keys with bpf_map_delete_batch; absent keys are skipped (and put in @absent when
+   *  given). Returns how many were deleted. Each absent key costs a call of its own: the kernel
+   *  stops a batch at the first one. */
+  deleteMany(keys: readonly K[], absent?: K[]): number {
     this.opts.writeBigUInt64LE(0n, 8);
     let deleted = 0;
     let i = 0;
     while (i < keys.length) {
       if (this.noBatch) {
         if (this.delete(keys[i])) deleted++;
+        else absent?.push(keys[i]);
         i++;
         continue;
       }
@@ -182,6 +185,7 @@ abstract class MapBase<K, W> {
       deleted += done;
       i += done;
       if (ret === -ENOENT) {
+        absent?.push(keys[i]);
         i++;
         continue;
       } // keys[i] was absent: skip it, go on with the rest

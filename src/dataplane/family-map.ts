@@ -1,7 +1,8 @@
 // One view over a map's IPv4 and IPv6 twins (frontends/frontends6, backends/backends6,
 // source_ranges/source_ranges6): the planner diffs one desired state with addresses of both
 // families, and each write lands in the map of its address's family. Backend ids are one space
-// across both backends maps, so a delete by id is sent to both (an absent key is skipped).
+// across both backends maps, so a delete by id goes to the IPv4 map, and what it did not hold to
+// the IPv6 map.
 //
 // An object built without the IPv6 maps (an older data path) gets no IPv6 entry: they are dropped
 // here and reported once through @onMissing, and IPv4 service goes on. The planner then believes
@@ -69,7 +70,14 @@ export class FamilyMap<K, V> implements MapView<K, V> {
   }
 
   deleteMany(keys: readonly K[]): number {
-    if (this.route.deleteBoth) return this.v4.deleteMany(keys) + (this.v6?.deleteMany(keys) ?? 0);
+    if (this.route.deleteBoth) {
+      // Only what the IPv4 map did not hold goes to the IPv6 map: every key absent from a map costs
+      // a call of its own, and sending all to both made each IPv4 backend delete cost one more
+      // call (~20 µs through the FFI), most of a rolling update's write time.
+      const absent: K[] = [];
+      const n = this.v4.deleteMany(keys, absent);
+      return n + (absent.length > 0 && this.v6 ? this.v6.deleteMany(absent) : 0);
+    }
     const six = keys.filter((k) => this.route.isV6(k));
     const n = this.v4.deleteMany(six.length === 0 ? keys : keys.filter((k) => !this.route.isV6(k)));
     return n + (six.length > 0 && this.v6 ? this.v6.deleteMany(six) : 0);

@@ -73,8 +73,10 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     expect(() => big.set(3, 6n, 'exist')).toThrow(/ENOENT/);
     expect(big.delete(2)).toBe(true);
     expect(big.delete(2)).toBe(false);
-    // batch delete skips absent keys
-    expect(big.deleteMany([1, 2, 8, 999_999, 15])).toBe(3);
+    // batch delete skips absent keys, and names them when asked
+    const absent: number[] = [];
+    expect(big.deleteMany([1, 2, 8, 999_999, 15], absent)).toBe(3);
+    expect(absent).toEqual([2, 999_999]);
     expect(big.keys().length).toBe(9_997);
     big.clear();
     expect(big.entries()).toEqual([]);

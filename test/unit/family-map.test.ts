@@ -8,21 +8,32 @@ import { FamilyMap, isV6Addr } from '../../src/dataplane/family-map.js';
 import { parseCidrPerFamily } from '../../src/agent/config-values.js';
 
 /** An in-memory stand-in with TypedMap's batch semantics (absent deletes skipped). */
-function fakeMap<K, V>(name: string): TypedMap<K, V> & { data: Map<string, [K, V]> } {
+function fakeMap<K, V>(name: string): TypedMap<K, V> & { data: Map<string, [K, V]>; deletes: K[][] } {
   const data = new Map<string, [K, V]>();
+  /** The keys of each deleteMany call, in order. */
+  const deletes: K[][] = [];
   const id = (k: K) => JSON.stringify(k);
   const m = {
     name,
     maxEntries: 100,
     data,
+    deletes,
     get: (k: K) => data.get(id(k))?.[1],
     set: (k: K, v: V) => void data.set(id(k), [k, v]),
     delete: (k: K) => data.delete(id(k)),
     setMany: (es: ReadonlyArray<readonly [K, V]>) => es.forEach(([k, v]) => data.set(id(k), [k, v])),
-    deleteMany: (ks: readonly K[]) => ks.filter((k) => data.delete(id(k))).length,
+    deleteMany: (ks: readonly K[], absent?: K[]) => {
+      deletes.push([...ks]);
+      let n = 0;
+      for (const k of ks) {
+        if (data.delete(id(k))) n++;
+        else absent?.push(k);
+      }
+      return n;
+    },
     entries: () => [...data.values()],
   };
-  return m as unknown as TypedMap<K, V> & { data: Map<string, [K, V]> };
+  return m as unknown as TypedMap<K, V> & { data: Map<string, [K, V]>; deletes: K[][] };
 }
 
 const fe = (addr: string): FrontendKey => ({ addr, port: 80, proto: 6, scope: 0 });
@@ -65,6 +76,11 @@ describe('FamilyMap', () => {
     expect([...v6.data.keys()]).toEqual(['2']);
     expect(m.deleteMany([1, 2])).toBe(2);
     expect(v4.data.size + v6.data.size).toBe(0);
+    // The IPv6 map is asked only for what the IPv4 map did not hold: each absent key is a call.
+    expect(v6.deletes).toEqual([[2]]);
+    m.set(3, { addr: '10.244.1.3', port: 80, flags: 0 });
+    expect(m.deleteMany([3])).toBe(1);
+    expect(v6.deletes).toEqual([[2]]);
   });
 
   it('drops IPv6 entries when the object has no IPv6 map, reporting how many, and keeps IPv4', () => {
