@@ -32,12 +32,20 @@ export class BackendSpace extends IdSpace {
     super('backend', limit, exhausted);
   }
 
-  /** The id of the endpoint @addr:@port of service port @svcId, allocating one if it has none. */
-  take(svcId: number, addr: string, port: number): number {
-    const id = this.find(svcId, addr, port);
+  /** The id of the endpoint @addr:@port of service port @svcId, allocating one if it has none.
+   *  @ip: @addr already parsed (ipv4ToInt; -1 for IPv6), so it is not parsed twice. */
+  take(svcId: number, addr: string, port: number, ip = addr.includes(':') ? -1 : ipv4ToInt(addr)): number {
+    if (ip < 0) {
+      const id = this.find(svcId, addr, port);
+      if (id !== undefined) return this.use(id);
+      const fresh = this.allocate();
+      this.bind(svcId, addr, port, fresh);
+      return fresh;
+    }
+    const id = this.findV4(svcId, ip, port);
     if (id !== undefined) return this.use(id);
     const fresh = this.allocate();
-    this.bind(svcId, addr, port, fresh);
+    this.link(svcId, ip, port, fresh);
     return fresh;
   }
 

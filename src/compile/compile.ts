@@ -216,7 +216,7 @@ export function programPort(
     const slot = setSlot(w.variant, w.key.addr);
     if (setIds[slot] !== undefined) continue;
     const v6 = slot.endsWith('6');
-    const family = cands.filter((c) => c.addr.includes(':') === v6);
+    const family = ofFamily(cands, v6);
     // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
     const chosen =
       w.variant === 'local'
@@ -308,8 +308,14 @@ function dropUnslotted(out: Output, setIds: ServicePortInfo['sets'], handed: num
   for (const b of handed) if (!slotted.has(b)) out.backends.delete(b);
 }
 
+/** @cands of one family: @cands itself when they all are (nearly always). */
+function ofFamily(cands: Candidate[], v6: boolean): Candidate[] {
+  for (const c of cands) if (c.ip < 0 !== v6) return cands.filter((x) => x.ip < 0 === v6);
+  return cands;
+}
+
 function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<number, Backend>): number {
-  const id = ids.backendId(svcId, c.addr, c.port);
+  const id = ids.backendId(svcId, c.addr, c.port, c.ip);
   backends.set(id, { addr: c.addr, port: c.port, flags: c.local ? BE_LOCAL : 0 });
   return id;
 }
