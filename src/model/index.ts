@@ -16,6 +16,9 @@ export { parseEndpointSlice, parseNode, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTAT
 export interface BuildResult {
   model: ClusterModel;
   errors: ValidationError[];
+  /** The slices of the model by "namespace/name" (the tracker keeps this map rather than
+   *  building its own). */
+  slices: Map<string, EndpointSlice>;
 }
 
 export function emptyModel(): ClusterModel {
@@ -70,7 +73,7 @@ export function buildModel(snapshot: Snapshot): BuildResult {
 
   for (const svc of model.services.values())
     errors.push(...checkTargetPorts(svc, model.slicesByService.get(svc.key) ?? []));
-  return { model, errors };
+  return { model, errors, slices };
 }
 
 /**
