@@ -26,6 +26,7 @@ import { selectCluster, type NodeTopology } from './topology.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
 import {
   admitted,
+  admittedWants,
   claimOrder,
   dedupe,
   frontendKeyText,
@@ -96,7 +97,7 @@ export function compileWithAsks(
       });
     }
     for (const sp of svc.ports) {
-      const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, refused));
+      const wants = admittedWants(dedupe(frontendsFor(svc, sp, nodeAddrs)), svc, node, nodeAddrs, refused);
       if (wants.length > 0) asks.push({ svc, sp, wants });
     }
   }

@@ -285,16 +285,22 @@ export class IncrementalCompiler {
     this.desiredState = desired;
     for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
       m.clear();
-    const keysOf = new Map<string, Set<string>>();
+    // A port's wants are unique (dedupe): a one-port Service's keys need no Set. Frontends share
+    // their key object with their want, whose text is made already. An entry's lists are replaced,
+    // never grown: the empty ones are shared.
+    const keysOf = new Map<string, string[]>();
+    const textOf = new Map<object, string>();
     for (const ask of asks) {
-      const keys = keysOf.get(ask.svc.key) ?? new Set();
-      for (const w of ask.wants) keys.add(w.ks);
-      keysOf.set(ask.svc.key, keys);
+      const keys = ask.wants.map((w) => w.ks);
+      for (const w of ask.wants) textOf.set(w.key, w.ks);
+      const had = keysOf.get(ask.svc.key);
+      keysOf.set(ask.svc.key, had ? [...new Set([...had, ...keys])] : keys);
     }
+    const [none, noIds]: [string[], number[]] = [[], []];
     for (const svc of model.services.values()) {
-      const askKeys = [...(keysOf.get(svc.key) ?? [])];
+      const askKeys = keysOf.get(svc.key) ?? none;
       for (const k of askKeys) this.claim(k, svc.key);
-      this.entries.set(svc.key, { askKeys, feKeys: [], svcIds: [] });
+      this.entries.set(svc.key, { askKeys, feKeys: none, svcIds: noIds });
     }
     const ownerOf = new Map<number, Entry>();
     for (const [svcId, info] of desired.services) {
@@ -304,7 +310,7 @@ export class IncrementalCompiler {
     }
     const feKeysOf = new Map<Entry, string[]>();
     for (const fe of desired.frontends) {
-      const k = frontendKeyString(fe.key);
+      const k = textOf.get(fe.key) ?? frontendKeyString(fe.key);
       this.frontendByKey.set(k, fe);
       const entry = ownerOf.get(fe.svcId)!;
       const list = feKeysOf.get(entry);
