@@ -65,14 +65,15 @@ export function compile(
   return compileWithAsks(model, node, ids, previous).desired;
 }
 
-/** compile(), and the asks it settled (each service port's admitted frontends, in claim order):
- *  the incremental compiler indexes them rather than working them out a second time. */
+/** compile(), and the asks it settled (each service port's admitted frontends, in claim order)
+ *  and the Service key of each svc id it programmed (by id): the incremental compiler indexes
+ *  them rather than working them out a second time. */
 export function compileWithAsks(
   model: ClusterModel,
   node: NodeConfig,
   ids: IdAllocator,
   previous?: DesiredState,
-): { desired: DesiredState; asks: Ask[] } {
+): { desired: DesiredState; asks: Ask[]; svcKeyOf: string[] } {
   ids.beginCompile();
   const nodeAddrs = nodeAddresses(node);
   const frontends: DesiredFrontend[] = [];
@@ -107,11 +108,12 @@ export function compileWithAsks(
 
   const maglev: MaglevSummary = { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 };
   const out: Output = { frontends, sets, backends, services, conflicts, maglev, node };
+  const svcKeyOf: string[] = [];
   for (const ask of asks) {
     const kept = keptWants(ask, (k) => winners.get(k)!, conflicts);
     if (kept.length === 0) continue;
     const { svc, sp } = ask;
-    programPort(
+    const svcId = programPort(
       out,
       ids,
       svc,
@@ -120,6 +122,7 @@ export function compileWithAsks(
       candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName),
       where,
     );
+    if (svcId !== undefined) svcKeyOf[svcId] = svc.key;
   }
 
   const config6 = config6Entry(node);
@@ -135,7 +138,7 @@ export function compileWithAsks(
     ...(config6 ? { config6 } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
-  return { desired, asks };
+  return { desired, asks, svcKeyOf };
 }
 
 /** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */
@@ -179,7 +182,8 @@ export interface Output {
   node: NodeConfig;
 }
 
-/** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
+/** One service port's svc_id, backend sets, frontends (the @kept ones) and description; returns
+ *  its svc id (undefined: none left, reported in conflicts). */
 export function programPort(
   out: Output,
   ids: IdAllocator,
@@ -188,7 +192,7 @@ export function programPort(
   kept: Want[],
   cands: Candidate[],
   where: NodeTopology,
-): void {
+): number | undefined {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
   try {
@@ -206,7 +210,7 @@ export function programPort(
         false,
       ),
     );
-    return;
+    return undefined;
   }
 
   const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
@@ -259,6 +263,7 @@ export function programPort(
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
   if (maglev) info.lbAlgorithm = 'maglev';
   out.services.set(svcId, info);
+  return svcId;
 }
 
 /** @fes by address (numerically), port, protocol and scope. All IPv4 (the common case): on one

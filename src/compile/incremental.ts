@@ -64,8 +64,8 @@ export class IncrementalCompiler {
   /** A full compile (same result as compile()), indexed per Service for later updates. */
   full(model: ClusterModel, node: NodeConfig, previous?: DesiredState): DesiredState {
     this.releasePending();
-    const { desired, asks } = compileWithAsks(model, node, this.ids, previous);
-    this.index(model, desired, asks);
+    const { desired, asks, svcKeyOf } = compileWithAsks(model, node, this.ids, previous);
+    this.index(model, desired, asks, svcKeyOf);
     return desired;
   }
 
@@ -281,7 +281,7 @@ export class IncrementalCompiler {
   }
 
   /** Records each Service's share of a full compile's result. */
-  private index(model: ClusterModel, desired: DesiredState, asks: Ask[]): void {
+  private index(model: ClusterModel, desired: DesiredState, asks: Ask[], svcKeyOf: string[]): void {
     this.desiredState = desired;
     for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
       m.clear();
@@ -302,22 +302,22 @@ export class IncrementalCompiler {
       for (const k of askKeys) this.claim(k, svc.key);
       this.entries.set(svc.key, { askKeys, feKeys: none, svcIds: noIds });
     }
-    const ownerOf = new Map<number, Entry>();
-    for (const [svcId, info] of desired.services) {
-      const entry = this.entries.get(`${info.namespace}/${info.name}`)!;
-      ownerOf.set(svcId, entry);
+    // By svc id, ascending (the order of desired.services): no "namespace/name" text per port.
+    const ownerOf: Entry[] = [];
+    svcKeyOf.forEach((key, svcId) => {
+      const entry = this.entries.get(key)!;
+      ownerOf[svcId] = entry;
       entry.svcIds = entry.svcIds.concat(svcId); // exact length (see Entry)
-    }
-    const feKeysOf = new Map<Entry, string[]>();
+    });
+    const grown: Entry[] = [];
     for (const fe of desired.frontends) {
       const k = textOf.get(fe.key) ?? frontendKeyString(fe.key);
       this.frontendByKey.set(k, fe);
-      const entry = ownerOf.get(fe.svcId)!;
-      const list = feKeysOf.get(entry);
-      if (list) list.push(k);
-      else feKeysOf.set(entry, [k]);
+      const entry = ownerOf[fe.svcId]!;
+      if (entry.feKeys === none) entry.feKeys = [k];
+      else if (entry.feKeys.push(k) === 2) grown.push(entry);
     }
-    for (const [entry, list] of feKeysOf) entry.feKeys = list.length === 1 ? list : list.slice();
+    for (const entry of grown) entry.feKeys = entry.feKeys.slice(); // exact length (see Entry)
     const group = (errors: ValidationError[], into: Map<string, ValidationError[]>) => {
       for (const e of errors) {
         const k = `${e.namespace}/${e.name}`;
