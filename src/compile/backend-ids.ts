@@ -134,8 +134,11 @@ export class BackendSpace extends IdSpace {
 
   private rehash(buckets: number): void {
     this.heads = new Int32Array(buckets);
-    for (const id of this.ids()) {
-      if (this.v6Of.has(id)) continue;
+    // Every IPv4 id is below svcOf.length (link grows it); a loop, not the ids() generator, and
+    // no v6Of lookup per id when there is no IPv6 identity: a cold start rehashes ~10 times.
+    const v6 = this.v6Of.size > 0;
+    for (let id = 1; id < this.svcOf.length; id++) {
+      if (!this.has(id) || (v6 && this.v6Of.has(id))) continue;
       const b = this.bucket(this.svcOf[id]!, this.ipOf[id]!, this.portOf[id]!);
       this.next[id] = this.heads[b]!;
       this.heads[b] = id;

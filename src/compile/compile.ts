@@ -256,7 +256,8 @@ export function programPort(
     externalTrafficPolicy: svc.externalTrafficPolicy,
     internalTrafficPolicy: svc.internalTrafficPolicy,
     sourceRanges: svc.loadBalancerSourceRanges,
-    frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
+    frontends:
+      kept.length === 1 ? [frontendKeyText(kept[0]!.key)] : [...new Set(kept.map((w) => frontendKeyText(w.key)))],
     sets: setIds,
     identity,
   };
