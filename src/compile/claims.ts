@@ -46,14 +46,19 @@ export function keptWants(
   conflicts: ValidationError[],
 ): Want[] {
   const { svc, sp, wants } = ask;
-  const kept: Want[] = [];
-  const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
-  for (const w of wants) {
+  // Made at the first lost want: until then the kept ones are a prefix of @wants, and a port
+  // nearly always keeps them all (then @wants itself is returned).
+  let kept: Want[] | undefined;
+  let lost: Set<string> | undefined; // "addr:port/PROTO", reported once per address
+  for (let i = 0; i < wants.length; i++) {
+    const w = wants[i]!;
     const h = holder(w.ks);
     if (h.svc === svc && h.sp === sp) {
-      kept.push(w);
+      kept?.push(w);
       continue;
     }
+    kept ??= wants.slice(0, i);
+    lost ??= new Set();
     const text = frontendKeyText(w.key);
     if (lost.has(text)) continue;
     lost.add(text);
@@ -73,7 +78,7 @@ export function keptWants(
       ),
     );
   }
-  return kept;
+  return kept ?? wants;
 }
 
 /** Services in the order their claims count: the older first (creationTimestamp; one without a
