@@ -32,12 +32,20 @@ export class BackendSpace extends IdSpace {
     super('backend', limit, exhausted);
   }
 
-  /** The id of the endpoint @addr:@port of service port @svcId, allocating one if it has none. */
-  take(svcId: number, addr: string, port: number): number {
-    const id = this.find(svcId, addr, port);
+  /** The id of the endpoint @addr:@port of service port @svcId, allocating one if it has none.
+   *  @ip: @addr already parsed (ipv4ToInt; -1 for IPv6), so it is not parsed twice. */
+  take(svcId: number, addr: string, port: number, ip = addr.includes(':') ? -1 : ipv4ToInt(addr)): number {
+    if (ip < 0) {
+      const id = this.find(svcId, addr, port);
+      if (id !== undefined) return this.use(id);
+      const fresh = this.allocate();
+      this.bind(svcId, addr, port, fresh);
+      return fresh;
+    }
+    const id = this.findV4(svcId, ip, port);
     if (id !== undefined) return this.use(id);
     const fresh = this.allocate();
-    this.bind(svcId, addr, port, fresh);
+    this.link(svcId, ip, port, fresh);
     return fresh;
   }
 
@@ -126,8 +134,11 @@ export class BackendSpace extends IdSpace {
 
   private rehash(buckets: number): void {
     this.heads = new Int32Array(buckets);
-    for (const id of this.ids()) {
-      if (this.v6Of.has(id)) continue;
+    // Every IPv4 id is below svcOf.length (link grows it); a loop, not the ids() generator, and
+    // no v6Of lookup per id when there is no IPv6 identity: a cold start rehashes ~10 times.
+    const v6 = this.v6Of.size > 0;
+    for (let id = 1; id < this.svcOf.length; id++) {
+      if (!this.has(id) || (v6 && this.v6Of.has(id))) continue;
       const b = this.bucket(this.svcOf[id]!, this.ipOf[id]!, this.portOf[id]!);
       this.next[id] = this.heads[b]!;
       this.heads[b] = id;

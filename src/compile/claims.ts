@@ -46,14 +46,19 @@ export function keptWants(
   conflicts: ValidationError[],
 ): Want[] {
   const { svc, sp, wants } = ask;
-  const kept: Want[] = [];
-  const lost = new Set<string>(); // "addr:port/PROTO", reported once per address
-  for (const w of wants) {
+  // Made at the first lost want: until then the kept ones are a prefix of @wants, and a port
+  // nearly always keeps them all (then @wants itself is returned).
+  let kept: Want[] | undefined;
+  let lost: Set<string> | undefined; // "addr:port/PROTO", reported once per address
+  for (let i = 0; i < wants.length; i++) {
+    const w = wants[i]!;
     const h = holder(w.ks);
     if (h.svc === svc && h.sp === sp) {
-      kept.push(w);
+      kept?.push(w);
       continue;
     }
+    kept ??= wants.slice(0, i);
+    lost ??= new Set();
     const text = frontendKeyText(w.key);
     if (lost.has(text)) continue;
     lost.add(text);
@@ -73,7 +78,7 @@ export function keptWants(
       ),
     );
   }
-  return kept;
+  return kept ?? wants;
 }
 
 /** Services in the order their claims count: the older first (creationTimestamp; one without a
@@ -95,9 +100,11 @@ export function settleClaims(asks: Ask[], previous: DesiredState | undefined): M
   }
   const winners = new Map<string, Ask>();
   for (const ask of asks) {
-    const identity = svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol);
+    // Nothing held (a cold start): no identity text to build per service port.
+    const identity =
+      heldBy.size > 0 ? svcIdentity(ask.svc.namespace, ask.svc.name, ask.sp.name, ask.sp.protocol) : undefined;
     for (const w of ask.wants) {
-      if (!winners.has(w.ks) || heldBy.get(w.ks) === identity) winners.set(w.ks, ask);
+      if (!winners.has(w.ks) || (identity !== undefined && heldBy.get(w.ks) === identity)) winners.set(w.ks, ask);
     }
   }
   return winners;
@@ -128,6 +135,24 @@ export function admitted(
     );
   }
   return false;
+}
+
+/** The @wants admitted() lets through, in order (refusals recorded as admitted does); @wants
+ *  itself when that is all of them, as it nearly always is. */
+export function admittedWants(
+  wants: Want[],
+  svc: Service,
+  node: NodeConfig,
+  nodeAddrs: string[],
+  refused: ValidationError[],
+): Want[] {
+  let out: Want[] | undefined;
+  for (let i = 0; i < wants.length; i++) {
+    const ok = admitted(wants[i]!, svc, node, nodeAddrs, refused);
+    if (!ok && out === undefined) out = wants.slice(0, i);
+    else if (ok && out !== undefined) out.push(wants[i]!);
+  }
+  return out ?? wants;
 }
 
 /** The frontends one service port asks for, in a fixed order: ClusterIPs, node ports, external
@@ -186,6 +211,7 @@ const want = (key: FrontendKey, variant: SetVariant, flags: number, field: strin
 /** The same key asked twice by one service port (an external IP listed twice, or equal to an LB
  *  IP) is one frontend: the first ask wins. */
 export function dedupe(wants: Want[]): Want[] {
+  if (wants.length < 2) return wants; // a ClusterIP-only port: no Set
   const seen = new Set<string>();
   return wants.filter((w) => {
     if (seen.has(w.ks)) return false;
@@ -199,7 +225,7 @@ export function serviceAsks(svc: Service, node: NodeConfig, nodeAddrs: string[])
   if (svc.headless || svc.type === 'ExternalName') return [];
   const asks: Ask[] = [];
   for (const sp of svc.ports) {
-    const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, []));
+    const wants = admittedWants(dedupe(frontendsFor(svc, sp, nodeAddrs)), svc, node, nodeAddrs, []);
     if (wants.length > 0) asks.push({ svc, sp, wants });
   }
   return asks;

@@ -26,6 +26,7 @@ import { selectCluster, type NodeTopology } from './topology.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
 import {
   admitted,
+  admittedWants,
   claimOrder,
   dedupe,
   frontendKeyText,
@@ -64,14 +65,15 @@ export function compile(
   return compileWithAsks(model, node, ids, previous).desired;
 }
 
-/** compile(), and the asks it settled (each service port's admitted frontends, in claim order):
- *  the incremental compiler indexes them rather than working them out a second time. */
+/** compile(), and the asks it settled (each service port's admitted frontends, in claim order)
+ *  and the Service key of each svc id it programmed (by id): the incremental compiler indexes
+ *  them rather than working them out a second time. */
 export function compileWithAsks(
   model: ClusterModel,
   node: NodeConfig,
   ids: IdAllocator,
   previous?: DesiredState,
-): { desired: DesiredState; asks: Ask[] } {
+): { desired: DesiredState; asks: Ask[]; svcKeyOf: string[] } {
   ids.beginCompile();
   const nodeAddrs = nodeAddresses(node);
   const frontends: DesiredFrontend[] = [];
@@ -96,7 +98,7 @@ export function compileWithAsks(
       });
     }
     for (const sp of svc.ports) {
-      const wants = dedupe(frontendsFor(svc, sp, nodeAddrs)).filter((w) => admitted(w, svc, node, nodeAddrs, refused));
+      const wants = admittedWants(dedupe(frontendsFor(svc, sp, nodeAddrs)), svc, node, nodeAddrs, refused);
       if (wants.length > 0) asks.push({ svc, sp, wants });
     }
   }
@@ -106,11 +108,12 @@ export function compileWithAsks(
 
   const maglev: MaglevSummary = { sets: new Set(), entries: 0, bytes: 0, buildMs: 0 };
   const out: Output = { frontends, sets, backends, services, conflicts, maglev, node };
+  const svcKeyOf: string[] = [];
   for (const ask of asks) {
     const kept = keptWants(ask, (k) => winners.get(k)!, conflicts);
     if (kept.length === 0) continue;
     const { svc, sp } = ask;
-    programPort(
+    const svcId = programPort(
       out,
       ids,
       svc,
@@ -119,6 +122,7 @@ export function compileWithAsks(
       candidates(sp, model.slicesByService.get(svc.key) ?? [], node.nodeName),
       where,
     );
+    if (svcId !== undefined) svcKeyOf[svcId] = svc.key;
   }
 
   const config6 = config6Entry(node);
@@ -134,7 +138,7 @@ export function compileWithAsks(
     ...(config6 ? { config6 } : {}),
     ...(maglev.sets.size > 0 ? { maglev } : {}),
   };
-  return { desired, asks };
+  return { desired, asks, svcKeyOf };
 }
 
 /** Where this node is, for topology hints: its name, and its zone (a flag, else its Node's label). */
@@ -178,7 +182,8 @@ export interface Output {
   node: NodeConfig;
 }
 
-/** One service port's svc_id, backend sets, frontends (the @kept ones) and description. */
+/** One service port's svc_id, backend sets, frontends (the @kept ones) and description; returns
+ *  its svc id (undefined: none left, reported in conflicts). */
 export function programPort(
   out: Output,
   ids: IdAllocator,
@@ -187,7 +192,7 @@ export function programPort(
   kept: Want[],
   cands: Candidate[],
   where: NodeTopology,
-): void {
+): number | undefined {
   const identity = svcIdentity(svc.namespace, svc.name, sp.name, sp.protocol);
   let svcId: number;
   try {
@@ -205,7 +210,7 @@ export function programPort(
         false,
       ),
     );
-    return;
+    return undefined;
   }
 
   const maglev = (svc.lbAlgorithm ?? out.node.lbAlgorithm ?? 'random') === 'maglev';
@@ -216,7 +221,7 @@ export function programPort(
     const slot = setSlot(w.variant, w.key.addr);
     if (setIds[slot] !== undefined) continue;
     const v6 = slot.endsWith('6');
-    const family = cands.filter((c) => c.addr.includes(':') === v6);
+    const family = ofFamily(cands, v6);
     // Traffic policy first: the local set is the local endpoints, topology plays no part in it.
     const chosen =
       w.variant === 'local'
@@ -251,13 +256,15 @@ export function programPort(
     externalTrafficPolicy: svc.externalTrafficPolicy,
     internalTrafficPolicy: svc.internalTrafficPolicy,
     sourceRanges: svc.loadBalancerSourceRanges,
-    frontends: [...new Set(kept.map((w) => frontendKeyText(w.key)))],
+    frontends:
+      kept.length === 1 ? [frontendKeyText(kept[0]!.key)] : [...new Set(kept.map((w) => frontendKeyText(w.key)))],
     sets: setIds,
     identity,
   };
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
   if (maglev) info.lbAlgorithm = 'maglev';
   out.services.set(svcId, info);
+  return svcId;
 }
 
 /** @fes by address (numerically), port, protocol and scope. All IPv4 (the common case): on one
@@ -308,8 +315,14 @@ function dropUnslotted(out: Output, setIds: ServicePortInfo['sets'], handed: num
   for (const b of handed) if (!slotted.has(b)) out.backends.delete(b);
 }
 
+/** @cands of one family: @cands itself when they all are (nearly always). */
+function ofFamily(cands: Candidate[], v6: boolean): Candidate[] {
+  for (const c of cands) if (c.ip < 0 !== v6) return cands.filter((x) => x.ip < 0 === v6);
+  return cands;
+}
+
 function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<number, Backend>): number {
-  const id = ids.backendId(svcId, c.addr, c.port);
+  const id = ids.backendId(svcId, c.addr, c.port, c.ip);
   backends.set(id, { addr: c.addr, port: c.port, flags: c.local ? BE_LOCAL : 0 });
   return id;
 }

@@ -8,42 +8,55 @@ import type { EndpointSlice, ServicePort } from '../model/types.js';
 
 export interface Candidate {
   addr: string;
+  /** addr as an unsigned 32-bit number when IPv4, -1 when IPv6: parsed once, here, for the
+   *  ordering and the backend id (which would otherwise each parse it again). */
+  ip: number;
   port: number;
   ready: boolean;
   serving: boolean;
   terminating: boolean;
   local: boolean;
-  /** Topology hints as the slice gave them; absent: none. */
-  zoneHints?: string[];
-  nodeHints?: string[];
+  /** Topology hints as the slice gave them; undefined: none. */
+  zoneHints: string[] | undefined;
+  nodeHints: string[] | undefined;
 }
 
 /** Every endpoint of the slices with a resolvable port for `sp`, one per addr:port (an endpoint
  *  listed in two slices, as during a slice split, counts once: the most usable copy, the first
  *  of those), in address then port order. Duplicates are found next to each other once sorted,
- *  rather than through a Map keyed by an "addr:port" string per endpoint. */
+ *  rather than through a Map keyed by an "addr:port" string per endpoint. IPv4 endpoints that
+ *  come already in order without duplicates (one slice, as the controller usually writes it)
+ *  are returned as they are: no sort and no second array. */
 export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: string): Candidate[] {
   const all: Candidate[] = [];
+  let ordered = true;
+  let prev = -1;
   for (const slice of slices) {
     const port = resolvePort(sp, slice);
     if (port === undefined) continue;
     for (const ep of slice.endpoints) {
-      const c: Candidate = {
-        addr: ep.address,
+      const addr = ep.address;
+      const ip = addr.includes(':') ? -1 : ipv4ToInt(addr);
+      const key = ip * 0x10000 + port;
+      if (ip < 0 || key <= prev) ordered = false;
+      prev = key;
+      all.push({
+        addr,
+        ip,
         port,
         ready: ep.ready,
         serving: ep.serving,
         terminating: ep.terminating,
         local: nodeName !== '' && ep.nodeName === nodeName,
-      };
-      if (ep.zoneHints) c.zoneHints = ep.zoneHints;
-      if (ep.nodeHints) c.nodeHints = ep.nodeHints;
-      all.push(c);
+        zoneHints: ep.zoneHints,
+        nodeHints: ep.nodeHints,
+      });
     }
   }
-  const sorted = byAddress(all);
+  if (ordered) return all;
+  byAddress(all);
   const out: Candidate[] = [];
-  for (const c of sorted) {
+  for (const c of all) {
     const last = out[out.length - 1];
     if (!last || last.addr !== c.addr || last.port !== c.port) out.push(c);
     else if (rank(c) > rank(last)) out[out.length - 1] = c;
@@ -51,16 +64,11 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
   return out;
 }
 
-/** @cands in compareIp order, then by port; stable (equal endpoints keep their order). IPv4
- *  (the common case) is sorted on one number per candidate, address × 65,536 + port, instead of
- *  parsing both addresses at every comparison. */
-function byAddress(cands: Candidate[]): Candidate[] {
-  if (cands.some((c) => c.addr.includes(':')))
-    return cands.sort((a, b) => compareIp(a.addr, b.addr) || a.port - b.port);
-  const keys = new Float64Array(cands.length);
-  for (let i = 0; i < cands.length; i++) keys[i] = ipv4ToInt(cands[i]!.addr) * 0x10000 + cands[i]!.port;
-  const order = Array.from(keys, (_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
-  return order.map((i) => cands[i]!);
+/** Sorts @cands in compareIp order, then by port; stable (equal endpoints keep their order).
+ *  IPv4 (the common case) on the numbers candidates() parsed, not the text at each comparison. */
+function byAddress(cands: Candidate[]): void {
+  if (cands.some((c) => c.ip < 0)) cands.sort((a, b) => compareIp(a.addr, b.addr) || a.port - b.port);
+  else cands.sort((a, b) => a.ip - b.ip || a.port - b.port);
 }
 
 const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.local ? 1 : 0);
@@ -73,7 +81,13 @@ const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.loca
  */
 export function select(cands: Candidate[], publishNotReady: boolean): Candidate[] {
   if (publishNotReady) return cands;
-  const ready = cands.filter((c) => c.ready);
+  const ready = readyOf(cands);
   if (ready.length > 0) return ready;
   return cands.filter((c) => c.serving && c.terminating);
+}
+
+/** The ready ones of @cands: @cands itself when all are (nearly always; sets only read it). */
+export function readyOf(cands: Candidate[]): Candidate[] {
+  for (const c of cands) if (!c.ready) return cands.filter((x) => x.ready);
+  return cands;
 }

@@ -70,9 +70,10 @@ export class IdAllocator {
     return this.sets.take(svcId * 4 + SLOTS.indexOf(slot));
   }
 
-  /** The id of service port @svcId's backend @addr:@port. */
-  backendId(svcId: number, addr: string, port: number): number {
-    return this.backends.take(svcId, addr, port);
+  /** The id of service port @svcId's backend @addr:@port (@ip: addr as a number, when the caller
+   *  has parsed it already; -1 for IPv6). */
+  backendId(svcId: number, addr: string, port: number, ip?: number): number {
+    return this.backends.take(svcId, addr, port, ip);
   }
 
   /** The id of an identity given as text (as identityOf writes it), allocating as svcId() does.

@@ -64,8 +64,8 @@ export class IncrementalCompiler {
   /** A full compile (same result as compile()), indexed per Service for later updates. */
   full(model: ClusterModel, node: NodeConfig, previous?: DesiredState): DesiredState {
     this.releasePending();
-    const { desired, asks } = compileWithAsks(model, node, this.ids, previous);
-    this.index(model, desired, asks);
+    const { desired, asks, svcKeyOf } = compileWithAsks(model, node, this.ids, previous);
+    this.index(model, desired, asks, svcKeyOf);
     return desired;
   }
 
@@ -281,37 +281,43 @@ export class IncrementalCompiler {
   }
 
   /** Records each Service's share of a full compile's result. */
-  private index(model: ClusterModel, desired: DesiredState, asks: Ask[]): void {
+  private index(model: ClusterModel, desired: DesiredState, asks: Ask[], svcKeyOf: string[]): void {
     this.desiredState = desired;
     for (const m of [this.entries, this.claimants, this.frontendByKey, this.conflicts, this.refused, this.healthCheck])
       m.clear();
-    const keysOf = new Map<string, Set<string>>();
+    // A port's wants are unique (dedupe): a one-port Service's keys need no Set. Frontends share
+    // their key object with their want, whose text is made already. An entry's lists are replaced,
+    // never grown: the empty ones are shared.
+    const keysOf = new Map<string, string[]>();
+    const textOf = new Map<object, string>();
     for (const ask of asks) {
-      const keys = keysOf.get(ask.svc.key) ?? new Set();
-      for (const w of ask.wants) keys.add(w.ks);
-      keysOf.set(ask.svc.key, keys);
+      const keys = ask.wants.map((w) => w.ks);
+      for (const w of ask.wants) textOf.set(w.key, w.ks);
+      const had = keysOf.get(ask.svc.key);
+      keysOf.set(ask.svc.key, had ? [...new Set([...had, ...keys])] : keys);
     }
+    const [none, noIds]: [string[], number[]] = [[], []];
     for (const svc of model.services.values()) {
-      const askKeys = [...(keysOf.get(svc.key) ?? [])];
+      const askKeys = keysOf.get(svc.key) ?? none;
       for (const k of askKeys) this.claim(k, svc.key);
-      this.entries.set(svc.key, { askKeys, feKeys: [], svcIds: [] });
+      this.entries.set(svc.key, { askKeys, feKeys: none, svcIds: noIds });
     }
-    const ownerOf = new Map<number, Entry>();
-    for (const [svcId, info] of desired.services) {
-      const entry = this.entries.get(`${info.namespace}/${info.name}`)!;
-      ownerOf.set(svcId, entry);
+    // By svc id, ascending (the order of desired.services): no "namespace/name" text per port.
+    const ownerOf: Entry[] = [];
+    svcKeyOf.forEach((key, svcId) => {
+      const entry = this.entries.get(key)!;
+      ownerOf[svcId] = entry;
       entry.svcIds = entry.svcIds.concat(svcId); // exact length (see Entry)
-    }
-    const feKeysOf = new Map<Entry, string[]>();
+    });
+    const grown: Entry[] = [];
     for (const fe of desired.frontends) {
-      const k = frontendKeyString(fe.key);
+      const k = textOf.get(fe.key) ?? frontendKeyString(fe.key);
       this.frontendByKey.set(k, fe);
-      const entry = ownerOf.get(fe.svcId)!;
-      const list = feKeysOf.get(entry);
-      if (list) list.push(k);
-      else feKeysOf.set(entry, [k]);
+      const entry = ownerOf[fe.svcId]!;
+      if (entry.feKeys === none) entry.feKeys = [k];
+      else if (entry.feKeys.push(k) === 2) grown.push(entry);
     }
-    for (const [entry, list] of feKeysOf) entry.feKeys = list.length === 1 ? list : list.slice();
+    for (const entry of grown) entry.feKeys = entry.feKeys.slice(); // exact length (see Entry)
     const group = (errors: ValidationError[], into: Map<string, ValidationError[]>) => {
       for (const e of errors) {
         const k = `${e.namespace}/${e.name}`;

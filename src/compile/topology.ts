@@ -4,7 +4,7 @@
 // the proxy only follows them, and only when they are complete: an endpoint without a hint means
 // the controller did not (or could not) hint this Service, so every endpoint is used.
 // The result is just a smaller backend set, so hints cost nothing per packet.
-import type { Candidate } from './endpoints.js';
+import { readyOf, type Candidate } from './endpoints.js';
 
 export type TopologyMode = '' | 'node' | 'zone';
 
@@ -40,9 +40,10 @@ function available(c: Candidate, mode: TopologyMode, where: NodeTopology): boole
  * makes every endpoint count as ready, hints included.
  */
 export function selectCluster(cands: Candidate[], publishNotReady: boolean, where: NodeTopology): Candidate[] {
-  const ready = publishNotReady ? cands : cands.filter((c) => c.ready);
+  const ready = publishNotReady ? cands : readyOf(cands);
   const mode = topologyMode(ready, where);
-  const picked = ready.filter((c) => available(c, mode, where));
+  // Without hints every ready endpoint is available: no copy of the list.
+  const picked = mode === '' ? ready : ready.filter((c) => available(c, mode, where));
   if (picked.length > 0 || publishNotReady) return picked;
   return cands.filter((c) => c.serving && c.terminating);
 }

@@ -99,12 +99,36 @@ export class Checker {
     const obj = this.object(value, field);
     if (!obj) return undefined;
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj)) {
+    // for-in, not Object.entries: no array per entry (two maps per object; JSON has no inherited keys).
+    for (const k in obj) {
+      const v = obj[k];
       if (typeof v !== 'string') return this.fail(`${field}.${k}`, `must be a string (got ${show(v)})`);
       out[k] = v;
     }
     return out;
   }
+}
+
+/** What node:net's isIPv4 accepts (four decimal parts 0..255, no leading zeros), without its
+ *  regular expression: every endpoint address of every slice goes through it. */
+export function isDottedQuad(s: string): boolean {
+  let parts = 0;
+  let i = 0;
+  while (i < s.length) {
+    const start = i;
+    let v = 0;
+    for (; i < s.length && i - start < 4; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    const n = i - start;
+    if (n === 0 || n > 3 || v > 255 || (n > 1 && s.charCodeAt(start) === 48)) return false;
+    if (++parts === 4) return i === s.length;
+    if (s.charCodeAt(i) !== 46) return false;
+    i++;
+  }
+  return false;
 }
 
 export function isObject(value: unknown): value is Raw {

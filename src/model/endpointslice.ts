@@ -1,7 +1,6 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
-import { isIPv4 } from 'node:net';
 import { canonicalIpv6 } from '../net/ipv6.js';
-import { exact, show, type Checker } from './check.js';
+import { exact, isDottedQuad, isObject, show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, IpFamily, EndpointSlice, Node, NodeAddress } from './types.js';
 
@@ -40,40 +39,11 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
   });
 
   const endpoints: Endpoint[] = [];
-  (c.array(raw.endpoints, 'endpoints') ?? []).forEach((entry, i) => {
-    const f = `endpoints[${i}]`;
-    const e = c.object(entry, f);
-    if (!e) return;
-    const addrs = c.array(e.addresses, `${f}.addresses`) ?? [];
-    const raw0 = addrs[0];
-    const address =
-      typeof raw0 !== 'string'
-        ? undefined
-        : family === 'IPv4'
-          ? isIPv4(raw0)
-            ? raw0
-            : undefined
-          : canonicalIpv6(raw0);
-    if (address === undefined) {
-      c.fail(`${f}.addresses[0]`, `must be an ${family} address, as addressType says (got ${show(raw0)})`);
-      return;
-    }
-    const cond = c.object(e.conditions, `${f}.conditions`) ?? {};
-    // Nil conditions: ready → true, serving → ready, terminating → false (the API's documented meaning).
-    const ready = c.bool(cond.ready, `${f}.conditions.ready`) ?? true;
-    const serving = c.bool(cond.serving, `${f}.conditions.serving`) ?? ready;
-    const terminating = c.bool(cond.terminating, `${f}.conditions.terminating`) ?? false;
-    const nodeName = c.string(e.nodeName, `${f}.nodeName`, '');
-    const zone = c.string(e.zone, `${f}.zone`, '');
-    // nodeName in the literal: a field added afterwards goes to a separate properties array
-    // (~40 bytes more per endpoint; a node name is on nearly every endpoint).
-    const ep: Endpoint = nodeName
-      ? { address, ready, serving, terminating, nodeName }
-      : { address, ready, serving, terminating };
-    if (zone) ep.zone = zone;
-    readHints(c, e.hints, `${f}.hints`, ep);
-    endpoints.push(ep);
-  });
+  const list = c.array(raw.endpoints, 'endpoints') ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const ep = readEndpoint(c, list[i], i, family);
+    if (ep) endpoints.push(ep);
+  }
 
   if (!c.ok || !serviceName) return { namespace, name, problems: c.problems };
   const slice: EndpointSlice = {
@@ -92,6 +62,43 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     if (!Number.isNaN(t.getTime())) slice.lastChangeTriggerTime = t; // a bad timestamp only costs a metric
   }
   return { value: slice, namespace, name, problems: [] };
+}
+
+/** endpoints[@i]. A field's path is only spelled out when it has a problem: built for every
+ *  field of every endpoint, those strings were most of a cold start's parsing garbage. */
+function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily): Endpoint | undefined {
+  const e = isObject(entry) ? entry : c.object(entry, `endpoints[${i}]`);
+  if (!e) return undefined;
+  const addrs = Array.isArray(e.addresses) ? e.addresses : (c.array(e.addresses, `endpoints[${i}].addresses`) ?? []);
+  const raw0: unknown = addrs[0];
+  const address =
+    typeof raw0 !== 'string'
+      ? undefined
+      : family === 'IPv4'
+        ? isDottedQuad(raw0)
+          ? raw0
+          : undefined
+        : canonicalIpv6(raw0);
+  if (address === undefined) {
+    c.fail(`endpoints[${i}].addresses[0]`, `must be an ${family} address, as addressType says (got ${show(raw0)})`);
+    return undefined;
+  }
+  const cond = isObject(e.conditions) ? e.conditions : (c.object(e.conditions, `endpoints[${i}].conditions`) ?? {});
+  const { ready: r, serving: s, terminating: t } = cond;
+  // Nil conditions: ready → true, serving → ready, terminating → false (the API's documented meaning).
+  const ready = (typeof r === 'boolean' ? r : c.bool(r, `endpoints[${i}].conditions.ready`)) ?? true;
+  const serving = (typeof s === 'boolean' ? s : c.bool(s, `endpoints[${i}].conditions.serving`)) ?? ready;
+  const terminating = (typeof t === 'boolean' ? t : c.bool(t, `endpoints[${i}].conditions.terminating`)) ?? false;
+  const nodeName = typeof e.nodeName === 'string' ? e.nodeName : c.string(e.nodeName, `endpoints[${i}].nodeName`, '');
+  const zone = typeof e.zone === 'string' ? e.zone : c.string(e.zone, `endpoints[${i}].zone`, '');
+  // nodeName in the literal: a field added afterwards goes to a separate properties array
+  // (~40 bytes more per endpoint; a node name is on nearly every endpoint).
+  const ep: Endpoint = nodeName
+    ? { address, ready, serving, terminating, nodeName }
+    : { address, ready, serving, terminating };
+  if (zone) ep.zone = zone;
+  if (e.hints !== undefined && e.hints !== null) readHints(c, e.hints, `endpoints[${i}].hints`, ep);
+  return ep;
 }
 
 /** hints.forZones / hints.forNodes: lists of {name}. An empty or absent list is "no hint" (what

@@ -16,6 +16,9 @@ export { parseEndpointSlice, parseNode, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTAT
 export interface BuildResult {
   model: ClusterModel;
   errors: ValidationError[];
+  /** The slices of the model by "namespace/name" (the tracker keeps this map rather than
+   *  building its own). */
+  slices: Map<string, EndpointSlice>;
 }
 
 export function emptyModel(): ClusterModel {
@@ -61,16 +64,22 @@ export function buildModel(snapshot: Snapshot): BuildResult {
   const slices = new Map<string, EndpointSlice>();
   take('EndpointSlice', snapshot.endpointSlices, parseEndpointSlice, (s) => `${s.namespace}/${s.name}`, slices);
 
-  for (const slice of [...slices.values()].sort((a, b) => cmp(a.name, b.name))) {
+  // Each Service's slices sorted by name (compile merges them in this order), and the trigger
+  // times in slice name order; sorting each list of two or more, not all slices at once.
+  const triggered: EndpointSlice[] = [];
+  for (const slice of slices.values()) {
     const list = model.slicesByService.get(slice.serviceKey);
-    if (slice.lastChangeTriggerTime) model.triggerTimes.push(slice.lastChangeTriggerTime);
+    if (slice.lastChangeTriggerTime) triggered.push(slice);
     if (list) list.push(slice);
     else model.slicesByService.set(slice.serviceKey, [slice]);
   }
+  const byName = (a: EndpointSlice, b: EndpointSlice) => cmp(a.name, b.name);
+  for (const list of model.slicesByService.values()) if (list.length > 1) list.sort(byName);
+  for (const slice of triggered.sort(byName)) model.triggerTimes.push(slice.lastChangeTriggerTime!);
 
   for (const svc of model.services.values())
     errors.push(...checkTargetPorts(svc, model.slicesByService.get(svc.key) ?? []));
-  return { model, errors };
+  return { model, errors, slices };
 }
 
 /**
@@ -80,11 +89,12 @@ export function buildModel(snapshot: Snapshot): BuildResult {
  * Only slices with endpoints count, so a Service without pods is not reported.
  */
 export function checkTargetPorts(svc: Service, slices: EndpointSlice[]): ValidationError[] {
-  const withEndpoints = slices.filter((s) => s.endpoints.length > 0);
-  if (withEndpoints.length === 0 || svc.headless || svc.type === 'ExternalName') return [];
+  if (svc.headless || svc.type === 'ExternalName' || !slices.some((s) => s.endpoints.length > 0)) return [];
   const out: ValidationError[] = [];
   for (const sp of svc.ports) {
-    if (withEndpoints.some((s) => resolvePort(sp, s) !== undefined)) continue;
+    // The common case (the port resolves) without a filtered copy of the slices per Service.
+    if (slices.some((s) => s.endpoints.length > 0 && resolvePort(sp, s) !== undefined)) continue;
+    const withEndpoints = slices.filter((s) => s.endpoints.length > 0);
     const have = [
       ...new Set(
         withEndpoints.flatMap((s) =>

@@ -21,9 +21,7 @@ export class ModelTracker {
   rebuild(snapshot: Snapshot): { model: ClusterModel; errors: ValidationError[] } {
     const built = buildModel(snapshot);
     this.model = built.model;
-    this.slices = new Map();
-    for (const list of this.model.slicesByService.values())
-      for (const s of list) this.slices.set(`${s.namespace}/${s.name}`, s);
+    this.slices = built.slices;
     this.errorsOf = new Map();
     for (const e of built.errors) {
       const k = isTargetReport(e) ? `target ${e.namespace}/${e.name}` : `${e.kind} ${e.namespace}/${e.name}`;
@@ -31,7 +29,7 @@ export class ModelTracker {
       if (list) list.push(e);
       else this.errorsOf.set(k, [e]);
     }
-    return built;
+    return { model: built.model, errors: built.errors };
   }
 
   /** Every problem currently known, in no particular order. */
