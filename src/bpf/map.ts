@@ -16,8 +16,7 @@ abstract class MapBase<K, W> {
   readonly name: string;
   readonly fd: number;
   readonly maxEntries: number;
-  /** BPF_MAP_TYPE_* number. */
-  readonly type: number;
+  readonly type: number; // BPF_MAP_TYPE_*
   protected readonly what: string;
   /** Bytes of one value in syscalls (for per-CPU maps: every CPU's copy, each rounded up to 8). */
   protected readonly stride: number;
@@ -161,9 +160,8 @@ abstract class MapBase<K, W> {
     }
   }
 
-  /** Deletes the keys with bpf_map_delete_batch; absent keys are skipped (and put in @absent when
-   *  given). Returns how many were deleted. Each absent key costs a call of its own: the kernel
-   *  stops a batch at the first one. */
+  /** Deletes the keys with bpf_map_delete_batch; absent keys are skipped and put in @absent (each
+   *  costs a call of its own: the kernel stops a batch at one). Returns how many were deleted. */
   deleteMany(keys: readonly K[], absent?: K[]): number {
     this.opts.writeBigUInt64LE(0n, 8);
     let deleted = 0;
@@ -185,10 +183,10 @@ abstract class MapBase<K, W> {
       deleted += done;
       i += done;
       if (ret === -ENOENT) {
-        absent?.push(keys[i]);
+        absent?.push(keys[i]); // keys[i] was absent: skip it, go on with the rest
         i++;
         continue;
-      } // keys[i] was absent: skip it, go on with the rest
+      }
       if (ret < 0) {
         if (unsupported(ret)) {
           this.noBatch = true;
