@@ -3,7 +3,7 @@
 // the cold start, then makes one EndpointSlice change at a time through the API (a PUT swapping
 // one endpoint) and times it from the API write and from the watch event to the maps written.
 // Then, with <rolling seconds> > 0, a rolling update: 1,000 endpoint changes per second (PUTs made
-// by bench/scale-writer.mjs in its own process, at most 64 in flight) for that long, checking
+// by bench/scale-writer.mjs in its own process, at most 256 in flight) for that long, checking
 // that every last change reached the maps, how long they took to drain after the last write, and
 // the event-loop lag meanwhile.
 // Prints one JSON line. Arguments: <api url> <services> <changes> [<rolling seconds>].

@@ -6,7 +6,7 @@ import { DEFAULT_TOKEN } from '../dist/fakeapi/server.js';
 /** Kept-alive connections, as many as the rolling update keeps in flight. node:http rather than
  *  fetch(): undici's per-request cost made the writer, not the double or the agent, the limit of a
  *  1,000-changes-per-second rolling update on this 2-CPU machine. */
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** The address Service n's first endpoint has after change v (the others are as preloaded). */
 export const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
@@ -46,7 +46,17 @@ export async function put(url, n, v, name = `svc${n}`, labels = {}) {
   };
   const body = JSON.stringify(slice);
   const path = `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${name}-1`;
-  const { status, text } = await new Promise((resolve, reject) => {
+  // A kept-alive connection the double closed while it sat idle (its 5 s keepAliveTimeout) fails
+  // the request sent on it with ECONNRESET before any answer: sent once more, as Node advises.
+  const { status, text } = await send(url, path, body).catch((err) => {
+    if (err.code !== 'ECONNRESET') throw err;
+    return send(url, path, body);
+  });
+  if (status < 200 || status > 299) throw new Error(`PUT ${name}-1: ${status} ${text}`);
+}
+
+function send(url, path, body) {
+  return new Promise((resolve, reject) => {
     const req = request(new URL(path, url), {
       method: 'PUT',
       agent,
@@ -65,5 +75,4 @@ export async function put(url, n, v, name = `svc${n}`, labels = {}) {
     });
     req.end(body);
   });
-  if (status < 200 || status > 299) throw new Error(`PUT ${name}-1: ${status} ${text}`);
 }

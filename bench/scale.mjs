@@ -257,7 +257,7 @@ try {
     line(["  of which the first sync's plan and map writes (ms)", '', ...rows.map((r) => ms(r.firstWritesMs))]),
     line(['event-loop lag p99 during the changes (ms)', '< 50', ...rows.map((r) => ms(r.eventLoopLagP99Ms))]),
     line([
-      'rolling update: changes/s sent (not sent: writer over 64 in flight) / syncs',
+      'rolling update: changes/s sent (not sent: writer over 256 in flight) / syncs',
       '1000',
       ...rows.map((r) =>
         r.rolling ? `${r.rolling.perSecond.toFixed(0)} (${r.rolling.dropped}) / ${r.rolling.syncs}` : '-',
