@@ -62,7 +62,13 @@ export function buildModel(snapshot: Snapshot): BuildResult {
   take('Service', snapshot.services, parseService, (s) => s.key, model.services);
   take('Node', snapshot.nodes, parseNode, (n) => n.name, model.nodes);
   const slices = new Map<string, EndpointSlice>();
-  take('EndpointSlice', snapshot.endpointSlices, parseEndpointSlice, (s) => `${s.namespace}/${s.name}`, slices);
+  take(
+    'EndpointSlice',
+    snapshot.endpointSlices,
+    parseEndpointSlice,
+    (s) => [s.namespace, '/', s.name].join(''),
+    slices,
+  );
 
   // Each Service's slices sorted by name (compile merges them in this order), and the trigger
   // times in slice name order; sorting each list of two or more, not all slices at once.
