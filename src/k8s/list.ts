@@ -30,9 +30,6 @@ export const LIST_PAGE = 500;
  * as it is parsed (the informer cuts it there: trim.ts) and returns what to keep. The result has
  * the resourceVersion of the first page (the one the pages are a snapshot of). Rejects on
  * non-200 or bad JSON.
- *
- * The next page is asked for as soon as this one is parsed, before its items are taken: the server
- * builds it while the informer cuts this one's items, instead of each waiting for the other.
  */
 export async function listRaw(
   api: ApiClient,
@@ -43,51 +40,23 @@ export async function listRaw(
 ): Promise<RawList> {
   let first: RawList | undefined;
   const items: RawList['items'] = [];
-  const ask = (cont: string | undefined) =>
-    prefetch(api, path, { ...query, limit: String(LIST_PAGE), continue: cont }, signal);
-  let next: Prefetch | undefined = ask(undefined);
-  try {
-    while (next) {
-      const page = parsePage(path, await next.text);
-      const cont = page.metadata.continue || undefined;
-      next = cont ? ask(cont) : undefined;
-      first ??= page;
-      for (const item of page.items) items.push(each(item));
-    }
-  } catch (err) {
-    next?.cancel();
-    throw err;
-  }
-  const { resourceVersion } = first!.metadata;
-  return { apiVersion: first!.apiVersion, kind: first!.kind, metadata: { resourceVersion }, items };
+  let cont: string | undefined;
+  do {
+    const page = await listPage(api, path, { ...query, limit: String(LIST_PAGE), continue: cont }, signal);
+    first ??= page;
+    for (const item of page.items) items.push(each(item));
+    cont = page.metadata.continue || undefined;
+  } while (cont);
+  const { resourceVersion } = first.metadata;
+  return { apiVersion: first.apiVersion, kind: first.kind, metadata: { resourceVersion }, items };
 }
 
-/** A page asked for: its body's text (rejecting on a non-200 answer), and a way to drop it. */
-interface Prefetch {
-  text: Promise<string>;
-  cancel(): void;
-}
-
-function prefetch(
+async function listPage(
   api: ApiClient,
   path: string,
   query: Record<string, string | undefined>,
   signal?: AbortSignal,
-): Prefetch {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const text = pageText(api, path, query, ac.signal).finally(() => signal?.removeEventListener('abort', onAbort));
-  text.catch(() => {}); // a cancelled page's rejection is nobody's: the caller awaits only pages it uses
-  return { text, cancel: () => ac.abort() };
-}
-
-async function pageText(
-  api: ApiClient,
-  path: string,
-  query: Record<string, string | undefined>,
-  signal: AbortSignal,
-): Promise<string> {
+): Promise<RawList> {
   const res = await api.get(path, query, signal);
   // Decoded chunk by chunk and joined as a string: no second copy of the body as one Buffer
   // (malloc'd outside the heap and slow to go back to the system).
@@ -96,10 +65,6 @@ async function pageText(
   for await (const c of res as AsyncIterable<string>) text += c;
   if (res.statusCode !== 200)
     throw new ApiError(`list ${path}: HTTP ${res.statusCode}: ${statusMessage(text)}`, res.statusCode);
-  return text;
-}
-
-function parsePage(path: string, text: string): RawList {
   let body: RawList;
   try {
     body = JSON.parse(text) as RawList;
