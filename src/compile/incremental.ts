@@ -21,6 +21,7 @@ import type { IdAllocator, IdNamespace } from './ids.js';
 import { idsOf, type Ids } from './held-ids.js';
 import {
   frontendKeyString,
+  frontendsWhenRead,
   sameBackend,
   svcIdentity,
   type DesiredFrontend,
@@ -117,7 +118,7 @@ export class IncrementalCompiler {
       }
     }
     for (const k of scope.frontends.keys()) scope.frontends.set(k, this.frontendByKey.get(k));
-    desired.frontends = [...this.frontendByKey.values()];
+    frontendsWhenRead(desired, this.frontendByKey);
     desired.conflicts = [...this.conflicts.values()].flat();
     desired.refused = [...this.refused.values()].flat();
     desired.healthCheck = [...this.healthCheck.values()];
@@ -175,11 +176,10 @@ export class IncrementalCompiler {
     return held;
   }
 
-  /**
-   * Takes one Service's share out of the desired state, noting its ids in @stale. The ids stay in the desired maps until update() has re-added the component: most of
-   * them come back unchanged (one swapped endpoint keeps 9 of 10 backends), and a delete followed by
-   * a set of the same id in maps of 100,000 entries was most of a partial sync's compile time.
-   */
+  /** Takes one Service's share out of the desired state, noting its ids in @stale. The ids stay in
+   *  the desired maps until update() has re-added the component: most come back unchanged (one
+   *  swapped endpoint keeps 9 of 10 backends), and a delete followed by a set of the same id in
+   *  maps of 100,000 entries was most of a partial sync's compile time. */
   private remove(key: string, desired: DesiredState, scope: CompileScope, stale: Ids): void {
     const entry = this.entries.get(key);
     this.conflicts.delete(key);

@@ -155,3 +155,21 @@ export interface CompileScope {
   backends: Set<number>;
   services: Set<number>;
 }
+
+/**
+ * Gives @desired a `frontends` list built from @byKey when first read, not at every partial
+ * compile: copying every frontend of the cluster per change was O(cluster) work, and the partial
+ * path reads only its scope's frontends (the list is for the admin status and the next full sync).
+ * The next update redefines it; assigning a list replaces it.
+ */
+export function frontendsWhenRead(desired: DesiredState, byKey: ReadonlyMap<string, DesiredFrontend>): void {
+  let list: DesiredFrontend[] | undefined;
+  Object.defineProperty(desired, 'frontends', {
+    configurable: true,
+    enumerable: true,
+    get: () => (list ??= [...byKey.values()]),
+    set: (v: DesiredFrontend[]) => {
+      list = v;
+    },
+  });
+}
