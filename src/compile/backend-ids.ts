@@ -35,17 +35,11 @@ export class BackendSpace extends IdSpace {
   /** The id of the endpoint @addr:@port of service port @svcId, allocating one if it has none.
    *  @ip: @addr already parsed (ipv4ToInt; -1 for IPv6), so it is not parsed twice. */
   take(svcId: number, addr: string, port: number, ip = addr.includes(':') ? -1 : ipv4ToInt(addr)): number {
-    if (ip < 0) {
-      const id = this.find(svcId, addr, port);
-      if (id !== undefined) return this.use(id);
-      const fresh = this.allocate();
-      this.bind(svcId, addr, port, fresh);
-      return fresh;
-    }
-    const id = this.findV4(svcId, ip, port);
+    const id = ip < 0 ? this.find(svcId, addr, port) : this.findV4(svcId, ip, port);
     if (id !== undefined) return this.use(id);
     const fresh = this.allocate();
-    this.link(svcId, ip, port, fresh);
+    if (ip < 0) this.bind(svcId, addr, port, fresh);
+    else this.link(svcId, ip, port, fresh);
     return fresh;
   }
 

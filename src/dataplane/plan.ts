@@ -242,7 +242,7 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
   }
   // Every key the next state needs, in its map; anything else in either map goes.
   for (const [setId, { gen, members, maglev }] of next.sets)
-    (maglev ? next.maglevKeys : next.slotKeys).addSlots(setId * 2 + gen, members.length);
+    (maglev ? next.maglevKeys : next.slotKeys).addSlots(slotKeyNumber({ setId, slot: 1, gen }), members.length);
   const gone = (have: SlotKeys, keep: SlotKeys) => [...have].filter((n) => !keep.has(n)).map(slotKeyOf);
   return {
     write,

@@ -40,10 +40,10 @@ describe('SlotKeys', () => {
   it('adds the slots 1..n of a set at once, as a count or into what the set already holds', () => {
     const keys = new SlotKeys();
     const k = (gen: number, slot: number) => slotKeyNumber({ setId: 5, gen, slot });
-    keys.addSlots(10, 3);
+    keys.addSlots(k(0, 1), 3);
     keys.add(k(1, 2));
-    keys.addSlots(11, 3);
-    keys.addSlots(12, 0);
+    keys.addSlots(k(1, 1), 3);
+    keys.addSlots(slotKeyNumber({ setId: 6, gen: 0, slot: 1 }), 0);
     expect([...keys]).toEqual([k(0, 1), k(0, 2), k(0, 3), k(1, 2), k(1, 1), k(1, 3)]);
     expect(keys.size).toBe(6);
     expect((keys as unknown as { bySetGen: Map<number, unknown> }).bySetGen.get(10)).toBe(3);
