@@ -18,6 +18,7 @@ import { dataplaneMaps } from '../dist/dataplane/maps.js';
 import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
 import { KubeSource } from '../dist/k8s/source.js';
+import { holdParsed } from '../dist/model/held.js';
 import { connect } from '../dist/k8s/kubeconfig.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
 import { kubeconfigFor } from '../dist/fakeapi/server.js';
@@ -45,7 +46,7 @@ let waiter;
 const eventAt = new Map();
 // As the agent does, before anything is timed: the kubeconfig is read (in a child process) first.
 const api = await connect({ kubeconfig });
-const source = new KubeSource({ api, nodeName: 'node1', logger: log });
+const source = new KubeSource({ api, nodeName: 'node1', logger: log, hold: holdParsed }); // as src/agent/main.ts
 const pipeline = new Pipeline({
   source,
   node: () => ({ nodeName: 'node1', nodePortAddresses: [] }),

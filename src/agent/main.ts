@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import { conntrackReader, percpuStatsReader } from '../dataplane/stats.js';
 import { type ApiRoutes, KubeConfigError, loadApiRoutes } from '../k8s/kubeconfig.js';
+import { holdParsed } from '../model/held.js';
 import type { Source } from '../sources/types.js';
 import type { AgentConfig } from './config.js';
 import { healthzServer, type RetryingServer } from './health.js';
@@ -49,7 +50,7 @@ export async function runAgent(cfg: AgentConfig, badConfig: (message: string) =>
   if (routes) {
     const { KubeSource } = await import('../k8s/source.js');
     const api = route ? route.initial() : routes.bootstrap;
-    const kube = new KubeSource({ api, nodeName, logger: log });
+    const kube = new KubeSource({ api, nodeName, logger: log, hold: holdParsed });
     route?.start(kube);
     source = kube;
   }

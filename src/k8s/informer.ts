@@ -18,6 +18,9 @@ export interface ResourceSpec extends KindSpec {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** What to keep of each object (plain JSON, trimmed) instead of the object itself: the agent
+   *  keeps the model's parse result (src/model/held.ts). It must keep metadata.resourceVersion. */
+  hold?: (object: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface InformerOptions {
@@ -160,7 +163,7 @@ export class ResilientInformer {
     const selectors = { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector };
     const body = await listRaw(this.api, spec.path, selectors, signal, (item) => {
       if (live()) this.lastActivity = Date.now(); // a long list in pages is not a silent watch
-      return trimWire(item, spec.kind);
+      return this.take(item); // as each page comes: the wire objects do not outlive their page
     });
     if (!live()) return '';
     this.lastActivity = Date.now();
@@ -230,7 +233,7 @@ export class ResilientInformer {
           }
           if (typeof o.metadata?.resourceVersion === 'string') last = o.metadata.resourceVersion;
           if (type === 'DELETED') this.remove(objectKey(obj as Record<string, any>));
-          else if (type !== 'BOOKMARK') this.upsert(trimWire(obj as Record<string, unknown>, spec.kind));
+          else if (type !== 'BOOKMARK') this.upsert(this.take(obj as Record<string, unknown>));
         },
       },
       signal,
@@ -238,10 +241,18 @@ export class ResilientInformer {
     return last;
   }
 
-  /** Takes a wire object (trimmed, JSON) into the map; returns its key. */
-  private upsert(raw: Record<string, unknown>): string {
-    const key = objectKey(raw);
-    const obj = toPlain(raw, this.spec, true); // holds the wire object's parts, no second copy
+  /** A freshly parsed wire object as the map holds it: what spec.hold keeps of it, else trimmed.
+   *  Plain either way, and made of the wire object's parts, not a copy (normalize.ts). */
+  private take(wire: Record<string, unknown>): { key: string; obj: Record<string, unknown> } {
+    const key = objectKey(wire);
+    const { hold, kind } = this.spec;
+    // Held: nothing of the wire object is kept, so trimming it first would be wasted work.
+    const obj = hold ? hold(toPlain(wire, this.spec, true)) : toPlain(trimWire(wire, kind), this.spec, true);
+    return { key, obj };
+  }
+
+  /** Puts a taken object into the map (unless its resourceVersion is the one held); returns its key. */
+  private upsert({ key, obj }: { key: string; obj: Record<string, unknown> }): string {
     const old = this.objects.get(key);
     const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (old && rv !== undefined && (old.metadata as { resourceVersion?: string }).resourceVersion === rv) return key;

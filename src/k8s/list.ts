@@ -2,11 +2,11 @@
 // so lists and watches feed the informers exactly the same JSON.
 import { ApiError, type ApiClient } from './client.js';
 
-export interface RawList {
+export interface RawList<T = Record<string, any>> {
   apiVersion?: string;
   kind?: string;
   metadata: { resourceVersion?: string; continue?: string };
-  items: Array<Record<string, any>>;
+  items: T[];
 }
 
 /** The body of a response that is not the one wanted: the Status message when there is one. */
@@ -31,15 +31,15 @@ export const LIST_PAGE = 500;
  * the resourceVersion of the first page (the one the pages are a snapshot of). Rejects on
  * non-200 or bad JSON.
  */
-export async function listRaw(
+export async function listRaw<T = Record<string, any>>(
   api: ApiClient,
   path: string,
   query: Record<string, string | undefined>,
   signal?: AbortSignal,
-  each: (item: Record<string, any>) => Record<string, any> = (item) => item,
-): Promise<RawList> {
+  each: (item: Record<string, any>) => T = (item) => item as T,
+): Promise<RawList<T>> {
   let first: RawList | undefined;
-  const items: RawList['items'] = [];
+  const items: T[] = [];
   let cont: string | undefined;
   do {
     const page = await listPage(api, path, { ...query, limit: String(LIST_PAGE), continue: cont }, signal);

@@ -31,6 +31,14 @@ export interface KubeSourceOptions {
   watchTimeoutSeconds?: number;
   /** Label selector for Services and EndpointSlices. Default PROXY_LABEL_SELECTOR. */
   labelSelector?: string;
+  /** What the informers keep of each Service and EndpointSlice, given its origin (ORIGIN): by
+   *  default the trimmed object. The agent passes the model's holdParsed, so each object is held
+   *  once, as the model read it (src/model/held.ts). */
+  hold?: (
+    kind: 'Service' | 'EndpointSlice',
+    object: Record<string, unknown>,
+    origin: string,
+  ) => Record<string, unknown>;
 }
 
 type Kind = 'services' | 'endpointSlices' | 'nodes';
@@ -69,9 +77,12 @@ export class KubeSource implements Source {
       onChange: (key?: string) => this.changed(key === undefined ? undefined : { kind, key }),
     });
     const selector = opts.labelSelector ?? PROXY_LABEL_SELECTOR;
+    const { hold } = opts;
+    const holding = (kind: 'Service' | 'EndpointSlice') =>
+      hold && { hold: (object: Record<string, unknown>) => hold(kind, object, ORIGIN) };
     const specs: Record<Kind, ResourceSpec> = {
-      services: { ...watchOf('Service'), labelSelector: selector },
-      endpointSlices: { ...watchOf('EndpointSlice'), labelSelector: selector },
+      services: { ...watchOf('Service'), labelSelector: selector, ...holding('Service') },
+      endpointSlices: { ...watchOf('EndpointSlice'), labelSelector: selector, ...holding('EndpointSlice') },
       nodes: { ...watchOf('Node'), fieldSelector: `metadata.name=${opts.nodeName}` },
     };
     this.informers = {

@@ -1,13 +1,15 @@
-// The informers hold every Service, EndpointSlice and the Node for the agent's life, so each wire
-// object is cut, as soon as it is parsed and before any cache holds it, to the fields something
-// downstream reads (the model, nodeEligible, the informer's resourceVersion check). In a real
-// cluster most of an object's bytes are ones we never read: each endpoint's targetRef (a Pod's
-// kind, name, namespace and uid: ~100,000 of them at 10,000 Services × 10 endpoints), kubectl's
-// last-applied-configuration annotation (a second copy of the whole object), uid, managedFields,
-// ownerReferences, and a Node's images, conditions and capacity.
+// The informers hold their objects for the agent's life, so each wire object is cut, as soon as it
+// is parsed and before any cache holds it, to the fields something downstream reads (the model,
+// nodeEligible, the informer's resourceVersion check). The agent's Service and EndpointSlice
+// informers hold the model's parse instead (src/model/held.ts, a ResourceSpec's hold): this cut
+// serves the Node informer and any informer without hold. In a real cluster most of an object's
+// bytes are ones we never read: each endpoint's targetRef (a Pod's kind, name, namespace and uid),
+// kubectl's last-applied-configuration annotation (a second copy of the whole object), uid,
+// managedFields, ownerReferences, and a Node's images, conditions and capacity.
 //
 // Only keys of plain objects are removed; a field of the wrong type is left for the model to
 // report by name, so a malformed object gets the same error it would get untrimmed.
+import { sharedName as shared } from '../util/shared-names.js';
 import type { KindSpec } from './normalize.js';
 
 const METADATA_KEPT = new Set([
@@ -53,20 +55,8 @@ function sharedConditions(c: unknown): unknown {
   return CONDITIONS[(ready ? 1 : 0) | (serving ? 2 : 0) | (terminating ? 4 : 0)];
 }
 
-/**
- * Node and zone names, one string each: JSON.parse makes a new string for every long value, and a
- * real cluster's node names (ip-10-0-12-34.eu-west-1.compute.internal) are ~56 bytes an endpoint.
- * Bounded: a cluster has that many nodes and zones; past the bound it starts over.
- */
-const NAMES = new Map<string, string>();
-function sharedName(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  const known = NAMES.get(v);
-  if (known !== undefined) return known;
-  if (NAMES.size >= 65_536) NAMES.clear();
-  NAMES.set(v, v);
-  return v;
-}
+/** A node or zone name as the one shared string (src/util/shared-names.ts); anything else as is. */
+const sharedName = (v: unknown): unknown => (typeof v === 'string' ? shared(v) : v);
 
 /** An endpoint as the informers keep it: what is read, with its repeated parts shared. */
 function endpoint(e: unknown): unknown {

@@ -1,5 +1,6 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
 import { canonicalIpv6 } from '../net/ipv6.js';
+import { sharedName } from '../util/shared-names.js';
 import { exact, isDottedQuad, isObject, show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, IpFamily, EndpointSlice, Node, NodeAddress } from './types.js';
@@ -93,10 +94,11 @@ function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily): 
   const zone = typeof e.zone === 'string' ? e.zone : c.string(e.zone, `endpoints[${i}].zone`, '');
   // nodeName in the literal: a field added afterwards goes to a separate properties array
   // (~40 bytes more per endpoint; a node name is on nearly every endpoint).
+  // Names shared (util/shared-names.ts): the informers hold these endpoints for the agent's life.
   const ep: Endpoint = nodeName
-    ? { address, ready, serving, terminating, nodeName }
+    ? { address, ready, serving, terminating, nodeName: sharedName(nodeName) }
     : { address, ready, serving, terminating };
-  if (zone) ep.zone = zone;
+  if (zone) ep.zone = sharedName(zone);
   if (e.hints !== undefined && e.hints !== null) readHints(c, e.hints, `endpoints[${i}].hints`, ep);
   return ep;
 }

@@ -4,6 +4,7 @@
 import type { Snapshot, SourcedObject } from '../sources/types.js';
 import type { FieldProblem } from './check.js';
 import { parseEndpointSlice, parseNode } from './endpointslice.js';
+import { heldResult } from './held.js';
 import { resolvePort } from './ports.js';
 import { parseService, type ParseResult } from './service.js';
 import { ValidationError, type ClusterModel, type EndpointSlice, type Service } from './types.js';
@@ -12,6 +13,7 @@ export * from './types.js';
 export { resolvePort } from './ports.js';
 export { parseService } from './service.js';
 export { parseEndpointSlice, parseNode, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from './endpointslice.js';
+export { holdParsed, type HeldKind } from './held.js';
 
 export interface BuildResult {
   model: ClusterModel;
@@ -37,7 +39,7 @@ export function buildModel(snapshot: Snapshot): BuildResult {
     store: Map<string, T>,
   ) => {
     for (const { object, origin } of objects) {
-      const r = parse(object, origin);
+      const r = heldResult<T>(object) ?? parse(object, origin); // held: read when it was taken in
       report(errors, origin, kind, r.namespace, r.name, r.problems);
       if (!r.value) continue;
       const key = storeKey(r.value);

@@ -6,8 +6,9 @@
 import type { ObjectChange, Snapshot } from '../sources/types.js';
 import { buildModel, checkTargetPorts, emptyModel } from './index.js';
 import { parseEndpointSlice, parseNode } from './endpointslice.js';
+import { heldResult } from './held.js';
 import { parseService } from './service.js';
-import { ValidationError, type ClusterModel, type EndpointSlice } from './types.js';
+import { ValidationError, type ClusterModel, type EndpointSlice, type Service } from './types.js';
 
 export type { ObjectChange };
 
@@ -65,7 +66,7 @@ export class ModelTracker {
     this.model.services.delete(key);
     this.setErrors(`Service ${key}`, []);
     if (raw) {
-      const r = parseService(raw, origin);
+      const r = heldResult<Service>(raw) ?? parseService(raw, origin);
       this.setErrors(`Service ${key}`, problems(origin, 'Service', r.namespace, r.name, r.problems));
       if (r.value) this.model.services.set(r.value.key, r.value);
     }
@@ -90,7 +91,7 @@ export class ModelTracker {
     this.setErrors(`EndpointSlice ${key}`, []);
     let trigger: Date | undefined;
     if (raw) {
-      const r = parseEndpointSlice(raw, origin);
+      const r = heldResult<EndpointSlice>(raw) ?? parseEndpointSlice(raw, origin);
       this.setErrors(`EndpointSlice ${key}`, problems(origin, 'EndpointSlice', r.namespace, r.name, r.problems));
       if (r.value) {
         const slice = r.value;

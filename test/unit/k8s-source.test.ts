@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
 import { ApiClient } from '../../src/k8s/client.js';
 import { KubeSource } from '../../src/k8s/source.js';
+import { buildModel, holdParsed } from '../../src/model/index.js';
+import { heldResult } from '../../src/model/held.js';
 import { waitFor } from '../lib/wait.js';
 
 const NODE = 'node-a';
@@ -50,7 +52,10 @@ interface Harness {
 
 let h: Harness | undefined;
 
-async function harness(seed: (api: FakeApiServer) => void = () => {}, opts: { port?: number } = {}): Promise<Harness> {
+async function harness(
+  seed: (api: FakeApiServer) => void = () => {},
+  opts: { port?: number; hold?: typeof holdParsed } = {},
+): Promise<Harness> {
   const api = new FakeApiServer({ bookmarkIntervalMs: 200, port: opts.port });
   const { url } = await api.start();
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, spec: { podCIDR: '10.244.1.0/24' } });
@@ -65,6 +70,7 @@ async function harness(seed: (api: FakeApiServer) => void = () => {}, opts: { po
     watchdogMs: 1500,
     minBackoffMs: 50,
     maxBackoffMs: 400,
+    hold: opts.hold,
   });
   let n = 0;
   await source.start(() => n++);
@@ -114,6 +120,31 @@ describe('KubeSource', () => {
     await waitFor(() => obj('services', 'web')?.metadata.labels.tier === 'front');
     const { managedFields: _n, uid: _v, ...meta2 } = api.get('Service', 'default', 'web')!.metadata;
     expect(obj('services', 'web')).toEqual({ ...api.get('Service', 'default', 'web'), metadata: meta2 });
+  });
+
+  it("with the model's holdParsed, holds parse results, not wire objects, from lists and watches alike", async () => {
+    const { api, source } = await harness(
+      (api) => {
+        api.apply(service('web'));
+        api.apply(slice('web', 'web-1', ['10.244.1.5']));
+      },
+      { hold: holdParsed },
+    );
+    const addresses = () =>
+      buildModel(source.snapshot())
+        .model.slicesByService.get('default/web')
+        ?.flatMap((s) => s.endpoints.map((e) => e.address));
+    const listed = source.get({ kind: 'endpointSlices', key: 'default/web-1' })!.object;
+    expect(Object.keys(listed)).toEqual(['metadata']); // no endpoints, spec or labels of the wire object
+    expect(listed.metadata).toEqual({ resourceVersion: expect.any(String) });
+    expect(heldResult(listed)?.value).toMatchObject({ name: 'web-1', serviceKey: 'default/web' });
+    expect(addresses()).toEqual(['10.244.1.5']);
+    api.apply(slice('web', 'web-1', ['10.244.1.6', '10.244.1.7'])); // through the watch
+    await waitFor(() => addresses()?.length === 2);
+    expect(addresses()).toEqual(['10.244.1.6', '10.244.1.7']);
+    expect(buildModel(source.snapshot()).model.services.get('default/web')?.clusterIPs).toEqual(['10.96.0.10']);
+    // The Node is read elsewhere (nodeEligible) in its wire form: not held.
+    expect(source.snapshot().nodes[0]?.object).toMatchObject({ kind: 'Node', metadata: { name: NODE } });
   });
 
   it('follows adds, modifications and deletes, and keeps every slice of a split Service', async () => {
