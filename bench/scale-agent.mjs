@@ -115,6 +115,9 @@ lag.disable();
 const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : undefined;
 global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
+// SY_SCALE_HEAP_SNAPSHOT_END=FILE: the same after the changes (and the rolling update), to see what grew.
+if (process.env.SY_SCALE_HEAP_SNAPSHOT_END)
+  (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT_END);
 const heapAfterChanges = process.memoryUsage().heapUsed;
 // An agent spends its life idle between changes: V8's memory reducer shrinks the heap ~10 s into
 // a quiet spell. The RSS an operator sees (kubectl top) once that has run, without a forced GC.

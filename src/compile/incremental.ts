@@ -332,13 +332,13 @@ export class IncrementalCompiler {
   private claim(k: string, svcKey: string): void {
     const list = this.claimants.get(k);
     if (!list) this.claimants.set(k, [svcKey]);
-    else if (!list.includes(svcKey)) this.claimants.set(k, [...list, svcKey]);
+    else if (!list.includes(svcKey)) this.claimants.set(k, list.concat(svcKey)); // exact length (see Entry)
   }
 
   private unclaim(k: string, svcKey: string): void {
     const list = this.claimants.get(k)?.filter((s) => s !== svcKey);
     if (list === undefined) return;
-    if (list.length > 0) this.claimants.set(k, list);
+    if (list.length > 0) this.claimants.set(k, list.slice()); // filter's result has room to spare
     else this.claimants.delete(k);
   }
 

@@ -83,7 +83,9 @@ export class ModelTracker {
     const old = this.slices.get(key);
     if (old) {
       this.slices.delete(key);
-      const list = (this.model.slicesByService.get(old.serviceKey) ?? []).filter((s) => s !== old);
+      // Kept lists are copied to their exact length: filter's and spread's results have room for
+      // ~16 more, ~130 bytes of each of 10,000 lists once every Service's slice has changed.
+      const list = (this.model.slicesByService.get(old.serviceKey) ?? []).filter((s) => s !== old).slice();
       if (list.length > 0) this.model.slicesByService.set(old.serviceKey, list);
       else this.model.slicesByService.delete(old.serviceKey);
       affected.add(old.serviceKey);
@@ -97,9 +99,9 @@ export class ModelTracker {
         const slice = r.value;
         this.slices.set(key, slice);
         // Sorted by slice name, as buildModel leaves them: compile merges slices in this order.
-        const list = [...(this.model.slicesByService.get(slice.serviceKey) ?? []), slice].sort((a, b) =>
-          a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-        );
+        const list = (this.model.slicesByService.get(slice.serviceKey) ?? [])
+          .concat(slice)
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         this.model.slicesByService.set(slice.serviceKey, list);
         affected.add(slice.serviceKey);
         trigger = slice.lastChangeTriggerTime;
