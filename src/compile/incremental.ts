@@ -338,7 +338,8 @@ export class IncrementalCompiler {
   private unclaim(k: string, svcKey: string): void {
     const list = this.claimants.get(k)?.filter((s) => s !== svcKey);
     if (list === undefined) return;
-    if (list.length > 0) this.claimants.set(k, list.slice()); // filter's result has room to spare
+    if (list.length > 0)
+      this.claimants.set(k, list.slice()); // exact: filter leaves room
     else this.claimants.delete(k);
   }
 
