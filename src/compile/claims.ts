@@ -28,7 +28,8 @@ export interface Want {
 }
 
 export function frontendKeyText(key: FrontendKey): string {
-  return `${addrPort(key.addr, key.port)}/${key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+  // Flat (join), not a template's rope: each service port's info keeps its frontends' texts.
+  return [addrPort(key.addr, key.port), '/', key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'].join('');
 }
 
 /** One service port's frontends, before claims are settled. */

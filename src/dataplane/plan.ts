@@ -288,7 +288,8 @@ function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: Re
 
 /** "default/web:http/TCP"; an unnamed port goes by its number. */
 export function serviceInfoName(svc: ServicePortInfo): string {
-  return `${svc.namespace}/${svc.name}:${svc.portName || svc.port}/${svc.protocol}`;
+  // Flat (join), not a template's rope of cons strings: the current state keeps one per port.
+  return [svc.namespace, '/', svc.name, ':', svc.portName || svc.port, '/', svc.protocol].join('');
 }
 
 /** True when some backend set lost a member or went away: only then can an affinity entry point

@@ -157,9 +157,14 @@ export function isIanaSvcName(s: string): boolean {
   );
 }
 
+/** The one empty list every model object shares (most Services have no externalIPs, no
+ *  loadBalancerIPs and no source ranges: 32 bytes each, 30,000 at 10,000 Services). Frozen: a
+ *  model object is never changed after its parse, and a push here would throw, not leak. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** @xs in an array of its exact length, for arrays the model keeps for an object's life: one
  *  grown by push() from empty holds 17 slots (an Endpoint list of 10, 17), and the model has a
- *  few per Service and slice, 10,000s of each in a large cluster. */
+ *  few per Service and slice, 10,000s of each in a large cluster. An empty one is NONE. */
 export function exact<T>(xs: T[]): T[] {
-  return xs.length === 0 ? [] : xs.slice();
+  return xs.length === 0 ? (NONE as never[]) : xs.slice();
 }

@@ -8,15 +8,22 @@
 // parse would give: buildModel and the tracker take it instead of parsing again, and a full
 // resync (a relist, the periodic check) costs no parse at all. The key is a symbol, which no
 // JSON (a manifest, an API response) can carry, so only this module's holdParsed makes one.
+import type { FieldProblem } from './check.js';
 import { parseEndpointSlice } from './endpointslice.js';
 import { parseService, type ParseResult } from './service.js';
+import type { EndpointSlice, Service } from './types.js';
 
-const PARSED = Symbol('switchyard: parsed by the model');
+const VALUE = Symbol('switchyard: the model object');
+const REJECTED = Symbol('switchyard: the parse that rejected or skipped it');
 
-/** What is held: the resourceVersion the informer compares a relisted object with, and the result. */
+/** What is held: the resourceVersion the informer compares a relisted object with, and the model
+ *  object, or for an object the model did not take, its whole parse result. A valid object's
+ *  result is not kept as such: it would be two more objects (the result, its empty problems) for
+ *  each of 20,000 objects at 10,000 Services, and heldResult makes it again from the value. */
 interface Held {
   metadata: { resourceVersion?: unknown };
-  [PARSED]: ParseResult<unknown>;
+  [VALUE]?: Service | EndpointSlice;
+  [REJECTED]?: ParseResult<unknown>;
 }
 
 /** The kinds whose informers hold parse results (a Node is one object: the wire form stays). */
@@ -26,12 +33,20 @@ export type HeldKind = 'Service' | 'EndpointSlice';
 export function holdParsed(kind: HeldKind, object: Record<string, unknown>, origin: string): Record<string, unknown> {
   const result = kind === 'Service' ? parseService(object, origin) : parseEndpointSlice(object, origin);
   const meta = object.metadata as { resourceVersion?: unknown } | undefined;
-  const held: Held = { metadata: { resourceVersion: meta?.resourceVersion }, [PARSED]: result };
+  const held: Held = { metadata: { resourceVersion: meta?.resourceVersion } };
+  if (result.value && result.problems.length === 0) held[VALUE] = result.value;
+  else held[REJECTED] = result;
   return held as unknown as Record<string, unknown>;
 }
+
+const NO_PROBLEMS: readonly FieldProblem[] = Object.freeze([]);
 
 /** The parse result @input holds, when holdParsed made it; undefined for any other object. */
 export function heldResult<T>(input: unknown): ParseResult<T> | undefined {
   if (typeof input !== 'object' || input === null) return undefined;
-  return (input as Partial<Held>)[PARSED] as ParseResult<T> | undefined;
+  const held = input as Held;
+  const value = held[VALUE];
+  if (value)
+    return { value: value as T, namespace: value.namespace, name: value.name, problems: NO_PROBLEMS as FieldProblem[] };
+  return held[REJECTED] as ParseResult<T> | undefined;
 }
