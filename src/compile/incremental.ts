@@ -117,6 +117,8 @@ export class IncrementalCompiler {
         maps[ns].delete(id);
       }
     }
+    // Keys remove() left in frontendByKey (V8 Maps keep deleted entries: issue 12) that no add() set.
+    for (const [k, fe] of scope.frontends) if (fe === undefined) this.frontendByKey.delete(k);
     for (const k of scope.frontends.keys()) scope.frontends.set(k, this.frontendByKey.get(k));
     frontendsWhenRead(desired, this.frontendByKey);
     desired.conflicts = [...this.conflicts.values()].flat();
@@ -151,11 +153,11 @@ export class IncrementalCompiler {
       [...keys].map((k) => model.services.get(k)).filter((s): s is Service => s !== undefined),
     );
     const asks = services.flatMap((s) => asksOf.get(s.key)!.asks);
-    // The claimants index now reflects the new asks.
+    // The claimants index now reflects the new asks; a key still asked for stays (see update()).
     for (const key of keys) {
       const entry = this.entries.get(key);
-      for (const k of entry?.askKeys ?? []) this.unclaim(k, key);
       const { askKeys } = asksOf.get(key)!;
+      for (const k of entry?.askKeys ?? []) if (!askKeys.includes(k)) this.unclaim(k, key);
       for (const k of askKeys) this.claim(k, key);
       if (entry) entry.askKeys = askKeys;
       else if (model.services.has(key)) this.entries.set(key, { askKeys, feKeys: [], svcIds: [] });
@@ -186,10 +188,7 @@ export class IncrementalCompiler {
     this.refused.delete(key);
     this.healthCheck.delete(key);
     if (!entry) return;
-    for (const k of entry.feKeys) {
-      this.frontendByKey.delete(k);
-      scope.frontends.set(k, undefined);
-    }
+    for (const k of entry.feKeys) scope.frontends.set(k, undefined); // frontendByKey: see update()
     const ids = idsOf(entry.svcIds, desired);
     // Out of desired.maglev now, while desired.sets still has their sizes: add() puts back the
     // sets that come back, and one that does not leaves desired.sets once update() has re-added.

@@ -62,14 +62,14 @@ export class ModelTracker {
     return { services: [] }; // compile does not read Nodes
   }
 
+  // A key that stays is overwritten, not deleted and set again: a Map keeps deleted entries until
+  // it rehashes, and one holding 10,000 entries then doubles its table (issue 12).
   private applyService(key: string, raw: Record<string, unknown> | undefined, origin: string): string[] {
-    this.model.services.delete(key);
     this.setErrors(`Service ${key}`, []);
-    if (raw) {
-      const r = heldResult<Service>(raw) ?? parseService(raw, origin);
-      this.setErrors(`Service ${key}`, problems(origin, 'Service', r.namespace, r.name, r.problems));
-      if (r.value) this.model.services.set(r.value.key, r.value);
-    }
+    const r = raw && (heldResult<Service>(raw) ?? parseService(raw, origin));
+    if (r) this.setErrors(`Service ${key}`, problems(origin, 'Service', r.namespace, r.name, r.problems));
+    if (r?.value?.key !== key) this.model.services.delete(key);
+    if (r?.value) this.model.services.set(r.value.key, r.value);
     this.recheckTargets(key);
     return [key];
   }
@@ -82,7 +82,6 @@ export class ModelTracker {
     const affected = new Set<string>();
     const old = this.slices.get(key);
     if (old) {
-      this.slices.delete(key);
       // Kept lists are copied to their exact length: filter's and spread's results have room for
       // ~16 more, ~130 bytes of each of 10,000 lists once every Service's slice has changed.
       const list = (this.model.slicesByService.get(old.serviceKey) ?? []).filter((s) => s !== old).slice();
@@ -97,6 +96,7 @@ export class ModelTracker {
       this.setErrors(`EndpointSlice ${key}`, problems(origin, 'EndpointSlice', r.namespace, r.name, r.problems));
       if (r.value) {
         const slice = r.value;
+        if (old) shareAddresses(old, slice);
         this.slices.set(key, slice);
         // Sorted by slice name, as buildModel leaves them: compile merges slices in this order.
         const list = (this.model.slicesByService.get(slice.serviceKey) ?? [])
@@ -107,6 +107,7 @@ export class ModelTracker {
         trigger = slice.lastChangeTriggerTime;
       }
     }
+    if (old && this.slices.get(key) === old) this.slices.delete(key); // gone, or rejected now
     for (const svcKey of affected) this.recheckTargets(svcKey);
     return { services: [...affected], trigger };
   }
@@ -120,6 +121,20 @@ export class ModelTracker {
     if (errors.length > 0) this.errorsOf.set(key, errors);
     else this.errorsOf.delete(key);
   }
+}
+
+/**
+ * Gives @now's endpoints @old's address strings where the text is the same. A watch event's slice
+ * is parsed anew, so each address is a new string, while the compile keeps an unchanged backend's
+ * object (incremental.ts add()), which holds the previous parse's string: after a rolling update
+ * both were live, ~146k address strings for 100,000 endpoints (issue 12). The endpoints are this
+ * parse's own (the informer may hold the same result: same object, and an equal string).
+ */
+function shareAddresses(old: EndpointSlice, now: EndpointSlice): void {
+  if (old === now) return;
+  const had = new Map<string, string>();
+  for (const ep of old.endpoints) had.set(ep.address, ep.address);
+  for (const ep of now.endpoints) ep.address = had.get(ep.address) ?? ep.address;
 }
 
 function problems(

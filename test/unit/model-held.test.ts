@@ -111,3 +111,52 @@ describe('holdParsed', () => {
     ]);
   });
 });
+
+// The tracker gives an updated slice's endpoints the old slice's address strings where the text
+// is the same (issue 12: one string per address after churn, not one per parse). String identity
+// cannot be observed from JS; this checks what can: the addresses are the new slice's, the old
+// slice is left as it was, and a rejected or deleted slice leaves the model as a rebuild would.
+describe('ModelTracker: an updated slice', () => {
+  const eps = (...ips: string[]) => ({
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node-a' })),
+  });
+  const wire = (o: Record<string, unknown>) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+  const key = { kind: 'endpointSlices' as const, key: 'default/web-1' };
+  const addresses = (t: ModelTracker) =>
+    t.model.slicesByService.get('default/web')?.flatMap((s) => s.endpoints.map((e) => e.address));
+
+  it('has its own addresses, kept or swapped, and leaves the old slice alone', () => {
+    const tracker = new ModelTracker();
+    const first = holdParsed('EndpointSlice', wire(slice('', eps('10.0.0.1', '10.0.0.2', '10.0.0.3'))), 'a');
+    tracker.rebuild({ services: [], endpointSlices: [{ object: first, origin: 'a' }], nodes: [], errors: [] });
+    const old = tracker.model.slicesByService.get('default/web')![0]!;
+    const next = wire(slice('', eps('10.0.0.3', '10.0.0.9', '10.0.0.1')));
+    expect(tracker.apply(key, holdParsed('EndpointSlice', next, 'a'), 'a').services).toEqual(['default/web']);
+    expect(addresses(tracker)).toEqual(['10.0.0.3', '10.0.0.9', '10.0.0.1']);
+    expect(old.endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(tracker.model).toEqual(
+      buildModel({ services: [], endpointSlices: [{ object: next, origin: 'a' }], nodes: [], errors: [] }).model,
+    );
+    // The same held object again (a resync hands it over unchanged): nothing moves.
+    tracker.apply(key, holdParsed('EndpointSlice', next, 'a'), 'a');
+    expect(addresses(tracker)).toEqual(['10.0.0.3', '10.0.0.9', '10.0.0.1']);
+  });
+
+  it('is gone once rejected or deleted, and comes back', () => {
+    const tracker = new ModelTracker();
+    const ok = wire(slice('', eps('10.0.0.1')));
+    tracker.rebuild({ services: [], endpointSlices: [{ object: ok, origin: 'a' }], nodes: [], errors: [] });
+    tracker.apply(key, wire(slice('10.0.0.500')), 'a');
+    expect(tracker.model.slicesByService.has('default/web')).toBe(false);
+    expect(tracker.errors()).toHaveLength(1);
+    // Rejected means gone from the tracker too: its deletion reports no old slice's Service.
+    expect(tracker.apply(key, undefined, 'a').services).toEqual([]);
+    tracker.apply(key, ok, 'a');
+    expect(addresses(tracker)).toEqual(['10.0.0.1']);
+    expect(tracker.errors()).toHaveLength(0);
+    expect(tracker.apply(key, undefined, 'a').services).toEqual(['default/web']);
+    expect(tracker.model.slicesByService.has('default/web')).toBe(false);
+    // Likewise once deleted.
+    expect(tracker.apply(key, undefined, 'a').services).toEqual([]);
+  });
+});
