@@ -286,9 +286,8 @@ function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: Re
   return { upsert, remove, next };
 }
 
-/** "default/web:http/TCP"; an unnamed port goes by its number. */
+/** "default/web:http/TCP" (an unnamed port by its number), flat: the current state keeps one. */
 export function serviceInfoName(svc: ServicePortInfo): string {
-  // Flat (join), not a template's rope of cons strings: the current state keeps one per port.
   return [svc.namespace, '/', svc.name, ':', svc.portName || svc.port, '/', svc.protocol].join('');
 }
 
