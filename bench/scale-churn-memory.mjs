@@ -11,37 +11,13 @@ import { holdParsed } from '../dist/model/held.js';
 import { ModelTracker } from '../dist/model/tracker.js';
 import { IncrementalCompiler } from '../dist/compile/incremental.js';
 import { IdAllocator } from '../dist/compile/ids.js';
+import { serviceObject, sliceObject } from './scale-objects.mjs';
 
 const [N = 10000, R = 3, B = 50] = process.argv.slice(2).map(Number);
 if (!global.gc) throw new Error('run with node --expose-gc');
 
-const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-// Endpoint e of Service i; in round v (≥ 0) endpoint 0 is swapped for another address.
-const endpoint = (i, e, v) => `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e === 0 && v !== undefined ? 100 + v : e + 1}`;
-const sliceText = (i, v) =>
-  JSON.stringify({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    addressType: 'IPv4',
-    metadata: { name: `svc${i}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc${i}` } },
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: Array.from({ length: 10 }, (_, e) => ({
-      addresses: [endpoint(i, e, v)],
-      conditions: { ready: true, serving: true, terminating: false },
-      nodeName: e % 2 ? 'node1' : 'node2',
-    })),
-  });
-const serviceText = (i) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `svc${i}`, namespace: 'default' },
-    spec: {
-      type: 'ClusterIP',
-      clusterIP: vipOf(i),
-      ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-    },
-  });
+const sliceText = (i, v) => JSON.stringify(sliceObject(i, v));
+const serviceText = (i) => JSON.stringify(serviceObject(i));
 // As an informer holds an object it has read: the parse result (src/model/held.ts).
 const held = (kind, text) => holdParsed(kind, JSON.parse(text), 'apiserver');
 

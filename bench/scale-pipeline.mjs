@@ -18,6 +18,7 @@ import { dataplaneMaps } from '../dist/dataplane/maps.js';
 import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
+import { serviceObject, sliceObject } from './scale-objects.mjs';
 
 const [servicesArg, snapshotFile] = process.argv.slice(2);
 const N = Number(servicesArg);
@@ -28,34 +29,10 @@ const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(N * 3)));
 const obj = BpfObject.open(join(ROOT, 'build/bpf/switchyard.o'), { maxEntries: mapSizes({ bpfLbMapMax: lbMax }) });
 const maps = dataplaneMaps(obj);
 
-const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-const endpoint = (i, e, v) => `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e === 0 && v !== undefined ? 100 + v : e + 1}`;
 // Through JSON, as the informers' objects come: no string or object shared between them.
 const wire = (o) => JSON.parse(JSON.stringify(o));
-const slice = (i, v) =>
-  wire({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    addressType: 'IPv4',
-    metadata: { name: `svc${i}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc${i}` } },
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: Array.from({ length: 10 }, (_, e) => ({
-      addresses: [endpoint(i, e, v)],
-      conditions: { ready: true, serving: true, terminating: false },
-      nodeName: e % 2 ? 'node1' : 'node2',
-    })),
-  });
-const service = (i) =>
-  wire({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `svc${i}`, namespace: 'default' },
-    spec: {
-      type: 'ClusterIP',
-      clusterIP: vipOf(i),
-      ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-    },
-  });
+const slice = (i, v) => wire(sliceObject(i, v));
+const service = (i) => wire(serviceObject(i));
 const services = new Map();
 const slices = new Map();
 for (let i = 0; i < N; i++) {
