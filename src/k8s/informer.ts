@@ -18,8 +18,8 @@ export interface ResourceSpec extends KindSpec {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** What to keep of each object (plain JSON, trimmed) instead of the object itself: the agent
-   *  keeps the model's parse result (src/model/held.ts). It must keep metadata.resourceVersion. */
+  /** What to keep of each object (plain JSON, as parsed: not trimmed) instead of the object: the
+   *  agent keeps the model's parse result (src/model/held.ts). It must keep metadata.resourceVersion. */
   hold?: (object: Record<string, unknown>) => Record<string, unknown>;
 }
 
