@@ -62,6 +62,7 @@ function parseIpv4(s: unknown, where: string): number {
 export const formatIpv4 = (buf: Buffer, off: number) => `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 
 type Enc = (v: unknown, buf: Buffer, off: number) => void;
+type Dec = (buf: Buffer, off: number) => unknown;
 
 function writeU32LE(v: number, b: Buffer, o: number): void {
   b[o] = v;
@@ -76,7 +77,6 @@ function writeU32BE(v: number, b: Buffer, o: number): void {
   b[o + 2] = v >>> 8;
   b[o + 3] = v;
 }
-type Dec = (buf: Buffer, off: number) => unknown;
 
 function intError(v: unknown, kind: string, where: string): CodecError {
   return new CodecError(

@@ -337,9 +337,8 @@ export class IncrementalCompiler {
   private unclaim(k: string, svcKey: string): void {
     const list = this.claimants.get(k)?.filter((s) => s !== svcKey);
     if (list === undefined) return;
-    if (list.length > 0)
-      this.claimants.set(k, list.slice()); // exact: filter leaves room
-    else this.claimants.delete(k);
+    if (list.length === 0) this.claimants.delete(k);
+    else this.claimants.set(k, list.slice()); // exact: filter leaves room
   }
 
   private releasePending(): void {

@@ -18,7 +18,7 @@ export interface ResourceSpec extends KindSpec {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** What to keep of each object (plain JSON, as parsed: not trimmed) instead of the object: the
+  /** What to keep of each object (the JSON as it came, not trimmed) instead of the object: the
    *  agent keeps the model's parse result (src/model/held.ts). It must keep metadata.resourceVersion. */
   hold?: (object: Record<string, unknown>) => Record<string, unknown>;
 }
@@ -241,14 +241,12 @@ export class ResilientInformer {
     return last;
   }
 
-  /** A freshly parsed wire object as the map holds it: what spec.hold keeps of it, else trimmed.
-   *  Plain either way, and made of the wire object's parts, not a copy (normalize.ts). */
+  /** A freshly parsed wire object as the map holds it: what spec.hold keeps of it (nothing of the
+   *  wire object is kept, so it is neither trimmed nor made plain first), else trimmed and plain,
+   *  made of the wire object's parts, not a copy (normalize.ts). */
   private take(wire: Record<string, unknown>): { key: string; obj: Record<string, unknown> } {
-    const key = objectKey(wire);
     const { hold, kind } = this.spec;
-    // Held: nothing of the wire object is kept, so trimming it first would be wasted work.
-    const obj = hold ? hold(toPlain(wire, this.spec, true)) : toPlain(trimWire(wire, kind), this.spec, true);
-    return { key, obj };
+    return { key: objectKey(wire), obj: hold ? hold(wire) : toPlain(trimWire(wire, kind), this.spec, true) };
   }
 
   /** Puts a taken object into the map (unless its resourceVersion is the one held); returns its key. */

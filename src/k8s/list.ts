@@ -27,7 +27,7 @@ export const LIST_PAGE = 500;
 
 /**
  * Lists `path` (e.g. /api/v1/services) with the given query, page by page; @each takes each item
- * as it is parsed (the informer cuts it there: trim.ts) and returns what to keep. The result has
+ * as it is parsed (the informer holds or trims it there) and returns what to keep. The result has
  * the resourceVersion of the first page (the one the pages are a snapshot of). Rejects on
  * non-200 or bad JSON.
  */
