@@ -23,6 +23,7 @@ import { connect } from '../dist/k8s/kubeconfig.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
 import { kubeconfigFor } from '../dist/fakeapi/server.js';
 import { firstAddr, put, warmUpWrites } from './scale-put.mjs';
+import { startProfile } from './cpu-profile.mjs';
 
 const [url, servicesArg, changesArg, rollingArg] = process.argv.slice(2);
 const ROLLING_SECONDS = Number(rollingArg ?? 0);
@@ -37,7 +38,9 @@ silenceLibbpf();
 const lbMax = Math.max(65536, 2 ** Math.ceil(Math.log2(SERVICES * 3)));
 const obj = BpfObject.open(join(ROOT, 'build/bpf/switchyard.o'), { maxEntries: mapSizes({ bpfLbMapMax: lbMax }) });
 const maps = dataplaneMaps(obj);
-const profiler = process.env.SY_SCALE_CPU_PROF ? await startProfile() : undefined;
+const profiler = process.env.SY_SCALE_CPU_PROF
+  ? await startProfile(process.env.SY_SCALE_CPU_PROF, `scale-${SERVICES}`)
+  : undefined;
 const kubeconfig = join(tmpdir(), `sy-scale-${process.pid}.kubeconfig`);
 writeFileSync(kubeconfig, kubeconfigFor(url));
 process.on('exit', () => rmSync(kubeconfig, { force: true })); // a run leaves nothing in /tmp
@@ -72,15 +75,7 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
-/** Where the RSS after start is (MiB): heap committed vs in use, off-heap buffers, and the
- *  committed size of each V8 heap space. */
-const memoryAfterStart = Object.fromEntries([
-  ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
-  ...residentKinds(),
-  ...(await import('node:v8'))
-    .getHeapSpaceStatistics()
-    .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
-]);
+const memoryAfterStart = await memoryBreakdown();
 // SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
@@ -115,14 +110,20 @@ lag.disable();
 const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : undefined;
 global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
+const memoryAfterChanges = await memoryBreakdown();
 // SY_SCALE_HEAP_SNAPSHOT_END=FILE: the same after the changes (and the rolling update), to see what grew.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT_END)
   (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT_END);
 const heapAfterChanges = process.memoryUsage().heapUsed;
-// An agent spends its life idle between changes: V8's memory reducer shrinks the heap ~10 s into
-// a quiet spell. The RSS an operator sees (kubectl top) once that has run, without a forced GC.
+// An agent spends its life idle between changes: V8's memory reducer shrinks the heap some 8–16 s
+// into a quiet spell (its timer starts only once a full GC has found garbage, and waits again while
+// the allocation rate is not low). The RSS an operator sees (kubectl top) at 15 s and at 30 s,
+// without a forced GC.
 await sleep(IDLE_MS);
 const rssIdle = process.memoryUsage().rss;
+const memoryIdle = await memoryBreakdown();
+await sleep(IDLE_MS);
+const rssIdle30 = process.memoryUsage().rss;
 
 /** 1,000 changes/s for @seconds (bench/scale-writer.mjs, a process of its own); every Service's
  *  last change must reach the maps. */
@@ -131,6 +132,11 @@ async function rollingUpdate(seconds) {
   const rlag = monitorEventLoopDelay({ resolution: 10 });
   rlag.enable();
   const syncsBefore = pipeline.status.syncs;
+  // The RSS while the changes arrive, not only after them: sampled every 100 ms.
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 100);
   const writer = spawn(
     process.execPath,
     [join(ROOT, 'bench/scale-writer.mjs'), url, String(SERVICES), String(seconds)],
@@ -158,6 +164,7 @@ async function rollingUpdate(seconds) {
   while (!applied(pipeline.status.desired.backends.values())) await sleep(20);
   const drainMs = performance.now() - lastWrite;
   rlag.disable();
+  clearInterval(sampler);
   if (!applied([...maps.backends.entries()].map(([, b]) => b)))
     throw new Error('rolling update: a last change is in the desired state but not in the maps');
   return {
@@ -170,22 +177,7 @@ async function rollingUpdate(seconds) {
     drainMs,
     eventLoopLagP99Ms: rlag.percentile(99) / 1e6,
     failedSyncs: pipeline.status.failedSyncs,
-  };
-}
-
-/** A CPU profile from here on (node's --cpu-prof would run during the BPF load, and its SIGPROF
- *  makes the verifier give up with EAGAIN); the returned function writes it to SY_SCALE_CPU_PROF. */
-async function startProfile() {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    const file = join(process.env.SY_SCALE_CPU_PROF, `scale-${SERVICES}-${process.pid}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
+    peakRssMiB: peakRss / 2 ** 20,
   };
 }
 
@@ -204,8 +196,15 @@ console.log(
     writeToMaps: { p50: pct(writeToMaps, 50), p99: pct(writeToMaps, 99) },
     mapOpsPerChange: { p50: pct(writes, 50), max: Math.max(...writes) },
     eventLoopLagP99Ms: lag.percentile(99) / 1e6,
-    rssMiB: { afterStart: rssAfterStart / 2 ** 20, afterChanges: rssAfterChanges / 2 ** 20, idle: rssIdle / 2 ** 20 },
+    rssMiB: {
+      afterStart: rssAfterStart / 2 ** 20,
+      afterChanges: rssAfterChanges / 2 ** 20,
+      idle: rssIdle / 2 ** 20,
+      idle30: rssIdle30 / 2 ** 20,
+    },
     memoryAfterStart,
+    memoryAfterChanges,
+    memoryIdle,
     heapMiB: { afterStart: heapAfterStart / 2 ** 20, afterChanges: heapAfterChanges / 2 ** 20 },
     rolling,
     rawWrite: writeToMaps.map((x) => Math.round(x * 10) / 10),
@@ -217,6 +216,18 @@ pipeline.stop();
 await source.stop();
 obj.close();
 process.exit(0);
+
+/** Where the RSS is (MiB): heap committed vs in use, off-heap buffers, RSS by kind, and the
+ *  committed size of each V8 heap space. */
+async function memoryBreakdown() {
+  return Object.fromEntries([
+    ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+    ...residentKinds(),
+    ...(await import('node:v8'))
+      .getHeapSpaceStatistics()
+      .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
+  ]);
+}
 
 /** RSS by kind from /proc/self/status (MiB): anonymous memory, and pages of files (node's own
  *  binary and the shared libraries), which the kernel can drop and read again. */

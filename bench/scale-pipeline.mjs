@@ -8,6 +8,7 @@
 //
 //   node --expose-gc bench/scale-pipeline.mjs 10000 [heap-snapshot-file]
 //   node --expose-gc bench/scale-pipeline.mjs 10000 --phases   # only the first sync, stage by stage
+//   SY_SCALE_CPU_PROF=DIR node ...                            # a CPU profile of the syncs, in DIR
 //
 // --phases runs the first full sync's stages by hand, as Pipeline.fullSync does, and prints each
 // one's wall time (model, compile, the reconciler's plan and map writes): for work on one stage.
@@ -19,6 +20,7 @@ import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
 import { mapSizes } from '../dist/agent/map-sizes.js';
 import { serviceObject, sliceObject } from './scale-objects.mjs';
+import { startProfile } from './cpu-profile.mjs';
 
 const [servicesArg, snapshotFile] = process.argv.slice(2);
 const N = Number(servicesArg);
@@ -112,6 +114,7 @@ async function phases() {
   const reconciler = new Reconciler(maps, log);
   const compiler = new IncrementalCompiler(new IdAllocator());
   global.gc();
+  const profiler = process.env.SY_SCALE_CPU_PROF && (await startProfile(process.env.SY_SCALE_CPU_PROF, `phases-${N}`));
   const ms = {};
   let t = performance.now();
   const mark = (stage) => {
@@ -125,6 +128,7 @@ async function phases() {
   mark('compileMs');
   const result = reconciler.sync(desired);
   mark('planAndWriteMs');
+  await profiler?.();
   console.log(JSON.stringify({ services: N, ...ms, writes: result.writes }));
   obj.close();
   process.exit(0);
