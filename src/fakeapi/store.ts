@@ -155,8 +155,16 @@ export class ObjectStore {
     const { after, limit = 0 } = page;
     const items: string[] = [];
     let last: string | undefined;
-    for (const k of keys) {
-      if (after !== undefined && k <= after) continue;
+    // The first key after @after, found by bisection: a page costs its own items, not a walk over
+    // every key before it (10,000 slices in pages of 100 made that 100 walks).
+    let lo = 0;
+    for (let hi = keys.length; after !== undefined && lo < hi; ) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < keys.length; i++) {
+      const k = keys[i]!;
       const o = objects.get(k)!;
       if (!match(o)) continue;
       if (limit > 0 && items.length === limit) return { items, next: last };

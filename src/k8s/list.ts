@@ -20,10 +20,15 @@ export function statusMessage(text: string): string {
   return text.slice(0, 200);
 }
 
-/** Items a list asks for at a time, as client-go's pager: the API server sends a page of ~500
- *  objects at a time, and each page is parsed and cut (@each) before the next is read, instead of
- *  one body of every object (~25 MB at 10,000 slices) parsed whole, untrimmed. */
-export const LIST_PAGE = 500;
+/** Items a list asks for at a time. client-go's pager asks for 500; 100 is kinder to the agent's
+ *  young generation (4 MiB semi-spaces): a page's text and wire objects (~2.5 MB for 500 slices)
+ *  stay alive until its last item is taken, so every scavenge during the list copied the page in
+ *  flight, and a page that lived through two was promoted to die in the old generation. With 100
+ *  the list of 10,000 Services and slices took ~200 ms less CPU (about half the GC time) and the
+ *  cold start ~190 ms less (medians of four alternating pairs; bench/README.md, ninth round).
+ *  Each page is parsed and taken (@each) before the next is read, instead of one body of every
+ *  object (~25 MB at 10,000 slices) parsed whole. */
+export const LIST_PAGE = 100;
 
 /**
  * Lists `path` (e.g. /api/v1/services) with the given query, page by page; @each takes each item

@@ -68,6 +68,9 @@ describe('listRaw', () => {
     const list = await listRaw(kc, '/api/v1/services', { labelSelector: 'page' }, undefined, (item) => {
       seen.push(item.metadata.name);
       if (seen.length === 1) api.apply({ kind: 'Service', metadata: { name: 'p9999', labels: { page: 'y' } } });
+      // The key the next page starts after, deleted before that page is asked for: the page
+      // still starts at the key after it (the double bisects its sorted keys).
+      if (seen.length === 2) api.delete('Service', 'default', `p${String(LIST_PAGE - 1).padStart(4, '0')}`);
       return { name: item.metadata.name };
     });
     expect(api.requestCount('Service', 'list') - requests).toBe(3);
@@ -75,6 +78,7 @@ describe('listRaw', () => {
     expect(list.items).toHaveLength(n + 1); // p9999, added between pages, is in the last one
     expect(list.items[0]).toEqual({ name: 'p0000' });
     expect(new Set(seen).size).toBe(n + 1);
+    expect(list.items[LIST_PAGE]).toEqual({ name: `p${String(LIST_PAGE).padStart(4, '0')}` });
   });
 
   it('fails with the status code and the Status message, and can be aborted', async () => {
