@@ -7,10 +7,13 @@
 // went idle. With 4 MiB semi-spaces the cold start took as long (1.8–2.3 s against 1.8–2.2) and
 // RSS at 10,000 Services fell from ~186 to ~146 MiB once idle (bench/README.md, issue 12).
 //
-// --heap-growing-percent=50: after each full GC, V8 lets the old generation grow to up to 4× what
+// --heap-growing-percent=25: after each full GC, V8 lets the old generation grow to up to 4× what
 // survived before the next one. Under a rolling update (1,000 endpoint changes/s at 10,000
-// Services) that was ~345 MiB of RSS for ~85 MiB of live heap; at 1.5× it stayed at ~215 MiB, with
-// the event-loop lag, the cold start and the change latencies unchanged within noise.
+// Services) that was ~345 MiB of RSS for ~85 MiB of live heap. At 1.5× it stayed at ~215 MiB; at
+// 1.25× the highest RSS during the update is 155–161 MiB against 171–172 at 1.5× (three
+// alternating pairs), with the event-loop lag, the drain and the cold start unchanged within
+// noise. At 1.1× the cold start took ~600 ms longer (more full GCs while it builds) and the RSS
+// was no lower (bench/README.md, ninth round).
 //
 // Neither can be set at run time (v8.setFlagsFromString is too late: the heap is already sized).
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=25'];
