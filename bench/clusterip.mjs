@@ -51,12 +51,9 @@ import {
 } from './clusterip-topo.mjs';
 import { socketLbCases, socketLbSummary } from './clusterip-socklb.mjs';
 import { iptablesRules } from './kube-proxy-iptables.mjs';
+import { opt } from './args.mjs';
 
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const SERVICE_COUNTS = opt('services', '10,5000').split(',').map(Number);
 const SECONDS = Number(opt('seconds', '0.5'));
 const CONCURRENCY = Number(opt('concurrency', '8'));

@@ -34,13 +34,10 @@ import { addPod, createTopology, destroyTopology } from '../dist/lab/topology.js
 import { openPinnedPercpuMap, silenceLibbpf } from '../dist/bpf/index.js';
 import * as layouts from '../dist/abi/layouts.js';
 import { CNT_FIB_PASSED, CNT_SNAT_EXHAUSTED } from '../dist/abi/index.js';
+import { opt } from './args.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const SECONDS = Number(opt('seconds', '1'));
 const ROUNDS = Number(opt('rounds', '3'));
 const CONCURRENCY = Number(opt('concurrency', '8'));

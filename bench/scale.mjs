@@ -29,13 +29,10 @@ import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespace
 import { AGENT_NODE_FLAGS } from '../dist/util/agent-node-flags.js';
 import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
 import { sliceEndpoint } from './scale-put.mjs';
+import { opt } from './args.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
 const COUNTS = opt('services', '1000,10000').split(',').map(Number);
 const CHANGES = Number(opt('changes', '100'));
 const ROLLING = Number(opt('rolling', '30'));

@@ -22,15 +22,12 @@ import { tcLinkPin } from '../dist/agent/tc-links.js';
 import { attachTc, attachTcHook, BpfObject, detachTc, detachTcHook, inNetns, u32 } from '../dist/bpf/index.js';
 import { mountBpffs, run, unmountBpffs } from '../dist/lab/namespaces.js';
 import { baseTopo, buildLoadgen, cleanupAll, live, ROOT } from './clusterip-topo.mjs';
+import { opt } from './args.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const ROUNDS = opt('rounds', 6);
-const TRIALS = opt('trials', 40);
-const ITERATIONS = opt('iterations', 5000);
+const num = (name, dflt) => Number(opt(name, dflt));
+const ROUNDS = num('rounds', 6);
+const TRIALS = num('trials', 40);
+const ITERATIONS = num('iterations', 5000);
 const CONFIGS = ['none', 'tcx', 'clsact'];
 const HOOKS = [
   ['from_pod', 'ingress'],
