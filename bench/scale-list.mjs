@@ -65,8 +65,7 @@ async function child(url) {
 async function main() {
   const { createNode, deleteNamespace, spawnIn } = await import('../dist/lab/namespaces.js');
   const { AGENT_NODE_FLAGS } = await import('../dist/util/agent-node-flags.js');
-  const { serviceObject, sliceObject } = await import('./scale-objects.mjs');
-  const { sliceEndpoint } = await import('./scale-put.mjs');
+  const { apiState } = await import('./scale-objects.mjs');
   const N = Number(opt('services', '10000'));
   const RUNS = Number(opt('runs', '3'));
   const flags = opt('node-flags')?.split(' ').filter(Boolean) ?? AGENT_NODE_FLAGS;
@@ -83,13 +82,7 @@ async function main() {
     process.exit(130);
   });
   try {
-    const objects = [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' } }];
-    for (let i = 0; i < N; i++) {
-      const slice = sliceObject(i);
-      slice.endpoints = slice.endpoints.map((e, k) => sliceEndpoint(i, k, e.addresses[0]));
-      objects.push(serviceObject(i), slice);
-    }
-    writeFileSync(join(work, 'state.json'), JSON.stringify(objects));
+    writeFileSync(join(work, 'state.json'), JSON.stringify(apiState(N)));
     createNode(ns);
     const log = join(work, 'api.log');
     api = spawnIn(ns, [process.execPath, join(ROOT, 'bench/scale-api.mjs'), join(work, 'state.json'), '6443'], {

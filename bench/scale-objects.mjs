@@ -1,6 +1,8 @@
-// The objects the in-process scale benches build (scale-pipeline.mjs, scale-churn-memory.mjs):
-// Service i with one port, and its EndpointSlice of 10 endpoints on two nodes. In version v
-// (≥ 0) endpoint 0 is swapped for another address: one endpoint change.
+// The objects the scale benches build: scale.mjs and scale-list.mjs preload the API double with
+// them (apiState), scale-pipeline.mjs and scale-churn-memory.mjs hold them in-process. Service i
+// has one port and an EndpointSlice of 10 endpoints on two nodes; in version v (≥ 0) endpoint 0
+// is swapped for another address: one endpoint change.
+import { sliceEndpoint } from './scale-put.mjs';
 export const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 export const endpoint = (i, e, v) =>
   `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e === 0 && v !== undefined ? 100 + v : e + 1}`;
@@ -28,3 +30,16 @@ export const serviceObject = (i) => ({
     ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
   },
 });
+
+/** The API double's preload for bench/scale.mjs and scale-list.mjs: the Node, and @n Services
+ *  with their slices, each endpoint as the EndpointSlice controller writes it (serving,
+ *  terminating, a targetRef: sliceEndpoint). */
+export function apiState(n) {
+  const objects = [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' } }];
+  for (let i = 0; i < n; i++) {
+    const slice = sliceObject(i);
+    slice.endpoints = slice.endpoints.map((ep, e) => sliceEndpoint(i, e, ep.addresses[0]));
+    objects.push(serviceObject(i), slice);
+  }
+  return objects;
+}

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { createNode, deleteNamespace, run, spawnIn } from '../dist/lab/namespaces.js';
 import { AGENT_NODE_FLAGS } from '../dist/util/agent-node-flags.js';
 import { iptablesPartialSync, iptablesRules } from './kube-proxy-iptables.mjs';
-import { sliceEndpoint } from './scale-put.mjs';
+import { apiState, endpoint, vipOf } from './scale-objects.mjs';
 import { opt } from './args.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -72,36 +72,6 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-const vipOf = (i) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-const endpointsOf = (i) => Array.from({ length: 10 }, (_, e) => `10.${64 + ((i >> 8) & 127)}.${i & 255}.${e + 1}`);
-
-/** N Services, each with one slice of 10 endpoints, half on this node; and the Node. */
-function state(n) {
-  const objects = [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' } }];
-  for (let i = 0; i < n; i++) {
-    const name = `svc${i}`;
-    objects.push({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: 'default' },
-      spec: {
-        type: 'ClusterIP',
-        clusterIP: vipOf(i),
-        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-      },
-    });
-    objects.push({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      addressType: 'IPv4',
-      metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: endpointsOf(i).map((address, e) => sliceEndpoint(i, e, address)),
-    });
-  }
-  return objects;
-}
-
 async function waitForLine(file, text, timeoutMs) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -130,7 +100,7 @@ function iptablesBaseline(n, syncs) {
     const services = Array.from({ length: n }, (_, i) => ({
       vip: vipOf(i),
       name: `svc${i}`,
-      endpoints: endpointsOf(i).map((a) => `${a}:8080`),
+      endpoints: Array.from({ length: 10 }, (_, e) => `${endpoint(i, e)}:8080`),
     }));
     restore(iptablesRules(services));
     const times = [];
@@ -159,7 +129,7 @@ function iptablesBaseline(n, syncs) {
 
 async function measure(n) {
   const stateFile = join(WORK, `state-${n}.json`);
-  writeFileSync(stateFile, JSON.stringify(state(n)));
+  writeFileSync(stateFile, JSON.stringify(apiState(n)));
   const apiLog = join(WORK, `api-${n}.log`);
   api = spawnIn(NS, [process.execPath, join(ROOT, 'bench/scale-api.mjs'), stateFile, '6443'], {
     logFd: openSync(apiLog, 'a'),

@@ -10,10 +10,12 @@
 // --heap-growing-percent=25: after each full GC, V8 lets the old generation grow to up to 4× what
 // survived before the next one. Under a rolling update (1,000 endpoint changes/s at 10,000
 // Services) that was ~345 MiB of RSS for ~85 MiB of live heap. At 1.5× it stayed at ~215 MiB; at
-// 1.25× the highest RSS during the update is 155–161 MiB against 171–172 at 1.5× (three
-// alternating pairs), with the event-loop lag, the drain and the cold start unchanged within
-// noise. At 1.1× the cold start took ~600 ms longer (more full GCs while it builds) and the RSS
-// was no lower (bench/README.md, ninth round).
+// 1.25× the highest RSS during the update is 155–161 MiB against 168–176 at 1.5× (five runs
+// each), with the event-loop lag and the drain unchanged. Whether it costs the cold start is not
+// settled (more full GCs while the state is built; at 1.1× it took ~600 ms longer): bench/README.md,
+// ninth round, has the pairs.
 //
-// Neither can be set at run time (v8.setFlagsFromString is too late: the heap is already sized).
+// The semi-spaces cannot be set at run time (v8.setFlagsFromString is too late: the heap is
+// already sized). The growth can, and was tried at 1.5× until the first full sync and 1.25× after
+// it: no faster cold start in three pairs, so one flag it stays.
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=25'];
