@@ -12,11 +12,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { pino } from 'pino';
-import { BpfObject, returnFreedMemory, silenceLibbpf } from '../dist/bpf/index.js';
+import { BpfObject, silenceLibbpf, syncMemoryReturner } from '../dist/bpf/index.js';
 import { dataplaneMaps } from '../dist/dataplane/maps.js';
 import { Reconciler } from '../dist/dataplane/reconciler.js';
 import { Pipeline } from '../dist/agent/pipeline.js';
+import { RETURN_MEMORY_EVERY_MS } from '../dist/agent/agent.js';
 import { KubeSource } from '../dist/k8s/source.js';
 import { holdParsed } from '../dist/model/held.js';
 import { connect } from '../dist/k8s/kubeconfig.js';
@@ -46,10 +48,14 @@ writeFileSync(kubeconfig, kubeconfigFor(url));
 process.on('exit', () => rmSync(kubeconfig, { force: true })); // a run leaves nothing in /tmp
 
 let waiter;
-const eventAt = new Map();
+// When the watch event of the change being timed arrived: only that key is looked for, so the
+// bench keeps no table of every key the rolling update touched in the process it measures.
+let timedKey;
+let eventAt;
 // As the agent does, before anything is timed: the kubeconfig is read (in a child process) first.
 const api = await connect({ kubeconfig });
 const source = new KubeSource({ api, nodeName: 'node1', logger: log, hold: holdParsed }); // as src/agent/main.ts
+const giveBack = syncMemoryReturner(RETURN_MEMORY_EVERY_MS);
 const pipeline = new Pipeline({
   source,
   node: () => ({ nodeName: 'node1', nodePortAddresses: [] }),
@@ -57,14 +63,14 @@ const pipeline = new Pipeline({
   log,
   minSyncPeriodMs: MIN_SYNC_PERIOD_MS,
   onSynced: (_d, result) => {
-    if (result.mode === 'full') returnFreedMemory(); // as the agent does after a full sync
+    giveBack(result.mode === 'full'); // as the agent does (src/agent/agent.ts)
     waiter?.(result);
   },
 });
 
 const t0 = performance.now();
 await source.start((change) => {
-  if (change) eventAt.set(`${change.kind} ${change.key}`, performance.now());
+  if (change && change.kind === 'endpointSlices' && change.key === timedKey) eventAt = performance.now();
   pipeline.request(change);
 });
 const listedMs = performance.now() - t0;
@@ -75,7 +81,7 @@ if (!first || first.frontends < SERVICES)
 global.gc?.();
 const rssAfterStart = process.memoryUsage().rss;
 const heapAfterStart = process.memoryUsage().heapUsed;
-const memoryAfterStart = await memoryBreakdown();
+const memoryAfterStart = memoryBreakdown();
 // SY_SCALE_HEAP_SNAPSHOT=FILE: a V8 heap snapshot after the cold start, to see what holds the heap.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT);
 
@@ -97,12 +103,13 @@ for (let i = 0; i < CHANGES; i++) {
   const done = new Promise((resolve) => {
     waiter = resolve;
   });
+  timedKey = `default/${name}-1`;
   const tWrite = performance.now();
   await put(url, n, i % 100);
   const result = await done;
   const tDone = performance.now();
   writeToMaps.push(tDone - tWrite);
-  watchToMaps.push(tDone - eventAt.get(`endpointSlices default/${name}-1`));
+  watchToMaps.push(tDone - eventAt);
   writes.push(result.writes + result.deletes);
   await sleep(MIN_SYNC_PERIOD_MS + 10); // the next change is not held back by --min-sync-period
 }
@@ -110,7 +117,7 @@ lag.disable();
 const rolling = ROLLING_SECONDS > 0 ? await rollingUpdate(ROLLING_SECONDS) : undefined;
 global.gc?.();
 const rssAfterChanges = process.memoryUsage().rss;
-const memoryAfterChanges = await memoryBreakdown();
+const memoryAfterChanges = memoryBreakdown();
 // SY_SCALE_HEAP_SNAPSHOT_END=FILE: the same after the changes (and the rolling update), to see what grew.
 if (process.env.SY_SCALE_HEAP_SNAPSHOT_END)
   (await import('node:v8')).writeHeapSnapshot(process.env.SY_SCALE_HEAP_SNAPSHOT_END);
@@ -121,7 +128,7 @@ const heapAfterChanges = process.memoryUsage().heapUsed;
 // without a forced GC.
 await sleep(IDLE_MS);
 const rssIdle = process.memoryUsage().rss;
-const memoryIdle = await memoryBreakdown();
+const memoryIdle = memoryBreakdown();
 await sleep(IDLE_MS);
 const rssIdle30 = process.memoryUsage().rss;
 
@@ -134,8 +141,12 @@ async function rollingUpdate(seconds) {
   const syncsBefore = pipeline.status.syncs;
   // The RSS while the changes arrive, not only after them: sampled every 100 ms.
   let peakRss = 0;
+  let memoryAtPeak;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    if (rss <= peakRss) return;
+    peakRss = rss;
+    memoryAtPeak = memoryBreakdown(); // what the highest RSS was made of
   }, 100);
   const writer = spawn(
     process.execPath,
@@ -178,6 +189,7 @@ async function rollingUpdate(seconds) {
     eventLoopLagP99Ms: rlag.percentile(99) / 1e6,
     failedSyncs: pipeline.status.failedSyncs,
     peakRssMiB: peakRss / 2 ** 20,
+    memoryAtPeak,
   };
 }
 
@@ -219,13 +231,11 @@ process.exit(0);
 
 /** Where the RSS is (MiB): heap committed vs in use, off-heap buffers, RSS by kind, and the
  *  committed size of each V8 heap space. */
-async function memoryBreakdown() {
+function memoryBreakdown() {
   return Object.fromEntries([
     ...Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
     ...residentKinds(),
-    ...(await import('node:v8'))
-      .getHeapSpaceStatistics()
-      .map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
+    ...getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.physical_space_size / 2 ** 20)]),
   ]);
 }
 
