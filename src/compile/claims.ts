@@ -32,6 +32,12 @@ export function frontendKeyText(key: FrontendKey): string {
   return [addrPort(key.addr, key.port), '/', key.proto === IPPROTO_UDP ? 'UDP' : 'TCP'].join('');
 }
 
+/** @text as the string in @texts that equals it, if one does (a list of a few keys): a Service
+ *  recompiled keeps its key texts, so the tables that hold them share one string per key. */
+export function sameText(texts: readonly string[], text: string): string {
+  return texts.find((t) => t === text) ?? text;
+}
+
 /** One service port's frontends, before claims are settled. */
 export interface Ask {
   svc: Service;

@@ -14,7 +14,7 @@ import {
   type Ask,
   type Output,
 } from './compile.js';
-import { nodeAddresses, serviceAsks } from './claims.js';
+import { nodeAddresses, sameText, serviceAsks } from './claims.js';
 import { candidates } from './endpoints.js';
 import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
@@ -143,9 +143,10 @@ export class IncrementalCompiler {
       keys.add(key);
       const svc = model.services.get(key);
       const asks = svc ? serviceAsks(svc, node, nodeAddrs) : [];
-      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => w.ks)))];
+      const had = this.entries.get(key)?.askKeys ?? []; // its texts are kept (sameText)
+      const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => w.ks)))].map((k) => sameText(had, k));
       asksOf.set(key, { asks, askKeys });
-      for (const k of [...(this.entries.get(key)?.askKeys ?? []), ...askKeys]) {
+      for (const k of [...had, ...askKeys]) {
         for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
       }
     }
@@ -253,11 +254,13 @@ export class IncrementalCompiler {
       );
     }
     if (out.conflicts.length > 0) this.conflicts.set(svc.key, out.conflicts);
-    for (const fe of out.frontends) {
-      const k = frontendKeyString(fe.key);
+    const entry = this.entries.get(svc.key)!;
+    entry.feKeys = out.frontends.map((fe) => {
+      const k = sameText(entry.askKeys, frontendKeyString(fe.key));
       this.frontendByKey.set(k, fe);
       scope.frontends.set(k, fe);
-    }
+      return k;
+    });
     for (const [id, v] of out.services) {
       desired.services.set(id, v);
       scope.services.add(id);
@@ -274,8 +277,6 @@ export class IncrementalCompiler {
       desired.backends.set(id, had !== undefined && sameBackend(had, v) ? had : v);
       scope.backends.add(id);
     }
-    const entry = this.entries.get(svc.key)!;
-    entry.feKeys = out.frontends.map((fe) => frontendKeyString(fe.key));
     entry.svcIds = [...out.services.keys()].slice(); // exact length (see Entry)
   }
 

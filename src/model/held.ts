@@ -33,9 +33,13 @@ export type HeldKind = 'Service' | 'EndpointSlice';
 export function holdParsed(kind: HeldKind, object: Record<string, unknown>, origin: string): Record<string, unknown> {
   const result = kind === 'Service' ? parseService(object, origin) : parseEndpointSlice(object, origin);
   const meta = object.metadata as { resourceVersion?: unknown } | undefined;
-  const held: Held = { metadata: { resourceVersion: meta?.resourceVersion } };
-  if (result.value && result.problems.length === 0) held[VALUE] = result.value;
-  else held[REJECTED] = result;
+  const metadata = { resourceVersion: meta?.resourceVersion };
+  // The symbol in the literal: added afterwards it went to a separate properties array, 32 bytes
+  // more for each of 20,000 held objects at 10,000 Services.
+  const held: Held =
+    result.value && result.problems.length === 0
+      ? { metadata, [VALUE]: result.value }
+      : { metadata, [REJECTED]: result };
   return held as unknown as Record<string, unknown>;
 }
 

@@ -85,8 +85,9 @@ export class ModelTracker {
       // Kept lists are copied to their exact length: filter's and spread's results have room for
       // ~16 more, ~130 bytes of each of 10,000 lists once every Service's slice has changed.
       const list = (this.model.slicesByService.get(old.serviceKey) ?? []).filter((s) => s !== old).slice();
-      if (list.length > 0) this.model.slicesByService.set(old.serviceKey, list);
-      else this.model.slicesByService.delete(old.serviceKey);
+      // An emptied list is deleted below unless the new slice refills it: a delete and a set of
+      // the same key grow the Map's table (its deleted entries count until it is rebuilt).
+      this.model.slicesByService.set(old.serviceKey, list);
       affected.add(old.serviceKey);
     }
     this.setErrors(`EndpointSlice ${key}`, []);
@@ -108,6 +109,8 @@ export class ModelTracker {
       }
     }
     if (old && this.slices.get(key) === old) this.slices.delete(key); // gone, or rejected now
+    if (old && this.model.slicesByService.get(old.serviceKey)?.length === 0)
+      this.model.slicesByService.delete(old.serviceKey);
     for (const svcKey of affected) this.recheckTargets(svcKey);
     return { services: [...affected], trigger };
   }
