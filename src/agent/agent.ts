@@ -10,7 +10,7 @@ import {
   BpfObject,
   ensureBpffs,
   forgetTcLink,
-  returnFreedMemory,
+  syncMemoryReturner,
   silenceLibbpf,
   type TcDirection,
 } from '../bpf/index.js';
@@ -38,6 +38,8 @@ import type { Problem } from './admin.js';
 
 /** How often the uplinks' addresses are re-read; a change re-syncs. */
 const ADDRESS_POLL_MS = 1000;
+/** How often memory freed by partial syncs is handed back, at most (src/bpf/memory.ts). */
+export const RETURN_MEMORY_EVERY_MS = 2000;
 /** The node's settings maps: the agent writes them whole, so an older agent's layout is replaced.
  *  Each is marked replace-stale-pin in test/golden/pinned-maps.txt, which the pin-shape guard checks. */
 export const NODE_SETTINGS_MAPS = ['config', 'config6'] as const;
@@ -131,6 +133,7 @@ export class Agent {
     const destroyer = (endpoints: Array<{ addr: string; port: number }>) => {
       destroyUdpSocketsTo(sockOpts, endpoints);
     };
+    const giveBack = syncMemoryReturner(RETURN_MEMORY_EVERY_MS);
     const pipeline = new Pipeline({
       source,
       node,
@@ -139,9 +142,10 @@ export class Agent {
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
       onSynced: (desired, result, triggers, nodes) => {
-        // A full sync frees most of what it allocated natively (list buffers, map-write copies):
-        // give it back, or malloc holds it for the agent's life (src/bpf/memory.ts).
-        if (result.mode === 'full') log.debug({ releasedBytes: returnFreedMemory() }, 'freed memory returned');
+        // What syncs freed natively (list and watch buffers, map-write copies) goes back to the
+        // kernel, or malloc holds it for the agent's life (src/bpf/memory.ts).
+        const releasedBytes = giveBack(result.mode === 'full');
+        if (releasedBytes > 0) log.debug({ releasedBytes }, 'freed memory returned');
         opts.hooks?.synced?.(desired, result, triggers, nodes);
       },
       onProblem: opts.hooks?.problem,

@@ -67,4 +67,4 @@ export { testRun, type TestRunResult } from './testrun.js';
 export { inNetns } from './netns.js';
 export { monotonicNs } from './clock.js';
 export { silenceLibbpf } from './log.js';
-export { returnFreedMemory } from './memory.js';
+export { returnFreedMemory, syncMemoryReturner } from './memory.js';
