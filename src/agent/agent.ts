@@ -142,11 +142,12 @@ export class Agent {
       minSyncPeriodMs: opts.minSyncPeriodMs,
       fullResyncPeriodMs: opts.fullSyncPeriodMs,
       onSynced: (desired, result, triggers, nodes) => {
+        opts.hooks?.synced?.(desired, result, triggers, nodes);
         // What syncs freed natively (list and watch buffers, map-write copies) goes back to the
-        // kernel, or malloc holds it for the agent's life (src/bpf/memory.ts).
+        // kernel, or malloc holds it for the agent's life (src/bpf/memory.ts). After the metrics:
+        // the trim (up to ~10 ms) is not part of programming the change.
         const releasedBytes = giveBack(result.mode === 'full');
         if (releasedBytes > 0) log.debug({ releasedBytes }, 'freed memory returned');
-        opts.hooks?.synced?.(desired, result, triggers, nodes);
       },
       onProblem: opts.hooks?.problem,
     });
