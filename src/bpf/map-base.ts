@@ -98,18 +98,28 @@ export abstract class MapBase<K, W> {
 
   /** Writes every entry with bpf_map_update_batch, in chunks; a full map is a BpfError naming it. */
   setMany(entries: ReadonlyArray<readonly [K, W]>, flags: UpdateFlag = 'any'): void {
+    this.setEach(entries.length, (i) => entries[i], flags);
+  }
+
+  /** setMany of @total entries made one at a time by @at, which may hand back the same objects
+   *  each time: each entry is encoded before the next is asked for. @at is asked in order, and from
+   *  0 again where batches turn out to be missing. */
+  setEach(total: number, at: (i: number) => readonly [K, W], flags: UpdateFlag = 'any'): void {
     const ks = this.keyCodec.size;
     this.updateBatches(
-      entries.length,
+      total,
       flags,
       (start, n) => {
         for (let i = 0; i < n; i++) {
-          const e = entries[start + i]; // not destructured: that costs per entry, 230,000 at a cold start
+          const e = at(start + i); // not destructured: that costs per entry, 230,000 at a cold start
           this.keyCodec.encode(e[0], this.batch.keys, i * ks);
           this.encodeValue(e[1], this.batch.vals, i * this.stride);
         }
       },
-      (i) => this.set(entries[i][0], entries[i][1], flags),
+      (i) => {
+        const e = at(i);
+        this.set(e[0], e[1], flags);
+      },
     );
   }
 

@@ -28,6 +28,7 @@ import {
   type Phase,
   type PlanOptions,
 } from './plan.js';
+import type { SlotRun } from './slot-runs.js';
 import { flaggedFamilies, rangeKeysOf, sourceRangeKeyString } from './source-ranges.js';
 
 export interface ScopedPlan {
@@ -78,8 +79,8 @@ export function planScoped(
   const phases: Phase[] = [
     { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
     { op: 'set', map: 'backends', entries: backendsUp },
-    { op: 'set', map: 'slots', entries: slots.write },
-    { op: 'set', map: 'maglev', entries: slots.writeMaglev },
+    { op: 'write', map: 'slots', runs: slots.write },
+    { op: 'write', map: 'maglev', runs: slots.writeMaglev },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
     {
       op: 'reset',
@@ -116,9 +117,9 @@ export function planScoped(
     }
     // Highest slot first, so a set's keys that run 1..n stay a count (slot-keys.ts).
     for (const k of [...slots.remove].reverse()) state.slotKeys.delete(slotKeyNumber(k));
-    for (const [k] of slots.write) state.slotKeys.add(slotKeyNumber(k));
+    for (const r of slots.write) state.slotKeys.addSlots(firstSlot(r), r.members.length);
     for (const k of [...slots.removeMaglev].reverse()) state.maglevKeys.delete(slotKeyNumber(k));
-    for (const [k] of slots.writeMaglev) state.maglevKeys.add(slotKeyNumber(k));
+    for (const r of slots.writeMaglev) state.maglevKeys.addSlots(firstSlot(r), r.members.length);
     for (const [k, value] of fronts.upsert) state.frontends.set(fronts.keyString.get(k)!, { key: k, value });
     for (const k of fronts.removeStrings) state.frontends.delete(k);
     for (const k of ranges.remove) state.sourceRanges.delete(sourceRangeKeyString(k));
@@ -132,9 +133,9 @@ export function planScoped(
 /** Changed sets are written whole under the other generation; the old generation's slots go. A
  *  Maglev set's members are its lookup table, in the maglev map instead of slots (as planSlots). */
 function planScopedSlots(current: CurrentState, desired: DesiredState, scope: CompileScope) {
-  const write: Array<[SlotKey, number]> = [];
+  const write: SlotRun[] = [];
   const remove: SlotKey[] = [];
-  const writeMaglev: Array<[SlotKey, number]> = [];
+  const writeMaglev: SlotRun[] = [];
   const removeMaglev: SlotKey[] = [];
   const after: SetsAfter = new Map();
   for (const setId of scope.sets) {
@@ -144,8 +145,7 @@ function planScopedSlots(current: CurrentState, desired: DesiredState, scope: Co
     // Unchanged: keeps gen and slots.
     if (want && have && (have.maglev ?? false) === maglev && sameMembers(have.members, want)) continue;
     const gen = have ? have.gen ^ 1 : 0;
-    const into = maglev ? writeMaglev : write;
-    if (want) want.forEach((backendId, i) => into.push([{ setId, slot: i + 1, gen }, backendId]));
+    if (want && want.length > 0) (maglev ? writeMaglev : write).push({ setId, gen, members: want });
     after.set(setId, want ? { gen, members: want, ...(maglev ? { maglev } : {}) } : undefined);
     // Whatever keys either map holds for this set (either generation, contiguous from slot 1) and
     // the new set does not use there.
@@ -165,6 +165,9 @@ function planScopedSlots(current: CurrentState, desired: DesiredState, scope: Co
   }
   return { write, remove, writeMaglev, removeMaglev, after };
 }
+
+/** The slot key number of a run's slot 1. */
+const firstSlot = (r: SlotRun) => slotKeyNumber({ setId: r.setId, slot: 1, gen: r.gen });
 
 /** Frontends take count and gen from the set as it will be. */
 function planScopedFrontends(current: CurrentState, scope: CompileScope, after: SetsAfter) {

@@ -17,7 +17,6 @@
 //  10. service_info upserts, then deletes (read only by `switchyard inspect`)
 //  11. prune affinity entries, when a set lost a member
 import {
-  FE_MAGLEV,
   SERVICE_TYPE_CODES,
   SVC_CLUSTER_IP,
   type Backend,
@@ -31,7 +30,8 @@ import {
 import { frontendKeyString, IdMap, sameBackend, type DesiredState, type ServicePortInfo } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import { SlotKeys } from './slot-keys.js';
-import { desiredSourceRanges, planSourceRanges, sourceRangesFromMap } from './source-ranges.js';
+import type { SlotRun } from './slot-runs.js';
+import { desiredSourceRanges, planSourceRanges } from './source-ranges.js';
 
 /** What the maps hold now, as far as the reconciler is concerned. */
 export interface CurrentState {
@@ -89,9 +89,23 @@ export interface DestroySocketsPhase {
   endpoints: Array<{ addr: string; port: number }>;
 }
 
+/** Write every run's slots into the slots or the maglev map. Planned as runs, not as an entry per
+ *  slot: a cold start at 10,000 Services writes 100,000 slots, and an entry each (a key object and
+ *  a pair, ~110 bytes) lived until written, so the scavenges copied and promoted ~11 MB of them. */
+export interface WriteSlotsPhase {
+  op: 'write';
+  map: 'slots' | 'maglev';
+  runs: SlotRun[];
+}
+
+/** The maps written entry by entry (slots and maglev are written as runs). */
+type EntryMaps = Exclude<keyof PlannedMaps, WriteSlotsPhase['map']>;
+
 /** One batch against one map. */
 export type Phase =
-  | { [M in keyof PlannedMaps]: SetPhase<M> | DeletePhase<M> }[keyof PlannedMaps]
+  | { [M in EntryMaps]: SetPhase<M> }[EntryMaps]
+  | { [M in keyof PlannedMaps]: DeletePhase<M> }[keyof PlannedMaps]
+  | WriteSlotsPhase
   | ResetStatsPhase
   | PruneAffinityPhase
   | DestroySocketsPhase;
@@ -100,6 +114,7 @@ export type Phase =
 export function phaseHasWork(p: Phase): boolean {
   if (p.op === 'prune') return true;
   if (p.op === 'destroy') return p.endpoints.length > 0;
+  if (p.op === 'write') return p.runs.length > 0;
   return (p.op === 'set' ? p.entries : p.keys).length > 0;
 }
 
@@ -183,8 +198,8 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
   const phases: Phase[] = [
     { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
     { op: 'set', map: 'backends', entries: backends.upsert },
-    { op: 'set', map: 'slots', entries: slots.write },
-    { op: 'set', map: 'maglev', entries: slots.writeMaglev },
+    { op: 'write', map: 'slots', runs: slots.write },
+    { op: 'write', map: 'maglev', runs: slots.writeMaglev },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
     { op: 'reset', map: 'stats', keys: [...desired.services.keys()].filter((id) => !current.serviceInfo.has(id)) },
     { op: 'set', map: 'frontends', entries: frontends.upsert },
@@ -226,8 +241,8 @@ function planBackends(current: CurrentState, desired: DesiredState, next: Curren
 /** A changed set is written whole under the generation no frontend reads, then flipped. A Maglev
  *  set's members are its lookup table and live in the maglev map instead of slots. */
 function planSlots(current: CurrentState, desired: DesiredState, next: CurrentState) {
-  const write: Array<[SlotKey, number]> = [];
-  const writeMaglev: Array<[SlotKey, number]> = [];
+  const write: SlotRun[] = [];
+  const writeMaglev: SlotRun[] = [];
   for (const [setId, members] of desired.sets) {
     const have = current.sets.get(setId);
     const maglev = desired.maglev?.sets.has(setId) ?? false;
@@ -236,8 +251,7 @@ function planSlots(current: CurrentState, desired: DesiredState, next: CurrentSt
       continue;
     }
     const gen = have ? have.gen ^ 1 : 0;
-    const into = maglev ? writeMaglev : write;
-    for (let i = 0; i < members.length; i++) into.push([{ setId, slot: i + 1, gen }, members[i]]);
+    if (members.length > 0) (maglev ? writeMaglev : write).push({ setId, gen, members });
     next.sets.set(setId, maglev ? { gen, members, maglev } : { gen, members });
   }
   // Every key the next state needs, in its map; anything else in either map goes.
@@ -302,48 +316,4 @@ export function setsLostMembers(current: CurrentState, next: CurrentState): bool
     if (set.members.some((id) => !kept.has(id))) return true;
   }
   return false;
-}
-
-/** Rebuilds CurrentState from raw map contents (agent restart: the pinned maps are the truth). */
-export function stateFromMaps(
-  frontends: Array<[FrontendKey, Frontend]>,
-  slots: Array<[SlotKey, number]>,
-  backends: Array<[number, Backend]>,
-  rest: {
-    sourceRanges?: Array<[SourceRangeKey, unknown]>;
-    serviceInfo?: Array<[number, ServiceInfo]>;
-    config?: Config;
-    maglev?: Array<[SlotKey, number]>;
-  } = {},
-): CurrentState {
-  const state = emptyState();
-  for (const [id, be] of backends) state.backends.set(id, be);
-  state.sourceRanges = sourceRangesFromMap(rest.sourceRanges ?? []);
-  state.serviceInfo = new IdMap(rest.serviceInfo ?? []);
-  state.config = rest.config;
-  const slotMap = readSlots(slots, state.slotKeys);
-  const maglevMap = readSlots(rest.maglev ?? [], state.maglevKeys);
-  for (const [key, value] of frontends) {
-    state.frontends.set(frontendKeyString(key), { key, value });
-    if (state.sets.has(value.setId)) continue;
-    const maglev = (value.flags & FE_MAGLEV) !== 0;
-    const from = maglev ? maglevMap : slotMap;
-    const members: number[] = [];
-    for (let slot = 1; slot <= value.count; slot++) {
-      const backendId = from.get(slotKeyNumber({ setId: value.setId, slot, gen: value.gen }));
-      if (backendId === undefined) break; // a torn set: the next sync rewrites it whole
-      members.push(backendId);
-    }
-    state.sets.set(value.setId, maglev ? { gen: value.gen, members, maglev } : { gen: value.gen, members });
-  }
-  return state;
-}
-
-/** Records every key of a slots-shaped map in @keys; returns key number → backend id. */
-function readSlots(entries: Array<[SlotKey, number]>, keys: SlotKeys): Map<number, number> {
-  const byKey = new Map<number, number>();
-  for (const [key, backendId] of entries) byKey.set(slotKeyNumber(key), backendId);
-  // In key order, so each set's slots arrive 1, 2, ... (what SlotKeys keeps as a count).
-  for (const n of Float64Array.from(byKey.keys()).sort()) keys.add(n);
-  return byKey;
 }

@@ -13,9 +13,11 @@ import {
   type Phase,
   type PruneAffinityPhase,
   type ResetStatsPhase,
+  type WriteSlotsPhase,
   planWrites,
-  stateFromMaps,
 } from './plan.js';
+import { slotRunReader } from './slot-runs.js';
+import { stateFromMaps } from './state-read.js';
 
 export interface SyncResult {
   frontends: number;
@@ -117,7 +119,7 @@ export class Reconciler {
     try {
       for (const phase of phases) {
         const n = this.execute(phase);
-        if (phase.op === 'set' || phase.op === 'reset') writes += n;
+        if (phase.op === 'set' || phase.op === 'write' || phase.op === 'reset') writes += n;
         else if (phase.op === 'destroy') continue;
         else deletes += n;
       }
@@ -147,6 +149,7 @@ export class Reconciler {
   private execute(phase: Phase): number {
     if (phase.op === 'prune') return this.pruneAffinity(phase);
     if (phase.op === 'reset') return this.resetStats(phase);
+    if (phase.op === 'write') return this.writeSlots(phase);
     if (phase.op === 'destroy') {
       this.destroySockets?.(phase.endpoints);
       return 0;
@@ -159,6 +162,13 @@ export class Reconciler {
     }
     map.deleteMany(phase.keys);
     return phase.keys.length;
+  }
+
+  /** Each run's slots 1..n, made as they are written (see WriteSlotsPhase). */
+  private writeSlots({ map, runs }: WriteSlotsPhase): number {
+    const total = runs.reduce((n, r) => n + r.members.length, 0);
+    this.maps[map].setEach(total, slotRunReader(runs));
+    return total;
   }
 
   /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */

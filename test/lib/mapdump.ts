@@ -29,6 +29,7 @@ import {
 } from '../../src/abi/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
 import type { Phase, PlannedMaps } from '../../src/dataplane/plan.js';
+import { slotRunEntries } from '../../src/dataplane/slot-runs.js';
 
 type Formatter<M extends keyof PlannedMaps> = {
   key(k: PlannedMaps[M][0]): string;
@@ -108,6 +109,9 @@ export function phaseLines(phase: Phase): string[] {
   if (phase.op === 'reset') return ['reset stats', ...phase.keys.map((id) => `stats ${id} → 0`)];
   if (phase.op === 'destroy')
     return ['destroy sockets', ...phase.endpoints.map((e) => `udp connected to ${e.addr}:${e.port}`)];
+  // A slots phase's runs, as the entries they write (the header says write: one run per set).
+  if (phase.op === 'write')
+    return [`write ${phase.map}`, ...slotRunEntries(phase.runs).map(([k, v]) => entryLine(phase.map, k, v))];
   const lines =
     phase.op === 'set'
       ? phase.entries.map(([k, v]) => entryLine(phase.map, k as never, v as never))

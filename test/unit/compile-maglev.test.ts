@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { FE_MAGLEV, type SlotKey } from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
-import { emptyState, planWrites, stateFromMaps, type Phase } from '../../src/dataplane/plan.js';
+import { emptyState, planWrites, type Phase } from '../../src/dataplane/plan.js';
+import { slotRunEntries } from '../../src/dataplane/slot-runs.js';
+import { stateFromMaps } from '../../src/dataplane/state-read.js';
 import { buildModel } from '../../src/model/index.js';
 
 type Obj = Record<string, unknown>;
@@ -109,18 +111,16 @@ describe('plan: Maglev tables', () => {
   it('writes the table to the maglev map under the other generation, then flips, then deletes the old one', () => {
     const first = planWrites(emptyState(), run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS).d);
     const order = first.phases.map((p) => `${p.op} ${p.map}`);
-    expect(order.indexOf('set maglev')).toBeLessThan(order.indexOf('set frontends'));
-    expect(order).not.toContain('set slots');
+    expect(order.indexOf('write maglev')).toBeLessThan(order.indexOf('set frontends'));
+    expect(order).not.toContain('write slots');
     const fe = [...first.next.frontends.values()][0]!.value;
     expect(fe).toMatchObject({ count: 101, gen: 0 });
 
     const second = planWrites(first.next, run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS.slice(0, 2)).d);
-    const written = find(second.phases, 'set', 'maglev');
-    expect(
-      written && written.op === 'set'
-        ? (written.entries as Array<[SlotKey, number]>).every(([k]) => k.gen === 1)
-        : false,
-    ).toBe(true);
+    const written = find(second.phases, 'write', 'maglev');
+    expect(written && written.op === 'write' ? slotRunEntries(written.runs).every(([k]) => k.gen === 1) : false).toBe(
+      true,
+    );
     expect(keysOf(find(second.phases, 'delete', 'maglev'))).toHaveLength(101);
     expect(keysOf(find(second.phases, 'delete', 'maglev')).every((k) => k.gen === 0)).toBe(true);
     const order2 = second.phases.map((p) => `${p.op} ${p.map}`);
@@ -140,7 +140,9 @@ describe('plan: Maglev tables', () => {
     const d = run({ 'switchyard.io/lb-algorithm': 'maglev' }, ADDRS, NODE, ids).d;
     const plan = planWrites(emptyState(), d);
     const entries = (map: string): never =>
-      plan.phases.flatMap((p) => (p.op === 'set' && p.map === map ? (p.entries as unknown[]) : [])) as never;
+      plan.phases.flatMap((p) =>
+        p.map !== map ? [] : p.op === 'set' ? (p.entries as unknown[]) : p.op === 'write' ? slotRunEntries(p.runs) : [],
+      ) as never;
     const restored = stateFromMaps(entries('frontends'), [], entries('backends'), {
       maglev: entries('maglev'),
       serviceInfo: entries('serviceInfo'),

@@ -13,6 +13,7 @@ import {
 import { buildModel } from '../../src/model/index.js';
 import { ModelTracker } from '../../src/model/tracker.js';
 import { emptyState, planWrites, type CurrentState } from '../../src/dataplane/plan.js';
+import { slotRunEntries } from '../../src/dataplane/slot-runs.js';
 import { planScoped } from '../../src/dataplane/plan-scoped.js';
 import { Churn, normalize, rng } from '../lib/churn.js';
 
@@ -172,14 +173,14 @@ describe('incremental sync equals full sync', () => {
     const setA = ids.peek('set', 'default/a:http/TCP#all');
     expect(plan.phases.map((p) => `${p.op} ${p.map}`)).toEqual([
       'set backends',
-      'set slots',
+      'write slots',
       'set frontends',
       'delete slots',
       'delete backends',
       'destroy sockets',
     ]); // no affinity: no prune
-    const slots = plan.phases.find((p) => p.op === 'set' && p.map === 'slots');
-    expect(slots?.op === 'set' && slots.entries.map(([k]) => [k.setId, k.gen, k.slot])).toEqual([
+    const slots = plan.phases.find((p) => p.op === 'write' && p.map === 'slots');
+    expect(slots?.op === 'write' && slotRunEntries(slots.runs).map(([k]) => [k.setId, k.gen, k.slot])).toEqual([
       [setA, 1, 1],
       [setA, 1, 2],
     ]);

@@ -10,9 +10,9 @@ import {
   setsLostMembers,
   slotKeyNumber,
   slotKeyOf,
-  stateFromMaps,
   type CurrentState,
 } from '../../src/dataplane/plan.js';
+import { stateFromMaps } from '../../src/dataplane/state-read.js';
 import { phaseLines } from '../lib/mapdump.js';
 
 type Obj = Record<string, unknown>;
@@ -85,7 +85,7 @@ describe('planWrites: every write, in the hitless order', () => {
     expect(created.phases).toEqual([
       ['set config', 'config 0 → snat 10.250.0.11'],
       ['set backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
-      ['set slots', 'slot set 1 gen 0 #1 → backend 1', 'slot set 1 gen 0 #2 → backend 2'],
+      ['write slots', 'slot set 1 gen 0 #1 → backend 1', 'slot set 1 gen 0 #2 → backend 2'],
       ['set sourceRanges', 'source_range svc 1 203.0.113.0/24'],
       ['reset stats', 'stats 1 → 0'],
       ['set frontends', ...FRONTENDS(2, 0)],
@@ -102,7 +102,7 @@ describe('planWrites: every write, in the hitless order', () => {
       ]),
     );
     expect(edited.phases).toEqual([
-      ['set slots', 'slot set 1 gen 1 #1 → backend 1'],
+      ['write slots', 'slot set 1 gen 1 #1 → backend 1'],
       ['set sourceRanges', 'source_range svc 1 192.0.2.0/24'],
       ['set frontends', ...FRONTENDS(1, 1)],
       ['delete sourceRanges', 'source_range svc 1 203.0.113.0/24'],
@@ -174,8 +174,8 @@ describe('planWrites: every write, in the hitless order', () => {
       { serviceInfo: [...first.serviceInfo], config: first.config },
     );
     const again = step(torn, desired(objects)).phases;
-    expect(again.map(([h]) => h)).toEqual(['set slots', 'set frontends', 'delete slots']);
-    expect(again[0]).toEqual(['set slots', 'slot set 1 gen 1 #1 → backend 1', 'slot set 1 gen 1 #2 → backend 2']);
+    expect(again.map(([h]) => h)).toEqual(['write slots', 'set frontends', 'delete slots']);
+    expect(again[0]).toEqual(['write slots', 'slot set 1 gen 1 #1 → backend 1', 'slot set 1 gen 1 #2 → backend 2']);
     expect(again[1].slice(1).every((l) => l.includes('count 2 gen 1'))).toBe(true);
   });
 
