@@ -17,7 +17,7 @@ import {
   planWrites,
 } from './plan.js';
 import { slotRunReader } from './slot-runs.js';
-import { stateFromMaps } from './state-read.js';
+import { readState } from './state-read.js';
 
 export interface SyncResult {
   frontends: number;
@@ -197,14 +197,4 @@ export class Reconciler {
     if (stale.length > 0) this.maps.affinity.deleteMany(stale);
     return 0;
   }
-}
-
-/** The agent-written maps' contents as a CurrentState. */
-function readState(maps: DataplaneMaps): CurrentState {
-  return stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries(), {
-    sourceRanges: maps.sourceRanges.entries(),
-    serviceInfo: maps.serviceInfo.entries(),
-    config: maps.config.get(0),
-    maglev: maps.maglev.entries(),
-  });
 }

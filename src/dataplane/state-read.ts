@@ -11,9 +11,20 @@ import {
   type SourceRangeKey,
 } from '../abi/index.js';
 import { frontendKeyString, IdMap } from '../compile/index.js';
+import type { DataplaneMaps } from './maps.js';
 import { emptyState, slotKeyNumber, type CurrentState } from './plan.js';
 import type { SlotKeys } from './slot-keys.js';
 import { sourceRangesFromMap } from './source-ranges.js';
+
+/** The agent-written maps' contents as a CurrentState. */
+export function readState(maps: DataplaneMaps): CurrentState {
+  return stateFromMaps(maps.frontends.entries(), maps.slots.entries(), maps.backends.entries(), {
+    sourceRanges: maps.sourceRanges.entries(),
+    serviceInfo: maps.serviceInfo.entries(),
+    config: maps.config.get(0),
+    maglev: maps.maglev.entries(),
+  });
+}
 
 /** Rebuilds CurrentState from raw map contents (agent restart: the pinned maps are the truth). */
 export function stateFromMaps(
