@@ -41,6 +41,7 @@ import {
 export { admitted, claimOrder, dedupe, frontendKeyText, frontendsFor, keptWants, type Ask, type Want };
 import { IdExhaustedError, type IdAllocator } from './ids.js';
 import { IdMap } from './id-map.js';
+import { BackendTable } from './backend-table.js';
 import {
   svcIdentity,
   type DesiredFrontend,
@@ -79,7 +80,7 @@ export function compileWithAsks(
   const frontends: DesiredFrontend[] = [];
   // Keyed by id, so in ascending id order whatever order compile meets them in.
   const sets = new IdMap<number[]>();
-  const backends = new IdMap<Backend>();
+  const backends = new BackendTable();
   const services = new IdMap<ServicePortInfo>();
   const healthCheck: HealthCheckService[] = [];
   const conflicts: ValidationError[] = [];

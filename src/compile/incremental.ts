@@ -22,7 +22,6 @@ import { idsOf, type Ids } from './held-ids.js';
 import {
   frontendKeyString,
   frontendsWhenRead,
-  sameBackend,
   svcIdentity,
   type DesiredFrontend,
   type CompileScope,
@@ -271,10 +270,7 @@ export class IncrementalCompiler {
     }
     addMaglevSets(desired, out.maglev);
     for (const [id, v] of out.backends) {
-      // An unchanged backend keeps its object, which the current state shares: a new one would
-      // leave two copies of each backend of every Service recompiled (~5 MiB at 10,000).
-      const had = desired.backends.get(id);
-      desired.backends.set(id, had !== undefined && sameBackend(had, v) ? had : v);
+      desired.backends.set(id, v); // a BackendTable keeps columns, not the object (backend-table.ts)
       scope.backends.add(id);
     }
     entry.svcIds = [...out.services.keys()].slice(); // exact length (see Entry)

@@ -143,10 +143,6 @@ export function svcIdentity(namespace: string, name: string, portName: string, p
  *  must agree on it byte for byte, so there is one. Flat, as the identities above. */
 export const frontendKeyString = (k: FrontendKey) => [addrPort(k.addr, k.port), '/', k.proto, '/', k.scope].join('');
 
-/** Two backend values that write the same map entry (the plan compares with it before a write;
- *  the incremental compile keeps the old object when it finds the same). */
-export const sameBackend = (a: Backend, b: Backend) => a.addr === b.addr && a.port === b.port && a.flags === b.flags;
-
 /** What an update changed: every frontend key, set, backend and svc id it removed, added or
  *  rewrote (frontend keys with their new value, undefined when gone). The plan diffs only these. */
 export interface CompileScope {

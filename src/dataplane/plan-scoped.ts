@@ -15,7 +15,7 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { sameBackend, type CompileScope, type DesiredState } from '../compile/index.js';
+import { holdsBackend, type CompileScope, type DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import {
   goneEndpoints,
@@ -50,9 +50,8 @@ export function planScoped(
   const backendsDel: number[] = [];
   for (const id of scope.backends) {
     const want = desired.backends.get(id);
-    const have = current.backends.get(id);
-    if (want && (!have || !sameBackend(have, want))) backendsUp.push([id, want]);
-    else if (!want && have) backendsDel.push(id);
+    if (want && !holdsBackend(current.backends, id, want)) backendsUp.push([id, want]);
+    else if (!want && current.backends.has(id)) backendsDel.push(id);
   }
   const slots = planScopedSlots(current, desired, scope);
   const fronts = planScopedFrontends(current, scope, slots.after);

@@ -27,7 +27,14 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { frontendKeyString, IdMap, sameBackend, type DesiredState, type ServicePortInfo } from '../compile/index.js';
+import {
+  BackendTable,
+  frontendKeyString,
+  holdsBackend,
+  IdMap,
+  type DesiredState,
+  type ServicePortInfo,
+} from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import { SlotKeys } from './slot-keys.js';
 import type { SlotRun } from './slot-runs.js';
@@ -159,7 +166,7 @@ export function emptyState(): CurrentState {
     sets: new IdMap(),
     slotKeys: new SlotKeys(),
     maglevKeys: new SlotKeys(),
-    backends: new IdMap(),
+    backends: new BackendTable(),
     sourceRanges: new Map(),
     serviceInfo: new IdMap(),
   };
@@ -230,8 +237,7 @@ function planBackends(current: CurrentState, desired: DesiredState, next: Curren
   // not copied (100,000 of them at 10,000 Services).
   for (const entry of desired.backends) {
     const [id, be] = entry;
-    const have = current.backends.get(id);
-    if (!have || !sameBackend(have, be)) upsert.push(entry);
+    if (!holdsBackend(current.backends, id, be)) upsert.push(entry);
     next.backends.set(id, be);
   }
   const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));

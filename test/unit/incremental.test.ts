@@ -4,6 +4,7 @@
 // and (where no frontend is contested, so history cannot matter) as a from-scratch compile.
 import { describe, expect, it } from 'vitest';
 import {
+  BackendTable,
   compile,
   IdAllocator,
   IncrementalCompiler,
@@ -186,10 +187,12 @@ describe('incremental sync equals full sync', () => {
     ]);
     plan.commit(state);
     expect(state.sets.get(setA!)?.members).toEqual(edit.desired.sets.get(setA!));
-    // Memory: the backend that stayed (10.244.0.1) is one object in the desired and the current
-    // state, as after a full sync; a copy per recompile doubled the backends at 10,000 Services.
+    // Memory: the desired and the current backends stay columns (no object per backend) after a
+    // partial compile and its commit, as after a full sync.
     const kept = [...edit.desired.backends].find(([, be]) => be.addr === '10.244.0.1');
     expect(kept).toBeDefined();
-    expect(state.backends.get(kept![0])).toBe(kept![1]);
+    expect(state.backends.get(kept![0])).toEqual(kept![1]);
+    expect(state.backends).toBeInstanceOf(BackendTable);
+    expect(edit.desired.backends).toBeInstanceOf(BackendTable);
   });
 });
