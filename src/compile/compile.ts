@@ -21,7 +21,7 @@ import { FE_MAGLEV, BE_LOCAL, type Backend, type Config, type Config6 } from '..
 import { intToIpv4, ipv4Network, ipv4ToInt } from '../net/ipv4.js';
 import { addrPort, bytesToIpv6, compareIp, ipv6Network, ipv6PrefixMask } from '../net/ipv6.js';
 import { ValidationError, type ClusterModel, type Service, type ServicePort } from '../model/types.js';
-import { candidates, select, type Candidate } from './endpoints.js';
+import { candidateAddr, candidates, select, type Candidate } from './endpoints.js';
 import { selectCluster, type NodeTopology } from './topology.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTable } from './maglev.js';
 import {
@@ -176,6 +176,8 @@ export function nodeTopology(model: ClusterModel, node: NodeConfig): NodeTopolog
 export interface Output {
   frontends: DesiredFrontend[];
   sets: Map<number, number[]>;
+  /** A BackendTable for a full compile; a Map for a partial one (a table sized by the highest id
+   *  would be ~1 MiB of columns for the few backends of one Service). */
   backends: Map<number, Backend>;
   services: Map<number, ServicePortInfo>;
   conflicts: ValidationError[];
@@ -296,7 +298,7 @@ function maglevMembers(
   const started = performance.now();
   const size = out.node.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
   const table = maglevTable(
-    chosen.map((c) => addrPort(c.addr, c.port)),
+    chosen.map((c) => addrPort(candidateAddr(c), c.port)),
     size,
   );
   const ids = table.map((i) => members[i]!);
@@ -323,8 +325,11 @@ function ofFamily(cands: Candidate[], v6: boolean): Candidate[] {
 }
 
 function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<number, Backend>): number {
-  const id = ids.backendId(svcId, c.addr, c.port, c.ip);
-  backends.set(id, { addr: c.addr, port: c.port, flags: c.local ? BE_LOCAL : 0 });
+  const id = ids.backendId(svcId, c.v6 ?? '', c.port, c.ip); // the text is read only for IPv6
+  const flags = c.local ? BE_LOCAL : 0;
+  if (backends instanceof BackendTable)
+    backends.put(id, c.ip, c.v6, c.port, flags); // no text made
+  else backends.set(id, { addr: candidateAddr(c), port: c.port, flags });
   return id;
 }
 
@@ -333,9 +338,10 @@ function backendId(ids: IdAllocator, svcId: number, c: Candidate, backends: Map<
 export function localReady(svc: Service, model: ClusterModel, node: NodeConfig): number {
   const addrs = new Set<string>();
   for (const slice of model.slicesByService.get(svc.key) ?? []) {
-    for (const ep of slice.endpoints) {
-      if (node.nodeName !== '' && ep.nodeName === node.nodeName && (ep.ready || svc.publishNotReadyAddresses))
-        addrs.add(ep.address);
+    const eps = slice.endpoints;
+    for (let i = 0; i < eps.length; i++) {
+      if (node.nodeName !== '' && eps.nodeName(i) === node.nodeName && (eps.ready(i) || svc.publishNotReadyAddresses))
+        addrs.add(eps.address(i));
     }
   }
   return addrs.size;

@@ -1,16 +1,16 @@
 // Endpoint selection for one service port: merge the Service's slices, resolve the backend port
 // per slice, then choose which endpoints a backend set holds (kube-proxy's CategorizeEndpoints;
 // the topology hints of the cluster set are applied in topology.ts).
-import { ipv4ToInt } from '../net/ipv4.js';
+import { intToIpv4 } from '../net/ipv4.js';
 import { compareIp } from '../net/ipv6.js';
 import { resolvePort } from '../model/ports.js';
 import type { EndpointSlice, ServicePort } from '../model/types.js';
 
 export interface Candidate {
-  addr: string;
-  /** addr as an unsigned 32-bit number when IPv4, -1 when IPv6: parsed once, here, for the
-   *  ordering and the backend id (which would otherwise each parse it again). */
+  /** The IPv4 address as an unsigned 32-bit number (as the slice keeps it), -1 when IPv6. */
   ip: number;
+  /** The IPv6 address text; undefined for IPv4 (no text is made: candidateAddr makes it). */
+  v6: string | undefined;
   port: number;
   ready: boolean;
   serving: boolean;
@@ -34,22 +34,22 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
   for (const slice of slices) {
     const port = resolvePort(sp, slice);
     if (port === undefined) continue;
-    for (const ep of slice.endpoints) {
-      const addr = ep.address;
-      const ip = addr.includes(':') ? -1 : ipv4ToInt(addr);
+    const eps = slice.endpoints; // columns, read in place (model/endpoint-list.ts)
+    for (let i = 0; i < eps.length; i++) {
+      const ip = eps.ip(i);
       const key = ip * 0x10000 + port;
       if (ip < 0 || key <= prev) ordered = false;
       prev = key;
       all.push({
-        addr,
         ip,
+        v6: ip < 0 ? eps.address(i) : undefined,
         port,
-        ready: ep.ready,
-        serving: ep.serving,
-        terminating: ep.terminating,
-        local: nodeName !== '' && ep.nodeName === nodeName,
-        zoneHints: ep.zoneHints,
-        nodeHints: ep.nodeHints,
+        ready: eps.ready(i),
+        serving: eps.serving(i),
+        terminating: eps.terminating(i),
+        local: nodeName !== '' && eps.nodeName(i) === nodeName,
+        zoneHints: eps.zoneHints(i),
+        nodeHints: eps.nodeHints(i),
       });
     }
   }
@@ -58,7 +58,7 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
   const out: Candidate[] = [];
   for (const c of all) {
     const last = out[out.length - 1];
-    if (!last || last.addr !== c.addr || last.port !== c.port) out.push(c);
+    if (!last || last.ip !== c.ip || last.v6 !== c.v6 || last.port !== c.port) out.push(c);
     else if (rank(c) > rank(last)) out[out.length - 1] = c;
   }
   return out;
@@ -67,9 +67,13 @@ export function candidates(sp: ServicePort, slices: EndpointSlice[], nodeName: s
 /** Sorts @cands in compareIp order, then by port; stable (equal endpoints keep their order).
  *  IPv4 (the common case) on the numbers candidates() parsed, not the text at each comparison. */
 function byAddress(cands: Candidate[]): void {
-  if (cands.some((c) => c.ip < 0)) cands.sort((a, b) => compareIp(a.addr, b.addr) || a.port - b.port);
+  if (cands.some((c) => c.ip < 0))
+    cands.sort((a, b) => compareIp(candidateAddr(a), candidateAddr(b)) || a.port - b.port);
   else cands.sort((a, b) => a.ip - b.ip || a.port - b.port);
 }
+
+/** A candidate's address text (made anew for IPv4). */
+export const candidateAddr = (c: Candidate): string => c.v6 ?? intToIpv4(c.ip);
 
 const rank = (c: Candidate) => (c.ready ? 4 : 0) + (c.serving ? 2 : 0) + (c.local ? 1 : 0);
 

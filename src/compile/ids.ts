@@ -71,7 +71,7 @@ export class IdAllocator {
   }
 
   /** The id of service port @svcId's backend @addr:@port (@ip: addr as a number, when the caller
-   *  has parsed it already; -1 for IPv6). */
+   *  has it already, and then @addr is read only when @ip is -1: IPv6). */
   backendId(svcId: number, addr: string, port: number, ip?: number): number {
     return this.backends.take(svcId, addr, port, ip);
   }

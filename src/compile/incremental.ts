@@ -19,6 +19,7 @@ import { candidates } from './endpoints.js';
 import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
 import { idsOf, type Ids } from './held-ids.js';
+import { copyBackendAt } from './backend-table.js';
 import {
   frontendKeyString,
   frontendsWhenRead,
@@ -269,8 +270,8 @@ export class IncrementalCompiler {
       scope.sets.add(id);
     }
     addMaglevSets(desired, out.maglev);
-    for (const [id, v] of out.backends) {
-      desired.backends.set(id, v); // a BackendTable keeps columns, not the object (backend-table.ts)
+    for (const id of out.backends.keys()) {
+      copyBackendAt(desired.backends, out.backends, id); // columns to columns (backend-table.ts)
       scope.backends.add(id);
     }
     entry.svcIds = [...out.services.keys()].slice(); // exact length (see Entry)

@@ -5,4 +5,4 @@ export { IdAllocator, IdExhaustedError, ID_LIMITS, type IdNamespace } from './id
 export { seedFromPinned, type PinnedState, type SeedResult } from './restore.js';
 export { IncrementalCompiler } from './incremental.js';
 export { IdMap } from './id-map.js';
-export { BackendTable, holdsBackend } from './backend-table.js';
+export { BackendTable, copyBackendAt, copyBackends, sameBackendAt } from './backend-table.js';

@@ -15,7 +15,7 @@ import {
   type SlotKey,
   type SourceRangeKey,
 } from '../abi/index.js';
-import { holdsBackend, type CompileScope, type DesiredState } from '../compile/index.js';
+import { sameBackendAt, type CompileScope, type DesiredState } from '../compile/index.js';
 import { planConfig } from './node-config.js';
 import {
   goneEndpoints,
@@ -49,9 +49,10 @@ export function planScoped(
   const backendsUp: Array<[number, Backend]> = [];
   const backendsDel: number[] = [];
   for (const id of scope.backends) {
+    if (sameBackendAt(current.backends, desired.backends, id)) continue;
     const want = desired.backends.get(id);
-    if (want && !holdsBackend(current.backends, id, want)) backendsUp.push([id, want]);
-    else if (!want && current.backends.has(id)) backendsDel.push(id);
+    if (want) backendsUp.push([id, want]);
+    else backendsDel.push(id);
   }
   const slots = planScopedSlots(current, desired, scope);
   const fronts = planScopedFrontends(current, scope, slots.after);

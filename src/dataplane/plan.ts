@@ -29,9 +29,10 @@ import {
 } from '../abi/index.js';
 import {
   BackendTable,
+  copyBackends,
   frontendKeyString,
-  holdsBackend,
   IdMap,
+  sameBackendAt,
   type DesiredState,
   type ServicePortInfo,
 } from '../compile/index.js';
@@ -233,13 +234,11 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
 
 function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {
   const upsert: Array<[number, Backend]> = [];
-  // Each step of a Map's (or IdMap's) iteration is a new [id, backend] array: planned as it is,
-  // not copied (100,000 of them at 10,000 Services).
-  for (const entry of desired.backends) {
-    const [id, be] = entry;
-    if (!holdsBackend(current.backends, id, be)) upsert.push(entry);
-    next.backends.set(id, be);
+  // Compared column to column (backend-table.ts): an object is made only for what is written.
+  for (const id of desired.backends.keys()) {
+    if (!sameBackendAt(current.backends, desired.backends, id)) upsert.push([id, desired.backends.get(id)!]);
   }
+  next.backends = copyBackends(desired.backends);
   const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));
   return { upsert, remove };
 }

@@ -1,6 +1,7 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
 import { canonicalIpv6 } from '../net/ipv6.js';
 import { sharedName } from '../util/shared-names.js';
+import { EndpointList } from './endpoint-list.js';
 import { exact, isDottedQuad, isObject, show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, IpFamily, EndpointSlice, Node, NodeAddress } from './types.js';
@@ -55,7 +56,7 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     serviceName,
     serviceKey: [namespace, '/', serviceName].join(''), // flat, not a rope: see svcIdentity
     ports: exact(ports),
-    endpoints: exact(endpoints),
+    endpoints: EndpointList.from(endpoints),
   };
   const trigger = annotations[TRIGGER_TIME_ANNOTATION];
   if (trigger) {

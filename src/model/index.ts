@@ -11,6 +11,7 @@ import { ValidationError, type ClusterModel, type EndpointSlice, type Service } 
 
 export * from './types.js';
 export { resolvePort } from './ports.js';
+export { EndpointList } from './endpoint-list.js';
 export { parseService } from './service.js';
 export { parseEndpointSlice, parseNode, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from './endpointslice.js';
 export { holdParsed, type HeldKind } from './held.js';

@@ -97,7 +97,6 @@ export class ModelTracker {
       this.setErrors(`EndpointSlice ${key}`, problems(origin, 'EndpointSlice', r.namespace, r.name, r.problems));
       if (r.value) {
         const slice = r.value;
-        if (old) shareAddresses(old, slice);
         this.slices.set(key, slice);
         // Sorted by slice name, as buildModel leaves them: compile merges slices in this order.
         const list = (this.model.slicesByService.get(slice.serviceKey) ?? [])
@@ -124,20 +123,6 @@ export class ModelTracker {
     if (errors.length > 0) this.errorsOf.set(key, errors);
     else this.errorsOf.delete(key);
   }
-}
-
-/**
- * Gives @now's endpoints @old's address strings where the text is the same. A watch event's slice
- * is parsed anew, so each address is a new string, while the compile keeps an unchanged backend's
- * object (incremental.ts add()), which holds the previous parse's string: after a rolling update
- * both were live, ~146k address strings for 100,000 endpoints (issue 12). The endpoints are this
- * parse's own (the informer may hold the same result: same object, and an equal string).
- */
-function shareAddresses(old: EndpointSlice, now: EndpointSlice): void {
-  if (old === now) return;
-  const had = new Map<string, string>();
-  for (const ep of old.endpoints) had.set(ep.address, ep.address);
-  for (const ep of now.endpoints) ep.address = had.get(ep.address) ?? ep.address;
 }
 
 function problems(

@@ -1,6 +1,7 @@
 // The normalized model: what the rest of the control plane may trust. Every value here has been
 // validated by src/model (addresses are canonical IPv4 or IPv6 text (RFC 5952), ports are integers in range, enums
 // hold one of their listed values), so compile and the CLI never re-check input.
+import type { EndpointList } from './endpoint-list.js';
 
 export type Protocol = 'TCP' | 'UDP';
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
@@ -93,7 +94,8 @@ export interface EndpointSlice {
   /** "namespace/serviceName": the Service this slice belongs to. */
   serviceKey: string;
   ports: EndpointPort[];
-  endpoints: Endpoint[];
+  /** Kept as columns (endpoint-list.ts); EndpointList.from makes one from Endpoint objects. */
+  endpoints: EndpointList;
   /** Annotation endpoints.kubernetes.io/last-change-trigger-time, for sync-latency metrics. */
   lastChangeTriggerTime?: Date;
 }

@@ -1,7 +1,7 @@
 // BackendTable (src/compile/backend-table.ts) answers as a Map<number, Backend> does, whatever
 // the sequence of writes: the desired and current backends are one, and the plan diffs them.
 import { describe, expect, it } from 'vitest';
-import { BackendTable, holdsBackend } from '../../src/compile/index.js';
+import { BackendTable, sameBackendAt } from '../../src/compile/index.js';
 import type { Backend } from '../../src/abi/index.js';
 import { rng } from '../lib/churn.js';
 
@@ -15,7 +15,9 @@ describe('BackendTable', () => {
       if (random() < 0.35) {
         expect(table.delete(id)).toBe(map.delete(id));
       } else {
-        const be = { addr: `10.0.${id % 7}.${Math.floor(random() * 4)}`, port: 80 + (id % 3), flags: id % 2 };
+        const host = Math.floor(random() * 4);
+        const addr = random() < 0.2 ? `fd00::${id % 7}:${host}` : `${128 + (id % 7)}.0.0.${host}`; // u32 > 2^31 too
+        const be = { addr, port: 80 + (id % 3), flags: id % 2 };
         table.set(id, be);
         map.set(id, be);
       }
@@ -27,6 +29,11 @@ describe('BackendTable', () => {
     expect([...table]).toEqual(sorted);
     expect([...table.keys()]).toEqual(sorted.map(([k]) => k));
     expect([...table.values()]).toEqual(sorted.map(([, v]) => v));
+    const copy = table.clone();
+    expect([...copy]).toEqual(sorted);
+    for (const [id] of sorted) expect(copy.sameAt(id, table)).toBe(true);
+    copy.delete(sorted[0]![0]);
+    expect(table.size).toBe(map.size); // the clone's columns are its own
   });
 
   it('holds() compares without a lookup object, for dense ids and the rest alike', () => {
@@ -40,7 +47,11 @@ describe('BackendTable', () => {
     expect(table.holds(5, { addr: '10.1.0.7', port: 8080, flags: 1 })).toBe(false);
     expect(table.holds(6, { addr: '10.1.0.5', port: 8080, flags: 1 })).toBe(false);
     expect(table.holds(2 ** 31, { addr: '10.1.0.6', port: 53, flags: 0 })).toBe(true);
-    expect(holdsBackend(new Map([[5, { addr: '10.1.0.5', port: 8080, flags: 1 }]]), 5, table.get(5)!)).toBe(true);
+    expect(sameBackendAt(new Map([[5, { addr: '10.1.0.5', port: 8080, flags: 1 }]]), table, 5)).toBe(true);
+    expect(sameBackendAt(new BackendTable([[5, { addr: '10.1.0.5', port: 8080, flags: 1 }]]), table, 5)).toBe(true);
+    expect(sameBackendAt(new BackendTable([[5, { addr: '10.1.0.5', port: 8080, flags: 0 }]]), table, 5)).toBe(false);
+    expect(sameBackendAt(new BackendTable(), table, 5)).toBe(false);
+    expect(sameBackendAt(new BackendTable(), table, 9)).toBe(true);
     expect([...table.keys()]).toEqual([5, 2 ** 31]);
   });
 

@@ -4,7 +4,7 @@
 // JSON can pass for a held object.
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/sources/manifest-parse.js';
-import { buildModel, holdParsed } from '../../src/model/index.js';
+import { buildModel, holdParsed, type EndpointSlice } from '../../src/model/index.js';
 import { heldResult } from '../../src/model/held.js';
 import { ModelTracker } from '../../src/model/tracker.js';
 import type { Snapshot, SourcedObject } from '../../src/sources/types.js';
@@ -59,9 +59,7 @@ describe('holdParsed', () => {
     expect(Object.keys(kept)).toEqual(['metadata']);
     expect(kept.metadata).toEqual({ resourceVersion: '7' });
     expect(JSON.stringify(kept)).not.toContain('10.244.1.5');
-    expect(heldResult<{ endpoints: Array<{ address: string }> }>(kept)?.value?.endpoints[0]?.address).toBe(
-      '10.244.1.5',
-    );
+    expect(heldResult<EndpointSlice>(kept)?.value?.endpoints.at(0)?.address).toBe('10.244.1.5');
   });
 
   it('holds a rejected object as its problems, reported as a fresh parse would', () => {
