@@ -262,7 +262,7 @@ export function programPort(
     frontends:
       kept.length === 1 ? [frontendKeyText(kept[0]!.key)] : [...new Set(kept.map((w) => frontendKeyText(w.key)))],
     sets: setIds,
-    identity,
+    identity: ids.svcKey(svcId) ?? identity, // the allocator's string: one copy, not one per compile
   };
   if (sp.nodePort !== undefined) info.nodePort = sp.nodePort;
   if (maglev) info.lbAlgorithm = 'maglev';

@@ -94,6 +94,11 @@ export class IdAllocator {
     return ns === 'set' ? this.sets.find(k.set) : this.backends.find(k.svc, k.addr, k.port);
   }
 
+  /** The identity svc id @id is held under: the allocator's own string (undefined: free). */
+  svcKey(id: number): string | undefined {
+    return this.svcs.key(id);
+  }
+
   /** The identity holding `id`, as text, if any. */
   identityOf(ns: IdNamespace, id: number): string | undefined {
     const space = this.space(ns);

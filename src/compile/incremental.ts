@@ -20,6 +20,7 @@ import { addMaglevSets, dropMaglevSet } from './maglev-summary.js';
 import type { IdAllocator, IdNamespace } from './ids.js';
 import { idsOf, type Ids } from './held-ids.js';
 import { copyBackendAt } from './backend-table.js';
+import { Claimants } from './claimants.js';
 import {
   frontendKeyString,
   frontendsWhenRead,
@@ -46,9 +47,7 @@ const NS: IdNamespace[] = ['svc', 'set', 'backend'];
 export class IncrementalCompiler {
   private desiredState?: DesiredState;
   private readonly entries = new Map<string, Entry>();
-  /** Frontend key → the Services asking for it: nearly always one, so an array of one rather
-   *  than a Set (a Set's table is ~700 bytes; one per frontend key). */
-  private readonly claimants = new Map<string, string[]>();
+  private readonly claimants = new Claimants();
   private readonly frontendByKey = new Map<string, DesiredFrontend>();
   private readonly conflicts = new Map<string, ValidationError[]>();
   private readonly refused = new Map<string, ValidationError[]>();
@@ -147,7 +146,7 @@ export class IncrementalCompiler {
       const askKeys = [...new Set(asks.flatMap((a) => a.wants.map((w) => w.ks)))].map((k) => sameText(had, k));
       asksOf.set(key, { asks, askKeys });
       for (const k of [...had, ...askKeys]) {
-        for (const other of this.claimants.get(k) ?? []) if (!keys.has(other)) queue.push(other);
+        for (const other of this.claimants.of(k)) if (!keys.has(other)) queue.push(other);
       }
     }
     const services = claimOrder(
@@ -158,8 +157,8 @@ export class IncrementalCompiler {
     for (const key of keys) {
       const entry = this.entries.get(key);
       const { askKeys } = asksOf.get(key)!;
-      for (const k of entry?.askKeys ?? []) if (!askKeys.includes(k)) this.unclaim(k, key);
-      for (const k of askKeys) this.claim(k, key);
+      for (const k of entry?.askKeys ?? []) if (!askKeys.includes(k)) this.claimants.unclaim(k, key);
+      for (const k of askKeys) this.claimants.claim(k, key);
       if (entry) entry.askKeys = askKeys;
       else if (model.services.has(key)) this.entries.set(key, { askKeys, feKeys: [], svcIds: [] });
     }
@@ -255,12 +254,15 @@ export class IncrementalCompiler {
     }
     if (out.conflicts.length > 0) this.conflicts.set(svc.key, out.conflicts);
     const entry = this.entries.get(svc.key)!;
-    entry.feKeys = out.frontends.map((fe) => {
-      const k = sameText(entry.askKeys, frontendKeyString(fe.key));
-      this.frontendByKey.set(k, fe);
-      scope.frontends.set(k, fe);
-      return k;
-    });
+    entry.feKeys = sameList(
+      entry.askKeys,
+      out.frontends.map((fe) => {
+        const k = sameText(entry.askKeys, frontendKeyString(fe.key));
+        this.frontendByKey.set(k, fe);
+        scope.frontends.set(k, fe);
+        return k;
+      }),
+    );
     for (const [id, v] of out.services) {
       desired.services.set(id, v);
       scope.services.add(id);
@@ -296,7 +298,7 @@ export class IncrementalCompiler {
     const [none, noIds]: [string[], number[]] = [[], []];
     for (const svc of model.services.values()) {
       const askKeys = keysOf.get(svc.key) ?? none;
-      for (const k of askKeys) this.claim(k, svc.key);
+      for (const k of askKeys) this.claimants.claim(k, svc.key);
       this.entries.set(svc.key, { askKeys, feKeys: none, svcIds: noIds });
     }
     // By svc id, ascending (the order of desired.services): no "namespace/name" text per port.
@@ -315,6 +317,7 @@ export class IncrementalCompiler {
       else if (entry.feKeys.push(k) === 2) grown.push(entry);
     }
     for (const entry of grown) entry.feKeys = entry.feKeys.slice(); // exact length (see Entry)
+    for (const entry of this.entries.values()) entry.feKeys = sameList(entry.askKeys, entry.feKeys);
     const group = (errors: ValidationError[], into: Map<string, ValidationError[]>) => {
       for (const e of errors) {
         const k = `${e.namespace}/${e.name}`;
@@ -326,21 +329,14 @@ export class IncrementalCompiler {
     for (const hc of desired.healthCheck) this.healthCheck.set(`${hc.namespace}/${hc.name}`, hc);
   }
 
-  private claim(k: string, svcKey: string): void {
-    const list = this.claimants.get(k);
-    if (!list) this.claimants.set(k, [svcKey]);
-    else if (!list.includes(svcKey)) this.claimants.set(k, list.concat(svcKey)); // exact length (see Entry)
-  }
-
-  private unclaim(k: string, svcKey: string): void {
-    const list = this.claimants.get(k)?.filter((s) => s !== svcKey);
-    if (list === undefined) return;
-    if (list.length === 0) this.claimants.delete(k);
-    else this.claimants.set(k, list.slice()); // exact: filter leaves room
-  }
-
   private releasePending(): void {
     for (const [ns, id] of this.pendingRelease) this.ids.releaseId(ns, id);
     this.pendingRelease = [];
   }
+}
+
+/** @b, or @a when they hold the same keys in the same order: a Service's frontend keys are
+ *  nearly always the keys it asked for, and one array serves both (56 bytes a Service). */
+function sameList(a: string[], b: string[]): string[] {
+  return a.length === b.length && a.every((k, i) => k === b[i]) ? a : b;
 }

@@ -305,9 +305,11 @@ function planServiceInfo(current: ReadonlyMap<number, ServiceInfo>, services: Re
   return { upsert, remove, next };
 }
 
-/** "default/web:http/TCP" (an unnamed port by its number), flat: the current state keeps one. */
+/** "default/web:http/TCP" (an unnamed port by its number), flat: the current state keeps one.
+ *  A named port's is its identity (svcIdentity), that string itself rather than a copy. */
 export function serviceInfoName(svc: ServicePortInfo): string {
-  return [svc.namespace, '/', svc.name, ':', svc.portName || svc.port, '/', svc.protocol].join('');
+  if (svc.portName) return svc.identity;
+  return [svc.namespace, '/', svc.name, ':', svc.port, '/', svc.protocol].join('');
 }
 
 /** True when some backend set lost a member or went away: only then can an affinity entry point

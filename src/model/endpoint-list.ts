@@ -23,27 +23,25 @@ export class EndpointList implements Iterable<Endpoint> {
   private readonly zones?: Array<string | undefined>;
   private readonly hints?: Array<{ zoneHints?: string[]; nodeHints?: string[] } | undefined>;
 
-  private constructor(eps: readonly Endpoint[]) {
-    this.words = eps.map((e) => {
-      const ip = ipv4ToInt(e.address);
-      const bits = (e.ready ? READY : 0) | (e.serving ? SERVING : 0) | (e.terminating ? TERMINATING : 0);
-      return Math.max(ip, 0) * 8 + bits;
-    });
-    const column = <T>(get: (e: Endpoint) => T | undefined) =>
-      eps.some((e) => get(e) !== undefined) ? eps.map(get) : undefined;
-    this.v6 = column((e) => (ipv4ToInt(e.address) < 0 ? e.address : undefined));
-    this.nodes = column((e) => e.nodeName);
-    this.zones = column((e) => e.zone);
-    this.hints = column((e) =>
-      e.zoneHints || e.nodeHints
-        ? { ...(e.zoneHints && { zoneHints: e.zoneHints }), ...(e.nodeHints && { nodeHints: e.nodeHints }) }
-        : undefined,
-    );
+  private constructor(b: EndpointListBuilder) {
+    this.words = b.words;
+    if (b.v6) this.v6 = b.v6;
+    if (b.nodes) this.nodes = b.nodes;
+    if (b.zones) this.zones = b.zones;
+    if (b.hints) this.hints = b.hints;
   }
 
   /** The list of @eps, in their order. */
   static from(eps: readonly Endpoint[]): EndpointList {
-    return new EndpointList(eps);
+    const b = new EndpointListBuilder();
+    for (const e of eps)
+      b.add(e.address, ipv4ToInt(e.address), e.ready, e.serving, e.terminating, e.nodeName, e.zone, e);
+    return b.done();
+  }
+
+  /** The list @b built (the builder is not to be used after). */
+  static of(b: EndpointListBuilder): EndpointList {
+    return new EndpointList(b);
   }
 
   get length(): number {
@@ -123,3 +121,53 @@ export class EndpointList implements Iterable<Endpoint> {
     return [...this];
   }
 }
+
+/** Builds an EndpointList one endpoint at a time, with no object per endpoint: the parser adds
+ *  each one as it reads it. A column other than the words starts at the first endpoint that has
+ *  a value for it, with undefined for those before. */
+export class EndpointListBuilder {
+  readonly words: number[] = [];
+  v6?: Array<string | undefined>;
+  nodes?: Array<string | undefined>;
+  zones?: Array<string | undefined>;
+  hints?: Array<{ zoneHints?: string[]; nodeHints?: string[] } | undefined>;
+
+  /** An endpoint: @address, and @ip its value as a u32 (-1: IPv6, kept as text); @hints, when
+   *  it has zoneHints or nodeHints. */
+  add(
+    address: string,
+    ip: number,
+    ready: boolean,
+    serving: boolean,
+    terminating: boolean,
+    nodeName: string | undefined,
+    zone: string | undefined,
+    hints: { zoneHints?: string[]; nodeHints?: string[] } | undefined,
+  ): void {
+    const i = this.words.length;
+    const bits = (ready ? READY : 0) | (serving ? SERVING : 0) | (terminating ? TERMINATING : 0);
+    this.words.push(Math.max(ip, 0) * 8 + bits);
+    if (ip < 0) (this.v6 ??= filled(i))[i] = address;
+    else if (this.v6) this.v6.push(undefined);
+    if (nodeName !== undefined) (this.nodes ??= filled(i))[i] = nodeName;
+    else if (this.nodes) this.nodes.push(undefined);
+    if (zone !== undefined) (this.zones ??= filled(i))[i] = zone;
+    else if (this.zones) this.zones.push(undefined);
+    const h =
+      hints?.zoneHints || hints?.nodeHints
+        ? {
+            ...(hints.zoneHints && { zoneHints: hints.zoneHints }),
+            ...(hints.nodeHints && { nodeHints: hints.nodeHints }),
+          }
+        : undefined;
+    if (h !== undefined) (this.hints ??= filled(i))[i] = h;
+    else if (this.hints) this.hints.push(undefined);
+  }
+
+  done(): EndpointList {
+    return EndpointList.of(this);
+  }
+}
+
+/** A column for the endpoints before the first that has a value: @n undefined, packed. */
+const filled = <T>(n: number): Array<T | undefined> => Array.from({ length: n }, () => undefined);

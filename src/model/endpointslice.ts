@@ -1,7 +1,8 @@
 // EndpointSlice and Node: raw JSON → validated, normalized model objects.
+import { ipv4ToInt } from '../net/ipv4.js';
 import { canonicalIpv6 } from '../net/ipv6.js';
-import { sharedName } from '../util/shared-names.js';
-import { EndpointList } from './endpoint-list.js';
+import { sharedList, sharedName } from '../util/shared-names.js';
+import { EndpointListBuilder } from './endpoint-list.js';
 import { exact, isDottedQuad, isObject, show, type Checker } from './check.js';
 import { readHead, readProtocol, type ParseResult } from './service.js';
 import type { Endpoint, EndpointPort, IpFamily, EndpointSlice, Node, NodeAddress } from './types.js';
@@ -40,12 +41,9 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     if (portName !== undefined && port !== undefined && protocol) ports.push({ name: portName, port, protocol });
   });
 
-  const endpoints: Endpoint[] = [];
+  const endpoints = new EndpointListBuilder();
   const list = c.array(raw.endpoints, 'endpoints') ?? [];
-  for (let i = 0; i < list.length; i++) {
-    const ep = readEndpoint(c, list[i], i, family);
-    if (ep) endpoints.push(ep);
-  }
+  for (let i = 0; i < list.length; i++) readEndpoint(c, list[i], i, family, endpoints);
 
   if (!c.ok || !serviceName) return { namespace, name, problems: c.problems };
   const slice: EndpointSlice = {
@@ -55,8 +53,8 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
     name,
     serviceName,
     serviceKey: [namespace, '/', serviceName].join(''), // flat, not a rope: see svcIdentity
-    ports: exact(ports),
-    endpoints: EndpointList.from(endpoints),
+    ports: sharedPorts(ports),
+    endpoints: endpoints.done(),
   };
   const trigger = annotations[TRIGGER_TIME_ANNOTATION];
   if (trigger) {
@@ -66,11 +64,16 @@ export function parseEndpointSlice(input: unknown, origin: string): ParseResult<
   return { value: slice, namespace, name, problems: [] };
 }
 
-/** endpoints[@i]. A field's path is only spelled out when it has a problem: built for every
- *  field of every endpoint, those strings were most of a cold start's parsing garbage. */
-function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily): Endpoint | undefined {
+/** @ports as the list every slice with the same ports shares (frozen; see sharedList). */
+const sharedPorts = (ports: EndpointPort[]): EndpointPort[] =>
+  ports.length === 0 ? exact(ports) : sharedList(JSON.stringify(ports), ports);
+
+/** endpoints[@i], added to @into (nothing when it has a problem). A field's path is only spelled
+ *  out when it has a problem: built for every field of every endpoint, those strings were most
+ *  of a cold start's parsing garbage. */
+function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily, into: EndpointListBuilder): void {
   const e = isObject(entry) ? entry : c.object(entry, `endpoints[${i}]`);
-  if (!e) return undefined;
+  if (!e) return;
   const addrs = Array.isArray(e.addresses) ? e.addresses : (c.array(e.addresses, `endpoints[${i}].addresses`) ?? []);
   const raw0: unknown = addrs[0];
   const address =
@@ -83,7 +86,7 @@ function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily): 
         : canonicalIpv6(raw0);
   if (address === undefined) {
     c.fail(`endpoints[${i}].addresses[0]`, `must be an ${family} address, as addressType says (got ${show(raw0)})`);
-    return undefined;
+    return;
   }
   const cond = isObject(e.conditions) ? e.conditions : (c.object(e.conditions, `endpoints[${i}].conditions`) ?? {});
   const { ready: r, serving: s, terminating: t } = cond;
@@ -93,23 +96,25 @@ function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily): 
   const terminating = (typeof t === 'boolean' ? t : c.bool(t, `endpoints[${i}].conditions.terminating`)) ?? false;
   const nodeName = typeof e.nodeName === 'string' ? e.nodeName : c.string(e.nodeName, `endpoints[${i}].nodeName`, '');
   const zone = typeof e.zone === 'string' ? e.zone : c.string(e.zone, `endpoints[${i}].zone`, '');
-  // nodeName in the literal: a field added afterwards goes to a separate properties array
-  // (~40 bytes more per endpoint; a node name is on nearly every endpoint).
   // Names shared (util/shared-names.ts): the informers hold these endpoints for the agent's life.
-  const ep: Endpoint = nodeName
-    ? { address, ready, serving, terminating, nodeName: sharedName(nodeName) }
-    : { address, ready, serving, terminating };
-  if (zone) ep.zone = sharedName(zone);
-  if (e.hints !== undefined && e.hints !== null) readHints(c, e.hints, `endpoints[${i}].hints`, ep);
-  return ep;
+  into.add(
+    address,
+    family === 'IPv4' ? ipv4ToInt(address) : -1,
+    ready,
+    serving,
+    terminating,
+    nodeName ? sharedName(nodeName) : undefined,
+    zone ? sharedName(zone) : undefined,
+    e.hints !== undefined && e.hints !== null ? readHints(c, e.hints, `endpoints[${i}].hints`) : undefined,
+  );
 }
 
 /** hints.forZones / hints.forNodes: lists of {name}. An empty or absent list is "no hint" (what
  *  kube-proxy's ZoneHints().Len() == 0 means). */
-function readHints(c: Checker, input: unknown, field: string, ep: Endpoint): void {
-  if (input === undefined || input === null) return;
+function readHints(c: Checker, input: unknown, field: string): Pick<Endpoint, 'zoneHints' | 'nodeHints'> {
+  const ep: Pick<Endpoint, 'zoneHints' | 'nodeHints'> = {};
   const hints = c.object(input, field);
-  if (!hints) return;
+  if (!hints) return ep;
   for (const [key, into] of [
     ['forZones', 'zoneHints'],
     ['forNodes', 'nodeHints'],
@@ -123,6 +128,7 @@ function readHints(c: Checker, input: unknown, field: string, ep: Endpoint): voi
     });
     if (names.length > 0) ep[into] = names;
   }
+  return ep;
 }
 
 export function parseNode(input: unknown, origin: string): ParseResult<Node> {
