@@ -24,7 +24,6 @@ import type { DesiredState, LbAlgorithm, NodeConfig } from '../compile/index.js'
 import { dataplaneMaps, fillReplySourcesAfterUpgrade, type DataplaneMaps } from '../dataplane/maps.js';
 import type { SyncResult } from '../dataplane/reconciler.js';
 import { Reconciler } from '../dataplane/reconciler.js';
-import { ManifestSource } from '../sources/manifests.js';
 import type { Source, SourcedObject } from '../sources/types.js';
 import { DeviceWatcher, globsToRegExp, listInterfaces } from './devices.js';
 import { forgetGoneTcLinks, tcLinkPin } from './tc-links.js';
@@ -108,7 +107,7 @@ export class Agent {
     ensureBpffs(opts.pinDir, { mountIfMissing: opts.pinDir === DEFAULT_PIN_DIR });
     const maxEntries = mapSizes(opts.mapSizes ?? {});
     const { obj, maps } = openDataplane(opts, maxEntries);
-    const source = opts.source ?? manifestSource(opts);
+    const source = opts.source ?? (await manifestSource(opts));
     // NodePort addresses and the SNAT address come from the uplinks, re-read while running.
     const devices = opts.devices ? globsToRegExp(opts.devices) : undefined;
     const readAddresses = () => nodeAddresses(networkInterfaces(), devices, opts.nodePortAddresses ?? []);
@@ -275,7 +274,10 @@ function logAddresses(log: Logger, a: NodeAddresses, msg: string): void {
   log.info({ nodePortAddresses: a.nodePortAddresses, snatAddress: a.snatAddress ?? null }, msg);
 }
 
-function manifestSource(opts: AgentOptions): Source {
+/** Loaded only for --manifests: the two YAML parsers it brings are ~2 MiB of heap (their source
+ *  text and code) that an agent reading the API server would hold for nothing. */
+async function manifestSource(opts: AgentOptions): Promise<Source> {
   if (!opts.manifests) throw new Error('agent: give --manifests DIR or --kubeconfig');
+  const { ManifestSource } = await import('../sources/manifests.js');
   return new ManifestSource({ dir: opts.manifests, logger: opts.log });
 }

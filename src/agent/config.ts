@@ -3,8 +3,9 @@
 // camelCase). Flags win over the file, the file over the defaults. Every value is checked by
 // the same parser whichever way it came, and a bad one is ONE line naming the flag or key and
 // the value (the CLI turns it into exit code 2, like kube-proxy).
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { KubeConnection } from '../k8s/kubeconfig.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE } from '../compile/maglev.js';
 import type { LbAlgorithm } from '../compile/index.js';
@@ -177,7 +178,7 @@ function readConfig(file: string, readFile = (p: string) => readFileSync(p, 'utf
 export function parseConfigFile(file: string, text: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml()(text);
   } catch (err) {
     throw new ConfigError(`--config "${file}": not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -211,3 +212,7 @@ export function parseConfigFile(file: string, text: string): Record<string, unkn
 export function healthTimeoutMs(minSyncPeriodMs: number): number {
   return Math.max(2 * minSyncPeriodMs, 10_000);
 }
+
+/** The YAML parser, loaded at the first config file: most agents are given none, and the parser
+ *  is ~1 MiB of heap (its source text and code) for the agent's life. */
+const parseYaml = (): ((text: string) => unknown) => (createRequire(import.meta.url)('yaml') as typeof Yaml).parse;
