@@ -2,7 +2,7 @@
 // runs during the BPF load, and its SIGPROF makes the verifier give up with EAGAIN, so the
 // benches that load the object start it afterwards. Read the file with Chrome's DevTools or
 // `npx speedscope`.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Starts profiling; the returned function stops and writes DIR/NAME-PID.cpuprofile. */
@@ -14,6 +14,7 @@ export async function startProfile(dir, name) {
   await session.post('Profiler.start');
   return async () => {
     const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   };

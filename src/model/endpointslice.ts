@@ -103,7 +103,7 @@ function readEndpoint(c: Checker, entry: unknown, i: number, family: IpFamily, i
     ready,
     serving,
     terminating,
-    nodeName ? sharedName(nodeName) : undefined,
+    nodeName || undefined, // kept once, by index (endpoint-list.ts)
     zone ? sharedName(zone) : undefined,
     e.hints !== undefined && e.hints !== null ? readHints(c, e.hints, `endpoints[${i}].hints`) : undefined,
   );

@@ -6,24 +6,54 @@
 //
 // The parse is a pure function of the object and its origin, so the held result is what a fresh
 // parse would give: buildModel and the tracker take it instead of parsing again, and a full
-// resync (a relist, the periodic check) costs no parse at all. The key is a symbol, which no
-// JSON (a manifest, an API response) can carry, so only this module's holdParsed makes one.
+// resync (a relist, the periodic check) costs no parse at all. A held object is an instance of
+// this module's class, which no JSON (a manifest, an API response) can make: only holdParsed does.
 import type { FieldProblem } from './check.js';
 import { parseEndpointSlice } from './endpointslice.js';
 import { parseService, type ParseResult } from './service.js';
 import type { EndpointSlice, Service } from './types.js';
 
-const VALUE = Symbol('switchyard: the model object');
-const REJECTED = Symbol('switchyard: the parse that rejected or skipped it');
+/**
+ * What is held: the resourceVersion the informer compares a relisted object with (as
+ * `metadata.resourceVersion`, made when read), and the model object, or for an object the model
+ * did not take, its whole parse result. One object of two fields each: a wire-shaped
+ * {metadata: {resourceVersion}} was two objects, and the version a string, for each of 20,000
+ * objects at 10,000 Services (~1 MiB). A version in canonical decimal is kept as a number. The
+ * fields are private, so JSON (logs, dumps) shows none of the model through them; a valid
+ * object's result is not kept as such: heldResult makes it again from the value.
+ */
+class Held {
+  readonly #version: string | number | undefined;
+  /** The model object, or the parse result that rejected or skipped the object (which has
+   *  `problems`, as no model object does). */
+  readonly #held: Service | EndpointSlice | ParseResult<unknown>;
 
-/** What is held: the resourceVersion the informer compares a relisted object with, and the model
- *  object, or for an object the model did not take, its whole parse result. A valid object's
- *  result is not kept as such: it would be two more objects (the result, its empty problems) for
- *  each of 20,000 objects at 10,000 Services, and heldResult makes it again from the value. */
-interface Held {
-  metadata: { resourceVersion?: unknown };
-  [VALUE]?: Service | EndpointSlice;
-  [REJECTED]?: ParseResult<unknown>;
+  constructor(version: unknown, result: ParseResult<Service | EndpointSlice>) {
+    this.#version = typeof version === 'string' ? compactVersion(version) : undefined;
+    this.#held = result.value !== undefined && result.problems.length === 0 ? result.value : result;
+  }
+
+  get metadata(): { resourceVersion?: string } {
+    const v = this.#version;
+    return v === undefined ? {} : { resourceVersion: typeof v === 'number' ? String(v) : v };
+  }
+
+  /** In JSON (a dump of what an informer holds): the version only, as the wire object had it. */
+  toJSON(): { metadata: { resourceVersion?: string } } {
+    return { metadata: this.metadata };
+  }
+
+  result<T>(): ParseResult<T> {
+    if ('problems' in this.#held) return this.#held as ParseResult<T>;
+    const value = this.#held;
+    return { value: value as T, namespace: value.namespace, name: value.name, problems: NO_PROBLEMS as FieldProblem[] };
+  }
+}
+
+/** "12345" as 12345 when the number reads back as the same text; any other version as it is. */
+function compactVersion(v: string): string | number {
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 && String(n) === v ? n : v;
 }
 
 /** The kinds whose informers hold parse results (a Node is one object: the wire form stays). */
@@ -33,24 +63,12 @@ export type HeldKind = 'Service' | 'EndpointSlice';
 export function holdParsed(kind: HeldKind, object: Record<string, unknown>, origin: string): Record<string, unknown> {
   const result = kind === 'Service' ? parseService(object, origin) : parseEndpointSlice(object, origin);
   const meta = object.metadata as { resourceVersion?: unknown } | undefined;
-  const metadata = { resourceVersion: meta?.resourceVersion };
-  // The symbol in the literal: added afterwards it went to a separate properties array, 32 bytes
-  // more for each of 20,000 held objects at 10,000 Services.
-  const held: Held =
-    result.value && result.problems.length === 0
-      ? { metadata, [VALUE]: result.value }
-      : { metadata, [REJECTED]: result };
-  return held as unknown as Record<string, unknown>;
+  return new Held(meta?.resourceVersion, result) as unknown as Record<string, unknown>;
 }
 
 const NO_PROBLEMS: readonly FieldProblem[] = Object.freeze([]);
 
 /** The parse result @input holds, when holdParsed made it; undefined for any other object. */
 export function heldResult<T>(input: unknown): ParseResult<T> | undefined {
-  if (typeof input !== 'object' || input === null) return undefined;
-  const held = input as Held;
-  const value = held[VALUE];
-  if (value)
-    return { value: value as T, namespace: value.namespace, name: value.name, problems: NO_PROBLEMS as FieldProblem[] };
-  return held[REJECTED] as ParseResult<T> | undefined;
+  return input instanceof Held ? input.result<T>() : undefined;
 }

@@ -42,3 +42,25 @@ describe('EndpointList', () => {
     expect(list.at(0)).toBeUndefined();
   });
 });
+
+describe('EndpointList node names', () => {
+  it('keeps the names past the index table in a column of the list, in this file alone', () => {
+    // 65,535 names fill the table (index 0 is "none"); this test's module state is its own.
+    const many = Array.from({ length: 70_000 }, (_, i) => ({
+      address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+      ready: true,
+      serving: true,
+      terminating: false,
+      nodeName: `node-${i}`,
+    }));
+    const list = EndpointList.from(many);
+    expect(list.nodeName(0)).toBe('node-0');
+    expect(list.nodeName(65_534)).toBe('node-65534');
+    expect(list.nodeName(65_535)).toBe('node-65535'); // the first past the table
+    expect(list.nodeName(69_999)).toBe('node-69999');
+    expect([...list]).toEqual(many);
+    // A later list names both kinds, and one without a node name has none.
+    const later = EndpointList.from([many[3]!, many[66_000]!, { ...many[5]!, nodeName: undefined }]);
+    expect([...later].map((e) => e.nodeName)).toEqual(['node-3', 'node-66000', undefined]);
+  });
+});

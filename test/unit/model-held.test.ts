@@ -56,7 +56,7 @@ describe('holdParsed', () => {
 
   it('keeps the resourceVersion and nothing of the wire object', () => {
     const kept = holdParsed('EndpointSlice', slice('10.244.1.5'), 'apiserver');
-    expect(Object.keys(kept)).toEqual(['metadata']);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual({ metadata: kept.metadata }); // the version only
     expect(kept.metadata).toEqual({ resourceVersion: '7' });
     expect(JSON.stringify(kept)).not.toContain('10.244.1.5');
     expect(heldResult<EndpointSlice>(kept)?.value?.endpoints.at(0)?.address).toBe('10.244.1.5');
@@ -156,5 +156,16 @@ describe('ModelTracker: an updated slice', () => {
     expect(tracker.model.slicesByService.has('default/web')).toBe(false);
     // Likewise once deleted.
     expect(tracker.apply(key, undefined, 'a').services).toEqual([]);
+  });
+});
+
+describe('held resourceVersion', () => {
+  it('reads back exactly as the wire object gave it, numbers or not', () => {
+    for (const rv of ['7', '0', '007', '12345678901234567890', 'abc-1', '']) {
+      const raw = { ...slice('10.244.1.5'), metadata: { name: 'web-1', namespace: 'default', resourceVersion: rv } };
+      expect(holdParsed('EndpointSlice', raw, 'api').metadata).toEqual({ resourceVersion: rv });
+    }
+    const none = { ...slice('10.244.1.5'), metadata: { name: 'web-1', namespace: 'default' } };
+    expect(holdParsed('EndpointSlice', none, 'api').metadata).toEqual({});
   });
 });
