@@ -15,14 +15,14 @@
 // settled (more full GCs while the state is built; at 1.1× it took ~600 ms longer): bench/README.md,
 // ninth round, has the pairs.
 //
-// --initial-old-space-size=64: no full GC until the old generation first reaches 64 MiB. While
-// the cold start builds the state (~53 MiB live at 10,000 Services), each full GC at 1.25× marked
-// everything built so far: eight of them (at 11, 18, 24, 29, 37, 47, 59 and 79 MiB), against two
-// now. In pairs at 10,000 Services the cold start used 2,260–2,550 ms of CPU against 2,400–2,905,
-// and took 1,743–2,048 ms (six runs) against 1,839–2,421 (ten). The 64 MiB stays V8's floor for
-// the limit after every full GC: at 10,000 Services 1.25× the live heap is above it anyway, but a
-// small cluster lets its heap reach 64 MiB before collecting. At 1,000 Services the highest RSS
-// of a rolling update rose from 90 to 124 MiB; idle, the memory reducer still takes it to ~72.
+// --initial-old-space-size=32: no full GC until the old generation first reaches 32 MiB. Without
+// it, V8 starts the limit small and each full GC while the cold start builds the state marks all
+// that is built so far (at 1.25×, eight of them when the live heap was ~53 MiB). It is also V8's
+// floor for the limit after every full GC, so it must stay below 1.25× the steady live heap or
+// it holds the heap at the floor: at 64 MiB (until session 12) the highest RSS of a rolling
+// update at 10,000 Services was 148–154 MiB, against 142–145 at 32 and 141–149 without the flag,
+// once the live heap had fallen to ~35 MiB (bench/README.md, eleventh round). A small cluster's
+// heap reaches 32 MiB before it is collected.
 //
 // The semi-spaces cannot be set at run time (v8.setFlagsFromString is too late: the heap is
 // already sized). The growth can, and was tried at 1.5× until the first full sync and 1.25× after
@@ -30,5 +30,5 @@
 export const AGENT_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=4',
   '--heap-growing-percent=25',
-  '--initial-old-space-size=64',
+  '--initial-old-space-size=32',
 ];
