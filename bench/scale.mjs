@@ -155,6 +155,8 @@ async function measure(n) {
       ],
       { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...PROFILE } },
     );
+    // SY_SCALE_AGENT_STDOUT=FILE keeps the measuring process's output (e.g. --trace-gc's lines).
+    if (process.env.SY_SCALE_AGENT_STDOUT) writeFileSync(process.env.SY_SCALE_AGENT_STDOUT, r.stdout);
     if (r.status !== 0) throw new Error(`scale-agent (${n} Services) failed: ${r.stderr || r.stdout}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
   } finally {
