@@ -5,19 +5,15 @@
 // its address as a u32 and port | flags << 16, in two typed arrays (8 bytes); an IPv6 one keeps
 // its address text in a Map beside. The table answers as a Map<number, Backend>, so every reader
 // stays as it was; get() and the iterators make a new object (and address text) each time, young
-// garbage the scavenger takes for free. The compiler and the plan use put() and holds(), which
-// make none. Ids outside the dense range (a pinned map read back may hold any u32) and values the
+// garbage the scavenger takes for free. The compiler writes with put(), and the plan compares and
+// copies tables column to column (sameAt, copyAt, clone): those make none. Ids outside the dense range (a pinned map read back may hold any u32) and values the
 // columns cannot hold go to an ordinary Map, as in IdMap.
 import type { Backend } from '../abi/index.js';
 import { intToIpv4, ipv4ToInt } from '../net/ipv4.js';
-
-/** Ids below this are kept by index; the rest in the Map beside (as IdMap). */
-const DENSE_LIMIT = 1 << 22;
+import { dense } from './id-map.js';
 
 /** portFlags of an id with no backend. */
 const NONE = -1;
-
-const dense = (k: number) => Number.isInteger(k) && k >= 0 && k < DENSE_LIMIT;
 
 /** port (u16) and flags (u8) in one number; undefined when they do not fit the map's value. */
 function pack(port: number, flags: number): number | undefined {

@@ -9,7 +9,8 @@
 /** Ids below this are kept by index; the rest in the Map beside (a hole costs a slot). */
 const DENSE_LIMIT = 1 << 22;
 
-const dense = (k: number) => Number.isInteger(k) && k >= 0 && k < DENSE_LIMIT;
+/** Whether id @k is kept by index (IdMap, BackendTable) rather than in the Map beside. */
+export const dense = (k: number) => Number.isInteger(k) && k >= 0 && k < DENSE_LIMIT;
 
 export class IdMap<V> implements Map<number, V> {
   private slots: Array<V | undefined> = [];
