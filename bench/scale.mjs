@@ -68,10 +68,16 @@ function cleanup() {
   }
   rmSync(WORK, { recursive: true, force: true });
 }
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+// SIGTERM too (pkill, timeout): without a handler node exits at once and leaves the namespaces.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(code);
+  });
+}
 
 async function waitForLine(file, text, timeoutMs) {
   const until = Date.now() + timeoutMs;
