@@ -52,7 +52,7 @@ export class BackendTable implements Map<number, Backend> {
   }
 
   /** Whether the backend at @key is @ip (u32; -1: IPv6 @v6)/@port/@flags, with no object made. */
-  holdsParts(key: number, ip: number, v6: string | undefined, port: number, flags: number): boolean {
+  private holdsParts(key: number, ip: number, v6: string | undefined, port: number, flags: number): boolean {
     if (!this.inColumns(key)) {
       const have = this.other?.get(key);
       return have !== undefined && have.addr === (v6 ?? intToIpv4(ip)) && have.port === port && have.flags === flags;
