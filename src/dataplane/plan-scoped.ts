@@ -20,6 +20,7 @@ import { planConfig } from './node-config.js';
 import {
   goneEndpoints,
   phaseHasWork,
+  pruneIf,
   sameFrontend,
   sameMembers,
   serviceInfoName,
@@ -89,6 +90,8 @@ export function planScoped(
     },
     { op: 'set', map: 'frontends', entries: fronts.upsert },
     { op: 'delete', map: 'frontends', keys: fronts.remove },
+    // Only the sets that lost a member are checked: entries of every other set are left alone.
+    ...pruneIf(lost.size > 0, () => ({ members: lost, only: true })),
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
     { op: 'delete', map: 'slots', keys: slots.remove },
     { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
@@ -104,8 +107,6 @@ export function planScoped(
     { op: 'set', map: 'serviceInfo', entries: info.upsert },
     { op: 'delete', map: 'serviceInfo', keys: info.remove },
   ];
-  // Only the sets that lost a member are checked: entries of every other set are left alone.
-  if (lost.size > 0) phases.push({ op: 'prune', map: 'affinity', members: lost, only: true });
 
   const commit = (state: CurrentState) => {
     if (desired.config) state.config = desired.config;

@@ -11,11 +11,12 @@
 //      counters of the Service that had it before
 //   5. upsert frontends         — one atomic update per frontend flips {count, gen}
 //   6. delete removed frontends
-//   7. delete source ranges     — after no frontend checks them any more
-//   8. delete slots and Maglev tables of the old generation and of removed sets
-//   9. delete backends no slot names any more
-//  10. service_info upserts, then deletes (read only by `switchyard inspect`)
-//  11. prune affinity entries, when a set lost a member
+//   7. prune affinity entries, when a set lost a member — after the flip, before the backends go
+//      (PruneAffinityPhase says why)
+//   8. delete source ranges     — after no frontend checks them any more
+//   9. delete slots and Maglev tables of the old generation and of removed sets
+//  10. delete backends no slot names any more
+//  11. service_info upserts, then deletes (read only by `switchyard inspect`)
 import {
   SERVICE_TYPE_CODES,
   SVC_CLUSTER_IP,
@@ -78,8 +79,23 @@ export interface ResetStatsPhase {
   map: 'stats';
   keys: number[];
 }
-/** Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
- *  data-path-owned map at execution time, so only the rule is planned). */
+/**
+ * Delete every affinity entry whose backend is not a member of its set (the reconciler reads the
+ * data-path-owned map at execution time, so only the rule is planned).
+ *
+ * Where it runs is what keeps it from deleting a live entry. The data path rewrites an entry only
+ * when it finds it expired or its backend gone from the backends map; otherwise it uses the entry
+ * and only refreshes its time. The prune reads an entry, reads it again, then deletes it: if the
+ * data path rewrote it in between (a fresh pick for that client), the delete would remove the
+ * fresh pick and the client would pick again, perhaps a third backend. So the prune runs after the
+ * frontends flipped to the sets without the member (new picks cannot choose it) and before the
+ * backends no set names are deleted (an entry naming one still finds its backend, so the data
+ * path does not rewrite it). Until session 13 it ran last, after those deletes, and a sticky client
+ * hammering the Service lost its fresh pick about once in several thousand connections.
+ * Left open: a packet that read a frontend just before its flip can still choose the leaving
+ * backend and write its entry after the prune; that entry then finds its backend gone once the
+ * backends are deleted, and the data path replaces it.
+ */
 export interface PruneAffinityPhase {
   op: 'prune';
   map: 'affinity';
@@ -117,6 +133,11 @@ export type Phase =
   | ResetStatsPhase
   | PruneAffinityPhase
   | DestroySocketsPhase;
+
+/** The prune phase when @needed, in the place PruneAffinityPhase says: a list of zero or one. */
+export function pruneIf(needed: boolean, rule: () => Omit<PruneAffinityPhase, 'op' | 'map'>): PruneAffinityPhase[] {
+  return needed ? [{ op: 'prune', map: 'affinity', ...rule() }] : [];
+}
 
 /** Whether a phase has anything to do (the plans leave the others out). */
 export function phaseHasWork(p: Phase): boolean {
@@ -212,6 +233,9 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
     { op: 'reset', map: 'stats', keys: [...desired.services.keys()].filter((id) => !current.serviceInfo.has(id)) },
     { op: 'set', map: 'frontends', entries: frontends.upsert },
     { op: 'delete', map: 'frontends', keys: frontends.remove },
+    ...pruneIf(setsLostMembers(current, next), () => ({
+      members: new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)])),
+    })),
     { op: 'delete', map: 'sourceRanges', keys: ranges.remove },
     { op: 'delete', map: 'slots', keys: slots.remove },
     { op: 'delete', map: 'maglev', keys: slots.removeMaglev },
@@ -225,10 +249,6 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
     { op: 'set', map: 'serviceInfo', entries: names.upsert },
     { op: 'delete', map: 'serviceInfo', keys: names.remove },
   ];
-  if (setsLostMembers(current, next)) {
-    const members = new Map([...next.sets].map(([setId, set]) => [setId, new Set(set.members)]));
-    phases.push({ op: 'prune', map: 'affinity', members });
-  }
   return { phases: phases.filter(phaseHasWork), next };
 }
 

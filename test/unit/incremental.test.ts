@@ -195,4 +195,44 @@ describe('incremental sync equals full sync', () => {
     expect(state.backends).toBeInstanceOf(BackendTable);
     expect(edit.desired.backends).toBeInstanceOf(BackendTable);
   });
+
+  it('prunes affinity between the frontend flip and the backend deletes, when a sticky set loses a member', () => {
+    const tracker = new ModelTracker();
+    const slice = (...addrs: string[]) => ({
+      kind: 'EndpointSlice',
+      addressType: 'IPv4',
+      metadata: { name: 'a-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'a' } },
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+    });
+    const service = {
+      kind: 'Service',
+      metadata: { name: 'a', namespace: 'default' },
+      spec: {
+        clusterIP: '10.96.0.1',
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      },
+    };
+    tracker.rebuild({
+      services: [{ object: service, origin: 't' }],
+      endpointSlices: [{ object: slice('10.244.0.1', '10.244.0.2'), origin: 't' }],
+      nodes: [],
+      errors: [],
+    });
+    const inc = new IncrementalCompiler(new IdAllocator());
+    const state = planWrites(emptyState(), inc.full(tracker.model, NODE)).next;
+    const changed = tracker.apply({ kind: 'endpointSlices', key: 'default/a-1' }, slice('10.244.0.1'), 't');
+    const edit = inc.update(tracker.model, NODE, changed.services);
+    // While the prune runs, the leaving backend still exists, so the data path keeps (not
+    // rewrites) an entry naming it, and the prune cannot delete a fresh pick (PruneAffinityPhase).
+    expect(planScoped(state, edit.desired, edit.scope).phases.map((p) => `${p.op} ${p.map}`)).toEqual([
+      'write slots',
+      'set frontends',
+      'prune affinity',
+      'delete slots',
+      'delete backends',
+      'destroy sockets',
+    ]);
+  });
 });

@@ -105,24 +105,26 @@ describe('planWrites: every write, in the hitless order', () => {
       ['write slots', 'slot set 1 gen 1 #1 → backend 1'],
       ['set sourceRanges', 'source_range svc 1 192.0.2.0/24'],
       ['set frontends', ...FRONTENDS(1, 1)],
+      // After the flip, while backend 2 still exists: the data path keeps an entry naming it
+      // rather than rewriting it under the prune (PruneAffinityPhase).
+      ['prune affinity', 'set 1 keeps 1'],
       ['delete sourceRanges', 'source_range svc 1 203.0.113.0/24'],
       ['delete slots', 'slot set 1 gen 0 #1', 'slot set 1 gen 0 #2'],
       ['delete backends', 'backend 2'],
       // The endpoint left every Service: connected UDP sockets to it go too (socket LB).
       ['destroy sockets', 'udp connected to 10.244.2.12:8080'],
-      ['prune affinity', 'set 1 keeps 1'],
     ]);
 
     // Deleted: frontends first, then what only they used.
     const deleted = step(edited.next, desired([]));
     expect(deleted.phases).toEqual([
       ['delete frontends', ...FRONTENDS(1, 1).map((l) => l.replace(/ →.*/, ''))],
+      ['prune affinity'],
       ['delete sourceRanges', 'source_range svc 1 192.0.2.0/24'],
       ['delete slots', 'slot set 1 gen 1 #1'],
       ['delete backends', 'backend 1'],
       ['destroy sockets', 'udp connected to 10.244.1.11:8080'],
       ['delete serviceInfo', 'service_info 1'],
-      ['prune affinity'],
     ]);
     expect(step(deleted.next, desired([])).phases).toEqual([]);
   });
