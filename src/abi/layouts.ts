@@ -60,6 +60,25 @@ export const backend = struct<Backend>('sy_backend', [
   ['pad', 'pad:1'],
 ]);
 
+/** Where a field of @codec lies (its name in the TS object). */
+const offsetOf = (codec: { fields: ReadonlyArray<{ name: string; offset: number }> }, name: string) =>
+  codec.fields.find((f) => f.name === name)!.offset;
+const BACKEND_ADDR = offsetOf(backend, 'addr');
+const BACKEND_PORT = offsetOf(backend, 'port');
+const BACKEND_FLAGS = offsetOf(backend, 'flags');
+const BACKEND_PAD = offsetOf(backend, 'pad');
+
+/** The bytes backend.encode writes for {addr: intToIpv4(@ip), port, flags}, from the numbers
+ *  (@ip a u32): a cold start writes 100,000 backends from BackendTable's columns, and an object
+ *  and an address string each was garbage for nothing. The codec's own offsets, so BTF checks
+ *  them with it (test/unit/abi-backend-parts.test.ts compares the two encodings). */
+export function encodeBackendParts(ip: number, port: number, flags: number, buf: Buffer, off: number): void {
+  buf.writeUInt32BE(ip, off + BACKEND_ADDR);
+  buf.writeUInt16BE(port, off + BACKEND_PORT);
+  buf.writeUInt8(flags, off + BACKEND_FLAGS);
+  buf[off + BACKEND_PAD] = 0;
+}
+
 export const ctKey = struct<CtKey>('sy_ct_key', [
   ['saddr', 'ipv4'],
   ['daddr', 'ipv4'],

@@ -123,6 +123,28 @@ export abstract class MapBase<K, W> {
     );
   }
 
+  /** setEach for a caller that encodes the entries itself: @fill writes entry i's key at
+   *  keys[keyOff] and its value at vals[valOff], in the map's own layout. For the few writes big
+   *  enough that an object per entry shows (a cold start's 100,000 backends, from columns). */
+  setEachEncoded(
+    total: number,
+    fill: (i: number, keys: Buffer, keyOff: number, vals: Buffer, valOff: number) => void,
+    flags: UpdateFlag = 'any',
+  ): void {
+    const ks = this.keyCodec.size;
+    this.updateBatches(
+      total,
+      flags,
+      (start, n) => {
+        for (let i = 0; i < n; i++) fill(start + i, this.batch.keys, i * ks, this.batch.vals, i * this.stride);
+      },
+      (i) => {
+        fill(i, this.keyBuf, 0, this.valBuf, 0);
+        this.update(this.valBuf, flags);
+      },
+    );
+  }
+
   /** Writes an all-zero value (every CPU's, for a per-CPU map) at each key: no value is encoded,
    *  which for a per-CPU map of u64 counters is most of the work. */
   zeroMany(keys: readonly K[]): void {

@@ -51,6 +51,19 @@ export class BackendTable implements Map<number, Backend> {
     return this.inColumns(key) || (this.other?.has(key) ?? false);
   }
 
+  /** The IPv4 address (u32) of the backend at @key as the columns hold it; -1 when the columns
+   *  hold none there, or an IPv6 one (get() has those). With portFlagsAt, an encoder reads a
+   *  backend with no object or address text made. */
+  ipv4At(key: number): number {
+    if (!this.inColumns(key) || this.v6?.has(key)) return -1;
+    return this.ips[key]!;
+  }
+
+  /** port | flags << 16 of the backend at @key in the columns (where ipv4At is not -1). */
+  portFlagsAt(key: number): number {
+    return this.portFlags[key]!;
+  }
+
   /** Whether the backend at @key is @ip (u32; -1: IPv6 @v6)/@port/@flags, with no object made. */
   private holdsParts(key: number, ip: number, v6: string | undefined, port: number, flags: number): boolean {
     if (!this.inColumns(key)) {

@@ -69,6 +69,11 @@ export class FamilyMap<K, V> implements MapView<K, V> {
     else this.onMissing(this.name, six.length);
   }
 
+  /** Entries encoded by @fill (map-base's setEachEncoded), every one of the IPv4 map's family. */
+  setEncodedV4(total: number, fill: Parameters<TypedMap<K, V>['setEachEncoded']>[1]): void {
+    this.v4.setEachEncoded(total, fill);
+  }
+
   deleteMany(keys: readonly K[]): number {
     if (this.route.deleteBoth) {
       // Only what the IPv4 map did not hold goes to the IPv6 map: every key absent from a map costs

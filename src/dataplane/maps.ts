@@ -29,7 +29,7 @@ export interface DataplaneMaps {
   slots: TypedMap<SlotKey, number>;
   /** Maglev lookup tables: the same key as slots, for sets of SY_FE_MAGLEV frontends. */
   maglev: TypedMap<SlotKey, number>;
-  backends: MapView<number, Backend>;
+  backends: FamilyMap<number, Backend>;
   /** Translated flows that have seen a reply (bpf/ct.h). */
   conntrack: TypedMap<CtKey, CtEntry>;
   /** Translated flows not replied to yet, until their first reply moves them to conntrack. */

@@ -122,6 +122,16 @@ export interface WriteSlotsPhase {
   runs: SlotRun[];
 }
 
+/** Write these backends, read from @from as they are written. A full plan's backends: a cold
+ *  start writes 100,000, and an entry each (a pair, a Backend and its address text) was garbage
+ *  the writes then parsed back; from a BackendTable the reconciler encodes the columns as they are. */
+export interface WriteBackendsPhase {
+  op: 'write';
+  map: 'backends';
+  ids: number[];
+  from: ReadonlyMap<number, Backend>;
+}
+
 /** The maps written entry by entry (slots and maglev are written as runs). */
 type EntryMaps = Exclude<keyof PlannedMaps, WriteSlotsPhase['map']>;
 
@@ -130,6 +140,7 @@ export type Phase =
   | { [M in EntryMaps]: SetPhase<M> }[EntryMaps]
   | { [M in keyof PlannedMaps]: DeletePhase<M> }[keyof PlannedMaps]
   | WriteSlotsPhase
+  | WriteBackendsPhase
   | ResetStatsPhase
   | PruneAffinityPhase
   | DestroySocketsPhase;
@@ -143,7 +154,7 @@ export function pruneIf(needed: boolean, rule: () => Omit<PruneAffinityPhase, 'o
 export function phaseHasWork(p: Phase): boolean {
   if (p.op === 'prune') return true;
   if (p.op === 'destroy') return p.endpoints.length > 0;
-  if (p.op === 'write') return p.runs.length > 0;
+  if (p.op === 'write') return (p.map === 'backends' ? p.ids : p.runs).length > 0;
   return (p.op === 'set' ? p.entries : p.keys).length > 0;
 }
 
@@ -226,7 +237,7 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
 
   const phases: Phase[] = [
     { op: 'set', map: 'config', entries: config ? [[0, config]] : [] },
-    { op: 'set', map: 'backends', entries: backends.upsert },
+    { op: 'write', map: 'backends', ids: backends.upsert, from: desired.backends },
     { op: 'write', map: 'slots', runs: slots.write },
     { op: 'write', map: 'maglev', runs: slots.writeMaglev },
     { op: 'set', map: 'sourceRanges', entries: ranges.add.map((k): [SourceRangeKey, number] => [k, 1]) },
@@ -253,11 +264,9 @@ export function planWrites(current: CurrentState, desired: DesiredState, opts: P
 }
 
 function planBackends(current: CurrentState, desired: DesiredState, next: CurrentState) {
-  const upsert: Array<[number, Backend]> = [];
-  // Compared column to column (backend-table.ts): an object is made only for what is written.
-  for (const id of desired.backends.keys()) {
-    if (!sameBackendAt(current.backends, desired.backends, id)) upsert.push([id, desired.backends.get(id)!]);
-  }
+  const upsert: number[] = [];
+  // Compared column to column (backend-table.ts), and written from the desired table: no object.
+  for (const id of desired.backends.keys()) if (!sameBackendAt(current.backends, desired.backends, id)) upsert.push(id);
   next.backends = copyBackends(desired.backends);
   const remove = [...current.backends.keys()].filter((id) => !next.backends.has(id));
   return { upsert, remove };

@@ -1,9 +1,10 @@
 // Applies the desired state to the maps: planWrites() diffs it against what the maps hold and
 // lays out every write in the hitless order; this file only executes those phases, one batch each.
 import type { Logger } from 'pino';
-import type { Config6 } from '../abi/index.js';
+import { layouts, type Config6 } from '../abi/index.js';
+import { encodeBackendParts } from '../abi/layouts.js';
 import type { TypedMap } from '../bpf/index.js';
-import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
+import { BackendTable, type CompileScope, type DesiredFrontend, type DesiredState } from '../compile/index.js';
 import { admit, admitAll, scopeWithout, withoutPorts, type Capacity, type Overflow } from './capacity.js';
 import type { DataplaneMaps } from './maps.js';
 import { planConfig6 } from './node-config.js';
@@ -13,6 +14,7 @@ import {
   type Phase,
   type PruneAffinityPhase,
   type ResetStatsPhase,
+  type WriteBackendsPhase,
   type WriteSlotsPhase,
   planWrites,
 } from './plan.js';
@@ -149,7 +151,7 @@ export class Reconciler {
   private execute(phase: Phase): number {
     if (phase.op === 'prune') return this.pruneAffinity(phase);
     if (phase.op === 'reset') return this.resetStats(phase);
-    if (phase.op === 'write') return this.writeSlots(phase);
+    if (phase.op === 'write') return phase.map === 'backends' ? this.writeBackends(phase) : this.writeSlots(phase);
     if (phase.op === 'destroy') {
       this.destroySockets?.(phase.endpoints);
       return 0;
@@ -169,6 +171,24 @@ export class Reconciler {
     const total = runs.reduce((n, r) => n + r.members.length, 0);
     this.maps[map].setEach(total, slotRunReader(runs));
     return total;
+  }
+
+  /** The backends @ids from @from: a table's IPv4 columns encoded as they are, the rest (IPv6,
+   *  and any other map) as entries. */
+  private writeBackends({ ids, from }: WriteBackendsPhase): number {
+    const table = from instanceof BackendTable ? from : undefined;
+    const v4 = table ? ids.filter((id) => table.ipv4At(id) >= 0) : [];
+    if (table && v4.length > 0) {
+      this.maps.backends.setEncodedV4(v4.length, (i, keys, keyOff, vals, valOff) => {
+        const id = v4[i]!;
+        const pf = table.portFlagsAt(id);
+        layouts.u32.encode(id, keys, keyOff);
+        encodeBackendParts(table.ipv4At(id), pf & 0xffff, pf >>> 16, vals, valOff);
+      });
+    }
+    const rest = v4.length === ids.length ? [] : ids.filter((id) => !(table && table.ipv4At(id) >= 0));
+    if (rest.length > 0) this.maps.backends.setMany(rest.map((id) => [id, from.get(id)!]));
+    return ids.length;
   }
 
   /** A freed svc id keeps its counters in the stats array: zero them before a new Service uses it. */

@@ -125,6 +125,35 @@ describeRoot('typed libbpf layer: objects and maps', () => {
     expect(lpm.entries().length).toBe(2);
   });
 
+  it('writes entries a caller encodes itself (setEachEncoded), batched and where batches are missing', () => {
+    const big = obj.map('big', u32, u64);
+    big.setEachEncoded(10_000, (i, keys, keyOff, vals, valOff) => {
+      keys.writeUInt32LE(i * 3 + 1, keyOff);
+      vals.writeBigUInt64LE(BigInt(i) * 11n, valOff);
+    });
+    expect(big.keys().length).toBe(10_000);
+    expect([big.get(1), big.get(3 * 9_999 + 1), big.get(2)]).toEqual([0n, 9_999n * 11n, undefined]);
+    big.clear();
+    // The LPM trie has no batch update: each entry is encoded into the single-entry buffers.
+    const lpm = obj.map('lpm', bytes(8), u32);
+    lpm.clear(); // what the test before left
+    lpm.setEachEncoded(3, (i, keys, keyOff, vals, valOff) => {
+      keys.writeUInt32LE(32, keyOff);
+      keys.writeUInt32BE(0x0a090000 + i, keyOff + 4);
+      vals.writeUInt32LE(100 + i, valOff);
+    });
+    const got = lpm
+      .entries()
+      .map(([k, v]) => [k.readUInt32BE(4), v])
+      .sort((a, b) => a[0]! - b[0]!);
+    expect(got).toEqual([
+      [0x0a090000, 100],
+      [0x0a090001, 101],
+      [0x0a090002, 102],
+    ]);
+    lpm.clear();
+  });
+
   it('per-CPU maps hold one value per possible CPU', () => {
     const stats = obj.percpuMap('stats', u32, layouts.stats);
     const n = possibleCpus();

@@ -110,6 +110,8 @@ export function phaseLines(phase: Phase): string[] {
   if (phase.op === 'destroy')
     return ['destroy sockets', ...phase.endpoints.map((e) => `udp connected to ${e.addr}:${e.port}`)];
   // A slots phase's runs, as the entries they write (the header says write: one run per set).
+  if (phase.op === 'write' && phase.map === 'backends')
+    return ['write backends', ...phase.ids.map((id) => entryLine('backends', id, phase.from.get(id)!))];
   if (phase.op === 'write')
     return [`write ${phase.map}`, ...slotRunEntries(phase.runs).map(([k, v]) => entryLine(phase.map, k, v))];
   const lines =

@@ -181,7 +181,7 @@ describe('incremental sync equals full sync', () => {
       'destroy sockets',
     ]); // no affinity: no prune
     const slots = plan.phases.find((p) => p.op === 'write' && p.map === 'slots');
-    expect(slots?.op === 'write' && slotRunEntries(slots.runs).map(([k]) => [k.setId, k.gen, k.slot])).toEqual([
+    expect(slots && 'runs' in slots && slotRunEntries(slots.runs).map(([k]) => [k.setId, k.gen, k.slot])).toEqual([
       [setA, 1, 1],
       [setA, 1, 2],
     ]);

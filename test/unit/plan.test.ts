@@ -84,7 +84,7 @@ describe('planWrites: every write, in the hitless order', () => {
     );
     expect(created.phases).toEqual([
       ['set config', 'config 0 → snat 10.250.0.11'],
-      ['set backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
+      ['write backends', 'backend 1 → 10.244.1.11:8080 flags local', 'backend 2 → 10.244.2.12:8080 flags -'],
       ['write slots', 'slot set 1 gen 0 #1 → backend 1', 'slot set 1 gen 0 #2 → backend 2'],
       ['set sourceRanges', 'source_range svc 1 203.0.113.0/24'],
       ['reset stats', 'stats 1 → 0'],
