@@ -19,16 +19,14 @@ import { sameBackendAt, type CompileScope, type DesiredState } from '../compile/
 import { planConfig } from './node-config.js';
 import {
   goneEndpoints,
-  phaseHasWork,
-  pruneIf,
   sameFrontend,
   sameMembers,
   serviceInfoName,
   slotKeyNumber,
   type CurrentState,
-  type Phase,
   type PlanOptions,
 } from './plan.js';
+import { phaseHasWork, pruneIf, type Phase } from './phases.js';
 import type { SlotRun } from './slot-runs.js';
 import { flaggedFamilies, rangeKeysOf, sourceRangeKeyString } from './source-ranges.js';
 

@@ -9,15 +9,8 @@ import { admit, admitAll, scopeWithout, withoutPorts, type Capacity, type Overfl
 import type { DataplaneMaps } from './maps.js';
 import { planConfig6 } from './node-config.js';
 import { planScoped } from './plan-scoped.js';
-import {
-  type CurrentState,
-  type Phase,
-  type PruneAffinityPhase,
-  type ResetStatsPhase,
-  type WriteBackendsPhase,
-  type WriteSlotsPhase,
-  planWrites,
-} from './plan.js';
+import { type CurrentState, planWrites } from './plan.js';
+import type { Phase, PruneAffinityPhase, ResetStatsPhase, WriteBackendsPhase, WriteSlotsPhase } from './phases.js';
 import { slotRunReader } from './slot-runs.js';
 import { readState } from './state-read.js';
 

@@ -28,7 +28,7 @@ import {
   type SourceRangeKey,
 } from '../../src/abi/index.js';
 import type { DataplaneMaps } from '../../src/dataplane/maps.js';
-import type { Phase, PlannedMaps } from '../../src/dataplane/plan.js';
+import type { Phase, PlannedMaps } from '../../src/dataplane/phases.js';
 import { slotRunEntries } from '../../src/dataplane/slot-runs.js';
 
 type Formatter<M extends keyof PlannedMaps> = {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { FE_MAGLEV, type SlotKey } from '../../src/abi/index.js';
 import { compile, IdAllocator, type DesiredState, type NodeConfig } from '../../src/compile/index.js';
-import { emptyState, planWrites, type Phase } from '../../src/dataplane/plan.js';
+import { emptyState, planWrites } from '../../src/dataplane/plan.js';
+import type { Phase } from '../../src/dataplane/phases.js';
 import { slotRunEntries } from '../../src/dataplane/slot-runs.js';
 import { stateFromMaps } from '../../src/dataplane/state-read.js';
 import { buildModel } from '../../src/model/index.js';
