@@ -244,7 +244,7 @@ export function programPort(
   for (const w of kept) {
     const flags = w.flags | (maglev ? FE_MAGLEV : 0);
     const setId = setIds[setSlot(w.variant, w.key.addr)]!;
-    out.frontends.push({ key: w.key, svcId, setId, affinityTimeout, flags });
+    out.frontends.push({ key: w.key, ks: w.ks, svcId, setId, affinityTimeout, flags });
   }
   const info: ServicePortInfo = {
     namespace: svc.namespace,

@@ -22,7 +22,7 @@ import { idsOf, type Ids } from './held-ids.js';
 import { copyBackendAt } from './backend-table.js';
 import { Claimants } from './claimants.js';
 import {
-  frontendKeyString,
+  desiredKeyString,
   frontendsWhenRead,
   svcIdentity,
   type DesiredFrontend,
@@ -257,7 +257,7 @@ export class IncrementalCompiler {
     entry.feKeys = sameList(
       entry.askKeys,
       out.frontends.map((fe) => {
-        const k = sameText(entry.askKeys, frontendKeyString(fe.key));
+        const k = sameText(entry.askKeys, desiredKeyString(fe));
         this.frontendByKey.set(k, fe);
         scope.frontends.set(k, fe);
         return k;
@@ -288,10 +288,8 @@ export class IncrementalCompiler {
     // their key object with their want, whose text is made already. An entry's lists are replaced,
     // never grown: the empty ones are shared.
     const keysOf = new Map<string, string[]>();
-    const textOf = new Map<object, string>();
     for (const ask of asks) {
       const keys = ask.wants.map((w) => w.ks);
-      for (const w of ask.wants) textOf.set(w.key, w.ks);
       const had = keysOf.get(ask.svc.key);
       keysOf.set(ask.svc.key, had ? [...new Set([...had, ...keys])] : keys);
     }
@@ -310,7 +308,7 @@ export class IncrementalCompiler {
     });
     const grown: Entry[] = [];
     for (const fe of desired.frontends) {
-      const k = textOf.get(fe.key) ?? frontendKeyString(fe.key);
+      const k = desiredKeyString(fe);
       this.frontendByKey.set(k, fe);
       const entry = ownerOf[fe.svcId]!;
       if (entry.feKeys === none) entry.feKeys = [k];

@@ -37,6 +37,10 @@ export interface NodeConfig {
 /** A frontends-map entry without count/gen (those belong to the reconciler). */
 export interface DesiredFrontend {
   key: FrontendKey;
+  /** frontendKeyString(key), the claims' own string, when compile made it (read through
+   *  desiredKeyString): the plan, the capacity check and the incremental index key by it, and
+   *  made afresh for each it was three strings per frontend at a cold start. */
+  ks?: string;
   svcId: number;
   setId: number;
   affinityTimeout: number;
@@ -142,6 +146,9 @@ export function svcIdentity(namespace: string, name: string, portName: string, p
 /** The identity of a frontend map key, for Maps and diffs: compile, plan and restart recovery
  *  must agree on it byte for byte, so there is one. Flat, as the identities above. */
 export const frontendKeyString = (k: FrontendKey) => [addrPort(k.addr, k.port), '/', k.proto, '/', k.scope].join('');
+
+/** A desired frontend's frontendKeyString: the one compile made, else made now. */
+export const desiredKeyString = (fe: DesiredFrontend) => fe.ks ?? frontendKeyString(fe.key);
 
 /** What an update changed: every frontend key, set, backend and svc id it removed, added or
  *  rewrote (frontend keys with their new value, undefined when gone). The plan diffs only these. */

@@ -6,7 +6,7 @@
 // skipped, reported by name with the map that has no room, and left out of this sync's plan. A
 // skipped port is tried again on the next sync of its Service and on every full sync.
 import type { CompileScope, DesiredFrontend, DesiredState } from '../compile/index.js';
-import { frontendKeyString } from '../compile/index.js';
+import { desiredKeyString } from '../compile/index.js';
 import { serviceInfoName, type CurrentState } from './plan.js';
 
 /** max_entries of the maps a service port adds to. */
@@ -33,7 +33,7 @@ function cost(current: CurrentState, desired: DesiredState, svcId: number, front
   const info = desired.services.get(svcId);
   const c: Cost = { frontends: 0, backends: 0, slots: 0 };
   if (!info) return c;
-  for (const fe of frontends) if (!current.frontends.has(frontendKeyString(fe.key))) c.frontends++;
+  for (const fe of frontends) if (!current.frontends.has(desiredKeyString(fe))) c.frontends++;
   const backends = new Set<number>();
   for (const setId of Object.values(info.sets)) {
     if (setId === undefined) continue;

@@ -31,7 +31,7 @@ import {
 import {
   BackendTable,
   copyBackends,
-  frontendKeyString,
+  desiredKeyString,
   IdMap,
   sameBackendAt,
   type DesiredState,
@@ -216,7 +216,7 @@ function planFrontends(current: CurrentState, desired: DesiredState, next: Curre
       gen: set.gen,
       flags: fe.flags,
     };
-    const ks = frontendKeyString(fe.key);
+    const ks = desiredKeyString(fe);
     const have = current.frontends.get(ks);
     if (!have || !sameFrontend(have.value, value)) upsert.push([fe.key, value]);
     next.frontends.set(ks, { key: fe.key, value });

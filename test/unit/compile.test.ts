@@ -53,6 +53,7 @@ describe('compile: ClusterIP basics', () => {
     expect(d.frontends).toEqual([
       {
         key: { addr: '10.96.0.10', port: 80, proto: IPPROTO_TCP, scope: SCOPE_INTERNAL },
+        ks: '10.96.0.10:80/6/0', // the key's text, made once by the claims
         svcId: 1,
         setId: 1,
         affinityTimeout: 0,
