@@ -13,10 +13,17 @@ import type { EndpointSlice, ServicePort } from './types.js';
  * Only slice ports of the Service port's protocol take part.
  */
 export function resolvePort(sp: ServicePort, slice: EndpointSlice): number | undefined {
-  const candidates = slice.ports.filter((p) => p.protocol === sp.protocol);
-  const byName = candidates.find((p) => p.name === sp.name);
-  if (byName) return byName.port;
-  if (typeof sp.targetPort === 'string') return candidates.find((p) => p.name === sp.targetPort)?.port;
-  if (candidates.length === 0 || (candidates.length === 1 && candidates[0].name === '')) return sp.targetPort;
+  // One pass, no array: this runs for every slice of every service port, twice at a cold start.
+  let ofProtocol = 0;
+  let firstName: string | undefined;
+  let byTarget: number | undefined;
+  for (const p of slice.ports) {
+    if (p.protocol !== sp.protocol) continue;
+    if (p.name === sp.name) return p.port; // 1.
+    if (ofProtocol++ === 0) firstName = p.name;
+    if (byTarget === undefined && p.name === sp.targetPort) byTarget = p.port;
+  }
+  if (typeof sp.targetPort === 'string') return byTarget; // 2.
+  if (ofProtocol === 0 || (ofProtocol === 1 && firstName === '')) return sp.targetPort; // 3.
   return undefined;
 }
