@@ -69,7 +69,11 @@ export class IdMap<V> implements Map<number, V> {
   }
 
   *keys(): MapIterator<number> {
-    for (const [k] of this.entries()) yield k;
+    // Not through entries(): that makes a pair per entry (a plan walks 20,000 set ids at 10,000
+    // Services, and the profile had this at 30 ms).
+    const s = this.slots;
+    for (let k = 0; k < s.length; k++) if (s[k] !== undefined) yield k;
+    if (this.other) yield* this.other.keys();
   }
 
   *values(): MapIterator<V> {
