@@ -6,7 +6,11 @@ import { DEFAULT_TOKEN } from '../dist/fakeapi/server.js';
 /** Kept-alive connections, as many as the rolling update keeps in flight. node:http rather than
  *  fetch(): undici's per-request cost made the writer, not the double or the agent, the limit of a
  *  1,000-changes-per-second rolling update on this 2-CPU machine. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4_000 });
+// timeout: an idle kept-alive socket is closed here after 4 s, before the double's own 5 s
+// keepAliveTimeout closes it under a request. The agent reuses its most recent sockets first, so
+// with 256 of them some sat idle past 5 s and were picked up when the writes bunched; one rolling
+// update failed on two such resets in a row (session 13).
 
 /** The address Service n's first endpoint has after change v (the others are as preloaded). */
 export const firstAddr = (n, v) => `10.${64 + ((n >> 8) & 127)}.${n & 255}.${100 + v}`;
