@@ -46,6 +46,13 @@ const profiler = process.env.SY_SCALE_CPU_PROF
 const kubeconfig = join(tmpdir(), `sy-scale-${process.pid}.kubeconfig`);
 writeFileSync(kubeconfig, kubeconfigFor(url));
 process.on('exit', () => rmSync(kubeconfig, { force: true })); // a run leaves nothing in /tmp
+// A run stopped by a signal (Ctrl-C, or the parent's cleanup) exits through 'exit' too: without
+// these, node ends at once and its kubeconfig stayed in /tmp (three were found in session 13).
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])
+  process.on(signal, () => process.exit(code));
 
 let waiter;
 let syncedAt = 0; // when the last sync's map writes were done

@@ -32,6 +32,13 @@ async function child(url) {
   const kubeconfig = join(tmpdir(), `sy-scale-list-${process.pid}.kubeconfig`);
   writeFileSync(kubeconfig, kubeconfigFor(url));
   process.on('exit', () => rmSync(kubeconfig, { force: true }));
+  // A run stopped by a signal (Ctrl-C, or the parent's cleanup) exits through 'exit' too: without
+  // these, node ends at once and its kubeconfig stayed in /tmp (three were found in session 13).
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ])
+    process.on(signal, () => process.exit(code));
   const gc = { minor: [0, 0], major: [0, 0] };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
