@@ -1,7 +1,7 @@
 // Applies the desired state to the maps: planWrites() diffs it against what the maps hold and
 // lays out every write in the hitless order; this file only executes those phases, one batch each.
 import type { Logger } from 'pino';
-import { layouts, type Config6 } from '../abi/index.js';
+import { layouts, type Backend, type Config6 } from '../abi/index.js';
 import { encodeBackendParts } from '../abi/layouts.js';
 import type { TypedMap } from '../bpf/index.js';
 import { BackendTable, type CompileScope, type DesiredFrontend, type DesiredState } from '../compile/index.js';
@@ -170,17 +170,19 @@ export class Reconciler {
    *  and any other map) as entries. */
   private writeBackends({ ids, from }: WriteBackendsPhase): number {
     const table = from instanceof BackendTable ? from : undefined;
-    const v4 = table ? ids.filter((id) => table.ipv4At(id) >= 0) : [];
-    if (table && v4.length > 0) {
-      this.maps.backends.setEncodedV4(v4.length, (i, keys, keyOff, vals, valOff) => {
-        const id = v4[i]!;
-        const pf = table.portFlagsAt(id);
-        layouts.u32.encode(id, keys, keyOff);
-        encodeBackendParts(table.ipv4At(id), pf & 0xffff, pf >>> 16, vals, valOff);
-      });
+    const v4: number[] = [];
+    const rest: Array<[number, Backend]> = [];
+    for (const id of ids) {
+      if (table && table.ipv4At(id) >= 0) v4.push(id);
+      else rest.push([id, from.get(id)!]);
     }
-    const rest = v4.length === ids.length ? [] : ids.filter((id) => !(table && table.ipv4At(id) >= 0));
-    if (rest.length > 0) this.maps.backends.setMany(rest.map((id) => [id, from.get(id)!]));
+    this.maps.backends.setEncodedV4(v4.length, (i, keys, keyOff, vals, valOff) => {
+      const id = v4[i]!;
+      const pf = table!.portFlagsAt(id);
+      layouts.u32.encode(id, keys, keyOff);
+      encodeBackendParts(table!.ipv4At(id), pf & 0xffff, pf >>> 16, vals, valOff);
+    });
+    if (rest.length > 0) this.maps.backends.setMany(rest);
     return ids.length;
   }
 
