@@ -20,15 +20,36 @@ export function statusMessage(text: string): string {
   return text.slice(0, 200);
 }
 
-/** Items a list asks for at a time. client-go's pager asks for 500; 100 is kinder to the agent's
- *  young generation (4 MiB semi-spaces): a page's text and wire objects (~2.5 MB for 500 slices)
- *  stay alive until its last item is taken, so every scavenge during the list copied the page in
- *  flight, and a page that lived through two was promoted to die in the old generation. With 100
- *  the list of 10,000 Services and slices took ~200 ms less CPU (about half the GC time) and the
- *  cold start ~190 ms less (medians of four alternating pairs; bench/README.md, ninth round).
- *  Each page is parsed and taken (@each) before the next is read, instead of one body of every
- *  object (~25 MB at 10,000 slices) parsed whole. */
-export const LIST_PAGE = 100;
+/**
+ * How many items a list page asks for: sized by the text it comes as, not by a fixed count.
+ *
+ * V8 keeps every string of 128 KiB or more in its large-object space, and a page's text is one
+ * string on each side (the server joins it, JSON.parse takes nothing else). Each such string is a
+ * fresh mmap, faulted in 4 KiB at a time and unmapped at the next GC, and on this VM a fault costs
+ * ~10 µs. Pages of 100 slices (~280 KiB) cost the agent ~110 faults each to parse, and the API
+ * double half its CPU to write. Under the threshold the text is an ordinary young-generation
+ * string. Listing 10,000 Services and their slices (bench/scale-list.mjs, three alternating
+ * rounds of three runs) took 858–1,363 ms this way (medians 961, 1,328, 1,167) against
+ * 1,071–1,537 in pages of 100 (1,310, 1,534, 1,416), with half the double's CPU; fixed pages of
+ * 60 slices (~168 KiB) were as slow as 100, and of 45 (~126 KiB) as fast as these
+ * (bench/README.md, thirteenth round).
+ *
+ * Small pages also keep few wire objects in flight, which the young generation (4 MiB semi-spaces)
+ * copies when a scavenge finds them alive: why 100 had replaced client-go's 500 (ninth round).
+ * So: a first page of FIRST_PAGE items, then as many as the last page's characters per item say
+ * fit in PAGE_CHARS, between MIN_PAGE and MAX_PAGE. Services (~250 characters) come ~450 at a
+ * time, EndpointSlices of 10 endpoints (~2,800) ~40.
+ */
+export const PAGE_CHARS = 112 * 1024;
+export const FIRST_PAGE = 40;
+export const MIN_PAGE = 10;
+export const MAX_PAGE = 500;
+
+/** The limit of the page after one of @items items in @chars characters. */
+export function nextPageLimit(chars: number, items: number): number {
+  if (items === 0 || chars === 0) return MAX_PAGE;
+  return Math.min(MAX_PAGE, Math.max(MIN_PAGE, Math.floor((PAGE_CHARS * items) / chars)));
+}
 
 /**
  * Lists `path` (e.g. /api/v1/services) with the given query, page by page; @each takes each item
@@ -46,8 +67,10 @@ export async function listRaw<T = Record<string, any>>(
   let first: RawList | undefined;
   const items: T[] = [];
   let cont: string | undefined;
+  let limit = FIRST_PAGE;
   do {
-    const page = await listPage(api, path, { ...query, limit: String(LIST_PAGE), continue: cont }, signal);
+    const { body: page, chars } = await listPage(api, path, { ...query, limit: String(limit), continue: cont }, signal);
+    limit = nextPageLimit(chars, page.items.length);
     first ??= page;
     for (const item of page.items) items.push(each(item));
     cont = page.metadata.continue || undefined;
@@ -61,7 +84,7 @@ async function listPage(
   path: string,
   query: Record<string, string | undefined>,
   signal?: AbortSignal,
-): Promise<RawList> {
+): Promise<{ body: RawList; chars: number }> {
   const res = await api.get(path, query, signal);
   // Decoded chunk by chunk and joined as a string: no second copy of the body as one Buffer
   // (malloc'd outside the heap and slow to go back to the system).
@@ -78,5 +101,5 @@ async function listPage(
   }
   if (!body || !Array.isArray(body.items)) throw new ApiError(`list ${path}: response has no items`);
   body.metadata ??= {};
-  return body;
+  return { body, chars: text.length };
 }

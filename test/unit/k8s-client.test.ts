@@ -152,7 +152,7 @@ describe('the kubeconfig child', { timeout: 60_000 }, () => {
       expect(access.ca).toBe(pem('ca.crt'));
       const list = await listRaw(new ApiClient(access), '/api/v1/services', { labelSelector: 'a' });
       expect(list.metadata.resourceVersion).toBe('7');
-      expect(seen).toEqual(['/api/v1/services?labelSelector=a&limit=100 system:node:a']);
+      expect(seen).toEqual(['/api/v1/services?labelSelector=a&limit=40 system:node:a']);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

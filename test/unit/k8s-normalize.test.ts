@@ -1,7 +1,7 @@
 // The edge of the Kubernetes source: raw lists and the plain-JSON normalization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPlain, objectKey } from '../../src/k8s/normalize.js';
-import { LIST_PAGE, listRaw } from '../../src/k8s/list.js';
+import { FIRST_PAGE, MAX_PAGE, MIN_PAGE, PAGE_CHARS, listRaw, nextPageLimit } from '../../src/k8s/list.js';
 import { ApiClient, ApiError } from '../../src/k8s/client.js';
 import { FakeApiServer, accessFor } from '../../src/fakeapi/server.js';
 
@@ -58,27 +58,67 @@ describe('listRaw', () => {
     expect(list.items[0].spec).toEqual({ unknownField: true }); // the generated client would drop it
   });
 
+  /** @kc, recording the `limit` of each request it sends. */
+  const recording = (limits: string[]): ApiClient =>
+    Object.create(kc, {
+      get: {
+        value: (path: string, query: Record<string, string | undefined>, signal?: AbortSignal) => {
+          limits.push(query.limit ?? '');
+          return kc.get(path, query, signal);
+        },
+      },
+    });
+
   it("reads a long list in pages, each item through the callback, under the first page's version", async () => {
-    const n = LIST_PAGE * 2 + 7;
+    // Small items: after the first page, pages of MAX_PAGE.
+    const n = FIRST_PAGE + MAX_PAGE + 7;
     for (let i = 0; i < n; i++)
       api.apply({ kind: 'Service', metadata: { name: `p${String(i).padStart(4, '0')}`, labels: { page: 'y' } } });
     const rv = api.resourceVersion();
     const requests = api.requestCount('Service', 'list');
     const seen: string[] = [];
-    const list = await listRaw(kc, '/api/v1/services', { labelSelector: 'page' }, undefined, (item) => {
+    const limits: string[] = [];
+    const list = await listRaw(recording(limits), '/api/v1/services', { labelSelector: 'page' }, undefined, (item) => {
       seen.push(item.metadata.name);
       if (seen.length === 1) api.apply({ kind: 'Service', metadata: { name: 'p9999', labels: { page: 'y' } } });
       // The key the next page starts after, deleted before that page is asked for: the page
       // still starts at the key after it (the double bisects its sorted keys).
-      if (seen.length === 2) api.delete('Service', 'default', `p${String(LIST_PAGE - 1).padStart(4, '0')}`);
+      if (seen.length === 2) api.delete('Service', 'default', `p${String(FIRST_PAGE - 1).padStart(4, '0')}`);
       return { name: item.metadata.name };
     });
+    expect(limits).toEqual([String(FIRST_PAGE), String(MAX_PAGE), String(MAX_PAGE)]);
     expect(api.requestCount('Service', 'list') - requests).toBe(3);
     expect(list.metadata).toEqual({ resourceVersion: rv });
     expect(list.items).toHaveLength(n + 1); // p9999, added between pages, is in the last one
     expect(list.items[0]).toEqual({ name: 'p0000' });
     expect(new Set(seen).size).toBe(n + 1);
-    expect(list.items[LIST_PAGE]).toEqual({ name: `p${String(LIST_PAGE).padStart(4, '0')}` });
+    expect(list.items[FIRST_PAGE]).toEqual({ name: `p${String(FIRST_PAGE).padStart(4, '0')}` });
+    for (let i = 0; i < n; i++) api.delete('Service', 'default', `p${String(i).padStart(4, '0')}`);
+    api.delete('Service', 'default', 'p9999');
+  });
+
+  it('sizes each page after the first by the characters per item of the one before', async () => {
+    // ~3,000 characters an item (the size of an EndpointSlice of ten endpoints): the second page
+    // asks for as many as fit in PAGE_CHARS, so its text stays a young-generation string.
+    const note = 'x'.repeat(2_800);
+    for (let i = 0; i < 100; i++)
+      api.apply({ kind: 'Service', metadata: { name: `big${i}`, labels: { big: 'y' }, annotations: { note } } });
+    const limits: string[] = [];
+    const list = await listRaw(recording(limits), '/api/v1/services', { labelSelector: 'big' });
+    expect(list.items).toHaveLength(100);
+    const second = Number(limits[1]);
+    expect(second).toBeGreaterThanOrEqual(33);
+    expect(second).toBeLessThanOrEqual(38);
+    expect(JSON.stringify({ items: list.items.slice(0, second) }).length).toBeLessThan(PAGE_CHARS);
+    expect(limits).toEqual([String(FIRST_PAGE), String(second), String(second)]);
+  });
+
+  it('keeps the page size between MIN_PAGE and MAX_PAGE', () => {
+    expect(nextPageLimit(40 * 2_800, 40)).toBe(Math.floor(PAGE_CHARS / 2_800));
+    expect(nextPageLimit(40 * 250, 40)).toBe(458); // Services
+    expect(nextPageLimit(40 * 150, 40)).toBe(MAX_PAGE);
+    expect(nextPageLimit(40 * 1_000_000, 40)).toBe(MIN_PAGE); // slices of 1,000 endpoints
+    expect(nextPageLimit(0, 0)).toBe(MAX_PAGE); // an empty page (the last one)
   });
 
   it('fails with the status code and the Status message, and can be aborted', async () => {
