@@ -27,7 +27,7 @@ export function statusMessage(text: string): string {
  * string on each side (the server joins it, JSON.parse takes nothing else). Each such string is a
  * fresh mmap, faulted in 4 KiB at a time and unmapped at the next GC, and on this VM a fault costs
  * ~10 µs. Pages of 100 slices (~280 KiB) cost the agent ~110 faults each to parse, and the API
- * double half its CPU to write. Under the threshold the text is an ordinary young-generation
+ * double twice the CPU to write. Under the threshold the text is an ordinary young-generation
  * string. Listing 10,000 Services and their slices (bench/scale-list.mjs, three alternating
  * rounds of three runs) took 858–1,363 ms this way (medians 961, 1,328, 1,167) against
  * 1,071–1,537 in pages of 100 (1,310, 1,534, 1,416), with half the double's CPU; fixed pages of
