@@ -28,11 +28,8 @@ export function statusMessage(text: string): string {
  * fresh mmap, faulted in 4 KiB at a time and unmapped at the next GC, and on this VM a fault costs
  * ~10 µs. Pages of 100 slices (~280 KiB) cost the agent ~110 faults each to parse, and the API
  * double twice the CPU to write. Under the threshold the text is an ordinary young-generation
- * string. Listing 10,000 Services and their slices (bench/scale-list.mjs, three alternating
- * rounds of three runs) took 858–1,363 ms this way (medians 961, 1,328, 1,167) against
- * 1,071–1,537 in pages of 100 (1,310, 1,534, 1,416), with half the double's CPU; fixed pages of
- * 60 slices (~168 KiB) were as slow as 100, and of 45 (~126 KiB) as fast as these
- * (bench/README.md, thirteenth round).
+ * string. At 10,000 Services the list took ~200–300 ms less than in pages of 100 (bench/README.md,
+ * thirteenth round, has the runs and the fixed sizes tried).
  *
  * Small pages also keep few wire objects in flight, which the young generation (4 MiB semi-spaces)
  * copies when a scavenge finds them alive: why 100 had replaced client-go's 500 (ninth round).
@@ -45,9 +42,11 @@ export const FIRST_PAGE = 40;
 export const MIN_PAGE = 10;
 export const MAX_PAGE = 500;
 
-/** The limit of the page after one of @items items in @chars characters. */
-export function nextPageLimit(chars: number, items: number): number {
-  if (items === 0 || chars === 0) return MAX_PAGE;
+/** The limit of the page after one of @items items in @chars characters, asked with @limit. A
+ *  page with no items says nothing of their size (a server may send an empty page with a continue
+ *  token): the limit stays. */
+export function nextPageLimit(chars: number, items: number, limit: number): number {
+  if (items === 0) return limit;
   return Math.min(MAX_PAGE, Math.max(MIN_PAGE, Math.floor((PAGE_CHARS * items) / chars)));
 }
 
@@ -70,7 +69,7 @@ export async function listRaw<T = Record<string, any>>(
   let limit = FIRST_PAGE;
   do {
     const { body: page, chars } = await listPage(api, path, { ...query, limit: String(limit), continue: cont }, signal);
-    limit = nextPageLimit(chars, page.items.length);
+    limit = nextPageLimit(chars, page.items.length, limit);
     first ??= page;
     for (const item of page.items) items.push(each(item));
     cont = page.metadata.continue || undefined;

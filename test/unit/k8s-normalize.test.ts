@@ -114,11 +114,13 @@ describe('listRaw', () => {
   });
 
   it('keeps the page size between MIN_PAGE and MAX_PAGE', () => {
-    expect(nextPageLimit(40 * 2_800, 40)).toBe(Math.floor(PAGE_CHARS / 2_800));
-    expect(nextPageLimit(40 * 250, 40)).toBe(458); // Services
-    expect(nextPageLimit(40 * 150, 40)).toBe(MAX_PAGE);
-    expect(nextPageLimit(40 * 1_000_000, 40)).toBe(MIN_PAGE); // slices of 1,000 endpoints
-    expect(nextPageLimit(0, 0)).toBe(MAX_PAGE); // an empty page (the last one)
+    expect(nextPageLimit(40 * 2_800, 40, 40)).toBe(Math.floor(PAGE_CHARS / 2_800));
+    expect(nextPageLimit(40 * 250, 40, 40)).toBe(458); // Services
+    expect(nextPageLimit(40 * 150, 40, 40)).toBe(MAX_PAGE);
+    expect(nextPageLimit(40 * 1_000_000, 40, 40)).toBe(MIN_PAGE); // slices of 1,000 endpoints
+    // An empty page (with a continue token, a server may send one): no size to go by, so the
+    // next page asks for as many as this one did, not MAX_PAGE of items of unknown size.
+    expect(nextPageLimit(60, 0, 37)).toBe(37);
   });
 
   it('fails with the status code and the Status message, and can be aborted', async () => {
