@@ -7,6 +7,8 @@ import { ApiError, type KubeObject, type ObjectStore } from './store.js';
 import { fieldSelector, labelSelector, SelectorError } from './selectors.js';
 import { statusObject, translate, type WatchEventType, type WatchHub } from './watch.js';
 import type { FaultState } from './faults.js';
+import { PROTOBUF, PROTOBUF_LISTS } from '../util/k8s-protobuf.js';
+import { encodeList } from './protobuf.js';
 
 export interface HandlerContext {
   store: ObjectStore;
@@ -83,7 +85,7 @@ function matcher(route: Route, q: URLSearchParams): (o: KubeObject) => boolean {
  * real server's pages are one snapshot; for a client that replays the watch, the result is the
  * same). A continue token whose version left the history is 410 Expired, as etcd's compaction.
  */
-function list(ctx: HandlerContext, route: Route, q: URLSearchParams, res: ServerResponse): void {
+function list(ctx: HandlerContext, route: Route, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
   const match = matcher(route, q);
   const info = KINDS[route.kind];
   const limit = Number(q.get('limit') ?? 0);
@@ -98,19 +100,29 @@ function list(ctx: HandlerContext, route: Route, q: URLSearchParams, res: Server
     if (ctx.store.since(route.kind, cont!.rv) === 'expired')
       throw new ApiError(410, 'Expired', 'The provided continue parameter is too old');
   }
+  // Protobuf when the client asks for it and the kind has it (src/util/k8s-protobuf.ts), as a real
+  // API server negotiates: JSON otherwise.
+  const proto = PROTOBUF_LISTS[route.kind];
+  const asProtobuf = proto !== undefined && (req.headers.accept ?? '').includes(PROTOBUF);
   ctx.faults.runOrHold(route.kind, res, () => {
     const from = cont ?? { rv: ctx.store.resourceVersion };
-    const page = ctx.store.listItemsJson(route.kind, match, {
-      after: from.after,
-      limit: Number.isSafeInteger(limit) && limit > 0 ? limit : 0,
+    const paging = { after: from.after, limit: Number.isSafeInteger(limit) && limit > 0 ? limit : 0 };
+    const continueAfter = (next?: string) =>
+      next && Buffer.from(JSON.stringify({ rv: from.rv, after: next })).toString('base64url');
+    const metadata = (next?: string) => ({
+      resourceVersion: String(from.rv),
+      ...(continueAfter(next) ? { continue: continueAfter(next) } : {}),
     });
-    const next = page.next && Buffer.from(JSON.stringify({ rv: from.rv, after: page.next })).toString('base64url');
+    if (asProtobuf) {
+      const page = ctx.store.listItems(route.kind, match, paging, (o) => ctx.store.itemProtobuf(o, proto));
+      const body = encodeList({ apiVersion: info.apiVersion, kind: info.listKind }, metadata(page.next), page.items);
+      res.writeHead(200, { 'Content-Type': PROTOBUF, 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
+    const page = ctx.store.listItems(route.kind, match, paging, ctx.store.itemJson);
     // The same bytes as JSON.stringify of the List, with each item's JSON cached by the store.
-    const head = JSON.stringify({
-      kind: info.listKind,
-      apiVersion: info.apiVersion,
-      metadata: { resourceVersion: String(from.rv), ...(next ? { continue: next } : {}) },
-    });
+    const head = JSON.stringify({ kind: info.listKind, apiVersion: info.apiVersion, metadata: metadata(page.next) });
     const text = `${head.slice(0, -1)},"items":[${page.items.join(',')}]}`;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
@@ -184,7 +196,7 @@ async function dispatch(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
     const fault = ctx.faults.take(route.kind, isWatch);
     if (fault === 500) throw new ApiError(500, 'InternalError', 'injected fault: http500');
     if (fault === 410) throw new ApiError(410, 'Expired', 'injected fault: http410');
-    return isWatch ? watch(ctx, route, q, res) : list(ctx, route, q, res);
+    return isWatch ? watch(ctx, route, q, res) : list(ctx, route, q, req, res);
   }
   if (method === 'GET') {
     ctx.count(`get ${url.pathname}`);

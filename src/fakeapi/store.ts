@@ -3,6 +3,8 @@
 // resumed from a resourceVersion — or refused with 410 Gone once that version was compacted.
 import { randomUUID } from 'node:crypto';
 import { API_KINDS, KINDS, isApiKind, type ApiKind } from '../model/kinds.js';
+import { PROTOBUF_LISTS, type Message } from '../util/k8s-protobuf.js';
+import { encodeObject } from './protobuf.js';
 
 export interface ObjectMeta {
   name: string;
@@ -56,7 +58,8 @@ export class ObjectStore {
    *  edited, so the entry goes with its object: a list of 10,000 objects then costs a join, not
    *  10,000 clones and a 25 MB serialization each time (the double, not the agent, was most of the
    *  bench's cold-start list). */
-  private readonly itemJson = new WeakMap<KubeObject, string>();
+  private readonly itemJsonCache = new WeakMap<KubeObject, string>();
+  private readonly itemProtobufCache = new WeakMap<KubeObject, Buffer>();
   /** Keys of a kind in list order, until an object of the kind is added or deleted. */
   private readonly sortedKeys = new Map<ApiKind, string[]>();
 
@@ -104,7 +107,11 @@ export class ObjectStore {
     meta.resourceVersion = String(++this.rv);
     if (!old) this.sortedKeys.delete(info.kind);
     objects.set(k, obj);
-    this.cacheItemJson(obj); // now, while the object is at hand, rather than in the first list
+    // Now, while the object is at hand, rather than in the first list (and protobuf too for the
+    // kinds a list may ask for in it: a real server's encoder is Go, this one is not).
+    this.cacheItemJson(obj);
+    const proto = PROTOBUF_LISTS[info.kind];
+    if (proto) this.itemProtobufCache.set(obj, encodeObject(proto, obj));
     this.record(info.kind, { type: old ? 'MODIFIED' : 'ADDED', rv: this.rv, object: obj, prev: old });
     return structuredClone(obj);
   }
@@ -137,15 +144,16 @@ export class ObjectStore {
       .map(([, o]) => structuredClone(o));
   }
 
-  /** The matching objects of a kind as list items' JSON (no kind/apiVersion: the API server leaves
-   *  them to the List), sorted like list(). @match reads the stored objects: it must not edit them.
-   *  A page: at most @limit items (0: all) after the key @after; `next` is the last key returned
-   *  when more match. */
-  listItemsJson(
+  /** The matching objects of a kind as list items, sorted like list(): each as @encode makes it
+   *  (itemJson, itemProtobuf: cached per stored object). @match reads the stored objects: it must
+   *  not edit them. A page: at most @limit items (0: all) after the key @after; `next` is the last
+   *  key returned when more match. */
+  listItems<T>(
     kind: ApiKind,
     match: (o: KubeObject) => boolean,
-    page: { after?: string; limit?: number } = {},
-  ): { items: string[]; next?: string } {
+    page: { after?: string; limit?: number },
+    encode: (o: KubeObject) => T,
+  ): { items: T[]; next?: string } {
     const objects = this.objects.get(kind)!;
     let keys = this.sortedKeys.get(kind);
     if (!keys) {
@@ -153,7 +161,7 @@ export class ObjectStore {
       this.sortedKeys.set(kind, keys);
     }
     const { after, limit = 0 } = page;
-    const items: string[] = [];
+    const items: T[] = [];
     let last: string | undefined;
     // The first key after @after, found by bisection: a page costs its own items, not a walk over
     // every key before it (10,000 slices in pages of 100 made that 100 walks).
@@ -168,16 +176,28 @@ export class ObjectStore {
       const o = objects.get(k)!;
       if (!match(o)) continue;
       if (limit > 0 && items.length === limit) return { items, next: last };
-      items.push(this.itemJson.get(o) ?? this.cacheItemJson(o));
+      items.push(encode(o));
       last = k;
     }
     return { items };
   }
 
+  /** A stored object as a list item's JSON (no kind/apiVersion: the API server leaves them to the
+   *  List). */
+  readonly itemJson = (o: KubeObject): string => this.itemJsonCache.get(o) ?? this.cacheItemJson(o);
+
+  /** A stored object as a list item in protobuf (src/fakeapi/protobuf.ts), made at the first list
+   *  that asks for it. */
+  itemProtobuf(o: KubeObject, m: Message): Buffer {
+    let bytes = this.itemProtobufCache.get(o);
+    if (!bytes) this.itemProtobufCache.set(o, (bytes = encodeObject(m, o)));
+    return bytes;
+  }
+
   private cacheItemJson(o: KubeObject): string {
     const { kind: _k, apiVersion: _a, ...item } = o;
     const json = JSON.stringify(item);
-    this.itemJson.set(o, json);
+    this.itemJsonCache.set(o, json);
     return json;
   }
 

@@ -82,13 +82,19 @@ export class ApiClient {
   /**
    * GET @path with @query. Resolves with the response once its headers are in, whatever the status
    * (after one retry on 401 with reloaded credentials); the caller reads or drains the body.
+   * @accept: the Accept header, application/json unless given.
    */
-  async get(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {
+  async get(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal?: AbortSignal,
+    accept?: string,
+  ): Promise<IncomingMessage> {
     const used = this.access;
-    const res = await this.send(path, query, signal);
+    const res = await this.send(path, query, signal, accept);
     if (res.statusCode !== 401 || !(await this.renew(used))) return res;
     res.resume();
-    return this.send(path, query, signal);
+    return this.send(path, query, signal, accept);
   }
 
   /**
@@ -102,17 +108,18 @@ export class ApiClient {
     path: string,
     query: Record<string, string | undefined>,
     signal?: AbortSignal,
+    accept = 'application/json',
     retried = false,
   ): Promise<IncomingMessage> {
     const url = new URL(this.access.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const headers = { Accept: 'application/json', ...this.access.headers, ...this.tokenHeader() };
+    const headers = { Accept: accept, ...this.access.headers, ...this.tokenHeader() };
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(url, { method: 'GET', headers, agent: this.agent, signal }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
-          this.send(path, query, signal, true).then(resolve, reject);
+          this.send(path, query, signal, accept, true).then(resolve, reject);
         else reject(err);
       });
       req.end();

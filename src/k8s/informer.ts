@@ -161,10 +161,17 @@ export class ResilientInformer {
   private async relist(signal: AbortSignal, live: () => boolean, first: boolean): Promise<string> {
     const { spec } = this;
     const selectors = { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector };
-    const body = await listRaw(this.api, spec.path, selectors, signal, (item) => {
-      if (live()) this.lastActivity = Date.now(); // a long list in pages is not a silent watch
-      return this.take(item); // as each page comes: the wire objects do not outlive their page
-    });
+    const body = await listRaw(
+      this.api,
+      spec.path,
+      selectors,
+      signal,
+      (item) => {
+        if (live()) this.lastActivity = Date.now(); // a long list in pages is not a silent watch
+        return this.take(item); // as each page comes: the wire objects do not outlive their page
+      },
+      spec.kind, // EndpointSlices come in protobuf (src/util/k8s-protobuf.ts)
+    );
     if (!live()) return '';
     this.lastActivity = Date.now();
     const listed = new Set<string>();

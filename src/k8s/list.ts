@@ -1,6 +1,8 @@
 // A list request that returns the API server's JSON as it came over the wire, every field kept,
 // so lists and watches feed the informers exactly the same JSON.
 import { ApiError, type ApiClient } from './client.js';
+import { decodeList, decodeStatusMessage, ProtobufError } from './protobuf.js';
+import { PROTOBUF, PROTOBUF_LISTS } from '../util/k8s-protobuf.js';
 
 export interface RawList<T = Record<string, any>> {
   apiVersion?: string;
@@ -18,6 +20,19 @@ export function statusMessage(text: string): string {
     // not a Status: the raw text
   }
   return text.slice(0, 200);
+}
+
+/** A protobuf Status's message, or what its bytes hold that reads as text. */
+function statusText(bytes: Buffer): string {
+  try {
+    return decodeStatusMessage(bytes);
+  } catch {
+    return bytes
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]+/g, ' ')
+      .trim()
+      .slice(0, 200);
+  }
 }
 
 /**
@@ -54,7 +69,10 @@ export function nextPageLimit(chars: number, items: number, limit: number): numb
  * Lists `path` (e.g. /api/v1/services) with the given query, page by page; @each takes each item
  * as it is parsed (the informer holds or trims it there) and returns what to keep. The result has
  * the resourceVersion of the first page (the one the pages are a snapshot of). Rejects on
- * non-200 or bad JSON.
+ * non-200 or a body that does not decode.
+ *
+ * @kind, when it is one of PROTOBUF_LISTS (EndpointSlice), asks for the list in protobuf first
+ * (src/util/k8s-protobuf.ts says why) and takes JSON from a server that answers with it.
  */
 export async function listRaw<T = Record<string, any>>(
   api: ApiClient,
@@ -62,29 +80,54 @@ export async function listRaw<T = Record<string, any>>(
   query: Record<string, string | undefined>,
   signal?: AbortSignal,
   each: (item: Record<string, any>) => T = (item) => item as T,
+  kind?: string,
 ): Promise<RawList<T>> {
-  let first: RawList | undefined;
+  let first: RawList<unknown> | undefined;
   const items: T[] = [];
   let cont: string | undefined;
   let limit = FIRST_PAGE;
+  const protobuf = kind !== undefined && kind in PROTOBUF_LISTS ? kind : undefined;
   do {
-    const { body: page, chars } = await listPage(api, path, { ...query, limit: String(limit), continue: cont }, signal);
+    const q = { ...query, limit: String(limit), continue: cont };
+    const { body: page, chars } = await listPage(api, path, q, signal, each, items, protobuf);
     limit = nextPageLimit(chars, page.items.length, limit);
     first ??= page;
-    for (const item of page.items) items.push(each(item));
     cont = page.metadata.continue || undefined;
   } while (cont);
   const { resourceVersion } = first.metadata;
   return { apiVersion: first.apiVersion, kind: first.kind, metadata: { resourceVersion }, items };
 }
 
-async function listPage(
+/** One page: its items, through @each, go onto @into; @chars is the size of its body (characters
+ *  of JSON, bytes of protobuf), which sizes the next page. */
+async function listPage<T>(
   api: ApiClient,
   path: string,
   query: Record<string, string | undefined>,
-  signal?: AbortSignal,
-): Promise<{ body: RawList; chars: number }> {
-  const res = await api.get(path, query, signal);
+  signal: AbortSignal | undefined,
+  each: (item: Record<string, any>) => T,
+  into: T[],
+  protobuf: string | undefined,
+): Promise<{ body: RawList<unknown>; chars: number }> {
+  const res = await api.get(path, query, signal, protobuf ? `${PROTOBUF}, application/json` : undefined);
+  if (res.headers['content-type']?.startsWith(PROTOBUF)) {
+    const chunks: Buffer[] = [];
+    for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    if (res.statusCode !== 200)
+      throw new ApiError(`list ${path}: HTTP ${res.statusCode}: ${statusText(bytes)}`, res.statusCode);
+    if (!protobuf) throw new ApiError(`list ${path}: response is protobuf, which was not asked for`);
+    try {
+      const body = decodeList(bytes, protobuf, (item) => {
+        into.push(each(item));
+        return undefined;
+      });
+      return { body, chars: bytes.length };
+    } catch (e) {
+      if (!(e instanceof ProtobufError)) throw e;
+      throw new ApiError(`list ${path}: response is not the protobuf it says: ${e.message}`);
+    }
+  }
   // Decoded chunk by chunk and joined as a string: no second copy of the body as one Buffer
   // (malloc'd outside the heap and slow to go back to the system).
   res.setEncoding('utf8');
@@ -100,5 +143,6 @@ async function listPage(
   }
   if (!body || !Array.isArray(body.items)) throw new ApiError(`list ${path}: response has no items`);
   body.metadata ??= {};
+  for (const item of body.items) into.push(each(item));
   return { body, chars: text.length };
 }
