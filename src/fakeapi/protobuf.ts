@@ -60,6 +60,23 @@ class Writer {
 
   string(n: number, s: string): void {
     this.tag(n, LEN);
+    // Short ASCII text (names, addresses, versions: nearly all of it) byte by byte: a call into
+    // Buffer's native write per string was most of what an object cost to encode.
+    if (s.length < 0x80) {
+      this.room(1 + s.length);
+      const start = this.len + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        this.buf[start + i] = c;
+      }
+      if (i === s.length) {
+        this.buf[this.len] = s.length;
+        this.len = start + s.length;
+        return;
+      }
+    }
     const len = Buffer.byteLength(s);
     this.varint(len);
     this.room(len);
@@ -160,11 +177,13 @@ const TYPE_META: Message = {
   ],
 };
 
+const scratch = new Writer(); // one, written from the start for each object
+
 /** @obj as the protobuf message @m (the bytes a List's item field holds). */
 export function encodeObject(m: Message, obj: Record<string, unknown>): Buffer {
-  const w = new Writer();
-  writeMessage(w, m, obj);
-  return w.done();
+  scratch.len = 0;
+  writeMessage(scratch, m, obj);
+  return scratch.done();
 }
 
 /**
