@@ -4,17 +4,16 @@
 // does the double, for the kinds the table has. Fields are written in field-number order, each
 // only when the object has it, as Go's generated marshallers do for optional fields.
 import {
+  LEN,
   LIST_FIELDS,
   LIST_META,
   PROTOBUF_MAGIC,
   TYPE_META_FIELDS,
   UNKNOWN_FIELDS,
+  VARINT,
   type Field,
   type Message,
 } from '../util/k8s-protobuf.js';
-
-const VARINT = 0;
-const LEN = 2;
 
 class Writer {
   buf = Buffer.allocUnsafe(1024); // under half of Buffer.poolSize: from the pool

@@ -8,12 +8,16 @@ import {
   ENDPOINT_HINTS,
   ENDPOINT_PORT,
   ENDPOINT_SLICE,
+  I32,
+  I64,
+  LEN,
   LIST_FIELDS,
   LIST_META,
   OBJECT_META,
   PROTOBUF_MAGIC,
   TYPE_META_FIELDS,
   UNKNOWN_FIELDS,
+  VARINT,
   type Field,
   type Message,
 } from '../util/k8s-protobuf.js';
@@ -25,11 +29,6 @@ export class ProtobufError extends Error {
     this.name = 'ProtobufError';
   }
 }
-
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
 
 // Buffer's own UTF-8 slice (what toString('utf8', a, b) calls after checking its arguments).
 type Utf8Slicer = { utf8Slice?: (start: number, end: number) => string };

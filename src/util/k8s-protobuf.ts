@@ -17,6 +17,12 @@ export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 /** What starts every protobuf body the API server writes. */
 export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
 
+/** Wire types: how a field's value is written after its tag (field number × 8 + wire type). */
+export const VARINT = 0;
+export const I64 = 1;
+export const LEN = 2;
+export const I32 = 5;
+
 /** A field's type. `time` is a meta/v1 Time message (seconds, nanos), an RFC 3339 string in JSON;
  *  `map` is map<string, string> (repeated {key = 1, value = 2}). */
 export type Scalar = 'string' | 'bool' | 'int32' | 'int64' | 'time' | 'map';
