@@ -84,22 +84,26 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('endpointSlices default/a-1', slice('a', ['10.244.0.1']));
     const { calls, reconciler } = recorder();
     pipeline = started(source, reconciler);
-    expect(calls).toEqual(['full 2']);
+    // The full sync, then the partial path run once for an unchanged Service (warmPartialPath):
+    // not a sync of its own, and the last result is still the full one.
+    expect(calls).toEqual(['full 2', 'partial a']);
+    expect(pipeline.status.syncs).toBe(1);
+    expect(pipeline.status.lastResult?.mode).toBe('full');
 
     source.objects.set('endpointSlices default/a-1', slice('a', ['10.244.0.1', '10.244.0.2']));
     pipeline.request({ kind: 'endpointSlices', key: 'default/a-1' });
-    await waitFor(() => calls.length === 2, 2000);
-    expect(calls[1]).toBe('partial a');
+    await waitFor(() => calls.length === 3, 2000);
+    expect(calls[2]).toBe('partial a');
     expect(pipeline.status.lastResult?.mode).toBe('partial');
 
     source.objects.delete('services default/b');
     pipeline.request({ kind: 'services', key: 'default/b' });
-    await waitFor(() => calls.length === 3, 2000);
-    expect(calls[2]).toMatch(/^partial gone \d+$/);
+    await waitFor(() => calls.length === 4, 2000);
+    expect(calls[3]).toMatch(/^partial gone \d+$/);
 
     pipeline.request();
-    await waitFor(() => calls.length === 4, 2000);
-    expect(calls[3]).toBe('full 1');
+    await waitFor(() => calls.length === 5, 2000);
+    expect(calls[4]).toBe('full 1'); // warmed once: no partial after this full sync
   });
 
   it('a Node change syncs partially (nothing to write) unless it moves this node to another zone', async () => {
@@ -115,13 +119,13 @@ describe('Pipeline: full and partial syncs', () => {
     // A status or annotation update, as kubelet makes every few minutes: no Service is recompiled.
     source.objects.set('nodes /n', node('zone-a', '2'));
     pipeline.request({ kind: 'nodes', key: '/n' });
-    await waitFor(() => calls.length === 2, 2000);
-    expect(calls).toEqual(['full 1', 'partial ']);
+    await waitFor(() => calls.length === 3, 2000);
+    expect(calls).toEqual(['full 1', 'partial a', 'partial ']); // the second: warmPartialPath
     // A new zone moves every topology-hinted set: the full path.
     source.objects.set('nodes /n', node('zone-b', '2'));
     pipeline.request({ kind: 'nodes', key: '/n' });
-    await waitFor(() => calls.length === 3, 2000);
-    expect(calls[2]).toBe('full 1');
+    await waitFor(() => calls.length === 4, 2000);
+    expect(calls[3]).toBe('full 1');
   });
 
   it('reads the maps back before the periodic full sync', async () => {
@@ -129,7 +133,7 @@ describe('Pipeline: full and partial syncs', () => {
     source.objects.set('services default/a', svc('a', '10.96.0.1'));
     const { calls, reconciler } = recorder();
     pipeline = started(source, reconciler, { fullResyncPeriodMs: 50 });
-    await waitFor(() => calls.length >= 3, 2000);
-    expect(calls.slice(0, 3)).toEqual(['full 1', 'reread', 'full 1']);
+    await waitFor(() => calls.length >= 4, 2000);
+    expect(calls.slice(0, 4)).toEqual(['full 1', 'partial a', 'reread', 'full 1']);
   });
 });
