@@ -49,14 +49,6 @@ class Writer {
     this.varint(n * 8 + wire);
   }
 
-  bytes(n: number, b: Buffer): void {
-    this.tag(n, LEN);
-    this.varint(b.length);
-    this.room(b.length);
-    b.copy(this.buf, this.len);
-    this.len += b.length;
-  }
-
   string(n: number, s: string): void {
     this.tag(n, LEN);
     // Short ASCII text (names, addresses, versions: nearly all of it) byte by byte: a call into
